@@ -1,0 +1,32 @@
+//! kura (蔵, "storehouse"): a searchable archive of a company's shared mailbox.
+//!
+//! The library owns the data model; `main.rs` only parses the command line and
+//! dispatches to one module per subcommand under [`commands`].
+//!
+//! Module map (one concept each):
+//! - [`archive`]: the archive directory, its permissions, lock and layout.
+//! - [`sources`]: finding and reading Maildir folders, mbox files and `.eml` files.
+//! - [`charset`]: charset labels and Japanese decoding that mail-parser gets wrong.
+//! - [`parse`]: one raw message to the metadata and text kura stores and indexes.
+//! - [`pack`]: the compressed originals, appended to pack files.
+//! - [`store`]: the SQLite metadata store (schema, queries, migrations).
+//! - [`tokenizer`]: the tantivy tokenizer that makes Japanese and English searchable.
+//! - [`index`]: the tantivy schema, writer and reader.
+//! - [`import`]: the import pipeline (parse on all cores, write from one thread).
+//! - [`query`]: the query language, parsed to an AST and run against index and store.
+//! - [`threads`]: JWZ threading, subject normalisation and thread trees.
+//! - [`output`]: JSON/JSONL/text/table rendering shared by commands.
+
+pub mod archive;
+pub mod charset;
+pub mod commands;
+pub mod import;
+pub mod index;
+pub mod output;
+pub mod pack;
+pub mod parse;
+pub mod query;
+pub mod sources;
+pub mod store;
+pub mod threads;
+pub mod tokenizer;

@@ -1,0 +1,50 @@
+//! The query AST: what a parsed query means, independent of how it is run.
+
+use chrono::{DateTime, Utc};
+
+/// A text field a term can be restricted to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// No prefix: subject, body, addresses and names, attachment names.
+    Any,
+    From,
+    To,
+    Cc,
+    Subject,
+    Body,
+    /// `attachment:` file names.
+    Attachment,
+}
+
+/// One end of a date range, already resolved to an instant.
+pub type DateBound = Option<DateTime<Utc>>;
+
+/// A parsed query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    /// `*`: every message.
+    All,
+    And(Vec<Query>),
+    Or(Vec<Query>),
+    Not(Box<Query>),
+    /// A bare word or `field:word`. The text is as typed (not folded).
+    Term { field: Field, text: String },
+    /// A "quoted phrase", with or without a field prefix.
+    Phrase { field: Field, text: String },
+    /// `date:`: messages with `start <= date < end` (either end open).
+    Date { start: DateBound, end: DateBound },
+    /// `customer:` an address or a domain, in any role (from/to/cc).
+    Customer(String),
+    /// `domain:` a mail domain (subdomains included), in any role.
+    Domain(String),
+    /// `id:` a Message-ID without angle brackets.
+    Id(String),
+    /// `thread:` a thread id.
+    Thread(String),
+    /// `tag:` a tag name.
+    Tag(String),
+    /// `has:attachment`.
+    HasAttachment,
+    /// `mimetype:` e.g. `application/pdf` or `pdf`.
+    MimeType(String),
+}

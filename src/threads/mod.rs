@@ -1,0 +1,7 @@
+//! Threads: which messages form one conversation.
+//!
+//! [`subject`] normalises subjects and recognises replies and forwards,
+//! [`jwz`] builds the display tree of a thread (JWZ algorithm with ghost parents).
+
+pub mod jwz;
+pub mod subject;
