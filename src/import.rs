@@ -1,1 +1,722 @@
-//! TODO
+//! The import pipeline: sources → parse (all cores) → one writer → store, packs, index.
+//!
+//! ```text
+//! planner thread ──jobs──▶ parse workers (N) ──parsed──▶ writer (this thread)
+//!   (skip unchanged files,    (read file, parse,            reorders by sequence number,
+//!    read mbox messages)       compress, build document)    dedupes, writes store+pack+index
+//! ```
+//! The writer handles messages in input order, so an import is deterministic.
+//! Every message seen ends as exactly one of: new, duplicate (incl. conflicts),
+//! rejected, or unchanged (already imported from that place).
+//!
+//! Crash safety: a batch is (1) originals appended to the pack and synced,
+//! (2) one SQLite transaction stamped with the batch number, (3) a tantivy
+//! commit whose payload is that number. A kill between (2) and (3) leaves the
+//! store ahead of the index; the next import re-indexes those batches from the
+//! stored originals before doing anything else ([`recover`]). A kill before (2)
+//! loses nothing the store knows about, and the pack's uncommitted tail is cut.
+
+use crate::archive::{Archive, tighten_permissions};
+use crate::index::{self, Fields};
+use crate::pack::{self, Compressed, PackReader, PackRef, PackWriter};
+use crate::parse::{self, ParsedMessage};
+use crate::sources::{self, MboxReader, SourceFile, SourceKind};
+use crate::store::{Outcome, Place, Store, ThreadOptions};
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rusqlite::{OptionalExtension, params};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tantivy::{IndexWriter, TantivyDocument};
+
+/// New messages per store transaction / index commit.
+pub const DEFAULT_BATCH: usize = 20_000;
+
+/// How an import runs.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub paths: Vec<PathBuf>,
+    /// Wait for the archive lock instead of failing with exit code 75.
+    pub wait: bool,
+    pub threads: ThreadOptions,
+    pub batch_size: usize,
+    /// Show a progress bar (the caller decides: terminal, not quiet).
+    pub progress: bool,
+    /// Parse threads (0: one per core).
+    pub jobs: usize,
+    /// Testing aid: abort the process after this many messages were written
+    /// (`KURA_TEST_ABORT_AFTER`), to prove crash safety.
+    pub abort_after: Option<u64>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            paths: Vec::new(),
+            wait: false,
+            threads: ThreadOptions::default(),
+            batch_size: DEFAULT_BATCH,
+            progress: false,
+            jobs: 0,
+            abort_after: None,
+        }
+    }
+}
+
+/// What an import did. `seen == new + duplicates + rejected + unchanged`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportSummary {
+    pub seen: u64,
+    pub new: u64,
+    /// Copies of messages already in the archive (conflicts included).
+    pub duplicates: u64,
+    /// Duplicates whose content differs from the archived copy (kept as extra locations).
+    pub conflicts: u64,
+    pub rejected: u64,
+    /// Messages skipped because their file (or mbox part) was imported before.
+    pub unchanged: u64,
+    /// Files that were not mail (listed with `--verbose`).
+    pub ignored_files: u64,
+    /// Files that could not be read (each reported as an error).
+    pub errors: u64,
+    /// Messages re-indexed after an interrupted import.
+    pub recovered: u64,
+    pub seconds: f64,
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "import: {} seen, {} new, {} duplicates", self.seen, self.new, self.duplicates)?;
+        if self.conflicts > 0 {
+            write!(f, " ({} conflicts)", self.conflicts)?;
+        }
+        write!(f, ", {} rejected", self.rejected)?;
+        if self.rejected > 0 {
+            write!(f, " (kura rejects)")?;
+        }
+        if self.unchanged > 0 {
+            write!(f, ", {} unchanged", self.unchanged)?;
+        }
+        if self.errors > 0 {
+            write!(f, ", {} unreadable files", self.errors)?;
+        }
+        if self.recovered > 0 {
+            write!(f, ", {} re-indexed after an interrupted import", self.recovered)?;
+        }
+        write!(f, ", {:.1} s", self.seconds)
+    }
+}
+
+/// A unit of work for the parse workers.
+enum Job {
+    /// A whole file is one message (Maildir, .eml).
+    File { seq: u64, file: SourceFile },
+    /// A message read from an mbox.
+    Mbox { seq: u64, path: std::sync::Arc<str>, offset: u64, bytes: Vec<u8> },
+}
+
+/// What reaches the writer, in sequence order.
+enum Item {
+    Message(Box<Parsed>),
+    /// All messages of a file were sent: record it in `files`.
+    FileDone { seq: u64, record: FileRecord },
+    /// A file could not be read.
+    Error { seq: u64, message: String },
+    /// A changed mbox is re-read from the start: forget its old locations.
+    Reread { seq: u64, path: String },
+}
+
+impl Item {
+    fn seq(&self) -> u64 {
+        match self {
+            Item::Message(p) => p.seq,
+            Item::FileDone { seq, .. } | Item::Error { seq, .. } | Item::Reread { seq, .. } => *seq,
+        }
+    }
+}
+
+/// A parsed message on its way to the writer.
+struct Parsed {
+    seq: u64,
+    source: std::sync::Arc<str>,
+    kind: &'static str,
+    mbox_offset: Option<u64>,
+    compressed: Compressed,
+    result: std::result::Result<(ParsedMessage, TantivyDocument), parse::Reject>,
+}
+
+/// A `files` row.
+#[derive(Debug, Clone)]
+struct FileRecord {
+    path: String,
+    kind: &'static str,
+    size: u64,
+    mtime_ns: i64,
+    messages: u64,
+    resume: u64,
+    head_hash: Option<Vec<u8>>,
+}
+
+/// What the archive knows of a file from an earlier import.
+#[derive(Debug, Clone)]
+struct Known {
+    size: u64,
+    mtime_ns: i64,
+    messages: u64,
+    resume: u64,
+    head_hash: Option<Vec<u8>>,
+}
+
+fn kind_name(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::MaildirFile => "maildir",
+        SourceKind::Eml => "eml",
+        SourceKind::Mbox { .. } => "mbox",
+    }
+}
+
+/// Hash that identifies the already-imported part of an mbox: its first 64 KiB
+/// and the 4 KiB before `resume`.
+fn mbox_head_hash(path: &Path, resume: u64) -> Result<Vec<u8>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut h = blake3::Hasher::new();
+    let head_len = resume.min(64 << 10) as usize;
+    let mut buf = vec![0u8; head_len];
+    f.read_exact_at(&mut buf, 0).with_context(|| format!("cannot read {}", path.display()))?;
+    h.update(&buf);
+    let tail_start = resume.saturating_sub(4 << 10);
+    let mut buf = vec![0u8; (resume - tail_start) as usize];
+    f.read_exact_at(&mut buf, tail_start).with_context(|| format!("cannot read {}", path.display()))?;
+    h.update(&buf);
+    h.update(&resume.to_le_bytes());
+    Ok(h.finalize().as_bytes().to_vec())
+}
+
+/// Imports `opts.paths` into `archive`.
+pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
+    let started = Instant::now();
+    archive.create_dirs()?;
+    let _lock = archive.lock_for_writing(opts.wait)?;
+    let store = Store::open_rw(archive)?;
+    let index = index::open_or_create(&archive.index_dir())?;
+    check_index_version(&store)?;
+    let fields = index::fields_of(&index)?;
+    let mut writer = index::writer(&index)?;
+
+    let mut summary = ImportSummary { recovered: recover(archive, &store, &mut writer, &fields)?, ..Default::default() };
+
+    let discovery = sources::discover(&opts.paths)?;
+    summary.ignored_files = discovery.ignored.len() as u64;
+
+    let log_id = {
+        let paths: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();
+        store.conn.execute(
+            "INSERT INTO import_log (started, status, paths) VALUES (?1, 'running', ?2)",
+            params![chrono::Utc::now().timestamp(), paths.join("\n")],
+        )?;
+        store.conn.last_insert_rowid()
+    };
+
+    let known = load_known(&store)?;
+    let total_bytes: u64 = discovery.files.iter().map(|f| f.size).sum();
+    let progress = if opts.progress {
+        let pb = indicatif::ProgressBar::new(total_bytes);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} import {bar:30} {bytes}/{total_bytes} {msg} ({eta})",
+        ) {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(Duration::from_millis(200));
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+
+    let jobs = if opts.jobs == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        opts.jobs
+    };
+    let (job_tx, job_rx) = bounded::<Job>(1024);
+    let (item_tx, item_rx) = bounded::<Item>(1024);
+
+    let files = discovery.files;
+    let result = std::thread::scope(|scope| -> Result<()> {
+        let planner_items = item_tx.clone();
+        let planner = scope.spawn(move || plan(files, known, job_tx, planner_items));
+        for _ in 0..jobs {
+            let rx = job_rx.clone();
+            let tx = item_tx.clone();
+            scope.spawn(move || worker(rx, tx, fields));
+        }
+        drop(job_rx);
+        drop(item_tx);
+        let mut w = Writer {
+            store: &store,
+            writer: &mut writer,
+            pack: open_pack(archive, &store)?,
+            batch: store.meta_i64("batch")? + 1,
+            in_batch: 0,
+            opts,
+            summary: &mut summary,
+            progress: &progress,
+            written: 0,
+        };
+        let written = w.run(item_rx);
+        // Whatever happened, let the planner finish (it stops when the channel closes).
+        let planned = planner.join().map_err(|_| anyhow::anyhow!("the import planner thread panicked"))?;
+        written?;
+        let unchanged = planned?;
+        w.summary.unchanged += unchanged;
+        w.summary.seen += unchanged;
+        Ok(())
+    });
+    progress.finish_and_clear();
+    summary.seconds = started.elapsed().as_secs_f64();
+    let status = if result.is_ok() { "ok" } else { "failed" };
+    store.conn.execute(
+        "UPDATE import_log SET finished = ?1, seen = ?2, new = ?3, duplicates = ?4, conflicts = ?5,
+            rejected = ?6, unchanged = ?7, status = ?8 WHERE id = ?9",
+        params![
+            chrono::Utc::now().timestamp(),
+            summary.seen as i64,
+            summary.new as i64,
+            summary.duplicates as i64,
+            summary.conflicts as i64,
+            summary.rejected as i64,
+            summary.unchanged as i64,
+            status,
+            log_id
+        ],
+    )?;
+    result?;
+    drop(writer);
+    tighten_permissions(&archive.root)?;
+    Ok(summary)
+}
+
+fn check_index_version(store: &Store) -> Result<()> {
+    match store.meta("index_version")? {
+        None => store.set_meta("index_version", &index::INDEX_VERSION.to_string()),
+        Some(v) if v == index::INDEX_VERSION.to_string() => Ok(()),
+        Some(v) => bail!(
+            "the index was built by another version of kura (index version {v}, this kura writes {}): run `kura reindex` first",
+            index::INDEX_VERSION
+        ),
+    }
+}
+
+fn open_pack(archive: &Archive, store: &Store) -> Result<PackWriter> {
+    let pack = store.meta_i64("pack")?.max(1) as u32;
+    let len = store.meta_i64("pack_len")? as u64;
+    PackWriter::open(&archive.originals_dir(), pack, len)
+}
+
+fn load_known(store: &Store) -> Result<HashMap<String, Known>> {
+    let mut q = store
+        .conn
+        .prepare("SELECT path, size, mtime_ns, messages, resume, head_hash FROM files")?;
+    let rows = q.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            Known {
+                size: r.get::<_, i64>(1)? as u64,
+                mtime_ns: r.get(2)?,
+                messages: r.get::<_, i64>(3)? as u64,
+                resume: r.get::<_, i64>(4)? as u64,
+                head_hash: r.get(5)?,
+            },
+        ))
+    })?;
+    let mut map = HashMap::new();
+    for row in rows {
+        let (p, k) = row?;
+        map.insert(p, k);
+    }
+    Ok(map)
+}
+
+/// Re-indexes the messages of store batches the index has not committed.
+/// Returns how many were re-indexed.
+pub fn recover(archive: &Archive, store: &Store, writer: &mut IndexWriter, fields: &Fields) -> Result<u64> {
+    let store_batch = store.meta_i64("batch")?;
+    let index_batch = {
+        let metas = writer.index().load_metas()?;
+        metas
+            .payload
+            .as_deref()
+            .and_then(|p| p.strip_prefix("batch:"))
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    if index_batch >= store_batch {
+        return Ok(0);
+    }
+    let mut reader = PackReader::new(&archive.originals_dir());
+    let mut q = store.conn.prepare(
+        "SELECT id, pack, pack_offset, pack_len, size FROM messages WHERE batch > ?1 ORDER BY id",
+    )?;
+    let rows: Vec<(i64, PackRef, usize)> = q
+        .query_map([index_batch], |r| {
+            Ok((
+                r.get(0)?,
+                PackRef { pack: r.get(1)?, offset: r.get::<_, i64>(2)? as u64, len: r.get(3)? },
+                r.get::<_, i64>(4)? as usize,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, r, size) in &rows {
+        let raw = reader.read(*r, *size)?;
+        let parsed = parse::parse_message(&raw, None)
+            .map_err(|e| anyhow::anyhow!("stored message {id} no longer parses: {}", e.reason))?;
+        let mut doc = index::document(fields, &parsed);
+        index::set_id(&mut doc, fields, *id);
+        index::delete(writer, fields, *id);
+        writer.add_document(doc)?;
+    }
+    index::commit(writer, store_batch)?;
+    Ok(rows.len() as u64)
+}
+
+/// The planner: decides per file whether to skip, resume or read it, and feeds
+/// the workers. Returns the number of messages skipped as unchanged.
+fn plan(
+    files: Vec<SourceFile>,
+    known: HashMap<String, Known>,
+    jobs: Sender<Job>,
+    items: Sender<Item>,
+) -> Result<u64> {
+    let mut seq = 0u64;
+    let mut unchanged = 0u64;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
+    for file in files {
+        let path_str = file.path.to_string_lossy().into_owned();
+        let prior = known.get(&path_str);
+        let same = prior.is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns);
+        match file.kind {
+            SourceKind::MaildirFile | SourceKind::Eml => {
+                if same {
+                    unchanged += prior.map_or(1, |k| k.messages);
+                    continue;
+                }
+                let s = next();
+                let record = FileRecord {
+                    path: path_str,
+                    kind: kind_name(file.kind),
+                    size: file.size,
+                    mtime_ns: file.mtime_ns,
+                    messages: 1,
+                    resume: 0,
+                    head_hash: None,
+                };
+                if jobs.send(Job::File { seq: s, file }).is_err() {
+                    return Ok(unchanged);
+                }
+                let s = next();
+                if items.send(Item::FileDone { seq: s, record }).is_err() {
+                    return Ok(unchanged);
+                }
+            }
+            SourceKind::Mbox { gzip } => {
+                if same {
+                    unchanged += prior.map_or(0, |k| k.messages);
+                    continue;
+                }
+                // Resume a plain mbox that only grew; re-read anything else.
+                let mut start = 0;
+                let mut carried = 0;
+                if let Some(k) = prior
+                    && !gzip
+                    && file.size > k.size
+                    && k.resume > 0
+                    && k.head_hash.is_some()
+                    && mbox_head_hash(&file.path, k.resume).ok() == k.head_hash
+                {
+                    start = k.resume;
+                    carried = k.messages;
+                    unchanged += k.messages;
+                } else if prior.is_some() {
+                    let s = next();
+                    if items.send(Item::Reread { seq: s, path: path_str.clone() }).is_err() {
+                        return Ok(unchanged);
+                    }
+                }
+                let path: std::sync::Arc<str> = path_str.clone().into();
+                let mut count = 0u64;
+                let reader = MboxReader::open(&file.path, gzip, start);
+                let mut reader = match reader {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let s = next();
+                        let _ = items.send(Item::Error { seq: s, message: format!("{e:#}") });
+                        continue;
+                    }
+                };
+                let mut failed = false;
+                for m in reader.by_ref() {
+                    match m {
+                        Ok(m) => {
+                            count += 1;
+                            let s = next();
+                            if jobs
+                                .send(Job::Mbox { seq: s, path: path.clone(), offset: m.offset, bytes: m.bytes })
+                                .is_err()
+                            {
+                                return Ok(unchanged);
+                            }
+                        }
+                        Err(e) => {
+                            let s = next();
+                            let _ = items.send(Item::Error {
+                                seq: s,
+                                message: format!("{}: {e:#}", file.path.display()),
+                            });
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if failed {
+                    continue;
+                }
+                let resume = reader.position();
+                let head_hash = if gzip { None } else { mbox_head_hash(&file.path, resume).ok() };
+                let s = next();
+                let record = FileRecord {
+                    path: path_str,
+                    kind: "mbox",
+                    size: file.size,
+                    mtime_ns: file.mtime_ns,
+                    messages: carried + count,
+                    resume,
+                    head_hash,
+                };
+                if items.send(Item::FileDone { seq: s, record }).is_err() {
+                    return Ok(unchanged);
+                }
+            }
+        }
+    }
+    Ok(unchanged)
+}
+
+/// A parse worker.
+fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
+    for job in jobs {
+        let item = match job {
+            Job::File { seq, file } => match read_file(&file.path) {
+                Ok(bytes) => {
+                    let mtime = file.mtime_ns.div_euclid(1_000_000_000);
+                    let source: std::sync::Arc<str> = file.path.to_string_lossy().into_owned().into();
+                    parse_one(seq, source, kind_name(file.kind), None, &bytes, Some(mtime), &fields)
+                }
+                Err(e) => Item::Error { seq, message: format!("{e:#}") },
+            },
+            Job::Mbox { seq, path, offset, bytes } => {
+                parse_one(seq, path, "mbox", Some(offset), &bytes, None, &fields)
+            }
+        };
+        if items.send(item).is_err() {
+            return;
+        }
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut buf = Vec::new();
+    f.by_ref()
+        .take(parse::MAX_MESSAGE_SIZE as u64 + 1)
+        .read_to_end(&mut buf)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(buf)
+}
+
+fn parse_one(
+    seq: u64,
+    source: std::sync::Arc<str>,
+    kind: &'static str,
+    mbox_offset: Option<u64>,
+    bytes: &[u8],
+    file_time: Option<i64>,
+    fields: &Fields,
+) -> Item {
+    let compressed = match pack::compress(bytes) {
+        Ok(c) => c,
+        Err(e) => return Item::Error { seq, message: format!("{source}: {e:#}") },
+    };
+    let result = parse::parse_message(bytes, file_time).map(|m| {
+        let doc = index::document(fields, &m);
+        (m, doc)
+    });
+    Item::Message(Box::new(Parsed { seq, source, kind, mbox_offset, compressed, result }))
+}
+
+/// The single writer.
+struct Writer<'a> {
+    store: &'a Store,
+    writer: &'a mut IndexWriter,
+    pack: PackWriter,
+    batch: i64,
+    in_batch: usize,
+    opts: &'a ImportOptions,
+    summary: &'a mut ImportSummary,
+    progress: &'a indicatif::ProgressBar,
+    written: u64,
+}
+
+impl Writer<'_> {
+    fn run(&mut self, items: Receiver<Item>) -> Result<()> {
+        let fields = index::fields_of(self.writer.index())?;
+        let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
+        let mut next = 1u64;
+        self.store.begin()?;
+        for item in items {
+            pending.insert(item.seq(), item);
+            while let Some(item) = pending.remove(&next) {
+                next += 1;
+                self.handle(item, &fields)?;
+            }
+        }
+        if !pending.is_empty() {
+            bail!("internal error: {} import items arrived out of sequence", pending.len());
+        }
+        self.commit_batch()?;
+        Ok(())
+    }
+
+    fn handle(&mut self, item: Item, fields: &Fields) -> Result<()> {
+        match item {
+            Item::Message(p) => {
+                self.progress.inc(p.compressed.raw_len as u64);
+                self.message(*p, fields)?;
+                self.written += 1;
+                if self.opts.abort_after.is_some_and(|n| self.written >= n) {
+                    // Simulates `kill -9` at this point (tests of crash safety).
+                    std::process::abort();
+                }
+                if self.in_batch >= self.opts.batch_size {
+                    self.commit_batch()?;
+                    self.store.begin()?;
+                }
+            }
+            Item::FileDone { record, .. } => {
+                self.store.conn.execute(
+                    "INSERT INTO files (path, kind, size, mtime_ns, messages, resume, head_hash)
+                     VALUES (?1,?2,?3,?4,?5,?6,?7)
+                     ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, size=excluded.size,
+                        mtime_ns=excluded.mtime_ns, messages=excluded.messages, resume=excluded.resume,
+                        head_hash=excluded.head_hash",
+                    params![
+                        record.path,
+                        record.kind,
+                        record.size as i64,
+                        record.mtime_ns,
+                        record.messages as i64,
+                        record.resume as i64,
+                        record.head_hash
+                    ],
+                )?;
+            }
+            Item::Error { message, .. } => {
+                self.summary.errors += 1;
+                self.progress.suspend(|| eprintln!("kura: error: {message}"));
+            }
+            Item::Reread { path, .. } => {
+                self.store.conn.execute(
+                    "DELETE FROM locations WHERE source = ?1 AND status != 0",
+                    params![path],
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, p: Parsed, fields: &Fields) -> Result<()> {
+        self.summary.seen += 1;
+        let place = Place { source: &p.source, kind: p.kind, mbox_offset: p.mbox_offset };
+        let c = &p.compressed;
+        match p.result {
+            Err(reject) => {
+                if self.store.place_known(&place)? {
+                    self.summary.unchanged += 1;
+                    return Ok(());
+                }
+                let r = self.pack.append(&c.frame)?;
+                self.store.add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
+                self.summary.rejected += 1;
+            }
+            Ok((m, mut doc)) => match self.classify(&m)? {
+                Outcome::New(_) => {
+                    let r = self.pack.append(&c.frame)?;
+                    let row = self.store.insert_message(&m, c.raw_len, &c.hash, r, self.batch)?;
+                    let thread = self.store.assign_thread(row, &m.message_id, &m.thread_refs())?;
+                    self.store.subject_fallback(row, &m, thread, self.opts.threads)?;
+                    self.store.add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                    index::set_id(&mut doc, fields, row);
+                    self.writer.add_document(doc)?;
+                    self.summary.new += 1;
+                    self.in_batch += 1;
+                }
+                Outcome::Duplicate(row) | Outcome::Conflict(row) if self.store.place_known(&place)? => {
+                    let _ = row;
+                    self.summary.unchanged += 1;
+                }
+                Outcome::Duplicate(row) => {
+                    self.store.add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                    self.summary.duplicates += 1;
+                }
+                Outcome::Conflict(row) => {
+                    let r = self.pack.append(&c.frame)?;
+                    self.store.add_location(row, &place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
+                    self.summary.duplicates += 1;
+                    self.summary.conflicts += 1;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn classify(&self, m: &ParsedMessage) -> Result<Outcome> {
+        Ok(match self.store.find_message(&m.message_id)? {
+            None => Outcome::New(0),
+            Some((row, hash)) if hash == m.content_hash => Outcome::Duplicate(row),
+            Some((row, _)) => Outcome::Conflict(row),
+        })
+    }
+
+    /// Ends the current batch: pack synced, store committed, then the index.
+    fn commit_batch(&mut self) -> Result<()> {
+        let (pack, len) = self.pack.sync()?;
+        self.store.set_meta("pack", &pack.to_string())?;
+        self.store.set_meta("pack_len", &len.to_string())?;
+        self.store.set_meta("batch", &self.batch.to_string())?;
+        self.store.commit()?;
+        index::commit(self.writer, self.batch)?;
+        self.batch += 1;
+        self.in_batch = 0;
+        Ok(())
+    }
+}
+
+/// Messages of the store by id: used by tests and `check`.
+pub fn message_ids(store: &Store) -> Result<Vec<(i64, String)>> {
+    let mut q = store.conn.prepare("SELECT id, message_id FROM messages ORDER BY id")?;
+    let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The row of a message by Message-ID (with or without angle brackets).
+pub fn lookup(store: &Store, message_id: &str) -> Result<Option<i64>> {
+    let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    Ok(store
+        .conn
+        .query_row("SELECT id FROM messages WHERE message_id = ?1", [id], |r| r.get(0))
+        .optional()?)
+}

@@ -1,1 +1,243 @@
-//! TODO
+//! The tantivy full-text index: its schema (defined here, once), how a parsed
+//! message becomes a document, and the writer/reader kura uses.
+//!
+//! The index stores no text (originals live in the packs): only postings and
+//! fast fields. Documents are keyed by the store's message row id (`id`).
+//! Each commit carries the number of the last store batch it covers as its
+//! payload, so [`committed_batch`] tells how far the index is behind the store.
+
+use crate::parse::ParsedMessage;
+use crate::tokenizer::{self, TOKENIZER_NAME};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexWriter, TantivyDocument, Term};
+
+/// Version of the schema and tokenizer; an index built with another version
+/// must be rebuilt (`kura reindex`) before it can be searched.
+pub const INDEX_VERSION: i64 = 1;
+
+/// Memory budget of the index writer, shared by its threads.
+pub const WRITER_MEMORY: usize = 192 << 20;
+
+/// Handles of the schema's fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// Message row id in the store (u64, indexed and fast).
+    pub id: Field,
+    /// Unix seconds (i64, indexed and fast).
+    pub date: Field,
+    pub subject: Field,
+    pub body: Field,
+    pub from: Field,
+    pub to: Field,
+    pub cc: Field,
+    /// Attachment file names.
+    pub attachment: Field,
+    /// Raw: every address (from/to/cc) and every domain and parent domain of them.
+    pub addr: Field,
+    /// Raw: `type/subtype` and `subtype` of every attachment.
+    pub mimetype: Field,
+    /// Raw: `attachment` when the message has one.
+    pub has: Field,
+    /// Raw: the Message-ID.
+    pub msgid: Field,
+}
+
+/// The schema, defined in one place.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER_NAME)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_u64_field("id", INDEXED | FAST),
+        date: b.add_i64_field("date", INDEXED | FAST),
+        subject: b.add_text_field("subject", text.clone()),
+        body: b.add_text_field("body", text.clone()),
+        from: b.add_text_field("from", text.clone()),
+        to: b.add_text_field("to", text.clone()),
+        cc: b.add_text_field("cc", text.clone()),
+        attachment: b.add_text_field("attachment", text),
+        addr: b.add_text_field("addr", STRING),
+        mimetype: b.add_text_field("mimetype", STRING),
+        has: b.add_text_field("has", STRING),
+        msgid: b.add_text_field("msgid", STRING),
+    };
+    (b.build(), fields)
+}
+
+/// Fields of an opened index (looked up by name, so they match its schema).
+pub fn fields_of(index: &Index) -> Result<Fields> {
+    let s = index.schema();
+    let f = |name: &str| s.get_field(name).with_context(|| format!("the index has no field `{name}`: run `kura reindex`"));
+    Ok(Fields {
+        id: f("id")?,
+        date: f("date")?,
+        subject: f("subject")?,
+        body: f("body")?,
+        from: f("from")?,
+        to: f("to")?,
+        cc: f("cc")?,
+        attachment: f("attachment")?,
+        addr: f("addr")?,
+        mimetype: f("mimetype")?,
+        has: f("has")?,
+        msgid: f("msgid")?,
+    })
+}
+
+/// Opens the index in `dir`, creating it when absent, with kura's tokenizer registered.
+pub fn open_or_create(dir: &Path) -> Result<Index> {
+    let exists = dir.join("meta.json").is_file();
+    let index = if exists {
+        Index::open_in_dir(dir).with_context(|| format!("cannot open the index in {}", dir.display()))?
+    } else {
+        crate::archive::create_private_dir(dir)?;
+        Index::create_in_dir(dir, schema().0).with_context(|| format!("cannot create the index in {}", dir.display()))?
+    };
+    tokenizer::register(&index);
+    Ok(index)
+}
+
+/// Opens an existing index for searching.
+pub fn open_existing(dir: &Path) -> Result<Index> {
+    if !dir.join("meta.json").is_file() {
+        bail!("the archive has no index at {}: run `kura reindex`", dir.display());
+    }
+    let index = Index::open_in_dir(dir).with_context(|| format!("cannot open the index in {}", dir.display()))?;
+    tokenizer::register(&index);
+    Ok(index)
+}
+
+/// The last store batch the index has committed (0 for a new index).
+pub fn committed_batch(index: &Index) -> Result<i64> {
+    let metas = index.load_metas().context("cannot read the index metadata")?;
+    Ok(metas
+        .payload
+        .as_deref()
+        .and_then(|p| p.strip_prefix("batch:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Opens the writer (2 indexing threads, [`WRITER_MEMORY`]).
+pub fn writer(index: &Index) -> Result<IndexWriter> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
+    index
+        .writer_with_num_threads(threads, WRITER_MEMORY)
+        .context("cannot open the index writer (is another import running?)")
+}
+
+/// Commits the writer, recording `batch` as the last store batch it covers.
+pub fn commit(writer: &mut IndexWriter, batch: i64) -> Result<()> {
+    let mut prepared = writer.prepare_commit().context("cannot prepare the index commit")?;
+    prepared.set_payload(&format!("batch:{batch}"));
+    prepared.commit().context("cannot commit the index")?;
+    Ok(())
+}
+
+/// Deletes the document of message `id` (no-op when absent).
+pub fn delete(writer: &IndexWriter, fields: &Fields, id: i64) {
+    writer.delete_term(Term::from_field_u64(fields.id, id as u64));
+}
+
+/// The document for a message, without its `id` (added by [`set_id`] once the
+/// store has assigned the row).
+pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    doc.add_i64(fields.date, m.date);
+    if !m.subject.is_empty() {
+        doc.add_text(fields.subject, &m.subject);
+    }
+    if !m.text.is_empty() {
+        doc.add_text(fields.body, &m.text);
+    }
+    let mut addrs: Vec<String> = Vec::new();
+    let mut mailbox_field = |field: Field, list: &mut dyn Iterator<Item = &crate::parse::Mailbox>| {
+        for mb in list {
+            if !mb.name.is_empty() {
+                doc.add_text(field, &mb.name);
+            }
+            if !mb.address.is_empty() {
+                doc.add_text(field, &mb.address);
+                addr_terms(&mb.address, &mut addrs);
+            }
+        }
+    };
+    mailbox_field(fields.from, &mut m.from.iter());
+    mailbox_field(fields.to, &mut m.to.iter());
+    mailbox_field(fields.cc, &mut m.cc.iter());
+    addrs.sort();
+    addrs.dedup();
+    for a in &addrs {
+        doc.add_text(fields.addr, a);
+    }
+    let mut mimes: Vec<String> = Vec::new();
+    for a in &m.attachments {
+        if !a.filename.is_empty() {
+            doc.add_text(fields.attachment, &a.filename);
+        }
+        mimes.push(a.mime.clone());
+        if let Some((_, sub)) = a.mime.split_once('/') {
+            mimes.push(sub.to_string());
+        }
+    }
+    mimes.sort();
+    mimes.dedup();
+    for mt in &mimes {
+        doc.add_text(fields.mimetype, mt);
+    }
+    if !m.attachments.is_empty() {
+        doc.add_text(fields.has, "attachment");
+    }
+    doc.add_text(fields.msgid, &m.message_id);
+    doc
+}
+
+/// Sets the document's message row id.
+pub fn set_id(doc: &mut TantivyDocument, fields: &Fields, id: i64) {
+    doc.add_u64(fields.id, id as u64);
+}
+
+/// The raw terms an address contributes to the `addr` field: the address, its
+/// domain and every parent domain with at least two labels
+/// (`a@tokyo.kyowa.co.jp` → `a@tokyo.kyowa.co.jp`, `tokyo.kyowa.co.jp`, `kyowa.co.jp`, `co.jp`).
+pub fn addr_terms(address: &str, out: &mut Vec<String>) {
+    let address = address.trim().to_lowercase();
+    if address.is_empty() {
+        return;
+    }
+    out.push(address.clone());
+    if let Some((_, domain)) = address.rsplit_once('@') {
+        let mut d = domain;
+        loop {
+            if d.contains('.') {
+                out.push(d.to_string());
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => d = rest,
+                _ => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_terms_cover_parent_domains() {
+        let mut v = Vec::new();
+        addr_terms("Tanaka@Tokyo.Kyowa-Shoji.co.jp", &mut v);
+        assert_eq!(
+            v,
+            ["tanaka@tokyo.kyowa-shoji.co.jp", "tokyo.kyowa-shoji.co.jp", "kyowa-shoji.co.jp", "co.jp"]
+        );
+    }
+}

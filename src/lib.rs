@@ -19,6 +19,7 @@
 
 pub mod archive;
 pub mod charset;
+pub mod cli;
 pub mod commands;
 pub mod import;
 pub mod index;

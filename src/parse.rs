@@ -1,1 +1,486 @@
-//! TODO
+//! One raw message to the metadata kura stores and the text it indexes.
+//!
+//! mail-parser does the MIME work; [`crate::charset`] redoes what it decodes
+//! wrong (Japanese labels, raw 8-bit or ISO-2022-JP headers, missing labels).
+//! A message is rejected, with a reason, only when it cannot be mail at all:
+//! empty, no header, or over [`MAX_MESSAGE_SIZE`].
+
+use crate::charset;
+use crate::threads::{refs, subject};
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// Messages larger than this are rejected (stored raw, listed by `kura rejects`).
+pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
+/// Text indexed per message is cut at this many bytes (the original is kept whole).
+pub const MAX_INDEXED_TEXT: usize = 1 << 20;
+/// Forwarded messages nested deeper than this are not indexed as text.
+pub const MAX_NESTED_MESSAGES: usize = 8;
+/// Messages with more parts than this are rejected (MIME bombs).
+pub const MAX_PARTS: usize = 10_000;
+
+/// Dates before this (1980-01-01) are taken as absurd.
+const MIN_SANE_DATE: i64 = 315_532_800;
+
+/// A mailbox: display name and address, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Mailbox {
+    pub name: String,
+    /// Lower-cased address (`local@domain`); may be empty for a group or garbage.
+    pub address: String,
+}
+
+/// One attachment's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub mime: String,
+    pub size: u64,
+}
+
+/// Where a message's date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateSource {
+    /// The Date: header.
+    Header,
+    /// The newest Received: header (Date missing or absurd).
+    Received,
+    /// The file's modification time (no usable header).
+    FileTime,
+    /// Nothing usable: date 0.
+    Unknown,
+}
+
+impl DateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Header => "date",
+            DateSource::Received => "received",
+            DateSource::FileTime => "file",
+            DateSource::Unknown => "unknown",
+        }
+    }
+}
+
+/// What kura keeps of a message besides its original bytes.
+#[derive(Debug, Clone)]
+pub struct ParsedMessage {
+    /// Message-ID without angle brackets; synthetic when the mail has none.
+    pub message_id: String,
+    pub synthetic_id: bool,
+    /// Unix seconds.
+    pub date: i64,
+    pub date_source: DateSource,
+    pub from: Option<Mailbox>,
+    pub to: Vec<Mailbox>,
+    pub cc: Vec<Mailbox>,
+    pub reply_to: Vec<Mailbox>,
+    pub subject: String,
+    pub subject_info: subject::SubjectInfo,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Decoded text: plain-text bodies (HTML converted when there is no plain
+    /// text), and the headers and text of forwarded message/rfc822 parts.
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// Identity of the content, for telling a duplicate from a conflict:
+    /// hash of From, To, Cc, Subject, Date and the body.
+    pub content_hash: [u8; 32],
+}
+
+impl ParsedMessage {
+    /// Referenced Message-IDs (References then In-Reply-To), deduplicated, without self.
+    pub fn thread_refs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for id in self.references.iter().chain(self.in_reply_to.iter()) {
+            if *id != self.message_id && !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+        out
+    }
+}
+
+/// Why a message was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub reason: String,
+}
+
+fn reject(reason: impl Into<String>) -> Reject {
+    Reject { reason: reason.into() }
+}
+
+/// The mail-parser configuration kura uses.
+pub fn parser() -> MessageParser {
+    MessageParser::default()
+}
+
+/// Parses `raw`. `file_time` (unix seconds) is the fallback date of a file source.
+pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage, Reject> {
+    if raw.len() > MAX_MESSAGE_SIZE {
+        return Err(reject(format!(
+            "message of {} bytes is over the {} MiB limit",
+            raw.len(),
+            MAX_MESSAGE_SIZE >> 20
+        )));
+    }
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(reject("empty message"));
+    }
+    if !starts_with_header(raw) {
+        return Err(reject("no mail header at the start of the message"));
+    }
+    let msg = parser().parse(raw).ok_or_else(|| reject("not a mail message (no header could be parsed)"))?;
+    if msg.parts.len() > MAX_PARTS {
+        return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
+    }
+    let known = msg.headers().iter().any(|h| {
+        matches!(
+            h.name,
+            HeaderName::From
+                | HeaderName::To
+                | HeaderName::Cc
+                | HeaderName::Subject
+                | HeaderName::Date
+                | HeaderName::MessageId
+                | HeaderName::Received
+                | HeaderName::ContentType
+                | HeaderName::Sender
+                | HeaderName::ReturnPath
+                | HeaderName::MimeVersion
+        )
+    });
+    if !known {
+        return Err(reject("no mail header (From, To, Subject, Date, Message-ID, Received...)"));
+    }
+
+    let subject = header_text(&msg, HeaderName::Subject).unwrap_or_default();
+    let from = addresses(&msg, HeaderName::From).into_iter().next();
+    let to = addresses(&msg, HeaderName::To);
+    let cc = addresses(&msg, HeaderName::Cc);
+    let reply_to = addresses(&msg, HeaderName::ReplyTo);
+    let references = raw_header(&msg, HeaderName::References)
+        .map(|v| refs::message_ids(&v))
+        .unwrap_or_default();
+    let in_reply_to = raw_header(&msg, HeaderName::InReplyTo)
+        .map(|v| refs::message_ids(&v))
+        .unwrap_or_default();
+
+    let content_hash = content_hash(&msg, raw);
+    let (message_id, synthetic_id) = match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
+        Some(id) => (id, false),
+        None => (synthetic_message_id(&content_hash), true),
+    };
+    let (date, date_source) = message_date(&msg, file_time);
+
+    let mut text = String::new();
+    let mut attachments = Vec::new();
+    collect(&msg, &mut text, &mut attachments, 0);
+    if text.len() > MAX_INDEXED_TEXT {
+        let mut cut = MAX_INDEXED_TEXT;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+
+    Ok(ParsedMessage {
+        message_id,
+        synthetic_id,
+        date,
+        date_source,
+        from,
+        to,
+        cc,
+        reply_to,
+        subject_info: subject::analyze(&subject),
+        subject,
+        in_reply_to,
+        references,
+        text,
+        attachments,
+        content_hash,
+    })
+}
+
+/// True when the first line is a header line (`Name:`), an mbox `From ` line,
+/// or a continuation of headers; leading blank lines are tolerated.
+fn starts_with_header(raw: &[u8]) -> bool {
+    let start = raw.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(raw.len());
+    let line = &raw[start..];
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    let line = &line[..end];
+    if line.starts_with(b"From ") {
+        return true;
+    }
+    match line.iter().position(|&b| b == b':') {
+        Some(colon) if colon > 0 => line[..colon].iter().all(|&b| b.is_ascii_graphic() && b != b':'),
+        _ => false,
+    }
+}
+
+/// A stable Message-ID for mail that has none: derived from its content, so the
+/// same message delivered twice gets the same id.
+pub fn synthetic_message_id(content_hash: &[u8; 32]) -> String {
+    let mut hex = String::with_capacity(32);
+    for b in &content_hash[..16] {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    format!("{hex}@kura.invalid")
+}
+
+/// Raw (undecoded) bytes of the first header `name`, as text (lossy only for
+/// invalid UTF-8, which the callers redecode).
+fn raw_header_bytes<'a>(msg: &'a Message<'_>, name: HeaderName<'_>) -> Option<&'a [u8]> {
+    let h = msg.root_part().headers.iter().find(|h| h.name == name)?;
+    msg.raw_message.get(h.offset_start as usize..h.offset_end as usize)
+}
+
+fn raw_header(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
+    raw_header_bytes(msg, name).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// A decoded unstructured header, redone by [`charset`] when mail-parser's
+/// decoding left garbage.
+fn header_text(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
+    let parsed = msg.header(name.clone()).and_then(|v| v.as_text()).map(str::to_owned);
+    let raw = raw_header_bytes(msg, name);
+    match (parsed, raw) {
+        (Some(p), Some(r)) if !charset::needs_redecode(&p) && r.is_ascii() => Some(clean_line(&p)),
+        (_, Some(r)) => Some(clean_line(&charset::decode_header(r))),
+        (p, None) => p.map(|p| clean_line(&p)),
+    }
+}
+
+/// Unfolds and trims a header text.
+fn clean_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.trim().chars() {
+        if c == '\r' || c == '\n' || c == '\t' {
+            space = true;
+            continue;
+        }
+        if space && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+    }
+    out
+}
+
+/// The mailboxes of an address header, names decoded.
+fn addresses(msg: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
+    let raw = raw_header_bytes(msg, name.clone());
+    let needs_redo = |a: &Address<'_>| {
+        a.iter().any(|m| m.name.as_deref().is_some_and(charset::needs_redecode))
+    };
+    match msg.header(name.clone()) {
+        Some(HeaderValue::Address(a)) if !needs_redo(a) && raw.is_none_or(|r| r.is_ascii()) => mailboxes(a),
+        _ => match raw {
+            // Decode the raw value ourselves, then let mail-parser split the
+            // (now UTF-8) address list.
+            Some(r) => {
+                let decoded = charset::decode_header(r);
+                let synthetic = format!("To: {}\n\n", decoded.replace(['\r', '\n'], " "));
+                match parser().parse(synthetic.as_bytes()) {
+                    Some(m) => match m.header(HeaderName::To) {
+                        Some(HeaderValue::Address(a)) => mailboxes(a),
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        },
+    }
+}
+
+fn mailboxes(a: &Address<'_>) -> Vec<Mailbox> {
+    a.iter()
+        .filter_map(|m| {
+            let address = m.address.as_deref().unwrap_or("").trim().to_lowercase();
+            let name = m.name.as_deref().map(clean_line).unwrap_or_default();
+            let name = name.trim_matches('"').trim().to_string();
+            if address.is_empty() && name.is_empty() {
+                None
+            } else {
+                Some(Mailbox { name, address })
+            }
+        })
+        .collect()
+}
+
+/// The message date and where it came from: Date:, else the newest Received:,
+/// else the file time.
+fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) {
+    let max_sane = chrono::Utc::now().timestamp() + 2 * 86_400;
+    let sane = |t: i64| (MIN_SANE_DATE..=max_sane).contains(&t);
+    if let Some(d) = msg.date()
+        && d.is_valid()
+        && sane(d.to_timestamp())
+    {
+        return (d.to_timestamp(), DateSource::Header);
+    }
+    let newest = msg
+        .received_all()
+        .filter_map(|r| r.date)
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp())
+        .filter(|&t| sane(t))
+        .max();
+    if let Some(t) = newest {
+        return (t, DateSource::Received);
+    }
+    match file_time {
+        Some(t) => (t, DateSource::FileTime),
+        None => (0, DateSource::Unknown),
+    }
+}
+
+/// Hash of what makes two copies "the same message": From, To, Cc, Subject,
+/// Date and the body, with line endings normalised (a forwarded copy and a
+/// cc'd copy differ only in Received/Delivered-To headers).
+fn content_hash(msg: &Message<'_>, raw: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for name in [HeaderName::From, HeaderName::To, HeaderName::Cc, HeaderName::Subject, HeaderName::Date] {
+        if let Some(v) = raw_header_bytes(msg, name) {
+            hash_normalized(&mut h, v);
+        }
+        h.update(b"\x00");
+    }
+    let body_start = (msg.root_part().offset_body as usize).min(raw.len());
+    hash_normalized(&mut h, &raw[body_start..]);
+    *h.finalize().as_bytes()
+}
+
+/// Feeds `bytes` with CR removed and trailing whitespace trimmed.
+fn hash_normalized(h: &mut blake3::Hasher, bytes: &[u8]) {
+    let mut end = bytes.len();
+    while end > 0 && bytes[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    let bytes = &bytes[..end];
+    let mut start = 0;
+    for i in memchr::memchr_iter(b'\r', bytes) {
+        h.update(&bytes[start..i]);
+        start = i + 1;
+    }
+    h.update(&bytes[start..]);
+}
+
+/// The charset label of a part, if any.
+fn charset_label<'a>(part: &'a MessagePart<'_>) -> Option<&'a str> {
+    part.content_type().and_then(|ct| ct.attribute("charset"))
+}
+
+/// A text part's text, redecoded when mail-parser's decoding is not to be trusted.
+fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String {
+    let label = charset_label(part);
+    let trusted_label =
+        label.is_none_or(|l| mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some() && !mislabelled(l));
+    if trusted_label && !charset::needs_redecode(decoded) {
+        return decoded.to_owned();
+    }
+    let body = msg
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default();
+    let bytes = match part.encoding {
+        mail_parser::Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body),
+        mail_parser::Encoding::QuotedPrintable => {
+            mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+        }
+        mail_parser::Encoding::None => Some(body.to_vec()),
+    };
+    match bytes {
+        Some(b) => charset::decode_text(&b, label),
+        None => decoded.to_owned(),
+    }
+}
+
+/// Labels mail-parser knows but decodes with the wrong table.
+fn mislabelled(label: &str) -> bool {
+    let l = label.trim().to_ascii_lowercase();
+    l.starts_with("iso-2022-jp-") || l.starts_with("cp5022") || l.contains("2004") || l.contains("0213")
+}
+
+/// Collects the text and attachments of `msg` (and of forwarded messages inside it).
+fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachment>, depth: usize) {
+    // Plain-text bodies; HTML ones only when a body has no plain-text alternative.
+    let mut bodies: Vec<u32> = msg.text_body.clone();
+    if bodies.is_empty() {
+        bodies = msg.html_body.clone();
+    }
+    for id in bodies {
+        let Some(part) = msg.parts.get(id as usize) else { continue };
+        match &part.body {
+            PartType::Text(t) => push_text(text, &part_text(msg, part, t)),
+            PartType::Html(h) => {
+                let h = part_text(msg, part, h);
+                push_text(text, &mail_parser::decoders::html::html_to_text(&h));
+            }
+            _ => {}
+        }
+    }
+    for id in &msg.attachments {
+        let Some(part) = msg.parts.get(*id as usize) else { continue };
+        match &part.body {
+            PartType::Message(inner) => {
+                if depth < MAX_NESTED_MESSAGES {
+                    if let Some(s) = header_text(inner, HeaderName::Subject) {
+                        push_text(text, &s);
+                    }
+                    for m in addresses(inner, HeaderName::From) {
+                        push_text(text, &format!("{} {}", m.name, m.address));
+                    }
+                    collect(inner, text, attachments, depth + 1);
+                }
+                if depth == 0 {
+                    attachments.push(Attachment {
+                        filename: part.attachment_name().map(clean_line).unwrap_or_default(),
+                        mime: "message/rfc822".into(),
+                        size: part.len() as u64,
+                    });
+                }
+            }
+            _ if depth == 0 => {
+                let mime = part
+                    .content_type()
+                    .map(|ct| match ct.subtype() {
+                        Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                        None => ct.ctype().to_string(),
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".into())
+                    .to_lowercase();
+                let filename = part.attachment_name().map(clean_line).unwrap_or_default();
+                let filename = if charset::needs_redecode(&filename) {
+                    charset::decode_header(filename.as_bytes())
+                } else {
+                    filename
+                };
+                attachments.push(Attachment { filename, mime, size: part.len() as u64 });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn push_text(text: &mut String, s: &str) {
+    if s.trim().is_empty() || text.len() > MAX_INDEXED_TEXT {
+        return;
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text.push_str(s);
+}
+
+/// The display text of a stored original (for `show`, `thread --body`, snippets).
+pub fn display_text(raw: &[u8]) -> String {
+    match parse_message(raw, None) {
+        Ok(p) => p.text,
+        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    }
+}

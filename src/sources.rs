@@ -29,7 +29,14 @@ pub struct SourceFile {
 /// path within each argument). An argument that does not exist or cannot be
 /// read is an error naming it. Hidden files, `tmp/` of a Maildir, and files
 /// kura itself writes (`.kura*`) are skipped.
-pub fn discover(_paths: &[PathBuf]) -> anyhow::Result<Vec<SourceFile>> {
+/// Files to import, and files passed over with the reason.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub files: Vec<SourceFile>,
+    pub ignored: Vec<(PathBuf, String)>,
+}
+
+pub fn discover(_paths: &[PathBuf]) -> anyhow::Result<Discovery> {
     todo!()
 }
 

@@ -1,1 +1,643 @@
-//! TODO
+//! The SQLite metadata store: one row per unique message, every place it was
+//! found, rejected inputs, threads, tags and the import history.
+//!
+//! SQLite is the archive's source of truth; the tantivy index is derived from
+//! it (and from the stored originals) and can always be rebuilt. Each import
+//! batch is one transaction stamped with a batch number; the index commits
+//! the same number afterwards, so after a crash the messages of batches the
+//! index has not committed are re-indexed (see [`crate::import`]).
+
+use crate::archive::Archive;
+use crate::pack::PackRef;
+use crate::parse::{Mailbox, ParsedMessage};
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::path::Path;
+
+/// Version of the SQLite schema this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- One row per unique message (identity: Message-ID, or a content hash).
+CREATE TABLE IF NOT EXISTS messages (
+    id            INTEGER PRIMARY KEY,      -- also the document id in the index
+    message_id    TEXT NOT NULL UNIQUE,     -- without <>
+    synthetic_id  INTEGER NOT NULL,         -- 1: the mail had no Message-ID
+    date          INTEGER NOT NULL,         -- unix seconds
+    date_source   TEXT NOT NULL,            -- date | received | file | unknown
+    from_name     TEXT NOT NULL,
+    from_addr     TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    subject_norm  TEXT NOT NULL,
+    is_reply      INTEGER NOT NULL,
+    is_forward    INTEGER NOT NULL,
+    in_reply_to   TEXT NOT NULL,            -- space-separated ids
+    refs          TEXT NOT NULL,            -- space-separated ids, oldest first
+    size          INTEGER NOT NULL,         -- bytes of the original
+    raw_hash      BLOB NOT NULL,            -- BLAKE3 of the original
+    content_hash  BLOB NOT NULL,            -- see parse::ParsedMessage::content_hash
+    pack          INTEGER NOT NULL,
+    pack_offset   INTEGER NOT NULL,
+    pack_len      INTEGER NOT NULL,
+    thread        INTEGER NOT NULL,
+    batch         INTEGER NOT NULL,         -- import batch that added it
+    attachments   INTEGER NOT NULL,         -- number of attachments
+    preview       TEXT NOT NULL             -- first characters of the text
+);
+CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread, date);
+CREATE INDEX IF NOT EXISTS messages_subject ON messages(subject_norm, date);
+CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch);
+
+-- From (role 0), To (1), Cc (2), Reply-To (3), in header order.
+CREATE TABLE IF NOT EXISTS addresses (
+    message  INTEGER NOT NULL REFERENCES messages(id),
+    role     INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    name     TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    PRIMARY KEY (message, role, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS addresses_address ON addresses(address);
+
+CREATE TABLE IF NOT EXISTS attachments (
+    message  INTEGER NOT NULL REFERENCES messages(id),
+    position INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    mime     TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    PRIMARY KEY (message, position)
+) WITHOUT ROWID;
+
+-- Every place a message was found. kind: maildir | mbox | eml.
+-- status: 0 the copy that was imported, 1 a duplicate, 2 a conflict (same
+-- Message-ID, other content; its bytes are kept in the pack too).
+CREATE TABLE IF NOT EXISTS locations (
+    id          INTEGER PRIMARY KEY,
+    message     INTEGER NOT NULL REFERENCES messages(id),
+    source      TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    mbox_offset INTEGER,
+    status      INTEGER NOT NULL,
+    raw_hash    BLOB NOT NULL,
+    size        INTEGER NOT NULL,
+    pack        INTEGER,
+    pack_offset INTEGER,
+    pack_len    INTEGER,
+    batch       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS locations_message ON locations(message);
+CREATE UNIQUE INDEX IF NOT EXISTS locations_place ON locations(source, ifnull(mbox_offset, -1));
+
+-- Inputs that could not be imported, with the reason; raw bytes kept.
+CREATE TABLE IF NOT EXISTS rejects (
+    id          INTEGER PRIMARY KEY,
+    source      TEXT NOT NULL,
+    mbox_offset INTEGER,
+    reason      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    raw_hash    BLOB NOT NULL,
+    pack        INTEGER NOT NULL,
+    pack_offset INTEGER NOT NULL,
+    pack_len    INTEGER NOT NULL,
+    time        INTEGER NOT NULL,
+    batch       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS rejects_place ON rejects(source, ifnull(mbox_offset, -1));
+
+-- Source files already imported: skipped when unchanged, mbox resumed when grown.
+CREATE TABLE IF NOT EXISTS files (
+    path        TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    messages    INTEGER NOT NULL,   -- messages read from it so far
+    resume      INTEGER NOT NULL,   -- mbox: offset where the next import starts
+    head_hash   BLOB                -- mbox: hash of the bytes before `resume`
+) WITHOUT ROWID;
+
+-- Thread of every Message-ID seen, including referenced ones never received (ghosts).
+CREATE TABLE IF NOT EXISTS thread_ids (
+    msgid  TEXT PRIMARY KEY,
+    thread INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS thread_ids_thread ON thread_ids(thread);
+
+CREATE TABLE IF NOT EXISTS tags (
+    message INTEGER NOT NULL REFERENCES messages(id),
+    tag     TEXT NOT NULL,
+    PRIMARY KEY (message, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+
+CREATE TABLE IF NOT EXISTS import_log (
+    id         INTEGER PRIMARY KEY,
+    started    INTEGER NOT NULL,
+    finished   INTEGER,
+    seen       INTEGER NOT NULL DEFAULT 0,
+    new        INTEGER NOT NULL DEFAULT 0,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    conflicts  INTEGER NOT NULL DEFAULT 0,
+    rejected   INTEGER NOT NULL DEFAULT 0,
+    unchanged  INTEGER NOT NULL DEFAULT 0,
+    status     TEXT NOT NULL,
+    paths      TEXT NOT NULL
+);
+"#;
+
+/// Address roles in the `addresses` table.
+pub const ROLE_FROM: i64 = 0;
+pub const ROLE_TO: i64 = 1;
+pub const ROLE_CC: i64 = 2;
+pub const ROLE_REPLY_TO: i64 = 3;
+
+/// The metadata store.
+pub struct Store {
+    pub conn: Connection,
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the store of `archive` for writing.
+    pub fn open_rw(archive: &Archive) -> Result<Store> {
+        let path = archive.db_path();
+        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        configure(&conn)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA).with_context(|| format!("cannot create the schema in {}", path.display()))?;
+        let store = Store { conn };
+        match store.meta("schema_version")? {
+            None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => bail!(
+                "{} was written by another version of kura (schema {v}, this kura reads {SCHEMA_VERSION})",
+                path.display()
+            ),
+        }
+        Ok(store)
+    }
+
+    /// Opens the store read-only (searching works while an import writes, and
+    /// on a read-only archive directory).
+    pub fn open_ro(archive: &Archive) -> Result<Store> {
+        archive.require()?;
+        let path = archive.db_path();
+        let conn = open_read_only(&path)?;
+        configure(&conn)?;
+        Ok(Store { conn })
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    pub fn meta_i64(&self, key: &str) -> Result<i64> {
+        Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// Message row id by Message-ID.
+    pub fn message_row(&self, message_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id FROM messages WHERE message_id = ?1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Where a message's original lives, and its size and hash.
+    pub fn original_ref(&self, id: i64) -> Result<Option<(PackRef, usize, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT pack, pack_offset, pack_len, size, raw_hash FROM messages WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((
+                    PackRef { pack: r.get(0)?, offset: r.get::<_, i64>(1)? as u64, len: r.get(2)? },
+                    r.get::<_, i64>(3)? as usize,
+                    r.get(4)?,
+                ))
+            })
+            .optional()?)
+    }
+
+    pub fn count(&self, table: &str) -> Result<i64> {
+        // Table names come from code, never from input.
+        debug_assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        Ok(self.conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+    }
+}
+
+/// Opens a database read-only. On a read-only directory a WAL database cannot
+/// create its shared-memory file, so it is opened as immutable instead.
+fn open_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let dir_writable = path
+        .parent()
+        .map(|d| {
+            let c = std::ffi::CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
+            // SAFETY: access(2) on a NUL-terminated path.
+            unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+        })
+        .unwrap_or(false);
+    let conn = if dir_writable {
+        Connection::open_with_flags(path, flags)
+    } else {
+        let uri = format!("file:{}?immutable=1", uri_escape(path));
+        Connection::open_with_flags(uri, flags)
+    };
+    conn.with_context(|| format!("cannot open {}", path.display()))
+}
+
+fn uri_escape(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'/' | b'-' | b'_' | b'.' | b'~' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => out.push(*b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// What the writer decided about an incoming message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    New(i64),
+    Duplicate(i64),
+    Conflict(i64),
+}
+
+/// A place a message was read from.
+#[derive(Debug, Clone)]
+pub struct Place<'a> {
+    pub source: &'a str,
+    pub kind: &'a str,
+    pub mbox_offset: Option<u64>,
+}
+
+/// Threading options for the writer.
+#[derive(Debug, Clone, Copy)]
+pub struct ThreadOptions {
+    /// Join reference-less replies to a thread with the same subject.
+    pub subject_fallback: bool,
+    /// Window for the subject fallback, seconds.
+    pub window: i64,
+}
+
+impl Default for ThreadOptions {
+    fn default() -> Self {
+        ThreadOptions { subject_fallback: true, window: 30 * 86_400 }
+    }
+}
+
+/// Writes within the current transaction; see [`crate::import`] for batching.
+impl Store {
+    pub fn begin(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").context("cannot commit to the store")?;
+        Ok(())
+    }
+
+    /// Looks up an existing message by Message-ID: (row, content hash).
+    pub fn find_message(&self, message_id: &str) -> Result<Option<(i64, Vec<u8>)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, content_hash FROM messages WHERE message_id = ?1")?
+            .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// Inserts a new message and its addresses/attachments; returns its row id.
+    /// Its thread is assigned by [`Store::assign_thread`] afterwards.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_message(
+        &self,
+        m: &ParsedMessage,
+        size: usize,
+        raw_hash: &[u8; 32],
+        pack: PackRef,
+        batch: i64,
+    ) -> Result<i64> {
+        let from = m.from.clone().unwrap_or_default();
+        let preview = preview(&m.text);
+        self.conn
+            .prepare_cached(
+                "INSERT INTO messages (message_id, synthetic_id, date, date_source, from_name, from_addr,
+                    subject, subject_norm, is_reply, is_forward, in_reply_to, refs, size, raw_hash,
+                    content_hash, pack, pack_offset, pack_len, thread, batch, attachments, preview)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,0,?19,?20,?21)",
+            )?
+            .execute(params![
+                m.message_id,
+                m.synthetic_id,
+                m.date,
+                m.date_source.as_str(),
+                from.name,
+                from.address,
+                m.subject,
+                m.subject_info.normalized,
+                m.subject_info.is_reply,
+                m.subject_info.is_forward,
+                m.in_reply_to.join(" "),
+                m.references.join(" "),
+                size as i64,
+                &raw_hash[..],
+                &m.content_hash[..],
+                pack.pack,
+                pack.offset as i64,
+                pack.len,
+                batch,
+                m.attachments.len() as i64,
+                preview,
+            ])?;
+        let id = self.conn.last_insert_rowid();
+        let mut addr = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO addresses (message, role, position, name, address) VALUES (?1,?2,?3,?4,?5)")?;
+        let roles: [(i64, &[Mailbox]); 4] = [
+            (ROLE_FROM, m.from.as_slice()),
+            (ROLE_TO, &m.to),
+            (ROLE_CC, &m.cc),
+            (ROLE_REPLY_TO, &m.reply_to),
+        ];
+        for (role, list) in roles {
+            for (i, mb) in list.iter().enumerate() {
+                addr.execute(params![id, role, i as i64, mb.name, mb.address])?;
+            }
+        }
+        let mut att = self
+            .conn
+            .prepare_cached("INSERT INTO attachments (message, position, filename, mime, size) VALUES (?1,?2,?3,?4,?5)")?;
+        for (i, a) in m.attachments.iter().enumerate() {
+            att.execute(params![id, i as i64, a.filename, a.mime, a.size as i64])?;
+        }
+        Ok(id)
+    }
+
+    /// Records where a message was found. A place already recorded is left alone.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_location(
+        &self,
+        message: i64,
+        place: &Place<'_>,
+        status: i64,
+        raw_hash: &[u8; 32],
+        size: usize,
+        pack: Option<PackRef>,
+        batch: i64,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO locations (message, source, kind, mbox_offset, status, raw_hash, size,
+                    pack, pack_offset, pack_len, batch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+            )?
+            .execute(params![
+                message,
+                place.source,
+                place.kind,
+                place.mbox_offset.map(|o| o as i64),
+                status,
+                &raw_hash[..],
+                size as i64,
+                pack.map(|p| p.pack),
+                pack.map(|p| p.offset as i64),
+                pack.map(|p| p.len),
+                batch,
+            ])?;
+        Ok(())
+    }
+
+    /// True when this exact place was already recorded (as a message location or a reject).
+    pub fn place_known(&self, place: &Place<'_>) -> Result<bool> {
+        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
+        let known: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM locations WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2")?
+            .query_row(params![place.source, off], |r| r.get(0))
+            .optional()?;
+        if known.is_some() {
+            return Ok(true);
+        }
+        let known: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2")?
+            .query_row(params![place.source, off], |r| r.get(0))
+            .optional()?;
+        Ok(known.is_some())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_reject(
+        &self,
+        place: &Place<'_>,
+        reason: &str,
+        size: usize,
+        raw_hash: &[u8; 32],
+        pack: PackRef,
+        batch: i64,
+    ) -> Result<bool> {
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset,
+                    pack_len, time, batch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+            )?
+            .execute(params![
+                place.source,
+                place.mbox_offset.map(|o| o as i64),
+                reason,
+                size as i64,
+                &raw_hash[..],
+                pack.pack,
+                pack.offset as i64,
+                pack.len,
+                chrono::Utc::now().timestamp(),
+                batch,
+            ])?;
+        Ok(n > 0)
+    }
+
+    /// Assigns message `row` (Message-ID `message_id`, referencing `refs`) to a
+    /// thread: the thread of any known id among them, merging threads that the
+    /// message joins; ghosts are recorded for referenced ids never seen.
+    /// Returns the thread id.
+    pub fn assign_thread(&self, row: i64, message_id: &str, refs: &[String]) -> Result<i64> {
+        let mut threads: Vec<i64> = Vec::new();
+        {
+            let mut q = self.conn.prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
+            for id in std::iter::once(message_id).chain(refs.iter().map(String::as_str)) {
+                if let Some(t) = q.query_row([id], |r| r.get::<_, i64>(0)).optional()?
+                    && !threads.contains(&t)
+                {
+                    threads.push(t);
+                }
+            }
+        }
+        let thread = threads.iter().copied().min().unwrap_or(row);
+        for &other in threads.iter().filter(|&&t| t != thread) {
+            self.merge_threads(other, thread)?;
+        }
+        let mut ins = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
+        for id in std::iter::once(message_id).chain(refs.iter().map(String::as_str)) {
+            ins.execute(params![id, thread])?;
+        }
+        self.conn
+            .prepare_cached("UPDATE messages SET thread = ?1 WHERE id = ?2")?
+            .execute(params![thread, row])?;
+        Ok(thread)
+    }
+
+    /// Moves every message and id of thread `from` into thread `into`.
+    pub fn merge_threads(&self, from: i64, into: i64) -> Result<()> {
+        if from == into {
+            return Ok(());
+        }
+        self.conn
+            .prepare_cached("UPDATE thread_ids SET thread = ?1 WHERE thread = ?2")?
+            .execute(params![into, from])?;
+        self.conn
+            .prepare_cached("UPDATE messages SET thread = ?1 WHERE thread = ?2")?
+            .execute(params![into, from])?;
+        Ok(())
+    }
+
+    /// The subject fallback: joins a reference-less reply to the thread of an
+    /// earlier message with the same normalised subject within the window whose
+    /// participants overlap, and (in the other direction) pulls such replies
+    /// that arrived before their original into this message's thread.
+    pub fn subject_fallback(&self, row: i64, m: &ParsedMessage, thread: i64, opts: ThreadOptions) -> Result<i64> {
+        if !opts.subject_fallback || m.subject_info.normalized.is_empty() || m.subject_info.is_forward {
+            return Ok(thread);
+        }
+        let refless = m.references.is_empty() && m.in_reply_to.is_empty();
+        let mut thread = thread;
+        let me = participants(m);
+        if refless && m.subject_info.is_reply {
+            // Nearest earlier message of the same conversation subject.
+            let mut q = self.conn.prepare_cached(
+                "SELECT id, thread, from_addr FROM messages
+                 WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
+                 ORDER BY date DESC, id DESC LIMIT 50",
+            )?;
+            let cands: Vec<(i64, i64, String)> = q
+                .query_map(params![m.subject_info.normalized, m.date, m.date - opts.window, row], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            for (cid, ct, cfrom) in cands {
+                if self.overlaps(cid, &cfrom, &me, m)? {
+                    if ct != thread {
+                        let into = ct.min(thread);
+                        self.merge_threads(ct.max(thread), into)?;
+                        thread = into;
+                    }
+                    break;
+                }
+            }
+        }
+        // Later reference-less replies that were imported before this message.
+        let mut q = self.conn.prepare_cached(
+            "SELECT id, thread, from_addr, date FROM messages
+             WHERE subject_norm = ?1 AND date >= ?2 AND date <= ?3 AND id != ?4
+               AND is_reply = 1 AND is_forward = 0 AND refs = '' AND in_reply_to = ''
+             ORDER BY date, id LIMIT 50",
+        )?;
+        let later: Vec<(i64, i64, String, i64)> = q
+            .query_map(params![m.subject_info.normalized, m.date, m.date + opts.window, row], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (rid, rt, rfrom, _) in later {
+            if rt == thread {
+                continue;
+            }
+            if self.overlaps(rid, &rfrom, &me, m)? {
+                let into = rt.min(thread);
+                self.merge_threads(rt.max(thread), into)?;
+                thread = into;
+            }
+        }
+        Ok(thread)
+    }
+
+    /// Participants overlap: the other's sender is among ours, or our sender among theirs.
+    fn overlaps(&self, other: i64, other_from: &str, me: &[String], m: &ParsedMessage) -> Result<bool> {
+        if !other_from.is_empty() && me.iter().any(|a| a == other_from) {
+            return Ok(true);
+        }
+        let Some(my_from) = m.from.as_ref().map(|f| f.address.as_str()).filter(|a| !a.is_empty()) else {
+            return Ok(false);
+        };
+        let hit: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT 1 FROM addresses WHERE message = ?1 AND address = ?2 AND role <= 2 LIMIT 1")?
+            .query_row(params![other, my_from], |r| r.get(0))
+            .optional()?;
+        Ok(hit.is_some())
+    }
+}
+
+/// From, To and Cc addresses of a message.
+fn participants(m: &ParsedMessage) -> Vec<String> {
+    m.from
+        .iter()
+        .chain(m.to.iter())
+        .chain(m.cc.iter())
+        .map(|a| a.address.clone())
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// The first ~200 characters of a text, whitespace collapsed.
+pub fn preview(text: &str) -> String {
+    let mut out = String::new();
+    let mut n = 0;
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if c.is_control() {
+            continue;
+        }
+        if space {
+            out.push(' ');
+            n += 1;
+            space = false;
+        }
+        out.push(c);
+        n += 1;
+        if n >= 200 {
+            break;
+        }
+    }
+    out
+}

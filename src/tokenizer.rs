@@ -80,3 +80,8 @@ impl TokenStream for KuraTokenStream<'_> {
         self.token
     }
 }
+
+/// Registers the tokenizer on an index.
+pub fn register(index: &tantivy::Index) {
+    index.tokenizers().register(TOKENIZER_NAME, KuraTokenizer::default());
+}

@@ -1,1 +1,17 @@
-//! One module per subcommand.
+//! One module per subcommand. Each `run` returns the process exit status.
+
+pub mod completions;
+pub mod import;
+pub mod rejects;
+pub mod search;
+pub mod show;
+pub mod thread;
+
+use crate::archive::Archive;
+use crate::cli::GlobalArgs;
+use anyhow::Result;
+
+/// The archive named by the global options.
+pub fn archive(global: &GlobalArgs) -> Result<Archive> {
+    Archive::locate(global.archive.as_deref())
+}

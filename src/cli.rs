@@ -1,0 +1,199 @@
+//! The command line, defined once: `main` parses it, and the man pages and
+//! shell completions are generated from the same definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// kura (蔵): a searchable archive of a shared mailbox.
+///
+/// kura imports Maildir and mbox exports of a shared address into an archive
+/// (SQLite metadata, a full-text index that understands Japanese, and the
+/// compressed originals), then searches, threads and exports customer histories.
+#[derive(Debug, Parser)]
+#[command(name = "kura", version, about, long_about, propagate_version = true)]
+#[command(after_long_help = EXIT_STATUS_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Exit statuses, shown in `--help` and the man page.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0   success (search/count: something matched)
+  1   search/count: nothing matched
+  2   error: bad arguments, bad query, unreadable input, damaged archive
+  75  the archive is locked by another import (retry later, or --wait)
+
+Environment:
+  KURA_ARCHIVE    the archive directory (as --archive)
+  XDG_DATA_HOME   default archive is $XDG_DATA_HOME/kura (else ~/.local/share/kura)
+  NO_COLOR        disables colour on a terminal";
+
+/// Options accepted before or after the subcommand.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// The archive directory (created on first import).
+    #[arg(long, global = true, env = "KURA_ARCHIVE", value_name = "DIR")]
+    pub archive: Option<PathBuf>,
+    /// Print nothing but errors (for cron).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files.
+    Import(ImportArgs),
+    /// Search messages (or threads with --threads).
+    Search(SearchArgs),
+    /// Count messages (or threads) matching a query.
+    Count(CountArgs),
+    /// Show one message: decoded headers, text and attachments, or the raw original.
+    Show(ShowArgs),
+    /// Show a conversation as a tree.
+    Thread(ThreadArgs),
+    /// List inputs that could not be imported, with the reason.
+    Rejects(RejectsArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Maildir folders, mbox files or .eml files (folders are walked).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Wait for a running import to finish instead of exiting with status 75.
+    #[arg(long)]
+    pub wait: bool,
+    /// Do not join reference-less replies to threads by subject.
+    #[arg(long)]
+    pub no_subject_threading: bool,
+    /// Window for joining reference-less replies by subject, in days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub subject_window: u32,
+    /// Parse threads (default: one per core).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub jobs: usize,
+    /// New messages per commit.
+    #[arg(long, default_value_t = crate::import::DEFAULT_BATCH, value_name = "N", hide = true)]
+    pub batch_size: usize,
+    /// List the files that were not taken for mail, and why.
+    #[arg(long, short)]
+    pub verbose: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Output formats of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table on a terminal, text lines otherwise.
+    Auto,
+    /// A table (comfy-table).
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line, streamed.
+    Jsonl,
+    /// One line per item.
+    Text,
+    /// Message-IDs (or thread ids), one per line.
+    Ids,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sort {
+    Newest,
+    Oldest,
+    Relevance,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The query (words are joined by spaces); `*` matches everything.
+    #[arg(required = true, value_name = "QUERY", allow_hyphen_values = true)]
+    pub query: Vec<String>,
+    /// Interpret calendar dates in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// List threads instead of messages.
+    #[arg(long)]
+    pub threads: bool,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    #[arg(long, value_enum, default_value_t = Sort::Newest)]
+    pub sort: Sort,
+    /// At most this many results (default: 50 on a terminal, all otherwise).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Skip this many results.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub offset: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Count threads instead of messages.
+    #[arg(long)]
+    pub threads: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A Message-ID, with or without <>, or `id:...`.
+    #[arg(value_name = "ID")]
+    pub id: String,
+    /// Print the exact original bytes.
+    #[arg(long, conflicts_with_all = ["part", "format"])]
+    pub raw: bool,
+    /// Save attachment N (as listed by show) to --output.
+    #[arg(long, value_name = "N", requires = "output")]
+    pub part: Option<usize>,
+    /// Where --part writes (a file, or a directory to put the sanitised file name in).
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ThreadArgs {
+    /// A thread id or a Message-ID.
+    #[arg(value_name = "ID", required_unless_present = "query")]
+    pub id: Option<String>,
+    /// Show the thread of each message matching this query.
+    #[arg(long, value_name = "QUERY", conflicts_with = "id")]
+    pub query: Option<String>,
+    /// Include the decoded text of each message (quoted lines dimmed on a terminal).
+    #[arg(long)]
+    pub body: bool,
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    #[arg(long)]
+    pub utc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectsArgs {
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

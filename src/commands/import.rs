@@ -1,0 +1,34 @@
+//! `kura import`: Maildir, mbox and .eml exports into the archive.
+
+use crate::cli::{GlobalArgs, ImportArgs};
+use crate::import::{self, ImportOptions};
+use crate::store::ThreadOptions;
+use anyhow::Result;
+use std::io::IsTerminal;
+
+pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let abort_after = std::env::var("KURA_TEST_ABORT_AFTER").ok().and_then(|v| v.parse().ok());
+    let opts = ImportOptions {
+        paths: args.paths.clone(),
+        wait: args.wait,
+        threads: ThreadOptions {
+            subject_fallback: !args.no_subject_threading,
+            window: i64::from(args.subject_window) * 86_400,
+        },
+        batch_size: args.batch_size.max(1),
+        progress: !global.quiet && std::io::stderr().is_terminal(),
+        jobs: args.jobs,
+        abort_after,
+    };
+    let summary = import::run(&archive, &opts)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else if !global.quiet {
+        eprintln!("{summary}");
+    }
+    if summary.errors > 0 {
+        return Ok(2);
+    }
+    Ok(0)
+}
