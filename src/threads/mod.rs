@@ -4,4 +4,5 @@
 //! [`jwz`] builds the display tree of a thread (JWZ algorithm with ghost parents).
 
 pub mod jwz;
+pub mod refs;
 pub mod subject;
