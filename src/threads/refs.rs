@@ -91,6 +91,11 @@ pub fn message_ids(raw: &str) -> Vec<String> {
 /// `<...>` (or the whole value when there is no `<`), with all whitespace
 /// (from folding) and angle brackets removed. `None` when nothing is left.
 pub fn normalize_id(raw: &str) -> Option<String> {
+    // Fast path for the usual already-clean ASCII id.
+    let clean = |b: u8| b > b' ' && b < 0x80 && b != b'<' && b != b'>';
+    if !raw.is_empty() && raw.bytes().all(clean) {
+        return Some(raw.to_string());
+    }
     let inner = match raw.find('<') {
         Some(start) => {
             let rest = raw.get(start + 1..).unwrap_or_default();
