@@ -67,3 +67,228 @@ mod tests {
         assert_eq!(sanitize_text("line1\nline2\u{1b}[2J", false), "line1\nline2");
     }
 }
+
+use crate::cli::Format;
+use std::io::IsTerminal;
+
+/// True when stdout is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR` set.
+pub fn color_enabled() -> bool {
+    stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `Auto` resolved: a table on a terminal, text lines otherwise.
+pub fn resolve_format(f: Format) -> Format {
+    match f {
+        Format::Auto if stdout_is_terminal() => Format::Table,
+        Format::Auto => Format::Text,
+        other => other,
+    }
+}
+
+/// An excerpt of `text` around the first occurrence of any of `terms`
+/// (already folded with [`crate::tokenizer::fold`]), at most about `width`
+/// characters, whitespace collapsed, with the byte ranges of every term
+/// occurrence inside the excerpt.
+pub fn snippet(text: &str, terms: &[String], width: usize) -> (String, Vec<(usize, usize)>) {
+    // Fold char by char, remembering where each folded byte came from.
+    let mut folded = String::with_capacity(text.len());
+    let mut origin: Vec<usize> = Vec::with_capacity(text.len());
+    let mut buf = [0u8; 4];
+    for (i, c) in text.char_indices() {
+        let f = if c.is_ascii() {
+            let l = c.to_ascii_lowercase();
+            l.encode_utf8(&mut buf).to_string()
+        } else {
+            crate::tokenizer::fold(c.encode_utf8(&mut buf))
+        };
+        for _ in 0..f.len() {
+            origin.push(i);
+        }
+        folded.push_str(&f);
+    }
+    origin.push(text.len());
+    let mut matches: Vec<(usize, usize)> = Vec::new();
+    for t in terms.iter().filter(|t| !t.is_empty()) {
+        for (pos, _) in folded.match_indices(t.as_str()) {
+            let s = origin[pos];
+            let e = origin.get(pos + t.len()).copied().unwrap_or(text.len());
+            let e = if e <= s { next_boundary(text, s) } else { e };
+            matches.push((s, e));
+        }
+    }
+    matches.sort_unstable();
+    let first = matches.first().map_or(0, |m| m.0);
+    // Start a little before the first match, on a char boundary.
+    let lead = width / 4;
+    let mut start = first;
+    let mut n = 0;
+    while start > 0 && n < lead {
+        start -= 1;
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        if text[start..].starts_with('\n') && n > 0 {
+            start += 1;
+            break;
+        }
+        n += 1;
+    }
+    let mut out = String::new();
+    let mut ranges = Vec::new();
+    let mut count = 0;
+    let mut space = false;
+    let mut open: Option<usize> = None;
+    let mut it = matches.iter().filter(|m| m.0 >= start).peekable();
+    for (i, c) in text[start..].char_indices() {
+        let abs = start + i;
+        if let Some(m) = it.peek()
+            && abs >= m.0
+            && open.is_none()
+        {
+            if space && !out.is_empty() {
+                out.push(' ');
+                space = false;
+            }
+            open = Some(out.len());
+        }
+        if c.is_whitespace() {
+            space = true;
+        } else if !c.is_control() {
+            if space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = false;
+            out.push(c);
+            count += 1;
+        }
+        if let (Some(o), Some(m)) = (open, it.peek())
+            && abs + c.len_utf8() >= m.1
+        {
+            ranges.push((o, out.len()));
+            open = None;
+            it.next();
+            while it.peek().is_some_and(|n| n.0 < abs + c.len_utf8()) {
+                it.next();
+            }
+        }
+        if count >= width {
+            out.push('…');
+            break;
+        }
+    }
+    (sanitize(&out), ranges)
+}
+
+fn next_boundary(text: &str, i: usize) -> usize {
+    let mut e = i + 1;
+    while e < text.len() && !text.is_char_boundary(e) {
+        e += 1;
+    }
+    e.min(text.len())
+}
+
+/// Wraps the highlighted ranges in bold yellow (for terminals).
+pub fn highlight(s: &str, ranges: &[(usize, usize)]) -> String {
+    let mut out = String::with_capacity(s.len() + ranges.len() * 12);
+    let mut last = 0;
+    for &(a, b) in ranges {
+        if a < last || b > s.len() || !s.is_char_boundary(a) || !s.is_char_boundary(b) {
+            continue;
+        }
+        out.push_str(&s[last..a]);
+        out.push_str("\u{1b}[1;33m");
+        out.push_str(&s[a..b]);
+        out.push_str("\u{1b}[0m");
+        last = b;
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+/// Cuts `s` to at most `width` display columns (CJK counts double), adding `…`.
+pub fn truncate_columns(s: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut cols = 0;
+    for c in s.chars() {
+        let w = char_width(c);
+        if cols + w > width {
+            out.push('…');
+            return out;
+        }
+        cols += w;
+        out.push(c);
+    }
+    out
+}
+
+/// Display width of a character: 2 for East Asian wide/full-width ones.
+pub fn char_width(c: char) -> usize {
+    let u = c as u32;
+    let wide = (0x1100..=0x115F).contains(&u)
+        || (0x2E80..=0x303E).contains(&u)
+        || (0x3041..=0x33FF).contains(&u)
+        || (0x3400..=0x4DBF).contains(&u)
+        || (0x4E00..=0x9FFF).contains(&u)
+        || (0xA000..=0xA4CF).contains(&u)
+        || (0xAC00..=0xD7A3).contains(&u)
+        || (0xF900..=0xFAFF).contains(&u)
+        || (0xFE30..=0xFE4F).contains(&u)
+        || (0xFF00..=0xFF60).contains(&u)
+        || (0xFFE0..=0xFFE6).contains(&u)
+        || (0x1F300..=0x1FAFF).contains(&u)
+        || (0x20000..=0x3FFFD).contains(&u);
+    if wide { 2 } else { 1 }
+}
+
+/// "Name <address>" or just the address.
+pub fn mailbox_label(name: &str, address: &str) -> String {
+    match (name.is_empty(), address.is_empty()) {
+        (false, false) => format!("{name} <{address}>"),
+        (false, true) => name.to_string(),
+        _ => address.to_string(),
+    }
+}
+
+/// Short local date for tables: `2024-03-05 10:12`.
+pub fn short_date(ts: i64, utc: bool) -> String {
+    use chrono::TimeZone;
+    match chrono::Utc.timestamp_opt(ts, 0).single() {
+        Some(d) if utc => d.format("%Y-%m-%d %H:%M").to_string(),
+        Some(d) => d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+        None => "-".into(),
+    }
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    #[test]
+    fn snippet_centres_on_the_match_and_marks_it() {
+        let text = "いつもお世話になっております。\n先月分の請求書を添付いたします。\nご確認ください。";
+        let (s, r) = snippet(text, &["請求書".to_string()], 60);
+        assert!(s.contains("請求書を添付"), "{s}");
+        assert_eq!(r.len(), 1);
+        assert_eq!(&s[r[0].0..r[0].1], "請求書");
+    }
+
+    #[test]
+    fn snippet_matches_case_and_width_insensitively() {
+        let (s, r) = snippet("Please find the INVOICE attached.", &["invoice".to_string()], 80);
+        assert_eq!(&s[r[0].0..r[0].1], "INVOICE");
+        let (s, r) = snippet("ｾｲｷｭｳ書の件", &[crate::tokenizer::fold("セイキュウ")], 80);
+        assert_eq!(r.len(), 1, "{s}");
+        assert_eq!(&s[r[0].0..r[0].1], "ｾｲｷｭｳ");
+    }
+
+    #[test]
+    fn widths() {
+        assert_eq!(truncate_columns("請求書の件について", 8), "請求書の…");
+        assert_eq!(truncate_columns("abc", 8), "abc");
+    }
+}

@@ -641,3 +641,115 @@ pub fn preview(text: &str) -> String {
     }
     out
 }
+
+/// A message as commands show it (JSON schema version 1, see the README).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageView {
+    #[serde(skip)]
+    pub row: i64,
+    pub message_id: String,
+    pub thread: String,
+    /// RFC 3339.
+    pub date: String,
+    #[serde(skip)]
+    pub timestamp: i64,
+    pub from: AddressView,
+    pub to: Vec<AddressView>,
+    pub cc: Vec<AddressView>,
+    pub subject: String,
+    pub snippet: String,
+    pub attachments: Vec<AttachmentView>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AddressView {
+    pub name: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AttachmentView {
+    pub filename: String,
+    pub mime: String,
+    pub size: i64,
+}
+
+/// Thread ids as printed and accepted by `thread:`.
+pub fn thread_label(thread: i64) -> String {
+    thread.to_string()
+}
+
+impl Store {
+    /// Loads a message for display; the snippet starts as the stored preview.
+    pub fn message_view(&self, row: i64, utc: bool) -> Result<Option<MessageView>> {
+        let base = self
+            .conn
+            .prepare_cached(
+                "SELECT message_id, thread, date, from_name, from_addr, subject, preview FROM messages WHERE id = ?1",
+            )?
+            .query_row([row], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .optional()?;
+        let Some((message_id, thread, date, from_name, from_addr, subject, preview)) = base else {
+            return Ok(None);
+        };
+        let mut to = Vec::new();
+        let mut cc = Vec::new();
+        {
+            let mut q = self.conn.prepare_cached(
+                "SELECT role, name, address FROM addresses WHERE message = ?1 AND role IN (1, 2) ORDER BY role, position",
+            )?;
+            let rows = q.query_map([row], |r| {
+                Ok((r.get::<_, i64>(0)?, AddressView { name: r.get(1)?, address: r.get(2)? }))
+            })?;
+            for x in rows {
+                let (role, a) = x?;
+                if role == ROLE_TO { to.push(a) } else { cc.push(a) }
+            }
+        }
+        let attachments = self
+            .conn
+            .prepare_cached("SELECT filename, mime, size FROM attachments WHERE message = ?1 ORDER BY position")?
+            .query_map([row], |r| Ok(AttachmentView { filename: r.get(0)?, mime: r.get(1)?, size: r.get(2)? }))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let tags = self
+            .conn
+            .prepare_cached("SELECT tag FROM tags WHERE message = ?1 ORDER BY tag")?
+            .query_map([row], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(Some(MessageView {
+            row,
+            message_id,
+            thread: thread_label(thread),
+            date: format_date(date, utc),
+            timestamp: date,
+            from: AddressView { name: from_name, address: from_addr },
+            to,
+            cc,
+            subject,
+            snippet: preview,
+            attachments,
+            tags,
+        }))
+    }
+}
+
+/// RFC 3339 in the local zone (or UTC).
+pub fn format_date(ts: i64, utc: bool) -> String {
+    use chrono::TimeZone;
+    match chrono::Utc.timestamp_opt(ts, 0).single() {
+        Some(d) if utc => d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        Some(d) => d.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => String::new(),
+    }
+}

@@ -1,13 +1,299 @@
-//! `kura search`.
+//! `kura search` and `kura count`.
 
-use crate::cli::GlobalArgs;
+use crate::archive::ExitError;
+use crate::cli::{CountArgs, Format, GlobalArgs, QueryArgs, SearchArgs, Sort};
+use crate::output::{self, mailbox_label, sanitize, short_date, truncate_columns};
+use crate::pack::PackReader;
+use crate::query::exec::{Hit, Order, Searcher};
+use crate::query::{self, Query};
+use crate::store::{MessageView, thread_label};
 use anyhow::Result;
-use crate::cli::{CountArgs, SearchArgs};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::Write;
 
-pub fn run(_global: &GlobalArgs, _args: &SearchArgs) -> Result<i32> {
-    anyhow::bail!("not yet")
+/// Parses the query words; a bad query is exit status 2 with the bad part shown.
+pub fn parse_query(args: &QueryArgs) -> Result<Query> {
+    let text = args.query.join(" ");
+    query::parse(&text, chrono::Utc::now(), args.utc).map_err(|e| {
+        ExitError { code: 2, message: format!("bad query: {}\n{}", e.message, render_error(&e, &text)) }.into()
+    })
 }
 
-pub fn count(_global: &GlobalArgs, _args: &CountArgs) -> Result<i32> {
-    anyhow::bail!("not yet")
+/// The folded words of a query's positive text terms, for snippets.
+pub fn highlight_terms(q: &Query) -> Vec<String> {
+    fn walk(q: &Query, out: &mut Vec<String>) {
+        match q {
+            Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
+            Query::Term { text, .. } | Query::Phrase { text, .. } => {
+                let f = crate::tokenizer::fold(text);
+                for w in f.split_whitespace() {
+                    out.push(w.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(q, &mut out);
+    out.sort_by_key(|t| std::cmp::Reverse(t.len()));
+    out.dedup();
+    out
+}
+
+pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let q = parse_query(&args.query)?;
+    let searcher = Searcher::open(&archive)?;
+    let format = output::resolve_format(args.format);
+    let limit = args.limit.or(if output::stdout_is_terminal() { Some(50) } else { None });
+    let order = match args.sort {
+        Sort::Newest => Order::Newest,
+        Sort::Oldest => Order::Oldest,
+        Sort::Relevance => Order::Relevance,
+    };
+    let utc = args.query.utc;
+    if args.threads {
+        let all = searcher.search(&q, order, 0, None)?;
+        let threads = group_threads(&searcher, &all, utc)?;
+        let found = !threads.is_empty();
+        let end = limit.map_or(threads.len(), |l| args.offset.saturating_add(l).min(threads.len()));
+        print_threads(&threads[args.offset.min(end)..end], format)?;
+        return Ok(if found { 0 } else { 1 });
+    }
+    let hits = searcher.search(&q, order, args.offset, limit)?;
+    let terms = highlight_terms(&q);
+    let mut packs = PackReader::new(&archive.originals_dir());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let color = output::color_enabled();
+    let mut table_rows = Vec::new();
+    let mut first = true;
+    if format == Format::Json {
+        write!(out, "[")?;
+    }
+    for hit in &hits {
+        if format == Format::Ids {
+            if let Some(v) = searcher.store.message_view(hit.id, utc)? {
+                writeln!(out, "{}", sanitize(&v.message_id))?;
+            }
+            continue;
+        }
+        let Some(mut v) = searcher.store.message_view(hit.id, utc)? else { continue };
+        let (snip, ranges) = message_snippet(&searcher, &mut packs, hit.id, &terms, &v)?;
+        v.snippet = snip.clone();
+        match format {
+            Format::Json => {
+                if !first {
+                    write!(out, ",")?;
+                }
+                serde_json::to_writer(&mut out, &v)?;
+            }
+            Format::Jsonl => {
+                serde_json::to_writer(&mut out, &v)?;
+                writeln!(out)?;
+            }
+            Format::Table => {
+                let snip = if color { output::highlight(&snip, &ranges) } else { snip };
+                table_rows.push((v, snip));
+            }
+            _ => writeln!(out, "{}", text_line(&v))?,
+        }
+        first = false;
+    }
+    if format == Format::Json {
+        writeln!(out, "]")?;
+    }
+    if format == Format::Table && !table_rows.is_empty() {
+        writeln!(out, "{}", table(&table_rows, utc))?;
+    }
+    out.flush()?;
+    let any = !hits.is_empty() || (args.offset > 0 && searcher.count(&q)? > 0);
+    Ok(if any { 0 } else { 1 })
+}
+
+/// One line per message: date, sender, subject, thread.
+fn text_line(v: &MessageView) -> String {
+    format!(
+        "{}  {}  {}  [thread {}] <{}>",
+        v.date,
+        sanitize(&mailbox_label(&v.from.name, &v.from.address)),
+        sanitize(&v.subject),
+        v.thread,
+        sanitize(&v.message_id)
+    )
+}
+
+fn table(rows: &[(MessageView, String)], utc: bool) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(vec!["date", "from", "subject", "snippet"]);
+    for (v, snip) in rows {
+        let from = if v.from.name.is_empty() { &v.from.address } else { &v.from.name };
+        t.add_row(vec![
+            short_date(v.timestamp, utc),
+            truncate_columns(&sanitize(from), 20),
+            truncate_columns(&sanitize(&v.subject), 40),
+            snip.clone(),
+        ]);
+    }
+    t
+}
+
+/// The snippet of a hit: from the decoded text of the original.
+fn message_snippet(
+    searcher: &Searcher,
+    packs: &mut PackReader,
+    row: i64,
+    terms: &[String],
+    v: &MessageView,
+) -> Result<(String, Vec<(usize, usize)>)> {
+    let text = match searcher.store.original_ref(row)? {
+        Some((r, size, _)) => match packs.read(r, size) {
+            Ok(raw) => crate::parse::display_text(&raw),
+            Err(_) => v.snippet.clone(),
+        },
+        None => v.snippet.clone(),
+    };
+    Ok(output::snippet(&text, terms, 80))
+}
+
+/// A thread in `search --threads` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadSummary {
+    pub thread: String,
+    pub first_date: String,
+    pub last_date: String,
+    #[serde(skip)]
+    pub last_ts: i64,
+    pub matched: usize,
+    pub total: usize,
+    pub participants: Vec<String>,
+    pub subject: String,
+}
+
+/// Groups hits by thread, newest thread first.
+pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec<ThreadSummary>> {
+    let conn = &searcher.store.conn;
+    let mut matched: HashMap<i64, usize> = HashMap::new();
+    let mut order: Vec<i64> = Vec::new();
+    {
+        let mut q = conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
+        for h in hits {
+            let t: i64 = q.query_row([h.id], |r| r.get(0))?;
+            let e = matched.entry(t).or_insert(0);
+            if *e == 0 {
+                order.push(t);
+            }
+            *e += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(order.len());
+    let mut q = conn.prepare_cached(
+        "SELECT min(date), max(date), count(*) FROM messages WHERE thread = ?1",
+    )?;
+    let mut first_subject = conn.prepare_cached(
+        "SELECT subject FROM messages WHERE thread = ?1 ORDER BY date, id LIMIT 1",
+    )?;
+    let mut people = conn.prepare_cached(
+        "SELECT from_name, from_addr FROM messages WHERE thread = ?1 GROUP BY from_addr ORDER BY min(date)",
+    )?;
+    for t in order {
+        let (first, last, total): (i64, i64, i64) = q.query_row([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let subject: String = first_subject.query_row([t], |r| r.get(0))?;
+        let participants = people
+            .query_map([t], |r| {
+                let n: String = r.get(0)?;
+                let a: String = r.get(1)?;
+                Ok(if n.is_empty() { a } else { n })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        out.push(ThreadSummary {
+            thread: thread_label(t),
+            first_date: crate::store::format_date(first, utc),
+            last_date: crate::store::format_date(last, utc),
+            last_ts: last,
+            matched: matched.get(&t).copied().unwrap_or(0),
+            total: total as usize,
+            participants,
+            subject,
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.last_ts));
+    Ok(out)
+}
+
+fn print_threads(threads: &[ThreadSummary], format: Format) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut out, threads)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for t in threads {
+                serde_json::to_writer(&mut out, t)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Ids => {
+            for t in threads {
+                writeln!(out, "{}", t.thread)?;
+            }
+        }
+        Format::Table => {
+            let mut tb = comfy_table::Table::new();
+            tb.load_style(comfy_table::presets::NOTHING);
+            tb.set_header(vec!["thread", "last", "messages", "participants", "subject"]);
+            for t in threads {
+                tb.add_row(vec![
+                    t.thread.clone(),
+                    t.last_date.get(..16).unwrap_or(&t.last_date).replace('T', " "),
+                    format!("{}/{}", t.matched, t.total),
+                    truncate_columns(&sanitize(&t.participants.join(", ")), 30),
+                    truncate_columns(&sanitize(&t.subject), 50),
+                ]);
+            }
+            writeln!(out, "{tb}")?;
+        }
+        _ => {
+            for t in threads {
+                writeln!(
+                    out,
+                    "thread {}  {}  [{}/{}]  {}; {}",
+                    t.thread,
+                    t.last_date,
+                    t.matched,
+                    t.total,
+                    sanitize(&t.participants.join(", ")),
+                    sanitize(&t.subject)
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let q = parse_query(&args.query)?;
+    let searcher = Searcher::open(&archive)?;
+    let n = if args.threads {
+        let hits = searcher.search(&q, Order::Newest, 0, None)?;
+        let mut q = searcher.store.conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
+        let mut set = std::collections::HashSet::new();
+        for h in &hits {
+            set.insert(q.query_row([h.id], |r| r.get::<_, i64>(0))?);
+        }
+        set.len()
+    } else {
+        searcher.count(&q)?
+    };
+    println!("{n}");
+    Ok(if n > 0 { 0 } else { 1 })
+}
+
+/// The query with the bad part underlined.
+fn render_error(e: &query::ParseError, text: &str) -> String {
+    format!("  {text}\n  {}^", " ".repeat(text[..e.start.min(text.len())].chars().count()))
 }

@@ -2,6 +2,7 @@
 //! the index and the store ([`exec`]).
 
 pub mod ast;
+pub mod exec;
 pub mod parser;
 
 pub use ast::{DateBound, Field, Query};

@@ -1,0 +1,323 @@
+//! Running a parsed [`Query`] against the index (text, addresses, dates) and
+//! the store (threads, tags): the matching message rows, sorted.
+//!
+//! Text terms go through the same tokenizer as the index
+//! ([`crate::tokenizer::analyze_query`]): several tokens become a phrase, a
+//! one-character CJK token a prefix match. Store-side predicates (`thread:`,
+//! `tag:`) are resolved to row-id sets with bound SQL parameters and joined to
+//! the index query as term sets on the `id` field.
+
+use super::ast::{Field as QField, Query};
+use crate::archive::Archive;
+use crate::index::{self, Fields};
+use crate::store::Store;
+use crate::tokenizer::{QueryTokenKind, analyze_query};
+use anyhow::{Context, Result, bail};
+use std::ops::Bound;
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::columnar::Column;
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TQuery, RangeQuery,
+    RegexQuery, TermQuery, TermSetQuery,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
+
+/// An open archive, ready to answer queries.
+pub struct Searcher {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub store: Store,
+}
+
+/// A matching message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// Message row id.
+    pub id: i64,
+    /// Unix seconds.
+    pub date: i64,
+    pub score: f32,
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Newest,
+    Oldest,
+    Relevance,
+}
+
+impl Searcher {
+    /// Opens the archive read-only. Refuses an index built by another version.
+    pub fn open(archive: &Archive) -> Result<Searcher> {
+        let store = Store::open_ro(archive)?;
+        if let Some(v) = store.meta("index_version")?
+            && v != index::INDEX_VERSION.to_string()
+        {
+            bail!(
+                "the index of {} was built by another version of kura (index version {v}, this kura reads {}): run `kura reindex`",
+                archive.root.display(),
+                index::INDEX_VERSION
+            );
+        }
+        let index = index::open_existing(&archive.index_dir())?;
+        let fields = index::fields_of(&index)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .context("cannot open an index reader")?;
+        Ok(Searcher { index, reader, fields, store })
+    }
+
+    /// The tantivy query for `q`.
+    pub fn build(&self, q: &Query) -> Result<Box<dyn TQuery>> {
+        let f = &self.fields;
+        Ok(match q {
+            Query::All => Box::new(AllQuery),
+            Query::And(parts) => {
+                let mut clauses: Vec<(Occur, Box<dyn TQuery>)> = Vec::new();
+                let mut positive = false;
+                for p in parts {
+                    match p {
+                        Query::Not(inner) => clauses.push((Occur::MustNot, self.build(inner)?)),
+                        other => {
+                            positive = true;
+                            clauses.push((Occur::Must, self.build(other)?));
+                        }
+                    }
+                }
+                if !positive {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Query::Or(parts) => {
+                let clauses = parts
+                    .iter()
+                    .map(|p| Ok((Occur::Should, self.build(p)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Query::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+                (Occur::MustNot, self.build(inner)?),
+            ])),
+            Query::Term { field, text } | Query::Phrase { field, text } => {
+                let targets = match field {
+                    QField::Any => vec![f.subject, f.body, f.from, f.to, f.cc, f.attachment],
+                    QField::From => vec![f.from],
+                    QField::To => vec![f.to],
+                    QField::Cc => vec![f.cc],
+                    QField::Subject => vec![f.subject],
+                    QField::Body => vec![f.body],
+                    QField::Attachment => vec![f.attachment],
+                };
+                let mut clauses = Vec::new();
+                for t in targets {
+                    if let Some(q) = text_query(t, text)? {
+                        clauses.push((Occur::Should, q));
+                    }
+                }
+                if clauses.is_empty() {
+                    Box::new(EmptyQuery)
+                } else if clauses.len() == 1 {
+                    clauses.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(EmptyQuery))
+                } else {
+                    Box::new(BooleanQuery::new(clauses))
+                }
+            }
+            Query::Date { start, end } => {
+                let lo = match start {
+                    Some(s) => Bound::Included(Term::from_field_i64(f.date, s.timestamp())),
+                    None => Bound::Unbounded,
+                };
+                let hi = match end {
+                    Some(e) => Bound::Excluded(Term::from_field_i64(f.date, e.timestamp())),
+                    None => Bound::Unbounded,
+                };
+                Box::new(RangeQuery::new(lo, hi))
+            }
+            Query::Customer(v) | Query::Domain(v) => {
+                let v = v.trim().trim_start_matches('@').to_lowercase();
+                raw_term(f.addr, &v)
+            }
+            Query::Id(id) => {
+                let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+                raw_term(f.msgid, id)
+            }
+            Query::HasAttachment => raw_term(f.has, "attachment"),
+            Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
+            Query::Thread(t) => {
+                let ids = match parse_thread_id(t) {
+                    Some(t) => self.rows("SELECT id FROM messages WHERE thread = ?1", t)?,
+                    None => Vec::new(),
+                };
+                self.id_set(ids)
+            }
+            Query::Tag(tag) => {
+                let mut q = self.store.conn.prepare_cached("SELECT message FROM tags WHERE tag = ?1")?;
+                let ids: Vec<i64> = q.query_map([tag], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                self.id_set(ids)
+            }
+        })
+    }
+
+    fn rows(&self, sql: &str, param: i64) -> Result<Vec<i64>> {
+        let mut q = self.store.conn.prepare_cached(sql)?;
+        let ids = q.query_map([param], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    fn id_set(&self, ids: Vec<i64>) -> Box<dyn TQuery> {
+        if ids.is_empty() {
+            return Box::new(EmptyQuery);
+        }
+        Box::new(TermSetQuery::new(ids.into_iter().map(|i| Term::from_field_u64(self.fields.id, i as u64))))
+    }
+
+    /// Number of matching messages.
+    pub fn count(&self, q: &Query) -> Result<usize> {
+        let tq = self.build(q)?;
+        Ok(self.reader.searcher().search(tq.as_ref(), &Count)?)
+    }
+
+    /// Matching messages in `order`, `offset` skipped, at most `limit`.
+    pub fn search(&self, q: &Query, order: Order, offset: usize, limit: Option<usize>) -> Result<Vec<Hit>> {
+        let tq = self.build(q)?;
+        let searcher = self.reader.searcher();
+        if order == Order::Relevance {
+            let want = limit.map(|l| l + offset).unwrap_or(usize::MAX / 2).max(1);
+            let want = want.min(searcher.num_docs() as usize).max(1);
+            let top = searcher.search(tq.as_ref(), &TopDocs::with_limit(want).order_by_score())?;
+            let mut hits = Vec::with_capacity(top.len());
+            for (score, addr) in top.into_iter().skip(offset) {
+                let seg = searcher.segment_reader(addr.segment_ord);
+                let id = seg.fast_fields().u64("id")?.first(addr.doc_id).unwrap_or(0) as i64;
+                let date = seg.fast_fields().i64("date")?.first(addr.doc_id).unwrap_or(0);
+                hits.push(Hit { id, date, score });
+            }
+            return Ok(hits);
+        }
+        let mut hits = searcher.search(tq.as_ref(), &IdDateCollector)?;
+        match order {
+            Order::Oldest => hits.sort_unstable_by_key(|h| (h.date, h.id)),
+            _ => hits.sort_unstable_by_key(|h| (std::cmp::Reverse(h.date), std::cmp::Reverse(h.id))),
+        }
+        let end = limit.map_or(hits.len(), |l| offset.saturating_add(l).min(hits.len()));
+        let start = offset.min(end);
+        Ok(hits[start..end].to_vec())
+    }
+}
+
+/// A thread id as typed (`1234`, or the zero-padded form kura prints).
+pub fn parse_thread_id(t: &str) -> Option<i64> {
+    t.trim().parse::<i64>().ok()
+}
+
+fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
+    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+}
+
+/// The query for `text` in one text field: a term, a phrase, or a prefix
+/// match for a one-character CJK token. `None` when the text has no token.
+fn text_query(field: tantivy::schema::Field, text: &str) -> Result<Option<Box<dyn TQuery>>> {
+    let tokens = analyze_query(text);
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let term = |s: &str| Term::from_field_text(field, s);
+    if tokens.len() == 1 {
+        let t = &tokens[0];
+        return Ok(Some(match t.kind {
+            QueryTokenKind::CjkSingle => prefix_query(field, &t.text)?,
+            _ => Box::new(TermQuery::new(term(&t.text), IndexRecordOption::WithFreqs)),
+        }));
+    }
+    let singles = tokens.iter().filter(|t| t.kind == QueryTokenKind::CjkSingle).count();
+    let last_single = tokens.last().is_some_and(|t| t.kind == QueryTokenKind::CjkSingle);
+    let with_offsets: Vec<(usize, Term)> = tokens.iter().map(|t| (t.position, term(&t.text))).collect();
+    if singles == 0 {
+        return Ok(Some(Box::new(PhraseQuery::new_with_offset(with_offsets))));
+    }
+    if singles == 1 && last_single {
+        return Ok(Some(Box::new(PhrasePrefixQuery::new_with_offset(with_offsets))));
+    }
+    // One-character CJK tokens inside the text: each token must occur (approximation
+    // of the phrase; rare in practice, e.g. "A社B").
+    let clauses = tokens
+        .iter()
+        .map(|t| {
+            Ok((
+                Occur::Must,
+                match t.kind {
+                    QueryTokenKind::CjkSingle => prefix_query(field, &t.text)?,
+                    _ => Box::new(TermQuery::new(term(&t.text), IndexRecordOption::WithFreqs)) as Box<dyn TQuery>,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+}
+
+/// Terms starting with `prefix` (a one-character CJK token: every character
+/// of an indexed run starts some bigram or the run's tail unigram).
+fn prefix_query(field: tantivy::schema::Field, prefix: &str) -> Result<Box<dyn TQuery>> {
+    let mut pattern = String::new();
+    for c in prefix.chars() {
+        if c.is_alphanumeric() || (c as u32) > 0x7f {
+            pattern.push(c);
+        } else {
+            pattern.push('\\');
+            pattern.push(c);
+        }
+    }
+    pattern.push_str(".*");
+    Ok(Box::new(RegexQuery::from_pattern(&pattern, field)?))
+}
+
+/// Collects (row id, date) of every matching document from fast fields.
+struct IdDateCollector;
+
+struct IdDateSegment {
+    ids: Column<u64>,
+    dates: Column<i64>,
+    hits: Vec<Hit>,
+}
+
+impl Collector for IdDateCollector {
+    type Fruit = Vec<Hit>;
+    type Child = IdDateSegment;
+
+    fn for_segment(&self, _ord: u32, segment: &SegmentReader) -> tantivy::Result<IdDateSegment> {
+        Ok(IdDateSegment {
+            ids: segment.fast_fields().u64("id")?,
+            dates: segment.fast_fields().i64("date")?,
+            hits: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Vec<Hit>>) -> tantivy::Result<Vec<Hit>> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for IdDateSegment {
+    type Fruit = Vec<Hit>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let id = self.ids.first(doc).unwrap_or(0) as i64;
+        let date = self.dates.first(doc).unwrap_or(0);
+        self.hits.push(Hit { id, date, score: 0.0 });
+    }
+
+    fn harvest(self) -> Vec<Hit> {
+        self.hits
+    }
+}
