@@ -29,8 +29,11 @@ pub enum SourceKind {
 /// One file found under the paths given to import.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The path as reached from the argument (not canonicalised).
     pub path: PathBuf,
+    /// How to read it.
     pub kind: SourceKind,
+    /// Size in bytes on disk (compressed size for a gzip mbox).
     pub size: u64,
     /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i64,
