@@ -1,8 +1,19 @@
 //! Finding and reading the mail an import is given: Maildir folders (with
 //! `cur/` or `new/`, nested Maildir++ folders too), mbox files (mboxo and
 //! mboxrd, also `.mbox.gz`) and single `.eml` files or folders of them.
+//!
+//! Discovery never drops a file silently: everything it sees and does not
+//! import is listed in [`Discovery::ignored`] with a short reason.
 
+use std::collections::HashSet;
+use std::fs::{self, File, Metadata};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use anyhow::Context;
+use flate2::read::MultiGzDecoder;
+use walkdir::WalkDir;
 
 /// What kind of source a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,26 +29,395 @@ pub enum SourceKind {
 /// One file found under the paths given to import.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The path as reached from the argument (not canonicalised).
     pub path: PathBuf,
+    /// How to read it.
     pub kind: SourceKind,
+    /// Size in bytes on disk (compressed size for a gzip mbox).
     pub size: u64,
     /// Modification time, nanoseconds since the epoch.
     pub mtime_ns: i64,
 }
 
-/// Walks each path and lists the files to import, in a stable order (sorted by
-/// path within each argument). An argument that does not exist or cannot be
-/// read is an error naming it. Hidden files, `tmp/` of a Maildir, and files
-/// kura itself writes (`.kura*`) are skipped.
-/// Files to import, and files passed over with the reason.
-#[derive(Debug, Default)]
+/// What [`discover`] found: the files to import and, so that nothing is
+/// dropped silently, every file or folder it saw and skipped, with a reason.
+#[derive(Debug, Clone, Default)]
 pub struct Discovery {
+    /// The files to import, in a stable order.
     pub files: Vec<SourceFile>,
+    /// Skipped paths with a short reason (e.g. `"Maildir tmp/"`).
     pub ignored: Vec<(PathBuf, String)>,
 }
 
-pub fn discover(_paths: &[PathBuf]) -> anyhow::Result<Discovery> {
-    todo!()
+/// How many bytes of a file's head are sniffed to decide what it is.
+const SNIFF_LEN: usize = 4096;
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Walks each path and lists the files to import.
+///
+/// - A directory containing `cur/` or `new/` is a Maildir: the regular files
+///   of `cur/` and `new/` are [`SourceKind::MaildirFile`]; `tmp/` is ignored;
+///   subfolders that are themselves Maildirs (Maildir++ `.Sent`,
+///   `.Archive.2024`, and also verbatim `Sent/` layouts) are included; anything
+///   else in the Maildir folder (`SOURCES.tsv`, `expected-json/`, ...) is
+///   ignored with a reason, not walked as mail.
+/// - Any other directory is walked recursively and its regular files are
+///   sniffed: gzip magic (decompressed head starting with `From `) is
+///   `Mbox { gzip: true }`, `From ` is `Mbox { gzip: false }`, an RFC 5322
+///   header line ([`looks_like_mail`]) is [`SourceKind::Eml`], anything else
+///   is ignored as not mail. Hidden files and folders (name starting with
+///   `.`, which covers the `.kura*` files kura writes) and symbolic links
+///   (never followed) are ignored. A file that cannot be read inside a walked
+///   folder is ignored with the error as its reason.
+/// - A file named as an argument is sniffed the same way; an argument itself
+///   may be a symbolic link and may be hidden (it was named explicitly).
+///
+/// Order is stable: sorted by path within each argument, arguments in the
+/// order given. The same file reached twice (even spelled differently) is
+/// listed once, where it is first reached. An argument that does not exist or
+/// cannot be read is an error naming it.
+pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Discovery> {
+    let mut out = Discovery::default();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    for arg in paths {
+        let mut found = Discovery::default();
+        discover_one(arg, &mut found)?;
+        let canon = fs::canonicalize(arg)
+            .with_context(|| format!("cannot resolve source path {}", arg.display()))?;
+        let key = |p: &Path| match p.strip_prefix(arg) {
+            Ok(rel) if rel.as_os_str().is_empty() => canon.clone(),
+            Ok(rel) => canon.join(rel),
+            Err(_) => p.to_path_buf(),
+        };
+        found.files.sort_by(|a, b| a.path.cmp(&b.path));
+        found.ignored.sort();
+        for f in found.files {
+            if seen.insert(key(&f.path)) {
+                out.files.push(f);
+            }
+        }
+        for (p, why) in found.ignored {
+            if seen.insert(key(&p)) {
+                out.ignored.push((p, why));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Discovers one command-line argument into `out` (unsorted).
+fn discover_one(arg: &Path, out: &mut Discovery) -> anyhow::Result<()> {
+    let md =
+        fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
+    if md.is_dir() {
+        if is_maildir(arg) {
+            fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
+            walk_maildir(arg, out);
+        } else {
+            walk_dir(arg, out)?;
+        }
+    } else if md.is_file() {
+        let mut file =
+            File::open(arg).with_context(|| format!("cannot open source {}", arg.display()))?;
+        match sniff(&mut file).with_context(|| format!("cannot read source {}", arg.display()))? {
+            Ok(kind) => out.files.push(source_file(arg, kind, &md)),
+            Err(why) => out.ignored.push((arg.to_path_buf(), why)),
+        }
+    } else {
+        out.ignored
+            .push((arg.to_path_buf(), "not a regular file or folder".into()));
+    }
+    Ok(())
+}
+
+/// A folder is a Maildir when it has a `cur/` or `new/` folder (not a link).
+fn is_maildir(dir: &Path) -> bool {
+    let is_dir = |name: &str| {
+        fs::symlink_metadata(dir.join(name))
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+    };
+    is_dir("cur") || is_dir("new")
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+fn source_file(path: &Path, kind: SourceKind, md: &Metadata) -> SourceFile {
+    SourceFile {
+        path: path.to_path_buf(),
+        kind,
+        size: md.len(),
+        mtime_ns: mtime_ns(md),
+    }
+}
+
+fn mtime_ns(md: &Metadata) -> i64 {
+    match md.modified() {
+        Ok(t) => match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            Err(e) => i64::try_from(e.duration().as_nanos()).map_or(i64::MIN, |n| -n),
+        },
+        Err(_) => 0,
+    }
+}
+
+/// Lists a Maildir folder: `cur/` and `new/` files, nested Maildirs; the rest
+/// is ignored with a reason. Errors below the argument become ignored entries.
+fn walk_maildir(dir: &Path, out: &mut Discovery) {
+    let entries = match sorted_entries(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            out.ignored
+                .push((dir.to_path_buf(), format!("unreadable: {e}")));
+            return;
+        }
+    };
+    for (path, name, ft) in entries {
+        let name_str = name.to_string_lossy();
+        if ft.is_symlink() {
+            out.ignored
+                .push((path, "symbolic link (not followed)".into()));
+        } else if !ft.is_dir() {
+            out.ignored.push((
+                path,
+                "not mail: file in a Maildir folder, outside cur/ and new/".into(),
+            ));
+        } else if name_str == "cur" || name_str == "new" {
+            walk_maildir_messages(&path, out);
+        } else if name_str == "tmp" {
+            out.ignored.push((path, "Maildir tmp/".into()));
+        } else if is_maildir(&path) {
+            walk_maildir(&path, out);
+        } else if is_hidden(&name) {
+            out.ignored.push((
+                path,
+                "hidden folder in a Maildir (not a Maildir++ folder)".into(),
+            ));
+        } else {
+            out.ignored.push((
+                path,
+                "not mail: folder in a Maildir that is not a Maildir".into(),
+            ));
+        }
+    }
+}
+
+/// Lists the message files of a Maildir `cur/` or `new/` folder.
+fn walk_maildir_messages(dir: &Path, out: &mut Discovery) {
+    let entries = match sorted_entries(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            out.ignored
+                .push((dir.to_path_buf(), format!("unreadable: {e}")));
+            return;
+        }
+    };
+    for (path, name, ft) in entries {
+        if ft.is_symlink() {
+            out.ignored
+                .push((path, "symbolic link (not followed)".into()));
+        } else if ft.is_dir() {
+            out.ignored
+                .push((path, "folder inside Maildir cur/ or new/".into()));
+        } else if !ft.is_file() {
+            out.ignored.push((path, "not a regular file".into()));
+        } else if is_hidden(&name) {
+            out.ignored.push((path, "hidden file".into()));
+        } else {
+            match fs::symlink_metadata(&path) {
+                Ok(md) => out
+                    .files
+                    .push(source_file(&path, SourceKind::MaildirFile, &md)),
+                Err(e) => out.ignored.push((path, format!("unreadable: {e}"))),
+            }
+        }
+    }
+}
+
+type Entry = (PathBuf, std::ffi::OsString, fs::FileType);
+
+/// The entries of one folder, sorted by name, without following links.
+fn sorted_entries(dir: &Path) -> io::Result<Vec<Entry>> {
+    let mut v = Vec::new();
+    for e in WalkDir::new(dir)
+        .follow_links(false)
+        .min_depth(1)
+        .max_depth(1)
+        .sort_by_file_name()
+    {
+        let e = e.map_err(io::Error::from)?;
+        v.push((
+            e.path().to_path_buf(),
+            e.file_name().to_owned(),
+            e.file_type(),
+        ));
+    }
+    Ok(v)
+}
+
+/// Walks a folder that is not a Maildir, sniffing regular files and handing
+/// Maildirs found inside to [`walk_maildir`].
+fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
+    let mut it = WalkDir::new(root)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter();
+    while let Some(entry) = it.next() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) if e.depth() == 0 => {
+                return Err(anyhow::Error::new(e))
+                    .with_context(|| format!("cannot read source folder {}", root.display()));
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(root).to_path_buf();
+                let why = match e.io_error() {
+                    Some(io) => format!("unreadable: {io}"),
+                    None => format!("unreadable: {e}"),
+                };
+                out.ignored.push((path, why));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let ft = entry.file_type();
+        if entry.depth() == 0 {
+            continue;
+        }
+        if ft.is_symlink() {
+            out.ignored
+                .push((path.to_path_buf(), "symbolic link (not followed)".into()));
+        } else if is_hidden(entry.file_name()) {
+            let why = if ft.is_dir() {
+                "hidden folder"
+            } else {
+                "hidden file"
+            };
+            out.ignored.push((path.to_path_buf(), why.into()));
+            if ft.is_dir() {
+                it.skip_current_dir();
+            }
+        } else if ft.is_dir() {
+            if is_maildir(path) {
+                walk_maildir(path, out);
+                it.skip_current_dir();
+            }
+        } else if ft.is_file() {
+            let sniffed = entry
+                .metadata()
+                .map_err(io::Error::from)
+                .and_then(|md| Ok((md, File::open(path)?)))
+                .and_then(|(md, mut f)| Ok((md, sniff(&mut f)?)));
+            match sniffed {
+                Ok((md, Ok(kind))) => out.files.push(source_file(path, kind, &md)),
+                Ok((_, Err(why))) => out.ignored.push((path.to_path_buf(), why)),
+                Err(e) => out
+                    .ignored
+                    .push((path.to_path_buf(), format!("unreadable: {e}"))),
+            }
+        } else {
+            out.ignored
+                .push((path.to_path_buf(), "not a regular file".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `SNIFF_LEN` bytes (fewer only at end of input).
+fn read_head(r: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    r.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// Decides what a file is from its head. The outer error is an I/O error
+/// reading the file; the inner `Err` is the reason it is not importable.
+fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
+    let head = read_head(file)?;
+    if head.is_empty() {
+        return Ok(Err("empty file".into()));
+    }
+    if head.starts_with(GZIP_MAGIC) {
+        let rest = io::Cursor::new(head).chain(file);
+        let inner = match read_head(&mut MultiGzDecoder::new(rest)) {
+            Ok(h) => h,
+            Err(e) => return Ok(Err(format!("not mail: unreadable gzip data ({e})"))),
+        };
+        return Ok(if inner.starts_with(b"From ") {
+            Ok(SourceKind::Mbox { gzip: true })
+        } else if looks_like_mail(&inner) {
+            Err("gzip-compressed single message (only gzip mbox files are read)".into())
+        } else {
+            Err("not mail: gzip data that is not an mbox".into())
+        });
+    }
+    Ok(if head.starts_with(b"From ") {
+        Ok(SourceKind::Mbox { gzip: false })
+    } else if looks_like_mail(&head) {
+        Ok(SourceKind::Eml)
+    } else {
+        Err("not mail: does not start with a header line".into())
+    })
+}
+
+/// Whether `head` (the first bytes of a file) starts like an RFC 5322
+/// message: after an optional UTF-8 BOM and blank lines, a header line
+/// `Name:` where `Name` is one or more printable ASCII characters other than
+/// `:` and space. An mbox `From ` line is not a header line.
+pub fn looks_like_mail(head: &[u8]) -> bool {
+    let mut s = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    while let Some((&b, rest)) = s.split_first() {
+        if b == b'\r' || b == b'\n' {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    let name_len = s
+        .iter()
+        .position(|&b| b == b':' || !(0x21..=0x7e).contains(&b));
+    matches!(name_len, Some(n) if n > 0 && s.get(n) == Some(&b':'))
+}
+
+/// Whether `line` (with its line ending) looks like an mbox `From_` line:
+/// `From `, a non-empty sender token, then something containing a time
+/// `dd:dd` or a 4-digit year.
+fn is_from_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let rest = trim_start_spaces(rest);
+    let sender_len = rest
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
+    if sender_len == 0 {
+        return false;
+    }
+    let date = rest.get(sender_len..).unwrap_or_default();
+    has_time(date) || has_year(date)
+}
+
+fn trim_start_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    s.get(n..).unwrap_or_default()
+}
+
+fn has_time(s: &[u8]) -> bool {
+    s.windows(5).any(|w| {
+        matches!(w, [a, b, b':', c, d] if a.is_ascii_digit() && b.is_ascii_digit()
+            && c.is_ascii_digit() && d.is_ascii_digit())
+    })
+}
+
+fn has_year(s: &[u8]) -> bool {
+    s.split(|b| !b.is_ascii_digit()).any(|run| run.len() == 4)
+}
+
+fn is_blank_line(line: &[u8]) -> bool {
+    line == b"\n" || line == b"\r\n"
 }
 
 /// One message read from an mbox file.
@@ -54,31 +434,641 @@ pub struct MboxMessage {
 /// Streams the messages of an mbox, starting at byte `start` (0, or the offset
 /// of a `From ` line where an earlier import stopped). Memory is bounded by the
 /// largest message, not by the file.
+///
+/// A separator is a line that is at the start (of the file, or at `start`) or
+/// follows an empty line (`\n` or `\r\n`), and looks like a `From_` line:
+/// `From `, a non-empty sender token, then a time `dd:dd` or a 4-digit year.
+/// Any other line starting with `From ` is body text (mboxo files contain
+/// unquoted ones). The empty line before a separator, and one empty line at
+/// the end of the file, are not part of a message.
+///
+/// Bytes before the first separator that are not only blank lines are
+/// returned as they are (not unquoted) as a message at the offset where
+/// reading started, so nothing is dropped; an empty file yields nothing.
+/// After an I/O error the iterator ends.
 pub struct MboxReader {
-    _private: (),
+    reader: Box<dyn BufRead + Send>,
+    /// Offset of the next unread byte of the (decompressed) stream.
+    pos: u64,
+    /// Offset of a separator already read, starting the next message.
+    next_sep: Option<u64>,
+    /// Whether reading has begun (the first call looks for a preamble).
+    started: bool,
+    /// Set at end of input or after an error.
+    done: bool,
+    line: Vec<u8>,
 }
 
 impl MboxReader {
     /// Opens `path` (gzip-decompressing when `gzip`), positioned at `start`.
-    pub fn open(_path: &Path, _gzip: bool, _start: u64) -> anyhow::Result<Self> {
-        todo!()
+    /// Offsets count bytes of the decompressed stream; for gzip, the first
+    /// `start` bytes are decompressed and skipped.
+    pub fn open(path: &Path, gzip: bool, start: u64) -> anyhow::Result<Self> {
+        let mut file =
+            File::open(path).with_context(|| format!("cannot open mbox {}", path.display()))?;
+        let (reader, pos): (Box<dyn BufRead + Send>, u64) = if gzip {
+            let mut r = BufReader::new(MultiGzDecoder::new(file));
+            let skipped = io::copy(&mut (&mut r).take(start), &mut io::sink())
+                .with_context(|| format!("cannot decompress mbox {}", path.display()))?;
+            (Box::new(r), skipped)
+        } else {
+            let pos = file
+                .seek(SeekFrom::Start(start))
+                .with_context(|| format!("cannot seek in mbox {}", path.display()))?;
+            (Box::new(BufReader::new(file)), pos)
+        };
+        Ok(MboxReader {
+            reader,
+            pos,
+            next_sep: None,
+            started: false,
+            done: false,
+            line: Vec::new(),
+        })
     }
 
-    /// The byte offset just past the last message returned (where a resume starts).
+    /// The offset where a later resume should start: the offset of the next
+    /// separator after the last message returned, or the end of the file once
+    /// the last message has been returned (`start` before the first message).
     pub fn position(&self) -> u64 {
-        todo!()
+        self.next_sep.unwrap_or(self.pos)
+    }
+
+    /// Reads one line into `self.line`; returns its offset, or `None` at EOF.
+    fn read_line(&mut self) -> io::Result<Option<u64>> {
+        self.line.clear();
+        let offset = self.pos;
+        let n = self.reader.read_until(b'\n', &mut self.line)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        self.pos += n as u64;
+        Ok(Some(offset))
+    }
+
+    fn read_message(&mut self) -> io::Result<Option<MboxMessage>> {
+        let (mut offset, mut preamble) = match self.next_sep.take() {
+            Some(off) => (off, false),
+            None if self.started => return Ok(None),
+            None => (self.pos, true),
+        };
+        self.started = true;
+        let mut bytes = Vec::new();
+        // Length of the blank line that ends `bytes`, if the last line was
+        // blank; at the very start, a separator needs no blank line before it.
+        let mut blank_len: Option<usize> = if preamble { Some(0) } else { None };
+        loop {
+            let Some(line_off) = self.read_line()? else {
+                self.done = true;
+                if let Some(n) = blank_len {
+                    bytes.truncate(bytes.len().saturating_sub(n));
+                }
+                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(None);
+                }
+                return Ok(Some(MboxMessage { offset, bytes }));
+            };
+            if let Some(n) = blank_len
+                && is_from_line(&self.line)
+            {
+                bytes.truncate(bytes.len().saturating_sub(n));
+                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                    // Nothing but blank lines before the first separator.
+                    offset = line_off;
+                    preamble = false;
+                    bytes.clear();
+                    blank_len = None;
+                    continue;
+                }
+                self.next_sep = Some(line_off);
+                return Ok(Some(MboxMessage { offset, bytes }));
+            }
+            let line = &self.line;
+            blank_len = is_blank_line(line).then_some(line.len());
+            let unquoted = match line.iter().position(|&b| b != b'>') {
+                Some(n) if !preamble && n > 0 => {
+                    line.get(n..).is_some_and(|l| l.starts_with(b"From "))
+                }
+                _ => false,
+            };
+            bytes.extend_from_slice(if unquoted {
+                line.get(1..).unwrap_or_default()
+            } else {
+                line
+            });
+        }
     }
 }
 
 impl Iterator for MboxReader {
     type Item = anyhow::Result<MboxMessage>;
     fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+        if self.done {
+            return None;
+        }
+        match self.read_message() {
+            Ok(Some(m)) => Some(Ok(m)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(
+                    anyhow::Error::new(e).context(format!("cannot read mbox at byte {}", self.pos))
+                ))
+            }
+        }
     }
 }
 
 /// Quotes a message for an mboxrd file (`>` added to lines matching `^>*From `),
 /// the inverse of what [`MboxReader`] does.
-pub fn mboxrd_quote(_bytes: &[u8], _out: &mut Vec<u8>) {
-    todo!()
+///
+/// To write a message that reads back exactly: write a `From_` line (e.g.
+/// `From sender Thu Jan  1 00:00:00 2024\n`), then the quoted bytes, then, if
+/// the message does not end with `\n`, a line ending, then one empty line.
+/// A message that ends with a newline reads back byte for byte; one that
+/// does not (or that is empty) comes back with the line ending the writer
+/// added, since an mbox cannot tell the two apart.
+pub fn mboxrd_quote(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        let Some((line, tail)) = rest.split_at_checked(end) else {
+            break;
+        };
+        let gt = line.iter().take_while(|&&b| b == b'>').count();
+        if line.get(gt..).is_some_and(|l| l.starts_with(b"From ")) {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+        rest = tail;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(path: &Path, bytes: &[u8]) {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).unwrap();
+        }
+        fs::write(path, bytes).unwrap();
+    }
+
+    fn rel(root: &Path, p: &Path) -> String {
+        p.strip_prefix(root).unwrap().to_string_lossy().into_owned()
+    }
+
+    fn files_rel(root: &Path, d: &Discovery) -> Vec<(String, SourceKind)> {
+        d.files
+            .iter()
+            .map(|f| (rel(root, &f.path), f.kind))
+            .collect()
+    }
+
+    fn ignored_rel(root: &Path, d: &Discovery) -> Vec<(String, String)> {
+        d.ignored
+            .iter()
+            .map(|(p, why)| (rel(root, p), why.clone()))
+            .collect()
+    }
+
+    const EML: &[u8] = b"From: Tanaka <tanaka@example.jp>\nSubject: test\n\nbody\n";
+
+    #[test]
+    fn maildir_plus_plus_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let md = tmp.path().join("Mail");
+        write(&md.join("cur/1700000000.1.host:2,S"), EML);
+        write(&md.join("cur/1700000001.2.host:2,RS"), EML);
+        write(&md.join("new/1700000002.3.host"), EML);
+        write(&md.join("tmp/1700000003.4.host"), EML);
+        write(&md.join(".Sent/cur/1700000004.5.host:2,S"), EML);
+        write(&md.join(".Archive.2024/new/1700000005.6.host"), EML);
+        write(&md.join(".Archive.2024/tmp/1700000006.7.host"), EML);
+        write(&md.join(".Archive.2024/dovecot-uidlist"), b"3 V1 N2\n");
+        write(&md.join("SOURCES.tsv"), b"file\torigin\n");
+        write(&md.join("COPYING"), b"Permission is hereby granted\n");
+        write(&md.join("expected-json/a.json"), b"{\"subject\": \"x\"}\n");
+        fs::create_dir_all(md.join(".notes")).unwrap();
+        write(&md.join(".notes/x.eml"), EML);
+        write(&md.join("cur/.hidden"), EML);
+
+        let d = discover(std::slice::from_ref(&md)).unwrap();
+        let m = SourceKind::MaildirFile;
+        assert_eq!(
+            files_rel(&md, &d),
+            vec![
+                (".Archive.2024/new/1700000005.6.host".to_string(), m),
+                (".Sent/cur/1700000004.5.host:2,S".to_string(), m),
+                ("cur/1700000000.1.host:2,S".to_string(), m),
+                ("cur/1700000001.2.host:2,RS".to_string(), m),
+                ("new/1700000002.3.host".to_string(), m),
+            ]
+        );
+        let ign = ignored_rel(&md, &d);
+        let paths: Vec<&str> = ign.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                ".Archive.2024/dovecot-uidlist",
+                ".Archive.2024/tmp",
+                ".notes",
+                "COPYING",
+                "SOURCES.tsv",
+                "cur/.hidden",
+                "expected-json",
+                "tmp",
+            ]
+        );
+        assert!(ign.contains(&("tmp".into(), "Maildir tmp/".into())));
+        assert!(ign.iter().all(|(_, why)| !why.is_empty()));
+        let f = &d.files[2];
+        assert_eq!(f.size, EML.len() as u64);
+        assert!(f.mtime_ns > 1_600_000_000 * 1_000_000_000);
+
+        // A folder holding the Maildir finds the same messages.
+        let d2 = discover(&[tmp.path().to_path_buf()]).unwrap();
+        assert_eq!(d2.files.len(), 5);
+        assert!(d2.files.iter().all(|f| f.kind == SourceKind::MaildirFile));
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn folder_of_eml_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("export");
+        write(&root.join("b.eml"), EML);
+        write(
+            &root.join("a.eml"),
+            b"\xEF\xBB\xBF\r\nReceived: from mx.example.jp\r\n\r\nx\r\n",
+        );
+        write(
+            &root.join("2024/03/c.eml"),
+            "Subject: =?ISO-2022-JP?B?GyRCJUYlOSVIGyhC?=\n\n本文\n".as_bytes(),
+        );
+        write(
+            &root.join("README.txt"),
+            b"This folder holds the export: do not edit.\n",
+        );
+        write(&root.join("empty.eml"), b"");
+        write(&root.join(".kura-lock"), b"");
+        write(&root.join(".git/config"), b"[core]\n");
+        write(
+            &root.join("inbox.mbox"),
+            b"From a@example.jp Mon Jan  1 00:00:00 2024\nSubject: x\n\nhi\n",
+        );
+        write(
+            &root.join("old.mbox.gz"),
+            &gzip(b"From a@example.jp Mon Jan  1 00:00:00 2024\n\nhi\n"),
+        );
+        write(&root.join("one.eml.gz"), &gzip(EML));
+        write(&root.join("data.gz"), &gzip(b"\x00\x01binary"));
+        std::os::unix::fs::symlink(root.join("b.eml"), root.join("link.eml")).unwrap();
+
+        let d = discover(std::slice::from_ref(&root)).unwrap();
+        assert_eq!(
+            files_rel(&root, &d),
+            vec![
+                ("2024/03/c.eml".to_string(), SourceKind::Eml),
+                ("a.eml".to_string(), SourceKind::Eml),
+                ("b.eml".to_string(), SourceKind::Eml),
+                ("inbox.mbox".to_string(), SourceKind::Mbox { gzip: false }),
+                ("old.mbox.gz".to_string(), SourceKind::Mbox { gzip: true }),
+            ]
+        );
+        let ign = ignored_rel(&root, &d);
+        let want = [
+            (".git", "hidden folder"),
+            (".kura-lock", "hidden file"),
+            ("README.txt", "not mail: does not start with a header line"),
+            ("data.gz", "not mail: gzip data that is not an mbox"),
+            ("empty.eml", "empty file"),
+            ("link.eml", "symbolic link (not followed)"),
+            (
+                "one.eml.gz",
+                "gzip-compressed single message (only gzip mbox files are read)",
+            ),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(p, w)| (p.to_string(), w.to_string()))
+            .collect();
+        assert_eq!(ign, want);
+    }
+
+    #[test]
+    fn arguments_order_duplicates_and_errors() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(&root.join("z/m.eml"), EML);
+        write(&root.join("z/n.eml"), EML);
+        write(&root.join("a/x.eml"), EML);
+        write(&root.join("notes.txt"), b"hello\n");
+        let args = vec![
+            root.join("z/n.eml"),
+            root.join("z"),
+            root.join("a"),
+            root.join("z/../z/m.eml"),
+            root.join("a"),
+            root.join("notes.txt"),
+        ];
+        let d = discover(&args).unwrap();
+        let got: Vec<String> = d.files.iter().map(|f| rel(root, &f.path)).collect();
+        assert_eq!(got, vec!["z/n.eml", "z/m.eml", "a/x.eml"]);
+        assert_eq!(
+            ignored_rel(root, &d),
+            vec![(
+                "notes.txt".to_string(),
+                "not mail: does not start with a header line".to_string()
+            )]
+        );
+
+        let missing = root.join("no-such-export");
+        let err = discover(&[root.join("a"), missing.clone()]).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains(&missing.display().to_string()), "{msg}");
+    }
+
+    #[test]
+    fn unreadable_argument_is_an_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("locked.eml");
+        write(&path, EML);
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+        if fs::read(&path).is_ok() {
+            eprintln!("skipping: permissions are not enforced for this user");
+            return;
+        }
+        let msg = format!("{:#}", discover(std::slice::from_ref(&path)).unwrap_err());
+        assert!(msg.contains(&path.display().to_string()), "{msg}");
+        // Inside a walked folder, the same file is reported, not fatal.
+        let d = discover(&[tmp.path().to_path_buf()]).unwrap();
+        assert!(d.files.is_empty());
+        assert_eq!(d.ignored.len(), 1);
+        assert!(d.ignored[0].1.starts_with("unreadable: "));
+    }
+
+    #[test]
+    fn looks_like_mail_cases() {
+        assert!(looks_like_mail(b"Return-Path: <a@example.jp>\n"));
+        assert!(looks_like_mail(b"\xEF\xBB\xBF\n\r\nX-Mailer:x"));
+        assert!(looks_like_mail(b"Received:"));
+        assert!(!looks_like_mail(
+            b"From a@example.jp Mon Jan  1 00:00:00 2024\n"
+        ));
+        assert!(!looks_like_mail(b"Subject : obsolete spacing\n"));
+        assert!(!looks_like_mail(b": empty name\n"));
+        assert!(!looks_like_mail(b"Subject"));
+        assert!(!looks_like_mail(b""));
+        assert!(!looks_like_mail("件名: テスト\n".as_bytes()));
+    }
+
+    #[test]
+    fn from_line_cases() {
+        assert!(is_from_line(
+            b"From MAILER-DAEMON  Wed Sep 17 22:25:40 2008\r\n"
+        ));
+        assert!(is_from_line(
+            b"From a@example.jp Mon Jan  1 00:00:00 2024\n"
+        ));
+        assert!(is_from_line(b"From - 2024\n"));
+        assert!(!is_from_line(b"From here on, things changed.\n"));
+        assert!(!is_from_line(b"From  \n"));
+        assert!(!is_from_line(b"From: a@example.jp 2024\n"));
+        assert!(!is_from_line(b">From a Mon Jan  1 00:00:00 2024\n"));
+    }
+
+    /// Three messages: the first has an unquoted `From here` line after a
+    /// non-empty line and an mboxo-style `From ` line after an empty line that
+    /// is not a From_ line; the second has mboxrd-quoted lines.
+    fn three_messages(nl: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let m1 = format!(
+            "From: a@example.jp{nl}Subject: one{nl}{nl}Hello{nl}From here we go{nl}{nl}From the team{nl}"
+        );
+        let m2 = format!(
+            "From: b@example.jp{nl}Subject: two{nl}{nl}quoted:{nl}>From the top{nl}>>From deeper{nl}>not from{nl}"
+        );
+        let m3 = format!("From: c@example.jp{nl}Subject: three{nl}{nl}last{nl}");
+        let file = format!(
+            "From a@example.jp Mon Jan  1 00:00:00 2024{nl}{m1}{nl}\
+             From b@example.jp Tue Jan  2 10:11:12 2024{nl}{m2}{nl}\
+             From c@example.jp Wed Jan  3 00:00:00 2024{nl}{m3}{nl}"
+        );
+        let want2 = m2
+            .replace(">From the top", "From the top")
+            .replace(">>From deeper", ">From deeper");
+        (
+            file.into_bytes(),
+            vec![m1.into_bytes(), want2.into_bytes(), m3.into_bytes()],
+        )
+    }
+
+    fn read_all(path: &Path, gzip: bool, start: u64) -> Vec<MboxMessage> {
+        MboxReader::open(path, gzip, start)
+            .unwrap()
+            .collect::<anyhow::Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn mbox_lf_and_crlf() {
+        for nl in ["\n", "\r\n"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("box.mbox");
+            let (file, want) = three_messages(nl);
+            write(&path, &file);
+            let msgs = read_all(&path, false, 0);
+            let bytes: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
+            let want_refs: Vec<&[u8]> = want.iter().map(Vec::as_slice).collect();
+            assert_eq!(bytes, want_refs, "nl={nl:?}");
+            assert_eq!(msgs[0].offset, 0);
+            for (m, sender) in msgs.iter().zip(["a@", "b@", "c@"]) {
+                let at = &file[m.offset as usize..];
+                assert!(at.starts_with(format!("From {sender}").as_bytes()));
+            }
+
+            // Resume after the second message: only the third comes back.
+            let mut r = MboxReader::open(&path, false, 0).unwrap();
+            assert_eq!(r.position(), 0);
+            r.next().unwrap().unwrap();
+            r.next().unwrap().unwrap();
+            let pos = r.position();
+            assert_eq!(pos, msgs[2].offset);
+            let rest = read_all(&path, false, pos);
+            assert_eq!(rest, vec![msgs[2].clone()]);
+            let mut r = MboxReader::open(&path, false, pos).unwrap();
+            assert!(r.next().is_some());
+            assert!(r.next().is_none());
+            assert_eq!(r.position(), file.len() as u64);
+            assert!(read_all(&path, false, file.len() as u64).is_empty());
+        }
+    }
+
+    #[test]
+    fn gzip_mbox_offsets_are_decompressed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox.gz");
+        let (file, want) = three_messages("\n");
+        write(&path, &gzip(&file));
+        let d = discover(std::slice::from_ref(&path)).unwrap();
+        assert_eq!(d.files[0].kind, SourceKind::Mbox { gzip: true });
+        let msgs = read_all(&path, true, 0);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[1].bytes, want[1]);
+        assert!(file[msgs[2].offset as usize..].starts_with(b"From c@"));
+        let rest = read_all(&path, true, msgs[1].offset);
+        assert_eq!(rest, msgs[1..].to_vec());
+    }
+
+    #[test]
+    fn garbage_before_first_from_is_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox");
+        let file = b"exported by tool v1\n>From kept as is\n\nFrom a@example.jp Mon Jan  1 00:00:00 2024\nSubject: x\n\nhi\n\n";
+        write(&path, file);
+        let msgs = read_all(&path, false, 0);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].offset, 0);
+        assert_eq!(msgs[0].bytes, b"exported by tool v1\n>From kept as is\n");
+        assert_eq!(msgs[1].offset, 38);
+        assert!(file[38..].starts_with(b"From a@"));
+        assert_eq!(msgs[1].bytes, b"Subject: x\n\nhi\n");
+
+        // Blank lines only before the first separator are not a message.
+        write(
+            &path,
+            b"\n\r\nFrom a@example.jp Mon Jan  1 00:00:00 2024\nhi\n",
+        );
+        let msgs = read_all(&path, false, 0);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].offset, 3);
+        assert_eq!(msgs[0].bytes, b"hi\n");
+
+        // An empty file yields nothing; a file without separator is one message.
+        write(&path, b"");
+        assert!(read_all(&path, false, 0).is_empty());
+        write(&path, b"just text\n");
+        let msgs = read_all(&path, false, 0);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].bytes, b"just text\n");
+    }
+
+    /// Writes messages as an mboxrd file, following [`mboxrd_quote`]'s rules.
+    fn write_mboxrd(msgs: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for m in msgs {
+            out.extend_from_slice(b"From kura@example.jp Mon Jan  1 00:00:00 2024\n");
+            mboxrd_quote(m, &mut out);
+            if !m.is_empty() && !m.ends_with(b"\n") {
+                out.push(b'\n');
+            }
+            out.push(b'\n');
+        }
+        out
+    }
+
+    #[test]
+    fn mboxrd_round_trip() {
+        let msgs: Vec<&[u8]> = vec![
+            b"Subject: a\n\nFrom the start\n>From quoted\n>>From twice\nFrom here\n",
+            b"Subject: b\r\n\r\nFrom crlf Mon Jan  1 00:00:00 2024\r\n\r\n>From x\r\n",
+            b"Subject: c\n\nends with blank lines\n\n\n",
+            b"From a line that looks like a header\nno final newline",
+            "Subject: 日本語\n\n>>>From 本文\n".as_bytes(),
+        ];
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("rt.mbox");
+        let file = write_mboxrd(&msgs);
+        write(&path, &file);
+        let got = read_all(&path, false, 0);
+        assert_eq!(got.len(), msgs.len());
+        for (g, m) in got.iter().zip(&msgs) {
+            if m.ends_with(b"\n") {
+                assert_eq!(&g.bytes, m);
+            } else {
+                // No final newline: the reader returns the newline the writer added.
+                let mut want = m.to_vec();
+                want.push(b'\n');
+                assert_eq!(g.bytes, want);
+            }
+        }
+        let mut q = Vec::new();
+        mboxrd_quote(b">From x\nFrom y\nx From z\n>>From", &mut q);
+        assert_eq!(q, b">>From x\n>From y\nx From z\n>>From");
+        q.clear();
+        mboxrd_quote(b">>From ", &mut q);
+        assert_eq!(q, b">>>From ");
+    }
+
+    #[test]
+    fn shared_corpora() {
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpora"));
+        if !root.is_dir() {
+            eprintln!("skipping: {} not found", root.display());
+            return;
+        }
+        let d = discover(&[root.to_path_buf()]).unwrap();
+        let mut maildirs = 0;
+        for e in fs::read_dir(root).unwrap() {
+            let dir = e.unwrap().path();
+            if !dir.join("cur").is_dir() {
+                continue;
+            }
+            maildirs += 1;
+            let mut want: Vec<PathBuf> = fs::read_dir(dir.join("cur"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            want.sort();
+            let got: Vec<PathBuf> = d
+                .files
+                .iter()
+                .filter(|f| f.path.starts_with(&dir))
+                .map(|f| {
+                    assert_eq!(f.kind, SourceKind::MaildirFile, "{}", f.path.display());
+                    f.path.clone()
+                })
+                .collect();
+            assert_eq!(got, want, "{}", dir.display());
+        }
+        assert!(maildirs >= 7);
+        for name in ["mbox-0.mbox", "mbox-1.mbox"] {
+            let p = root.join("sisimai-mbox").join(name);
+            let f = d.files.iter().find(|f| f.path == p).unwrap();
+            assert_eq!(f.kind, SourceKind::Mbox { gzip: false });
+        }
+        assert!(
+            d.ignored
+                .iter()
+                .any(|(p, _)| *p == root.join("MANIFEST.md"))
+        );
+
+        let mbox0 = root.join("sisimai-mbox/mbox-0.mbox");
+        let bytes = fs::read(&mbox0).unwrap();
+        let msgs = read_all(&mbox0, false, 0);
+        assert_eq!(msgs.len(), 37);
+        // Every message is exactly: From_ line, bytes (no quoted lines in this
+        // file), one CRLF blank line; up to the next separator or the end.
+        let ends = msgs.iter().skip(1).map(|m| m.offset as usize);
+        for (m, end) in msgs.iter().zip(ends.chain([bytes.len()])) {
+            let at = &bytes[m.offset as usize..end];
+            assert!(at.starts_with(b"From "));
+            let from_len = at.iter().position(|&b| b == b'\n').unwrap() + 1;
+            assert_eq!(&at[from_len..at.len() - 2], m.bytes.as_slice());
+            assert!(at.ends_with(b"\r\n\r\n"));
+            assert!(looks_like_mail(&m.bytes));
+        }
+    }
 }
