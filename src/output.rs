@@ -292,3 +292,95 @@ mod snippet_tests {
         assert_eq!(truncate_columns("abc", 8), "abc");
     }
 }
+
+/// A file name from a mail made safe to create inside a directory: no path
+/// separators, no `..`, no leading dots, no control or NUL characters, no
+/// drive letters, at most 200 bytes. Empty names become `fallback`.
+pub fn safe_file_name(name: &str, fallback: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => out.push('_'),
+            c if c.is_control() => {}
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => out.push(c),
+        }
+    }
+    let trimmed = out.trim().trim_start_matches('.').trim().to_string();
+    let mut s = if trimmed.is_empty() || trimmed.chars().all(|c| c == '.' || c == '_') {
+        fallback.to_string()
+    } else {
+        trimmed
+    };
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}
+
+/// Creates a new file named `name` (sanitised) inside `dir`, never following
+/// a symlink and never replacing an existing file: `name`, `name-1`, ... .
+/// Returns the path written.
+pub fn write_into_dir(dir: &std::path::Path, name: &str, fallback: &str, bytes: &[u8]) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let safe = safe_file_name(name, fallback);
+    let (stem, ext) = match safe.rfind('.') {
+        Some(i) if i > 0 => (&safe[..i], &safe[i..]),
+        _ => (safe.as_str(), ""),
+    };
+    for i in 0..10_000 {
+        let candidate = if i == 0 { safe.clone() } else { format!("{stem}-{i}{ext}") };
+        let path = dir.join(&candidate);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path);
+        match f {
+            Ok(mut f) => {
+                f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+    anyhow::bail!("cannot find a free file name for {safe} in {}", dir.display())
+}
+
+#[cfg(test)]
+mod file_name_tests {
+    use super::*;
+
+    #[test]
+    fn hostile_names_are_tamed() {
+        assert_eq!(safe_file_name("../../etc/passwd", "a"), "_.._etc_passwd");
+        assert_eq!(safe_file_name("/etc/shadow", "a"), "_etc_shadow");
+        assert_eq!(safe_file_name("C:\\Windows\\x.exe", "a"), "C__Windows_x.exe");
+        assert_eq!(safe_file_name("a\u{0}b\u{1b}[31m.pdf", "a"), "ab[31m.pdf");
+        assert_eq!(safe_file_name("..", "attachment-1"), "attachment-1");
+        assert_eq!(safe_file_name(".bashrc", "a"), "bashrc");
+        assert_eq!(safe_file_name("請求書.pdf", "a"), "請求書.pdf");
+    }
+
+    #[test]
+    fn never_follows_or_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("victim");
+        std::fs::write(&target, b"keep").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("x.pdf")).unwrap();
+        let p = write_into_dir(dir.path(), "x.pdf", "a", b"data").unwrap();
+        assert_eq!(p, dir.path().join("x-1.pdf"));
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        let p = write_into_dir(dir.path(), "../x.pdf", "a", b"data").unwrap();
+        assert!(p.starts_with(dir.path()));
+    }
+}

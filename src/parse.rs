@@ -484,3 +484,13 @@ pub fn display_text(raw: &[u8]) -> String {
         Err(_) => String::from_utf8_lossy(raw).into_owned(),
     }
 }
+
+/// Attachment `n` (1-based, in the order `show` lists them) of a message:
+/// its file name as found in the mail (unsanitised) and its decoded bytes.
+pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
+    let msg = parser().parse(raw)?;
+    let id = *msg.attachments.get(n.checked_sub(1)?)?;
+    let part = msg.parts.get(id as usize)?;
+    let name = part.attachment_name().map(clean_line).unwrap_or_default();
+    Some((name, part.contents().to_vec()))
+}

@@ -1,9 +1,211 @@
-//! `kura thread`.
+//! `kura thread`: a conversation as an indented tree (or nested JSON).
 
-use crate::cli::GlobalArgs;
+use crate::archive::ExitError;
+use crate::cli::{Format, GlobalArgs, QueryArgs, ThreadArgs};
+use crate::output::{self, sanitize, sanitize_text, short_date};
+use crate::pack::PackReader;
+use crate::query::exec::{Order, Searcher};
+use crate::store::{MessageView, Store};
+use crate::threads::jwz::{self, ThreadMessage, TreeNode};
 use anyhow::Result;
-use crate::cli::ThreadArgs;
+use serde_json::{Value, json};
+use std::io::Write;
 
-pub fn run(_global: &GlobalArgs, _args: &ThreadArgs) -> Result<i32> {
-    anyhow::bail!("not yet")
+/// Trees deeper than this are printed flat below that depth.
+const MAX_DEPTH: usize = 200;
+
+/// The messages of a thread, for the tree builder.
+pub fn thread_messages(store: &Store, thread: i64) -> Result<Vec<ThreadMessage>> {
+    let mut q = store
+        .conn
+        .prepare_cached("SELECT id, message_id, refs, in_reply_to, date FROM messages WHERE thread = ?1 ORDER BY date, id")?;
+    let rows = q
+        .query_map([thread], |r| {
+            let refs: String = r.get(2)?;
+            let irt: String = r.get(3)?;
+            let mut references: Vec<String> = refs.split_whitespace().map(str::to_string).collect();
+            for id in irt.split_whitespace() {
+                references.retain(|x| x != id);
+                references.push(id.to_string());
+            }
+            Ok(ThreadMessage { key: r.get(0)?, message_id: r.get(1)?, references, date: r.get(4)? })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The thread named by a thread id or a Message-ID.
+fn resolve_thread(store: &Store, id: &str) -> Result<i64> {
+    let t = id.trim().strip_prefix("thread:").unwrap_or(id.trim());
+    if let Some(n) = crate::query::exec::parse_thread_id(t) {
+        let exists: Option<i64> = rusqlite::OptionalExtension::optional(store.conn.query_row(
+            "SELECT thread FROM messages WHERE thread = ?1 LIMIT 1",
+            [n],
+            |r| r.get(0),
+        ))?;
+        if let Some(t) = exists {
+            return Ok(t);
+        }
+    }
+    let row = super::show::resolve(store, id).map_err(|_| ExitError {
+        code: 2,
+        message: format!("no thread or message `{}` in the archive", sanitize(id)),
+    })?;
+    Ok(store.conn.query_row("SELECT thread FROM messages WHERE id = ?1", [row], |r| r.get(0))?)
+}
+
+pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let store = Store::open_ro(&archive)?;
+    let threads: Vec<i64> = match (&args.id, &args.query) {
+        (_, Some(q)) => {
+            let qa = QueryArgs { query: vec![q.clone()], utc: args.utc };
+            let parsed = super::search::parse_query(&qa)?;
+            let searcher = Searcher::open(&archive)?;
+            let hits = searcher.search(&parsed, Order::Newest, 0, None)?;
+            let mut seen = Vec::new();
+            let mut q = store.conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
+            for h in hits {
+                let t: i64 = q.query_row([h.id], |r| r.get(0))?;
+                if !seen.contains(&t) {
+                    seen.push(t);
+                }
+            }
+            seen
+        }
+        (Some(id), None) => vec![resolve_thread(&store, id)?],
+        (None, None) => Vec::new(),
+    };
+    if threads.is_empty() {
+        return Ok(1);
+    }
+    let format = output::resolve_format(args.format);
+    let mut packs = PackReader::new(&archive.originals_dir());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut json_threads = Vec::new();
+    let color = output::color_enabled();
+    for t in threads {
+        let msgs = thread_messages(&store, t)?;
+        let forest = jwz::build(&msgs);
+        let mut ctx = Render { store: &store, packs: &mut packs, body: args.body, utc: args.utc, color };
+        match format {
+            Format::Json | Format::Jsonl => {
+                let nodes = forest.iter().map(|n| ctx.json(n, 0)).collect::<Result<Vec<_>>>()?;
+                let v = json!({ "thread": crate::store::thread_label(t), "messages": msgs.len(), "tree": nodes });
+                if format == Format::Jsonl {
+                    serde_json::to_writer(&mut out, &v)?;
+                    writeln!(out)?;
+                } else {
+                    json_threads.push(v);
+                }
+            }
+            _ => {
+                writeln!(out, "thread {} ({} messages)", crate::store::thread_label(t), msgs.len())?;
+                for n in &forest {
+                    ctx.text(&mut out, n, 0)?;
+                }
+            }
+        }
+    }
+    if format == Format::Json {
+        let v = if json_threads.len() == 1 { json_threads.remove(0) } else { Value::Array(json_threads) };
+        serde_json::to_writer(&mut out, &v)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+struct Render<'a> {
+    store: &'a Store,
+    packs: &'a mut PackReader,
+    body: bool,
+    utc: bool,
+    color: bool,
+}
+
+impl Render<'_> {
+    fn view(&self, key: i64) -> Result<Option<MessageView>> {
+        self.store.message_view(key, self.utc)
+    }
+
+    fn body_text(&mut self, key: i64) -> Result<String> {
+        let raw = super::show::original(self.store, self.packs, key)?;
+        Ok(crate::parse::display_text(&raw))
+    }
+
+    fn json(&mut self, n: &TreeNode, depth: usize) -> Result<Value> {
+        let mut children = Vec::new();
+        for c in &n.children {
+            if depth >= MAX_DEPTH {
+                children.push(self.json_flat(c)?);
+            } else {
+                children.push(self.json(c, depth + 1)?);
+            }
+        }
+        let mut v = match n.key {
+            Some(k) => match self.view(k)? {
+                Some(view) => {
+                    let mut v = serde_json::to_value(&view)?;
+                    if self.body {
+                        v["body"] = Value::String(self.body_text(k)?);
+                    }
+                    v
+                }
+                None => json!({ "message_id": n.message_id }),
+            },
+            None => json!({ "message_id": n.message_id, "missing": true }),
+        };
+        v["children"] = Value::Array(children);
+        Ok(v)
+    }
+
+    /// A node and its descendants without nesting (past [`MAX_DEPTH`]).
+    fn json_flat(&mut self, n: &TreeNode) -> Result<Value> {
+        let mut stack = vec![n];
+        let mut flat = Vec::new();
+        while let Some(x) = stack.pop() {
+            let mut v = match x.key {
+                Some(k) => serde_json::to_value(self.view(k)?)?,
+                None => json!({ "message_id": x.message_id, "missing": true }),
+            };
+            v["children"] = Value::Array(Vec::new());
+            flat.push(v);
+            stack.extend(x.children.iter().rev());
+        }
+        Ok(Value::Array(flat))
+    }
+
+    fn text(&mut self, out: &mut impl Write, root: &TreeNode, depth: usize) -> Result<()> {
+        // Iterative, so that a very deep thread cannot overflow the stack.
+        let mut stack = vec![(root, depth)];
+        while let Some((n, depth)) = stack.pop() {
+            let indent = "  ".repeat(depth.min(MAX_DEPTH));
+            match n.key {
+                Some(k) => self.text_message(out, k, &indent)?,
+                None => writeln!(out, "{indent}[missing: <{}>]", sanitize(&n.message_id))?,
+            }
+            stack.extend(n.children.iter().rev().map(|c| (c, depth + 1)));
+        }
+        Ok(())
+    }
+
+    fn text_message(&mut self, out: &mut impl Write, k: i64, indent: &str) -> Result<()> {
+        let Some(v) = self.view(k)? else { return Ok(()) };
+        let from = if v.from.name.is_empty() { &v.from.address } else { &v.from.name };
+        writeln!(out, "{indent}{}  {}  {}", short_date(v.timestamp, self.utc), sanitize(from), sanitize(&v.subject))?;
+        if self.body {
+            let text = self.body_text(k)?;
+            for line in sanitize_text(&text, false).lines() {
+                let quoted = line.trim_start().starts_with('>') || line.trim_start().starts_with('＞');
+                if quoted && self.color {
+                    writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
+                } else {
+                    writeln!(out, "{indent}    {line}")?;
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
 }
