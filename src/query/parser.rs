@@ -286,7 +286,7 @@ enum Kind {
     And,
     Or,
     Not,
-    /// A bare word; `text_start` is where its text starts (after any prefix).
+    /// A bare word, or the value after a field prefix.
     Word(String),
     /// A quoted phrase's content, trimmed; `text_start..text_end` locate it.
     Phrase(String),
