@@ -7,10 +7,15 @@ use chrono::{DateTime, Utc};
 pub enum Field {
     /// No prefix: subject, body, addresses and names, attachment names.
     Any,
+    /// `from:` the sender's address and display name.
     From,
+    /// `to:` recipients' addresses and names.
     To,
+    /// `cc:` carbon-copy addresses and names.
     Cc,
+    /// `subject:` the subject line.
     Subject,
+    /// `body:` the message text.
     Body,
     /// `attachment:` file names.
     Attachment,
@@ -24,8 +29,13 @@ pub type DateBound = Option<DateTime<Utc>>;
 pub enum Query {
     /// `*`: every message.
     All,
+    /// Every part matches.
     And(Vec<Query>),
+    /// At least one part matches.
     Or(Vec<Query>),
+    /// The part does not match. In a parsed query a `Not` is always a direct
+    /// child of an `And` that has a non-negated child (`All` if nothing else),
+    /// so it can be run as "minus".
     Not(Box<Query>),
     /// A bare word or `field:word`. The text is as typed (not folded).
     Term { field: Field, text: String },
