@@ -16,7 +16,7 @@ use std::io::Write;
 pub fn parse_query(args: &QueryArgs) -> Result<Query> {
     let text = args.query.join(" ");
     query::parse(&text, chrono::Utc::now(), args.utc).map_err(|e| {
-        ExitError { code: 2, message: format!("bad query: {}\n{}", e.message, render_error(&e, &text)) }.into()
+        ExitError { code: 2, message: format!("bad query: {e}\n{}", e.render(&text)) }.into()
     })
 }
 
@@ -293,7 +293,3 @@ pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
     Ok(if n > 0 { 0 } else { 1 })
 }
 
-/// The query with the bad part underlined.
-fn render_error(e: &query::ParseError, text: &str) -> String {
-    format!("  {text}\n  {}^", " ".repeat(text[..e.start.min(text.len())].chars().count()))
-}
