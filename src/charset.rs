@@ -149,13 +149,47 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
 /// Guesses; when nothing decodes cleanly, lossy ISO-2022-JP if its escapes
 /// are present, else lossy UTF-8.
 fn guess_or_lossy(bytes: &[u8]) -> String {
-    guess_clean(bytes).unwrap_or_else(|| {
-        if has_jis_escape(bytes) {
-            decode_lossy(bytes, ISO_2022_JP)
+    if let Some(text) = guess_clean(bytes) {
+        return text;
+    }
+    if has_jis_escape(bytes) {
+        return decode_lossy(bytes, ISO_2022_JP);
+    }
+    // Japanese with a few broken sequences (a truncated character, a stray
+    // byte) reads better as Japanese with a U+FFFD than as lossy UTF-8.
+    let sjis = decode_lossy(bytes, SHIFT_JIS);
+    let euc = decode_lossy(bytes, EUC_JP);
+    let best = if lossy_score(&euc) > lossy_score(&sjis) {
+        euc
+    } else {
+        sjis
+    };
+    if looks_japanese(&best) {
+        best
+    } else {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+}
+
+/// [`japanese_score`] with a penalty for each replacement character.
+fn lossy_score(text: &str) -> i64 {
+    let replaced = text.chars().filter(|&c| c == '\u{FFFD}').count();
+    japanese_score(text) - 4 * i64::try_from(replaced).unwrap_or(i64::MAX / 8)
+}
+
+/// Whether a Shift_JIS or EUC-JP reading looks like Japanese rather than
+/// Latin-1 or binary read by chance: more JIS characters than Private Use,
+/// C1/Latin-1 and replacement characters (what a chance reading yields).
+fn looks_japanese(text: &str) -> bool {
+    let (mut jp, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        if matches!(c, '\u{80}'..='\u{FF}' | '\u{E000}'..='\u{F8FF}' | '\u{FFFD}') {
+            other += 1;
         } else {
-            String::from_utf8_lossy(bytes).into_owned()
+            jp += 1;
         }
-    })
+    }
+    jp > other
 }
 
 /// Decodes with a known encoding: strictly first, then by guessing when the
@@ -240,7 +274,8 @@ fn has_jis_escape(bytes: &[u8]) -> bool {
 /// Decodes without a trustworthy label, returning `None` unless some encoding
 /// reads the bytes without error: valid UTF-8 (or ASCII) as is, ISO-2022-JP
 /// when its escapes are present, else Shift_JIS or EUC-JP, whichever decodes
-/// cleanly (the more Japanese-looking result when both do).
+/// cleanly into something that looks Japanese (the more Japanese-looking
+/// result when both do).
 fn guess_clean(bytes: &[u8]) -> Option<String> {
     let jis = has_jis_escape(bytes);
     if jis {
@@ -255,8 +290,9 @@ fn guess_clean(bytes: &[u8]) -> Option<String> {
     if let Some(text) = decode_strict(bytes, UTF_8) {
         return Some(text);
     }
-    let sjis = decode_strict(bytes, SHIFT_JIS).filter(|t| !(jis && t.contains('\u{1b}')));
-    let euc = decode_strict(bytes, EUC_JP).filter(|t| !(jis && t.contains('\u{1b}')));
+    let plausible = |t: &String| !(jis && t.contains('\u{1b}')) && looks_japanese(t);
+    let sjis = decode_strict(bytes, SHIFT_JIS).filter(plausible);
+    let euc = decode_strict(bytes, EUC_JP).filter(plausible);
     match (sjis, euc) {
         (Some(s), Some(e)) => {
             if japanese_score(&e) > japanese_score(&s) {
@@ -729,24 +765,29 @@ fn decode_word_bytes(bytes: &[u8], charset: &str) -> Option<String> {
     }
 }
 
-/// Removes line breaks; a tab that continues a folded line becomes a space.
+/// Unfolds a header value: line breaks are removed, and the whitespace that
+/// continues a folded line becomes a single space (none after whitespace).
 fn unfold(raw: &[u8]) -> Cow<'_, [u8]> {
     if !raw.iter().any(|&b| b == b'\r' || b == b'\n') {
         return Cow::Borrowed(raw);
     }
-    let mut out = Vec::with_capacity(raw.len());
-    let mut after_break = false;
-    for &b in raw {
-        match b {
-            b'\r' | b'\n' => after_break = true,
-            b'\t' if after_break => {
-                out.push(b' ');
-                after_break = false;
-            }
-            _ => {
-                out.push(b);
-                after_break = false;
-            }
+    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        if b != b'\r' && b != b'\n' {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        while matches!(raw.get(i), Some(b'\r' | b'\n')) {
+            i += 1;
+        }
+        let wsp_start = i;
+        while matches!(raw.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        if i > wsp_start && !matches!(out.last(), Some(b' ' | b'\t')) {
+            out.push(b' ');
         }
     }
     Cow::Owned(out)
@@ -1203,12 +1244,33 @@ mod tests {
     }
 
     #[test]
+    fn latin1_is_not_taken_for_japanese() {
+        // "Frösche" in Latin-1: ö (F6) + s would be a valid Shift_JIS
+        // user-defined character, but the result does not look Japanese.
+        let decoded = decode_header(b"Die Hasen und die Fr\xF6sche");
+        assert_eq!(decoded, "Die Hasen und die Fr\u{FFFD}sche");
+        assert!(
+            !decoded
+                .chars()
+                .any(|c| ('\u{E000}'..='\u{F8FF}').contains(&c))
+        );
+        // Japanese cut in the middle of a character stays Japanese.
+        let mut cut = sjis("お見積もりの件");
+        cut.pop();
+        assert_eq!(decode_text(&cut, None), "お見積もりの\u{FFFD}");
+    }
+
+    #[test]
     fn whitespace_and_empty_input() {
         assert_eq!(decode_text(b"", None), "");
         assert_eq!(decode_text(b"", Some("iso-2022-jp")), "");
         assert_eq!(decode_header(b""), "");
         assert_eq!(decode_header(b"  \r\n\t "), "");
         assert_eq!(decode_header(b" Hello,\r\n\tworld \r\n"), "Hello, world");
+        assert_eq!(
+            decode_header(b"=?ISO-8859-1?Q?Peslo=FCan?= \n\t<n@example.org>"),
+            "Pesloüan <n@example.org>"
+        );
         // Whitespace between a word and plain text is kept; between words, dropped.
         assert_eq!(
             decode_header(b"=?utf-8?Q?a?= b =?utf-8?Q?c?=   =?iso-8859-1?Q?d?="),
