@@ -1,0 +1,108 @@
+//! Test harness: runs the real `kura` binary against temporary archives.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The bundled sample mailbox.
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures")
+}
+
+/// The shared real-mail corpora beside the repository, when present.
+pub fn corpora() -> Option<PathBuf> {
+    let p = root().join("../shared/corpora");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared/corpora is absent");
+        None
+    }
+}
+
+/// The synthetic corpus generator of ../shared/tools, when present (needs python3).
+pub fn gen_corpus() -> Option<PathBuf> {
+    let p = root().join("../shared/tools/gen_corpus.py");
+    let python = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    if p.is_file() && python {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared/tools/gen_corpus.py or python3 is absent");
+        None
+    }
+}
+
+/// Writes a synthetic mailbox of `n` messages into `dir` (maildir) with its
+/// truth file beside it; returns the truth JSON.
+pub fn synthetic(dir: &Path, n: usize, seed: u64) -> Option<serde_json::Value> {
+    let gen_py = gen_corpus()?;
+    let out = Command::new("python3")
+        .arg(gen_py)
+        .args(["--out"])
+        .arg(dir)
+        .args(["--messages", &n.to_string(), "--format", "maildir", "--seed", &seed.to_string()])
+        .output()
+        .expect("run gen_corpus.py");
+    assert!(out.status.success(), "gen_corpus failed: {}", String::from_utf8_lossy(&out.stderr));
+    let truth = std::fs::read_to_string(format!("{}.truth.json", dir.display())).expect("truth file");
+    Some(serde_json::from_str(&truth).expect("truth json"))
+}
+
+/// A `kura` command on `archive`, with a clean environment.
+pub fn kura(archive: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kura"));
+    c.arg("--archive").arg(archive);
+    c.env_remove("KURA_ARCHIVE").env("NO_COLOR", "1").env("TZ", "Asia/Tokyo");
+    c
+}
+
+/// Runs and returns the output, whatever the status.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run kura")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Runs `kura import --json PATHS` and returns the summary; panics on failure.
+pub fn import(archive: &Path, paths: &[&Path]) -> serde_json::Value {
+    let o = run(kura(archive).arg("import").arg("--json").args(paths));
+    assert!(o.status.success(), "import failed ({:?}): {}", o.status, stderr(&o));
+    serde_json::from_str(&stdout(&o)).expect("summary json")
+}
+
+/// `kura count QUERY` as a number.
+pub fn count(archive: &Path, query: &str) -> u64 {
+    let o = run(kura(archive).arg("count").arg("--").arg(query));
+    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "count {query}: {}", stderr(&o));
+    stdout(&o).trim().parse().expect("a number")
+}
+
+/// Message-IDs matching a query, sorted.
+pub fn ids(archive: &Path, query: &str) -> Vec<String> {
+    let o = run(kura(archive).args(["search", "--format", "ids", "--"]).arg(query));
+    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "search {query}: {}", stderr(&o));
+    let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Summary counts add up: seen == new + duplicates + rejected + unchanged.
+pub fn assert_accounted(s: &serde_json::Value) {
+    let g = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("summary has no {k}: {s}"));
+    assert_eq!(
+        g("seen"),
+        g("new") + g("duplicates") + g("rejected") + g("unchanged"),
+        "counts do not add up: {s}"
+    );
+}

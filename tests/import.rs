@@ -1,0 +1,177 @@
+//! `kura import`: accounting, incremental runs, locking, permissions and crash safety.
+
+mod common;
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// Number of messages a corpus folder holds (Maildir files, or mbox messages).
+fn corpus_messages(dir: &Path) -> u64 {
+    let cur = dir.join("cur");
+    if cur.is_dir() {
+        return std::fs::read_dir(cur).unwrap().count() as u64;
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let r = kura::sources::MboxReader::open(&p, false, 0).unwrap();
+        n += r.count() as u64;
+    }
+    n
+}
+
+#[test]
+fn every_corpus_message_is_accounted_for() {
+    let Some(corpora) = corpora() else { return };
+    let mut dirs: Vec<_> = std::fs::read_dir(&corpora).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    assert!(dirs.len() >= 7, "expected the corpora folders, got {dirs:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    for dir in dirs {
+        let archive = tmp.path().join(dir.file_name().unwrap());
+        let s = import(&archive, &[&dir]);
+        assert_accounted(&s);
+        let expected = corpus_messages(&dir);
+        assert_eq!(s["seen"].as_u64(), Some(expected), "{}: {s}", dir.display());
+        assert!(s["new"].as_u64().unwrap() > 0, "{}: nothing imported: {s}", dir.display());
+        // Every imported message is searchable exactly once.
+        assert_eq!(count(&archive, "*"), s["new"].as_u64().unwrap(), "{}", dir.display());
+        // A second run reads nothing again.
+        let again = import(&archive, &[&dir]);
+        assert_accounted(&again);
+        assert_eq!(again["new"], 0, "{}: {again}", dir.display());
+        assert_eq!(again["unchanged"], s["seen"], "{}: {again}", dir.display());
+    }
+}
+
+#[test]
+fn archive_is_private_even_with_a_permissive_umask() {
+    let Some(corpora) = corpora() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000 && exec {} --archive {} import {}",
+            env!("CARGO_BIN_EXE_kura"),
+            archive.display(),
+            corpora.join("notmuch-default").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    for e in walkdir::WalkDir::new(&archive) {
+        let e = e.unwrap();
+        let mode = e.metadata().unwrap().permissions().mode() & 0o777;
+        if e.file_type().is_dir() {
+            assert_eq!(mode, 0o700, "{}", e.path().display());
+        } else {
+            assert_eq!(mode, 0o600, "{}", e.path().display());
+        }
+    }
+}
+
+#[test]
+fn a_second_import_exits_75_while_the_archive_is_locked() {
+    let Some(corpora) = corpora() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    import(&archive, &[&corpora.join("notmuch-default")]);
+    let lock = std::fs::OpenOptions::new().write(true).open(archive.join("import.lock")).unwrap();
+    lock.lock().unwrap();
+    let o = run(kura(&archive).arg("import").arg(corpora.join("notmuch-misc")));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--wait"), "{}", stderr(&o));
+    // Searching keeps working while the lock is held.
+    assert!(count(&archive, "*") > 0);
+    drop(lock);
+    let o = run(kura(&archive).arg("import").arg(corpora.join("notmuch-misc")));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_grown_mbox_is_resumed_and_a_rewritten_one_reread() {
+    let Some(corpora) = corpora() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("box.mbox");
+    let src = std::fs::read(corpora.join("sisimai-mbox/mbox-0.mbox")).unwrap();
+    std::fs::write(&mbox, &src).unwrap();
+    let first = import(&archive, &[&mbox]);
+    assert_eq!(first["seen"], 37);
+    // Grow it by one message.
+    let mut grown = src.clone();
+    grown.extend_from_slice(
+        b"From someone@example.com Mon Mar  4 10:00:00 2024\r\nFrom: someone@example.com\r\nSubject: appended\r\nMessage-ID: <appended-1@example.com>\r\nDate: Mon, 4 Mar 2024 10:00:00 +0900\r\n\r\nnew body\r\n\r\n",
+    );
+    std::fs::write(&mbox, &grown).unwrap();
+    let second = import(&archive, &[&mbox]);
+    assert_accounted(&second);
+    assert_eq!(second["new"], 1, "{second}");
+    assert_eq!(second["unchanged"], 37, "{second}");
+    assert_eq!(count(&archive, "id:appended-1@example.com"), 1);
+    // Rewrite it (first message dropped): re-read, nothing new, nothing lost.
+    let cut = {
+        let mut r = kura::sources::MboxReader::open(&mbox, false, 0).unwrap();
+        r.next().unwrap().unwrap();
+        let second_offset = r.next().unwrap().unwrap().offset as usize;
+        grown[second_offset..].to_vec()
+    };
+    std::fs::write(&mbox, &cut).unwrap();
+    let third = import(&archive, &[&mbox]);
+    assert_accounted(&third);
+    assert_eq!(third["new"], 0, "{third}");
+    assert_eq!(third["seen"], 37, "{third}");
+}
+
+/// The state an archive should end in, whatever happened on the way.
+fn archive_state(archive: &Path) -> (Vec<String>, u64) {
+    (ids(archive, "*"), count(archive, "*"))
+}
+
+#[test]
+fn killed_imports_rerun_to_the_same_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    let Some(_truth) = synthetic(&mail, 600, 7) else { return };
+
+    let clean = tmp.path().join("clean");
+    let s = import(&clean, &[&mail]);
+    assert_accounted(&s);
+    let expected = archive_state(&clean);
+    assert_eq!(expected.0.len() as u64, s["new"].as_u64().unwrap());
+
+    // Abort (as kill -9 would: no unwinding, no cleanup) at several points,
+    // with small batches so that some batches are committed before the crash.
+    for (i, point) in [1u64, 57, 100, 250, 599].into_iter().enumerate() {
+        let archive = tmp.path().join(format!("crash{i}"));
+        let o = run(kura(&archive)
+            .args(["import", "--batch-size", "50"])
+            .arg(&mail)
+            .env("KURA_TEST_ABORT_AFTER", point.to_string()));
+        assert!(!o.status.success(), "the import should have been aborted at {point}");
+        let s = import(&archive, &[&mail]);
+        assert_accounted(&s);
+        assert_eq!(archive_state(&archive), expected, "after a crash at message {point}");
+        // And a third run changes nothing.
+        let s = import(&archive, &[&mail]);
+        assert_eq!(s["new"], 0);
+    }
+
+    // A real SIGKILL at arbitrary moments.
+    for (i, delay_ms) in [30u64, 120, 400].into_iter().enumerate() {
+        let archive = tmp.path().join(format!("kill{i}"));
+        let mut child = kura(&archive)
+            .args(["import", "--batch-size", "40"])
+            .arg(&mail)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let s = import(&archive, &[&mail]);
+        assert_accounted(&s);
+        assert_eq!(archive_state(&archive), expected, "after SIGKILL at {delay_ms} ms");
+    }
+}
