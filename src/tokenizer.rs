@@ -1,28 +1,77 @@
 //! The tantivy tokenizer that makes Japanese and English mail searchable.
 //!
-//! Registered under [`TOKENIZER_NAME`]. Text is NFKC-folded (full-width and
-//! half-width forms become one), lowercased, and split into:
+//! Registered under [`TOKENIZER_NAME`] (see [`register`]). Text is NFKC-folded
+//! (full-width and half-width forms become one), lowercased, and split into:
 //! - runs of letters/digits of non-CJK scripts: one token per run (a word);
-//! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, hangul): one
+//!   words longer than [`MAX_WORD_BYTES`] (base64, garbage) are dropped but
+//!   still take a position;
+//! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, 〆, hangul): one
 //!   token per overlapping bigram, and one extra unigram for the last character
 //!   of the run, so that every character of a run is the first character of
 //!   some token. A single-character run is one unigram.
 //!
+//! Everything else (spaces, punctuation such as 、。「」, symbols, emoji,
+//! `@ . - _`) separates tokens.
+//!
 //! Positions: the bigram starting at character i of a run has position p+i,
-//! the tail unigram has position p+n-1 (n = run length), so a query 請求書 is
-//! the phrase 請求 求書 at consecutive positions and matches exactly the texts
-//! that contain 請求書. A one-character query is a prefix query on that
-//! character (see [`QueryTokenKind::CjkSingle`]).
+//! the tail unigram has position p+n-1 (n = run length), and the next token
+//! after the run has position p+n; a word takes one position. So a query
+//! 請求書 is the phrase 請求 求書 at consecutive positions and matches exactly
+//! the texts that contain 請求書. A one-character query is a prefix query on
+//! that character (see [`QueryTokenKind::CjkSingle`]).
+//!
+//! Offsets (`offset_from`/`offset_to`) are byte offsets into the original
+//! text. Where a stretch had to be normalised (e.g. half-width ｶﾞ, a letter
+//! with a combining accent), every character produced from it carries the
+//! offsets of the whole stretch: approximate, but always char boundaries of
+//! the original and never decreasing.
+//!
+//! Speed matters: this runs on every byte of every imported message. ASCII
+//! runs are lowercased in place without normalisation, common Japanese
+//! characters are recognised as NFKC-stable by a range check, and only
+//! stretches that the NFKC quick check rejects are normalised, into a buffer
+//! that is reused like the token's own text.
+//!
+//! How the query side uses [`analyze_query`] (all shown in the tests):
+//! - `Word` and `CjkBigram` are exact terms; several tokens form a
+//!   `PhraseQuery::new_with_offset` using the tokens' positions (these are the
+//!   index's positions, including the gap a tail unigram leaves).
+//! - `CjkSingle` is exact when another token follows it (in any matching text
+//!   the character then ends a run, so its unigram is indexed). When it is the
+//!   last token it must be a prefix: alone, a `RangeQuery` from the character
+//!   (included) to the next code point (excluded), which is unlimited; after
+//!   other tokens, a `PhrasePrefixQuery::new_with_offset` with
+//!   `set_max_expansions` raised from its default of 50.
+
+use std::iter;
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use unicode_normalization::char::{
+    canonical_combining_class, decompose_compatible, is_combining_mark,
+};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Name under which the tokenizer is registered in the index.
 pub const TOKENIZER_NAME: &str = "kura";
+
+/// Words (after folding) longer than this many bytes are not indexed.
+pub const MAX_WORD_BYTES: usize = 64;
+
+/// Registers [`KuraTokenizer`] under [`TOKENIZER_NAME`] on the index's
+/// tokenizer manager. Call it on every opened or created index before
+/// writing or searching.
+pub fn register(index: &tantivy::Index) {
+    index
+        .tokenizers()
+        .register(TOKENIZER_NAME, KuraTokenizer::default());
+}
 
 /// The index-time tokenizer. Cheap to clone; reuses its buffers.
 #[derive(Clone, Default)]
 pub struct KuraTokenizer {
     token: Token,
+    /// Folded characters of the stretch being normalised.
+    pending: String,
 }
 
 /// What a query-side token stands for (see [`analyze_query`]).
@@ -39,39 +88,489 @@ pub enum QueryTokenKind {
 /// A token of a query text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryToken {
+    /// The folded term text.
     pub text: String,
+    /// Position relative to the first token, counted exactly as the index
+    /// counts (a CJK run of n characters spans n positions).
     pub position: usize,
+    /// How the token is to be matched.
     pub kind: QueryTokenKind,
 }
 
 /// Query-side analysis: the same folding and splitting as the index, without
-/// the tail unigrams (a phrase of bigrams already pins the run down).
-pub fn analyze_query(_text: &str) -> Vec<QueryToken> {
-    todo!()
+/// the tail unigrams (a phrase of bigrams already pins the run down). A
+/// one-character CJK run yields one [`QueryTokenKind::CjkSingle`] token.
+pub fn analyze_query(text: &str) -> Vec<QueryToken> {
+    let mut token = Token::default();
+    let mut pending = String::new();
+    let mut stream = KuraTokenStream::new(text, &mut token, &mut pending, true);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(QueryToken {
+            text: stream.token.text.clone(),
+            position: stream.token.position,
+            kind: stream.kind,
+        });
+    }
+    out
 }
 
 /// NFKC + lowercase, the folding every token gets. Used for snippets and
 /// highlighting so they agree with the index.
-pub fn fold(_text: &str) -> String {
-    todo!()
+pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let mut pending = String::new();
+    let mut folder = Folder::new(text, &mut pending);
+    let mut out = String::with_capacity(text.len());
+    while let Some(unit) = folder.next_unit() {
+        out.push(unit.c);
+    }
+    out
 }
 
+/// True for the characters indexed as CJK bigrams (checked after folding).
+fn is_cjk(c: char) -> bool {
+    let u = u32::from(c);
+    if u < 0x3005 {
+        return false;
+    }
+    matches!(u,
+        0x3005..=0x3007 // 々 〆 〇
+        | 0x3041..=0x3096 | 0x309D..=0x309F // hiragana
+        | 0x30A1..=0x30FA | 0x30FC..=0x30FF // katakana (incl. ヵ ヶ), ー ヽ ヾ ヿ
+        | 0x31F0..=0x31FF // katakana phonetic extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7A3 // hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0x1B000..=0x1B16F // kana supplement and extensions
+        | 0x20000..=0x323AF // CJK extensions B..H, compatibility supplement
+    )
+}
+
+/// Characters that are NFKC-stable, starters, never combine with what
+/// precedes them and have no case: the bulk of Japanese text, decided by a
+/// range check instead of table lookups.
+fn is_fast_stable(c: char) -> bool {
+    matches!(u32::from(c),
+        0x3001..=0x3002 // 、。
+        | 0x3005..=0x3007 // 々 〆 〇
+        | 0x300C..=0x300F // 「」『』
+        | 0x3041..=0x3096 // hiragana
+        | 0x30A1..=0x30FC // katakana, ・, ー
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7A3
+    )
+}
+
+/// NFKC properties of one non-ASCII character: whether it is NFKC as it
+/// stands (quick check "yes"), and whether it must be normalised together
+/// with the character before it (a combining mark, a character that can be
+/// the second half of a composition, or one that decomposes into such, like
+/// the half-width voiced mark ﾞ).
+fn classify(c: char) -> (bool, bool) {
+    if is_fast_stable(c) {
+        return (true, false);
+    }
+    let ccc = canonical_combining_class(c);
+    match is_nfkc_quick(iter::once(c)) {
+        IsNormalized::Yes => (true, ccc != 0),
+        IsNormalized::Maybe => (false, true),
+        IsNormalized::No => {
+            let mut first = None;
+            decompose_compatible(c, |d| {
+                if first.is_none() {
+                    first = Some(d);
+                }
+            });
+            let attaches = ccc != 0
+                || first.is_some_and(|f| {
+                    canonical_combining_class(f) != 0
+                        || is_nfkc_quick(iter::once(f)) == IsNormalized::Maybe
+                });
+            (false, attaches)
+        }
+    }
+}
+
+/// One folded character and the original byte range it came from.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    c: char,
+    from: usize,
+    to: usize,
+}
+
+/// Walks the original text and yields folded characters with their original
+/// offsets. Text is cut into groups: a character plus the characters that
+/// attach to it (see [`classify`]). A group of one NFKC-stable character is
+/// only lowercased; any other group is NFKC-normalised as a whole into
+/// `pending`, and all its output carries the group's offsets.
+struct Folder<'a> {
+    text: &'a str,
+    /// Byte offset of the next unread character of `text`.
+    pos: usize,
+    pending: &'a mut String,
+    pending_idx: usize,
+    pending_from: usize,
+    pending_to: usize,
+    /// Quick-check result of the character at this byte offset, computed
+    /// while looking ahead, so no character is classified twice.
+    cached: Option<(usize, bool)>,
+}
+
+impl<'a> Folder<'a> {
+    fn new(text: &'a str, pending: &'a mut String) -> Self {
+        pending.clear();
+        Folder {
+            text,
+            pos: 0,
+            pending,
+            pending_idx: 0,
+            pending_from: 0,
+            pending_to: 0,
+            cached: None,
+        }
+    }
+
+    fn pending_empty(&self) -> bool {
+        self.pending_idx >= self.pending.len()
+    }
+
+    fn peek_byte(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn char_at(&self, at: usize) -> Option<char> {
+        self.text.get(at..).and_then(|s| s.chars().next())
+    }
+
+    /// End of the run of ASCII letters/digits at `pos` that can be taken
+    /// verbatim (lowercased). If a combining character follows the run, its
+    /// last letter is left out so that it is normalised with it.
+    /// Only meaningful when nothing is pending.
+    fn ascii_word_end(&mut self) -> usize {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut end = start;
+        while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            end += 1;
+        }
+        if end > start
+            && bytes.get(end).is_some_and(|b| *b >= 0x80)
+            && let Some(d) = self.char_at(end)
+        {
+            let (yes, attaches) = classify(d);
+            if attaches {
+                end -= 1;
+            } else {
+                self.cached = Some((end, yes));
+            }
+        }
+        end
+    }
+
+    /// The next folded character, or `None` at the end of the text.
+    fn next_unit(&mut self) -> Option<Unit> {
+        loop {
+            if let Some(c) = self
+                .pending
+                .get(self.pending_idx..)
+                .and_then(|s| s.chars().next())
+            {
+                self.pending_idx += c.len_utf8();
+                return Some(Unit {
+                    c,
+                    from: self.pending_from,
+                    to: self.pending_to,
+                });
+            }
+            let start = self.pos;
+            let c = self.char_at(start)?;
+            let mut end = start + c.len_utf8();
+            let head_yes = if c.is_ascii() {
+                true
+            } else {
+                match self.cached {
+                    Some((at, yes)) if at == start => yes,
+                    _ => classify(c).0,
+                }
+            };
+            let mut grouped = false;
+            while let Some(d) = self.char_at(end) {
+                if d.is_ascii() {
+                    break;
+                }
+                let (yes, attaches) = classify(d);
+                if !attaches {
+                    self.cached = Some((end, yes));
+                    break;
+                }
+                grouped = true;
+                end += d.len_utf8();
+            }
+            self.pos = end;
+            if !grouped && head_yes {
+                if c.is_ascii() {
+                    return Some(Unit {
+                        c: c.to_ascii_lowercase(),
+                        from: start,
+                        to: end,
+                    });
+                }
+                if is_fast_stable(c) {
+                    return Some(Unit {
+                        c,
+                        from: start,
+                        to: end,
+                    });
+                }
+                let mut lower = c.to_lowercase();
+                let Some(first) = lower.next() else {
+                    continue;
+                };
+                self.pending.clear();
+                self.pending.extend(lower);
+                self.pending_idx = 0;
+                self.pending_from = start;
+                self.pending_to = end;
+                return Some(Unit {
+                    c: first,
+                    from: start,
+                    to: end,
+                });
+            }
+            self.pending.clear();
+            self.pending_idx = 0;
+            self.pending_from = start;
+            self.pending_to = end;
+            if let Some(group) = self.text.get(start..end) {
+                for n in group.nfkc() {
+                    if n.is_ascii() {
+                        self.pending.push(n.to_ascii_lowercase());
+                    } else {
+                        self.pending.extend(n.to_lowercase());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The last character seen of the current CJK run.
+#[derive(Debug, Clone, Copy)]
+struct RunChar {
+    c: char,
+    from: usize,
+    to: usize,
+    position: usize,
+    /// The run has only this character so far.
+    solo: bool,
+}
+
+/// Token stream of [`KuraTokenizer`] (and of [`analyze_query`]).
 pub struct KuraTokenStream<'a> {
-    _text: &'a str,
+    folder: Folder<'a>,
     token: &'a mut Token,
+    /// A folded character that ended a word or run and is yet to be handled.
+    held: Option<Unit>,
+    /// The open CJK run, if any.
+    prev: Option<RunChar>,
+    /// Position of the next word or run.
+    next_pos: usize,
+    /// Query mode: no tail unigrams except for one-character runs.
+    query: bool,
+    kind: QueryTokenKind,
 }
 
 impl Tokenizer for KuraTokenizer {
     type TokenStream<'a> = KuraTokenStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> KuraTokenStream<'a> {
         self.token.reset();
-        KuraTokenStream { _text: text, token: &mut self.token }
+        KuraTokenStream::new(text, &mut self.token, &mut self.pending, false)
+    }
+}
+
+impl<'a> KuraTokenStream<'a> {
+    fn new(text: &'a str, token: &'a mut Token, pending: &'a mut String, query: bool) -> Self {
+        KuraTokenStream {
+            folder: Folder::new(text, pending),
+            token,
+            held: None,
+            prev: None,
+            next_pos: 0,
+            query,
+            kind: QueryTokenKind::Word,
+        }
+    }
+
+    fn set_token(&mut self, from: usize, to: usize, position: usize, kind: QueryTokenKind) {
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = position;
+        self.token.position_length = 1;
+        self.kind = kind;
+    }
+
+    /// Closes a CJK run whose last character is `last`; emits its tail
+    /// unigram unless in query mode with a longer run. Returns whether a
+    /// token was emitted.
+    fn finish_run(&mut self, last: RunChar) -> bool {
+        self.next_pos = last.position + 1;
+        if self.query && !last.solo {
+            return false;
+        }
+        self.token.text.clear();
+        self.token.text.push(last.c);
+        self.set_token(last.from, last.to, last.position, QueryTokenKind::CjkSingle);
+        true
+    }
+
+    /// Reads a word that starts with `first` (already read) or at the
+    /// folder's position. Returns whether a token was emitted.
+    fn read_word(&mut self, first: Option<Unit>) -> bool {
+        self.token.text.clear();
+        let mut too_long = false;
+        let mut from = usize::MAX;
+        let mut to = 0;
+        if let Some(u) = first {
+            from = u.from;
+            to = u.to;
+            self.token.text.push(u.c);
+        }
+        loop {
+            if self.folder.pending_empty() {
+                let start = self.folder.pos;
+                let end = self.folder.ascii_word_end();
+                if end > start {
+                    if from == usize::MAX {
+                        from = start;
+                    }
+                    to = end;
+                    self.folder.pos = end;
+                    if !too_long {
+                        if self.token.text.len() + (end - start) > MAX_WORD_BYTES {
+                            too_long = true;
+                        } else if let Some(chunk) = self.folder.text.get(start..end) {
+                            let old = self.token.text.len();
+                            self.token.text.push_str(chunk);
+                            if let Some(added) = self.token.text.get_mut(old..) {
+                                added.make_ascii_lowercase();
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            let Some(u) = self.folder.next_unit() else {
+                break;
+            };
+            let continues = !is_cjk(u.c)
+                && (u.c.is_alphanumeric()
+                    || (from != usize::MAX && !u.c.is_ascii() && is_combining_mark(u.c)));
+            if !continues {
+                self.held = Some(u);
+                break;
+            }
+            if from == usize::MAX {
+                from = u.from;
+            }
+            to = u.to;
+            if !too_long {
+                if self.token.text.len() + u.c.len_utf8() > MAX_WORD_BYTES {
+                    too_long = true;
+                } else {
+                    self.token.text.push(u.c);
+                }
+            }
+        }
+        if from == usize::MAX {
+            return false;
+        }
+        let position = self.next_pos;
+        self.next_pos += 1;
+        if too_long {
+            return false;
+        }
+        self.set_token(from, to, position, QueryTokenKind::Word);
+        true
     }
 }
 
 impl TokenStream for KuraTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        todo!()
+        loop {
+            let unit = match self.held.take() {
+                Some(u) => Some(u),
+                None => {
+                    if self.folder.pending_empty()
+                        && self
+                            .folder
+                            .peek_byte()
+                            .is_some_and(|b| b.is_ascii_alphanumeric())
+                    {
+                        if let Some(last) = self.prev.take() {
+                            if self.finish_run(last) {
+                                return true;
+                            }
+                            continue;
+                        }
+                        if self.read_word(None) {
+                            return true;
+                        }
+                        continue;
+                    }
+                    self.folder.next_unit()
+                }
+            };
+            let Some(u) = unit else {
+                return match self.prev.take() {
+                    Some(last) => self.finish_run(last),
+                    None => false,
+                };
+            };
+            if is_cjk(u.c) {
+                match self.prev.take() {
+                    Some(p) => {
+                        self.token.text.clear();
+                        self.token.text.push(p.c);
+                        self.token.text.push(u.c);
+                        self.set_token(p.from, u.to, p.position, QueryTokenKind::CjkBigram);
+                        self.prev = Some(RunChar {
+                            c: u.c,
+                            from: u.from,
+                            to: u.to,
+                            position: p.position + 1,
+                            solo: false,
+                        });
+                        return true;
+                    }
+                    None => {
+                        self.prev = Some(RunChar {
+                            c: u.c,
+                            from: u.from,
+                            to: u.to,
+                            position: self.next_pos,
+                            solo: true,
+                        });
+                        continue;
+                    }
+                }
+            }
+            if let Some(last) = self.prev.take() {
+                self.held = Some(u);
+                if self.finish_run(last) {
+                    return true;
+                }
+                continue;
+            }
+            if u.c.is_alphanumeric() && self.read_word(Some(u)) {
+                return true;
+            }
+        }
     }
     fn token(&self) -> &Token {
         self.token
