@@ -579,3 +579,496 @@ impl TokenStream for KuraTokenStream<'_> {
         self.token
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::ops::Bound;
+
+    use proptest::prelude::*;
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::{PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery};
+    use tantivy::schema::{
+        Field, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+    };
+    use tantivy::{Index, IndexWriter, TantivyDocument, Term, doc};
+
+    use super::*;
+
+    /// (text, position, from, to) of every index token.
+    fn tokens(text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut tokenizer = KuraTokenizer::default();
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        tokens(text).into_iter().map(|t| t.0).collect()
+    }
+
+    fn tok(text: &str, position: usize, from: usize, to: usize) -> (String, usize, usize, usize) {
+        (text.to_string(), position, from, to)
+    }
+
+    /// Checks the offset/position invariants and that every token is found in
+    /// the folding of the original text it points at.
+    fn check_invariants(text: &str) {
+        let toks = tokens(text);
+        let mut last_from = 0;
+        let mut last_pos = 0;
+        for (t, pos, from, to) in &toks {
+            assert!(from <= to, "{t:?} {from}..{to} in {text:?}");
+            assert!(text.is_char_boundary(*from) && text.is_char_boundary(*to));
+            assert!(*from >= last_from, "offsets decrease at {t:?} in {text:?}");
+            assert!(*pos >= last_pos, "positions decrease at {t:?} in {text:?}");
+            assert!(!t.is_empty() && t.len() <= MAX_WORD_BYTES);
+            let folded = fold(&text[*from..*to]);
+            assert!(
+                folded.contains(t.as_str()),
+                "{t:?} not in fold of {:?}",
+                &text[*from..*to]
+            );
+            last_from = *from;
+            last_pos = *pos;
+        }
+        // Query tokens are a subset of the index tokens, at the same positions.
+        let index: HashSet<(String, usize)> = toks.into_iter().map(|t| (t.0, t.1)).collect();
+        for q in analyze_query(text) {
+            assert!(
+                index.contains(&(q.text.clone(), q.position)),
+                "{q:?} not indexed for {text:?}"
+            );
+        }
+    }
+
+    // ---- token level ----
+
+    #[test]
+    fn cjk_run_gives_bigrams_and_tail_unigram() {
+        assert_eq!(
+            tokens("今月の請求書"),
+            vec![
+                tok("今月", 0, 0, 6),
+                tok("月の", 1, 3, 9),
+                tok("の請", 2, 6, 12),
+                tok("請求", 3, 9, 15),
+                tok("求書", 4, 12, 18),
+                tok("書", 5, 15, 18),
+            ]
+        );
+        assert_eq!(tokens("請"), vec![tok("請", 0, 0, 3)]);
+    }
+
+    #[test]
+    fn words_and_runs_share_positions_in_text_order() {
+        assert_eq!(
+            tokens("ABC株式会社 Invoice"),
+            vec![
+                tok("abc", 0, 0, 3),
+                tok("株式", 1, 3, 9),
+                tok("式会", 2, 6, 12),
+                tok("会社", 3, 9, 15),
+                tok("社", 4, 12, 15),
+                tok("invoice", 5, 16, 23),
+            ]
+        );
+        assert_eq!(texts("2024年3月"), ["2024", "年", "3", "月"]);
+        assert_eq!(
+            tokens("請求書PDF送付")
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [
+                ("請求".to_string(), 0),
+                ("求書".to_string(), 1),
+                ("書".to_string(), 2),
+                ("pdf".to_string(), 3),
+                ("送付".to_string(), 4),
+                ("付".to_string(), 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn separators_split_tokens() {
+        assert_eq!(
+            texts("tanaka.taro@example.co.jp snake_case re-send"),
+            [
+                "tanaka", "taro", "example", "co", "jp", "snake", "case", "re", "send"
+            ]
+        );
+        assert_eq!(texts("「請求」、見積。"), ["請求", "求", "見積", "積"]);
+        assert_eq!(
+            texts("お世話に🙇なります"),
+            ["お世", "世話", "話に", "に", "なり", "りま", "ます", "す"]
+        );
+        assert!(tokens("").is_empty());
+        assert!(tokens("、。「」!?@.-_ \t\n　・…★").is_empty());
+    }
+
+    #[test]
+    fn folding_width_case_and_compatibility_forms() {
+        assert_eq!(texts("ＩＮＶＯＩＣＥ Invoice iNvOiCe"), ["invoice"; 3]);
+        assert_eq!(texts("ｾｲｷｭｳ"), texts("セイキュウ"));
+        assert_eq!(texts("ｶﾞｽ代"), ["ガス", "ス代", "代"]);
+        assert_eq!(texts("ﾊﾟｿｺﾝ"), texts("パソコン"));
+        assert_eq!(texts("２０２４年"), ["2024", "年"]);
+        assert_eq!(texts("①"), ["1"]);
+        assert_eq!(texts("㈱"), ["株"]);
+        assert_eq!(texts("ÉCOLE Straße"), ["école", "straße"]);
+        assert_eq!(fold("ＡＢＣ ｶﾞｽ Ünï"), "abc ガス ünï");
+        assert_eq!(fold("か\u{3099}"), "が");
+        assert_eq!(fold("plain ascii TEXT"), "plain ascii text");
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_after_normalisation() {
+        // ｶﾞ (6 bytes) folds to ガ; ス is 3 bytes.
+        assert_eq!(tokens("ｶﾞｽ"), vec![tok("ガス", 0, 0, 9), tok("ス", 1, 6, 9)]);
+        // e + combining acute is one stretch; the ASCII letters before it are verbatim.
+        assert_eq!(
+            tokens("cafe\u{301} ok"),
+            vec![tok("café", 0, 0, 6), tok("ok", 1, 7, 9)]
+        );
+        assert_eq!(
+            tokens("か\u{3099}ん"),
+            vec![tok("がん", 0, 0, 9), tok("ん", 1, 6, 9)]
+        );
+        for text in [
+            "ｾｲｷｭｳｼｮ（ﾊﾝｶｸ）のご確認",
+            "Ａ社　御中　ｶﾞｲﾄﾞ",
+            "e\u{301}\u{302}\u{303}x a\u{323}\u{302}",
+            "\u{301}\u{301}abc\u{301}",
+            "ﾞﾞｶﾞﾞ",
+            "㍻３１年 ㌔ ﬀ",
+            "İstanbul ΣΊΣΥΦΟΣ",
+            "\u{1100}\u{1161}\u{11A8}한국어",
+        ] {
+            check_invariants(text);
+        }
+    }
+
+    #[test]
+    fn overlong_words_are_dropped_but_take_a_position() {
+        let kept = "k".repeat(MAX_WORD_BYTES);
+        let dropped = "d".repeat(MAX_WORD_BYTES + 1);
+        let text = format!("{kept} {dropped} next");
+        let toks = tokens(&text);
+        assert_eq!(toks.len(), 2);
+        assert_eq!((toks[0].0.as_str(), toks[0].1), (kept.as_str(), 0));
+        assert_eq!((toks[1].0.as_str(), toks[1].1), ("next", 2));
+        // Same for a non-ASCII word.
+        let text = format!("{} 次", "é".repeat(40));
+        assert_eq!(
+            tokens(&text)
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [("次".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn huge_inputs() {
+        let kanji: String = (0..34_000u32)
+            .map(|i| char::from_u32(0x4E00 + i % 20_000).unwrap_or('字'))
+            .collect();
+        assert!(kanji.len() > 100_000);
+        let toks = tokens(&kanji);
+        assert_eq!(toks.len(), 34_000);
+        assert_eq!(toks.last().map(|t| t.1), Some(33_999));
+        let word = "QUJD".repeat(256 * 1024);
+        assert_eq!(
+            tokens(&format!("{word} 件名"))
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [("件名".to_string(), 1), ("名".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn query_analysis_kinds_and_positions() {
+        let q = analyze_query("請求書");
+        assert_eq!(
+            q,
+            vec![
+                QueryToken {
+                    text: "請求".into(),
+                    position: 0,
+                    kind: QueryTokenKind::CjkBigram
+                },
+                QueryToken {
+                    text: "求書".into(),
+                    position: 1,
+                    kind: QueryTokenKind::CjkBigram
+                },
+            ]
+        );
+        assert_eq!(
+            analyze_query("請"),
+            vec![QueryToken {
+                text: "請".into(),
+                position: 0,
+                kind: QueryTokenKind::CjkSingle
+            }]
+        );
+        let q = analyze_query("ＡＢＣ株式会社 Invoice");
+        let summary: Vec<_> = q
+            .iter()
+            .map(|t| (t.text.as_str(), t.position, t.kind))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("abc", 0, QueryTokenKind::Word),
+                ("株式", 1, QueryTokenKind::CjkBigram),
+                ("式会", 2, QueryTokenKind::CjkBigram),
+                ("会社", 3, QueryTokenKind::CjkBigram),
+                ("invoice", 5, QueryTokenKind::Word),
+            ]
+        );
+        assert!(analyze_query("、。!?").is_empty());
+    }
+
+    #[test]
+    fn fast_stable_ranges_really_are_stable() {
+        for u in (0x3000..0xA000u32).chain(0xAC00..0xD7A4) {
+            let Some(c) = char::from_u32(u) else { continue };
+            if is_fast_stable(c) {
+                assert_eq!(is_nfkc_quick(iter::once(c)), IsNormalized::Yes, "{c:?}");
+                assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+                assert!(c.to_lowercase().eq(iter::once(c)), "{c:?}");
+            }
+        }
+    }
+
+    // ---- against a real index ----
+
+    struct TestIndex {
+        index: Index,
+        body: Field,
+    }
+
+    impl TestIndex {
+        fn new(docs: &[&str]) -> TestIndex {
+            let mut builder = Schema::builder();
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER_NAME)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            let options = TextOptions::default().set_indexing_options(indexing) | STORED;
+            let body = builder.add_text_field("body", options);
+            let index = Index::create_in_ram(builder.build());
+            register(&index);
+            let mut writer: IndexWriter = index.writer_with_num_threads(1, 20_000_000).unwrap();
+            for d in docs {
+                writer.add_document(doc!(body => *d)).unwrap();
+            }
+            writer.commit().unwrap();
+            TestIndex { index, body }
+        }
+
+        fn search(&self, query: &dyn Query) -> Vec<String> {
+            let searcher = self.index.reader().unwrap().searcher();
+            let hits = searcher.search(query, &DocSetCollector).unwrap();
+            let mut out: Vec<String> = hits
+                .into_iter()
+                .map(|addr| {
+                    let d: TantivyDocument = searcher.doc(addr).unwrap();
+                    d.get_first(self.body)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect();
+            out.sort();
+            out
+        }
+
+        /// The query form the query builder is meant to use (see the module docs).
+        fn query(&self, text: &str) -> Box<dyn Query> {
+            let toks = analyze_query(text);
+            let term = |t: &QueryToken| Term::from_field_text(self.body, &t.text);
+            match toks.as_slice() {
+                [] => panic!("no tokens in {text:?}"),
+                [single] if single.kind == QueryTokenKind::CjkSingle => {
+                    Box::new(prefix_range(self.body, &single.text))
+                }
+                [single] => Box::new(TermQuery::new(term(single), IndexRecordOption::Basic)),
+                [.., last] => {
+                    let terms: Vec<(usize, Term)> = toks
+                        .iter()
+                        .map(|t| (t.position - toks[0].position, term(t)))
+                        .collect();
+                    if last.kind == QueryTokenKind::CjkSingle {
+                        let mut q = PhrasePrefixQuery::new_with_offset(terms);
+                        q.set_max_expansions(10_000);
+                        Box::new(q)
+                    } else {
+                        Box::new(PhraseQuery::new_with_offset(terms))
+                    }
+                }
+            }
+        }
+
+        fn find(&self, text: &str) -> Vec<String> {
+            self.search(&*self.query(text))
+        }
+    }
+
+    /// All terms starting with the single character `prefix`.
+    fn prefix_range(field: Field, prefix: &str) -> RangeQuery {
+        let c = prefix.chars().next().unwrap();
+        let next = char::from_u32(u32::from(c) + 1).unwrap();
+        RangeQuery::new(
+            Bound::Included(Term::from_field_text(field, prefix)),
+            Bound::Excluded(Term::from_field_text(field, &next.to_string())),
+        )
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn index_cjk_phrases_and_single_characters() {
+        let ix = TestIndex::new(&[
+            "今月の請求書を送ります",
+            "要求書",
+            "請求の書類",
+            "お見積もりの件",
+            "申請",
+            "ご確認ください",
+        ]);
+        assert_eq!(ix.find("請求書"), strs(&["今月の請求書を送ります"]));
+        assert_eq!(ix.find("見積もり"), strs(&["お見積もりの件"]));
+        assert_eq!(
+            ix.find("請"),
+            strs(&["今月の請求書を送ります", "請求の書類", "申請"])
+        );
+        assert_eq!(
+            ix.find("書"),
+            strs(&["今月の請求書を送ります", "要求書", "請求の書類"])
+        );
+        assert_eq!(ix.find("確認"), strs(&["ご確認ください"]));
+        assert!(ix.find("認証").is_empty());
+        // A lone character as a one-term PhrasePrefixQuery works too.
+        let mut q = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
+        q.set_max_expansions(10_000);
+        assert_eq!(
+            ix.search(&q),
+            strs(&["今月の請求書を送ります", "請求の書類", "申請"])
+        );
+    }
+
+    #[test]
+    fn phrase_prefix_default_expansion_limit_loses_hits() {
+        let docs: Vec<String> = (0..60u32)
+            .map(|i| format!("請{}", char::from_u32(0x4E00 + i).unwrap()))
+            .collect();
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let ix = TestIndex::new(&refs);
+        let default = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
+        assert_eq!(ix.search(&default).len(), 50);
+        assert_eq!(ix.search(&prefix_range(ix.body, "請")).len(), 60);
+    }
+
+    #[test]
+    fn index_width_case_and_mixed_script() {
+        let ix = TestIndex::new(&[
+            "ｾｲｷｭｳ ﾃﾞｰﾀ",
+            "セイキュウ処理",
+            "Please find the invoice attached",
+            "ＩＮＶＯＩＣＥ ＮＯ．１２",
+            "A社の担当者様",
+            "ABC株式会社 御中",
+            "2024年3月分のご請求",
+            "2023年3月分",
+            "2024年度 予算",
+        ]);
+        let both = strs(&["ｾｲｷｭｳ ﾃﾞｰﾀ", "セイキュウ処理"]);
+        assert_eq!(ix.find("ｾｲｷｭｳ"), both);
+        assert_eq!(ix.find("セイキュウ"), both);
+        assert_eq!(ix.find("データ"), strs(&["ｾｲｷｭｳ ﾃﾞｰﾀ"]));
+        let invoices = strs(&[
+            "Please find the invoice attached",
+            "ＩＮＶＯＩＣＥ ＮＯ．１２",
+        ]);
+        assert_eq!(ix.find("ＩＮＶＯＩＣＥ"), invoices);
+        assert_eq!(ix.find("Invoice"), invoices);
+        assert_eq!(ix.find("no 12"), strs(&["ＩＮＶＯＩＣＥ ＮＯ．１２"]));
+        assert_eq!(ix.find("A社"), strs(&["A社の担当者様"]));
+        assert_eq!(ix.find("ＡＢＣ株式会社"), strs(&["ABC株式会社 御中"]));
+        assert_eq!(ix.find("株式会社"), strs(&["ABC株式会社 御中"]));
+        assert_eq!(ix.find("2024年3月"), strs(&["2024年3月分のご請求"]));
+        assert_eq!(
+            ix.find("２０２４年"),
+            strs(&["2024年3月分のご請求", "2024年度 予算"])
+        );
+        assert_eq!(
+            ix.find("3月"),
+            strs(&["2023年3月分", "2024年3月分のご請求"])
+        );
+    }
+
+    // ---- robustness ----
+
+    fn mail_like() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "請求",
+            "書",
+            "ｾｲｷｭｳ",
+            "ｶﾞ",
+            "ﾞ",
+            "ﾟ",
+            "ＡＢＣ",
+            "abc",
+            "Ünï",
+            "e\u{301}",
+            "\u{301}",
+            "\u{3099}",
+            "か",
+            "ー",
+            "々",
+            "、",
+            "。",
+            " ",
+            "　",
+            "@",
+            ".",
+            "①",
+            "㍻",
+            "ﬀ",
+            "İ",
+            "🙇",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{11A8}",
+            "한",
+            "2024",
+            "x",
+            "\u{0}",
+            "\r\n",
+        ]);
+        prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_keeps_invariants(text in any::<String>()) {
+            check_invariants(&text);
+        }
+
+        #[test]
+        fn mail_like_text_keeps_invariants(text in mail_like()) {
+            check_invariants(&text);
+        }
+    }
+}
