@@ -166,6 +166,16 @@ fn is_fast_stable(c: char) -> bool {
     )
 }
 
+/// The NFKC form of a full-width ASCII character (Ａ, ０, （, ：) or of the
+/// ideographic space, which are common in Japanese mail: one ASCII character.
+fn fullwidth_ascii(c: char) -> Option<char> {
+    match u32::from(c) {
+        0x3000 => Some(' '),
+        u @ 0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
+        _ => None,
+    }
+}
+
 /// NFKC properties of one non-ASCII character: whether it is NFKC as it
 /// stands (quick check "yes"), and whether it must be normalised together
 /// with the character before it (a combining mark, a character that can be
@@ -174,6 +184,9 @@ fn is_fast_stable(c: char) -> bool {
 fn classify(c: char) -> (bool, bool) {
     if is_fast_stable(c) {
         return (true, false);
+    }
+    if fullwidth_ascii(c).is_some() {
+        return (false, false);
     }
     let ccc = canonical_combining_class(c);
     match is_nfkc_quick(iter::once(c)) {
@@ -248,6 +261,18 @@ impl<'a> Folder<'a> {
         self.text.get(at..).and_then(|s| s.chars().next())
     }
 
+    /// Moves past ASCII characters that are neither letters nor digits.
+    /// Only meaningful when nothing is pending.
+    fn skip_ascii_separators(&mut self) {
+        let bytes = self.text.as_bytes();
+        while bytes
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii() && !b.is_ascii_alphanumeric())
+        {
+            self.pos += 1;
+        }
+    }
+
     /// End of the run of ASCII letters/digits at `pos` that can be taken
     /// verbatim (lowercased). If a combining character follows the run, its
     /// last letter is left out so that it is normalised with it.
@@ -317,6 +342,13 @@ impl<'a> Folder<'a> {
                 if c.is_ascii() {
                     return Some(Unit {
                         c: c.to_ascii_lowercase(),
+                        from: start,
+                        to: end,
+                    });
+                }
+                if let Some(a) = fullwidth_ascii(c) {
+                    return Some(Unit {
+                        c: a.to_ascii_lowercase(),
                         from: start,
                         to: end,
                     });
@@ -470,7 +502,10 @@ impl<'a> KuraTokenStream<'a> {
             };
             let continues = !is_cjk(u.c)
                 && (u.c.is_alphanumeric()
-                    || (from != usize::MAX && !u.c.is_ascii() && is_combining_mark(u.c)));
+                    || (from != usize::MAX
+                        && !u.c.is_ascii()
+                        && is_combining_mark(u.c)
+                        && canonical_combining_class(u.c) != 0));
             if !continues {
                 self.held = Some(u);
                 break;
@@ -507,18 +542,20 @@ impl TokenStream for KuraTokenStream<'_> {
                 Some(u) => Some(u),
                 None => {
                     if self.folder.pending_empty()
-                        && self
-                            .folder
-                            .peek_byte()
-                            .is_some_and(|b| b.is_ascii_alphanumeric())
+                        && let Some(b) = self.folder.peek_byte()
+                        && b.is_ascii()
                     {
+                        if !b.is_ascii_alphanumeric() {
+                            // ASCII separators: skip them wholesale.
+                            self.folder.skip_ascii_separators();
+                        }
                         if let Some(last) = self.prev.take() {
                             if self.finish_run(last) {
                                 return true;
                             }
                             continue;
                         }
-                        if self.read_word(None) {
+                        if b.is_ascii_alphanumeric() && self.read_word(None) {
                             return true;
                         }
                         continue;
@@ -721,6 +758,9 @@ mod tests {
         assert_eq!(texts("①"), ["1"]);
         assert_eq!(texts("㈱"), ["株"]);
         assert_eq!(texts("ÉCOLE Straße"), ["école", "straße"]);
+        // A diacritic that composes with nothing stays in its word; a keycap
+        // or variation selector does not.
+        assert_eq!(texts("q\u{301}x 1\u{fe0f}\u{20e3}"), ["q\u{301}x", "1"]);
         assert_eq!(fold("ＡＢＣ ｶﾞｽ Ünï"), "abc ガス ünï");
         assert_eq!(fold("か\u{3099}"), "が");
         assert_eq!(fold("plain ascii TEXT"), "plain ascii text");
@@ -782,6 +822,10 @@ mod tests {
         let toks = tokens(&kanji);
         assert_eq!(toks.len(), 34_000);
         assert_eq!(toks.last().map(|t| t.1), Some(33_999));
+        // Long stretches that all need normalising as one.
+        check_invariants(&"\u{301}".repeat(300_000));
+        check_invariants(&format!("a{}", "\u{301}\u{316}".repeat(100_000)));
+        check_invariants(&"ｶﾞ".repeat(100_000));
         let word = "QUJD".repeat(256 * 1024);
         assert_eq!(
             tokens(&format!("{word} 件名"))
@@ -834,6 +878,21 @@ mod tests {
             ]
         );
         assert!(analyze_query("、。!?").is_empty());
+    }
+
+    #[test]
+    fn fullwidth_ascii_matches_nfkc() {
+        for u in iter::once(0x3000).chain(0xFF01..=0xFF5E) {
+            let c = char::from_u32(u).unwrap();
+            let expected: String = iter::once(c).nfkc().collect();
+            assert_eq!(
+                fullwidth_ascii(c).map(String::from),
+                Some(expected),
+                "{c:?}"
+            );
+        }
+        assert_eq!(fullwidth_ascii('ｶ'), None);
+        assert_eq!(fold("Ｅ\u{301}（ＴＥＬ）"), "é(tel)");
     }
 
     #[test]
