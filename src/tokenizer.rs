@@ -1,28 +1,77 @@
 //! The tantivy tokenizer that makes Japanese and English mail searchable.
 //!
-//! Registered under [`TOKENIZER_NAME`]. Text is NFKC-folded (full-width and
-//! half-width forms become one), lowercased, and split into:
+//! Registered under [`TOKENIZER_NAME`] (see [`register`]). Text is NFKC-folded
+//! (full-width and half-width forms become one), lowercased, and split into:
 //! - runs of letters/digits of non-CJK scripts: one token per run (a word);
-//! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, hangul): one
+//!   words longer than [`MAX_WORD_BYTES`] (base64, garbage) are dropped but
+//!   still take a position;
+//! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, 〆, hangul): one
 //!   token per overlapping bigram, and one extra unigram for the last character
 //!   of the run, so that every character of a run is the first character of
 //!   some token. A single-character run is one unigram.
 //!
+//! Everything else (spaces, punctuation such as 、。「」, symbols, emoji,
+//! `@ . - _`) separates tokens.
+//!
 //! Positions: the bigram starting at character i of a run has position p+i,
-//! the tail unigram has position p+n-1 (n = run length), so a query 請求書 is
-//! the phrase 請求 求書 at consecutive positions and matches exactly the texts
-//! that contain 請求書. A one-character query is a prefix query on that
-//! character (see [`QueryTokenKind::CjkSingle`]).
+//! the tail unigram has position p+n-1 (n = run length), and the next token
+//! after the run has position p+n; a word takes one position. So a query
+//! 請求書 is the phrase 請求 求書 at consecutive positions and matches exactly
+//! the texts that contain 請求書. A one-character query is a prefix query on
+//! that character (see [`QueryTokenKind::CjkSingle`]).
+//!
+//! Offsets (`offset_from`/`offset_to`) are byte offsets into the original
+//! text. Where a stretch had to be normalised (e.g. half-width ｶﾞ, a letter
+//! with a combining accent), every character produced from it carries the
+//! offsets of the whole stretch: approximate, but always char boundaries of
+//! the original and never decreasing.
+//!
+//! Speed matters: this runs on every byte of every imported message. ASCII
+//! runs are lowercased in place without normalisation, common Japanese
+//! characters are recognised as NFKC-stable by a range check, and only
+//! stretches that the NFKC quick check rejects are normalised, into a buffer
+//! that is reused like the token's own text.
+//!
+//! How the query side uses [`analyze_query`] (all shown in the tests):
+//! - `Word` and `CjkBigram` are exact terms; several tokens form a
+//!   `PhraseQuery::new_with_offset` using the tokens' positions (these are the
+//!   index's positions, including the gap a tail unigram leaves).
+//! - `CjkSingle` is exact when another token follows it (in any matching text
+//!   the character then ends a run, so its unigram is indexed). When it is the
+//!   last token it must be a prefix: alone, a `RangeQuery` from the character
+//!   (included) to the next code point (excluded), which is unlimited; after
+//!   other tokens, a `PhrasePrefixQuery::new_with_offset` with
+//!   `set_max_expansions` raised from its default of 50.
+
+use std::iter;
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use unicode_normalization::char::{
+    canonical_combining_class, decompose_compatible, is_combining_mark,
+};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Name under which the tokenizer is registered in the index.
 pub const TOKENIZER_NAME: &str = "kura";
+
+/// Words (after folding) longer than this many bytes are not indexed.
+pub const MAX_WORD_BYTES: usize = 64;
+
+/// Registers [`KuraTokenizer`] under [`TOKENIZER_NAME`] on the index's
+/// tokenizer manager. Call it on every opened or created index before
+/// writing or searching.
+pub fn register(index: &tantivy::Index) {
+    index
+        .tokenizers()
+        .register(TOKENIZER_NAME, KuraTokenizer::default());
+}
 
 /// The index-time tokenizer. Cheap to clone; reuses its buffers.
 #[derive(Clone, Default)]
 pub struct KuraTokenizer {
     token: Token,
+    /// Folded characters of the stretch being normalised.
+    pending: String,
 }
 
 /// What a query-side token stands for (see [`analyze_query`]).
@@ -39,39 +88,526 @@ pub enum QueryTokenKind {
 /// A token of a query text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryToken {
+    /// The folded term text.
     pub text: String,
+    /// Position relative to the first token, counted exactly as the index
+    /// counts (a CJK run of n characters spans n positions).
     pub position: usize,
+    /// How the token is to be matched.
     pub kind: QueryTokenKind,
 }
 
 /// Query-side analysis: the same folding and splitting as the index, without
-/// the tail unigrams (a phrase of bigrams already pins the run down).
-pub fn analyze_query(_text: &str) -> Vec<QueryToken> {
-    todo!()
+/// the tail unigrams (a phrase of bigrams already pins the run down). A
+/// one-character CJK run yields one [`QueryTokenKind::CjkSingle`] token.
+pub fn analyze_query(text: &str) -> Vec<QueryToken> {
+    let mut token = Token::default();
+    let mut pending = String::new();
+    let mut stream = KuraTokenStream::new(text, &mut token, &mut pending, true);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(QueryToken {
+            text: stream.token.text.clone(),
+            position: stream.token.position,
+            kind: stream.kind,
+        });
+    }
+    out
 }
 
 /// NFKC + lowercase, the folding every token gets. Used for snippets and
 /// highlighting so they agree with the index.
-pub fn fold(_text: &str) -> String {
-    todo!()
+pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    let mut pending = String::new();
+    let mut folder = Folder::new(text, &mut pending);
+    let mut out = String::with_capacity(text.len());
+    while let Some(unit) = folder.next_unit() {
+        out.push(unit.c);
+    }
+    out
 }
 
+/// True for the characters indexed as CJK bigrams (checked after folding).
+fn is_cjk(c: char) -> bool {
+    let u = u32::from(c);
+    if u < 0x3005 {
+        return false;
+    }
+    matches!(u,
+        0x3005..=0x3007 // 々 〆 〇
+        | 0x3041..=0x3096 | 0x309D..=0x309F // hiragana
+        | 0x30A1..=0x30FA | 0x30FC..=0x30FF // katakana (incl. ヵ ヶ), ー ヽ ヾ ヿ
+        | 0x31F0..=0x31FF // katakana phonetic extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xAC00..=0xD7A3 // hangul syllables
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0x1B000..=0x1B16F // kana supplement and extensions
+        | 0x20000..=0x323AF // CJK extensions B..H, compatibility supplement
+    )
+}
+
+/// Characters that are NFKC-stable, starters, never combine with what
+/// precedes them and have no case: the bulk of Japanese text, decided by a
+/// range check instead of table lookups.
+fn is_fast_stable(c: char) -> bool {
+    matches!(u32::from(c),
+        0x3001..=0x3002 // 、。
+        | 0x3005..=0x3007 // 々 〆 〇
+        | 0x300C..=0x300F // 「」『』
+        | 0x3041..=0x3096 // hiragana
+        | 0x30A1..=0x30FC // katakana, ・, ー
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7A3
+    )
+}
+
+/// The NFKC form of a full-width ASCII character (Ａ, ０, （, ：) or of the
+/// ideographic space, which are common in Japanese mail: one ASCII character.
+fn fullwidth_ascii(c: char) -> Option<char> {
+    match u32::from(c) {
+        0x3000 => Some(' '),
+        u @ 0xFF01..=0xFF5E => char::from_u32(u - 0xFEE0),
+        _ => None,
+    }
+}
+
+/// NFKC properties of one non-ASCII character: whether it is NFKC as it
+/// stands (quick check "yes"), and whether it must be normalised together
+/// with the character before it (a combining mark, a character that can be
+/// the second half of a composition, or one that decomposes into such, like
+/// the half-width voiced mark ﾞ).
+fn classify(c: char) -> (bool, bool) {
+    if is_fast_stable(c) {
+        return (true, false);
+    }
+    if fullwidth_ascii(c).is_some() {
+        return (false, false);
+    }
+    let ccc = canonical_combining_class(c);
+    match is_nfkc_quick(iter::once(c)) {
+        IsNormalized::Yes => (true, ccc != 0),
+        IsNormalized::Maybe => (false, true),
+        IsNormalized::No => {
+            let mut first = None;
+            decompose_compatible(c, |d| {
+                if first.is_none() {
+                    first = Some(d);
+                }
+            });
+            let attaches = ccc != 0
+                || first.is_some_and(|f| {
+                    canonical_combining_class(f) != 0
+                        || is_nfkc_quick(iter::once(f)) == IsNormalized::Maybe
+                });
+            (false, attaches)
+        }
+    }
+}
+
+/// One folded character and the original byte range it came from.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    c: char,
+    from: usize,
+    to: usize,
+}
+
+/// Walks the original text and yields folded characters with their original
+/// offsets. Text is cut into groups: a character plus the characters that
+/// attach to it (see [`classify`]). A group of one NFKC-stable character is
+/// only lowercased; any other group is NFKC-normalised as a whole into
+/// `pending`, and all its output carries the group's offsets.
+struct Folder<'a> {
+    text: &'a str,
+    /// Byte offset of the next unread character of `text`.
+    pos: usize,
+    pending: &'a mut String,
+    pending_idx: usize,
+    pending_from: usize,
+    pending_to: usize,
+    /// Quick-check result of the character at this byte offset, computed
+    /// while looking ahead, so no character is classified twice.
+    cached: Option<(usize, bool)>,
+}
+
+impl<'a> Folder<'a> {
+    fn new(text: &'a str, pending: &'a mut String) -> Self {
+        pending.clear();
+        Folder {
+            text,
+            pos: 0,
+            pending,
+            pending_idx: 0,
+            pending_from: 0,
+            pending_to: 0,
+            cached: None,
+        }
+    }
+
+    fn pending_empty(&self) -> bool {
+        self.pending_idx >= self.pending.len()
+    }
+
+    fn peek_byte(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn char_at(&self, at: usize) -> Option<char> {
+        self.text.get(at..).and_then(|s| s.chars().next())
+    }
+
+    /// Moves past ASCII characters that are neither letters nor digits.
+    /// Only meaningful when nothing is pending.
+    fn skip_ascii_separators(&mut self) {
+        let bytes = self.text.as_bytes();
+        while bytes
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii() && !b.is_ascii_alphanumeric())
+        {
+            self.pos += 1;
+        }
+    }
+
+    /// End of the run of ASCII letters/digits at `pos` that can be taken
+    /// verbatim (lowercased). If a combining character follows the run, its
+    /// last letter is left out so that it is normalised with it.
+    /// Only meaningful when nothing is pending.
+    fn ascii_word_end(&mut self) -> usize {
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let mut end = start;
+        while bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
+            end += 1;
+        }
+        if end > start
+            && bytes.get(end).is_some_and(|b| *b >= 0x80)
+            && let Some(d) = self.char_at(end)
+        {
+            let (yes, attaches) = classify(d);
+            if attaches {
+                end -= 1;
+            } else {
+                self.cached = Some((end, yes));
+            }
+        }
+        end
+    }
+
+    /// The next folded character, or `None` at the end of the text.
+    fn next_unit(&mut self) -> Option<Unit> {
+        loop {
+            if let Some(c) = self
+                .pending
+                .get(self.pending_idx..)
+                .and_then(|s| s.chars().next())
+            {
+                self.pending_idx += c.len_utf8();
+                return Some(Unit {
+                    c,
+                    from: self.pending_from,
+                    to: self.pending_to,
+                });
+            }
+            let start = self.pos;
+            let c = self.char_at(start)?;
+            let mut end = start + c.len_utf8();
+            let head_yes = if c.is_ascii() {
+                true
+            } else {
+                match self.cached {
+                    Some((at, yes)) if at == start => yes,
+                    _ => classify(c).0,
+                }
+            };
+            let mut grouped = false;
+            while let Some(d) = self.char_at(end) {
+                if d.is_ascii() {
+                    break;
+                }
+                let (yes, attaches) = classify(d);
+                if !attaches {
+                    self.cached = Some((end, yes));
+                    break;
+                }
+                grouped = true;
+                end += d.len_utf8();
+            }
+            self.pos = end;
+            if !grouped && head_yes {
+                if c.is_ascii() {
+                    return Some(Unit {
+                        c: c.to_ascii_lowercase(),
+                        from: start,
+                        to: end,
+                    });
+                }
+                if let Some(a) = fullwidth_ascii(c) {
+                    return Some(Unit {
+                        c: a.to_ascii_lowercase(),
+                        from: start,
+                        to: end,
+                    });
+                }
+                if is_fast_stable(c) {
+                    return Some(Unit {
+                        c,
+                        from: start,
+                        to: end,
+                    });
+                }
+                let mut lower = c.to_lowercase();
+                let Some(first) = lower.next() else {
+                    continue;
+                };
+                self.pending.clear();
+                self.pending.extend(lower);
+                self.pending_idx = 0;
+                self.pending_from = start;
+                self.pending_to = end;
+                return Some(Unit {
+                    c: first,
+                    from: start,
+                    to: end,
+                });
+            }
+            self.pending.clear();
+            self.pending_idx = 0;
+            self.pending_from = start;
+            self.pending_to = end;
+            if let Some(group) = self.text.get(start..end) {
+                for n in group.nfkc() {
+                    if n.is_ascii() {
+                        self.pending.push(n.to_ascii_lowercase());
+                    } else {
+                        self.pending.extend(n.to_lowercase());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The last character seen of the current CJK run.
+#[derive(Debug, Clone, Copy)]
+struct RunChar {
+    c: char,
+    from: usize,
+    to: usize,
+    position: usize,
+    /// The run has only this character so far.
+    solo: bool,
+}
+
+/// Token stream of [`KuraTokenizer`] (and of [`analyze_query`]).
 pub struct KuraTokenStream<'a> {
-    _text: &'a str,
+    folder: Folder<'a>,
     token: &'a mut Token,
+    /// A folded character that ended a word or run and is yet to be handled.
+    held: Option<Unit>,
+    /// The open CJK run, if any.
+    prev: Option<RunChar>,
+    /// Position of the next word or run.
+    next_pos: usize,
+    /// Query mode: no tail unigrams except for one-character runs.
+    query: bool,
+    kind: QueryTokenKind,
 }
 
 impl Tokenizer for KuraTokenizer {
     type TokenStream<'a> = KuraTokenStream<'a>;
     fn token_stream<'a>(&'a mut self, text: &'a str) -> KuraTokenStream<'a> {
         self.token.reset();
-        KuraTokenStream { _text: text, token: &mut self.token }
+        KuraTokenStream::new(text, &mut self.token, &mut self.pending, false)
+    }
+}
+
+impl<'a> KuraTokenStream<'a> {
+    fn new(text: &'a str, token: &'a mut Token, pending: &'a mut String, query: bool) -> Self {
+        KuraTokenStream {
+            folder: Folder::new(text, pending),
+            token,
+            held: None,
+            prev: None,
+            next_pos: 0,
+            query,
+            kind: QueryTokenKind::Word,
+        }
+    }
+
+    fn set_token(&mut self, from: usize, to: usize, position: usize, kind: QueryTokenKind) {
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = position;
+        self.token.position_length = 1;
+        self.kind = kind;
+    }
+
+    /// Closes a CJK run whose last character is `last`; emits its tail
+    /// unigram unless in query mode with a longer run. Returns whether a
+    /// token was emitted.
+    fn finish_run(&mut self, last: RunChar) -> bool {
+        self.next_pos = last.position + 1;
+        if self.query && !last.solo {
+            return false;
+        }
+        self.token.text.clear();
+        self.token.text.push(last.c);
+        self.set_token(last.from, last.to, last.position, QueryTokenKind::CjkSingle);
+        true
+    }
+
+    /// Reads a word that starts with `first` (already read) or at the
+    /// folder's position. Returns whether a token was emitted.
+    fn read_word(&mut self, first: Option<Unit>) -> bool {
+        self.token.text.clear();
+        let mut too_long = false;
+        let mut from = usize::MAX;
+        let mut to = 0;
+        if let Some(u) = first {
+            from = u.from;
+            to = u.to;
+            self.token.text.push(u.c);
+        }
+        loop {
+            if self.folder.pending_empty() {
+                let start = self.folder.pos;
+                let end = self.folder.ascii_word_end();
+                if end > start {
+                    if from == usize::MAX {
+                        from = start;
+                    }
+                    to = end;
+                    self.folder.pos = end;
+                    if !too_long {
+                        if self.token.text.len() + (end - start) > MAX_WORD_BYTES {
+                            too_long = true;
+                        } else if let Some(chunk) = self.folder.text.get(start..end) {
+                            let old = self.token.text.len();
+                            self.token.text.push_str(chunk);
+                            if let Some(added) = self.token.text.get_mut(old..) {
+                                added.make_ascii_lowercase();
+                            }
+                        }
+                    }
+                    continue;
+                }
+            }
+            let Some(u) = self.folder.next_unit() else {
+                break;
+            };
+            let continues = !is_cjk(u.c)
+                && (u.c.is_alphanumeric()
+                    || (from != usize::MAX
+                        && !u.c.is_ascii()
+                        && is_combining_mark(u.c)
+                        && canonical_combining_class(u.c) != 0));
+            if !continues {
+                self.held = Some(u);
+                break;
+            }
+            if from == usize::MAX {
+                from = u.from;
+            }
+            to = u.to;
+            if !too_long {
+                if self.token.text.len() + u.c.len_utf8() > MAX_WORD_BYTES {
+                    too_long = true;
+                } else {
+                    self.token.text.push(u.c);
+                }
+            }
+        }
+        if from == usize::MAX {
+            return false;
+        }
+        let position = self.next_pos;
+        self.next_pos += 1;
+        if too_long {
+            return false;
+        }
+        self.set_token(from, to, position, QueryTokenKind::Word);
+        true
     }
 }
 
 impl TokenStream for KuraTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        todo!()
+        loop {
+            let unit = match self.held.take() {
+                Some(u) => Some(u),
+                None => {
+                    if self.folder.pending_empty()
+                        && let Some(b) = self.folder.peek_byte()
+                        && b.is_ascii()
+                    {
+                        if !b.is_ascii_alphanumeric() {
+                            // ASCII separators: skip them wholesale.
+                            self.folder.skip_ascii_separators();
+                        }
+                        if let Some(last) = self.prev.take() {
+                            if self.finish_run(last) {
+                                return true;
+                            }
+                            continue;
+                        }
+                        if b.is_ascii_alphanumeric() && self.read_word(None) {
+                            return true;
+                        }
+                        continue;
+                    }
+                    self.folder.next_unit()
+                }
+            };
+            let Some(u) = unit else {
+                return match self.prev.take() {
+                    Some(last) => self.finish_run(last),
+                    None => false,
+                };
+            };
+            if is_cjk(u.c) {
+                match self.prev.take() {
+                    Some(p) => {
+                        self.token.text.clear();
+                        self.token.text.push(p.c);
+                        self.token.text.push(u.c);
+                        self.set_token(p.from, u.to, p.position, QueryTokenKind::CjkBigram);
+                        self.prev = Some(RunChar {
+                            c: u.c,
+                            from: u.from,
+                            to: u.to,
+                            position: p.position + 1,
+                            solo: false,
+                        });
+                        return true;
+                    }
+                    None => {
+                        self.prev = Some(RunChar {
+                            c: u.c,
+                            from: u.from,
+                            to: u.to,
+                            position: self.next_pos,
+                            solo: true,
+                        });
+                        continue;
+                    }
+                }
+            }
+            if let Some(last) = self.prev.take() {
+                self.held = Some(u);
+                if self.finish_run(last) {
+                    return true;
+                }
+                continue;
+            }
+            if u.c.is_alphanumeric() && self.read_word(Some(u)) {
+                return true;
+            }
+        }
     }
     fn token(&self) -> &Token {
         self.token
@@ -81,7 +617,517 @@ impl TokenStream for KuraTokenStream<'_> {
     }
 }
 
-/// Registers the tokenizer on an index.
-pub fn register(index: &tantivy::Index) {
-    index.tokenizers().register(TOKENIZER_NAME, KuraTokenizer::default());
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::ops::Bound;
+
+    use proptest::prelude::*;
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::{PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery};
+    use tantivy::schema::{
+        Field, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+    };
+    use tantivy::{Index, IndexWriter, TantivyDocument, Term, doc};
+
+    use super::*;
+
+    /// (text, position, from, to) of every index token.
+    fn tokens(text: &str) -> Vec<(String, usize, usize, usize)> {
+        let mut tokenizer = KuraTokenizer::default();
+        let mut stream = tokenizer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    fn texts(text: &str) -> Vec<String> {
+        tokens(text).into_iter().map(|t| t.0).collect()
+    }
+
+    fn tok(text: &str, position: usize, from: usize, to: usize) -> (String, usize, usize, usize) {
+        (text.to_string(), position, from, to)
+    }
+
+    /// Checks the offset/position invariants and that every token is found in
+    /// the folding of the original text it points at.
+    fn check_invariants(text: &str) {
+        let toks = tokens(text);
+        let mut last_from = 0;
+        let mut last_pos = 0;
+        for (t, pos, from, to) in &toks {
+            assert!(from <= to, "{t:?} {from}..{to} in {text:?}");
+            assert!(text.is_char_boundary(*from) && text.is_char_boundary(*to));
+            assert!(*from >= last_from, "offsets decrease at {t:?} in {text:?}");
+            assert!(*pos >= last_pos, "positions decrease at {t:?} in {text:?}");
+            assert!(!t.is_empty() && t.len() <= MAX_WORD_BYTES);
+            let folded = fold(&text[*from..*to]);
+            assert!(
+                folded.contains(t.as_str()),
+                "{t:?} not in fold of {:?}",
+                &text[*from..*to]
+            );
+            last_from = *from;
+            last_pos = *pos;
+        }
+        // Query tokens are a subset of the index tokens, at the same positions.
+        let index: HashSet<(String, usize)> = toks.into_iter().map(|t| (t.0, t.1)).collect();
+        for q in analyze_query(text) {
+            assert!(
+                index.contains(&(q.text.clone(), q.position)),
+                "{q:?} not indexed for {text:?}"
+            );
+        }
+    }
+
+    // ---- token level ----
+
+    #[test]
+    fn cjk_run_gives_bigrams_and_tail_unigram() {
+        assert_eq!(
+            tokens("今月の請求書"),
+            vec![
+                tok("今月", 0, 0, 6),
+                tok("月の", 1, 3, 9),
+                tok("の請", 2, 6, 12),
+                tok("請求", 3, 9, 15),
+                tok("求書", 4, 12, 18),
+                tok("書", 5, 15, 18),
+            ]
+        );
+        assert_eq!(tokens("請"), vec![tok("請", 0, 0, 3)]);
+    }
+
+    #[test]
+    fn words_and_runs_share_positions_in_text_order() {
+        assert_eq!(
+            tokens("ABC株式会社 Invoice"),
+            vec![
+                tok("abc", 0, 0, 3),
+                tok("株式", 1, 3, 9),
+                tok("式会", 2, 6, 12),
+                tok("会社", 3, 9, 15),
+                tok("社", 4, 12, 15),
+                tok("invoice", 5, 16, 23),
+            ]
+        );
+        assert_eq!(texts("2024年3月"), ["2024", "年", "3", "月"]);
+        assert_eq!(
+            tokens("請求書PDF送付")
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [
+                ("請求".to_string(), 0),
+                ("求書".to_string(), 1),
+                ("書".to_string(), 2),
+                ("pdf".to_string(), 3),
+                ("送付".to_string(), 4),
+                ("付".to_string(), 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn separators_split_tokens() {
+        assert_eq!(
+            texts("tanaka.taro@example.co.jp snake_case re-send"),
+            [
+                "tanaka", "taro", "example", "co", "jp", "snake", "case", "re", "send"
+            ]
+        );
+        assert_eq!(texts("「請求」、見積。"), ["請求", "求", "見積", "積"]);
+        assert_eq!(
+            texts("お世話に🙇なります"),
+            ["お世", "世話", "話に", "に", "なり", "りま", "ます", "す"]
+        );
+        assert!(tokens("").is_empty());
+        assert!(tokens("、。「」!?@.-_ \t\n　・…★").is_empty());
+    }
+
+    #[test]
+    fn folding_width_case_and_compatibility_forms() {
+        assert_eq!(texts("ＩＮＶＯＩＣＥ Invoice iNvOiCe"), ["invoice"; 3]);
+        assert_eq!(texts("ｾｲｷｭｳ"), texts("セイキュウ"));
+        assert_eq!(texts("ｶﾞｽ代"), ["ガス", "ス代", "代"]);
+        assert_eq!(texts("ﾊﾟｿｺﾝ"), texts("パソコン"));
+        assert_eq!(texts("２０２４年"), ["2024", "年"]);
+        assert_eq!(texts("①"), ["1"]);
+        assert_eq!(texts("㈱"), ["株"]);
+        assert_eq!(texts("ÉCOLE Straße"), ["école", "straße"]);
+        // A diacritic that composes with nothing stays in its word; a keycap
+        // or variation selector does not.
+        assert_eq!(texts("q\u{301}x 1\u{fe0f}\u{20e3}"), ["q\u{301}x", "1"]);
+        assert_eq!(fold("ＡＢＣ ｶﾞｽ Ünï"), "abc ガス ünï");
+        assert_eq!(fold("か\u{3099}"), "が");
+        assert_eq!(fold("plain ascii TEXT"), "plain ascii text");
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_after_normalisation() {
+        // ｶﾞ (6 bytes) folds to ガ; ス is 3 bytes.
+        assert_eq!(tokens("ｶﾞｽ"), vec![tok("ガス", 0, 0, 9), tok("ス", 1, 6, 9)]);
+        // e + combining acute is one stretch; the ASCII letters before it are verbatim.
+        assert_eq!(
+            tokens("cafe\u{301} ok"),
+            vec![tok("café", 0, 0, 6), tok("ok", 1, 7, 9)]
+        );
+        assert_eq!(
+            tokens("か\u{3099}ん"),
+            vec![tok("がん", 0, 0, 9), tok("ん", 1, 6, 9)]
+        );
+        for text in [
+            "ｾｲｷｭｳｼｮ（ﾊﾝｶｸ）のご確認",
+            "Ａ社　御中　ｶﾞｲﾄﾞ",
+            "e\u{301}\u{302}\u{303}x a\u{323}\u{302}",
+            "\u{301}\u{301}abc\u{301}",
+            "ﾞﾞｶﾞﾞ",
+            "㍻３１年 ㌔ ﬀ",
+            "İstanbul ΣΊΣΥΦΟΣ",
+            "\u{1100}\u{1161}\u{11A8}한국어",
+        ] {
+            check_invariants(text);
+        }
+    }
+
+    #[test]
+    fn overlong_words_are_dropped_but_take_a_position() {
+        let kept = "k".repeat(MAX_WORD_BYTES);
+        let dropped = "d".repeat(MAX_WORD_BYTES + 1);
+        let text = format!("{kept} {dropped} next");
+        let toks = tokens(&text);
+        assert_eq!(toks.len(), 2);
+        assert_eq!((toks[0].0.as_str(), toks[0].1), (kept.as_str(), 0));
+        assert_eq!((toks[1].0.as_str(), toks[1].1), ("next", 2));
+        // Same for a non-ASCII word.
+        let text = format!("{} 次", "é".repeat(40));
+        assert_eq!(
+            tokens(&text)
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [("次".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn huge_inputs() {
+        let kanji: String = (0..34_000u32)
+            .map(|i| char::from_u32(0x4E00 + i % 20_000).unwrap_or('字'))
+            .collect();
+        assert!(kanji.len() > 100_000);
+        let toks = tokens(&kanji);
+        assert_eq!(toks.len(), 34_000);
+        assert_eq!(toks.last().map(|t| t.1), Some(33_999));
+        // Long stretches that all need normalising as one.
+        check_invariants(&"\u{301}".repeat(300_000));
+        check_invariants(&format!("a{}", "\u{301}\u{316}".repeat(100_000)));
+        check_invariants(&"ｶﾞ".repeat(100_000));
+        let word = "QUJD".repeat(256 * 1024);
+        assert_eq!(
+            tokens(&format!("{word} 件名"))
+                .into_iter()
+                .map(|t| (t.0, t.1))
+                .collect::<Vec<_>>(),
+            [("件名".to_string(), 1), ("名".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn query_analysis_kinds_and_positions() {
+        let q = analyze_query("請求書");
+        assert_eq!(
+            q,
+            vec![
+                QueryToken {
+                    text: "請求".into(),
+                    position: 0,
+                    kind: QueryTokenKind::CjkBigram
+                },
+                QueryToken {
+                    text: "求書".into(),
+                    position: 1,
+                    kind: QueryTokenKind::CjkBigram
+                },
+            ]
+        );
+        assert_eq!(
+            analyze_query("請"),
+            vec![QueryToken {
+                text: "請".into(),
+                position: 0,
+                kind: QueryTokenKind::CjkSingle
+            }]
+        );
+        let q = analyze_query("ＡＢＣ株式会社 Invoice");
+        let summary: Vec<_> = q
+            .iter()
+            .map(|t| (t.text.as_str(), t.position, t.kind))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("abc", 0, QueryTokenKind::Word),
+                ("株式", 1, QueryTokenKind::CjkBigram),
+                ("式会", 2, QueryTokenKind::CjkBigram),
+                ("会社", 3, QueryTokenKind::CjkBigram),
+                ("invoice", 5, QueryTokenKind::Word),
+            ]
+        );
+        assert!(analyze_query("、。!?").is_empty());
+    }
+
+    #[test]
+    fn fullwidth_ascii_matches_nfkc() {
+        for u in iter::once(0x3000).chain(0xFF01..=0xFF5E) {
+            let c = char::from_u32(u).unwrap();
+            let expected: String = iter::once(c).nfkc().collect();
+            assert_eq!(
+                fullwidth_ascii(c).map(String::from),
+                Some(expected),
+                "{c:?}"
+            );
+        }
+        assert_eq!(fullwidth_ascii('ｶ'), None);
+        assert_eq!(fold("Ｅ\u{301}（ＴＥＬ）"), "é(tel)");
+    }
+
+    #[test]
+    fn fast_stable_ranges_really_are_stable() {
+        for u in (0x3000..0xA000u32).chain(0xAC00..0xD7A4) {
+            let Some(c) = char::from_u32(u) else { continue };
+            if is_fast_stable(c) {
+                assert_eq!(is_nfkc_quick(iter::once(c)), IsNormalized::Yes, "{c:?}");
+                assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+                assert!(c.to_lowercase().eq(iter::once(c)), "{c:?}");
+            }
+        }
+    }
+
+    // ---- against a real index ----
+
+    struct TestIndex {
+        index: Index,
+        body: Field,
+    }
+
+    impl TestIndex {
+        fn new(docs: &[&str]) -> TestIndex {
+            let mut builder = Schema::builder();
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER_NAME)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+            let options = TextOptions::default().set_indexing_options(indexing) | STORED;
+            let body = builder.add_text_field("body", options);
+            let index = Index::create_in_ram(builder.build());
+            register(&index);
+            let mut writer: IndexWriter = index.writer_with_num_threads(1, 20_000_000).unwrap();
+            for d in docs {
+                writer.add_document(doc!(body => *d)).unwrap();
+            }
+            writer.commit().unwrap();
+            TestIndex { index, body }
+        }
+
+        fn search(&self, query: &dyn Query) -> Vec<String> {
+            let searcher = self.index.reader().unwrap().searcher();
+            let hits = searcher.search(query, &DocSetCollector).unwrap();
+            let mut out: Vec<String> = hits
+                .into_iter()
+                .map(|addr| {
+                    let d: TantivyDocument = searcher.doc(addr).unwrap();
+                    d.get_first(self.body)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect();
+            out.sort();
+            out
+        }
+
+        /// The query form the query builder is meant to use (see the module docs).
+        fn query(&self, text: &str) -> Box<dyn Query> {
+            let toks = analyze_query(text);
+            let term = |t: &QueryToken| Term::from_field_text(self.body, &t.text);
+            match toks.as_slice() {
+                [] => panic!("no tokens in {text:?}"),
+                [single] if single.kind == QueryTokenKind::CjkSingle => {
+                    Box::new(prefix_range(self.body, &single.text))
+                }
+                [single] => Box::new(TermQuery::new(term(single), IndexRecordOption::Basic)),
+                [.., last] => {
+                    let terms: Vec<(usize, Term)> = toks
+                        .iter()
+                        .map(|t| (t.position - toks[0].position, term(t)))
+                        .collect();
+                    if last.kind == QueryTokenKind::CjkSingle {
+                        let mut q = PhrasePrefixQuery::new_with_offset(terms);
+                        q.set_max_expansions(10_000);
+                        Box::new(q)
+                    } else {
+                        Box::new(PhraseQuery::new_with_offset(terms))
+                    }
+                }
+            }
+        }
+
+        fn find(&self, text: &str) -> Vec<String> {
+            self.search(&*self.query(text))
+        }
+    }
+
+    /// All terms starting with the single character `prefix`.
+    fn prefix_range(field: Field, prefix: &str) -> RangeQuery {
+        let c = prefix.chars().next().unwrap();
+        let next = char::from_u32(u32::from(c) + 1).unwrap();
+        RangeQuery::new(
+            Bound::Included(Term::from_field_text(field, prefix)),
+            Bound::Excluded(Term::from_field_text(field, &next.to_string())),
+        )
+    }
+
+    fn strs(v: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn index_cjk_phrases_and_single_characters() {
+        let ix = TestIndex::new(&[
+            "今月の請求書を送ります",
+            "要求書",
+            "請求の書類",
+            "お見積もりの件",
+            "申請",
+            "ご確認ください",
+        ]);
+        assert_eq!(ix.find("請求書"), strs(&["今月の請求書を送ります"]));
+        assert_eq!(ix.find("見積もり"), strs(&["お見積もりの件"]));
+        assert_eq!(
+            ix.find("請"),
+            strs(&["今月の請求書を送ります", "請求の書類", "申請"])
+        );
+        assert_eq!(
+            ix.find("書"),
+            strs(&["今月の請求書を送ります", "要求書", "請求の書類"])
+        );
+        assert_eq!(ix.find("確認"), strs(&["ご確認ください"]));
+        assert!(ix.find("認証").is_empty());
+        // A lone character as a one-term PhrasePrefixQuery works too.
+        let mut q = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
+        q.set_max_expansions(10_000);
+        assert_eq!(
+            ix.search(&q),
+            strs(&["今月の請求書を送ります", "請求の書類", "申請"])
+        );
+    }
+
+    #[test]
+    fn phrase_prefix_default_expansion_limit_loses_hits() {
+        let docs: Vec<String> = (0..60u32)
+            .map(|i| format!("請{}", char::from_u32(0x4E00 + i).unwrap()))
+            .collect();
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let ix = TestIndex::new(&refs);
+        let default = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
+        assert_eq!(ix.search(&default).len(), 50);
+        assert_eq!(ix.search(&prefix_range(ix.body, "請")).len(), 60);
+    }
+
+    #[test]
+    fn index_width_case_and_mixed_script() {
+        let ix = TestIndex::new(&[
+            "ｾｲｷｭｳ ﾃﾞｰﾀ",
+            "セイキュウ処理",
+            "Please find the invoice attached",
+            "ＩＮＶＯＩＣＥ ＮＯ．１２",
+            "A社の担当者様",
+            "ABC株式会社 御中",
+            "2024年3月分のご請求",
+            "2023年3月分",
+            "2024年度 予算",
+        ]);
+        let both = strs(&["ｾｲｷｭｳ ﾃﾞｰﾀ", "セイキュウ処理"]);
+        assert_eq!(ix.find("ｾｲｷｭｳ"), both);
+        assert_eq!(ix.find("セイキュウ"), both);
+        assert_eq!(ix.find("データ"), strs(&["ｾｲｷｭｳ ﾃﾞｰﾀ"]));
+        let invoices = strs(&[
+            "Please find the invoice attached",
+            "ＩＮＶＯＩＣＥ ＮＯ．１２",
+        ]);
+        assert_eq!(ix.find("ＩＮＶＯＩＣＥ"), invoices);
+        assert_eq!(ix.find("Invoice"), invoices);
+        assert_eq!(ix.find("no 12"), strs(&["ＩＮＶＯＩＣＥ ＮＯ．１２"]));
+        assert_eq!(ix.find("A社"), strs(&["A社の担当者様"]));
+        assert_eq!(ix.find("ＡＢＣ株式会社"), strs(&["ABC株式会社 御中"]));
+        assert_eq!(ix.find("株式会社"), strs(&["ABC株式会社 御中"]));
+        assert_eq!(ix.find("2024年3月"), strs(&["2024年3月分のご請求"]));
+        assert_eq!(
+            ix.find("２０２４年"),
+            strs(&["2024年3月分のご請求", "2024年度 予算"])
+        );
+        assert_eq!(
+            ix.find("3月"),
+            strs(&["2023年3月分", "2024年3月分のご請求"])
+        );
+    }
+
+    // ---- robustness ----
+
+    fn mail_like() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "請求",
+            "書",
+            "ｾｲｷｭｳ",
+            "ｶﾞ",
+            "ﾞ",
+            "ﾟ",
+            "ＡＢＣ",
+            "abc",
+            "Ünï",
+            "e\u{301}",
+            "\u{301}",
+            "\u{3099}",
+            "か",
+            "ー",
+            "々",
+            "、",
+            "。",
+            " ",
+            "　",
+            "@",
+            ".",
+            "①",
+            "㍻",
+            "ﬀ",
+            "İ",
+            "🙇",
+            "\u{1100}",
+            "\u{1161}",
+            "\u{11A8}",
+            "한",
+            "2024",
+            "x",
+            "\u{0}",
+            "\r\n",
+        ]);
+        prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_keeps_invariants(text in any::<String>()) {
+            check_invariants(&text);
+        }
+
+        #[test]
+        fn mail_like_text_keeps_invariants(text in mail_like()) {
+            check_invariants(&text);
+        }
+    }
 }
