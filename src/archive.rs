@@ -46,15 +46,21 @@ impl Archive {
     /// else `~/.local/share/kura`.
     pub fn locate(explicit: Option<&Path>) -> Result<Archive> {
         if let Some(p) = explicit {
-            return Ok(Archive { root: p.to_path_buf() });
+            return Ok(Archive {
+                root: p.to_path_buf(),
+            });
         }
         if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            return Ok(Archive { root: PathBuf::from(x).join("kura") });
+            return Ok(Archive {
+                root: PathBuf::from(x).join("kura"),
+            });
         }
         let home = std::env::var_os("HOME")
             .filter(|v| !v.is_empty())
             .context("cannot find the archive: set --archive, KURA_ARCHIVE or HOME")?;
-        Ok(Archive { root: PathBuf::from(home).join(".local/share/kura") })
+        Ok(Archive {
+            root: PathBuf::from(home).join(".local/share/kura"),
+        })
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -115,8 +115,9 @@ pub enum Sort {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The query (words are joined by spaces); `*` matches everything.
-    #[arg(required = true, value_name = "QUERY", allow_hyphen_values = true)]
+    /// The query (words are joined by spaces); `*` matches everything. Put
+    /// `--` before a query that starts with `-` (`kura search -- -spam`).
+    #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
     /// Interpret calendar dates in UTC instead of the local time zone.
     #[arg(long)]

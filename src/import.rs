@@ -89,7 +89,11 @@ pub struct ImportSummary {
 
 impl std::fmt::Display for ImportSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "import: {} seen, {} new, {} duplicates", self.seen, self.new, self.duplicates)?;
+        write!(
+            f,
+            "import: {} seen, {} new, {} duplicates",
+            self.seen, self.new, self.duplicates
+        )?;
         if self.conflicts > 0 {
             write!(f, " ({} conflicts)", self.conflicts)?;
         }
@@ -104,7 +108,11 @@ impl std::fmt::Display for ImportSummary {
             write!(f, ", {} unreadable files", self.errors)?;
         }
         if self.recovered > 0 {
-            write!(f, ", {} re-indexed after an interrupted import", self.recovered)?;
+            write!(
+                f,
+                ", {} re-indexed after an interrupted import",
+                self.recovered
+            )?;
         }
         write!(f, ", {:.1} s", self.seconds)
     }
@@ -115,18 +123,32 @@ enum Job {
     /// A whole file is one message (Maildir, .eml).
     File { seq: u64, file: SourceFile },
     /// A message read from an mbox.
-    Mbox { seq: u64, path: std::sync::Arc<str>, offset: u64, bytes: Vec<u8> },
+    Mbox {
+        seq: u64,
+        path: std::sync::Arc<str>,
+        offset: u64,
+        bytes: Vec<u8>,
+    },
 }
 
 /// What reaches the writer, in sequence order.
 enum Item {
     Message(Box<Parsed>),
     /// All messages of a file were sent: record it in `files`.
-    FileDone { seq: u64, record: FileRecord },
+    FileDone {
+        seq: u64,
+        record: FileRecord,
+    },
     /// A file could not be read.
-    Error { seq: u64, message: String },
+    Error {
+        seq: u64,
+        message: String,
+    },
     /// A changed mbox is re-read from the start: forget its old locations.
-    Reread { seq: u64, path: String },
+    Reread {
+        seq: u64,
+        path: String,
+    },
 }
 
 impl Item {
@@ -185,11 +207,13 @@ fn mbox_head_hash(path: &Path, resume: u64) -> Result<Vec<u8>> {
     let mut h = blake3::Hasher::new();
     let head_len = resume.min(64 << 10) as usize;
     let mut buf = vec![0u8; head_len];
-    f.read_exact_at(&mut buf, 0).with_context(|| format!("cannot read {}", path.display()))?;
+    f.read_exact_at(&mut buf, 0)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     h.update(&buf);
     let tail_start = resume.saturating_sub(4 << 10);
     let mut buf = vec![0u8; (resume - tail_start) as usize];
-    f.read_exact_at(&mut buf, tail_start).with_context(|| format!("cannot read {}", path.display()))?;
+    f.read_exact_at(&mut buf, tail_start)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     h.update(&buf);
     h.update(&resume.to_le_bytes());
     Ok(h.finalize().as_bytes().to_vec())
@@ -206,7 +230,10 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let fields = index::fields_of(&index)?;
     let mut writer = index::writer(&index)?;
 
-    let mut summary = ImportSummary { recovered: recover(archive, &store, &mut writer, &fields)?, ..Default::default() };
+    let mut summary = ImportSummary {
+        recovered: recover(archive, &store, &mut writer, &fields)?,
+        ..Default::default()
+    };
 
     let discovery = sources::discover(&opts.paths)?;
     summary.ignored_files = discovery.ignored.len() as u64;
@@ -236,7 +263,9 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     };
 
     let jobs = if opts.jobs == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     } else {
         opts.jobs
     };
@@ -267,7 +296,9 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         };
         let written = w.run(item_rx);
         // Whatever happened, let the planner finish (it stops when the channel closes).
-        let planned = planner.join().map_err(|_| anyhow::anyhow!("the import planner thread panicked"))?;
+        let planned = planner
+            .join()
+            .map_err(|_| anyhow::anyhow!("the import planner thread panicked"))?;
         written?;
         let unchanged = planned?;
         w.summary.unchanged += unchanged;
@@ -341,7 +372,12 @@ fn load_known(store: &Store) -> Result<HashMap<String, Known>> {
 
 /// Re-indexes the messages of store batches the index has not committed.
 /// Returns how many were re-indexed.
-pub fn recover(archive: &Archive, store: &Store, writer: &mut IndexWriter, fields: &Fields) -> Result<u64> {
+pub fn recover(
+    archive: &Archive,
+    store: &Store,
+    writer: &mut IndexWriter,
+    fields: &Fields,
+) -> Result<u64> {
     let store_batch = store.meta_i64("batch")?;
     let index_batch = {
         let metas = writer.index().load_metas()?;
@@ -363,7 +399,11 @@ pub fn recover(archive: &Archive, store: &Store, writer: &mut IndexWriter, field
         .query_map([index_batch], |r| {
             Ok((
                 r.get(0)?,
-                PackRef { pack: r.get(1)?, offset: r.get::<_, i64>(2)? as u64, len: r.get(3)? },
+                PackRef {
+                    pack: r.get(1)?,
+                    offset: r.get::<_, i64>(2)? as u64,
+                    len: r.get(3)?,
+                },
                 r.get::<_, i64>(4)? as usize,
             ))
         })?
@@ -443,7 +483,13 @@ fn plan(
                     unchanged += k.messages;
                 } else if prior.is_some() {
                     let s = next();
-                    if items.send(Item::Reread { seq: s, path: path_str.clone() }).is_err() {
+                    if items
+                        .send(Item::Reread {
+                            seq: s,
+                            path: path_str.clone(),
+                        })
+                        .is_err()
+                    {
                         return Ok(unchanged);
                     }
                 }
@@ -454,7 +500,10 @@ fn plan(
                     Ok(r) => r,
                     Err(e) => {
                         let s = next();
-                        let _ = items.send(Item::Error { seq: s, message: format!("{e:#}") });
+                        let _ = items.send(Item::Error {
+                            seq: s,
+                            message: format!("{e:#}"),
+                        });
                         continue;
                     }
                 };
@@ -465,7 +514,12 @@ fn plan(
                             count += 1;
                             let s = next();
                             if jobs
-                                .send(Job::Mbox { seq: s, path: path.clone(), offset: m.offset, bytes: m.bytes })
+                                .send(Job::Mbox {
+                                    seq: s,
+                                    path: path.clone(),
+                                    offset: m.offset,
+                                    bytes: m.bytes,
+                                })
                                 .is_err()
                             {
                                 return Ok(unchanged);
@@ -486,7 +540,11 @@ fn plan(
                     continue;
                 }
                 let resume = reader.position();
-                let head_hash = if gzip { None } else { mbox_head_hash(&file.path, resume).ok() };
+                let head_hash = if gzip {
+                    None
+                } else {
+                    mbox_head_hash(&file.path, resume).ok()
+                };
                 let s = next();
                 let record = FileRecord {
                     path: path_str,
@@ -513,14 +571,29 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
             Job::File { seq, file } => match read_file(&file.path) {
                 Ok(bytes) => {
                     let mtime = file.mtime_ns.div_euclid(1_000_000_000);
-                    let source: std::sync::Arc<str> = file.path.to_string_lossy().into_owned().into();
-                    parse_one(seq, source, kind_name(file.kind), None, &bytes, Some(mtime), &fields)
+                    let source: std::sync::Arc<str> =
+                        file.path.to_string_lossy().into_owned().into();
+                    parse_one(
+                        seq,
+                        source,
+                        kind_name(file.kind),
+                        None,
+                        &bytes,
+                        Some(mtime),
+                        &fields,
+                    )
                 }
-                Err(e) => Item::Error { seq, message: format!("{e:#}") },
+                Err(e) => Item::Error {
+                    seq,
+                    message: format!("{e:#}"),
+                },
             },
-            Job::Mbox { seq, path, offset, bytes } => {
-                parse_one(seq, path, "mbox", Some(offset), &bytes, None, &fields)
-            }
+            Job::Mbox {
+                seq,
+                path,
+                offset,
+                bytes,
+            } => parse_one(seq, path, "mbox", Some(offset), &bytes, None, &fields),
         };
         if items.send(item).is_err() {
             return;
@@ -529,7 +602,8 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut buf = Vec::new();
     f.by_ref()
         .take(parse::MAX_MESSAGE_SIZE as u64 + 1)
@@ -549,13 +623,25 @@ fn parse_one(
 ) -> Item {
     let compressed = match pack::compress(bytes) {
         Ok(c) => c,
-        Err(e) => return Item::Error { seq, message: format!("{source}: {e:#}") },
+        Err(e) => {
+            return Item::Error {
+                seq,
+                message: format!("{source}: {e:#}"),
+            };
+        }
     };
     let result = parse::parse_message(bytes, file_time).map(|m| {
         let doc = index::document(fields, &m);
         (m, doc)
     });
-    Item::Message(Box::new(Parsed { seq, source, kind, mbox_offset, compressed, result }))
+    Item::Message(Box::new(Parsed {
+        seq,
+        source,
+        kind,
+        mbox_offset,
+        compressed,
+        result,
+    }))
 }
 
 /// The single writer.
@@ -585,7 +671,10 @@ impl Writer<'_> {
             }
         }
         if !pending.is_empty() {
-            bail!("internal error: {} import items arrived out of sequence", pending.len());
+            bail!(
+                "internal error: {} import items arrived out of sequence",
+                pending.len()
+            );
         }
         self.commit_batch()?;
         Ok(())
@@ -626,7 +715,8 @@ impl Writer<'_> {
             }
             Item::Error { message, .. } => {
                 self.summary.errors += 1;
-                self.progress.suspend(|| eprintln!("kura: error: {message}"));
+                self.progress
+                    .suspend(|| eprintln!("kura: error: {message}"));
             }
             Item::Reread { path, .. } => {
                 self.store.conn.execute(
@@ -640,7 +730,11 @@ impl Writer<'_> {
 
     fn message(&mut self, p: Parsed, fields: &Fields) -> Result<()> {
         self.summary.seen += 1;
-        let place = Place { source: &p.source, kind: p.kind, mbox_offset: p.mbox_offset };
+        let place = Place {
+            source: &p.source,
+            kind: p.kind,
+            mbox_offset: p.mbox_offset,
+        };
         let c = &p.compressed;
         match p.result {
             Err(reject) => {
@@ -649,32 +743,50 @@ impl Writer<'_> {
                     return Ok(());
                 }
                 let r = self.pack.append(&c.frame)?;
-                self.store.add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
+                self.store
+                    .add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
                 self.summary.rejected += 1;
             }
             Ok((m, mut doc)) => match self.classify(&m)? {
                 Outcome::New(_) => {
                     let r = self.pack.append(&c.frame)?;
-                    let row = self.store.insert_message(&m, c.raw_len, &c.hash, r, self.batch)?;
-                    let thread = self.store.assign_thread(row, &m.message_id, &m.thread_refs())?;
-                    self.store.subject_fallback(row, &m, thread, self.opts.threads)?;
-                    self.store.add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                    let row = self
+                        .store
+                        .insert_message(&m, c.raw_len, &c.hash, r, self.batch)?;
+                    let thread = self
+                        .store
+                        .assign_thread(row, &m.message_id, &m.thread_refs())?;
+                    self.store
+                        .subject_fallback(row, &m, thread, self.opts.threads)?;
+                    self.store
+                        .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
                     index::set_id(&mut doc, fields, row);
                     self.writer.add_document(doc)?;
                     self.summary.new += 1;
                     self.in_batch += 1;
                 }
-                Outcome::Duplicate(row) | Outcome::Conflict(row) if self.store.place_known(&place)? => {
+                Outcome::Duplicate(row) | Outcome::Conflict(row)
+                    if self.store.place_known(&place)? =>
+                {
                     let _ = row;
                     self.summary.unchanged += 1;
                 }
                 Outcome::Duplicate(row) => {
-                    self.store.add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                    self.store
+                        .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
                     self.summary.duplicates += 1;
                 }
                 Outcome::Conflict(row) => {
                     let r = self.pack.append(&c.frame)?;
-                    self.store.add_location(row, &place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
+                    self.store.add_location(
+                        row,
+                        &place,
+                        2,
+                        &c.hash,
+                        c.raw_len,
+                        Some(r),
+                        self.batch,
+                    )?;
                     self.summary.duplicates += 1;
                     self.summary.conflicts += 1;
                 }
@@ -707,16 +819,25 @@ impl Writer<'_> {
 
 /// Messages of the store by id: used by tests and `check`.
 pub fn message_ids(store: &Store) -> Result<Vec<(i64, String)>> {
-    let mut q = store.conn.prepare("SELECT id, message_id FROM messages ORDER BY id")?;
-    let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut q = store
+        .conn
+        .prepare("SELECT id, message_id FROM messages ORDER BY id")?;
+    let rows = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 /// The row of a message by Message-ID (with or without angle brackets).
 pub fn lookup(store: &Store, message_id: &str) -> Result<Option<i64>> {
-    let id = message_id.trim().trim_start_matches('<').trim_end_matches('>');
+    let id = message_id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
     Ok(store
         .conn
-        .query_row("SELECT id FROM messages WHERE message_id = ?1", [id], |r| r.get(0))
+        .query_row("SELECT id FROM messages WHERE message_id = ?1", [id], |r| {
+            r.get(0)
+        })
         .optional()?)
 }

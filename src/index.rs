@@ -74,7 +74,10 @@ pub fn schema() -> (Schema, Fields) {
 /// Fields of an opened index (looked up by name, so they match its schema).
 pub fn fields_of(index: &Index) -> Result<Fields> {
     let s = index.schema();
-    let f = |name: &str| s.get_field(name).with_context(|| format!("the index has no field `{name}`: run `kura reindex`"));
+    let f = |name: &str| {
+        s.get_field(name)
+            .with_context(|| format!("the index has no field `{name}`: run `kura reindex`"))
+    };
     Ok(Fields {
         id: f("id")?,
         date: f("date")?,
@@ -95,10 +98,12 @@ pub fn fields_of(index: &Index) -> Result<Fields> {
 pub fn open_or_create(dir: &Path) -> Result<Index> {
     let exists = dir.join("meta.json").is_file();
     let index = if exists {
-        Index::open_in_dir(dir).with_context(|| format!("cannot open the index in {}", dir.display()))?
+        Index::open_in_dir(dir)
+            .with_context(|| format!("cannot open the index in {}", dir.display()))?
     } else {
         crate::archive::create_private_dir(dir)?;
-        Index::create_in_dir(dir, schema().0).with_context(|| format!("cannot create the index in {}", dir.display()))?
+        Index::create_in_dir(dir, schema().0)
+            .with_context(|| format!("cannot create the index in {}", dir.display()))?
     };
     tokenizer::register(&index);
     Ok(index)
@@ -107,16 +112,22 @@ pub fn open_or_create(dir: &Path) -> Result<Index> {
 /// Opens an existing index for searching.
 pub fn open_existing(dir: &Path) -> Result<Index> {
     if !dir.join("meta.json").is_file() {
-        bail!("the archive has no index at {}: run `kura reindex`", dir.display());
+        bail!(
+            "the archive has no index at {}: run `kura reindex`",
+            dir.display()
+        );
     }
-    let index = Index::open_in_dir(dir).with_context(|| format!("cannot open the index in {}", dir.display()))?;
+    let index = Index::open_in_dir(dir)
+        .with_context(|| format!("cannot open the index in {}", dir.display()))?;
     tokenizer::register(&index);
     Ok(index)
 }
 
 /// The last store batch the index has committed (0 for a new index).
 pub fn committed_batch(index: &Index) -> Result<i64> {
-    let metas = index.load_metas().context("cannot read the index metadata")?;
+    let metas = index
+        .load_metas()
+        .context("cannot read the index metadata")?;
     Ok(metas
         .payload
         .as_deref()
@@ -127,7 +138,10 @@ pub fn committed_batch(index: &Index) -> Result<i64> {
 
 /// Opens the writer (2 indexing threads, [`WRITER_MEMORY`]).
 pub fn writer(index: &Index) -> Result<IndexWriter> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4);
     index
         .writer_with_num_threads(threads, WRITER_MEMORY)
         .context("cannot open the index writer (is another import running?)")
@@ -135,7 +149,9 @@ pub fn writer(index: &Index) -> Result<IndexWriter> {
 
 /// Commits the writer, recording `batch` as the last store batch it covers.
 pub fn commit(writer: &mut IndexWriter, batch: i64) -> Result<()> {
-    let mut prepared = writer.prepare_commit().context("cannot prepare the index commit")?;
+    let mut prepared = writer
+        .prepare_commit()
+        .context("cannot prepare the index commit")?;
     prepared.set_payload(&format!("batch:{batch}"));
     prepared.commit().context("cannot commit the index")?;
     Ok(())
@@ -158,17 +174,18 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
         doc.add_text(fields.body, &m.text);
     }
     let mut addrs: Vec<String> = Vec::new();
-    let mut mailbox_field = |field: Field, list: &mut dyn Iterator<Item = &crate::parse::Mailbox>| {
-        for mb in list {
-            if !mb.name.is_empty() {
-                doc.add_text(field, &mb.name);
+    let mut mailbox_field =
+        |field: Field, list: &mut dyn Iterator<Item = &crate::parse::Mailbox>| {
+            for mb in list {
+                if !mb.name.is_empty() {
+                    doc.add_text(field, &mb.name);
+                }
+                if !mb.address.is_empty() {
+                    doc.add_text(field, &mb.address);
+                    addr_terms(&mb.address, &mut addrs);
+                }
             }
-            if !mb.address.is_empty() {
-                doc.add_text(field, &mb.address);
-                addr_terms(&mb.address, &mut addrs);
-            }
-        }
-    };
+        };
     mailbox_field(fields.from, &mut m.from.iter());
     mailbox_field(fields.to, &mut m.to.iter());
     mailbox_field(fields.cc, &mut m.cc.iter());
@@ -237,7 +254,12 @@ mod tests {
         addr_terms("Tanaka@Tokyo.Kyowa-Shoji.co.jp", &mut v);
         assert_eq!(
             v,
-            ["tanaka@tokyo.kyowa-shoji.co.jp", "tokyo.kyowa-shoji.co.jp", "kyowa-shoji.co.jp", "co.jp"]
+            [
+                "tanaka@tokyo.kyowa-shoji.co.jp",
+                "tokyo.kyowa-shoji.co.jp",
+                "kyowa-shoji.co.jp",
+                "co.jp"
+            ]
         );
     }
 }

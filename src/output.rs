@@ -64,7 +64,10 @@ mod tests {
         assert_eq!(sanitize("\u{1b}[31m請求書\u{1b}[0m の件"), "請求書 の件");
         assert_eq!(sanitize("a\u{1b}]0;title\u{7}b"), "ab");
         assert_eq!(sanitize("x\u{7}\u{8}y\r\nz"), "xy  z");
-        assert_eq!(sanitize_text("line1\nline2\u{1b}[2J", false), "line1\nline2");
+        assert_eq!(
+            sanitize_text("line1\nline2\u{1b}[2J", false),
+            "line1\nline2"
+        );
     }
 }
 
@@ -259,7 +262,10 @@ pub fn short_date(ts: i64, utc: bool) -> String {
     use chrono::TimeZone;
     match chrono::Utc.timestamp_opt(ts, 0).single() {
         Some(d) if utc => d.format("%Y-%m-%d %H:%M").to_string(),
-        Some(d) => d.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+        Some(d) => d
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
         None => "-".into(),
     }
 }
@@ -270,7 +276,8 @@ mod snippet_tests {
 
     #[test]
     fn snippet_centres_on_the_match_and_marks_it() {
-        let text = "いつもお世話になっております。\n先月分の請求書を添付いたします。\nご確認ください。";
+        let text =
+            "いつもお世話になっております。\n先月分の請求書を添付いたします。\nご確認ください。";
         let (s, r) = snippet(text, &["請求書".to_string()], 60);
         assert!(s.contains("請求書を添付"), "{s}");
         assert_eq!(r.len(), 1);
@@ -279,7 +286,11 @@ mod snippet_tests {
 
     #[test]
     fn snippet_matches_case_and_width_insensitively() {
-        let (s, r) = snippet("Please find the INVOICE attached.", &["invoice".to_string()], 80);
+        let (s, r) = snippet(
+            "Please find the INVOICE attached.",
+            &["invoice".to_string()],
+            80,
+        );
         assert_eq!(&s[r[0].0..r[0].1], "INVOICE");
         let (s, r) = snippet("ｾｲｷｭｳ書の件", &[crate::tokenizer::fold("セイキュウ")], 80);
         assert_eq!(r.len(), 1, "{s}");
@@ -325,7 +336,12 @@ pub fn safe_file_name(name: &str, fallback: &str) -> String {
 /// Creates a new file named `name` (sanitised) inside `dir`, never following
 /// a symlink and never replacing an existing file: `name`, `name-1`, ... .
 /// Returns the path written.
-pub fn write_into_dir(dir: &std::path::Path, name: &str, fallback: &str, bytes: &[u8]) -> anyhow::Result<std::path::PathBuf> {
+pub fn write_into_dir(
+    dir: &std::path::Path,
+    name: &str,
+    fallback: &str,
+    bytes: &[u8],
+) -> anyhow::Result<std::path::PathBuf> {
     use anyhow::Context;
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -335,7 +351,11 @@ pub fn write_into_dir(dir: &std::path::Path, name: &str, fallback: &str, bytes: 
         _ => (safe.as_str(), ""),
     };
     for i in 0..10_000 {
-        let candidate = if i == 0 { safe.clone() } else { format!("{stem}-{i}{ext}") };
+        let candidate = if i == 0 {
+            safe.clone()
+        } else {
+            format!("{stem}-{i}{ext}")
+        };
         let path = dir.join(&candidate);
         let f = std::fs::OpenOptions::new()
             .write(true)
@@ -345,14 +365,18 @@ pub fn write_into_dir(dir: &std::path::Path, name: &str, fallback: &str, bytes: 
             .open(&path);
         match f {
             Ok(mut f) => {
-                f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                f.write_all(bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
                 return Ok(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
         }
     }
-    anyhow::bail!("cannot find a free file name for {safe} in {}", dir.display())
+    anyhow::bail!(
+        "cannot find a free file name for {safe} in {}",
+        dir.display()
+    )
 }
 
 #[cfg(test)]
@@ -363,7 +387,10 @@ mod file_name_tests {
     fn hostile_names_are_tamed() {
         assert_eq!(safe_file_name("../../etc/passwd", "a"), "_.._etc_passwd");
         assert_eq!(safe_file_name("/etc/shadow", "a"), "_etc_shadow");
-        assert_eq!(safe_file_name("C:\\Windows\\x.exe", "a"), "C__Windows_x.exe");
+        assert_eq!(
+            safe_file_name("C:\\Windows\\x.exe", "a"),
+            "C__Windows_x.exe"
+        );
         assert_eq!(safe_file_name("a\u{0}b\u{1b}[31m.pdf", "a"), "ab[31m.pdf");
         assert_eq!(safe_file_name("..", "attachment-1"), "attachment-1");
         assert_eq!(safe_file_name(".bashrc", "a"), "bashrc");

@@ -39,7 +39,11 @@ pub struct Compressed {
 /// Compresses and hashes an original message.
 pub fn compress(raw: &[u8]) -> Result<Compressed> {
     let frame = zstd::bulk::compress(raw, ZSTD_LEVEL).context("zstd compression failed")?;
-    Ok(Compressed { frame, raw_len: raw.len(), hash: *blake3::hash(raw).as_bytes() })
+    Ok(Compressed {
+        frame,
+        raw_len: raw.len(),
+        hash: *blake3::hash(raw).as_bytes(),
+    })
 }
 
 pub fn pack_path(dir: &Path, pack: u32) -> PathBuf {
@@ -80,7 +84,13 @@ impl PackWriter {
             file.set_len(committed_len)
                 .with_context(|| format!("cannot truncate {}", path.display()))?;
         }
-        Ok(PackWriter { dir: dir.to_path_buf(), pack, file, len: committed_len, buf: Vec::new() })
+        Ok(PackWriter {
+            dir: dir.to_path_buf(),
+            pack,
+            file,
+            len: committed_len,
+            buf: Vec::new(),
+        })
     }
 
     /// Appends a frame (buffered until [`PackWriter::sync`]).
@@ -106,9 +116,9 @@ impl PackWriter {
 
     fn flush(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            self.file
-                .write_all(&self.buf)
-                .with_context(|| format!("cannot write {}", pack_path(&self.dir, self.pack).display()))?;
+            self.file.write_all(&self.buf).with_context(|| {
+                format!("cannot write {}", pack_path(&self.dir, self.pack).display())
+            })?;
             self.buf.clear();
         }
         Ok(())
@@ -118,9 +128,9 @@ impl PackWriter {
     /// for the store to commit.
     pub fn sync(&mut self) -> Result<(u32, u64)> {
         self.flush()?;
-        self.file
-            .sync_data()
-            .with_context(|| format!("cannot sync {}", pack_path(&self.dir, self.pack).display()))?;
+        self.file.sync_data().with_context(|| {
+            format!("cannot sync {}", pack_path(&self.dir, self.pack).display())
+        })?;
         Ok((self.pack, self.len))
     }
 }
@@ -133,7 +143,10 @@ pub struct PackReader {
 
 impl PackReader {
     pub fn new(dir: &Path) -> PackReader {
-        PackReader { dir: dir.to_path_buf(), open: Vec::new() }
+        PackReader {
+            dir: dir.to_path_buf(),
+            open: Vec::new(),
+        }
     }
 
     fn file(&mut self, pack: u32) -> Result<&File> {
@@ -166,7 +179,11 @@ impl PackReader {
     pub fn read(&mut self, r: PackRef, raw_len: usize) -> Result<Vec<u8>> {
         let frame = self.read_frame(r)?;
         let raw = zstd::bulk::decompress(&frame, raw_len.max(1)).with_context(|| {
-            format!("original at offset {} of {} is corrupt", r.offset, pack_path(&self.dir, r.pack).display())
+            format!(
+                "original at offset {} of {} is corrupt",
+                r.offset,
+                pack_path(&self.dir, r.pack).display()
+            )
         })?;
         if raw.len() != raw_len {
             bail!(
@@ -203,9 +220,18 @@ mod tests {
         w.sync().unwrap();
         assert_eq!(rb, rb2, "the uncommitted frame's space is reused");
         let mut r = PackReader::new(dir.path());
-        assert_eq!(r.read(ra, a.raw_len).unwrap(), b"From: a@example.com\n\nhello\n");
-        assert_eq!(r.read(rb2, b.raw_len).unwrap(), "Subject: 請求書\n\n本文\n".as_bytes());
-        assert_eq!(b.hash, *blake3::hash("Subject: 請求書\n\n本文\n".as_bytes()).as_bytes());
+        assert_eq!(
+            r.read(ra, a.raw_len).unwrap(),
+            b"From: a@example.com\n\nhello\n"
+        );
+        assert_eq!(
+            r.read(rb2, b.raw_len).unwrap(),
+            "Subject: 請求書\n\n本文\n".as_bytes()
+        );
+        assert_eq!(
+            b.hash,
+            *blake3::hash("Subject: 請求書\n\n本文\n".as_bytes()).as_bytes()
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use crate::charset;
 use crate::threads::{refs, subject};
-use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 
 /// Messages larger than this are rejected (stored raw, listed by `kura rejects`).
 pub const MAX_MESSAGE_SIZE: usize = 64 << 20;
@@ -107,7 +109,9 @@ pub struct Reject {
 }
 
 fn reject(reason: impl Into<String>) -> Reject {
-    Reject { reason: reason.into() }
+    Reject {
+        reason: reason.into(),
+    }
 }
 
 /// The mail-parser configuration kura uses.
@@ -130,7 +134,9 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     if !starts_with_header(raw) {
         return Err(reject("no mail header at the start of the message"));
     }
-    let msg = parser().parse(raw).ok_or_else(|| reject("not a mail message (no header could be parsed)"))?;
+    let msg = parser()
+        .parse(raw)
+        .ok_or_else(|| reject("not a mail message (no header could be parsed)"))?;
     if msg.parts.len() > MAX_PARTS {
         return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
     }
@@ -151,7 +157,9 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         )
     });
     if !known {
-        return Err(reject("no mail header (From, To, Subject, Date, Message-ID, Received...)"));
+        return Err(reject(
+            "no mail header (From, To, Subject, Date, Message-ID, Received...)",
+        ));
     }
 
     let subject = header_text(&msg, HeaderName::Subject).unwrap_or_default();
@@ -167,10 +175,11 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         .unwrap_or_default();
 
     let content_hash = content_hash(&msg, raw);
-    let (message_id, synthetic_id) = match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
-        Some(id) => (id, false),
-        None => (synthetic_message_id(&content_hash), true),
-    };
+    let (message_id, synthetic_id) =
+        match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
+            Some(id) => (id, false),
+            None => (synthetic_message_id(&content_hash), true),
+        };
     let (date, date_source) = message_date(&msg, file_time);
 
     let mut text = String::new();
@@ -206,7 +215,10 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
 /// True when the first line is a header line (`Name:`), an mbox `From ` line,
 /// or a continuation of headers; leading blank lines are tolerated.
 fn starts_with_header(raw: &[u8]) -> bool {
-    let start = raw.iter().position(|b| !matches!(b, b'\r' | b'\n')).unwrap_or(raw.len());
+    let start = raw
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(raw.len());
     let line = &raw[start..];
     let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
     let line = &line[..end];
@@ -214,7 +226,9 @@ fn starts_with_header(raw: &[u8]) -> bool {
         return true;
     }
     match line.iter().position(|&b| b == b':') {
-        Some(colon) if colon > 0 => line[..colon].iter().all(|&b| b.is_ascii_graphic() && b != b':'),
+        Some(colon) if colon > 0 => line[..colon]
+            .iter()
+            .all(|&b| b.is_ascii_graphic() && b != b':'),
         _ => false,
     }
 }
@@ -233,7 +247,8 @@ pub fn synthetic_message_id(content_hash: &[u8; 32]) -> String {
 /// invalid UTF-8, which the callers redecode).
 fn raw_header_bytes<'a>(msg: &'a Message<'_>, name: HeaderName<'_>) -> Option<&'a [u8]> {
     let h = msg.root_part().headers.iter().find(|h| h.name == name)?;
-    msg.raw_message.get(h.offset_start as usize..h.offset_end as usize)
+    msg.raw_message
+        .get(h.offset_start as usize..h.offset_end as usize)
 }
 
 fn raw_header(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
@@ -243,7 +258,10 @@ fn raw_header(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
 /// A decoded unstructured header, redone by [`charset`] when mail-parser's
 /// decoding left garbage.
 fn header_text(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
-    let parsed = msg.header(name.clone()).and_then(|v| v.as_text()).map(str::to_owned);
+    let parsed = msg
+        .header(name.clone())
+        .and_then(|v| v.as_text())
+        .map(str::to_owned);
     let raw = raw_header_bytes(msg, name);
     match (parsed, raw) {
         (Some(p), Some(r)) if !charset::needs_redecode(&p) && r.is_ascii() => Some(clean_line(&p)),
@@ -274,10 +292,13 @@ fn clean_line(s: &str) -> String {
 fn addresses(msg: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
     let raw = raw_header_bytes(msg, name.clone());
     let needs_redo = |a: &Address<'_>| {
-        a.iter().any(|m| m.name.as_deref().is_some_and(charset::needs_redecode))
+        a.iter()
+            .any(|m| m.name.as_deref().is_some_and(charset::needs_redecode))
     };
     match msg.header(name.clone()) {
-        Some(HeaderValue::Address(a)) if !needs_redo(a) && raw.is_none_or(|r| r.is_ascii()) => mailboxes(a),
+        Some(HeaderValue::Address(a)) if !needs_redo(a) && raw.is_none_or(|r| r.is_ascii()) => {
+            mailboxes(a)
+        }
         _ => match raw {
             // Decode the raw value ourselves, then let mail-parser split the
             // (now UTF-8) address list.
@@ -344,7 +365,13 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
 /// cc'd copy differ only in Received/Delivered-To headers).
 fn content_hash(msg: &Message<'_>, raw: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    for name in [HeaderName::From, HeaderName::To, HeaderName::Cc, HeaderName::Subject, HeaderName::Date] {
+    for name in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::Cc,
+        HeaderName::Subject,
+        HeaderName::Date,
+    ] {
         if let Some(v) = raw_header_bytes(msg, name) {
             hash_normalized(&mut h, v);
         }
@@ -378,8 +405,10 @@ fn charset_label<'a>(part: &'a MessagePart<'_>) -> Option<&'a str> {
 /// A text part's text, redecoded when mail-parser's decoding is not to be trusted.
 fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String {
     let label = charset_label(part);
-    let trusted_label =
-        label.is_none_or(|l| mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some() && !mislabelled(l));
+    let trusted_label = label.is_none_or(|l| {
+        mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some()
+            && !mislabelled(l)
+    });
     if trusted_label && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
     }
@@ -403,7 +432,10 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
 /// Labels mail-parser knows but decodes with the wrong table.
 fn mislabelled(label: &str) -> bool {
     let l = label.trim().to_ascii_lowercase();
-    l.starts_with("iso-2022-jp-") || l.starts_with("cp5022") || l.contains("2004") || l.contains("0213")
+    l.starts_with("iso-2022-jp-")
+        || l.starts_with("cp5022")
+        || l.contains("2004")
+        || l.contains("0213")
 }
 
 /// Collects the text and attachments of `msg` (and of forwarded messages inside it).
@@ -414,7 +446,9 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
         bodies = msg.html_body.clone();
     }
     for id in bodies {
-        let Some(part) = msg.parts.get(id as usize) else { continue };
+        let Some(part) = msg.parts.get(id as usize) else {
+            continue;
+        };
         match &part.body {
             PartType::Text(t) => push_text(text, &part_text(msg, part, t)),
             PartType::Html(h) => {
@@ -425,7 +459,9 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
         }
     }
     for id in &msg.attachments {
-        let Some(part) = msg.parts.get(*id as usize) else { continue };
+        let Some(part) = msg.parts.get(*id as usize) else {
+            continue;
+        };
         match &part.body {
             PartType::Message(inner) => {
                 if depth < MAX_NESTED_MESSAGES {
@@ -460,7 +496,11 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
                 } else {
                     filename
                 };
-                attachments.push(Attachment { filename, mime, size: part.len() as u64 });
+                attachments.push(Attachment {
+                    filename,
+                    mime,
+                    size: part.len() as u64,
+                });
             }
             _ => {}
         }

@@ -171,11 +171,13 @@ impl Store {
     /// Opens (creating if needed) the store of `archive` for writing.
     pub fn open_rw(archive: &Archive) -> Result<Store> {
         let path = archive.db_path();
-        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        let conn =
+            Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA).with_context(|| format!("cannot create the schema in {}", path.display()))?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         let store = Store { conn };
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
@@ -230,10 +232,16 @@ impl Store {
     pub fn original_ref(&self, id: i64) -> Result<Option<(PackRef, usize, Vec<u8>)>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT pack, pack_offset, pack_len, size, raw_hash FROM messages WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT pack, pack_offset, pack_len, size, raw_hash FROM messages WHERE id = ?1",
+            )?
             .query_row([id], |r| {
                 Ok((
-                    PackRef { pack: r.get(0)?, offset: r.get::<_, i64>(1)? as u64, len: r.get(2)? },
+                    PackRef {
+                        pack: r.get(0)?,
+                        offset: r.get::<_, i64>(1)? as u64,
+                        len: r.get(2)?,
+                    },
                     r.get::<_, i64>(3)? as usize,
                     r.get(4)?,
                 ))
@@ -244,14 +252,18 @@ impl Store {
     pub fn count(&self, table: &str) -> Result<i64> {
         // Table names come from code, never from input.
         debug_assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        Ok(self.conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
     }
 }
 
 /// Opens a database read-only. On a read-only directory a WAL database cannot
 /// create its shared-memory file, so it is opened as immutable instead.
 fn open_read_only(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
     let dir_writable = path
         .parent()
         .map(|d| {
@@ -273,7 +285,9 @@ fn uri_escape(path: &Path) -> String {
     let mut out = String::new();
     for b in path.as_os_str().as_encoded_bytes() {
         match b {
-            b'/' | b'-' | b'_' | b'.' | b'~' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => out.push(*b as char),
+            b'/' | b'-' | b'_' | b'.' | b'~' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                out.push(*b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -307,7 +321,10 @@ pub struct ThreadOptions {
 
 impl Default for ThreadOptions {
     fn default() -> Self {
-        ThreadOptions { subject_fallback: true, window: 30 * 86_400 }
+        ThreadOptions {
+            subject_fallback: true,
+            window: 30 * 86_400,
+        }
     }
 }
 
@@ -319,7 +336,9 @@ impl Store {
     }
 
     pub fn commit(&self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").context("cannot commit to the store")?;
+        self.conn
+            .execute_batch("COMMIT")
+            .context("cannot commit to the store")?;
         Ok(())
     }
 
@@ -437,7 +456,9 @@ impl Store {
         let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
         let known: Option<i64> = self
             .conn
-            .prepare_cached("SELECT 1 FROM locations WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM locations WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
+            )?
             .query_row(params![place.source, off], |r| r.get(0))
             .optional()?;
         if known.is_some() {
@@ -445,7 +466,9 @@ impl Store {
         }
         let known: Option<i64> = self
             .conn
-            .prepare_cached("SELECT 1 FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2")?
+            .prepare_cached(
+                "SELECT 1 FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
+            )?
             .query_row(params![place.source, off], |r| r.get(0))
             .optional()?;
         Ok(known.is_some())
@@ -489,7 +512,9 @@ impl Store {
     pub fn assign_thread(&self, row: i64, message_id: &str, refs: &[String]) -> Result<i64> {
         let mut threads: Vec<i64> = Vec::new();
         {
-            let mut q = self.conn.prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
+            let mut q = self
+                .conn
+                .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
             for id in std::iter::once(message_id).chain(refs.iter().map(String::as_str)) {
                 if let Some(t) = q.query_row([id], |r| r.get::<_, i64>(0)).optional()?
                     && !threads.contains(&t)
@@ -532,8 +557,17 @@ impl Store {
     /// earlier message with the same normalised subject within the window whose
     /// participants overlap, and (in the other direction) pulls such replies
     /// that arrived before their original into this message's thread.
-    pub fn subject_fallback(&self, row: i64, m: &ParsedMessage, thread: i64, opts: ThreadOptions) -> Result<i64> {
-        if !opts.subject_fallback || m.subject_info.normalized.is_empty() || m.subject_info.is_forward {
+    pub fn subject_fallback(
+        &self,
+        row: i64,
+        m: &ParsedMessage,
+        thread: i64,
+        opts: ThreadOptions,
+    ) -> Result<i64> {
+        if !opts.subject_fallback
+            || m.subject_info.normalized.is_empty()
+            || m.subject_info.is_forward
+        {
             return Ok(thread);
         }
         let refless = m.references.is_empty() && m.in_reply_to.is_empty();
@@ -547,9 +581,10 @@ impl Store {
                  ORDER BY date DESC, id DESC LIMIT 50",
             )?;
             let cands: Vec<(i64, i64, String)> = q
-                .query_map(params![m.subject_info.normalized, m.date, m.date - opts.window, row], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
+                .query_map(
+                    params![m.subject_info.normalized, m.date, m.date - opts.window, row],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?
                 .collect::<rusqlite::Result<_>>()?;
             for (cid, ct, cfrom) in cands {
                 if self.overlaps(cid, &cfrom, &me, m)? {
@@ -570,9 +605,10 @@ impl Store {
              ORDER BY date, id LIMIT 50",
         )?;
         let later: Vec<(i64, i64, String, i64)> = q
-            .query_map(params![m.subject_info.normalized, m.date, m.date + opts.window, row], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })?
+            .query_map(
+                params![m.subject_info.normalized, m.date, m.date + opts.window, row],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
             .collect::<rusqlite::Result<_>>()?;
         for (rid, rt, rfrom, _) in later {
             if rt == thread {
@@ -588,16 +624,29 @@ impl Store {
     }
 
     /// Participants overlap: the other's sender is among ours, or our sender among theirs.
-    fn overlaps(&self, other: i64, other_from: &str, me: &[String], m: &ParsedMessage) -> Result<bool> {
+    fn overlaps(
+        &self,
+        other: i64,
+        other_from: &str,
+        me: &[String],
+        m: &ParsedMessage,
+    ) -> Result<bool> {
         if !other_from.is_empty() && me.iter().any(|a| a == other_from) {
             return Ok(true);
         }
-        let Some(my_from) = m.from.as_ref().map(|f| f.address.as_str()).filter(|a| !a.is_empty()) else {
+        let Some(my_from) = m
+            .from
+            .as_ref()
+            .map(|f| f.address.as_str())
+            .filter(|a| !a.is_empty())
+        else {
             return Ok(false);
         };
         let hit: Option<i64> = self
             .conn
-            .prepare_cached("SELECT 1 FROM addresses WHERE message = ?1 AND address = ?2 AND role <= 2 LIMIT 1")?
+            .prepare_cached(
+                "SELECT 1 FROM addresses WHERE message = ?1 AND address = ?2 AND role <= 2 LIMIT 1",
+            )?
             .query_row(params![other, my_from], |r| r.get(0))
             .optional()?;
         Ok(hit.is_some())
@@ -710,17 +759,35 @@ impl Store {
                 "SELECT role, name, address FROM addresses WHERE message = ?1 AND role IN (1, 2) ORDER BY role, position",
             )?;
             let rows = q.query_map([row], |r| {
-                Ok((r.get::<_, i64>(0)?, AddressView { name: r.get(1)?, address: r.get(2)? }))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    AddressView {
+                        name: r.get(1)?,
+                        address: r.get(2)?,
+                    },
+                ))
             })?;
             for x in rows {
                 let (role, a) = x?;
-                if role == ROLE_TO { to.push(a) } else { cc.push(a) }
+                if role == ROLE_TO {
+                    to.push(a)
+                } else {
+                    cc.push(a)
+                }
             }
         }
         let attachments = self
             .conn
-            .prepare_cached("SELECT filename, mime, size FROM attachments WHERE message = ?1 ORDER BY position")?
-            .query_map([row], |r| Ok(AttachmentView { filename: r.get(0)?, mime: r.get(1)?, size: r.get(2)? }))?
+            .prepare_cached(
+                "SELECT filename, mime, size FROM attachments WHERE message = ?1 ORDER BY position",
+            )?
+            .query_map([row], |r| {
+                Ok(AttachmentView {
+                    filename: r.get(0)?,
+                    mime: r.get(1)?,
+                    size: r.get(2)?,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let tags = self
             .conn
@@ -733,7 +800,10 @@ impl Store {
             thread: thread_label(thread),
             date: format_date(date, utc),
             timestamp: date,
-            from: AddressView { name: from_name, address: from_addr },
+            from: AddressView {
+                name: from_name,
+                address: from_addr,
+            },
             to,
             cc,
             subject,
@@ -749,7 +819,9 @@ pub fn format_date(ts: i64, utc: bool) -> String {
     use chrono::TimeZone;
     match chrono::Utc.timestamp_opt(ts, 0).single() {
         Some(d) if utc => d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        Some(d) => d.with_timezone(&chrono::Local).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        Some(d) => d
+            .with_timezone(&chrono::Local)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         None => String::new(),
     }
 }

@@ -23,9 +23,16 @@ fn corpus_messages(dir: &Path) -> u64 {
 #[test]
 fn every_corpus_message_is_accounted_for() {
     let Some(corpora) = corpora() else { return };
-    let mut dirs: Vec<_> = std::fs::read_dir(&corpora).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<_> = std::fs::read_dir(&corpora)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
-    assert!(dirs.len() >= 7, "expected the corpora folders, got {dirs:?}");
+    assert!(
+        dirs.len() >= 7,
+        "expected the corpora folders, got {dirs:?}"
+    );
     let tmp = tempfile::tempdir().unwrap();
     for dir in dirs {
         let archive = tmp.path().join(dir.file_name().unwrap());
@@ -33,9 +40,18 @@ fn every_corpus_message_is_accounted_for() {
         assert_accounted(&s);
         let expected = corpus_messages(&dir);
         assert_eq!(s["seen"].as_u64(), Some(expected), "{}: {s}", dir.display());
-        assert!(s["new"].as_u64().unwrap() > 0, "{}: nothing imported: {s}", dir.display());
+        assert!(
+            s["new"].as_u64().unwrap() > 0,
+            "{}: nothing imported: {s}",
+            dir.display()
+        );
         // Every imported message is searchable exactly once.
-        assert_eq!(count(&archive, "*"), s["new"].as_u64().unwrap(), "{}", dir.display());
+        assert_eq!(
+            count(&archive, "*"),
+            s["new"].as_u64().unwrap(),
+            "{}",
+            dir.display()
+        );
         // A second run reads nothing again.
         let again = import(&archive, &[&dir]);
         assert_accounted(&again);
@@ -77,15 +93,22 @@ fn a_second_import_exits_75_while_the_archive_is_locked() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
     import(&archive, &[&corpora.join("notmuch-default")]);
-    let lock = std::fs::OpenOptions::new().write(true).open(archive.join("import.lock")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(archive.join("import.lock"))
+        .unwrap();
     lock.lock().unwrap();
-    let o = run(kura(&archive).arg("import").arg(corpora.join("notmuch-misc")));
+    let o = run(kura(&archive)
+        .arg("import")
+        .arg(corpora.join("notmuch-misc")));
     assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
     assert!(stderr(&o).contains("--wait"), "{}", stderr(&o));
     // Searching keeps working while the lock is held.
     assert!(count(&archive, "*") > 0);
     drop(lock);
-    let o = run(kura(&archive).arg("import").arg(corpora.join("notmuch-misc")));
+    let o = run(kura(&archive)
+        .arg("import")
+        .arg(corpora.join("notmuch-misc")));
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
@@ -133,7 +156,9 @@ fn archive_state(archive: &Path) -> (Vec<String>, u64) {
 fn killed_imports_rerun_to_the_same_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let mail = tmp.path().join("mail");
-    let Some(_truth) = synthetic(&mail, 600, 7) else { return };
+    let Some(_truth) = synthetic(&mail, 600, 7) else {
+        return;
+    };
 
     let clean = tmp.path().join("clean");
     let s = import(&clean, &[&mail]);
@@ -149,10 +174,17 @@ fn killed_imports_rerun_to_the_same_archive() {
             .args(["import", "--batch-size", "50"])
             .arg(&mail)
             .env("KURA_TEST_ABORT_AFTER", point.to_string()));
-        assert!(!o.status.success(), "the import should have been aborted at {point}");
+        assert!(
+            !o.status.success(),
+            "the import should have been aborted at {point}"
+        );
         let s = import(&archive, &[&mail]);
         assert_accounted(&s);
-        assert_eq!(archive_state(&archive), expected, "after a crash at message {point}");
+        assert_eq!(
+            archive_state(&archive),
+            expected,
+            "after a crash at message {point}"
+        );
         // And a third run changes nothing.
         let s = import(&archive, &[&mail]);
         assert_eq!(s["new"], 0);
@@ -172,6 +204,10 @@ fn killed_imports_rerun_to_the_same_archive() {
         let _ = child.wait();
         let s = import(&archive, &[&mail]);
         assert_accounted(&s);
-        assert_eq!(archive_state(&archive), expected, "after SIGKILL at {delay_ms} ms");
+        assert_eq!(
+            archive_state(&archive),
+            expected,
+            "after SIGKILL at {delay_ms} ms"
+        );
     }
 }

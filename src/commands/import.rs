@@ -8,7 +8,9 @@ use std::io::IsTerminal;
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
     let archive = super::archive(global)?;
-    let abort_after = std::env::var("KURA_TEST_ABORT_AFTER").ok().and_then(|v| v.parse().ok());
+    let abort_after = std::env::var("KURA_TEST_ABORT_AFTER")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let opts = ImportOptions {
         paths: args.paths.clone(),
         wait: args.wait,

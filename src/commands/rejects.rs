@@ -18,9 +18,9 @@ struct Reject {
 pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let store = Store::open_ro(&archive)?;
-    let mut q = store
-        .conn
-        .prepare("SELECT source, mbox_offset, reason, size, time FROM rejects ORDER BY source, mbox_offset")?;
+    let mut q = store.conn.prepare(
+        "SELECT source, mbox_offset, reason, size, time FROM rejects ORDER BY source, mbox_offset",
+    )?;
     let rows = q
         .query_map([], |r| {
             Ok(Reject {

@@ -16,7 +16,11 @@ use std::io::Write;
 pub fn parse_query(args: &QueryArgs) -> Result<Query> {
     let text = args.query.join(" ");
     query::parse(&text, chrono::Utc::now(), args.utc).map_err(|e| {
-        ExitError { code: 2, message: format!("bad query: {e}\n{}", e.render(&text)) }.into()
+        ExitError {
+            code: 2,
+            message: format!("bad query: {e}\n{}", e.render(&text)),
+        }
+        .into()
     })
 }
 
@@ -46,7 +50,11 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     let q = parse_query(&args.query)?;
     let searcher = Searcher::open(&archive)?;
     let format = output::resolve_format(args.format);
-    let limit = args.limit.or(if output::stdout_is_terminal() { Some(50) } else { None });
+    let limit = args.limit.or(if output::stdout_is_terminal() {
+        Some(50)
+    } else {
+        None
+    });
     let order = match args.sort {
         Sort::Newest => Order::Newest,
         Sort::Oldest => Order::Oldest,
@@ -57,7 +65,9 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
         let all = searcher.search(&q, order, 0, None)?;
         let threads = group_threads(&searcher, &all, utc)?;
         let found = !threads.is_empty();
-        let end = limit.map_or(threads.len(), |l| args.offset.saturating_add(l).min(threads.len()));
+        let end = limit.map_or(threads.len(), |l| {
+            args.offset.saturating_add(l).min(threads.len())
+        });
         print_threads(&threads[args.offset.min(end)..end], format)?;
         return Ok(if found { 0 } else { 1 });
     }
@@ -78,7 +88,9 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
             }
             continue;
         }
-        let Some(mut v) = searcher.store.message_view(hit.id, utc)? else { continue };
+        let Some(mut v) = searcher.store.message_view(hit.id, utc)? else {
+            continue;
+        };
         let (snip, ranges) = message_snippet(&searcher, &mut packs, hit.id, &terms, &v)?;
         v.snippet = snip.clone();
         match format {
@@ -93,7 +105,11 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
                 writeln!(out)?;
             }
             Format::Table => {
-                let snip = if color { output::highlight(&snip, &ranges) } else { snip };
+                let snip = if color {
+                    output::highlight(&snip, &ranges)
+                } else {
+                    snip
+                };
                 table_rows.push((v, snip));
             }
             _ => writeln!(out, "{}", text_line(&v))?,
@@ -128,7 +144,11 @@ fn table(rows: &[(MessageView, String)], utc: bool) -> comfy_table::Table {
     t.load_style(comfy_table::presets::NOTHING);
     t.set_header(vec!["date", "from", "subject", "snippet"]);
     for (v, snip) in rows {
-        let from = if v.from.name.is_empty() { &v.from.address } else { &v.from.name };
+        let from = if v.from.name.is_empty() {
+            &v.from.address
+        } else {
+            &v.from.name
+        };
         t.add_row(vec![
             short_date(v.timestamp, utc),
             truncate_columns(&sanitize(from), 20),
@@ -188,9 +208,8 @@ pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec
         }
     }
     let mut out = Vec::with_capacity(order.len());
-    let mut q = conn.prepare_cached(
-        "SELECT min(date), max(date), count(*) FROM messages WHERE thread = ?1",
-    )?;
+    let mut q = conn
+        .prepare_cached("SELECT min(date), max(date), count(*) FROM messages WHERE thread = ?1")?;
     let mut first_subject = conn.prepare_cached(
         "SELECT subject FROM messages WHERE thread = ?1 ORDER BY date, id LIMIT 1",
     )?;
@@ -198,7 +217,8 @@ pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec
         "SELECT from_name, from_addr FROM messages WHERE thread = ?1 GROUP BY from_addr ORDER BY min(date)",
     )?;
     for t in order {
-        let (first, last, total): (i64, i64, i64) = q.query_row([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (first, last, total): (i64, i64, i64) =
+            q.query_row([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let subject: String = first_subject.query_row([t], |r| r.get(0))?;
         let participants = people
             .query_map([t], |r| {
@@ -243,11 +263,20 @@ fn print_threads(threads: &[ThreadSummary], format: Format) -> Result<()> {
         Format::Table => {
             let mut tb = comfy_table::Table::new();
             tb.load_style(comfy_table::presets::NOTHING);
-            tb.set_header(vec!["thread", "last", "messages", "participants", "subject"]);
+            tb.set_header(vec![
+                "thread",
+                "last",
+                "messages",
+                "participants",
+                "subject",
+            ]);
             for t in threads {
                 tb.add_row(vec![
                     t.thread.clone(),
-                    t.last_date.get(..16).unwrap_or(&t.last_date).replace('T', " "),
+                    t.last_date
+                        .get(..16)
+                        .unwrap_or(&t.last_date)
+                        .replace('T', " "),
                     format!("{}/{}", t.matched, t.total),
                     truncate_columns(&sanitize(&t.participants.join(", ")), 30),
                     truncate_columns(&sanitize(&t.subject), 50),
@@ -280,7 +309,10 @@ pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
     let searcher = Searcher::open(&archive)?;
     let n = if args.threads {
         let hits = searcher.search(&q, Order::Newest, 0, None)?;
-        let mut q = searcher.store.conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
+        let mut q = searcher
+            .store
+            .conn
+            .prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
         let mut set = std::collections::HashSet::new();
         for h in &hits {
             set.insert(q.query_row([h.id], |r| r.get::<_, i64>(0))?);
@@ -292,4 +324,3 @@ pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
     println!("{n}");
     Ok(if n > 0 { 0 } else { 1 })
 }
-

@@ -14,13 +14,22 @@ pub fn resolve(store: &Store, id: &str) -> Result<i64> {
     let id = id.strip_prefix("id:").unwrap_or(id);
     let id = id.trim_start_matches('<').trim_end_matches('>');
     store.message_row(id)?.ok_or_else(|| {
-        ExitError { code: 2, message: format!("no message with Message-ID <{}> in the archive", sanitize(id)) }.into()
+        ExitError {
+            code: 2,
+            message: format!(
+                "no message with Message-ID <{}> in the archive",
+                sanitize(id)
+            ),
+        }
+        .into()
     })
 }
 
 /// The original bytes of a message row.
 pub fn original(store: &Store, packs: &mut PackReader, row: i64) -> Result<Vec<u8>> {
-    let (r, size, _) = store.original_ref(row)?.context("message vanished from the archive")?;
+    let (r, size, _) = store
+        .original_ref(row)?
+        .context("message vanished from the archive")?;
     packs.read(r, size)
 }
 
@@ -36,21 +45,30 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
         return Ok(0);
     }
     if let Some(n) = args.part {
-        let (name, bytes) = crate::parse::attachment_bytes(&raw, n)
-            .ok_or_else(|| ExitError { code: 2, message: format!("the message has no attachment {n}") })?;
+        let (name, bytes) = crate::parse::attachment_bytes(&raw, n).ok_or_else(|| ExitError {
+            code: 2,
+            message: format!("the message has no attachment {n}"),
+        })?;
         let target = args.output.as_deref().context("--part needs --output")?;
         let written = if target.is_dir() {
             output::write_into_dir(target, &name, &format!("attachment-{n}"), &bytes)?
         } else {
-            std::fs::write(target, &bytes).with_context(|| format!("cannot write {}", target.display()))?;
+            std::fs::write(target, &bytes)
+                .with_context(|| format!("cannot write {}", target.display()))?;
             target.to_path_buf()
         };
         if !global.quiet {
-            eprintln!("saved attachment {n} ({} bytes) to {}", bytes.len(), written.display());
+            eprintln!(
+                "saved attachment {n} ({} bytes) to {}",
+                bytes.len(),
+                written.display()
+            );
         }
         return Ok(0);
     }
-    let view = store.message_view(row, false)?.context("message vanished from the archive")?;
+    let view = store
+        .message_view(row, false)?
+        .context("message vanished from the archive")?;
     let text = crate::parse::display_text(&raw);
     match output::resolve_format(args.format) {
         Format::Json | Format::Jsonl => {
@@ -60,7 +78,13 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
                 view: &'a MessageView,
                 body: &'a str,
             }
-            serde_json::to_writer(&mut out, &Full { view: &view, body: &text })?;
+            serde_json::to_writer(
+                &mut out,
+                &Full {
+                    view: &view,
+                    body: &text,
+                },
+            )?;
             writeln!(out)?;
         }
         _ => print_message(&mut out, &view, &text)?,
@@ -70,10 +94,17 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
 
 fn print_message(out: &mut impl Write, v: &MessageView, text: &str) -> Result<()> {
     let list = |l: &[crate::store::AddressView]| {
-        l.iter().map(|a| mailbox_label(&a.name, &a.address)).collect::<Vec<_>>().join(", ")
+        l.iter()
+            .map(|a| mailbox_label(&a.name, &a.address))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     writeln!(out, "Date:       {}", v.date)?;
-    writeln!(out, "From:       {}", sanitize(&mailbox_label(&v.from.name, &v.from.address)))?;
+    writeln!(
+        out,
+        "From:       {}",
+        sanitize(&mailbox_label(&v.from.name, &v.from.address))
+    )?;
     if !v.to.is_empty() {
         writeln!(out, "To:         {}", sanitize(&list(&v.to)))?;
     }
@@ -87,7 +118,14 @@ fn print_message(out: &mut impl Write, v: &MessageView, text: &str) -> Result<()
         writeln!(out, "Tags:       {}", sanitize(&v.tags.join(" ")))?;
     }
     for (i, a) in v.attachments.iter().enumerate() {
-        writeln!(out, "Attachment: [{}] {} ({}, {} bytes)", i + 1, sanitize(&a.filename), sanitize(&a.mime), a.size)?;
+        writeln!(
+            out,
+            "Attachment: [{}] {} ({}, {} bytes)",
+            i + 1,
+            sanitize(&a.filename),
+            sanitize(&a.mime),
+            a.size
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "{}", sanitize_text(text, false))?;

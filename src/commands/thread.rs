@@ -28,7 +28,12 @@ pub fn thread_messages(store: &Store, thread: i64) -> Result<Vec<ThreadMessage>>
                 references.retain(|x| x != id);
                 references.push(id.to_string());
             }
-            Ok(ThreadMessage { key: r.get(0)?, message_id: r.get(1)?, references, date: r.get(4)? })
+            Ok(ThreadMessage {
+                key: r.get(0)?,
+                message_id: r.get(1)?,
+                references,
+                date: r.get(4)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
@@ -51,7 +56,11 @@ fn resolve_thread(store: &Store, id: &str) -> Result<i64> {
         code: 2,
         message: format!("no thread or message `{}` in the archive", sanitize(id)),
     })?;
-    Ok(store.conn.query_row("SELECT thread FROM messages WHERE id = ?1", [row], |r| r.get(0))?)
+    Ok(store
+        .conn
+        .query_row("SELECT thread FROM messages WHERE id = ?1", [row], |r| {
+            r.get(0)
+        })?)
 }
 
 pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
@@ -59,12 +68,17 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
     let store = Store::open_ro(&archive)?;
     let threads: Vec<i64> = match (&args.id, &args.query) {
         (_, Some(q)) => {
-            let qa = QueryArgs { query: vec![q.clone()], utc: args.utc };
+            let qa = QueryArgs {
+                query: vec![q.clone()],
+                utc: args.utc,
+            };
             let parsed = super::search::parse_query(&qa)?;
             let searcher = Searcher::open(&archive)?;
             let hits = searcher.search(&parsed, Order::Newest, 0, None)?;
             let mut seen = Vec::new();
-            let mut q = store.conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
+            let mut q = store
+                .conn
+                .prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
             for h in hits {
                 let t: i64 = q.query_row([h.id], |r| r.get(0))?;
                 if !seen.contains(&t) {
@@ -87,10 +101,19 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
     for t in threads {
         let msgs = thread_messages(&store, t)?;
         let forest = jwz::build(&msgs);
-        let mut ctx = Render { store: &store, packs: &mut packs, body: args.body, utc: args.utc, color };
+        let mut ctx = Render {
+            store: &store,
+            packs: &mut packs,
+            body: args.body,
+            utc: args.utc,
+            color,
+        };
         match format {
             Format::Json | Format::Jsonl => {
-                let nodes = forest.iter().map(|n| ctx.json(n, 0)).collect::<Result<Vec<_>>>()?;
+                let nodes = forest
+                    .iter()
+                    .map(|n| ctx.json(n, 0))
+                    .collect::<Result<Vec<_>>>()?;
                 let v = json!({ "thread": crate::store::thread_label(t), "messages": msgs.len(), "tree": nodes });
                 if format == Format::Jsonl {
                     serde_json::to_writer(&mut out, &v)?;
@@ -100,7 +123,12 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
                 }
             }
             _ => {
-                writeln!(out, "thread {} ({} messages)", crate::store::thread_label(t), msgs.len())?;
+                writeln!(
+                    out,
+                    "thread {} ({} messages)",
+                    crate::store::thread_label(t),
+                    msgs.len()
+                )?;
                 for n in &forest {
                     ctx.text(&mut out, n, 0)?;
                 }
@@ -108,7 +136,11 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
         }
     }
     if format == Format::Json {
-        let v = if json_threads.len() == 1 { json_threads.remove(0) } else { Value::Array(json_threads) };
+        let v = if json_threads.len() == 1 {
+            json_threads.remove(0)
+        } else {
+            Value::Array(json_threads)
+        };
         serde_json::to_writer(&mut out, &v)?;
         writeln!(out)?;
     }
@@ -191,13 +223,26 @@ impl Render<'_> {
     }
 
     fn text_message(&mut self, out: &mut impl Write, k: i64, indent: &str) -> Result<()> {
-        let Some(v) = self.view(k)? else { return Ok(()) };
-        let from = if v.from.name.is_empty() { &v.from.address } else { &v.from.name };
-        writeln!(out, "{indent}{}  {}  {}", short_date(v.timestamp, self.utc), sanitize(from), sanitize(&v.subject))?;
+        let Some(v) = self.view(k)? else {
+            return Ok(());
+        };
+        let from = if v.from.name.is_empty() {
+            &v.from.address
+        } else {
+            &v.from.name
+        };
+        writeln!(
+            out,
+            "{indent}{}  {}  {}",
+            short_date(v.timestamp, self.utc),
+            sanitize(from),
+            sanitize(&v.subject)
+        )?;
         if self.body {
             let text = self.body_text(k)?;
             for line in sanitize_text(&text, false).lines() {
-                let quoted = line.trim_start().starts_with('>') || line.trim_start().starts_with('＞');
+                let quoted =
+                    line.trim_start().starts_with('>') || line.trim_start().starts_with('＞');
                 if quoted && self.color {
                     writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
                 } else {

@@ -17,8 +17,8 @@ use std::ops::Bound;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TQuery, RangeQuery,
-    RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TQuery,
+    RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
@@ -69,7 +69,12 @@ impl Searcher {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .context("cannot open an index reader")?;
-        Ok(Searcher { index, reader, fields, store })
+        Ok(Searcher {
+            index,
+            reader,
+            fields,
+            store,
+        })
     }
 
     /// The tantivy query for `q`.
@@ -124,7 +129,10 @@ impl Searcher {
                 if clauses.is_empty() {
                     Box::new(EmptyQuery)
                 } else if clauses.len() == 1 {
-                    clauses.pop().map(|(_, q)| q).unwrap_or_else(|| Box::new(EmptyQuery))
+                    clauses
+                        .pop()
+                        .map(|(_, q)| q)
+                        .unwrap_or_else(|| Box::new(EmptyQuery))
                 } else {
                     Box::new(BooleanQuery::new(clauses))
                 }
@@ -158,8 +166,13 @@ impl Searcher {
                 self.id_set(ids)
             }
             Query::Tag(tag) => {
-                let mut q = self.store.conn.prepare_cached("SELECT message FROM tags WHERE tag = ?1")?;
-                let ids: Vec<i64> = q.query_map([tag], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                let mut q = self
+                    .store
+                    .conn
+                    .prepare_cached("SELECT message FROM tags WHERE tag = ?1")?;
+                let ids: Vec<i64> = q
+                    .query_map([tag], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
                 self.id_set(ids)
             }
         })
@@ -167,7 +180,9 @@ impl Searcher {
 
     fn rows(&self, sql: &str, param: i64) -> Result<Vec<i64>> {
         let mut q = self.store.conn.prepare_cached(sql)?;
-        let ids = q.query_map([param], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let ids = q
+            .query_map([param], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(ids)
     }
 
@@ -175,7 +190,10 @@ impl Searcher {
         if ids.is_empty() {
             return Box::new(EmptyQuery);
         }
-        Box::new(TermSetQuery::new(ids.into_iter().map(|i| Term::from_field_u64(self.fields.id, i as u64))))
+        Box::new(TermSetQuery::new(
+            ids.into_iter()
+                .map(|i| Term::from_field_u64(self.fields.id, i as u64)),
+        ))
     }
 
     /// Number of matching messages.
@@ -185,7 +203,13 @@ impl Searcher {
     }
 
     /// Matching messages in `order`, `offset` skipped, at most `limit`.
-    pub fn search(&self, q: &Query, order: Order, offset: usize, limit: Option<usize>) -> Result<Vec<Hit>> {
+    pub fn search(
+        &self,
+        q: &Query,
+        order: Order,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<Vec<Hit>> {
         let tq = self.build(q)?;
         let searcher = self.reader.searcher();
         if order == Order::Relevance {
@@ -196,7 +220,11 @@ impl Searcher {
             for (score, addr) in top.into_iter().skip(offset) {
                 let seg = searcher.segment_reader(addr.segment_ord);
                 let id = seg.fast_fields().u64("id")?.first(addr.doc_id).unwrap_or(0) as i64;
-                let date = seg.fast_fields().i64("date")?.first(addr.doc_id).unwrap_or(0);
+                let date = seg
+                    .fast_fields()
+                    .i64("date")?
+                    .first(addr.doc_id)
+                    .unwrap_or(0);
                 hits.push(Hit { id, date, score });
             }
             return Ok(hits);
@@ -204,7 +232,9 @@ impl Searcher {
         let mut hits = searcher.search(tq.as_ref(), &IdDateCollector)?;
         match order {
             Order::Oldest => hits.sort_unstable_by_key(|h| (h.date, h.id)),
-            _ => hits.sort_unstable_by_key(|h| (std::cmp::Reverse(h.date), std::cmp::Reverse(h.id))),
+            _ => {
+                hits.sort_unstable_by_key(|h| (std::cmp::Reverse(h.date), std::cmp::Reverse(h.id)))
+            }
         }
         let end = limit.map_or(hits.len(), |l| offset.saturating_add(l).min(hits.len()));
         let start = offset.min(end);
@@ -218,7 +248,10 @@ pub fn parse_thread_id(t: &str) -> Option<i64> {
 }
 
 fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
-    Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
 }
 
 /// The query for `text` in one text field: a term, a phrase, or a prefix
@@ -236,46 +269,36 @@ fn text_query(field: tantivy::schema::Field, text: &str) -> Result<Option<Box<dy
             _ => Box::new(TermQuery::new(term(&t.text), IndexRecordOption::WithFreqs)),
         }));
     }
-    let singles = tokens.iter().filter(|t| t.kind == QueryTokenKind::CjkSingle).count();
-    let last_single = tokens.last().is_some_and(|t| t.kind == QueryTokenKind::CjkSingle);
-    let with_offsets: Vec<(usize, Term)> = tokens.iter().map(|t| (t.position, term(&t.text))).collect();
-    if singles == 0 {
-        return Ok(Some(Box::new(PhraseQuery::new_with_offset(with_offsets))));
+    // A one-character CJK token in the middle of a query ends a run in any
+    // matching text, so its tail unigram is indexed: an exact term works.
+    let with_offsets: Vec<(usize, Term)> =
+        tokens.iter().map(|t| (t.position, term(&t.text))).collect();
+    if tokens
+        .last()
+        .is_some_and(|t| t.kind == QueryTokenKind::CjkSingle)
+    {
+        let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
+        q.set_max_expansions(10_000);
+        return Ok(Some(Box::new(q)));
     }
-    if singles == 1 && last_single {
-        return Ok(Some(Box::new(PhrasePrefixQuery::new_with_offset(with_offsets))));
-    }
-    // One-character CJK tokens inside the text: each token must occur (approximation
-    // of the phrase; rare in practice, e.g. "A社B").
-    let clauses = tokens
-        .iter()
-        .map(|t| {
-            Ok((
-                Occur::Must,
-                match t.kind {
-                    QueryTokenKind::CjkSingle => prefix_query(field, &t.text)?,
-                    _ => Box::new(TermQuery::new(term(&t.text), IndexRecordOption::WithFreqs)) as Box<dyn TQuery>,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    Ok(Some(Box::new(PhraseQuery::new_with_offset(with_offsets))))
 }
 
 /// Terms starting with `prefix` (a one-character CJK token: every character
 /// of an indexed run starts some bigram or the run's tail unigram).
 fn prefix_query(field: tantivy::schema::Field, prefix: &str) -> Result<Box<dyn TQuery>> {
-    let mut pattern = String::new();
-    for c in prefix.chars() {
-        if c.is_alphanumeric() || (c as u32) > 0x7f {
-            pattern.push(c);
-        } else {
-            pattern.push('\\');
-            pattern.push(c);
-        }
-    }
-    pattern.push_str(".*");
-    Ok(Box::new(RegexQuery::from_pattern(&pattern, field)?))
+    // All terms from `prefix` (included) to the next code point (excluded).
+    let mut chars: Vec<char> = prefix.chars().collect();
+    let Some(last) = chars.pop() else {
+        return Ok(Box::new(EmptyQuery));
+    };
+    let upper = char::from_u32(last as u32 + 1).unwrap_or(char::MAX);
+    chars.push(upper);
+    let upper: String = chars.into_iter().collect();
+    Ok(Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_text(field, prefix)),
+        Bound::Excluded(Term::from_field_text(field, &upper)),
+    )))
 }
 
 /// Collects (row id, date) of every matching document from fast fields.
@@ -314,7 +337,11 @@ impl SegmentCollector for IdDateSegment {
     fn collect(&mut self, doc: DocId, _score: Score) {
         let id = self.ids.first(doc).unwrap_or(0) as i64;
         let date = self.dates.first(doc).unwrap_or(0);
-        self.hits.push(Hit { id, date, score: 0.0 });
+        self.hits.push(Hit {
+            id,
+            date,
+            score: 0.0,
+        });
     }
 
     fn harvest(self) -> Vec<Hit> {

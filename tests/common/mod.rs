@@ -28,7 +28,10 @@ pub fn corpora() -> Option<PathBuf> {
 /// The synthetic corpus generator of ../shared/tools, when present (needs python3).
 pub fn gen_corpus() -> Option<PathBuf> {
     let p = root().join("../shared/tools/gen_corpus.py");
-    let python = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if p.is_file() && python {
         Some(p)
     } else {
@@ -45,11 +48,23 @@ pub fn synthetic(dir: &Path, n: usize, seed: u64) -> Option<serde_json::Value> {
         .arg(gen_py)
         .args(["--out"])
         .arg(dir)
-        .args(["--messages", &n.to_string(), "--format", "maildir", "--seed", &seed.to_string()])
+        .args([
+            "--messages",
+            &n.to_string(),
+            "--format",
+            "maildir",
+            "--seed",
+            &seed.to_string(),
+        ])
         .output()
         .expect("run gen_corpus.py");
-    assert!(out.status.success(), "gen_corpus failed: {}", String::from_utf8_lossy(&out.stderr));
-    let truth = std::fs::read_to_string(format!("{}.truth.json", dir.display())).expect("truth file");
+    assert!(
+        out.status.success(),
+        "gen_corpus failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let truth =
+        std::fs::read_to_string(format!("{}.truth.json", dir.display())).expect("truth file");
     Some(serde_json::from_str(&truth).expect("truth json"))
 }
 
@@ -57,7 +72,9 @@ pub fn synthetic(dir: &Path, n: usize, seed: u64) -> Option<serde_json::Value> {
 pub fn kura(archive: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kura"));
     c.arg("--archive").arg(archive);
-    c.env_remove("KURA_ARCHIVE").env("NO_COLOR", "1").env("TZ", "Asia/Tokyo");
+    c.env_remove("KURA_ARCHIVE")
+        .env("NO_COLOR", "1")
+        .env("TZ", "Asia/Tokyo");
     c
 }
 
@@ -77,21 +94,36 @@ pub fn stderr(o: &Output) -> String {
 /// Runs `kura import --json PATHS` and returns the summary; panics on failure.
 pub fn import(archive: &Path, paths: &[&Path]) -> serde_json::Value {
     let o = run(kura(archive).arg("import").arg("--json").args(paths));
-    assert!(o.status.success(), "import failed ({:?}): {}", o.status, stderr(&o));
+    assert!(
+        o.status.success(),
+        "import failed ({:?}): {}",
+        o.status,
+        stderr(&o)
+    );
     serde_json::from_str(&stdout(&o)).expect("summary json")
 }
 
 /// `kura count QUERY` as a number.
 pub fn count(archive: &Path, query: &str) -> u64 {
     let o = run(kura(archive).arg("count").arg("--").arg(query));
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "count {query}: {}", stderr(&o));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "count {query}: {}",
+        stderr(&o)
+    );
     stdout(&o).trim().parse().expect("a number")
 }
 
 /// Message-IDs matching a query, sorted.
 pub fn ids(archive: &Path, query: &str) -> Vec<String> {
-    let o = run(kura(archive).args(["search", "--format", "ids", "--"]).arg(query));
-    assert!(o.status.code() == Some(0) || o.status.code() == Some(1), "search {query}: {}", stderr(&o));
+    let o = run(kura(archive)
+        .args(["search", "--format", "ids", "--"])
+        .arg(query));
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(1),
+        "search {query}: {}",
+        stderr(&o)
+    );
     let mut v: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
     v.sort();
     v
@@ -99,7 +131,10 @@ pub fn ids(archive: &Path, query: &str) -> Vec<String> {
 
 /// Summary counts add up: seen == new + duplicates + rejected + unchanged.
 pub fn assert_accounted(s: &serde_json::Value) {
-    let g = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("summary has no {k}: {s}"));
+    let g = |k: &str| {
+        s[k].as_u64()
+            .unwrap_or_else(|| panic!("summary has no {k}: {s}"))
+    };
     assert_eq!(
         g("seen"),
         g("new") + g("duplicates") + g("rejected") + g("unchanged"),
