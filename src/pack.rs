@@ -10,7 +10,6 @@
 use crate::archive::private_file_options;
 use anyhow::{Context, Result, bail};
 use std::fs::File;
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -116,7 +115,9 @@ impl PackWriter {
 
     fn flush(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            self.file.write_all(&self.buf).with_context(|| {
+            // Positional write: the buffer starts where the flushed data ends.
+            let at = self.len - self.buf.len() as u64;
+            self.file.write_all_at(&self.buf, at).with_context(|| {
                 format!("cannot write {}", pack_path(&self.dir, self.pack).display())
             })?;
             self.buf.clear();
