@@ -1,0 +1,255 @@
+//! Threading: equal to notmuch on its own corpora, equal to the synthetic
+//! ground truth, and independent of import order.
+
+mod common;
+use common::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+
+type Partition = BTreeSet<BTreeSet<String>>;
+
+/// kura's threads as sets of source file names.
+fn kura_partition_by_file(archive: &Path) -> Partition {
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let mut q = conn
+        .prepare("SELECT l.source, m.thread FROM locations l JOIN messages m ON m.id = l.message")
+        .unwrap();
+    let mut by: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    for row in q
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .unwrap()
+    {
+        let (src, t) = row.unwrap();
+        let name = Path::new(&src)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        by.entry(t).or_default().insert(name);
+    }
+    by.into_values().collect()
+}
+
+/// kura's threads as sets of Message-IDs.
+fn kura_partition_by_id(archive: &Path) -> BTreeMap<String, String> {
+    let o = run(kura(archive).args(["search", "--format", "jsonl", "*"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["message_id"].as_str().unwrap().to_string(),
+                v["thread"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn partition_of(map: &BTreeMap<String, String>) -> Partition {
+    let mut by: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (id, t) in map {
+        by.entry(t.as_str()).or_default().insert(id.clone());
+    }
+    by.into_values().collect()
+}
+
+fn notmuch_available() -> bool {
+    let ok = Command::new("notmuch")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping: notmuch is not installed");
+    }
+    ok
+}
+
+/// notmuch's threads of a Maildir, as sets of file names.
+fn notmuch_partition(maildir: &Path, work: &Path) -> Partition {
+    let mail = work.join("mail");
+    std::fs::create_dir_all(mail.join("cur")).unwrap();
+    std::fs::create_dir_all(mail.join("new")).unwrap();
+    std::fs::create_dir_all(mail.join("tmp")).unwrap();
+    for e in std::fs::read_dir(maildir.join("cur")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, mail.join("cur").join(p.file_name().unwrap())).unwrap();
+    }
+    let cfg = work.join("notmuch-config");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\npath={}\n[user]\nname=Test\nprimary_email=test@example.com\n[new]\ntags=\n[maildir]\nsynchronize_flags=false\n",
+            mail.display()
+        ),
+    )
+    .unwrap();
+    let nm = |args: &[&str]| {
+        let o = Command::new("notmuch")
+            .arg(format!("--config={}", cfg.display()))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "notmuch {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    nm(&["new", "--quiet"]);
+    let threads = nm(&["search", "--output=threads", "*"]);
+    let mut out = Partition::new();
+    for t in threads.lines() {
+        let files = nm(&["search", "--output=files", "--duplicate=1", t]);
+        let mut set = BTreeSet::new();
+        for f in nm(&["search", "--output=files", t])
+            .lines()
+            .chain(files.lines())
+        {
+            set.insert(
+                Path::new(f)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+        out.insert(set);
+    }
+    out
+}
+
+#[test]
+fn threads_equal_notmuch_on_its_corpora() {
+    let Some(corpora) = corpora() else { return };
+    if !notmuch_available() {
+        return;
+    }
+    for name in ["notmuch-default", "notmuch-lkml", "notmuch-misc"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = corpora.join(name);
+        let archive = tmp.path().join("a");
+        // notmuch threads by references only; so does kura without the subject fallback.
+        let o = run(kura(&archive)
+            .args(["import", "--no-subject-threading"])
+            .arg(&dir));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let theirs = notmuch_partition(&dir, tmp.path());
+        // notmuch ignores files it does not take for mail (e.g. a single message
+        // in mbox form, which kura imports): compare on the files both indexed.
+        let indexed: BTreeSet<String> = theirs.iter().flatten().cloned().collect();
+        let ours: Partition = kura_partition_by_file(&archive)
+            .into_iter()
+            .map(|t| t.intersection(&indexed).cloned().collect::<BTreeSet<_>>())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let in_ours: BTreeSet<String> = ours.iter().flatten().cloned().collect();
+        assert_eq!(in_ours, indexed, "{name}: kura lacks files notmuch indexed");
+        let only_ours: Vec<_> = ours.difference(&theirs).collect();
+        let only_theirs: Vec<_> = theirs.difference(&ours).collect();
+        assert!(
+            only_ours.is_empty() && only_theirs.is_empty(),
+            "{name}: threads differ\nkura only: {only_ours:#?}\nnotmuch only: {only_theirs:#?}"
+        );
+        // With the subject fallback on (the default) nothing changes on these corpora.
+        let archive2 = tmp.path().join("b");
+        import(&archive2, &[&dir]);
+        let with_fallback: Partition = kura_partition_by_file(&archive2)
+            .into_iter()
+            .map(|t| t.intersection(&indexed).cloned().collect::<BTreeSet<_>>())
+            .filter(|t| !t.is_empty())
+            .collect();
+        assert_eq!(
+            with_fallback, ours,
+            "{name}: the subject fallback merged threads"
+        );
+    }
+}
+
+#[test]
+fn every_synthetic_conversation_is_one_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    let Some(truth) = synthetic(&mail, 1500, 11) else {
+        return;
+    };
+    let archive = tmp.path().join("a");
+    import(&archive, &[&mail]);
+    let ours = kura_partition_by_id(&archive);
+    let thread_of: BTreeMap<String, String> = truth["thread_of"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(ours.len(), thread_of.len(), "unique messages");
+    assert_eq!(partition_of(&ours), partition_of(&thread_of));
+    // Replies without any reference header are among them.
+    assert!(!truth["no_thread_headers"].as_array().unwrap().is_empty());
+}
+
+/// The files of a Maildir (cur/ and new/), oldest first (names start with the delivery time).
+fn maildir_files(maildir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = ["cur", "new"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(maildir.join(d))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+        })
+        .collect();
+    files.sort_by_key(|p| p.file_name().unwrap().to_os_string());
+    files
+}
+
+/// Writes the messages of a Maildir into an mbox, newest first.
+fn reversed_mbox(maildir: &Path, out: &Path) {
+    let mut files = maildir_files(maildir);
+    files.reverse();
+    let mut buf = Vec::new();
+    for f in files {
+        buf.extend_from_slice(b"From sender@example.com Mon Jan  1 00:00:00 2024\n");
+        kura::sources::mboxrd_quote(&std::fs::read(&f).unwrap(), &mut buf);
+        if !buf.ends_with(b"\n") {
+            buf.push(b'\n');
+        }
+        buf.push(b'\n');
+    }
+    std::fs::write(out, buf).unwrap();
+}
+
+#[test]
+fn import_order_does_not_change_threads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    let Some(_) = synthetic(&mail, 800, 5) else {
+        return;
+    };
+    let in_order = tmp.path().join("in-order");
+    import(&in_order, &[&mail]);
+    let expected = partition_of(&kura_partition_by_id(&in_order));
+
+    // Newest first, in one import.
+    let mbox = tmp.path().join("reversed.mbox");
+    reversed_mbox(&mail, &mbox);
+    let reversed = tmp.path().join("reversed");
+    import(&reversed, &[&mbox]);
+    assert_eq!(partition_of(&kura_partition_by_id(&reversed)), expected);
+
+    // Children in a first import, their parents in a second.
+    let files = maildir_files(&mail);
+    let (old, new) = files.split_at(files.len() / 2);
+    for (name, part) in [("old", old), ("new", new)] {
+        let d = tmp.path().join(name).join("cur");
+        std::fs::create_dir_all(&d).unwrap();
+        for f in part {
+            std::fs::copy(f, d.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let two = tmp.path().join("two-imports");
+    import(&two, &[&tmp.path().join("new")]);
+    import(&two, &[&tmp.path().join("old")]);
+    assert_eq!(partition_of(&kura_partition_by_id(&two)), expected);
+}
