@@ -566,6 +566,13 @@ fn plan(
 
 /// A parse worker.
 fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
+    let mut zstd = match pack::Compressor::new() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = items.send(Item::Error { seq: 0, message: format!("{e:#}") });
+            return;
+        }
+    };
     for job in jobs {
         let item = match job {
             Job::File { seq, file } => match read_file(&file.path) {
@@ -574,6 +581,7 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
                     let source: std::sync::Arc<str> =
                         file.path.to_string_lossy().into_owned().into();
                     parse_one(
+                        &mut zstd,
                         seq,
                         source,
                         kind_name(file.kind),
@@ -593,7 +601,7 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
                 path,
                 offset,
                 bytes,
-            } => parse_one(seq, path, "mbox", Some(offset), &bytes, None, &fields),
+            } => parse_one(&mut zstd, seq, path, "mbox", Some(offset), &bytes, None, &fields),
         };
         if items.send(item).is_err() {
             return;
@@ -612,7 +620,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn parse_one(
+    zstd: &mut pack::Compressor,
     seq: u64,
     source: std::sync::Arc<str>,
     kind: &'static str,
@@ -621,7 +631,7 @@ fn parse_one(
     file_time: Option<i64>,
     fields: &Fields,
 ) -> Item {
-    let compressed = match pack::compress(bytes) {
+    let compressed = match zstd.compress(bytes) {
         Ok(c) => c,
         Err(e) => {
             return Item::Error {

@@ -35,14 +35,27 @@ pub struct Compressed {
     pub hash: [u8; 32],
 }
 
-/// Compresses and hashes an original message.
+/// Compresses and hashes originals, reusing one zstd context (one per thread).
+pub struct Compressor {
+    zstd: zstd::bulk::Compressor<'static>,
+}
+
+impl Compressor {
+    pub fn new() -> Result<Compressor> {
+        let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).context("cannot set up zstd")?;
+        Ok(Compressor { zstd })
+    }
+
+    /// Compresses and hashes an original message.
+    pub fn compress(&mut self, raw: &[u8]) -> Result<Compressed> {
+        let frame = self.zstd.compress(raw).context("zstd compression failed")?;
+        Ok(Compressed { frame, raw_len: raw.len(), hash: *blake3::hash(raw).as_bytes() })
+    }
+}
+
+/// Compresses and hashes one original (see [`Compressor`] for many).
 pub fn compress(raw: &[u8]) -> Result<Compressed> {
-    let frame = zstd::bulk::compress(raw, ZSTD_LEVEL).context("zstd compression failed")?;
-    Ok(Compressed {
-        frame,
-        raw_len: raw.len(),
-        hash: *blake3::hash(raw).as_bytes(),
-    })
+    Compressor::new()?.compress(raw)
 }
 
 pub fn pack_path(dir: &Path, pack: u32) -> PathBuf {
