@@ -25,7 +25,7 @@
 //! `DIR/YYYY.mbox`. A summary line goes to stdout.
 
 use anyhow::{Context, Result, bail};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use encoding_rs::{EUC_JP, ISO_2022_JP, SHIFT_JIS};
 use std::fmt::Write as _;
 use std::fs;
@@ -798,6 +798,31 @@ const VISIT_LINES: &[&str] = &[
     "請求書の送付先変更について確認。",
 ];
 
+/// A line from the topic's lines (`topic_pct` percent of the time) or the generic
+/// ones, avoiding the last few lines used so the text does not stutter.
+fn pick_line(
+    rng: &mut Rng,
+    topic: &[&'static str],
+    generic: &[&'static str],
+    topic_pct: u32,
+    recent: &mut [&'static str; 4],
+) -> &'static str {
+    let mut line = "";
+    for _ in 0..4 {
+        line = if rng.pct(topic_pct) {
+            rng.pick(topic)
+        } else {
+            rng.pick(generic)
+        };
+        if !recent.contains(&line) {
+            break;
+        }
+    }
+    recent.rotate_right(1);
+    recent[0] = line;
+    line
+}
+
 /// Fills `{month}`, `{item}`, ... in a template.
 fn fill(template: &str, rng: &mut Rng, out: &mut String) {
     let mut rest = template;
@@ -988,9 +1013,9 @@ fn plan(world: &World, seed: u64, n: usize) -> (Vec<Thread>, Vec<Planned>) {
     (threads, msgs)
 }
 
+/// The instant `t` (Unix seconds) in the time zone `offset` seconds east of UTC.
 fn date_in(t: i64, offset: i32) -> DateTime<FixedOffset> {
-    let tz = FixedOffset::east_opt(offset)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+    let tz = FixedOffset::east_opt(offset).unwrap_or_else(|| Utc.fix());
     DateTime::from_timestamp(t, 0)
         .unwrap_or_default()
         .with_timezone(&tz)
@@ -1154,12 +1179,9 @@ impl<'a> Renderer<'a> {
             let name = recipient.map_or("team", |p| p.surname.as_str());
             let _ = writeln!(s, "Dear {name},\n");
             let topic = &EN_TOPICS[th.topic % EN_TOPICS.len()];
+            let mut recent = [""; 4];
             while s.len() < target {
-                let line = if rng.pct(75) {
-                    rng.pick(topic.lines)
-                } else {
-                    rng.pick(EN_GENERIC)
-                };
+                let line = pick_line(&mut rng, topic.lines, EN_GENERIC, 75, &mut recent);
                 fill(line, &mut rng, &mut s);
                 s.push('\n');
                 if rng.pct(30) {
@@ -1199,14 +1221,11 @@ impl<'a> Renderer<'a> {
             roles.from.surname
         );
         let topic = &JA_TOPICS[th.topic % JA_TOPICS.len()];
+        let mut recent = [""; 4];
         let windows = MAILERS[roles.from.mailer].charset == Charset::ShiftJis;
         let mut n = 0;
         while s.len() < target {
-            let line = if rng.pct(70) {
-                rng.pick(topic.lines)
-            } else {
-                rng.pick(JA_GENERIC)
-            };
+            let line = pick_line(&mut rng, topic.lines, JA_GENERIC, 70, &mut recent);
             if windows && line.starts_with('・') {
                 // Windows writers number items with circled digits (CP932 only).
                 s.push(['①', '②', '③', '④', '⑤'][n % 5]);
