@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Import benchmark: generates N synthetic messages (default 100000), imports them
+# into a fresh archive, then imports the same mail again (nothing new), and
+# prints throughput, wall time, peak RSS and sizes against the bars in
+# bench/README.md. Exit status 1 when a bar is missed.
+#
+#   bench/import.sh [N]
+#   SEED=7 FORMAT=mbox bench/import.sh 20000
+#   KEEP_ARCHIVE=target/bench/archive bench/import.sh   # keep the archive (for search.sh)
+#   KURA=path/to/other/kura bench/import.sh             # measure another build
+set -euo pipefail
+
+N="${1:-100000}"
+SEED="${SEED:-1}"
+FORMAT="${FORMAT:-maildir}"
+KEEP_ARCHIVE="${KEEP_ARCHIVE:-}"
+
+cd "$(dirname "$0")/.."
+
+if [[ ! -x /usr/bin/time ]]; then
+    echo "import.sh: /usr/bin/time (GNU time) is needed to measure peak RSS" >&2
+    exit 2
+fi
+
+echo "building release binaries..." >&2
+cargo build --release --bins --examples --quiet
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
+trap 'rm -rf "$TMP"' EXIT
+
+KURA="${KURA:-target/release/kura}"
+target/release/examples/gen_mailbox --out "$TMP/mail" --messages "$N" --seed "$SEED" --format "$FORMAT" >&2
+
+# Runs one import under GNU time; on failure shows kura's errors.
+timed_import() {
+    local n="$1"
+    if ! /usr/bin/time -f '%e %M' -o "$TMP/time$n" \
+        "$KURA" --archive "$TMP/archive" --quiet import "$TMP/mail" 2> "$TMP/stderr$n"; then
+        echo "import.sh: import $n failed:" >&2
+        cat "$TMP/stderr$n" >&2
+        exit 1
+    fi
+}
+timed_import 1 # fresh archive
+timed_import 2 # the same mail again: nothing new
+
+read -r wall1 rss1_kb < <(tail -n 1 "$TMP/time1")
+read -r wall2 rss2_kb < <(tail -n 1 "$TMP/time2")
+raw=$(du -sb "$TMP/mail" | cut -f1)
+archive=$(du -sb "$TMP/archive" | cut -f1)
+
+status=0
+python3 - "$N" "$wall1" "$rss1_kb" "$wall2" "$rss2_kb" "$raw" "$archive" "$FORMAT" \
+    "$(tail -n 1 "$TMP/stderr1")" "$(tail -n 1 "$TMP/stderr2")" <<'PY' || status=$?
+import sys
+n, wall1, rss1, wall2, rss2, raw, archive = (float(x) for x in sys.argv[1:8])
+fmt, summary1, summary2 = sys.argv[8:11]
+rate = n / max(wall1, 1e-3)
+rss_mb = rss1 / 1024
+ratio = archive / raw
+bars = [
+    ("import rate", f"{rate:,.0f} msg/s", rate >= 10_000, ">= 10,000 msg/s"),
+    ("peak RSS", f"{rss_mb:,.0f} MB", rss_mb < 500, "< 500 MB"),
+    ("archive / raw", f"{ratio:.2f}", ratio < 1.0, "< 1.00"),
+]
+print(f"import of {int(n)} messages ({fmt})")
+if summary1:
+    print(f"  kura: {summary1}")
+print(f"  wall time       {wall1:8.2f} s")
+for name, value, ok, bar in bars:
+    print(f"  {name:15} {value:>14}   bar {bar:16} {'ok' if ok else 'MISSED'}")
+print(f"  raw mail        {raw / 1e6:10.1f} MB")
+print(f"  archive         {archive / 1e6:10.1f} MB")
+print(f"second import (nothing new)")
+if summary2:
+    print(f"  kura: {summary2}")
+print(f"  wall time       {wall2:8.2f} s   peak RSS {rss2 / 1024:,.0f} MB")
+sys.exit(0 if all(ok for _, _, ok, _ in bars) else 1)
+PY
+
+if [[ -n "$KEEP_ARCHIVE" ]]; then
+    rm -rf "$KEEP_ARCHIVE"
+    mkdir -p "$(dirname "$KEEP_ARCHIVE")"
+    mv "$TMP/archive" "$KEEP_ARCHIVE"
+    echo "archive kept in $KEEP_ARCHIVE" >&2
+fi
+exit "$status"
