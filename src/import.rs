@@ -95,7 +95,8 @@ impl std::fmt::Display for ImportSummary {
             self.seen, self.new, self.duplicates
         )?;
         if self.conflicts > 0 {
-            write!(f, " ({} conflicts)", self.conflicts)?;
+            let s = if self.conflicts == 1 { "" } else { "s" };
+            write!(f, " ({} conflict{s})", self.conflicts)?;
         }
         write!(f, ", {} rejected", self.rejected)?;
         if self.rejected > 0 {
@@ -569,7 +570,10 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
     let mut zstd = match pack::Compressor::new() {
         Ok(c) => c,
         Err(e) => {
-            let _ = items.send(Item::Error { seq: 0, message: format!("{e:#}") });
+            let _ = items.send(Item::Error {
+                seq: 0,
+                message: format!("{e:#}"),
+            });
             return;
         }
     };
@@ -601,7 +605,16 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
                 path,
                 offset,
                 bytes,
-            } => parse_one(&mut zstd, seq, path, "mbox", Some(offset), &bytes, None, &fields),
+            } => parse_one(
+                &mut zstd,
+                seq,
+                path,
+                "mbox",
+                Some(offset),
+                &bytes,
+                None,
+                &fields,
+            ),
         };
         if items.send(item).is_err() {
             return;

@@ -49,7 +49,11 @@ impl Compressor {
     /// Compresses and hashes an original message.
     pub fn compress(&mut self, raw: &[u8]) -> Result<Compressed> {
         let frame = self.zstd.compress(raw).context("zstd compression failed")?;
-        Ok(Compressed { frame, raw_len: raw.len(), hash: *blake3::hash(raw).as_bytes() })
+        Ok(Compressed {
+            frame,
+            raw_len: raw.len(),
+            hash: *blake3::hash(raw).as_bytes(),
+        })
     }
 }
 

@@ -121,7 +121,9 @@ fn discover_one(arg: &Path, out: &mut Discovery) -> anyhow::Result<()> {
             File::open(arg).with_context(|| format!("cannot open source {}", arg.display()))?;
         match sniff(&mut file).with_context(|| format!("cannot read source {}", arg.display()))? {
             Ok(kind) => out.files.push(source_file(arg, kind, &md)),
-            Err(why) => out.ignored.push((arg.to_path_buf(), why)),
+            // A file named on the command line is imported whatever it holds:
+            // if it is not mail, import rejects it with the reason.
+            Err(_) => out.files.push(source_file(arg, SourceKind::Eml, &md)),
         }
     } else {
         out.ignored
@@ -312,6 +314,11 @@ fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
                 .and_then(|(md, mut f)| Ok((md, sniff(&mut f)?)));
             match sniffed {
                 Ok((md, Ok(kind))) => out.files.push(source_file(path, kind, &md)),
+                // A message file by its name (`.eml`, ...) that is empty or
+                // garbage is still taken, so import rejects it with the reason.
+                Ok((md, Err(_))) if has_mail_extension(path) => {
+                    out.files.push(source_file(path, SourceKind::Eml, &md))
+                }
                 Ok((_, Err(why))) => out.ignored.push((path.to_path_buf(), why)),
                 Err(e) => out
                     .ignored
@@ -323,6 +330,15 @@ fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// File name extensions that say "one message" (or an mbox).
+const MAIL_EXTENSIONS: &[&str] = &["eml", "msg", "mail", "mbox", "mbx", "emlx"];
+
+fn has_mail_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| MAIL_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)))
 }
 
 /// Reads up to `SNIFF_LEN` bytes (fewer only at end of input).
@@ -743,6 +759,8 @@ mod tests {
                 ("2024/03/c.eml".to_string(), SourceKind::Eml),
                 ("a.eml".to_string(), SourceKind::Eml),
                 ("b.eml".to_string(), SourceKind::Eml),
+                // Taken by its name, so that import rejects it with a reason.
+                ("empty.eml".to_string(), SourceKind::Eml),
                 ("inbox.mbox".to_string(), SourceKind::Mbox { gzip: false }),
                 ("old.mbox.gz".to_string(), SourceKind::Mbox { gzip: true }),
             ]
@@ -753,7 +771,6 @@ mod tests {
             (".kura-lock", "hidden file"),
             ("README.txt", "not mail: does not start with a header line"),
             ("data.gz", "not mail: gzip data that is not an mbox"),
-            ("empty.eml", "empty file"),
             ("link.eml", "symbolic link (not followed)"),
             (
                 "one.eml.gz",
@@ -785,14 +802,10 @@ mod tests {
         ];
         let d = discover(&args).unwrap();
         let got: Vec<String> = d.files.iter().map(|f| rel(root, &f.path)).collect();
-        assert_eq!(got, vec!["z/n.eml", "z/m.eml", "a/x.eml"]);
-        assert_eq!(
-            ignored_rel(root, &d),
-            vec![(
-                "notes.txt".to_string(),
-                "not mail: does not start with a header line".to_string()
-            )]
-        );
+        // A file named on the command line is taken even when it is not mail
+        // (import then rejects it with the reason).
+        assert_eq!(got, vec!["z/n.eml", "z/m.eml", "a/x.eml", "notes.txt"]);
+        assert!(ignored_rel(root, &d).is_empty());
 
         let missing = root.join("no-such-export");
         let err = discover(&[root.join("a"), missing.clone()]).unwrap_err();
