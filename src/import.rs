@@ -325,7 +325,10 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         ],
     )?;
     result?;
-    drop(writer);
+    // Let segment merges finish, so the index is compact and its garbage collected.
+    writer
+        .wait_merging_threads()
+        .context("the index merge failed (the archive is consistent; run `kura gc` later)")?;
     tighten_permissions(&archive.root)?;
     Ok(summary)
 }
@@ -719,13 +722,14 @@ impl Writer<'_> {
                 }
             }
             Item::FileDone { record, .. } => {
-                self.store.conn.execute(
+                self.store.conn.prepare_cached(
                     "INSERT INTO files (path, kind, size, mtime_ns, messages, resume, head_hash)
                      VALUES (?1,?2,?3,?4,?5,?6,?7)
                      ON CONFLICT(path) DO UPDATE SET kind=excluded.kind, size=excluded.size,
                         mtime_ns=excluded.mtime_ns, messages=excluded.messages, resume=excluded.resume,
                         head_hash=excluded.head_hash",
-                    params![
+                )?
+                .execute(params![
                         record.path,
                         record.kind,
                         record.size as i64,
@@ -733,8 +737,7 @@ impl Writer<'_> {
                         record.messages as i64,
                         record.resume as i64,
                         record.head_hash
-                    ],
-                )?;
+                    ])?;
             }
             Item::Error { message, .. } => {
                 self.summary.errors += 1;
@@ -761,7 +764,7 @@ impl Writer<'_> {
         let c = &p.compressed;
         match p.result {
             Err(reject) => {
-                if self.store.place_known(&place)? {
+                if self.store.reject_known(&place)? {
                     self.summary.unchanged += 1;
                     return Ok(());
                 }
@@ -773,12 +776,10 @@ impl Writer<'_> {
             Ok((m, mut doc)) => match self.classify(&m)? {
                 Outcome::New(_) => {
                     let r = self.pack.append(&c.frame)?;
+                    let thread = self.store.assign_thread(&m.message_id, &m.thread_refs())?;
                     let row = self
                         .store
-                        .insert_message(&m, c.raw_len, &c.hash, r, self.batch)?;
-                    let thread = self
-                        .store
-                        .assign_thread(row, &m.message_id, &m.thread_refs())?;
+                        .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
                     self.store
                         .subject_fallback(row, &m, thread, self.opts.threads)?;
                     self.store
@@ -788,10 +789,11 @@ impl Writer<'_> {
                     self.summary.new += 1;
                     self.in_batch += 1;
                 }
+                // Already imported from this very place (an interrupted
+                // import, or a re-read mbox): nothing to do.
                 Outcome::Duplicate(row) | Outcome::Conflict(row)
-                    if self.store.place_known(&place)? =>
+                    if self.store.location_known(row, &place)? =>
                 {
-                    let _ = row;
                     self.summary.unchanged += 1;
                 }
                 Outcome::Duplicate(row) => {

@@ -46,13 +46,18 @@ CREATE TABLE IF NOT EXISTS messages (
     pack_len      INTEGER NOT NULL,
     thread        INTEGER NOT NULL,
     batch         INTEGER NOT NULL,         -- import batch that added it
-    attachments   INTEGER NOT NULL,         -- number of attachments
-    preview       TEXT NOT NULL             -- first characters of the text
+    attachments   INTEGER NOT NULL          -- number of attachments
 );
-CREATE INDEX IF NOT EXISTS messages_date ON messages(date);
 CREATE INDEX IF NOT EXISTS messages_thread ON messages(thread, date);
 CREATE INDEX IF NOT EXISTS messages_subject ON messages(subject_norm, date);
-CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch);
+
+-- Replies without References/In-Reply-To, for the subject fallback of threading.
+CREATE TABLE IF NOT EXISTS refless_replies (
+    subject_norm TEXT NOT NULL,
+    date         INTEGER NOT NULL,
+    message      INTEGER NOT NULL,
+    PRIMARY KEY (subject_norm, date, message)
+) WITHOUT ROWID;
 
 -- From (role 0), To (1), Cc (2), Reply-To (3), in header order.
 CREATE TABLE IF NOT EXISTS addresses (
@@ -63,7 +68,6 @@ CREATE TABLE IF NOT EXISTS addresses (
     address  TEXT NOT NULL,
     PRIMARY KEY (message, role, position)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS addresses_address ON addresses(address);
 
 CREATE TABLE IF NOT EXISTS attachments (
     message  INTEGER NOT NULL REFERENCES messages(id),
@@ -92,7 +96,6 @@ CREATE TABLE IF NOT EXISTS locations (
     batch       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS locations_message ON locations(message);
-CREATE UNIQUE INDEX IF NOT EXISTS locations_place ON locations(source, ifnull(mbox_offset, -1));
 
 -- Inputs that could not be imported, with the reason; raw bytes kept.
 CREATE TABLE IF NOT EXISTS rejects (
@@ -163,6 +166,9 @@ pub struct Store {
 
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // The import writer alone uses ~20 statements per message; re-preparing
+    // evicted ones was a large share of import time.
+    conn.set_prepared_statement_cache_capacity(128);
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     Ok(())
 }
@@ -176,6 +182,10 @@ impl Store {
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Imports touch B-trees keyed by Message-IDs all over: a bigger page
+        // cache than SQLite's 2 MB default saves re-reading pages.
+        conn.pragma_update(None, "cache_size", -64 * 1024)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         let store = Store { conn };
@@ -360,16 +370,16 @@ impl Store {
         size: usize,
         raw_hash: &[u8; 32],
         pack: PackRef,
+        thread: i64,
         batch: i64,
     ) -> Result<i64> {
         let from = m.from.clone().unwrap_or_default();
-        let preview = preview(&m.text);
         self.conn
             .prepare_cached(
                 "INSERT INTO messages (message_id, synthetic_id, date, date_source, from_name, from_addr,
                     subject, subject_norm, is_reply, is_forward, in_reply_to, refs, size, raw_hash,
-                    content_hash, pack, pack_offset, pack_len, thread, batch, attachments, preview)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,0,?19,?20,?21)",
+                    content_hash, pack, pack_offset, pack_len, thread, batch, attachments)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
             )?
             .execute(params![
                 m.message_id,
@@ -390,9 +400,9 @@ impl Store {
                 pack.pack,
                 pack.offset as i64,
                 pack.len,
+                thread,
                 batch,
                 m.attachments.len() as i64,
-                preview,
             ])?;
         let id = self.conn.last_insert_rowid();
         let mut addr = self
@@ -418,7 +428,7 @@ impl Store {
         Ok(id)
     }
 
-    /// Records where a message was found. A place already recorded is left alone.
+    /// Records where a message was found.
     #[allow(clippy::too_many_arguments)]
     pub fn add_location(
         &self,
@@ -432,7 +442,7 @@ impl Store {
     ) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO locations (message, source, kind, mbox_offset, status, raw_hash, size,
+                "INSERT INTO locations (message, source, kind, mbox_offset, status, raw_hash, size,
                     pack, pack_offset, pack_len, batch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
             )?
             .execute(params![
@@ -451,19 +461,22 @@ impl Store {
         Ok(())
     }
 
-    /// True when this exact place was already recorded (as a message location or a reject).
-    pub fn place_known(&self, place: &Place<'_>) -> Result<bool> {
+    /// True when `place` is already recorded as a location of `message`.
+    pub fn location_known(&self, message: i64, place: &Place<'_>) -> Result<bool> {
         let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
         let known: Option<i64> = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM locations WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
+                "SELECT 1 FROM locations WHERE message = ?1 AND source = ?2 AND ifnull(mbox_offset, -1) = ?3",
             )?
-            .query_row(params![place.source, off], |r| r.get(0))
+            .query_row(params![message, place.source, off], |r| r.get(0))
             .optional()?;
-        if known.is_some() {
-            return Ok(true);
-        }
+        Ok(known.is_some())
+    }
+
+    /// True when `place` was already rejected.
+    pub fn reject_known(&self, place: &Place<'_>) -> Result<bool> {
+        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
         let known: Option<i64> = self
             .conn
             .prepare_cached(
@@ -505,17 +518,19 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Assigns message `row` (Message-ID `message_id`, referencing `refs`) to a
-    /// thread: the thread of any known id among them, merging threads that the
-    /// message joins; ghosts are recorded for referenced ids never seen.
-    /// Returns the thread id.
-    pub fn assign_thread(&self, row: i64, message_id: &str, refs: &[String]) -> Result<i64> {
+    /// The thread of a message with Message-ID `message_id` referencing
+    /// `refs`: the thread of any id among them already known (merging the
+    /// threads the message joins), else a new thread. Records every id,
+    /// including referenced ones never received (ghosts). Call before
+    /// inserting the message.
+    pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
+        let ids = || std::iter::once(message_id).chain(refs.iter().map(String::as_str));
         let mut threads: Vec<i64> = Vec::new();
         {
             let mut q = self
                 .conn
                 .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
-            for id in std::iter::once(message_id).chain(refs.iter().map(String::as_str)) {
+            for id in ids() {
                 if let Some(t) = q.query_row([id], |r| r.get::<_, i64>(0)).optional()?
                     && !threads.contains(&t)
                 {
@@ -523,19 +538,22 @@ impl Store {
                 }
             }
         }
-        let thread = threads.iter().copied().min().unwrap_or(row);
+        let thread = match threads.iter().copied().min() {
+            Some(t) => t,
+            None => self
+                .conn
+                .prepare_cached("SELECT coalesce(max(thread), 0) + 1 FROM thread_ids")?
+                .query_row([], |r| r.get(0))?,
+        };
         for &other in threads.iter().filter(|&&t| t != thread) {
             self.merge_threads(other, thread)?;
         }
         let mut ins = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
-        for id in std::iter::once(message_id).chain(refs.iter().map(String::as_str)) {
+        for id in ids() {
             ins.execute(params![id, thread])?;
         }
-        self.conn
-            .prepare_cached("UPDATE messages SET thread = ?1 WHERE id = ?2")?
-            .execute(params![thread, row])?;
         Ok(thread)
     }
 
@@ -553,10 +571,11 @@ impl Store {
         Ok(())
     }
 
-    /// The subject fallback: joins a reference-less reply to the thread of an
-    /// earlier message with the same normalised subject within the window whose
-    /// participants overlap, and (in the other direction) pulls such replies
-    /// that arrived before their original into this message's thread.
+    /// The subject fallback: joins a reference-less reply to the thread of the
+    /// nearest earlier message with the same normalised subject, within the
+    /// window, whose participants overlap; and (in the other direction) pulls
+    /// such replies that were imported before their original into this
+    /// message's thread, so that import order does not matter.
     pub fn subject_fallback(
         &self,
         row: i64,
@@ -564,63 +583,69 @@ impl Store {
         thread: i64,
         opts: ThreadOptions,
     ) -> Result<i64> {
-        if !opts.subject_fallback
-            || m.subject_info.normalized.is_empty()
-            || m.subject_info.is_forward
-        {
+        let subject = m.subject_info.normalized.as_str();
+        if !opts.subject_fallback || subject.is_empty() || m.subject_info.is_forward {
             return Ok(thread);
         }
         let refless = m.references.is_empty() && m.in_reply_to.is_empty();
         let mut thread = thread;
         let me = participants(m);
         if refless && m.subject_info.is_reply {
-            // Nearest earlier message of the same conversation subject.
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![subject, m.date, row])?;
             let mut q = self.conn.prepare_cached(
                 "SELECT id, thread, from_addr FROM messages
                  WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
                  ORDER BY date DESC, id DESC LIMIT 50",
             )?;
             let cands: Vec<(i64, i64, String)> = q
-                .query_map(
-                    params![m.subject_info.normalized, m.date, m.date - opts.window, row],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )?
+                .query_map(params![subject, m.date, m.date - opts.window, row], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
                 .collect::<rusqlite::Result<_>>()?;
             for (cid, ct, cfrom) in cands {
                 if self.overlaps(cid, &cfrom, &me, m)? {
-                    if ct != thread {
-                        let into = ct.min(thread);
-                        self.merge_threads(ct.max(thread), into)?;
-                        thread = into;
-                    }
+                    thread = self.join(thread, ct)?;
                     break;
                 }
             }
         }
-        // Later reference-less replies that were imported before this message.
+        // Reference-less replies imported before this message. (Two simple
+        // queries: a join here was planned badly while the tables were empty.)
         let mut q = self.conn.prepare_cached(
-            "SELECT id, thread, from_addr, date FROM messages
-             WHERE subject_norm = ?1 AND date >= ?2 AND date <= ?3 AND id != ?4
-               AND is_reply = 1 AND is_forward = 0 AND refs = '' AND in_reply_to = ''
-             ORDER BY date, id LIMIT 50",
+            "SELECT message FROM refless_replies
+             WHERE subject_norm = ?1 AND date >= ?2 AND date <= ?3 AND message != ?4
+             ORDER BY date, message LIMIT 50",
         )?;
-        let later: Vec<(i64, i64, String, i64)> = q
-            .query_map(
-                params![m.subject_info.normalized, m.date, m.date + opts.window, row],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?
+        let rows: Vec<i64> = q
+            .query_map(params![subject, m.date, m.date + opts.window, row], |r| {
+                r.get(0)
+            })?
             .collect::<rusqlite::Result<_>>()?;
-        for (rid, rt, rfrom, _) in later {
-            if rt == thread {
-                continue;
-            }
-            if self.overlaps(rid, &rfrom, &me, m)? {
-                let into = rt.min(thread);
-                self.merge_threads(rt.max(thread), into)?;
-                thread = into;
+        let mut later = Vec::with_capacity(rows.len());
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT thread, from_addr FROM messages WHERE id = ?1")?;
+        for rid in rows {
+            let (rt, rfrom): (i64, String) = q.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            later.push((rid, rt, rfrom));
+        }
+        for (rid, rt, rfrom) in later {
+            if rt != thread && self.overlaps(rid, &rfrom, &me, m)? {
+                thread = self.join(thread, rt)?;
             }
         }
         Ok(thread)
+    }
+
+    /// Merges two threads into the older (smaller) id; returns it.
+    fn join(&self, a: i64, b: i64) -> Result<i64> {
+        let (into, from) = (a.min(b), a.max(b));
+        self.merge_threads(from, into)?;
+        Ok(into)
     }
 
     /// Participants overlap: the other's sender is among ours, or our sender among theirs.
@@ -664,33 +689,6 @@ fn participants(m: &ParsedMessage) -> Vec<String> {
         .collect()
 }
 
-/// The first ~200 characters of a text, whitespace collapsed.
-pub fn preview(text: &str) -> String {
-    let mut out = String::new();
-    let mut n = 0;
-    let mut space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            space = !out.is_empty();
-            continue;
-        }
-        if c.is_control() {
-            continue;
-        }
-        if space {
-            out.push(' ');
-            n += 1;
-            space = false;
-        }
-        out.push(c);
-        n += 1;
-        if n >= 200 {
-            break;
-        }
-    }
-    out
-}
-
 /// A message as commands show it (JSON schema version 1, see the README).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MessageView {
@@ -730,12 +728,12 @@ pub fn thread_label(thread: i64) -> String {
 }
 
 impl Store {
-    /// Loads a message for display; the snippet starts as the stored preview.
+    /// Loads a message for display (the snippet is left empty: it needs the text).
     pub fn message_view(&self, row: i64, utc: bool) -> Result<Option<MessageView>> {
         let base = self
             .conn
             .prepare_cached(
-                "SELECT message_id, thread, date, from_name, from_addr, subject, preview FROM messages WHERE id = ?1",
+                "SELECT message_id, thread, date, from_name, from_addr, subject FROM messages WHERE id = ?1",
             )?
             .query_row([row], |r| {
                 Ok((
@@ -745,11 +743,10 @@ impl Store {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
                 ))
             })
             .optional()?;
-        let Some((message_id, thread, date, from_name, from_addr, subject, preview)) = base else {
+        let Some((message_id, thread, date, from_name, from_addr, subject)) = base else {
             return Ok(None);
         };
         let mut to = Vec::new();
@@ -807,7 +804,7 @@ impl Store {
             to,
             cc,
             subject,
-            snippet: preview,
+            snippet: String::new(),
             attachments,
             tags,
         }))
