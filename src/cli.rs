@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// compressed originals), then searches, threads and exports customer histories.
 #[derive(Debug, Parser)]
 #[command(name = "kura", version, about, long_about, propagate_version = true)]
-#[command(after_long_help = EXIT_STATUS_HELP)]
+#[command(after_long_help = MAIN_LONG_HELP)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -19,18 +19,53 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Exit statuses, shown in `--help` and the man page.
-pub const EXIT_STATUS_HELP: &str = "\
+/// The query language, shown in `search --help`, `count --help` and the man pages.
+pub const QUERY_HELP: &str = "\
+Query language:
+  Words are ANDed; OR, NOT (upper case), -word, parentheses and \"quoted phrases\" work.
+  * alone matches every message. Put -- before a query that starts with - (kura search -- -spam).
+  from: to: cc:        address, part of it, or display name (Japanese too)
+  subject: body:       the subject / the decoded text
+  customer:            an address or a domain (subdomains included), in any role
+  domain:              a mail domain, in any role
+  id:                  a Message-ID, with or without <>
+  thread:              a thread id
+  tag:                 a tag
+  has:attachment       messages with attachments
+  attachment:          an attachment file name (Japanese too)
+  mimetype:            an attachment type: pdf, application/pdf
+  date:                2024-03-05, 2024-03, 2024, 2024-01..2024-03-31, 2024-06.., ..2023,
+                       today, yesterday, 7d, 2w, 3m, 1y, 12h (within the last ...);
+                       local time zone unless --utc
+  Japanese is matched as written, in any width (ｾｲｷｭｳ = セイキュウ); one character works.
+
+JSON output (schema version 1; fields are only ever added within a version):
+  message: message_id, thread, date (RFC 3339), from {name, address}, to and cc
+           [{name, address}], subject, snippet, attachments [{filename, mime, size}], tags
+  thread (search --threads): thread, first_date, last_date, matched, total,
+           participants, subject";
+
+/// Exit statuses, files and environment, shown in `kura --help` and kura(1).
+pub const MAIN_LONG_HELP: &str = "\
 Exit status:
   0   success (search/count: something matched)
-  1   search/count: nothing matched
+  1   search/count/thread: nothing matched
   2   error: bad arguments, bad query, unreadable input, damaged archive
   75  the archive is locked by another import (retry later, or --wait)
+
+Files:
+  ARCHIVE/kura.sqlite   metadata (SQLite): messages, locations, threads, rejects, tags
+  ARCHIVE/index/        the full-text index (tantivy)
+  ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst)
+  ARCHIVE/import.lock   held while an import writes
+  The archive is created owner-only (0700/0600).
 
 Environment:
   KURA_ARCHIVE    the archive directory (as --archive)
   XDG_DATA_HOME   default archive is $XDG_DATA_HOME/kura (else ~/.local/share/kura)
-  NO_COLOR        disables colour on a terminal";
+  NO_COLOR        disables colour on a terminal
+
+Query language and JSON output: see kura search --help, kura-search(1).";
 
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone)]
@@ -48,8 +83,10 @@ pub enum Command {
     /// Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files.
     Import(ImportArgs),
     /// Search messages (or threads with --threads).
+    #[command(after_long_help = QUERY_HELP)]
     Search(SearchArgs),
     /// Count messages (or threads) matching a query.
+    #[command(after_long_help = QUERY_HELP)]
     Count(CountArgs),
     /// Show one message: decoded headers, text and attachments, or the raw original.
     Show(ShowArgs),

@@ -80,6 +80,9 @@ pub struct ImportSummary {
     pub unchanged: u64,
     /// Files that were not mail (listed with `--verbose`).
     pub ignored_files: u64,
+    /// Those files, with the reason.
+    #[serde(skip)]
+    pub ignored: Vec<(PathBuf, String)>,
     /// Files that could not be read (each reported as an error).
     pub errors: u64,
     /// Messages re-indexed after an interrupted import.
@@ -238,6 +241,7 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
 
     let discovery = sources::discover(&opts.paths)?;
     summary.ignored_files = discovery.ignored.len() as u64;
+    summary.ignored = discovery.ignored.clone();
 
     let log_id = {
         let paths: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();

@@ -21,6 +21,7 @@ pub mod archive;
 pub mod charset;
 pub mod cli;
 pub mod commands;
+pub mod docs;
 pub mod import;
 pub mod index;
 pub mod output;

@@ -24,6 +24,14 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
         abort_after,
     };
     let summary = import::run(&archive, &opts)?;
+    if args.verbose && !global.quiet {
+        for (path, why) in &summary.ignored {
+            eprintln!(
+                "import: passed over {}: {why}",
+                crate::output::sanitize(&path.display().to_string())
+            );
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else if !global.quiet {

@@ -1,0 +1,120 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kura_global_optspecs
+    string join \n archive= q/quiet h/help V/version
+end
+
+function __fish_kura_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kura_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kura_using_subcommand
+    set -l cmd (__fish_kura_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kura -n "__fish_kura_needs_command" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_needs_command" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_needs_command" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_needs_command" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
+complete -c kura -n "__fish_kura_needs_command" -f -a "search" -d 'Search messages (or threads with --threads)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "count" -d 'Count messages (or threads) matching a query'
+complete -c kura -n "__fish_kura_needs_command" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
+complete -c kura -n "__fish_kura_needs_command" -f -a "thread" -d 'Show a conversation as a tree'
+complete -c kura -n "__fish_kura_needs_command" -f -a "rejects" -d 'List inputs that could not be imported, with the reason'
+complete -c kura -n "__fish_kura_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c kura -n "__fish_kura_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kura -n "__fish_kura_using_subcommand import" -l subject-window -d 'Window for joining reference-less replies by subject, in days' -r
+complete -c kura -n "__fish_kura_using_subcommand import" -s j -l jobs -d 'Parse threads (default: one per core)' -r
+complete -c kura -n "__fish_kura_using_subcommand import" -l batch-size -d 'New messages per commit' -r
+complete -c kura -n "__fish_kura_using_subcommand import" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand import" -l wait -d 'Wait for a running import to finish instead of exiting with status 75'
+complete -c kura -n "__fish_kura_using_subcommand import" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
+complete -c kura -n "__fish_kura_using_subcommand import" -s v -l verbose -d 'List the files that were not taken for mail, and why'
+complete -c kura -n "__fish_kura_using_subcommand import" -l json -d 'Print the summary as JSON on stdout'
+complete -c kura -n "__fish_kura_using_subcommand import" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand import" -s h -l help -d 'Print help'
+complete -c kura -n "__fish_kura_using_subcommand import" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand search" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+json\t'One JSON array'
+jsonl\t'One JSON object per line, streamed'
+text\t'One line per item'
+ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand search" -l sort -r -f -a "newest\t''
+oldest\t''
+relevance\t''"
+complete -c kura -n "__fish_kura_using_subcommand search" -l limit -d 'At most this many results (default: 50 on a terminal, all otherwise)' -r
+complete -c kura -n "__fish_kura_using_subcommand search" -l offset -d 'Skip this many results' -r
+complete -c kura -n "__fish_kura_using_subcommand search" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand search" -l utc -d 'Interpret calendar dates in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand search" -l threads -d 'List threads instead of messages'
+complete -c kura -n "__fish_kura_using_subcommand search" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand search" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand search" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand count" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand count" -l utc -d 'Interpret calendar dates in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand count" -l threads -d 'Count threads instead of messages'
+complete -c kura -n "__fish_kura_using_subcommand count" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand count" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand count" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand show" -l part -d 'Save attachment N (as listed by show) to --output' -r
+complete -c kura -n "__fish_kura_using_subcommand show" -s o -l output -d 'Where --part writes (a file, or a directory to put the sanitised file name in)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand show" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+json\t'One JSON array'
+jsonl\t'One JSON object per line, streamed'
+text\t'One line per item'
+ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand show" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand show" -l raw -d 'Print the exact original bytes'
+complete -c kura -n "__fish_kura_using_subcommand show" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand show" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand thread" -l query -d 'Show the thread of each message matching this query' -r
+complete -c kura -n "__fish_kura_using_subcommand thread" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+json\t'One JSON array'
+jsonl\t'One JSON object per line, streamed'
+text\t'One line per item'
+ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand thread" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand thread" -l body -d 'Include the decoded text of each message (quoted lines dimmed on a terminal)'
+complete -c kura -n "__fish_kura_using_subcommand thread" -l utc
+complete -c kura -n "__fish_kura_using_subcommand thread" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand thread" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand thread" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand rejects" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+json\t'One JSON array'
+jsonl\t'One JSON object per line, streamed'
+text\t'One line per item'
+ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand rejects" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand rejects" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand rejects" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand rejects" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand completions" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c kura -n "__fish_kura_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "thread" -d 'Show a conversation as a tree'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "completions" -d 'Print shell completions'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread rejects completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
