@@ -103,16 +103,15 @@ pub fn snippet(text: &str, terms: &[String], width: usize) -> (String, Vec<(usiz
     let mut origin: Vec<usize> = Vec::with_capacity(text.len());
     let mut buf = [0u8; 4];
     for (i, c) in text.char_indices() {
-        let f = if c.is_ascii() {
-            let l = c.to_ascii_lowercase();
-            l.encode_utf8(&mut buf).to_string()
+        let before = folded.len();
+        if c.is_ascii() {
+            folded.push(c.to_ascii_lowercase());
+        } else if is_fold_stable(c) {
+            folded.push(c);
         } else {
-            crate::tokenizer::fold(c.encode_utf8(&mut buf))
-        };
-        for _ in 0..f.len() {
-            origin.push(i);
+            folded.push_str(&crate::tokenizer::fold(c.encode_utf8(&mut buf)));
         }
-        folded.push_str(&f);
+        origin.resize(origin.len() + folded.len() - before, i);
     }
     origin.push(text.len());
     let mut matches: Vec<(usize, usize)> = Vec::new();
@@ -185,6 +184,12 @@ pub fn snippet(text: &str, terms: &[String], width: usize) -> (String, Vec<(usiz
         }
     }
     (sanitize(&out), ranges)
+}
+
+/// Characters that NFKC and lowercasing leave alone (kana, common kanji and
+/// Japanese punctuation): the common case in Japanese mail, folded for free.
+fn is_fold_stable(c: char) -> bool {
+    matches!(c as u32, 0x3001..=0x303F | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x30FC | 0x4E00..=0x9FFF)
 }
 
 fn next_boundary(text: &str, i: usize) -> usize {

@@ -157,6 +157,7 @@ impl PackWriter {
 pub struct PackReader {
     dir: PathBuf,
     open: Vec<(u32, File)>,
+    zstd: Option<zstd::bulk::Decompressor<'static>>,
 }
 
 impl PackReader {
@@ -164,6 +165,7 @@ impl PackReader {
         PackReader {
             dir: dir.to_path_buf(),
             open: Vec::new(),
+            zstd: None,
         }
     }
 
@@ -196,7 +198,11 @@ impl PackReader {
     /// The original bytes at `r` (`raw_len` is the recorded size).
     pub fn read(&mut self, r: PackRef, raw_len: usize) -> Result<Vec<u8>> {
         let frame = self.read_frame(r)?;
-        let raw = zstd::bulk::decompress(&frame, raw_len.max(1)).with_context(|| {
+        if self.zstd.is_none() {
+            self.zstd = Some(zstd::bulk::Decompressor::new().context("cannot set up zstd")?);
+        }
+        let dctx = self.zstd.as_mut().context("zstd context")?;
+        let raw = dctx.decompress(&frame, raw_len.max(1)).with_context(|| {
             format!(
                 "original at offset {} of {} is corrupt",
                 r.offset,

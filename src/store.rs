@@ -153,6 +153,9 @@ CREATE TABLE IF NOT EXISTS import_log (
 );
 "#;
 
+/// Where a message's original is: pack location, size, BLAKE3 hash.
+pub type OriginalRef = (PackRef, usize, Vec<u8>);
+
 /// Address roles in the `addresses` table.
 pub const ROLE_FROM: i64 = 0;
 pub const ROLE_TO: i64 = 1;
@@ -239,7 +242,7 @@ impl Store {
     }
 
     /// Where a message's original lives, and its size and hash.
-    pub fn original_ref(&self, id: i64) -> Result<Option<(PackRef, usize, Vec<u8>)>> {
+    pub fn original_ref(&self, id: i64) -> Result<Option<OriginalRef>> {
         Ok(self
             .conn
             .prepare_cached(

@@ -6,7 +6,7 @@ use crate::output::{self, mailbox_label, sanitize, short_date, truncate_columns}
 use crate::pack::PackReader;
 use crate::query::exec::{Hit, Order, Searcher};
 use crate::query::{self, Query};
-use crate::store::{MessageView, thread_label};
+use crate::store::{MessageView, OriginalRef, thread_label};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -73,7 +73,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     }
     let hits = searcher.search(&q, order, args.offset, limit)?;
     let terms = highlight_terms(&q);
-    let mut packs = PackReader::new(&archive.originals_dir());
+    let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let color = output::color_enabled();
     let mut table_rows = Vec::new();
@@ -81,40 +81,48 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     if format == Format::Json {
         write!(out, "[")?;
     }
-    for hit in &hits {
-        if format == Format::Ids {
+    // In chunks, so that output streams and memory stays flat; snippets (read
+    // the original, decode, find the words) are computed on all cores.
+    for chunk in hits.chunks(256) {
+        let mut views = Vec::with_capacity(chunk.len());
+        for hit in chunk {
             if let Some(v) = searcher.store.message_view(hit.id, utc)? {
+                let original = searcher.store.original_ref(hit.id)?;
+                views.push((v, original));
+            }
+        }
+        if format == Format::Ids {
+            for (v, _) in &views {
                 writeln!(out, "{}", sanitize(&v.message_id))?;
             }
             continue;
         }
-        let Some(mut v) = searcher.store.message_view(hit.id, utc)? else {
-            continue;
-        };
-        let (snip, ranges) = message_snippet(&searcher, &mut packs, hit.id, &terms, &v)?;
-        v.snippet = snip.clone();
-        match format {
-            Format::Json => {
-                if !first {
-                    write!(out, ",")?;
+        let snippets = snippets(&originals, &views, &terms);
+        for ((mut v, _), (snip, ranges)) in views.into_iter().zip(snippets) {
+            v.snippet = snip.clone();
+            match format {
+                Format::Json => {
+                    if !first {
+                        write!(out, ",")?;
+                    }
+                    serde_json::to_writer(&mut out, &v)?;
                 }
-                serde_json::to_writer(&mut out, &v)?;
+                Format::Jsonl => {
+                    serde_json::to_writer(&mut out, &v)?;
+                    writeln!(out)?;
+                }
+                Format::Table => {
+                    let snip = if color {
+                        output::highlight(&snip, &ranges)
+                    } else {
+                        snip
+                    };
+                    table_rows.push((v, snip));
+                }
+                _ => writeln!(out, "{}", text_line(&v))?,
             }
-            Format::Jsonl => {
-                serde_json::to_writer(&mut out, &v)?;
-                writeln!(out)?;
-            }
-            Format::Table => {
-                let snip = if color {
-                    output::highlight(&snip, &ranges)
-                } else {
-                    snip
-                };
-                table_rows.push((v, snip));
-            }
-            _ => writeln!(out, "{}", text_line(&v))?,
+            first = false;
         }
-        first = false;
     }
     if format == Format::Json {
         writeln!(out, "]")?;
@@ -159,22 +167,45 @@ fn table(rows: &[(MessageView, String)], utc: bool) -> comfy_table::Table {
     t
 }
 
-/// The snippet of a hit: from the decoded text of the original.
-fn message_snippet(
-    searcher: &Searcher,
-    packs: &mut PackReader,
-    row: i64,
+type Snippet = (String, Vec<(usize, usize)>);
+
+/// Snippets of messages from the decoded text of their originals, computed
+/// on all cores. A message whose original cannot be read gets an empty one.
+fn snippets(
+    originals: &std::path::Path,
+    views: &[(MessageView, Option<OriginalRef>)],
     terms: &[String],
-    v: &MessageView,
-) -> Result<(String, Vec<(usize, usize)>)> {
-    let text = match searcher.store.original_ref(row)? {
-        Some((r, size, _)) => match packs.read(r, size) {
-            Ok(raw) => crate::parse::display_text(&raw),
-            Err(_) => v.snippet.clone(),
-        },
-        None => v.snippet.clone(),
-    };
-    Ok(output::snippet(&text, terms, 80))
+) -> Vec<Snippet> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per = views.len().div_ceil(threads).max(8);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = views
+            .chunks(per)
+            .map(|part| {
+                let n = part.len();
+                let h = scope.spawn(move || {
+                    let mut packs = PackReader::new(originals);
+                    part.iter()
+                        .map(|(_, original)| {
+                            let text = original
+                                .as_ref()
+                                .and_then(|(r, size, _)| packs.read(*r, *size).ok())
+                                .map(|raw| crate::parse::display_text(&raw))
+                                .unwrap_or_default();
+                            output::snippet(&text, terms, 80)
+                        })
+                        .collect::<Vec<_>>()
+                });
+                (n, h)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![Snippet::default(); n]))
+            .collect()
+    })
 }
 
 /// A thread in `search --threads` output.
