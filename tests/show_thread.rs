@@ -432,6 +432,32 @@ fn part_saves_the_decoded_attachment_under_its_name() {
         .into()
     );
 
+    // A forwarded message without a name is saved as a mail file that
+    // parses as the inner message.
+    let fwd = "9c8b7a6f-5e4d-4c3b-a2f1-0e9d8c7b6a5f@minato-shokai.co.jp";
+    let listing = stdout(&ok(&a, &["show", fwd]));
+    assert!(
+        listing.contains("Attachment: [1]  (message/rfc822, "),
+        "{listing}"
+    );
+    let fwd_dir = tmp.path().join("fwd");
+    std::fs::create_dir(&fwd_dir).unwrap();
+    ok(
+        &a,
+        &[
+            "show",
+            fwd,
+            "--part",
+            "1",
+            "--output",
+            fwd_dir.to_str().unwrap(),
+        ],
+    );
+    let inner = std::fs::read(fwd_dir.join("attachment-1.eml")).unwrap();
+    let inner = kura::parse::parse_message(&inner, None).unwrap();
+    assert_eq!(inner.subject, "金型修理の日程について");
+    assert!(inner.text.contains("焼入れ"), "{}", inner.text);
+
     // No such attachment: exit 2, nothing written.
     for n in ["0", "2"] {
         let o = run(kura(&a).args(["show", QUOTE_PDF, "--part", n, "--output", dir_s]));
@@ -746,6 +772,20 @@ fn thread_by_thread_id_or_message_id_is_the_same_tree() {
             .1
             .ends_with("John Miller  Invoice INV-2024-0117 for February shipment")
     );
+
+    // --utc: dates in UTC, in text and JSON.
+    let out = stdout(&ok(&a, &["thread", "--utc", &t]));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("2024-02-26 16:14  "),
+        "{out}"
+    );
+    let v = json_of(&ok(&a, &["thread", "--utc", "--format", "json", &t]));
+    let d = chrono::DateTime::parse_from_rfc3339(v["tree"][0]["date"].as_str().unwrap()).unwrap();
+    assert_eq!(d.offset().local_minus_utc(), 0);
+    assert_eq!(d.to_rfc3339(), "2024-02-26T16:14:33+00:00");
 
     for unknown in ["999999", "nobody@example.invalid"] {
         let o = run(kura(&a).args(["thread", unknown]));
