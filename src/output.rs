@@ -328,15 +328,25 @@ pub fn safe_file_name(name: &str, fallback: &str) -> String {
     } else {
         trimmed
     };
-    if s.len() > 200 {
-        let mut cut = 200;
+    if s.len() > MAX_FILE_NAME {
+        // Cut the stem, keeping a short extension so the file still opens.
+        let ext = match s.rfind('.') {
+            Some(i) if i > 0 && s.len() - i <= 16 => s.split_off(i),
+            _ => String::new(),
+        };
+        let mut cut = MAX_FILE_NAME - ext.len();
         while !s.is_char_boundary(cut) {
             cut -= 1;
         }
         s.truncate(cut);
+        s.push_str(&ext);
     }
     s
 }
+
+/// Longest file name [`safe_file_name`] makes, in bytes (leaves room for a
+/// `-N` suffix below the usual 255-byte limit).
+const MAX_FILE_NAME: usize = 200;
 
 /// Creates a new file named `name` (sanitised) inside `dir`, never following
 /// a symlink and never replacing an existing file: `name`, `name-1`, ... .
@@ -400,6 +410,23 @@ mod file_name_tests {
         assert_eq!(safe_file_name("..", "attachment-1"), "attachment-1");
         assert_eq!(safe_file_name(".bashrc", "a"), "bashrc");
         assert_eq!(safe_file_name("請求書.pdf", "a"), "請求書.pdf");
+    }
+
+    #[test]
+    fn long_names_keep_their_extension() {
+        let long = format!("{}.pdf", "御見積書".repeat(30));
+        let s = safe_file_name(&long, "a");
+        assert!(s.len() <= 200, "{}", s.len());
+        assert!(
+            s.ends_with(".pdf") && s.starts_with("御見積書御見積書"),
+            "{s}"
+        );
+        // No dot, or a "extension" too long to be one: plain cut on a char boundary.
+        let s = safe_file_name(&"あ".repeat(100), "a");
+        assert_eq!(s, "あ".repeat(66));
+        let s = safe_file_name(&format!("a.{}", "b".repeat(300)), "a");
+        assert_eq!(s.len(), 200);
+        assert!(s.starts_with("a.bbb"));
     }
 
     #[test]

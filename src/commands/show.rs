@@ -49,9 +49,26 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
             code: 2,
             message: format!("the message has no attachment {n}"),
         })?;
+        // Saved under the name `show` lists: names mail-parser left undecoded
+        // (raw ISO-2022-JP, stray encoded words) are decoded as at import.
+        let name = if crate::charset::needs_redecode(&name) {
+            crate::charset::decode_header(name.as_bytes())
+        } else {
+            name
+        };
         let target = args.output.as_deref().context("--part needs --output")?;
         let written = if target.is_dir() {
-            output::write_into_dir(target, &name, &format!("attachment-{n}"), &bytes)?
+            // A nameless forwarded message is saved as a mail file.
+            let forwarded = store
+                .message_view(row, false)?
+                .and_then(|v| v.attachments.into_iter().nth(n.saturating_sub(1)))
+                .is_some_and(|a| a.mime == "message/rfc822");
+            let fallback = if forwarded {
+                format!("attachment-{n}.eml")
+            } else {
+                format!("attachment-{n}")
+            };
+            output::write_into_dir(target, &name, &fallback, &bytes)?
         } else {
             std::fs::write(target, &bytes)
                 .with_context(|| format!("cannot write {}", target.display()))?;

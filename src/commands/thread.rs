@@ -14,6 +14,10 @@ use std::io::Write;
 /// Trees deeper than this are printed flat below that depth.
 const MAX_DEPTH: usize = 200;
 
+/// The same for JSON, where each level nests twice (node, `children`): kept
+/// well inside the nesting limits of common parsers (serde_json 128, jq 1.6 256).
+const JSON_MAX_DEPTH: usize = 50;
+
 /// The messages of a thread, for the tree builder.
 pub fn thread_messages(store: &Store, thread: i64) -> Result<Vec<ThreadMessage>> {
     let mut q = store
@@ -169,13 +173,35 @@ impl Render<'_> {
     fn json(&mut self, n: &TreeNode, depth: usize) -> Result<Value> {
         let mut children = Vec::new();
         for c in &n.children {
-            if depth >= MAX_DEPTH {
-                children.push(self.json_flat(c)?);
+            if depth >= JSON_MAX_DEPTH {
+                children.extend(self.json_flat(c)?);
             } else {
                 children.push(self.json(c, depth + 1)?);
             }
         }
-        let mut v = match n.key {
+        let mut v = self.json_node(n)?;
+        v["children"] = Value::Array(children);
+        Ok(v)
+    }
+
+    /// A node and its descendants as sibling nodes without children, in tree
+    /// order (past [`JSON_MAX_DEPTH`]).
+    fn json_flat(&mut self, n: &TreeNode) -> Result<Vec<Value>> {
+        let mut stack = vec![n];
+        let mut flat = Vec::new();
+        while let Some(x) = stack.pop() {
+            let mut v = self.json_node(x)?;
+            v["children"] = Value::Array(Vec::new());
+            flat.push(v);
+            stack.extend(x.children.iter().rev());
+        }
+        Ok(flat)
+    }
+
+    /// One node without its children: the message object (with its text
+    /// under --body), or a placeholder for a message never imported.
+    fn json_node(&mut self, n: &TreeNode) -> Result<Value> {
+        Ok(match n.key {
             Some(k) => match self.view(k)? {
                 Some(view) => {
                     let mut v = serde_json::to_value(&view)?;
@@ -187,25 +213,7 @@ impl Render<'_> {
                 None => json!({ "message_id": n.message_id }),
             },
             None => json!({ "message_id": n.message_id, "missing": true }),
-        };
-        v["children"] = Value::Array(children);
-        Ok(v)
-    }
-
-    /// A node and its descendants without nesting (past [`MAX_DEPTH`]).
-    fn json_flat(&mut self, n: &TreeNode) -> Result<Value> {
-        let mut stack = vec![n];
-        let mut flat = Vec::new();
-        while let Some(x) = stack.pop() {
-            let mut v = match x.key {
-                Some(k) => serde_json::to_value(self.view(k)?)?,
-                None => json!({ "message_id": x.message_id, "missing": true }),
-            };
-            v["children"] = Value::Array(Vec::new());
-            flat.push(v);
-            stack.extend(x.children.iter().rev());
-        }
-        Ok(Value::Array(flat))
+        })
     }
 
     fn text(&mut self, out: &mut impl Write, root: &TreeNode, depth: usize) -> Result<()> {
