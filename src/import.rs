@@ -239,7 +239,14 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         ..Default::default()
     };
 
-    let discovery = sources::discover(&opts.paths)?;
+    // Absolute paths: the archive records where mail came from, and a later
+    // import from another working directory must recognise the same files.
+    let paths: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .map(|p| std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display())))
+        .collect::<Result<_>>()?;
+    let discovery = sources::discover(&paths)?;
     summary.ignored_files = discovery.ignored.len() as u64;
     summary.ignored = discovery.ignored.clone();
 

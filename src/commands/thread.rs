@@ -127,9 +127,10 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
                 }
             }
             _ => {
+                let plural = if msgs.len() == 1 { "" } else { "s" };
                 writeln!(
                     out,
-                    "thread {} ({} messages)",
+                    "thread {} ({} message{plural})",
                     crate::store::thread_label(t),
                     msgs.len()
                 )?;
