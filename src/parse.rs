@@ -475,7 +475,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
                 }
                 if depth == 0 {
                     attachments.push(Attachment {
-                        filename: part.attachment_name().map(clean_line).unwrap_or_default(),
+                        filename: part_filename(msg, part),
                         mime: "message/rfc822".into(),
                         size: part.len() as u64,
                     });
@@ -490,12 +490,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
                     })
                     .unwrap_or_else(|| "application/octet-stream".into())
                     .to_lowercase();
-                let filename = part.attachment_name().map(clean_line).unwrap_or_default();
-                let filename = if charset::needs_redecode(&filename) {
-                    charset::decode_header(filename.as_bytes())
-                } else {
-                    filename
-                };
+                let filename = part_filename(msg, part);
                 attachments.push(Attachment {
                     filename,
                     mime,
@@ -531,6 +526,243 @@ pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
     let msg = parser().parse(raw)?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
-    let name = part.attachment_name().map(clean_line).unwrap_or_default();
-    Some((name, part.contents().to_vec()))
+    Some((part_filename(&msg, part), part.contents().to_vec()))
+}
+
+/// The file name of a part, decoded. mail-parser's reading is used when the
+/// header is plain ASCII; otherwise (raw 8-bit or ISO-2022-JP names, RFC 2231
+/// names in Japanese charsets, encoded words split mid-character) the raw
+/// Content-Disposition / Content-Type parameters are decoded here.
+pub fn part_filename(msg: &Message<'_>, part: &MessagePart<'_>) -> String {
+    let parsed = part.attachment_name().map(clean_line).unwrap_or_default();
+    let raw = msg
+        .raw_message
+        .get(part.offset_header as usize..part.offset_body as usize)
+        .unwrap_or_default();
+    let tricky = !raw.is_ascii()
+        || memchr::memmem::find(raw, b"=?").is_some()
+        || memchr::memmem::find(raw, b"*=").is_some()
+        || charset::needs_redecode(&parsed);
+    if !tricky {
+        return parsed;
+    }
+    raw_filename(raw)
+        .map(|n| clean_line(&n))
+        .filter(|n| !n.is_empty())
+        .unwrap_or(parsed)
+}
+
+/// `filename` (Content-Disposition) or `name` (Content-Type) from a raw MIME
+/// header block, with RFC 2231 continuations and charsets and RFC 2047 words.
+fn raw_filename(header: &[u8]) -> Option<String> {
+    // Unfold: a line starting with white space continues the previous one.
+    let mut fields: Vec<Vec<u8>> = Vec::new();
+    for line in header.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            if let Some(last) = fields.last_mut() {
+                last.push(b' ');
+                last.extend_from_slice(line.trim_ascii_start());
+            }
+        } else if !line.is_empty() {
+            fields.push(line.to_vec());
+        }
+    }
+    let field = |name: &[u8]| {
+        fields.iter().find(|f| {
+            f.len() > name.len()
+                && f[..name.len()].eq_ignore_ascii_case(name)
+                && f[name.len()] == b':'
+        })
+    };
+    for (header_name, param) in [
+        (&b"content-disposition"[..], "filename"),
+        (&b"content-type"[..], "name"),
+    ] {
+        if let Some(f) = field(header_name)
+            && let Some(v) = mime_param(&f[header_name.len() + 1..], param)
+        {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Splits `; a=b; c="d"` parameters, honouring quotes.
+fn mime_params(value: &[u8]) -> Vec<(String, Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    // Skip the main value (e.g. `attachment`).
+    while i < value.len() && value[i] != b';' {
+        i += 1;
+    }
+    while i < value.len() {
+        i += 1; // ';'
+        while i < value.len() && value[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let start = i;
+        while i < value.len() && value[i] != b'=' && value[i] != b';' {
+            i += 1;
+        }
+        let key = String::from_utf8_lossy(&value[start..i])
+            .trim()
+            .to_ascii_lowercase();
+        if i >= value.len() || value[i] == b';' {
+            continue;
+        }
+        i += 1; // '='
+        while i < value.len() && value[i] == b' ' {
+            i += 1;
+        }
+        let mut v = Vec::new();
+        let quoted = i < value.len() && value[i] == b'"';
+        if quoted {
+            i += 1;
+            while i < value.len() && value[i] != b'"' {
+                if value[i] == b'\\' && i + 1 < value.len() {
+                    i += 1;
+                }
+                v.push(value[i]);
+                i += 1;
+            }
+            i += 1; // closing quote
+            while i < value.len() && value[i] != b';' {
+                i += 1;
+            }
+        } else {
+            while i < value.len() && value[i] != b';' {
+                v.push(value[i]);
+                i += 1;
+            }
+            while v.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                v.pop();
+            }
+        }
+        out.push((key, v, quoted));
+    }
+    out
+}
+
+/// One parameter, decoded: RFC 2231 (`name*=charset'lang'%XX`, `name*0*=`,
+/// `name*1=`...) or plain (RFC 2047 words, raw 8-bit or ISO-2022-JP bytes).
+fn mime_param(value: &[u8], name: &str) -> Option<String> {
+    let params = mime_params(value);
+    // RFC 2231: name* or name*0, name*1 ... (each possibly with a trailing *).
+    let mut pieces: Vec<(u32, bool, &[u8])> = Vec::new();
+    for (k, v, _) in &params {
+        let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('*')) else {
+            continue;
+        };
+        if rest.is_empty() {
+            pieces.push((0, true, v));
+        } else {
+            let (num, encoded) = match rest.strip_suffix('*') {
+                Some(n) => (n, true),
+                None => (rest, false),
+            };
+            if let Ok(n) = num.parse::<u32>() {
+                pieces.push((n, encoded, v));
+            }
+        }
+    }
+    if !pieces.is_empty() {
+        pieces.sort_by_key(|p| p.0);
+        let mut charset: Option<String> = None;
+        let mut bytes = Vec::new();
+        for (i, (_, encoded, v)) in pieces.iter().enumerate() {
+            let mut v: &[u8] = v;
+            if i == 0 && *encoded {
+                // charset'language'value
+                let mut parts = v.splitn(3, |&b| b == b'\'');
+                if let (Some(cs), Some(_lang), Some(rest)) =
+                    (parts.next(), parts.next(), parts.next())
+                {
+                    charset = Some(String::from_utf8_lossy(cs).into_owned());
+                    v = rest;
+                }
+            }
+            if *encoded {
+                bytes.extend(percent_decode(v));
+            } else {
+                bytes.extend_from_slice(v);
+            }
+        }
+        return Some(charset::decode_text(
+            &bytes,
+            charset.as_deref().filter(|c| !c.is_empty()),
+        ));
+    }
+    params
+        .iter()
+        .find(|(k, _, _)| k == name)
+        .map(|(_, v, _)| charset::decode_header(v))
+}
+
+fn percent_decode(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'%'
+            && i + 2 < v.len()
+            && let (Some(h), Some(l)) = (hex(v[i + 1]), hex(v[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod filename_tests {
+    use super::*;
+
+    fn name_of(header: &str) -> Option<String> {
+        raw_filename(header.as_bytes())
+    }
+
+    #[test]
+    fn rfc2231_in_japanese_charsets() {
+        assert_eq!(
+            name_of("Content-Disposition: attachment;\r\n filename*=UTF-8''%E8%AB%8B%E6%B1%82%E6%9B%B8.pdf\r\n").as_deref(),
+            Some("請求書.pdf")
+        );
+        // Continuations, Shift_JIS.
+        assert_eq!(
+            name_of("Content-Disposition: attachment; filename*0*=shift_jis''%90%BF%8B%81; filename*1*=%8F%91.pdf\n").as_deref(),
+            Some("請求書.pdf")
+        );
+    }
+
+    #[test]
+    fn encoded_words_split_mid_character_and_raw_bytes() {
+        // 請求書 in ISO-2022-JP split over two encoded words.
+        let h = "Content-Type: application/pdf;\n name=\"=?ISO-2022-JP?B?GyRCQEE1YRsoQg==?= =?ISO-2022-JP?B?GyRCPXEbKEI=?=.pdf\"\n";
+        assert_eq!(name_of(h).as_deref(), Some("請求書.pdf"));
+        // Raw Shift_JIS bytes in a quoted name.
+        let mut raw = b"Content-Disposition: attachment; filename=\"".to_vec();
+        raw.extend_from_slice(&[0x90, 0xBF, 0x8B, 0x81, 0x8F, 0x91]);
+        raw.extend_from_slice(b".pdf\"\n");
+        assert_eq!(raw_filename(&raw).as_deref(), Some("請求書.pdf"));
+    }
+
+    #[test]
+    fn disposition_wins_and_garbage_is_harmless() {
+        let h = "Content-Type: application/pdf; name=\"a.pdf\"\nContent-Disposition: attachment; filename=\"b.pdf\"\n";
+        assert_eq!(name_of(h).as_deref(), Some("b.pdf"));
+        assert_eq!(
+            name_of("Content-Disposition: attachment; filename*0*=%ZZ%\n").as_deref(),
+            Some("%ZZ%")
+        );
+        assert_eq!(name_of("Content-Type: text/plain\n"), None);
+        assert_eq!(name_of("Content-Disposition: ;;;=;\"\n"), None);
+    }
 }

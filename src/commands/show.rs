@@ -49,13 +49,6 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
             code: 2,
             message: format!("the message has no attachment {n}"),
         })?;
-        // Saved under the name `show` lists: names mail-parser left undecoded
-        // (raw ISO-2022-JP, stray encoded words) are decoded as at import.
-        let name = if crate::charset::needs_redecode(&name) {
-            crate::charset::decode_header(name.as_bytes())
-        } else {
-            name
-        };
         let target = args.output.as_deref().context("--part needs --output")?;
         let written = if target.is_dir() {
             // A nameless forwarded message is saved as a mail file.
