@@ -131,7 +131,8 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
         writeln!(out, "{}", table(&table_rows, utc))?;
     }
     out.flush()?;
-    let any = !hits.is_empty() || (args.offset > 0 && searcher.count(&q)? > 0);
+    // Something matched even when --offset or --limit 0 left nothing to print.
+    let any = !hits.is_empty() || searcher.count(&q)? > 0;
     Ok(if any { 0 } else { 1 })
 }
 

@@ -17,11 +17,11 @@ use std::ops::Bound;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query as TQuery,
-    RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Explanation, Occur, PhrasePrefixQuery,
+    PhraseQuery, Query as TQuery, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
+use tantivy::{DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
 
 /// An open archive, ready to answer queries.
 pub struct Searcher {
@@ -87,7 +87,9 @@ impl Searcher {
                 let mut positive = false;
                 for p in parts {
                     match p {
-                        Query::Not(inner) => clauses.push((Occur::MustNot, self.build(inner)?)),
+                        Query::Not(inner) => {
+                            clauses.push((Occur::MustNot, forward_only(self.build(inner)?)))
+                        }
                         other => {
                             positive = true;
                             clauses.push((Occur::Must, self.build(other)?));
@@ -108,7 +110,7 @@ impl Searcher {
             }
             Query::Not(inner) => Box::new(BooleanQuery::new(vec![
                 (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
-                (Occur::MustNot, self.build(inner)?),
+                (Occur::MustNot, forward_only(self.build(inner)?)),
             ])),
             Query::Term { field, text } | Query::Phrase { field, text } => {
                 let targets = match field {
@@ -126,7 +128,7 @@ impl Searcher {
                         clauses.push((Occur::Should, q));
                     }
                 }
-                if clauses.is_empty() {
+                let words: Box<dyn TQuery> = if clauses.is_empty() {
                     Box::new(EmptyQuery)
                 } else if clauses.len() == 1 {
                     clauses
@@ -135,6 +137,17 @@ impl Searcher {
                         .unwrap_or_else(|| Box::new(EmptyQuery))
                 } else {
                     Box::new(BooleanQuery::new(clauses))
+                };
+                // A whole address after from:/to:/cc: is that address, not
+                // every address ending in it (`yamaguchi@x.jp` is not
+                // `k.yamaguchi@x.jp`): the words must match in the field and
+                // the address itself must be one of the message's.
+                match whole_address(*field, text) {
+                    Some(address) => Box::new(BooleanQuery::new(vec![
+                        (Occur::Must, words),
+                        (Occur::Must, raw_term(f.addr, &address)),
+                    ])),
+                    None => words,
                 }
             }
             Query::Date { start, end } => {
@@ -247,6 +260,27 @@ pub fn parse_thread_id(t: &str) -> Option<i64> {
     t.trim().parse::<i64>().ok()
 }
 
+/// The address typed after `from:`, `to:` or `cc:` when it is a whole one
+/// (`local@domain.tld`, nothing else), lower-cased as in the `addr` field.
+fn whole_address(field: QField, text: &str) -> Option<String> {
+    if !matches!(field, QField::From | QField::To | QField::Cc) {
+        return None;
+    }
+    let text = text.trim();
+    let text = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(text);
+    let (local, domain) = text.rsplit_once('@')?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || "<>()\",;@".contains(c))
+    };
+    (plain(local) && plain(domain) && domain.contains('.')).then(|| text.to_lowercase())
+}
+
 fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
     Box::new(TermQuery::new(
         Term::from_field_text(field, value),
@@ -301,6 +335,85 @@ fn prefix_query(field: tantivy::schema::Field, prefix: &str) -> Result<Box<dyn T
     )))
 }
 
+/// Wraps an excluded query so that it is only ever moved forward.
+///
+/// An exclusion asks its set "is doc N in you?" for each candidate N in
+/// turn, through `seek_danger`. tantivy's phrase scorer asserts (in debug
+/// builds) that such a target is never below its current document, which a
+/// fresh phrase scorer positioned on its first match breaks at once:
+/// `-"a phrase"` or `-from:a@example.jp` panicked. This wrapper answers
+/// `seek_danger` with plain forward `seek`s (the trait's default), which are
+/// valid for every scorer.
+fn forward_only(q: Box<dyn TQuery>) -> Box<dyn TQuery> {
+    Box::new(ForwardOnly(q))
+}
+
+#[derive(Debug)]
+struct ForwardOnly(Box<dyn TQuery>);
+
+impl Clone for ForwardOnly {
+    fn clone(&self) -> Self {
+        ForwardOnly(self.0.box_clone())
+    }
+}
+
+impl TQuery for ForwardOnly {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ForwardOnlyWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor)
+    }
+}
+
+struct ForwardOnlyWeight(Box<dyn Weight>);
+
+impl Weight for ForwardOnlyWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(ForwardOnlyScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        self.0.count(reader)
+    }
+}
+
+/// Forwards everything but `seek_danger`, which keeps the safe default.
+struct ForwardOnlyScorer(Box<dyn Scorer>);
+
+impl DocSet for ForwardOnlyScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.0.cost()
+    }
+}
+
+impl Scorer for ForwardOnlyScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
+}
+
 /// Collects (row id, date) of every matching document from fast fields.
 struct IdDateCollector;
 
@@ -346,5 +459,33 @@ impl SegmentCollector for IdDateSegment {
 
     fn harvest(self) -> Vec<Hit> {
         self.hits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_addresses_after_address_fields_only() {
+        assert_eq!(
+            whole_address(QField::From, "Yamaguchi@Yamato-Shokuhin.co.jp"),
+            Some("yamaguchi@yamato-shokuhin.co.jp".to_string())
+        );
+        assert_eq!(
+            whole_address(QField::Cc, "<k.yamaguchi@x.co.jp>"),
+            Some("k.yamaguchi@x.co.jp".to_string())
+        );
+        for (field, text) in [
+            (QField::From, "yamaguchi"),
+            (QField::From, "@yamato-shokuhin.co.jp"),
+            (QField::From, "yamaguchi@"),
+            (QField::To, "yamaguchi@localhost"),
+            (QField::To, "田中 誠 <tanaka@kyowa.co.jp>"),
+            (QField::Subject, "tanaka@kyowa.co.jp"),
+            (QField::Any, "tanaka@kyowa.co.jp"),
+        ] {
+            assert_eq!(whole_address(field, text), None, "{text}");
+        }
     }
 }
