@@ -24,7 +24,10 @@ fn main() {
         Err(e) if is_broken_pipe(&e) => std::process::exit(0),
         Err(e) => {
             let code = e.downcast_ref::<ExitError>().map_or(2, |x| x.code);
-            eprintln!("kura: {}", kura::output::sanitize(&format!("{e:#}")));
+            eprintln!(
+                "kura: {}",
+                kura::output::sanitize_text(&format!("{e:#}"), false)
+            );
             std::process::exit(code);
         }
     }

@@ -1237,7 +1237,6 @@ fn bad_queries_are_status_2_with_the_bad_part_shown() {
 
 /// The marks stand under the bad part of the query, on the line below it.
 #[test]
-#[ignore = "the error printer in main.rs puts the whole message on one line (sanitize), so the marks cannot line up"]
 fn bad_query_marks_line_up_under_the_bad_part() {
     let a = fixture_archive();
     for &(q, _, col) in BAD_QUERIES {
