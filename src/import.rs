@@ -287,11 +287,17 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let files = discovery.files;
     let result = std::thread::scope(|scope| -> Result<()> {
         let planner_items = item_tx.clone();
-        let planner = scope.spawn(move || plan(files, known, job_tx, planner_items));
+        let planner = std::thread::Builder::new()
+            .name("kura-plan".into())
+            .spawn_scoped(scope, move || plan(files, known, job_tx, planner_items))
+            .context("cannot start the import planner thread")?;
         for _ in 0..jobs {
             let rx = job_rx.clone();
             let tx = item_tx.clone();
-            scope.spawn(move || worker(rx, tx, fields));
+            std::thread::Builder::new()
+                .name("kura-parse".into())
+                .spawn_scoped(scope, move || worker(rx, tx, fields))
+                .context("cannot start a parse thread")?;
         }
         drop(job_rx);
         drop(item_tx);
