@@ -211,3 +211,59 @@ fn killed_imports_rerun_to_the_same_archive() {
         );
     }
 }
+
+#[test]
+fn searches_during_an_import_always_see_a_consistent_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    let Some(_) = synthetic(&mail, 3000, 13) else {
+        return;
+    };
+    let archive = tmp.path().join("a");
+    let mut child = kura(&archive)
+        .args(["import", "--quiet", "--batch-size", "300"])
+        .arg(&mail)
+        .spawn()
+        .unwrap();
+    let mut last = 0u64;
+    let mut searches = 0;
+    loop {
+        let done = child.try_wait().unwrap().is_some();
+        // Search once the archive and its index exist.
+        if archive.join("index/meta.json").exists() {
+            let o = run(kura(&archive).args(["count", "*"]));
+            let code = o.status.code();
+            assert!(
+                code == Some(0) || code == Some(1),
+                "count failed during import: {}",
+                stderr(&o)
+            );
+            let n: u64 = stdout(&o).trim().parse().unwrap();
+            assert!(n >= last, "the number of messages went down: {last} -> {n}");
+            last = n;
+            // Every message the index finds has its metadata and original.
+            let o = run(kura(&archive).args([
+                "search", "--format", "jsonl", "--limit", "20", "--sort", "newest", "*",
+            ]));
+            assert!(
+                o.status.code() == Some(0) || o.status.code() == Some(1),
+                "{}",
+                stderr(&o)
+            );
+            for line in stdout(&o).lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                assert!(!v["message_id"].as_str().unwrap().is_empty());
+            }
+            searches += 1;
+        }
+        if done {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(searches > 0);
+    let final_count = count(&archive, "*");
+    assert!(final_count >= last);
+    eprintln!("{searches} searches ran during the import");
+}
