@@ -16,6 +16,8 @@ fn main() {
         Command::Count(a) => commands::search::count(&cli.global, a),
         Command::Show(a) => commands::show::run(&cli.global, a),
         Command::Thread(a) => commands::thread::run(&cli.global, a),
+        Command::Tag(a) => commands::tag::run(&cli.global, a),
+        Command::Tags(a) => commands::tag::list(&cli.global, a),
         Command::Rejects(a) => commands::rejects::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };

@@ -5,6 +5,7 @@ pub mod import;
 pub mod rejects;
 pub mod search;
 pub mod show;
+pub mod tag;
 pub mod thread;
 
 use crate::archive::Archive;
