@@ -57,7 +57,7 @@ Files:
   ARCHIVE/kura.sqlite   metadata (SQLite): messages, locations, threads, rejects, tags
   ARCHIVE/index/        the full-text index (tantivy)
   ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst)
-  ARCHIVE/import.lock   held while an import writes
+  ARCHIVE/import.lock   held while kura writes (import, reindex, gc, check --repair)
   The archive is created owner-only (0700/0600).
 
 Environment:
