@@ -16,17 +16,29 @@ _kura() {
             ",$1")
                 cmd="kura"
                 ;;
+            kura,check)
+                cmd="kura__subcmd__check"
+                ;;
             kura,completions)
                 cmd="kura__subcmd__completions"
                 ;;
             kura,count)
                 cmd="kura__subcmd__count"
                 ;;
+            kura,gc)
+                cmd="kura__subcmd__gc"
+                ;;
             kura,help)
                 cmd="kura__subcmd__help"
                 ;;
             kura,import)
                 cmd="kura__subcmd__import"
+                ;;
+            kura,log)
+                cmd="kura__subcmd__log"
+                ;;
+            kura,reindex)
+                cmd="kura__subcmd__reindex"
                 ;;
             kura,rejects)
                 cmd="kura__subcmd__rejects"
@@ -37,6 +49,9 @@ _kura() {
             kura,show)
                 cmd="kura__subcmd__show"
                 ;;
+            kura,stats)
+                cmd="kura__subcmd__stats"
+                ;;
             kura,tag)
                 cmd="kura__subcmd__tag"
                 ;;
@@ -46,17 +61,29 @@ _kura() {
             kura,thread)
                 cmd="kura__subcmd__thread"
                 ;;
+            kura__subcmd__help,check)
+                cmd="kura__subcmd__help__subcmd__check"
+                ;;
             kura__subcmd__help,completions)
                 cmd="kura__subcmd__help__subcmd__completions"
                 ;;
             kura__subcmd__help,count)
                 cmd="kura__subcmd__help__subcmd__count"
                 ;;
+            kura__subcmd__help,gc)
+                cmd="kura__subcmd__help__subcmd__gc"
+                ;;
             kura__subcmd__help,help)
                 cmd="kura__subcmd__help__subcmd__help"
                 ;;
             kura__subcmd__help,import)
                 cmd="kura__subcmd__help__subcmd__import"
+                ;;
+            kura__subcmd__help,log)
+                cmd="kura__subcmd__help__subcmd__log"
+                ;;
+            kura__subcmd__help,reindex)
+                cmd="kura__subcmd__help__subcmd__reindex"
                 ;;
             kura__subcmd__help,rejects)
                 cmd="kura__subcmd__help__subcmd__rejects"
@@ -66,6 +93,9 @@ _kura() {
                 ;;
             kura__subcmd__help,show)
                 cmd="kura__subcmd__help__subcmd__show"
+                ;;
+            kura__subcmd__help,stats)
+                cmd="kura__subcmd__help__subcmd__stats"
                 ;;
             kura__subcmd__help,tag)
                 cmd="kura__subcmd__help__subcmd__tag"
@@ -83,12 +113,34 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --help --version import search count show thread tag tags rejects completions help"
+            opts="-q -h -V --archive --quiet --help --version import search count show thread tag tags rejects stats check reindex gc log completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__check)
+            opts="-q -h -V --repair --wait --format --archive --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -136,9 +188,45 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        kura__subcmd__help)
-            opts="import search count show thread tag tags rejects completions help"
+        kura__subcmd__gc)
+            opts="-q -h -V --wait --format --archive --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help)
+            opts="import search count show thread tag tags rejects stats check reindex gc log completions help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -178,6 +266,20 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__help__subcmd__gc)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -193,6 +295,34 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__log)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__reindex)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -235,6 +365,20 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -324,8 +468,52 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__log)
+            opts="-q -h -V --format --limit --archive --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__reindex)
+            opts="-q -h -V --wait --archive --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__rejects)
-            opts="-q -h -V --format --archive --quiet --help --version"
+            opts="-q -h -V --format --retry --wait --archive --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -401,6 +589,28 @@ _kura() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__stats)
+            opts="-q -h -V --format --utc --archive --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --archive)

@@ -57,7 +57,7 @@ Files:
   ARCHIVE/kura.sqlite   metadata (SQLite): messages, locations, threads, rejects, tags
   ARCHIVE/index/        the full-text index (tantivy)
   ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst)
-  ARCHIVE/import.lock   held while an import writes
+  ARCHIVE/import.lock   held while kura writes (import, reindex, gc, check --repair)
   The archive is created owner-only (0700/0600).
 
 Environment:
@@ -123,8 +123,18 @@ pub enum Command {
     Tag(TagArgs),
     /// List the tags in use, with their message counts.
     Tags(TagsArgs),
-    /// List inputs that could not be imported, with the reason.
+    /// List inputs that could not be imported, with the reason (--retry: try them again).
     Rejects(RejectsArgs),
+    /// Archive statistics: messages, threads, duplicates, sizes, messages per month.
+    Stats(StatsArgs),
+    /// Verify the archive (database, index, originals, threads); --repair fixes what it can.
+    Check(CheckArgs),
+    /// Rebuild the full-text index from the stored originals.
+    Reindex(ReindexArgs),
+    /// Compact the archive: merge index segments, vacuum the database.
+    Gc(GcArgs),
+    /// The import history, newest first.
+    Log(LogArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -287,6 +297,69 @@ pub struct TagsArgs {
 pub struct RejectsArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Parse every reject again (after an upgrade of kura): those that are mail
+    /// now are imported and leave the list.
+    #[arg(long)]
+    pub retry: bool,
+    /// With --retry: wait for a running import instead of exiting with status 75.
+    #[arg(long, requires = "retry")]
+    pub wait: bool,
+}
+
+/// Output formats of reports (stats, check, gc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Lines for people (a bar chart on a terminal).
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Interpret months in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Fix what can be fixed: re-index missing messages from their originals,
+    /// drop stray index documents, restore thread links.
+    #[arg(long)]
+    pub repair: bool,
+    /// Wait for a running import instead of exiting with status 75.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    /// Wait for a running import instead of exiting with status 75.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Wait for a running import instead of exiting with status 75.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// At most this many imports (newest first).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@
 use crate::parse::ParsedMessage;
 use crate::tokenizer::{self, TOKENIZER_NAME};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -94,8 +94,60 @@ pub fn fields_of(index: &Index) -> Result<Fields> {
     })
 }
 
-/// Opens the index in `dir`, creating it when absent, with kura's tokenizer registered.
+/// `(dir.new, dir.old)`: where `kura reindex` builds a new index beside the
+/// current one, and where the current one goes for the instant of the swap.
+pub fn swap_dirs(dir: &Path) -> (PathBuf, PathBuf) {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "index".to_string());
+    (
+        dir.with_file_name(format!("{name}.new")),
+        dir.with_file_name(format!("{name}.old")),
+    )
+}
+
+/// Finishes or undoes what an interrupted `kura reindex` left behind. Only
+/// for a process that holds the import lock.
+///
+/// The swap is `dir` → `dir.old`, `dir.new` → `dir`, then `dir.old` is
+/// removed; `dir.new` is complete before the first rename. So: no `dir` but a
+/// `dir.old` means the swap was cut short after its first step (finish it with
+/// `dir.new`, or put `dir.old` back); a `dir` beside `dir.new` or `dir.old`
+/// means a rebuild that never reached the swap, or a swap that did not clean
+/// up (remove the leftover).
+pub fn settle_swap(dir: &Path) -> Result<()> {
+    let (new, old) = swap_dirs(dir);
+    let has_meta = |d: &Path| d.join("meta.json").is_file();
+    if !has_meta(dir) && old.is_dir() {
+        let from = if has_meta(&new) { &new } else { &old };
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        }
+        std::fs::rename(from, dir)
+            .with_context(|| format!("cannot rename {} to {}", from.display(), dir.display()))?;
+    }
+    for leftover in [&new, &old] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover)
+                .with_context(|| format!("cannot remove {}", leftover.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the index in `dir`, creating it when absent, with kura's tokenizer
+/// registered. Settles an interrupted `kura reindex` first ([`settle_swap`]):
+/// call it only with the import lock held.
 pub fn open_or_create(dir: &Path) -> Result<Index> {
+    settle_swap(dir)?;
+    create_or_open_here(dir)
+}
+
+/// Opens the index in `dir`, creating it when absent (no swap settling: for
+/// building a new index in `index.new`).
+pub fn create_or_open_here(dir: &Path) -> Result<Index> {
     let exists = dir.join("meta.json").is_file();
     let index = if exists {
         Index::open_in_dir(dir)
@@ -109,18 +161,38 @@ pub fn open_or_create(dir: &Path) -> Result<Index> {
     Ok(index)
 }
 
-/// Opens an existing index for searching.
+/// Opens an existing index for searching. While `kura reindex` swaps a new
+/// index in (or when it was killed in the middle of the swap), `dir` may be
+/// missing for a moment: then the complete index beside it is used, the new
+/// one if the swap had begun, else the old one.
 pub fn open_existing(dir: &Path) -> Result<Index> {
-    if !dir.join("meta.json").is_file() {
-        bail!(
+    let (new, old) = swap_dirs(dir);
+    let mut candidates = vec![dir.to_path_buf()];
+    if old.is_dir() {
+        // The first rename of the swap happened: `new` is complete.
+        candidates.extend([new, old]);
+    }
+    let mut last_err = None;
+    for d in &candidates {
+        if !d.join("meta.json").is_file() {
+            continue;
+        }
+        match Index::open_in_dir(d) {
+            Ok(index) => {
+                tokenizer::register(&index);
+                return Ok(index);
+            }
+            // Renamed away between the test and the open: try the next one.
+            Err(e) => last_err = Some((d.clone(), e)),
+        }
+    }
+    match last_err {
+        Some((d, e)) => Err(e).with_context(|| format!("cannot open the index in {}", d.display())),
+        None => bail!(
             "the archive has no index at {}: run `kura reindex`",
             dir.display()
-        );
+        ),
     }
-    let index = Index::open_in_dir(dir)
-        .with_context(|| format!("cannot open the index in {}", dir.display()))?;
-    tokenizer::register(&index);
-    Ok(index)
 }
 
 /// The last store batch the index has committed (0 for a new index).

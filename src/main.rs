@@ -19,6 +19,11 @@ fn main() {
         Command::Tag(a) => commands::tag::run(&cli.global, a),
         Command::Tags(a) => commands::tag::list(&cli.global, a),
         Command::Rejects(a) => commands::rejects::run(&cli.global, a),
+        Command::Stats(a) => commands::stats::run(&cli.global, a),
+        Command::Check(a) => commands::check::run(&cli.global, a),
+        Command::Reindex(a) => commands::reindex::run(&cli.global, a),
+        Command::Gc(a) => commands::gc::run(&cli.global, a),
+        Command::Log(a) => commands::log::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };
     match result {

@@ -1,10 +1,15 @@
 //! One module per subcommand. Each `run` returns the process exit status.
 
+pub mod check;
 pub mod completions;
+pub mod gc;
 pub mod import;
+pub mod log;
+pub mod reindex;
 pub mod rejects;
 pub mod search;
 pub mod show;
+pub mod stats;
 pub mod tag;
 pub mod thread;
 

@@ -1,9 +1,16 @@
-//! `kura rejects`: inputs that could not be imported, with the reason.
+//! `kura rejects`: inputs that could not be imported, with the reason;
+//! `--retry` parses them again (after an upgrade of kura) and imports those
+//! that are mail now.
 
+use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{Format, GlobalArgs, RejectsArgs};
+use crate::index;
 use crate::output::{self, sanitize};
-use crate::store::Store;
-use anyhow::Result;
+use crate::pack::{PackReader, PackRef};
+use crate::parse;
+use crate::store::{Place, Store, ThreadOptions};
+use anyhow::{Context, Result, bail};
+use rusqlite::OptionalExtension;
 use std::io::Write;
 
 #[derive(Debug, serde::Serialize)]
@@ -17,6 +24,18 @@ struct Reject {
 
 pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
     let archive = super::archive(global)?;
+    if args.retry {
+        archive.require()?;
+        let _lock = archive.lock_for_writing(args.wait)?;
+        let summary = retry(&archive)?;
+        if !global.quiet {
+            match output::resolve_format(args.format) {
+                Format::Json | Format::Jsonl => println!("{}", serde_json::to_string(&summary)?),
+                _ => eprintln!("{summary}"),
+            }
+        }
+        return Ok(0);
+    }
     let store = Store::open_ro(&archive)?;
     let mut q = store.conn.prepare(
         "SELECT source, mbox_offset, reason, size, time FROM rejects ORDER BY source, mbox_offset",
@@ -70,4 +89,188 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// What `kura rejects --retry` did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RetrySummary {
+    /// Rejects parsed again.
+    pub retried: u64,
+    /// Of those, now imported (new, duplicates and conflicts together).
+    pub imported: u64,
+    pub new: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    /// Still not mail (their reason is brought up to date).
+    pub still_rejected: u64,
+    /// Stored bytes that no longer match their hash (left in place; see `kura check`).
+    pub damaged: u64,
+}
+
+impl std::fmt::Display for RetrySummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "rejects: {} retried, {} imported ({} new, {} duplicates, {} conflicts), {} still rejected",
+            self.retried,
+            self.imported,
+            self.new,
+            self.duplicates,
+            self.conflicts,
+            self.still_rejected
+        )?;
+        if self.damaged > 0 {
+            write!(f, ", {} damaged (kura check)", self.damaged)?;
+        }
+        Ok(())
+    }
+}
+
+/// A `rejects` row with where its bytes are.
+struct StoredReject {
+    id: i64,
+    source: String,
+    mbox_offset: Option<i64>,
+    reason: String,
+    size: usize,
+    raw_hash: Vec<u8>,
+    pack: PackRef,
+}
+
+/// Parses every reject again; those that parse now are imported like an
+/// import would (deduplicated by Message-ID, threaded, indexed) and leave the
+/// `rejects` table. Their bytes are already in the pack and are not copied.
+/// The caller holds the import lock.
+pub fn retry(archive: &Archive) -> Result<RetrySummary> {
+    let store = Store::open_rw(archive)?;
+    match store.meta("index_version")? {
+        Some(v) if v != index::INDEX_VERSION.to_string() => bail!(
+            "the index was built by another version of kura (index version {v}, this kura writes {}): run `kura reindex` first",
+            index::INDEX_VERSION
+        ),
+        _ => {}
+    }
+    let idx = index::open_or_create(&archive.index_dir())?;
+    let fields = index::fields_of(&idx)?;
+    let mut writer = index::writer(&idx)?;
+    // Bring the index level with the store first, as an import does.
+    crate::import::recover(archive, &store, &mut writer, &fields)?;
+
+    let rejects = {
+        let mut q = store.conn.prepare(
+            "SELECT id, source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len
+             FROM rejects ORDER BY id",
+        )?;
+        q.query_map([], |r| {
+            Ok(StoredReject {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                mbox_offset: r.get(2)?,
+                reason: r.get(3)?,
+                size: r.get::<_, i64>(4)? as usize,
+                raw_hash: r.get(5)?,
+                pack: PackRef {
+                    pack: r.get(6)?,
+                    offset: r.get::<_, i64>(7)? as u64,
+                    len: r.get(8)?,
+                },
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
+    let mut summary = RetrySummary::default();
+    let mut reader = PackReader::new(&archive.originals_dir());
+    let batch = store.meta_i64("batch")? + 1;
+    store.begin()?;
+    for rj in &rejects {
+        summary.retried += 1;
+        let raw = reader
+            .read(rj.pack, rj.size)
+            .with_context(|| format!("cannot read the stored bytes of reject {}", rj.id))?;
+        let hash: [u8; 32] = *blake3::hash(&raw).as_bytes();
+        if hash[..] != rj.raw_hash[..] {
+            // Damaged in the pack (`kura check` reports it): leave it alone.
+            summary.damaged += 1;
+            continue;
+        }
+        // A file's time is the date of last resort, as at import.
+        let file_time = match rj.mbox_offset {
+            None => std::fs::metadata(&rj.source)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs() as i64),
+            Some(_) => None,
+        };
+        let m = match parse::parse_message(&raw, file_time) {
+            Ok(m) => m,
+            Err(e) => {
+                summary.still_rejected += 1;
+                if e.reason != rj.reason {
+                    store.conn.execute(
+                        "UPDATE rejects SET reason = ?1 WHERE id = ?2",
+                        rusqlite::params![e.reason, rj.id],
+                    )?;
+                }
+                continue;
+            }
+        };
+        let kind: String = match store
+            .conn
+            .query_row(
+                "SELECT kind FROM files WHERE path = ?1",
+                [&rj.source],
+                |r| r.get(0),
+            )
+            .optional()?
+        {
+            Some(k) => k,
+            None if rj.mbox_offset.is_some() => "mbox".into(),
+            None if rj.source.ends_with(".eml") => "eml".into(),
+            None => "maildir".into(),
+        };
+        let place = Place {
+            source: &rj.source,
+            kind: &kind,
+            mbox_offset: rj.mbox_offset.map(|o| o as u64),
+        };
+        match store.find_message(&m.message_id)? {
+            None => {
+                let thread = store.assign_thread(&m.message_id, &m.thread_refs())?;
+                let row = store.insert_message(&m, rj.size, &hash, rj.pack, thread, batch)?;
+                store.subject_fallback(row, &m, thread, ThreadOptions::default())?;
+                store.add_location(row, &place, 0, &hash, rj.size, None, batch)?;
+                let mut doc = index::document(&fields, &m);
+                index::set_id(&mut doc, &fields, row);
+                writer.add_document(doc)?;
+                summary.new += 1;
+            }
+            Some((row, _)) if store.location_known(row, &place)? => {}
+            Some((row, content)) if content == m.content_hash => {
+                store.add_location(row, &place, 1, &hash, rj.size, None, batch)?;
+                summary.duplicates += 1;
+            }
+            Some((row, _)) => {
+                store.add_location(row, &place, 2, &hash, rj.size, Some(rj.pack), batch)?;
+                summary.duplicates += 1;
+                summary.conflicts += 1;
+            }
+        }
+        store
+            .conn
+            .execute("DELETE FROM rejects WHERE id = ?1", [rj.id])?;
+        summary.imported += 1;
+    }
+    if summary.imported > 0 {
+        store.set_meta("batch", &batch.to_string())?;
+        store.commit()?;
+        index::commit(&mut writer, batch)?;
+    } else {
+        store.commit()?;
+    }
+    writer
+        .wait_merging_threads()
+        .context("the index merge failed")?;
+    tighten_permissions(&archive.root)?;
+    Ok(summary)
 }

@@ -1,0 +1,526 @@
+//! `kura check`: verifies the archive, and with `--repair` fixes what can be
+//! fixed from the store and the stored originals.
+//!
+//! Checked: the SQLite database (`PRAGMA integrity_check`); the index holds
+//! every message exactly once and nothing else (the `id` fast field of every
+//! live document against the `messages` rows); every stored original
+//! (messages, conflicting copies, rejects) decompresses to bytes with the
+//! recorded BLAKE3 hash; every message's thread agrees with the thread of its
+//! Message-ID in `thread_ids`. `--repair` re-indexes missing documents from
+//! their originals, removes stray and doubled documents (re-adding one),
+//! restores thread links (merging threads, never splitting them). A corrupt
+//! original or database cannot be repaired: it is reported.
+
+use super::reindex::{self, StoredMessage, document_from_original};
+use crate::archive::{Archive, ExitError, tighten_permissions};
+use crate::cli::{CheckArgs, GlobalArgs, ReportFormat};
+use crate::index;
+use crate::output::sanitize;
+use crate::pack::{PackReader, PackRef};
+use crate::store::Store;
+use anyhow::{Context, Result};
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use tantivy::{Index, ReloadPolicy};
+
+/// One problem found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    /// `database`, `index`, `index_missing`, `index_duplicate`, `index_orphan`,
+    /// `original`, `thread_missing`, `thread_mismatch`.
+    pub kind: &'static str,
+    /// The message row concerned, if any.
+    pub row: Option<i64>,
+    pub message_id: Option<String>,
+    pub detail: String,
+    /// Fixed by `--repair`.
+    pub repaired: bool,
+}
+
+/// What was checked.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Checked {
+    pub messages: u64,
+    pub index_documents: u64,
+    /// Stored originals verified (messages, conflicting copies, rejects).
+    pub originals: u64,
+}
+
+/// `kura check --format json`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CheckReport {
+    /// No problem is left (none found, or all repaired).
+    pub ok: bool,
+    pub repair: bool,
+    pub checked: Checked,
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    fn problem(
+        &mut self,
+        kind: &'static str,
+        row: Option<i64>,
+        message_id: Option<&str>,
+        detail: String,
+    ) -> usize {
+        self.problems.push(Problem {
+            kind,
+            row,
+            message_id: message_id.map(str::to_string),
+            detail,
+            repaired: false,
+        });
+        self.problems.len() - 1
+    }
+
+    fn mark_repaired(&mut self, i: usize) {
+        if let Some(p) = self.problems.get_mut(i) {
+            p.repaired = true;
+        }
+    }
+}
+
+/// Reads the original at `r` and compares its hash.
+fn verify_original(
+    reader: &mut PackReader,
+    r: PackRef,
+    size: usize,
+    hash: &[u8],
+) -> std::result::Result<(), String> {
+    match reader.read(r, size) {
+        Ok(raw) if blake3::hash(&raw).as_bytes()[..] == *hash => Ok(()),
+        Ok(_) => Err(format!(
+            "the bytes at offset {} of pack {} do not match the recorded BLAKE3 hash",
+            r.offset, r.pack
+        )),
+        Err(e) => Err(format!("{e:#}")),
+    }
+}
+
+/// The message row id of every live index document, with how often it occurs.
+fn index_ids(index: &Index) -> Result<(HashMap<i64, u32>, u64)> {
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .context("cannot open an index reader")?;
+    let searcher = reader.searcher();
+    let mut ids: HashMap<i64, u32> = HashMap::new();
+    let mut without_id = 0u64;
+    for seg in searcher.segment_readers() {
+        let col = seg
+            .fast_fields()
+            .u64("id")
+            .context("the index has no `id` fast field: run `kura reindex`")?;
+        for doc in seg.doc_ids_alive() {
+            match col.first(doc) {
+                Some(id) => *ids.entry(id as i64).or_default() += 1,
+                None => without_id += 1,
+            }
+        }
+    }
+    Ok((ids, without_id))
+}
+
+/// Checks (and with `repair`, repairs) `archive`; the caller holds the lock
+/// when repairing.
+pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
+    let mut report = CheckReport {
+        repair,
+        ..Default::default()
+    };
+    let store = if repair {
+        Store::open_rw(archive)?
+    } else {
+        Store::open_ro(archive)?
+    };
+
+    // 1. The database.
+    {
+        let mut q = store.conn.prepare("PRAGMA integrity_check")?;
+        let lines = q
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for l in lines.into_iter().filter(|l| l != "ok") {
+            report.problem("database", None, None, l);
+        }
+    }
+
+    // 2. The originals.
+    let messages = reindex::stored_messages(&store)?;
+    let msgids: HashMap<i64, String> = crate::import::message_ids(&store)?.into_iter().collect();
+    report.checked.messages = messages.len() as u64;
+    let mut reader = PackReader::new(&archive.originals_dir());
+    let mut corrupt: HashSet<i64> = HashSet::new();
+    for m in &messages {
+        report.checked.originals += 1;
+        if let Err(e) = verify_original(&mut reader, m.pack, m.size, &m.raw_hash) {
+            corrupt.insert(m.id);
+            report.problem(
+                "original",
+                Some(m.id),
+                msgids.get(&m.id).map(String::as_str),
+                format!("the original of message {} is damaged: {e}", m.id),
+            );
+        }
+    }
+    verify_copies(&store, &mut reader, &mut report)?;
+
+    // 3. The index.
+    check_index(archive, &store, &messages, &msgids, &corrupt, &mut report)?;
+
+    // 4. Thread links.
+    check_threads(&store, repair, &mut report)?;
+
+    if repair {
+        tighten_permissions(&archive.root)?;
+    }
+    report.ok = report.problems.iter().all(|p| p.repaired);
+    Ok(report)
+}
+
+/// Conflicting copies kept in the pack, and rejects.
+fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckReport) -> Result<()> {
+    type Copy = (i64, i64, String, PackRef, usize, Vec<u8>, String);
+    let mut q = store.conn.prepare(
+        "SELECT l.id, l.message, m.message_id, l.pack, l.pack_offset, l.pack_len, l.size, l.raw_hash, l.source
+         FROM locations l JOIN messages m ON m.id = l.message
+         WHERE l.pack IS NOT NULL ORDER BY l.id",
+    )?;
+    let copies = q
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                PackRef {
+                    pack: r.get(3)?,
+                    offset: r.get::<_, i64>(4)? as u64,
+                    len: r.get(5)?,
+                },
+                r.get::<_, i64>(6)? as usize,
+                r.get(7)?,
+                r.get(8)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<Copy>>>()?;
+    for (loc, row, msgid, r, size, hash, source) in copies {
+        report.checked.originals += 1;
+        if let Err(e) = verify_original(reader, r, size, &hash) {
+            report.problem(
+                "original",
+                Some(row),
+                Some(&msgid),
+                format!(
+                    "the conflicting copy {loc} of message {row} (from {source}) is damaged: {e}"
+                ),
+            );
+        }
+    }
+    let mut q = store.conn.prepare(
+        "SELECT id, source, pack, pack_offset, pack_len, size, raw_hash FROM rejects ORDER BY id",
+    )?;
+    let rejects = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                PackRef {
+                    pack: r.get(2)?,
+                    offset: r.get::<_, i64>(3)? as u64,
+                    len: r.get(4)?,
+                },
+                r.get::<_, i64>(5)? as usize,
+                r.get::<_, Vec<u8>>(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, source, r, size, hash) in rejects {
+        report.checked.originals += 1;
+        if let Err(e) = verify_original(reader, r, size, &hash) {
+            report.problem(
+                "original",
+                None,
+                None,
+                format!("the stored bytes of reject {id} (from {source}) are damaged: {e}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_index(
+    archive: &Archive,
+    store: &Store,
+    messages: &[StoredMessage],
+    msgids: &HashMap<i64, String>,
+    corrupt: &HashSet<i64>,
+    report: &mut CheckReport,
+) -> Result<()> {
+    let repair = report.repair;
+    let dir = archive.index_dir();
+    if repair {
+        index::settle_swap(&dir)?;
+    }
+    let opened = index::open_existing(&dir).and_then(|i| {
+        let ids = index_ids(&i)?;
+        Ok((i, ids))
+    });
+    let (index, (ids, without_id)) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            let p = report.problem("index", None, None, format!("{e:#}"));
+            if repair {
+                let s = reindex::rebuild(archive, store, false)?;
+                if s.failed.is_empty() {
+                    report.mark_repaired(p);
+                }
+            }
+            return Ok(());
+        }
+    };
+    report.checked.index_documents = ids.values().map(|&n| u64::from(n)).sum::<u64>() + without_id;
+    let mut missing: Vec<(usize, &StoredMessage)> = Vec::new();
+    let mut doubled: Vec<(usize, &StoredMessage)> = Vec::new();
+    for m in messages {
+        let msgid = msgids.get(&m.id).map(String::as_str);
+        match ids.get(&m.id).copied().unwrap_or(0) {
+            1 => {}
+            0 => {
+                let p = report.problem(
+                    "index_missing",
+                    Some(m.id),
+                    msgid,
+                    format!("message {} is not in the index", m.id),
+                );
+                missing.push((p, m));
+            }
+            n => {
+                let p = report.problem(
+                    "index_duplicate",
+                    Some(m.id),
+                    msgid,
+                    format!("message {} is in the index {n} times", m.id),
+                );
+                doubled.push((p, m));
+            }
+        }
+    }
+    let mut orphans: Vec<(usize, i64)> = Vec::new();
+    let mut stray: Vec<i64> = ids
+        .keys()
+        .copied()
+        .filter(|id| !msgids.contains_key(id))
+        .collect();
+    stray.sort_unstable();
+    for id in stray {
+        let p = report.problem(
+            "index_orphan",
+            Some(id),
+            None,
+            format!("the index has a document for message {id}, which the database does not have"),
+        );
+        orphans.push((p, id));
+    }
+    let no_id = if without_id > 0 {
+        Some(report.problem(
+            "index",
+            None,
+            None,
+            format!("{without_id} index documents have no message id (`kura reindex` rebuilds the index)"),
+        ))
+    } else {
+        None
+    };
+    if !repair || (missing.is_empty() && doubled.is_empty() && orphans.is_empty()) {
+        return Ok(());
+    }
+    if no_id.is_some() {
+        // Documents that cannot be addressed: only a rebuild removes them.
+        drop(index);
+        let s = reindex::rebuild(archive, store, false)?;
+        if s.failed.is_empty() {
+            for p in report
+                .problems
+                .iter_mut()
+                .filter(|p| p.kind.starts_with("index"))
+            {
+                p.repaired = true;
+            }
+        }
+        return Ok(());
+    }
+
+    let fields = index::fields_of(&index)?;
+    let mut writer = index::writer(&index)?;
+    let mut reader = PackReader::new(&archive.originals_dir());
+    let mut fixed = Vec::new();
+    for (p, id) in &orphans {
+        index::delete(&writer, &fields, *id);
+        fixed.push(*p);
+    }
+    for (p, m) in missing.iter().chain(doubled.iter()) {
+        if corrupt.contains(&m.id) {
+            if let Some(x) = report.problems.get_mut(*p) {
+                x.detail
+                    .push_str(" (cannot be re-indexed: its original is damaged)");
+            }
+            continue;
+        }
+        match document_from_original(&mut reader, &fields, m) {
+            Ok(doc) => {
+                index::delete(&writer, &fields, m.id);
+                writer.add_document(doc)?;
+                fixed.push(*p);
+            }
+            Err(e) => {
+                if let Some(x) = report.problems.get_mut(*p) {
+                    x.detail
+                        .push_str(&format!(" (cannot be re-indexed: {e:#})"));
+                }
+            }
+        }
+    }
+    // The index covers every batch of the store again.
+    let batch = store
+        .meta_i64("batch")?
+        .max(index::committed_batch(&index)?);
+    index::commit(&mut writer, batch)?;
+    writer
+        .wait_merging_threads()
+        .context("the index merge failed")?;
+    for p in fixed {
+        report.mark_repaired(p);
+    }
+    Ok(())
+}
+
+fn check_threads(store: &Store, repair: bool, report: &mut CheckReport) -> Result<()> {
+    let mut q = store.conn.prepare(
+        "SELECT m.id, m.message_id, m.thread, t.thread FROM messages m
+         LEFT JOIN thread_ids t ON t.msgid = m.message_id
+         WHERE t.thread IS NULL OR t.thread != m.thread ORDER BY m.id",
+    )?;
+    let bad = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    drop(q);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let mut found = Vec::new();
+    for (row, msgid, thread, linked) in &bad {
+        let p = match linked {
+            None => report.problem(
+                "thread_missing",
+                Some(*row),
+                Some(msgid),
+                format!("message {row} (thread {thread}) has no thread link for its Message-ID"),
+            ),
+            Some(t) => report.problem(
+                "thread_mismatch",
+                Some(*row),
+                Some(msgid),
+                format!(
+                    "message {row} is in thread {thread}, its Message-ID is linked to thread {t}"
+                ),
+            ),
+        };
+        found.push(p);
+    }
+    if !repair {
+        return Ok(());
+    }
+    store.begin()?;
+    for (row, msgid, _, _) in &bad {
+        // Threads may have been merged by an earlier fix: look again.
+        let (thread, linked): (i64, Option<i64>) = store.conn.query_row(
+            "SELECT m.thread, t.thread FROM messages m LEFT JOIN thread_ids t ON t.msgid = m.message_id
+             WHERE m.id = ?1",
+            [row],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        match linked {
+            None => {
+                store.conn.execute(
+                    "INSERT INTO thread_ids (msgid, thread) VALUES (?1, ?2)",
+                    rusqlite::params![msgid, thread],
+                )?;
+            }
+            Some(t) if t != thread => {
+                // Never split a conversation: join the two threads.
+                store.merge_threads(t.max(thread), t.min(thread))?;
+            }
+            Some(_) => {}
+        }
+    }
+    store.commit()?;
+    for p in found {
+        report.mark_repaired(p);
+    }
+    Ok(())
+}
+
+/// The text report.
+fn render_text(r: &CheckReport, quiet: bool) -> String {
+    let mut out = String::new();
+    for p in &r.problems {
+        let mut line = format!("{}: {}", p.kind, p.detail);
+        if let Some(id) = &p.message_id {
+            line.push_str(&format!(" <{id}>"));
+        }
+        if p.repaired {
+            line.push_str(" [repaired]");
+        } else if r.repair {
+            line.push_str(" [not repaired]");
+        }
+        out.push_str(&sanitize(&line));
+        out.push('\n');
+    }
+    if !quiet || !r.ok {
+        let c = &r.checked;
+        let repaired = r.problems.iter().filter(|p| p.repaired).count();
+        let left = r.problems.len() - repaired;
+        let verdict = match (r.problems.len(), r.repair) {
+            (0, _) => "no problems".to_string(),
+            (n, false) => format!("{n} problems (`kura check --repair` fixes what can be fixed)"),
+            (n, true) => format!("{n} problems, {repaired} repaired, {left} left"),
+        };
+        out.push_str(&format!(
+            "check: {} messages, {} index documents, {} originals: {verdict}\n",
+            c.messages, c.index_documents, c.originals
+        ));
+    }
+    out
+}
+
+pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    archive.require()?;
+    // A check during an import would see the index behind the store: take
+    // the lock. A read-only archive (no lock file possible) is checked as is.
+    let _lock = match archive.lock_for_writing(args.wait) {
+        Ok(l) => Some(l),
+        Err(e) if !args.repair && e.downcast_ref::<ExitError>().is_none() => None,
+        Err(e) => return Err(e),
+    };
+    let report = check(&archive, args.repair)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        ReportFormat::Json => {
+            serde_json::to_writer(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Text => out.write_all(render_text(&report, global.quiet).as_bytes())?,
+    }
+    out.flush()?;
+    Ok(if report.ok { 0 } else { 2 })
+}

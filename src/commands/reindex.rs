@@ -1,0 +1,227 @@
+//! `kura reindex`: rebuilds the full-text index from the stored originals.
+//!
+//! The new index is built in `index.new/` beside the current one, which keeps
+//! answering searches; once it is committed (with the store's batch number as
+//! payload, like an import), it is swapped in: `index` → `index.old`,
+//! `index.new` → `index`, `index.old` removed. A kill at any point leaves a
+//! usable index ([`index::open_existing`] and [`index::settle_swap`] handle
+//! the leftovers). The import lock is held throughout.
+
+use crate::archive::{Archive, tighten_permissions};
+use crate::cli::{GlobalArgs, ReindexArgs};
+use crate::index::{self, Fields};
+use crate::pack::{PackReader, PackRef};
+use crate::parse;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use tantivy::TantivyDocument;
+
+/// A message row as needed to rebuild its index document.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub pack: PackRef,
+    pub size: usize,
+    /// The date the store holds (the index must agree with it).
+    pub date: i64,
+    pub raw_hash: Vec<u8>,
+}
+
+/// Every message row, by id.
+pub fn stored_messages(store: &Store) -> Result<Vec<StoredMessage>> {
+    let mut q = store.conn.prepare(
+        "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash FROM messages ORDER BY id",
+    )?;
+    let rows = q
+        .query_map([], |r| {
+            Ok(StoredMessage {
+                id: r.get(0)?,
+                pack: PackRef {
+                    pack: r.get(1)?,
+                    offset: r.get::<_, i64>(2)? as u64,
+                    len: r.get(3)?,
+                },
+                size: r.get::<_, i64>(4)? as usize,
+                date: r.get(5)?,
+                raw_hash: r.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The index document of a stored message, rebuilt from its original. Fails
+/// when the original cannot be read, does not match its recorded hash, or no
+/// longer parses.
+pub fn document_from_original(
+    reader: &mut PackReader,
+    fields: &Fields,
+    m: &StoredMessage,
+) -> Result<TantivyDocument> {
+    let raw = reader.read(m.pack, m.size)?;
+    if blake3::hash(&raw).as_bytes()[..] != m.raw_hash[..] {
+        anyhow::bail!(
+            "the original of message {} does not match its recorded hash",
+            m.id
+        );
+    }
+    let mut parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
+        anyhow::anyhow!(
+            "the original of message {} no longer parses: {}",
+            m.id,
+            e.reason
+        )
+    })?;
+    // The store's date is authoritative (it may have come from the file time).
+    parsed.date = m.date;
+    let mut doc = index::document(fields, &parsed);
+    index::set_id(&mut doc, fields, m.id);
+    Ok(doc)
+}
+
+/// What a rebuild did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ReindexSummary {
+    pub indexed: u64,
+    /// Messages whose original could not be read or parsed (left out).
+    pub failed: Vec<String>,
+    pub seconds: f64,
+}
+
+/// Rebuilds the index of `archive` (the caller holds the import lock).
+pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<ReindexSummary> {
+    let started = Instant::now();
+    let dir = archive.index_dir();
+    index::settle_swap(&dir)?;
+    let (new_dir, old_dir) = index::swap_dirs(&dir);
+    let index = index::create_or_open_here(&new_dir)?;
+    let fields = index::fields_of(&index)?;
+    let mut writer = index::writer(&index)?;
+    let batch = store.meta_i64("batch")?;
+    let messages = stored_messages(store)?;
+
+    let pb = if progress {
+        let pb = indicatif::ProgressBar::new(messages.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} reindex {bar:30} {pos}/{len} ({eta})",
+        ) {
+            pb.set_style(style);
+        }
+        pb.enable_steady_tick(Duration::from_millis(200));
+        pb
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+
+    // Parsing is the expensive part: one worker per core, each with its own
+    // pack reader, all feeding the (shared, thread-safe) index writer.
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let next = AtomicUsize::new(0);
+    let indexed = AtomicU64::new(0);
+    let failed = Mutex::new(Vec::new());
+    let originals = archive.originals_dir();
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    let mut reader = PackReader::new(&originals);
+                    while let Some(m) = messages.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        match document_from_original(&mut reader, &fields, m) {
+                            Ok(doc) => {
+                                writer.add_document(doc)?;
+                                indexed.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                if let Ok(mut f) = failed.lock() {
+                                    f.push((m.id, format!("{e:#}")));
+                                }
+                            }
+                        }
+                        pb.inc(1);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let mut failed = failed
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))?;
+    failed.sort();
+    let mut summary = ReindexSummary {
+        indexed: indexed.into_inner(),
+        failed: failed.into_iter().map(|(_, e)| e).collect(),
+        seconds: 0.0,
+    };
+    index::commit(&mut writer, batch)?;
+    writer
+        .wait_merging_threads()
+        .context("the merge of the new index failed")?;
+    drop(index);
+    pb.finish_and_clear();
+
+    // The swap: from here on, a kill leaves `index.old` and a complete `index.new`.
+    let had_index = dir.exists();
+    if had_index {
+        std::fs::rename(&dir, &old_dir)
+            .with_context(|| format!("cannot rename {} to {}", dir.display(), old_dir.display()))?;
+    }
+    std::fs::rename(&new_dir, &dir)
+        .with_context(|| format!("cannot rename {} to {}", new_dir.display(), dir.display()))?;
+    sync_dir(&archive.root);
+    store.set_meta("index_version", &index::INDEX_VERSION.to_string())?;
+    if had_index {
+        std::fs::remove_dir_all(&old_dir)
+            .with_context(|| format!("cannot remove {}", old_dir.display()))?;
+    }
+    tighten_permissions(&archive.root)?;
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Makes renames in `dir` durable (best effort).
+fn sync_dir(dir: &std::path::Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    archive.require()?;
+    let _lock = archive.lock_for_writing(args.wait)?;
+    let store = Store::open_rw(&archive)?;
+    let progress = !global.quiet && std::io::stderr().is_terminal();
+    let summary = rebuild(&archive, &store, progress)?;
+    for f in &summary.failed {
+        eprintln!("kura: {}", crate::output::sanitize(f));
+    }
+    if !global.quiet || !summary.failed.is_empty() {
+        eprintln!(
+            "reindex: {} messages indexed{}, {:.1} s",
+            summary.indexed,
+            if summary.failed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", {} left out (unreadable originals: run `kura check`)",
+                    summary.failed.len()
+                )
+            },
+            summary.seconds
+        );
+    }
+    Ok(if summary.failed.is_empty() { 0 } else { 2 })
+}

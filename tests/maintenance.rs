@@ -1,0 +1,478 @@
+//! Operating an archive: `stats`, `check` (and `--repair`), `reindex`, `gc`,
+//! `log`, `rejects --retry`, and a quiet import for cron. Real binary, the
+//! bundled sample mailbox imported into a temporary archive.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+/// Queries whose results must not change when the index is rebuilt or compacted.
+const QUERIES: &[&str] = &[
+    "*",
+    "請求書",
+    "セイキュウ",
+    "customer:kyowa-shoji.co.jp",
+    "from:tanaka",
+    "has:attachment",
+    "date:2024-03",
+    "subject:見積",
+    "金型",
+    "invoice OR 振込",
+    "-請求書",
+];
+
+/// A fresh archive holding the fixtures; returns (tempdir guard, archive, summary).
+fn archive() -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    let s = import(&a, &[&fixtures()]);
+    (tmp, a, s)
+}
+
+/// `(ids, count)` of every query in [`QUERIES`].
+fn results(a: &Path) -> Vec<(Vec<String>, u64)> {
+    QUERIES.iter().map(|q| (ids(a, q), count(a, q))).collect()
+}
+
+fn db(a: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(a.join("kura.sqlite")).unwrap()
+}
+
+/// Runs `kura ARGS --format json` and returns (exit status, parsed stdout).
+fn json(a: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let o = run(kura(a).args(args).args(["--format", "json"]));
+    let code = o.status.code().unwrap_or(-1);
+    let v = serde_json::from_str(&stdout(&o))
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {} / {}", stdout(&o), stderr(&o)));
+    (code, v)
+}
+
+/// (kind, row) of every problem of a check report.
+fn problems(report: &serde_json::Value) -> Vec<(String, i64)> {
+    let mut v: Vec<(String, i64)> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["row"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn message_row(a: &Path, message_id: &str) -> i64 {
+    db(a)
+        .query_row(
+            "SELECT id FROM messages WHERE message_id = ?1",
+            [message_id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Changes the index behind kura's back: deletes message `delete`'s document
+/// and adds a document for a row that does not exist.
+fn tamper_index(a: &Path, delete: i64, orphan: i64) {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let batch = kura::index::committed_batch(&index).unwrap();
+    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
+    w.delete_term(tantivy::Term::from_field_u64(fields.id, delete as u64));
+    let mut doc = tantivy::TantivyDocument::new();
+    doc.add_u64(fields.id, orphan as u64);
+    doc.add_i64(fields.date, 1_709_251_200);
+    doc.add_text(fields.subject, "幽霊のドキュメント");
+    w.add_document(doc).unwrap();
+    kura::index::commit(&mut w, batch).unwrap();
+    w.wait_merging_threads().unwrap();
+}
+
+/// Flips a byte in the middle of message `row`'s compressed original.
+fn corrupt_original(a: &Path, row: i64) {
+    let (pack, off, len): (i64, i64, i64) = db(a)
+        .query_row(
+            "SELECT pack, pack_offset, pack_len FROM messages WHERE id = ?1",
+            [row],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let path = a.join(format!("originals/pack-{pack:06}.zst"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = (off + len / 2) as usize;
+    bytes[at] ^= 0x5a;
+    std::fs::write(&path, bytes).unwrap();
+}
+
+#[test]
+fn check_passes_on_a_fresh_archive() {
+    let (_tmp, a, s) = archive();
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["ok"], true);
+    assert_eq!(problems(&r), vec![]);
+    let new = s["new"].as_u64().unwrap();
+    assert_eq!(r["checked"]["messages"].as_u64(), Some(new));
+    assert_eq!(r["checked"]["index_documents"].as_u64(), Some(new));
+    // Every message, the conflicting copy and both rejects.
+    assert_eq!(
+        r["checked"]["originals"].as_u64(),
+        Some(new + s["conflicts"].as_u64().unwrap() + s["rejected"].as_u64().unwrap())
+    );
+    // Text output: one summary line, exit 0.
+    let o = run(kura(&a).arg("check"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no problems"), "{}", stdout(&o));
+    // Quiet: nothing at all when all is well.
+    let o = run(kura(&a).args(["--quiet", "check"]));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn check_finds_damage_and_repair_fixes_what_can_be_fixed() {
+    let (_tmp, a, _) = archive();
+    let invoice = "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp";
+    let deleted = message_row(&a, invoice);
+    let damaged = message_row(&a, "notice.0001@maruei-logi.co.jp");
+    let orphan = 999_999;
+    assert_eq!(count(&a, &format!("id:{invoice}")), 1);
+    tamper_index(&a, deleted, orphan);
+    corrupt_original(&a, damaged);
+    assert_eq!(count(&a, &format!("id:{invoice}")), 0);
+
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 2, "{r}");
+    assert_eq!(r["ok"], false);
+    assert_eq!(
+        problems(&r),
+        vec![
+            ("index_missing".to_string(), deleted),
+            ("index_orphan".to_string(), orphan),
+            ("original".to_string(), damaged),
+        ],
+        "{r}"
+    );
+    // The text report names each problem, one per line.
+    let o = run(kura(&a).arg("check"));
+    assert_eq!(o.status.code(), Some(2));
+    let text = stdout(&o);
+    assert!(text.contains(invoice), "{text}");
+    assert!(text.contains("999999"), "{text}");
+    assert!(text.contains("3 problems"), "{text}");
+
+    // Repair: the index is fixed from the originals; the damaged original is not.
+    let (code, r) = json(&a, &["check", "--repair"]);
+    assert_eq!(code, 2, "a damaged original remains: {r}");
+    let repaired: Vec<(String, bool)> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap().to_string(),
+                p["repaired"] == true,
+            )
+        })
+        .collect();
+    assert!(repaired.contains(&("index_missing".into(), true)), "{r}");
+    assert!(repaired.contains(&("index_orphan".into(), true)), "{r}");
+    assert!(repaired.contains(&("original".into(), false)), "{r}");
+
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 2);
+    assert_eq!(problems(&r), vec![("original".to_string(), damaged)], "{r}");
+    assert_eq!(count(&a, &format!("id:{invoice}")), 1);
+    assert_eq!(count(&a, "幽霊"), 0, "the orphan document is gone");
+    assert!(ids(&a, "請求書").contains(&invoice.to_string()));
+}
+
+#[test]
+fn repair_alone_leaves_a_clean_archive() {
+    let (_tmp, a, s) = archive();
+    let before = results(&a);
+    let row = message_row(&a, "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp");
+    tamper_index(&a, row, 123_456);
+    // A thread link lost too.
+    db(&a)
+        .execute(
+            "DELETE FROM thread_ids WHERE msgid = '20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp'",
+            [],
+        )
+        .unwrap();
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        problems(&r),
+        vec![
+            ("index_missing".to_string(), row),
+            ("index_orphan".to_string(), 123_456),
+            ("thread_missing".to_string(), row),
+        ]
+    );
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("[repaired]"), "{}", stdout(&o));
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+    assert_eq!(results(&a), before);
+    assert_eq!(count(&a, "*"), s["new"].as_u64().unwrap());
+}
+
+#[test]
+fn reindex_gives_identical_results_and_clears_a_version_mismatch() {
+    let (_tmp, a, _) = archive();
+    let before = results(&a);
+    assert!(
+        before[0].1 > 20,
+        "the fixtures are imported: {:?}",
+        before[0]
+    );
+    let o = run(kura(&a).arg("reindex"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(results(&a), before);
+    for leftover in ["index.new", "index.old"] {
+        assert!(!a.join(leftover).exists(), "{leftover} left behind");
+    }
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+
+    // An index built by another version is refused until rebuilt.
+    db(&a)
+        .execute(
+            "UPDATE meta SET value = '0' WHERE key = 'index_version'",
+            [],
+        )
+        .unwrap();
+    let o = run(kura(&a).args(["search", "請求書"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("kura reindex"), "{}", stderr(&o));
+    let o = run(kura(&a).args(["--quiet", "reindex"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let v: String = db(&a)
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'index_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, kura::index::INDEX_VERSION.to_string());
+    assert_eq!(results(&a), before);
+    // The index still covers every batch: a later import re-indexes nothing.
+    let s = import(&a, &[&fixtures()]);
+    assert_eq!(s["recovered"], 0, "{s}");
+    assert_eq!(s["new"], 0, "{s}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn a_swap_cut_short_leaves_a_usable_index() {
+    let (_tmp, a, _) = archive();
+    let before = results(&a);
+    // Killed between the two renames of the swap: the rebuilt index.new/ is
+    // complete, the current one was renamed to index.old/, index/ is missing.
+    copy_dir(&a.join("index"), &a.join("index.new"));
+    std::fs::rename(a.join("index"), a.join("index.old")).unwrap();
+    assert_eq!(results(&a), before, "searches go on meanwhile");
+    // The next writer finishes the swap.
+    let s = import(&a, &[&fixtures()]);
+    assert_eq!(
+        (s["new"].as_u64(), s["recovered"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert!(a.join("index/meta.json").is_file());
+    assert!(!a.join("index.old").exists() && !a.join("index.new").exists());
+    assert_eq!(results(&a), before);
+}
+
+#[test]
+fn a_rebuild_cut_short_is_ignored_then_removed() {
+    let (_tmp, a, _) = archive();
+    let before = results(&a);
+    // Killed while building: a half-made index.new/ beside the current index.
+    std::fs::create_dir(a.join("index.new")).unwrap();
+    std::fs::write(a.join("index.new/meta.json"), b"{").unwrap();
+    assert_eq!(results(&a), before);
+    let o = run(kura(&a).arg("reindex"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!a.join("index.old").exists() && !a.join("index.new").exists());
+    assert_eq!(results(&a), before);
+}
+
+#[test]
+fn gc_keeps_results_and_reports_sizes() {
+    let (_tmp, a, _) = archive();
+    // A second, tiny import makes more segments and a longer log.
+    import(&a, &[&fixtures().join("eml")]);
+    let before = results(&a);
+    let (code, r) = json(&a, &["gc"]);
+    assert_eq!(code, 0, "{r}");
+    for part in ["sqlite", "index", "originals", "total"] {
+        assert!(r["before"][part].as_u64().unwrap() > 0, "{part}: {r}");
+        assert!(r["after"][part].as_u64().unwrap() > 0, "{part}: {r}");
+    }
+    assert_eq!(r["before"]["originals"], r["after"]["originals"]);
+    assert!(
+        !a.join("kura.sqlite-wal").exists()
+            || std::fs::metadata(a.join("kura.sqlite-wal")).unwrap().len() == 0,
+        "the WAL is truncated"
+    );
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    assert_eq!(index.searchable_segment_ids().unwrap().len(), 1);
+    assert_eq!(results(&a), before);
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+}
+
+#[test]
+fn log_lists_the_imports_newest_first() {
+    let (_tmp, a, s) = archive();
+    import(&a, &[&fixtures()]);
+    let (code, r) = json(&a, &["log"]);
+    assert_eq!(code, 0);
+    let entries = r.as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{r}");
+    assert_eq!(entries[0]["new"], 0);
+    assert_eq!(entries[0]["unchanged"], s["seen"]);
+    assert_eq!(entries[1]["new"], s["new"]);
+    assert_eq!(entries[1]["rejected"], s["rejected"]);
+    assert!(entries.iter().all(|e| e["status"] == "ok"), "{r}");
+    assert!(entries[0]["id"].as_i64() > entries[1]["id"].as_i64());
+    let (_, r) = json(&a, &["log", "--limit", "1"]);
+    assert_eq!(r.as_array().unwrap().len(), 1);
+    assert_eq!(r[0]["new"], 0);
+    let o = run(kura(&a).arg("log"));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+}
+
+#[test]
+fn stats_count_what_the_import_reported() {
+    let (_tmp, a, s) = archive();
+    let (code, r) = json(&a, &["stats"]);
+    assert_eq!(code, 0);
+    assert_eq!(r["messages"], s["new"]);
+    assert_eq!(r["rejected"], s["rejected"]);
+    assert_eq!(r["conflicts"], s["conflicts"]);
+    assert_eq!(
+        r["duplicates"].as_u64().unwrap() + r["conflicts"].as_u64().unwrap(),
+        s["duplicates"].as_u64().unwrap()
+    );
+    let months = r["months"].as_array().unwrap();
+    let names: Vec<&str> = months
+        .iter()
+        .map(|m| m["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["2024-02", "2024-03"], "{r}");
+    let sum: u64 = months.iter().map(|m| m["messages"].as_u64().unwrap()).sum();
+    assert_eq!(sum, s["new"].as_u64().unwrap());
+    assert!(r["threads"].as_u64().unwrap() < sum);
+    assert!(r["first_date"].as_str().unwrap().starts_with("2024-02"));
+    let size = &r["size"];
+    assert_eq!(
+        size["total"].as_u64().unwrap(),
+        size["sqlite"].as_u64().unwrap()
+            + size["index"].as_u64().unwrap()
+            + size["originals"].as_u64().unwrap()
+    );
+    // Not on a terminal: plain numbers, no bar characters.
+    let o = run(kura(&a).arg("stats"));
+    let text = stdout(&o);
+    assert!(text.contains("2024-03 "), "{text}");
+    assert!(!text.contains('█'), "{text}");
+}
+
+#[test]
+fn rejects_retry_keeps_what_is_still_not_mail() {
+    let (_tmp, a, s) = archive();
+    assert_eq!(s["rejected"], 2);
+    let (code, r) = json(&a, &["rejects", "--retry"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(
+        (r["retried"].as_u64(), r["imported"].as_u64()),
+        (Some(2), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["still_rejected"], 2);
+    let (_, list) = json(&a, &["rejects"]);
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(count(&a, "*"), s["new"].as_u64().unwrap());
+}
+
+#[test]
+fn rejects_retry_imports_what_parses_now() {
+    // A reject whose bytes are mail (as after a parser fix): simulated by
+    // recording a stored message's bytes as a reject.
+    let (_tmp, a, s) = archive();
+    let invoice = "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp";
+    let row = message_row(&a, invoice);
+    {
+        let c = db(&a);
+        c.execute(
+            "INSERT INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len, time, batch)
+             SELECT '/old/export/invoice.eml', NULL, 'old parser bug', size, raw_hash, pack, pack_offset, pack_len, 0, batch
+             FROM messages WHERE id = ?1",
+            [row],
+        )
+        .unwrap();
+    }
+    let (code, r) = json(&a, &["rejects", "--retry"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["imported"], 1, "{r}");
+    assert_eq!(
+        r["duplicates"], 1,
+        "the same message again is a duplicate: {r}"
+    );
+    assert_eq!(r["new"], 0);
+    let (_, list) = json(&a, &["rejects"]);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(count(&a, "*"), s["new"].as_u64().unwrap());
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+}
+
+#[test]
+fn quiet_import_prints_nothing_on_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    let o = run(kura(&a).arg("--quiet").arg("import").arg(fixtures()));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
+    assert!(count(&a, "*") > 20);
+    // The import is logged all the same.
+    let (_, r) = json(&a, &["log"]);
+    assert_eq!(r.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn maintenance_commands_respect_the_import_lock() {
+    let (_tmp, a, _) = archive();
+    let archive = kura::archive::Archive {
+        root: a.to_path_buf(),
+    };
+    let _held = archive.lock_for_writing(false).unwrap();
+    for args in [
+        &["reindex"][..],
+        &["gc"],
+        &["check", "--repair"],
+        &["rejects", "--retry"],
+    ] {
+        let o = run(kura(&a).args(args));
+        assert_eq!(o.status.code(), Some(75), "{args:?}: {}", stderr(&o));
+    }
+    // Reading does not need the lock.
+    assert!(count(&a, "*") > 20);
+    let o = run(kura(&a).arg("stats"));
+    assert_eq!(o.status.code(), Some(0));
+}
