@@ -2,8 +2,17 @@
 //!
 //! mail-parser does the MIME work; [`crate::charset`] redoes what it decodes
 //! wrong (Japanese labels, raw 8-bit or ISO-2022-JP headers, missing labels).
-//! A message is rejected, with a reason, only when it cannot be mail at all:
-//! empty, no header, or over [`MAX_MESSAGE_SIZE`].
+//! A message is rejected, with a reason, only when it cannot be mail at all
+//! (empty, no header) or when it is over a limit: [`MAX_MESSAGE_SIZE`],
+//! [`MAX_PARTS`], [`MAX_NESTING`].
+//!
+//! mail-parser builds forwarded messages (message/rfc822) as a tree that it
+//! drops recursively, and parses base64 or quoted-printable forwarded messages
+//! recursively: a message nesting thousands of forwarded messages overflows
+//! the stack and aborts the process. [`parse_mime`] measures the nesting before
+//! (encoded parts, by a cheap scan of the raw bytes) and after (the tree,
+//! without recursion) parsing, rejects what is too deep, and takes a rejected
+//! tree apart without recursion.
 
 use crate::charset;
 use crate::threads::{refs, subject};
@@ -19,6 +28,14 @@ pub const MAX_INDEXED_TEXT: usize = 1 << 20;
 pub const MAX_NESTED_MESSAGES: usize = 8;
 /// Messages with more parts than this are rejected (MIME bombs).
 pub const MAX_PARTS: usize = 10_000;
+
+/// Messages nesting forwarded messages (message/rfc822 inside message/rfc822
+/// ...) deeper than this are rejected: mail-parser recurses once per level.
+pub const MAX_NESTING: usize = 100;
+/// Forwarded messages sent base64 or quoted-printable encoded (mail-parser
+/// decodes and parses them recursively) are scanned before parsing; a message
+/// with more such parts than this (at all levels) is rejected.
+const MAX_ENCODED_MESSAGES: usize = 16;
 
 /// Dates before this (1980-01-01) are taken as absurd.
 const MIN_SANE_DATE: i64 = 315_532_800;
@@ -134,12 +151,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     if !starts_with_header(raw) {
         return Err(reject("no mail header at the start of the message"));
     }
-    let msg = parser()
-        .parse(raw)
-        .ok_or_else(|| reject("not a mail message (no header could be parsed)"))?;
-    if msg.parts.len() > MAX_PARTS {
-        return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
-    }
+    let msg = parse_mime(raw)?;
     let known = msg.headers().iter().any(|h| {
         matches!(
             h.name,
@@ -210,6 +222,225 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         attachments,
         content_hash,
     })
+}
+
+/// Parses `raw` with mail-parser, protected against what would crash it:
+/// forwarded messages nested deeper than [`MAX_NESTING`] (also inside base64
+/// or quoted-printable forwarded messages), more than [`MAX_PARTS`] parts, and
+/// a panic inside mail-parser, are rejected with a reason.
+pub fn parse_mime(raw: &[u8]) -> Result<Message<'_>, Reject> {
+    let mut budget = MAX_ENCODED_MESSAGES;
+    let hidden = encoded_nesting(raw, 0, &mut budget);
+    if hidden == usize::MAX {
+        return Err(reject(format!(
+            "more than {MAX_ENCODED_MESSAGES} base64 or quoted-printable forwarded messages"
+        )));
+    }
+    if hidden > MAX_NESTING {
+        return Err(reject(format!(
+            "encoded forwarded messages nest more than {MAX_NESTING} messages"
+        )));
+    }
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser().parse(raw)));
+    let msg = match parsed {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err(reject("not a mail message (no header could be parsed)")),
+        Err(_) => return Err(reject("the MIME parser failed on this message")),
+    };
+    let depth = nesting(&msg);
+    if depth > MAX_NESTING {
+        dismantle(msg);
+        return Err(reject(format!(
+            "forwarded messages nested more than {MAX_NESTING} levels deep"
+        )));
+    }
+    if msg.parts.len() > MAX_PARTS {
+        dismantle(msg);
+        return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
+    }
+    Ok(msg)
+}
+
+/// How deep forwarded messages nest in `msg` (0: none), measured without
+/// recursion.
+fn nesting(msg: &Message<'_>) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(msg, 0usize)];
+    while let Some((m, depth)) = todo.pop() {
+        deepest = deepest.max(depth);
+        for part in &m.parts {
+            if let PartType::Message(inner) = &part.body {
+                todo.push((inner, depth + 1));
+            }
+        }
+    }
+    deepest
+}
+
+/// Drops a message tree without recursion (mail-parser's drop recurses once
+/// per nested message).
+fn dismantle(msg: Message<'_>) {
+    let mut todo = vec![msg];
+    while let Some(mut m) = todo.pop() {
+        for part in &mut m.parts {
+            if matches!(part.body, PartType::Message(_))
+                && let PartType::Message(inner) =
+                    std::mem::replace(&mut part.body, PartType::Text("".into()))
+            {
+                todo.push(inner);
+            }
+        }
+    }
+}
+
+/// Lower-cased ASCII needles found case-insensitively.
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(*first, first.to_ascii_uppercase(), hay.get(from..)?) {
+        let at = from + i;
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Number of `message/rfc822` and `message/global` types in `bytes`.
+fn message_types(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'/', bytes)
+        .filter(|&i| {
+            i >= 7
+                && bytes
+                    .get(i - 7..i)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
+                && bytes.get(i + 1..i + 7).is_some_and(|w| {
+                    w.eq_ignore_ascii_case(b"rfc822") || w.eq_ignore_ascii_case(b"global")
+                })
+        })
+        .count()
+}
+
+/// How many forwarded messages hide inside base64 or quoted-printable
+/// forwarded messages of `raw` (an upper bound of the nesting mail-parser
+/// will build for them), or `usize::MAX` when there are more than
+/// [`MAX_ENCODED_MESSAGES`] to scan. mail-parser decodes such parts three levels deep; so does this.
+///
+/// `raw` is cut into blocks at blank lines; a block that names a base64 or
+/// quoted-printable transfer encoding and a message type (or no type at all,
+/// in a multipart/digest) is a candidate header; what follows it is decoded
+/// leniently to the end (a superset of what mail-parser decodes) and counted.
+/// `budget` is how many more encoded parts may be decoded, at all levels.
+fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
+    if level >= 3 || find_ci(raw, b"content-transfer-encoding").is_none() {
+        return 0;
+    }
+    let digest = find_ci(raw, b"multipart/digest").is_some();
+    if message_types(raw) == 0 && !digest {
+        return 0;
+    }
+    let mut total = 0;
+    let mut start = 0;
+    while start < raw.len() {
+        let end = block_end(raw, start);
+        let block = raw.get(start..end).unwrap_or_default();
+        start = end.max(start + 1);
+        let Some(enc) = transfer_encoding(block) else {
+            continue;
+        };
+        let is_message =
+            message_types(block) > 0 || (digest && find_ci(block, b"content-type").is_none());
+        if !is_message {
+            continue;
+        }
+        let Some(left) = budget.checked_sub(1) else {
+            return usize::MAX;
+        };
+        *budget = left;
+        let body = raw.get(end..).unwrap_or_default();
+        let decoded = match enc {
+            mail_parser::Encoding::Base64 => lenient_base64(body),
+            _ => mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+                .unwrap_or_else(|| body.to_vec()),
+        };
+        let inner = encoded_nesting(&decoded, level + 1, budget);
+        if inner == usize::MAX {
+            return inner;
+        }
+        total += 1 + message_types(&decoded) + inner;
+        if total > MAX_NESTING {
+            return total;
+        }
+    }
+    total
+}
+
+/// The end of the block starting at `start`: just after the next blank line
+/// (`\n\n`, `\n\r\n`, or a line of white space), or the end of `raw`.
+fn block_end(raw: &[u8], start: usize) -> usize {
+    let rest = raw.get(start..).unwrap_or_default();
+    for nl in memchr::memchr_iter(b'\n', rest) {
+        let line_end = rest
+            .get(nl + 1..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map(|e| nl + 1 + e);
+        if let Some(e) = line_end
+            && rest
+                .get(nl + 1..e)
+                .is_some_and(|l| l.iter().all(u8::is_ascii_whitespace))
+        {
+            return start + e + 1;
+        }
+    }
+    raw.len()
+}
+
+/// The transfer encoding a header block names, when it is base64 or
+/// quoted-printable.
+fn transfer_encoding(block: &[u8]) -> Option<mail_parser::Encoding> {
+    let at = find_ci(block, b"content-transfer-encoding")?;
+    let rest = block.get(at..)?;
+    let line = rest
+        .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+        .unwrap_or_default();
+    if find_ci(line, b"base64").is_some() {
+        Some(mail_parser::Encoding::Base64)
+    } else if find_ci(line, b"quoted-printable").is_some() {
+        Some(mail_parser::Encoding::QuotedPrintable)
+    } else {
+        None
+    }
+}
+
+/// Decodes base64 up to the first byte that is neither base64 nor white space
+/// (mail-parser gives up there too), ignoring padding.
+fn lenient_base64(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut n = 0;
+    for &b in body {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => break,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&acc.to_be_bytes()[1..]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    out
 }
 
 /// True when the first line is a header line (`Name:`), an mbox `From ` line,
@@ -523,7 +754,7 @@ pub fn display_text(raw: &[u8]) -> String {
 /// Attachment `n` (1-based, in the order `show` lists them) of a message:
 /// its file name as found in the mail (unsanitised) and its decoded bytes.
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
-    let msg = parser().parse(raw)?;
+    let msg = parse_mime(raw).ok()?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
     Some((part_filename(&msg, part), part.contents().to_vec()))
