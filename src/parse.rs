@@ -148,6 +148,8 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(reject("empty message"));
     }
+    let normalized = cr_line_endings(raw);
+    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
     if !starts_with_header(raw) {
         return Err(reject("no mail header at the start of the message"));
     }
@@ -222,6 +224,25 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         attachments,
         content_hash,
     })
+}
+
+/// Old Mac mail ends lines with a bare CR, which mail-parser does not take for
+/// a line end (the whole message becomes one header). When the first line
+/// ends with a bare CR, returns a copy with every bare CR turned into LF.
+pub fn cr_line_endings(raw: &[u8]) -> Option<Vec<u8>> {
+    let first = memchr::memchr2(b'\r', b'\n', raw)?;
+    if raw.get(first) != Some(&b'\r') || raw.get(first + 1) == Some(&b'\n') {
+        return None;
+    }
+    let mut out = raw.to_vec();
+    for i in memchr::memchr_iter(b'\r', raw) {
+        if raw.get(i + 1) != Some(&b'\n')
+            && let Some(b) = out.get_mut(i)
+        {
+            *b = b'\n';
+        }
+    }
+    Some(out)
 }
 
 /// Parses `raw` with mail-parser, protected against what would crash it:
@@ -754,6 +775,8 @@ pub fn display_text(raw: &[u8]) -> String {
 /// Attachment `n` (1-based, in the order `show` lists them) of a message:
 /// its file name as found in the mail (unsanitised) and its decoded bytes.
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
+    let normalized = cr_line_endings(raw);
+    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
     let msg = parse_mime(raw).ok()?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
