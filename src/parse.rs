@@ -461,6 +461,11 @@ fn lenient_base64(body: &[u8]) -> Vec<u8> {
             n = 0;
         }
     }
+    // A last, incomplete group: 2 or 3 characters give 1 or 2 bytes.
+    if n >= 2 {
+        let bytes = (acc << (6 * (4 - n))).to_be_bytes();
+        out.extend_from_slice(bytes.get(1..n).unwrap_or_default());
+    }
     out
 }
 
@@ -1018,5 +1023,151 @@ mod filename_tests {
         );
         assert_eq!(name_of("Content-Type: text/plain\n"), None);
         assert_eq!(name_of("Content-Disposition: ;;;=;\"\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwards(depth: usize) -> String {
+        let mut m = String::from("From: a@example.jp\nSubject: fwd\nMIME-Version: 1.0\n");
+        for i in 0..depth {
+            m.push_str(&format!(
+                "Content-Type: message/rfc822\n\nSubject: level {i}\n"
+            ));
+        }
+        m.push_str("Content-Type: text/plain\n\nbottom\n");
+        m
+    }
+
+    /// Runs `f` on a thread with the 2 MiB stack import workers have.
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn deep_forwards_are_rejected_without_overflowing_the_stack() {
+        let ok = kura_parse(&forwards(MAX_NESTING)).unwrap();
+        assert!(ok.text.contains("level 0"), "{}", ok.text);
+        for depth in [MAX_NESTING + 1, 20_000] {
+            let raw = forwards(depth);
+            let r = on_small_stack(move || parse_message(raw.as_bytes(), None));
+            assert_eq!(
+                r.unwrap_err().reason,
+                format!("forwarded messages nested more than {MAX_NESTING} levels deep")
+            );
+        }
+    }
+
+    fn kura_parse(s: &str) -> Result<ParsedMessage, Reject> {
+        parse_message(s.as_bytes(), None)
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for (i, chunk) in bytes.chunks(3).enumerate() {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+            for j in 0..4 {
+                out.push(if j <= chunk.len() {
+                    char::from(A[((n >> (18 - 6 * j)) & 63) as usize])
+                } else {
+                    '='
+                });
+            }
+            if i % 19 == 18 {
+                out.push_str("\r\n");
+            }
+        }
+        out
+    }
+
+    fn encoded_forward(inner: &str) -> String {
+        format!(
+            "From: b@example.jp\r\nSubject: encoded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--xx\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--xx--\r\n",
+            b64(inner.as_bytes())
+        )
+    }
+
+    #[test]
+    fn deep_nesting_inside_a_base64_forward_is_found_before_parsing() {
+        // A shallow encoded forward is parsed and its text indexed.
+        let p = kura_parse(&encoded_forward(&forwards(3))).unwrap();
+        assert!(p.text.contains("bottom"), "{}", p.text);
+        assert_eq!(
+            encoded_nesting(encoded_forward(&forwards(3)).as_bytes(), 0, &mut 16),
+            4
+        );
+        // A deep one would recurse in mail-parser: rejected first.
+        let raw = encoded_forward(&forwards(20_000));
+        let r = on_small_stack(move || parse_message(raw.as_bytes(), None));
+        assert_eq!(
+            r.unwrap_err().reason,
+            format!("encoded forwarded messages nest more than {MAX_NESTING} messages")
+        );
+        // Too many encoded forwards to scan.
+        let many = (0..MAX_ENCODED_MESSAGES + 1)
+            .map(|_| encoded_forward("Subject: x\n\ny\n"))
+            .collect::<String>();
+        assert!(kura_parse(&many).unwrap_err().reason.contains("base64"));
+        // Plain mail is not scanned at all.
+        assert_eq!(
+            encoded_nesting(b"Subject: x\n\nmessage/rfc822\n", 0, &mut 16),
+            0
+        );
+    }
+
+    #[test]
+    fn dismantle_takes_apart_what_drop_would_recurse_into() {
+        let raw = forwards(20_000);
+        on_small_stack(move || {
+            let msg = parser().parse(raw.as_bytes()).unwrap();
+            assert_eq!(nesting(&msg), 20_000);
+            dismantle(msg);
+        });
+    }
+
+    #[test]
+    fn helpers_of_the_scan() {
+        assert_eq!(lenient_base64(b"aGVs\r\nbG8=\r\n--b"), b"hello");
+        assert_eq!(lenient_base64(b"aGVsbA"), b"hell");
+        assert_eq!(lenient_base64(b"*aGVs"), b"");
+        assert_eq!(find_ci(b"xx Content-TYPE: a", b"content-type"), Some(3));
+        assert_eq!(find_ci(b"content-typ", b"content-type"), None);
+        assert_eq!(
+            message_types(b"Message/RFC822 message/global message/partial"),
+            2
+        );
+        let raw = b"A: 1\r\nB: 2\r\n\r\nbody\n  \nrest";
+        assert_eq!(block_end(raw, 0), 14);
+        assert_eq!(block_end(raw, 14), 22);
+        assert_eq!(block_end(raw, 22), raw.len());
+    }
+
+    #[test]
+    fn bare_cr_line_ends_become_lines() {
+        assert_eq!(
+            cr_line_endings(b"Subject: a\rFrom: b\r\rbody\r\n").as_deref(),
+            Some(&b"Subject: a\nFrom: b\n\nbody\r\n"[..])
+        );
+        // CRLF, LF, and a bare CR later in an LF message are left alone.
+        assert_eq!(cr_line_endings(b"Subject: a\r\nX: y\r\n"), None);
+        assert_eq!(cr_line_endings(b"Subject: a\nX: y\rz\n"), None);
+        assert_eq!(cr_line_endings(b"no line end"), None);
+        let p = kura_parse("From: a@example.jp\rSubject: old mac\r\rhello\r").unwrap();
+        assert_eq!(p.subject, "old mac");
+        assert_eq!(p.text.trim_end(), "hello");
+        // The same message with CRLF is a duplicate, not a conflict.
+        let q = kura_parse("From: a@example.jp\r\nSubject: old mac\r\n\r\nhello\r\n").unwrap();
+        assert_eq!(p.content_hash, q.content_hash);
     }
 }
