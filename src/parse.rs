@@ -2,8 +2,17 @@
 //!
 //! mail-parser does the MIME work; [`crate::charset`] redoes what it decodes
 //! wrong (Japanese labels, raw 8-bit or ISO-2022-JP headers, missing labels).
-//! A message is rejected, with a reason, only when it cannot be mail at all:
-//! empty, no header, or over [`MAX_MESSAGE_SIZE`].
+//! A message is rejected, with a reason, only when it cannot be mail at all
+//! (empty, no header) or when it is over a limit: [`MAX_MESSAGE_SIZE`],
+//! [`MAX_PARTS`], [`MAX_NESTING`].
+//!
+//! mail-parser builds forwarded messages (message/rfc822) as a tree that it
+//! drops recursively, and parses base64 or quoted-printable forwarded messages
+//! recursively: a message nesting thousands of forwarded messages overflows
+//! the stack and aborts the process. [`parse_mime`] measures the nesting before
+//! (encoded parts, by a cheap scan of the raw bytes) and after (the tree,
+//! without recursion) parsing, rejects what is too deep, and takes a rejected
+//! tree apart without recursion.
 
 use crate::charset;
 use crate::threads::{refs, subject};
@@ -19,6 +28,14 @@ pub const MAX_INDEXED_TEXT: usize = 1 << 20;
 pub const MAX_NESTED_MESSAGES: usize = 8;
 /// Messages with more parts than this are rejected (MIME bombs).
 pub const MAX_PARTS: usize = 10_000;
+
+/// Messages nesting forwarded messages (message/rfc822 inside message/rfc822
+/// ...) deeper than this are rejected: mail-parser recurses once per level.
+pub const MAX_NESTING: usize = 100;
+/// Forwarded messages sent base64 or quoted-printable encoded (mail-parser
+/// decodes and parses them recursively) are scanned before parsing; a message
+/// with more such parts than this (at all levels) is rejected.
+const MAX_ENCODED_MESSAGES: usize = 16;
 
 /// Dates before this (1980-01-01) are taken as absurd.
 const MIN_SANE_DATE: i64 = 315_532_800;
@@ -131,15 +148,12 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(reject("empty message"));
     }
+    let normalized = cr_line_endings(raw);
+    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
     if !starts_with_header(raw) {
         return Err(reject("no mail header at the start of the message"));
     }
-    let msg = parser()
-        .parse(raw)
-        .ok_or_else(|| reject("not a mail message (no header could be parsed)"))?;
-    if msg.parts.len() > MAX_PARTS {
-        return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
-    }
+    let msg = parse_mime(raw)?;
     let known = msg.headers().iter().any(|h| {
         matches!(
             h.name,
@@ -210,6 +224,249 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         attachments,
         content_hash,
     })
+}
+
+/// Old Mac mail ends lines with a bare CR, which mail-parser does not take for
+/// a line end (the whole message becomes one header). When the first line
+/// ends with a bare CR, returns a copy with every bare CR turned into LF.
+pub fn cr_line_endings(raw: &[u8]) -> Option<Vec<u8>> {
+    let first = memchr::memchr2(b'\r', b'\n', raw)?;
+    if raw.get(first) != Some(&b'\r') || raw.get(first + 1) == Some(&b'\n') {
+        return None;
+    }
+    let mut out = raw.to_vec();
+    for i in memchr::memchr_iter(b'\r', raw) {
+        if raw.get(i + 1) != Some(&b'\n')
+            && let Some(b) = out.get_mut(i)
+        {
+            *b = b'\n';
+        }
+    }
+    Some(out)
+}
+
+/// Parses `raw` with mail-parser, protected against what would crash it:
+/// forwarded messages nested deeper than [`MAX_NESTING`] (also inside base64
+/// or quoted-printable forwarded messages), more than [`MAX_PARTS`] parts, and
+/// a panic inside mail-parser, are rejected with a reason.
+pub fn parse_mime(raw: &[u8]) -> Result<Message<'_>, Reject> {
+    let mut budget = MAX_ENCODED_MESSAGES;
+    let hidden = encoded_nesting(raw, 0, &mut budget);
+    if hidden == usize::MAX {
+        return Err(reject(format!(
+            "more than {MAX_ENCODED_MESSAGES} base64 or quoted-printable forwarded messages"
+        )));
+    }
+    if hidden > MAX_NESTING {
+        return Err(reject(format!(
+            "encoded forwarded messages nest more than {MAX_NESTING} messages"
+        )));
+    }
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser().parse(raw)));
+    let msg = match parsed {
+        Ok(Some(m)) => m,
+        Ok(None) => return Err(reject("not a mail message (no header could be parsed)")),
+        Err(_) => return Err(reject("the MIME parser failed on this message")),
+    };
+    let depth = nesting(&msg);
+    if depth > MAX_NESTING {
+        dismantle(msg);
+        return Err(reject(format!(
+            "forwarded messages nested more than {MAX_NESTING} levels deep"
+        )));
+    }
+    if msg.parts.len() > MAX_PARTS {
+        dismantle(msg);
+        return Err(reject(format!("more than {MAX_PARTS} MIME parts")));
+    }
+    Ok(msg)
+}
+
+/// How deep forwarded messages nest in `msg` (0: none), measured without
+/// recursion.
+fn nesting(msg: &Message<'_>) -> usize {
+    let mut deepest = 0;
+    let mut todo = vec![(msg, 0usize)];
+    while let Some((m, depth)) = todo.pop() {
+        deepest = deepest.max(depth);
+        for part in &m.parts {
+            if let PartType::Message(inner) = &part.body {
+                todo.push((inner, depth + 1));
+            }
+        }
+    }
+    deepest
+}
+
+/// Drops a message tree without recursion (mail-parser's drop recurses once
+/// per nested message).
+fn dismantle(msg: Message<'_>) {
+    let mut todo = vec![msg];
+    while let Some(mut m) = todo.pop() {
+        for part in &mut m.parts {
+            if matches!(part.body, PartType::Message(_))
+                && let PartType::Message(inner) =
+                    std::mem::replace(&mut part.body, PartType::Text("".into()))
+            {
+                todo.push(inner);
+            }
+        }
+    }
+}
+
+/// Lower-cased ASCII needles found case-insensitively.
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?;
+    let mut from = 0;
+    while let Some(i) = memchr::memchr2(*first, first.to_ascii_uppercase(), hay.get(from..)?) {
+        let at = from + i;
+        if hay
+            .get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Number of `message/rfc822` and `message/global` types in `bytes`.
+fn message_types(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'/', bytes)
+        .filter(|&i| {
+            i >= 7
+                && bytes
+                    .get(i - 7..i)
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
+                && bytes.get(i + 1..i + 7).is_some_and(|w| {
+                    w.eq_ignore_ascii_case(b"rfc822") || w.eq_ignore_ascii_case(b"global")
+                })
+        })
+        .count()
+}
+
+/// How many forwarded messages hide inside base64 or quoted-printable
+/// forwarded messages of `raw` (an upper bound of the nesting mail-parser
+/// will build for them), or `usize::MAX` when there are more than
+/// [`MAX_ENCODED_MESSAGES`] to scan. mail-parser decodes such parts three levels deep; so does this.
+///
+/// `raw` is cut into blocks at blank lines; a block that names a base64 or
+/// quoted-printable transfer encoding and a message type (or no type at all,
+/// in a multipart/digest) is a candidate header; what follows it is decoded
+/// leniently to the end (a superset of what mail-parser decodes) and counted.
+/// `budget` is how many more encoded parts may be decoded, at all levels.
+fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
+    if level >= 3 || find_ci(raw, b"content-transfer-encoding").is_none() {
+        return 0;
+    }
+    let digest = find_ci(raw, b"multipart/digest").is_some();
+    if message_types(raw) == 0 && !digest {
+        return 0;
+    }
+    let mut total = 0;
+    let mut start = 0;
+    while start < raw.len() {
+        let end = block_end(raw, start);
+        let block = raw.get(start..end).unwrap_or_default();
+        start = end.max(start + 1);
+        let Some(enc) = transfer_encoding(block) else {
+            continue;
+        };
+        let is_message =
+            message_types(block) > 0 || (digest && find_ci(block, b"content-type").is_none());
+        if !is_message {
+            continue;
+        }
+        let Some(left) = budget.checked_sub(1) else {
+            return usize::MAX;
+        };
+        *budget = left;
+        let body = raw.get(end..).unwrap_or_default();
+        let decoded = match enc {
+            mail_parser::Encoding::Base64 => lenient_base64(body),
+            _ => mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+                .unwrap_or_else(|| body.to_vec()),
+        };
+        let inner = encoded_nesting(&decoded, level + 1, budget);
+        if inner == usize::MAX {
+            return inner;
+        }
+        total += 1 + message_types(&decoded) + inner;
+        if total > MAX_NESTING {
+            return total;
+        }
+    }
+    total
+}
+
+/// The end of the block starting at `start`: just after the next blank line
+/// (`\n\n`, `\n\r\n`, or a line of white space), or the end of `raw`.
+fn block_end(raw: &[u8], start: usize) -> usize {
+    let rest = raw.get(start..).unwrap_or_default();
+    for nl in memchr::memchr_iter(b'\n', rest) {
+        let line_end = rest
+            .get(nl + 1..)
+            .and_then(|r| memchr::memchr(b'\n', r))
+            .map(|e| nl + 1 + e);
+        if let Some(e) = line_end
+            && rest
+                .get(nl + 1..e)
+                .is_some_and(|l| l.iter().all(u8::is_ascii_whitespace))
+        {
+            return start + e + 1;
+        }
+    }
+    raw.len()
+}
+
+/// The transfer encoding a header block names, when it is base64 or
+/// quoted-printable.
+fn transfer_encoding(block: &[u8]) -> Option<mail_parser::Encoding> {
+    let at = find_ci(block, b"content-transfer-encoding")?;
+    let rest = block.get(at..)?;
+    let line = rest
+        .get(..memchr::memchr(b'\n', rest).unwrap_or(rest.len()))
+        .unwrap_or_default();
+    if find_ci(line, b"base64").is_some() {
+        Some(mail_parser::Encoding::Base64)
+    } else if find_ci(line, b"quoted-printable").is_some() {
+        Some(mail_parser::Encoding::QuotedPrintable)
+    } else {
+        None
+    }
+}
+
+/// Decodes base64 up to the first byte that is neither base64 nor white space
+/// (mail-parser gives up there too), ignoring padding.
+fn lenient_base64(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut n = 0;
+    for &b in body {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b' ' | b'\t' | b'\r' | b'\n' => continue,
+            _ => break,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&acc.to_be_bytes()[1..]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    // A last, incomplete group: 2 or 3 characters give 1 or 2 bytes.
+    if n >= 2 {
+        let bytes = (acc << (6 * (4 - n))).to_be_bytes();
+        out.extend_from_slice(bytes.get(1..n).unwrap_or_default());
+    }
+    out
 }
 
 /// True when the first line is a header line (`Name:`), an mbox `From ` line,
@@ -523,7 +780,9 @@ pub fn display_text(raw: &[u8]) -> String {
 /// Attachment `n` (1-based, in the order `show` lists them) of a message:
 /// its file name as found in the mail (unsanitised) and its decoded bytes.
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
-    let msg = parser().parse(raw)?;
+    let normalized = cr_line_endings(raw);
+    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
+    let msg = parse_mime(raw).ok()?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
     Some((part_filename(&msg, part), part.contents().to_vec()))
@@ -764,5 +1023,151 @@ mod filename_tests {
         );
         assert_eq!(name_of("Content-Type: text/plain\n"), None);
         assert_eq!(name_of("Content-Disposition: ;;;=;\"\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwards(depth: usize) -> String {
+        let mut m = String::from("From: a@example.jp\nSubject: fwd\nMIME-Version: 1.0\n");
+        for i in 0..depth {
+            m.push_str(&format!(
+                "Content-Type: message/rfc822\n\nSubject: level {i}\n"
+            ));
+        }
+        m.push_str("Content-Type: text/plain\n\nbottom\n");
+        m
+    }
+
+    /// Runs `f` on a thread with the 2 MiB stack import workers have.
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn deep_forwards_are_rejected_without_overflowing_the_stack() {
+        let ok = kura_parse(&forwards(MAX_NESTING)).unwrap();
+        assert!(ok.text.contains("level 0"), "{}", ok.text);
+        for depth in [MAX_NESTING + 1, 20_000] {
+            let raw = forwards(depth);
+            let r = on_small_stack(move || parse_message(raw.as_bytes(), None));
+            assert_eq!(
+                r.unwrap_err().reason,
+                format!("forwarded messages nested more than {MAX_NESTING} levels deep")
+            );
+        }
+    }
+
+    fn kura_parse(s: &str) -> Result<ParsedMessage, Reject> {
+        parse_message(s.as_bytes(), None)
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for (i, chunk) in bytes.chunks(3).enumerate() {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |acc, (i, &b)| acc | (u32::from(b) << (16 - 8 * i)));
+            for j in 0..4 {
+                out.push(if j <= chunk.len() {
+                    char::from(A[((n >> (18 - 6 * j)) & 63) as usize])
+                } else {
+                    '='
+                });
+            }
+            if i % 19 == 18 {
+                out.push_str("\r\n");
+            }
+        }
+        out
+    }
+
+    fn encoded_forward(inner: &str) -> String {
+        format!(
+            "From: b@example.jp\r\nSubject: encoded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--xx\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--xx--\r\n",
+            b64(inner.as_bytes())
+        )
+    }
+
+    #[test]
+    fn deep_nesting_inside_a_base64_forward_is_found_before_parsing() {
+        // A shallow encoded forward is parsed and its text indexed.
+        let p = kura_parse(&encoded_forward(&forwards(3))).unwrap();
+        assert!(p.text.contains("bottom"), "{}", p.text);
+        assert_eq!(
+            encoded_nesting(encoded_forward(&forwards(3)).as_bytes(), 0, &mut 16),
+            4
+        );
+        // A deep one would recurse in mail-parser: rejected first.
+        let raw = encoded_forward(&forwards(20_000));
+        let r = on_small_stack(move || parse_message(raw.as_bytes(), None));
+        assert_eq!(
+            r.unwrap_err().reason,
+            format!("encoded forwarded messages nest more than {MAX_NESTING} messages")
+        );
+        // Too many encoded forwards to scan.
+        let many = (0..MAX_ENCODED_MESSAGES + 1)
+            .map(|_| encoded_forward("Subject: x\n\ny\n"))
+            .collect::<String>();
+        assert!(kura_parse(&many).unwrap_err().reason.contains("base64"));
+        // Plain mail is not scanned at all.
+        assert_eq!(
+            encoded_nesting(b"Subject: x\n\nmessage/rfc822\n", 0, &mut 16),
+            0
+        );
+    }
+
+    #[test]
+    fn dismantle_takes_apart_what_drop_would_recurse_into() {
+        let raw = forwards(20_000);
+        on_small_stack(move || {
+            let msg = parser().parse(raw.as_bytes()).unwrap();
+            assert_eq!(nesting(&msg), 20_000);
+            dismantle(msg);
+        });
+    }
+
+    #[test]
+    fn helpers_of_the_scan() {
+        assert_eq!(lenient_base64(b"aGVs\r\nbG8=\r\n--b"), b"hello");
+        assert_eq!(lenient_base64(b"aGVsbA"), b"hell");
+        assert_eq!(lenient_base64(b"*aGVs"), b"");
+        assert_eq!(find_ci(b"xx Content-TYPE: a", b"content-type"), Some(3));
+        assert_eq!(find_ci(b"content-typ", b"content-type"), None);
+        assert_eq!(
+            message_types(b"Message/RFC822 message/global message/partial"),
+            2
+        );
+        let raw = b"A: 1\r\nB: 2\r\n\r\nbody\n  \nrest";
+        assert_eq!(block_end(raw, 0), 14);
+        assert_eq!(block_end(raw, 14), 22);
+        assert_eq!(block_end(raw, 22), raw.len());
+    }
+
+    #[test]
+    fn bare_cr_line_ends_become_lines() {
+        assert_eq!(
+            cr_line_endings(b"Subject: a\rFrom: b\r\rbody\r\n").as_deref(),
+            Some(&b"Subject: a\nFrom: b\n\nbody\r\n"[..])
+        );
+        // CRLF, LF, and a bare CR later in an LF message are left alone.
+        assert_eq!(cr_line_endings(b"Subject: a\r\nX: y\r\n"), None);
+        assert_eq!(cr_line_endings(b"Subject: a\nX: y\rz\n"), None);
+        assert_eq!(cr_line_endings(b"no line end"), None);
+        let p = kura_parse("From: a@example.jp\rSubject: old mac\r\rhello\r").unwrap();
+        assert_eq!(p.subject, "old mac");
+        assert_eq!(p.text.trim_end(), "hello");
+        // The same message with CRLF is a duplicate, not a conflict.
+        let q = kura_parse("From: a@example.jp\r\nSubject: old mac\r\n\r\nhello\r\n").unwrap();
+        assert_eq!(p.content_hash, q.content_hash);
     }
 }

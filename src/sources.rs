@@ -121,6 +121,10 @@ fn discover_one(arg: &Path, out: &mut Discovery) -> anyhow::Result<()> {
             File::open(arg).with_context(|| format!("cannot open source {}", arg.display()))?;
         match sniff(&mut file).with_context(|| format!("cannot read source {}", arg.display()))? {
             Ok(kind) => out.files.push(source_file(arg, kind, &md)),
+            Err(_) if is_empty_mbox(arg, &md) => {
+                out.files
+                    .push(source_file(arg, SourceKind::Mbox { gzip: false }, &md))
+            }
             // A file named on the command line is imported whatever it holds:
             // if it is not mail, import rejects it with the reason.
             Err(_) => out.files.push(source_file(arg, SourceKind::Eml, &md)),
@@ -314,6 +318,10 @@ fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
                 .and_then(|(md, mut f)| Ok((md, sniff(&mut f)?)));
             match sniffed {
                 Ok((md, Ok(kind))) => out.files.push(source_file(path, kind, &md)),
+                Ok((md, Err(_))) if is_empty_mbox(path, &md) => {
+                    out.files
+                        .push(source_file(path, SourceKind::Mbox { gzip: false }, &md))
+                }
                 // A message file by its name (`.eml`, ...) that is empty or
                 // garbage is still taken, so import rejects it with the reason.
                 Ok((md, Err(_))) if has_mail_extension(path) => {
@@ -339,6 +347,16 @@ fn has_mail_extension(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| MAIL_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)))
+}
+
+/// An empty file named `*.mbox` or `*.mbx` is an mbox without messages (an
+/// empty folder exported), not an empty message to reject.
+fn is_empty_mbox(path: &Path, md: &Metadata) -> bool {
+    md.len() == 0
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"))
 }
 
 /// Reads up to `SNIFF_LEN` bytes (fewer only at end of input).
@@ -831,6 +849,26 @@ mod tests {
         assert!(d.files.is_empty());
         assert_eq!(d.ignored.len(), 1);
         assert!(d.ignored[0].1.starts_with("unreadable: "));
+    }
+
+    #[test]
+    fn an_empty_mbox_is_an_mbox_without_messages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("export");
+        write(&root.join("Trash.mbox"), b"");
+        write(&root.join("empty.eml"), b"");
+        let d = discover(std::slice::from_ref(&root)).unwrap();
+        assert_eq!(
+            files_rel(&root, &d),
+            vec![
+                ("Trash.mbox".to_string(), SourceKind::Mbox { gzip: false }),
+                ("empty.eml".to_string(), SourceKind::Eml),
+            ]
+        );
+        let named = root.join("Trash.mbox");
+        let d = discover(std::slice::from_ref(&named)).unwrap();
+        assert_eq!(d.files[0].kind, SourceKind::Mbox { gzip: false });
+        assert!(read_all(&named, false, 0).is_empty());
     }
 
     #[test]
