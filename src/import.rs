@@ -414,9 +414,9 @@ pub fn recover(
     }
     let mut reader = PackReader::new(&archive.originals_dir());
     let mut q = store.conn.prepare(
-        "SELECT id, pack, pack_offset, pack_len, size FROM messages WHERE batch > ?1 ORDER BY id",
+        "SELECT id, pack, pack_offset, pack_len, size, date FROM messages WHERE batch > ?1 ORDER BY id",
     )?;
-    let rows: Vec<(i64, PackRef, usize)> = q
+    let rows: Vec<(i64, PackRef, usize, i64)> = q
         .query_map([index_batch], |r| {
             Ok((
                 r.get(0)?,
@@ -426,13 +426,16 @@ pub fn recover(
                     len: r.get(3)?,
                 },
                 r.get::<_, i64>(4)? as usize,
+                r.get(5)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    for (id, r, size) in &rows {
+    for (id, r, size, date) in &rows {
         let raw = reader.read(*r, *size)?;
-        let parsed = parse::parse_message(&raw, None)
+        let mut parsed = parse::parse_message(&raw, None)
             .map_err(|e| anyhow::anyhow!("stored message {id} no longer parses: {}", e.reason))?;
+        // The date the store recorded (it may have come from the file's time).
+        parsed.date = *date;
         let mut doc = index::document(fields, &parsed);
         index::set_id(&mut doc, fields, *id);
         index::delete(writer, fields, *id);
