@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use tantivy::{IndexWriter, TantivyDocument};
 
 /// New messages per store transaction / index commit.
-pub const DEFAULT_BATCH: usize = 20_000;
+pub const DEFAULT_BATCH: usize = 50_000;
 
 /// How an import runs.
 #[derive(Debug, Clone)]
