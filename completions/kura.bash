@@ -19,8 +19,14 @@ _kura() {
             kura,completions)
                 cmd="kura__subcmd__completions"
                 ;;
+            kura,config)
+                cmd="kura__subcmd__config"
+                ;;
             kura,count)
                 cmd="kura__subcmd__count"
+                ;;
+            kura,customers)
+                cmd="kura__subcmd__customers"
                 ;;
             kura,help)
                 cmd="kura__subcmd__help"
@@ -43,8 +49,14 @@ _kura() {
             kura__subcmd__help,completions)
                 cmd="kura__subcmd__help__subcmd__completions"
                 ;;
+            kura__subcmd__help,config)
+                cmd="kura__subcmd__help__subcmd__config"
+                ;;
             kura__subcmd__help,count)
                 cmd="kura__subcmd__help__subcmd__count"
+                ;;
+            kura__subcmd__help,customers)
+                cmd="kura__subcmd__help__subcmd__customers"
                 ;;
             kura__subcmd__help,help)
                 cmd="kura__subcmd__help__subcmd__help"
@@ -71,13 +83,17 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --help --version import search count show thread rejects completions help"
+            opts="-q -h -V --archive --quiet --config --help --version import search count show thread rejects customers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -89,13 +105,43 @@ _kura() {
             return 0
             ;;
         kura__subcmd__completions)
-            opts="-q -h -V --archive --quiet --help --version bash elvish fish powershell zsh"
+            opts="-q -h -V --archive --quiet --config --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__config)
+            opts="-q -h -V --format --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -107,13 +153,55 @@ _kura() {
             return 0
             ;;
         kura__subcmd__count)
-            opts="-q -h -V --utc --threads --archive --quiet --help --version"
+            opts="-q -h -V --utc --threads --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__customers)
+            opts="-q -h -V --show --sort --format --limit --utc --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --show)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "last messages name" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto table text json jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -125,7 +213,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help)
-            opts="import search count show thread rejects completions help"
+            opts="import search count show thread rejects customers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -152,7 +240,35 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__help__subcmd__count)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__customers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -251,7 +367,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__import)
-            opts="-j -v -q -h -V --wait --no-subject-threading --subject-window --jobs --batch-size --verbose --json --archive --quiet --help --version"
+            opts="-j -v -q -h -V --wait --no-subject-threading --subject-window --jobs --batch-size --verbose --json --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,6 +393,10 @@ _kura() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -285,7 +405,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__rejects)
-            opts="-q -h -V --format --archive --quiet --help --version"
+            opts="-q -h -V --format --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -299,6 +419,10 @@ _kura() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -307,7 +431,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__search)
-            opts="-q -h -V --utc --threads --format --sort --limit --offset --archive --quiet --help --version"
+            opts="-q -h -V --utc --threads --format --sort --limit --offset --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +457,10 @@ _kura() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -341,7 +469,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__show)
-            opts="-o -q -h -V --raw --part --output --format --archive --quiet --help --version"
+            opts="-o -q -h -V --raw --part --output --format --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +495,10 @@ _kura() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -375,7 +507,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__thread)
-            opts="-q -h -V --query --body --format --utc --archive --quiet --help --version"
+            opts="-q -h -V --query --body --format --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +522,10 @@ _kura() {
                     return 0
                     ;;
                 --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -17,6 +17,8 @@ fn main() {
         Command::Show(a) => commands::show::run(&cli.global, a),
         Command::Thread(a) => commands::thread::run(&cli.global, a),
         Command::Rejects(a) => commands::rejects::run(&cli.global, a),
+        Command::Customers(a) => commands::customers::run(&cli.global, a),
+        Command::Config(a) => commands::config::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };
     match result {

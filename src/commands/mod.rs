@@ -1,6 +1,8 @@
 //! One module per subcommand. Each `run` returns the process exit status.
 
 pub mod completions;
+pub mod config;
+pub mod customers;
 pub mod import;
 pub mod rejects;
 pub mod search;
@@ -9,9 +11,15 @@ pub mod thread;
 
 use crate::archive::Archive;
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use anyhow::Result;
 
 /// The archive named by the global options.
 pub fn archive(global: &GlobalArgs) -> Result<Archive> {
     Archive::locate(global.archive.as_deref())
+}
+
+/// The configuration named by the global options (or found beside the archive).
+pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> {
+    Config::load(global.config.as_deref(), archive)
 }

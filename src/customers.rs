@@ -1,0 +1,950 @@
+//! Who is a customer: customer keys of addresses, the direction of a message,
+//! and per-customer summaries computed from the store in one pass.
+//!
+//! - An address at an **internal** domain (configured, see [`crate::config`];
+//!   subdomains included) or the shared address is staff, never a customer.
+//! - Any other address belongs to a customer **keyed** by its registrable
+//!   domain (`tokyo.kyowa-shoji.co.jp` → `kyowa-shoji.co.jp`), or by the whole
+//!   address for free-mail and carrier domains (`gmail.com`, `docomo.ne.jp`, ...),
+//!   where one domain holds many unrelated people.
+//! - A message is **inbound** when its From is external, **outbound** when its
+//!   From is internal and some To/Cc is external, **internal** otherwise (a
+//!   visit report sent to the shared address).
+//!
+//! Only From, To and Cc count (not Reply-To, not the addresses of an attached
+//! message). [`scan`] walks every message's addresses once, in two sequential
+//! SQLite reads; [`summaries`] and [`detail`] aggregate it, and an export of a
+//! customer's history can use [`scan`] with its own visitor.
+
+use crate::config::Config;
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// Free-mail and carrier domains, where the whole address is the customer key
+/// (extended by `free_mail_domains` in the configuration).
+pub const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.co.jp",
+    "ymail.ne.jp",
+    "outlook.jp",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.jp",
+    "live.jp",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ymobile.ne.jp",
+    "disney.ne.jp",
+    "nifty.com",
+    "biglobe.ne.jp",
+    "so-net.ne.jp",
+    "ocn.ne.jp",
+];
+
+/// Country-code domains under which organisations register at the third
+/// level: `(top-level domain, second-level labels)`. A small table, not the
+/// public suffix list: enough for the business mail a Japanese company gets.
+const SECOND_LEVEL: &[(&str, &[&str])] = &[
+    (
+        "jp",
+        &["co", "or", "ne", "ac", "go", "gr", "ed", "lg", "ad"],
+    ),
+    (
+        "uk",
+        &["co", "org", "ac", "gov", "ltd", "plc", "me", "net", "nhs"],
+    ),
+    ("au", &["com", "net", "org", "edu", "gov", "asn", "id"]),
+    ("nz", &["co", "org", "net", "ac", "govt", "school", "geek"]),
+    ("sg", &["com", "org", "net", "edu", "gov"]),
+    ("kr", &["co", "or", "ne", "ac", "go", "re", "pe"]),
+    ("tw", &["com", "org", "net", "edu", "gov", "idv"]),
+    ("cn", &["com", "net", "org", "edu", "gov", "ac"]),
+    ("hk", &["com", "org", "net", "edu", "gov", "idv"]),
+    ("mo", &["com", "org", "net", "edu", "gov"]),
+    ("my", &["com", "net", "org", "edu", "gov"]),
+    ("ph", &["com", "net", "org", "edu", "gov"]),
+    ("vn", &["com", "net", "org", "edu", "gov"]),
+    ("th", &["co", "or", "ac", "go", "in", "net"]),
+    ("id", &["co", "or", "ac", "go", "web", "net"]),
+    (
+        "in",
+        &["co", "net", "org", "firm", "gen", "ind", "ac", "gov"],
+    ),
+    ("za", &["co", "org", "net", "gov", "ac"]),
+    ("br", &["com", "net", "org", "gov", "edu"]),
+    ("mx", &["com", "org", "gob", "edu", "net"]),
+    ("ar", &["com", "org", "net", "gob", "edu"]),
+    ("tr", &["com", "org", "net", "gen", "edu", "gov"]),
+    ("il", &["co", "org", "ac", "net", "gov"]),
+];
+
+/// The registrable part of a domain: the last two labels, or three under a
+/// known second-level suffix (`tokyo.kyowa-shoji.co.jp` → `kyowa-shoji.co.jp`,
+/// `sales.acme.co.uk` → `acme.co.uk`, `mail.acme.com` → `acme.com`).
+pub fn registrable_domain(domain: &str) -> &str {
+    let domain = domain.trim_end_matches('.');
+    let labels: Vec<&str> = domain.rsplitn(4, '.').collect();
+    // labels: [tld, second, third, rest...] from the right.
+    let keep = match labels.as_slice() {
+        [tld, second, _, ..]
+            if SECOND_LEVEL
+                .iter()
+                .any(|(t, s)| t.eq_ignore_ascii_case(tld) && s.contains(second)) =>
+        {
+            3
+        }
+        _ => 2,
+    };
+    let mut start = domain.len();
+    let mut seen = 0;
+    for (i, b) in domain.bytes().enumerate().rev() {
+        if b == b'.' {
+            seen += 1;
+            if seen == keep {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    if seen < keep {
+        domain
+    } else {
+        &domain[start..]
+    }
+}
+
+/// The domain of an address (after the last `@`), or `None` when it has none.
+pub fn domain_of(address: &str) -> Option<&str> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.');
+    (!local.is_empty() && !domain.is_empty()).then_some(domain)
+}
+
+/// True when `domain` is `parent` or a subdomain of it (both lower case).
+fn within(domain: &str, parent: &str) -> bool {
+    domain == parent
+        || (domain.len() > parent.len()
+            && domain.ends_with(parent)
+            && domain.as_bytes()[domain.len() - parent.len() - 1] == b'.')
+}
+
+/// The direction of a message, from the company's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From an external address.
+    Inbound,
+    /// From an internal address to at least one external To/Cc.
+    Outbound,
+    /// From an internal address to internal addresses only.
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+/// Whether a customer key is a domain or a single (free-mail) address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    Domain,
+    Address,
+}
+
+/// Tells staff from customers, by the configuration.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    internal: Vec<String>,
+    shared: Option<String>,
+    free_mail: HashSet<String>,
+}
+
+impl Classifier {
+    /// The classifier of a configuration.
+    pub fn new(config: &Config) -> Classifier {
+        let mut free_mail: HashSet<String> =
+            FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect();
+        free_mail.extend(config.extra_free_mail_domains.value.iter().cloned());
+        Classifier {
+            internal: config.internal_domains.value.clone(),
+            shared: config.shared_address.value.clone(),
+            free_mail,
+        }
+    }
+
+    /// True when internal domains are configured (else every address but the
+    /// shared one is a customer's and every message is inbound).
+    pub fn has_internal(&self) -> bool {
+        !self.internal.is_empty()
+    }
+
+    /// The shared address, if configured.
+    pub fn shared_address(&self) -> Option<&str> {
+        self.shared.as_deref()
+    }
+
+    /// True for the shared address.
+    pub fn is_shared(&self, address: &str) -> bool {
+        self.shared
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(address.trim()))
+    }
+
+    /// True for staff: an address at an internal domain or a subdomain of
+    /// one, or the shared address.
+    pub fn is_internal(&self, address: &str) -> bool {
+        if self.is_shared(address) {
+            return true;
+        }
+        let Some(domain) = domain_of(address) else {
+            return false;
+        };
+        let domain = domain.to_ascii_lowercase();
+        self.internal.iter().any(|d| within(&domain, d))
+    }
+
+    /// True for a free-mail or carrier domain (or a subdomain of one).
+    pub fn is_free_mail(&self, domain: &str) -> bool {
+        let domain = domain.to_ascii_lowercase();
+        let mut d = domain.as_str();
+        loop {
+            if self.free_mail.contains(d) {
+                return true;
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => d = rest,
+                _ => return false,
+            }
+        }
+    }
+
+    /// The customer key of an address: `None` for staff and for text that is
+    /// not an address; the whole address (lower case) at a free-mail domain;
+    /// else the registrable domain.
+    pub fn customer_key(&self, address: &str) -> Option<(String, KeyKind)> {
+        let address = address.trim();
+        let domain = domain_of(address)?;
+        if self.is_internal(address) {
+            return None;
+        }
+        if self.is_free_mail(domain) {
+            return Some((address.to_lowercase(), KeyKind::Address));
+        }
+        Some((
+            registrable_domain(&domain.to_lowercase()).to_string(),
+            KeyKind::Domain,
+        ))
+    }
+
+    /// The key a user typed (`--show`): an address becomes its customer key, a
+    /// domain its registrable domain (or itself, for a free-mail domain: no
+    /// customer has it as key, so nothing is found).
+    pub fn key_from_input(&self, input: &str) -> Option<String> {
+        let s = input.trim().trim_start_matches('@').to_lowercase();
+        if s.contains('@') {
+            return self.customer_key(&s).map(|(k, _)| k);
+        }
+        if s.is_empty() {
+            return None;
+        }
+        if self.is_free_mail(&s) {
+            return Some(s);
+        }
+        Some(registrable_domain(&s).to_string())
+    }
+
+    /// The direction of a message with sender `from` and To/Cc `recipients`.
+    pub fn direction<'a>(
+        &self,
+        from: Option<&str>,
+        recipients: impl IntoIterator<Item = &'a str>,
+    ) -> Direction {
+        match from {
+            Some(f) if self.is_internal(f) => {
+                if recipients
+                    .into_iter()
+                    .any(|r| domain_of(r).is_some() && !self.is_internal(r))
+                {
+                    Direction::Outbound
+                } else {
+                    Direction::Internal
+                }
+            }
+            _ => Direction::Inbound,
+        }
+    }
+}
+
+/// Index of an address in a [`Scan`].
+pub type AddrId = u32;
+/// Index of a customer key in a [`Scan`].
+pub type CustomerId = u32;
+
+/// An address seen by the scan.
+#[derive(Debug, Clone)]
+pub struct AddressInfo {
+    pub address: String,
+    /// Its customer, `None` for staff (and non-addresses).
+    pub customer: Option<CustomerId>,
+    pub internal: bool,
+    pub shared: bool,
+    /// Display names used with it, with the number of header fields.
+    pub names: Vec<(String, u32)>,
+}
+
+impl AddressInfo {
+    /// The display name used most often with the address ("" when none).
+    pub fn name(&self) -> &str {
+        most_used(&self.names).unwrap_or("")
+    }
+}
+
+/// The name with the highest count (the first such on a tie), ignoring "".
+fn most_used(names: &[(String, u32)]) -> Option<&str> {
+    let mut best: Option<&(String, u32)> = None;
+    for n in names.iter().filter(|n| !n.0.is_empty()) {
+        if best.is_none_or(|b| n.1 > b.1) {
+            best = Some(n);
+        }
+    }
+    best.map(|b| b.0.as_str())
+}
+
+/// Addresses and customer keys interned by a scan.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub addresses: Vec<AddressInfo>,
+    /// Customer keys and their kind, by [`CustomerId`].
+    pub customers: Vec<(String, KeyKind)>,
+    by_address: HashMap<String, AddrId>,
+    by_key: HashMap<String, CustomerId>,
+}
+
+impl Scan {
+    fn intern(&mut self, classifier: &Classifier, address: &str) -> AddrId {
+        if let Some(&id) = self.by_address.get(address) {
+            return id;
+        }
+        let customer = classifier.customer_key(address).map(|(key, kind)| {
+            let next = self.customers.len() as CustomerId;
+            *self.by_key.entry(key.clone()).or_insert_with(|| {
+                self.customers.push((key, kind));
+                next
+            })
+        });
+        let id = self.addresses.len() as AddrId;
+        self.addresses.push(AddressInfo {
+            address: address.to_string(),
+            customer,
+            internal: classifier.is_internal(address),
+            shared: classifier.is_shared(address),
+            names: Vec::new(),
+        });
+        self.by_address.insert(address.to_string(), id);
+        id
+    }
+
+    /// The id of a customer key, if the scan saw it.
+    pub fn customer_id(&self, key: &str) -> Option<CustomerId> {
+        self.by_key.get(key).copied()
+    }
+
+    /// The key of a customer id.
+    pub fn key(&self, id: CustomerId) -> &str {
+        self.customers
+            .get(id as usize)
+            .map_or("", |(k, _)| k.as_str())
+    }
+
+    /// An address by id.
+    pub fn address(&self, id: AddrId) -> Option<&AddressInfo> {
+        self.addresses.get(id as usize)
+    }
+}
+
+/// One message as the scan hands it to its visitor.
+#[derive(Debug)]
+pub struct ScannedMessage<'a> {
+    /// Message row id.
+    pub row: i64,
+    /// Unix seconds.
+    pub date: i64,
+    pub thread: i64,
+    pub direction: Direction,
+    /// The sender's address, if the message has one.
+    pub from: Option<AddrId>,
+    /// Every address of From/To/Cc as (role, address), in header order.
+    pub addresses: &'a [(i64, AddrId)],
+    /// The customers among them, each once, the sender's first.
+    pub customers: &'a [CustomerId],
+    /// The staff among them, each once (not the shared address).
+    pub staff: &'a [AddrId],
+}
+
+/// Walks every message's From/To/Cc once, in row order, calling `visit` for
+/// each message with addresses. Two sequential reads, no per-message query.
+pub fn scan(
+    store: &Store,
+    classifier: &Classifier,
+    mut visit: impl FnMut(&Scan, &ScannedMessage<'_>),
+) -> Result<Scan> {
+    let conn = &store.conn;
+    // (id, date, thread) of every message; the (thread, date) index covers it.
+    let mut meta: Vec<(i64, i64, i64)> = conn
+        .prepare("SELECT id, date, thread FROM messages")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    meta.sort_unstable_by_key(|m| m.0);
+    let mut sc = Scan::default();
+    let mut stmt = conn.prepare(
+        "SELECT message, role, name, address FROM addresses WHERE role <= ?1
+         ORDER BY message, role, position",
+    )?;
+    let mut rows = stmt.query([ROLE_CC])?;
+    let mut current: Option<i64> = None;
+    let mut addrs: Vec<(i64, AddrId)> = Vec::new();
+    let mut meta_pos = 0usize;
+    let mut flush = |sc: &Scan, row: i64, addrs: &[(i64, AddrId)], meta_pos: &mut usize| {
+        while *meta_pos < meta.len() && meta[*meta_pos].0 < row {
+            *meta_pos += 1;
+        }
+        let Some(&(_, date, thread)) = meta.get(*meta_pos).filter(|m| m.0 == row) else {
+            return; // addresses of a message that is not there: ignore
+        };
+        emit(sc, row, date, thread, addrs, &mut visit);
+    };
+    while let Some(r) = rows.next()? {
+        let message: i64 = r.get(0)?;
+        let role: i64 = r.get(1)?;
+        if current != Some(message) {
+            if let Some(prev) = current {
+                flush(&sc, prev, &addrs, &mut meta_pos);
+            }
+            addrs.clear();
+            current = Some(message);
+        }
+        let address = r.get_ref(3)?.as_str()?;
+        if address.is_empty() {
+            continue;
+        }
+        let name = r.get_ref(2)?.as_str()?;
+        let id = sc.intern(classifier, address);
+        if let Some(info) = sc.addresses.get_mut(id as usize) {
+            match info.names.iter_mut().find(|n| n.0 == name) {
+                Some(n) => n.1 += 1,
+                None => info.names.push((name.to_string(), 1)),
+            }
+        }
+        addrs.push((role, id));
+    }
+    if let Some(prev) = current {
+        flush(&sc, prev, &addrs, &mut meta_pos);
+    }
+    drop(rows);
+    Ok(sc)
+}
+
+fn emit(
+    sc: &Scan,
+    row: i64,
+    date: i64,
+    thread: i64,
+    addrs: &[(i64, AddrId)],
+    visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
+) {
+    let info = |id: AddrId| sc.addresses.get(id as usize);
+    let from = addrs
+        .iter()
+        .find(|(role, _)| *role == ROLE_FROM)
+        .map(|(_, id)| *id);
+    let from_internal = from.and_then(info).is_some_and(|a| a.internal);
+    let direction = if !from_internal {
+        Direction::Inbound
+    } else if addrs.iter().any(|(role, id)| {
+        (*role == ROLE_TO || *role == ROLE_CC)
+            && info(*id).is_some_and(|a| a.customer.is_some() && !a.internal)
+    }) {
+        Direction::Outbound
+    } else {
+        Direction::Internal
+    };
+    let mut customers: Vec<CustomerId> = Vec::new();
+    let mut staff: Vec<AddrId> = Vec::new();
+    for &(_, id) in addrs {
+        let Some(a) = info(id) else { continue };
+        if let Some(c) = a.customer {
+            if !customers.contains(&c) {
+                customers.push(c);
+            }
+        } else if a.internal && !a.shared && !staff.contains(&id) {
+            staff.push(id);
+        }
+    }
+    visit(
+        sc,
+        &ScannedMessage {
+            row,
+            date,
+            thread,
+            direction,
+            from,
+            addresses: addrs,
+            customers: &customers,
+            staff: &staff,
+        },
+    );
+}
+
+/// A customer over a set of messages.
+#[derive(Debug, Clone)]
+pub struct CustomerSummary {
+    pub key: String,
+    pub kind: KeyKind,
+    /// The most used display name (for a domain, preferably a company name).
+    pub name: String,
+    /// Messages with the customer in From, To or Cc.
+    pub messages: usize,
+    /// Threads of those messages.
+    pub threads: usize,
+    /// Unix seconds of the first and last of those messages.
+    pub first_contact: i64,
+    pub last_contact: i64,
+    /// Last message from the customer.
+    pub last_inbound: Option<i64>,
+    /// Last message from staff to the customer.
+    pub last_outbound: Option<i64>,
+    /// Staff addresses seen in the customer's threads, with the number of
+    /// those threads they appear in; most threads first.
+    pub staff: Vec<(String, String, usize)>,
+}
+
+/// One customer in detail (`kura customers --show`).
+#[derive(Debug, Clone)]
+pub struct CustomerDetail {
+    pub summary: CustomerSummary,
+    /// The customer's addresses: (address, most used name, messages), most messages first.
+    pub addresses: Vec<(String, String, usize)>,
+    /// The people: (name, address, header fields with that name), most first.
+    pub people: Vec<(String, String, usize)>,
+    /// Dates (unix seconds) of the customer's messages, for monthly counts.
+    pub dates: Vec<i64>,
+}
+
+/// Per-customer accumulator.
+#[derive(Debug, Default)]
+struct Acc {
+    messages: usize,
+    threads: HashSet<i64>,
+    first: i64,
+    last: i64,
+    last_in: Option<i64>,
+    last_out: Option<i64>,
+    /// address -> messages of this customer with it.
+    addresses: HashMap<AddrId, usize>,
+    dates: Vec<i64>,
+}
+
+/// Which messages a summary covers: `None` all, else those rows.
+pub type RowFilter<'a> = Option<&'a HashSet<i64>>;
+
+/// Summaries of every customer of the messages in `only` (all when `None`),
+/// in no particular order. Staff are collected from whole threads.
+pub fn summaries(
+    store: &Store,
+    classifier: &Classifier,
+    only: RowFilter<'_>,
+) -> Result<Vec<CustomerSummary>> {
+    let (sc, accs, thread_staff) = aggregate(store, classifier, only, None)?;
+    Ok(accs
+        .into_iter()
+        .filter_map(|(c, acc)| summary(&sc, c, &acc, &thread_staff))
+        .collect())
+}
+
+/// One customer in detail, `None` when no message in `only` has it.
+pub fn detail(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+    only: RowFilter<'_>,
+) -> Result<Option<CustomerDetail>> {
+    let (sc, accs, thread_staff) = aggregate(store, classifier, only, Some(key))?;
+    let Some(c) = sc.customer_id(key) else {
+        return Ok(None);
+    };
+    let Some(acc) = accs.get(&c) else {
+        return Ok(None);
+    };
+    let Some(summary) = summary(&sc, c, acc, &thread_staff) else {
+        return Ok(None);
+    };
+    let mut addresses: Vec<(String, String, usize)> = acc
+        .addresses
+        .iter()
+        .filter_map(|(&id, &n)| {
+            let a = sc.address(id)?;
+            Some((a.address.clone(), a.name().to_string(), n))
+        })
+        .collect();
+    addresses.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut people: Vec<(String, String, usize)> = Vec::new();
+    for &id in acc.addresses.keys() {
+        if let Some(a) = sc.address(id) {
+            for (name, n) in a.names.iter().filter(|n| !n.0.is_empty()) {
+                people.push((name.clone(), a.address.clone(), *n as usize));
+            }
+        }
+    }
+    people.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then_with(|| a.0.cmp(&b.0))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let mut dates = acc.dates.clone();
+    dates.sort_unstable();
+    Ok(Some(CustomerDetail {
+        summary,
+        addresses,
+        people,
+        dates,
+    }))
+}
+
+type ThreadStaff = HashMap<i64, Vec<AddrId>>;
+
+fn aggregate(
+    store: &Store,
+    classifier: &Classifier,
+    only: RowFilter<'_>,
+    dates_of: Option<&str>,
+) -> Result<(Scan, HashMap<CustomerId, Acc>, ThreadStaff)> {
+    let mut accs: HashMap<CustomerId, Acc> = HashMap::new();
+    let mut thread_staff: ThreadStaff = HashMap::new();
+    let mut dates_for: Option<CustomerId> = None;
+    let sc = scan(store, classifier, |sc, m| {
+        if !m.staff.is_empty() {
+            let e = thread_staff.entry(m.thread).or_default();
+            for s in m.staff {
+                if !e.contains(s) {
+                    e.push(*s);
+                }
+            }
+        }
+        if only.is_some_and(|set| !set.contains(&m.row)) {
+            return;
+        }
+        if dates_for.is_none() {
+            dates_for = dates_of.and_then(|k| sc.customer_id(k));
+        }
+        let from_customer = m.from.and_then(|f| sc.address(f)).and_then(|a| a.customer);
+        for &c in m.customers {
+            let acc = accs.entry(c).or_insert_with(|| Acc {
+                first: i64::MAX,
+                last: i64::MIN,
+                ..Acc::default()
+            });
+            acc.messages += 1;
+            acc.threads.insert(m.thread);
+            acc.first = acc.first.min(m.date);
+            acc.last = acc.last.max(m.date);
+            if from_customer == Some(c) {
+                acc.last_in = acc.last_in.max(Some(m.date));
+            } else if m.direction == Direction::Outbound {
+                acc.last_out = acc.last_out.max(Some(m.date));
+            }
+            let mut seen: Vec<AddrId> = Vec::new();
+            for &(_, id) in m.addresses {
+                if sc.address(id).and_then(|a| a.customer) == Some(c) && !seen.contains(&id) {
+                    seen.push(id);
+                    *acc.addresses.entry(id).or_insert(0) += 1;
+                }
+            }
+            if dates_for == Some(c) {
+                acc.dates.push(m.date);
+            }
+        }
+    })?;
+    Ok((sc, accs, thread_staff))
+}
+
+fn summary(
+    sc: &Scan,
+    c: CustomerId,
+    acc: &Acc,
+    thread_staff: &ThreadStaff,
+) -> Option<CustomerSummary> {
+    let (key, kind) = sc.customers.get(c as usize)?.clone();
+    if acc.messages == 0 {
+        return None;
+    }
+    let mut staff: HashMap<AddrId, usize> = HashMap::new();
+    for t in &acc.threads {
+        for s in thread_staff.get(t).into_iter().flatten() {
+            *staff.entry(*s).or_insert(0) += 1;
+        }
+    }
+    let mut staff: Vec<(String, String, usize)> = staff
+        .into_iter()
+        .filter_map(|(id, n)| {
+            let a = sc.address(id)?;
+            Some((a.address.clone(), a.name().to_string(), n))
+        })
+        .collect();
+    staff.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let name = customer_name(sc, kind, acc);
+    Some(CustomerSummary {
+        key,
+        kind,
+        name,
+        messages: acc.messages,
+        threads: acc.threads.len(),
+        first_contact: acc.first,
+        last_contact: acc.last,
+        last_inbound: acc.last_in,
+        last_outbound: acc.last_out,
+        staff,
+    })
+}
+
+/// Words that mark a display name as a company's.
+const COMPANY_MARKERS: &[&str] = &[
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "(株)",
+    "（株）",
+    "㈱",
+    "(有)",
+    "（有）",
+    "㈲",
+    "inc",
+    "ltd",
+    "llc",
+    "gmbh",
+    "corp",
+    "co.,",
+    "pte",
+    "pty",
+    "company",
+    "limited",
+];
+
+fn is_company_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    COMPANY_MARKERS.iter().any(|m| lower.contains(m))
+}
+
+/// The customer's name: the most used display name of its addresses; for a
+/// domain, a company-like name if any is used, else the most used one.
+fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc) -> String {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for id in acc.addresses.keys() {
+        if let Some(a) = sc.address(*id) {
+            for (name, n) in a.names.iter().filter(|n| !n.0.trim().is_empty()) {
+                *counts.entry(name.as_str()).or_insert(0) += n;
+            }
+        }
+    }
+    let best = |company: bool| {
+        counts
+            .iter()
+            .filter(|(n, _)| !company || is_company_name(n))
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(n, _)| n.to_string())
+    };
+    let company = if kind == KeyKind::Domain {
+        best(true)
+    } else {
+        None
+    };
+    company.or_else(|| best(false)).unwrap_or_default()
+}
+
+/// Message counts by month (`YYYY-MM`, local time or UTC) of sorted dates,
+/// every month from the first to the last included.
+pub fn monthly(dates: &[i64], utc: bool) -> Vec<(String, usize)> {
+    use chrono::{Datelike, TimeZone};
+    let month = |ts: i64| -> Option<(i32, u32)> {
+        let d = chrono::Utc.timestamp_opt(ts, 0).single()?;
+        Some(if utc {
+            (d.year(), d.month())
+        } else {
+            let l = d.with_timezone(&chrono::Local);
+            (l.year(), l.month())
+        })
+    };
+    let mut counts: std::collections::BTreeMap<(i32, u32), usize> = Default::default();
+    for &d in dates {
+        if let Some(m) = month(d) {
+            *counts.entry(m).or_insert(0) += 1;
+        }
+    }
+    let (Some(&first), Some(&last)) = (counts.keys().next(), counts.keys().next_back()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut y, mut m) = first;
+    while (y, m) <= last {
+        out.push((
+            format!("{y:04}-{m:02}"),
+            counts.get(&(y, m)).copied().unwrap_or(0),
+        ));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Setting, Source};
+
+    fn classifier() -> Classifier {
+        let c = Config {
+            internal_domains: Setting {
+                value: vec!["minato-shokai.co.jp".into()],
+                source: Source::Default,
+            },
+            shared_address: Setting {
+                value: Some("support@minato-shokai.co.jp".into()),
+                source: Source::Default,
+            },
+            extra_free_mail_domains: Setting {
+                value: vec!["freemail.example".into()],
+                source: Source::Default,
+            },
+            ..Config::default()
+        };
+        Classifier::new(&c)
+    }
+
+    #[test]
+    fn registrable_domains() {
+        for (d, r) in [
+            ("tokyo.kyowa-shoji.co.jp", "kyowa-shoji.co.jp"),
+            ("kyowa-shoji.co.jp", "kyowa-shoji.co.jp"),
+            ("a.b.himawari-engei.jp", "himawari-engei.jp"),
+            ("mail.acme-corp.com", "acme-corp.com"),
+            ("acme-corp.com", "acme-corp.com"),
+            ("sales.brightgear.co.uk", "brightgear.co.uk"),
+            ("x.y.brightgear.com.au", "brightgear.com.au"),
+            ("hana.co.kr", "hana.co.kr"),
+            ("univ.ac.jp", "univ.ac.jp"),
+            ("www.city.lg.jp", "city.lg.jp"),
+            ("localhost", "localhost"),
+            ("co.jp", "co.jp"),
+            ("example.de.", "example.de"),
+        ] {
+            assert_eq!(registrable_domain(d), r, "{d}");
+        }
+    }
+
+    #[test]
+    fn customer_keys() {
+        let c = classifier();
+        let key = |a: &str| c.customer_key(a).map(|k| k.0);
+        assert_eq!(
+            key("ito@tokyo.kyowa-shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+        assert_eq!(
+            key("Kenta.Watanabe.1987@GMAIL.com").as_deref(),
+            Some("kenta.watanabe.1987@gmail.com")
+        );
+        assert_eq!(
+            key("takahashi.k-0707@docomo.ne.jp").as_deref(),
+            Some("takahashi.k-0707@docomo.ne.jp")
+        );
+        assert_eq!(key("x@i.softbank.jp").as_deref(), Some("x@i.softbank.jp"));
+        assert_eq!(
+            key("x@mail.freemail.example").as_deref(),
+            Some("x@mail.freemail.example")
+        );
+        assert_eq!(key("yamada@minato-shokai.co.jp"), None);
+        assert_eq!(key("ops@mx1.minato-shokai.co.jp"), None);
+        assert_eq!(key("undisclosed-recipients"), None);
+        // Not a subdomain, only a similar name.
+        assert_eq!(
+            key("a@notminato-shokai.co.jp").as_deref(),
+            Some("notminato-shokai.co.jp")
+        );
+        assert_eq!(
+            c.key_from_input("tokyo.kyowa-shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+        assert_eq!(
+            c.key_from_input("Tanaka@Kyowa-Shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+    }
+
+    #[test]
+    fn directions() {
+        let c = classifier();
+        assert_eq!(
+            c.direction(
+                Some("tanaka@kyowa-shoji.co.jp"),
+                ["support@minato-shokai.co.jp"]
+            ),
+            Direction::Inbound
+        );
+        assert_eq!(
+            c.direction(
+                Some("support@minato-shokai.co.jp"),
+                ["kenta@gmail.com", "yamada@minato-shokai.co.jp"]
+            ),
+            Direction::Outbound
+        );
+        assert_eq!(
+            c.direction(
+                Some("kobayashi@minato-shokai.co.jp"),
+                ["support@minato-shokai.co.jp"]
+            ),
+            Direction::Internal
+        );
+        // Without configuration everything is external: inbound.
+        let none = Classifier::new(&Config::default());
+        assert!(!none.has_internal());
+        assert_eq!(
+            none.direction(Some("kobayashi@minato-shokai.co.jp"), ["a@b.co.jp"]),
+            Direction::Inbound
+        );
+    }
+
+    #[test]
+    fn months_fill_gaps() {
+        // 2024-01-15, 2024-01-20, 2024-03-01 (UTC).
+        let m = monthly(&[1705276800, 1705708800, 1709251200], true);
+        assert_eq!(
+            m,
+            [
+                ("2024-01".to_string(), 2),
+                ("2024-02".to_string(), 0),
+                ("2024-03".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn company_names_are_preferred_for_domains() {
+        assert!(is_company_name("株式会社 協和商事"));
+        assert!(is_company_name("ACME Corp. Billing"));
+        assert!(!is_company_name("田中 誠"));
+    }
+}
