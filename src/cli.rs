@@ -88,7 +88,8 @@ Directions:
 
 Columns and JSON fields (schema version 1):
   key, kind (domain | address), name (most used display name; for a domain a company
-  name when one is used), messages (with the customer in From/To/Cc), threads,
+  name when one is used), messages (with the customer in From/To/Cc), inbound (from
+  the customer), outbound (from staff to the customer), threads,
   first_contact, last_contact, last_inbound (last from the customer), last_outbound
   (last from staff to the customer), staff [{address, name, threads}] (staff seen in
   the customer's threads).

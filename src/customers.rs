@@ -326,22 +326,67 @@ fn most_used(names: &[(String, u32)]) -> Option<&str> {
     best.map(|b| b.0.as_str())
 }
 
+/// A fast word-at-a-time hash (the Fx hash of rustc) for the scan's map of
+/// addresses, looked up once per header field; the keys come from the
+/// archive, and a poor spread would only cost time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_K);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(
+                <[u8; 8]>::try_from(c).unwrap_or_default(),
+            ));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// Addresses and customer keys interned by a scan.
 #[derive(Debug, Default)]
 pub struct Scan {
     pub addresses: Vec<AddressInfo>,
     /// Customer keys and their kind, by [`CustomerId`].
     pub customers: Vec<(String, KeyKind)>,
-    by_address: HashMap<String, AddrId>,
+    by_address: FxMap<Box<[u8]>, AddrId>,
     by_key: HashMap<String, CustomerId>,
 }
 
 impl Scan {
-    fn intern(&mut self, classifier: &Classifier, address: &str) -> AddrId {
-        if let Some(&id) = self.by_address.get(address) {
+    fn intern(&mut self, classifier: &Classifier, raw: &[u8]) -> AddrId {
+        if let Some(&id) = self.by_address.get(raw) {
             return id;
         }
-        let customer = classifier.customer_key(address).map(|(key, kind)| {
+        let address = String::from_utf8_lossy(raw);
+        let customer = classifier.customer_key(&address).map(|(key, kind)| {
             let next = self.customers.len() as CustomerId;
             *self.by_key.entry(key.clone()).or_insert_with(|| {
                 self.customers.push((key, kind));
@@ -350,13 +395,13 @@ impl Scan {
         });
         let id = self.addresses.len() as AddrId;
         self.addresses.push(AddressInfo {
-            address: address.to_string(),
+            internal: classifier.is_internal(&address),
+            shared: classifier.is_shared(&address),
+            address: address.into_owned(),
             customer,
-            internal: classifier.is_internal(address),
-            shared: classifier.is_shared(address),
             names: Vec::new(),
         });
-        self.by_address.insert(address.to_string(), id);
+        self.by_address.insert(raw.into(), id);
         id
     }
 
@@ -391,73 +436,92 @@ pub struct ScannedMessage<'a> {
     pub from: Option<AddrId>,
     /// Every address of From/To/Cc as (role, address), in header order.
     pub addresses: &'a [(i64, AddrId)],
-    /// The customers among them, each once, the sender's first.
+    /// The customers among them, each once, in order of appearance.
     pub customers: &'a [CustomerId],
     /// The staff among them, each once (not the shared address).
     pub staff: &'a [AddrId],
 }
 
 /// Walks every message's From/To/Cc once, in row order, calling `visit` for
-/// each message with addresses. Two sequential reads, no per-message query.
+/// each message with addresses. Two sequential reads (the messages' dates and
+/// threads from a covering index, then the addresses table in key order), no
+/// per-message query.
 pub fn scan(
     store: &Store,
     classifier: &Classifier,
     mut visit: impl FnMut(&Scan, &ScannedMessage<'_>),
 ) -> Result<Scan> {
     let conn = &store.conn;
-    // (id, date, thread) of every message; the (thread, date) index covers it.
-    let mut meta: Vec<(i64, i64, i64)> = conn
-        .prepare("SELECT id, date, thread FROM messages")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    meta.sort_unstable_by_key(|m| m.0);
+    // (date, thread) of every message by row id (row ids are dense).
+    let max_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+        r.get(0)
+    })?;
+    let slots = usize::try_from(max_id).unwrap_or(0).saturating_add(1);
+    // A message's slot holds (date, thread); thread -1: no such message.
+    let mut meta: Vec<(i64, i64)> = vec![(0, -1); slots];
+    {
+        let mut q = conn.prepare("SELECT id, date, thread FROM messages")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| meta.get_mut(i)) {
+                *slot = (r.get(1)?, r.get(2)?);
+            }
+        }
+    }
     let mut sc = Scan::default();
     let mut stmt = conn.prepare(
         "SELECT message, role, name, address FROM addresses WHERE role <= ?1
          ORDER BY message, role, position",
     )?;
     let mut rows = stmt.query([ROLE_CC])?;
-    let mut current: Option<i64> = None;
+    let mut current: i64 = i64::MIN;
     let mut addrs: Vec<(i64, AddrId)> = Vec::new();
-    let mut meta_pos = 0usize;
-    let mut flush = |sc: &Scan, row: i64, addrs: &[(i64, AddrId)], meta_pos: &mut usize| {
-        while *meta_pos < meta.len() && meta[*meta_pos].0 < row {
-            *meta_pos += 1;
+    let mut scratch = Scratch::default();
+    let mut flush = |sc: &Scan, row: i64, addrs: &[(i64, AddrId)], scratch: &mut Scratch| {
+        let slot = usize::try_from(row).ok().and_then(|i| meta.get(i));
+        if let Some(&(date, thread)) = slot.filter(|m| m.1 >= 0) {
+            emit(sc, row, date, thread, addrs, scratch, &mut visit);
         }
-        let Some(&(_, date, thread)) = meta.get(*meta_pos).filter(|m| m.0 == row) else {
-            return; // addresses of a message that is not there: ignore
-        };
-        emit(sc, row, date, thread, addrs, &mut visit);
     };
     while let Some(r) = rows.next()? {
         let message: i64 = r.get(0)?;
-        let role: i64 = r.get(1)?;
-        if current != Some(message) {
-            if let Some(prev) = current {
-                flush(&sc, prev, &addrs, &mut meta_pos);
+        if message != current {
+            if !addrs.is_empty() {
+                flush(&sc, current, &addrs, &mut scratch);
             }
             addrs.clear();
-            current = Some(message);
+            current = message;
         }
-        let address = r.get_ref(3)?.as_str()?;
+        let address = r.get_ref(3)?.as_bytes()?;
         if address.is_empty() {
             continue;
         }
-        let name = r.get_ref(2)?.as_str()?;
+        let role: i64 = r.get(1)?;
         let id = sc.intern(classifier, address);
+        let name = r.get_ref(2)?.as_bytes()?;
         if let Some(info) = sc.addresses.get_mut(id as usize) {
-            match info.names.iter_mut().find(|n| n.0 == name) {
+            match info.names.iter_mut().find(|n| n.0.as_bytes() == name) {
                 Some(n) => n.1 += 1,
-                None => info.names.push((name.to_string(), 1)),
+                None => info
+                    .names
+                    .push((String::from_utf8_lossy(name).into_owned(), 1)),
             }
         }
         addrs.push((role, id));
     }
-    if let Some(prev) = current {
-        flush(&sc, prev, &addrs, &mut meta_pos);
+    if !addrs.is_empty() {
+        flush(&sc, current, &addrs, &mut scratch);
     }
     drop(rows);
     Ok(sc)
+}
+
+/// Buffers reused from message to message.
+#[derive(Default)]
+struct Scratch {
+    customers: Vec<CustomerId>,
+    staff: Vec<AddrId>,
 }
 
 fn emit(
@@ -466,6 +530,7 @@ fn emit(
     date: i64,
     thread: i64,
     addrs: &[(i64, AddrId)],
+    scratch: &mut Scratch,
     visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
 ) {
     let info = |id: AddrId| sc.addresses.get(id as usize);
@@ -484,16 +549,16 @@ fn emit(
     } else {
         Direction::Internal
     };
-    let mut customers: Vec<CustomerId> = Vec::new();
-    let mut staff: Vec<AddrId> = Vec::new();
+    scratch.customers.clear();
+    scratch.staff.clear();
     for &(_, id) in addrs {
         let Some(a) = info(id) else { continue };
         if let Some(c) = a.customer {
-            if !customers.contains(&c) {
-                customers.push(c);
+            if !scratch.customers.contains(&c) {
+                scratch.customers.push(c);
             }
-        } else if a.internal && !a.shared && !staff.contains(&id) {
-            staff.push(id);
+        } else if a.internal && !a.shared && !scratch.staff.contains(&id) {
+            scratch.staff.push(id);
         }
     }
     visit(
@@ -505,8 +570,8 @@ fn emit(
             direction,
             from,
             addresses: addrs,
-            customers: &customers,
-            staff: &staff,
+            customers: &scratch.customers,
+            staff: &scratch.staff,
         },
     );
 }
@@ -520,6 +585,10 @@ pub struct CustomerSummary {
     pub name: String,
     /// Messages with the customer in From, To or Cc.
     pub messages: usize,
+    /// Messages from the customer.
+    pub inbound: usize,
+    /// Messages from staff with the customer in To/Cc.
+    pub outbound: usize,
     /// Threads of those messages.
     pub threads: usize,
     /// Unix seconds of the first and last of those messages.
@@ -529,8 +598,8 @@ pub struct CustomerSummary {
     pub last_inbound: Option<i64>,
     /// Last message from staff to the customer.
     pub last_outbound: Option<i64>,
-    /// Staff addresses seen in the customer's threads, with the number of
-    /// those threads they appear in; most threads first.
+    /// Staff seen in the customer's threads: (address, name, number of those
+    /// threads they appear in); most threads first.
     pub staff: Vec<(String, String, usize)>,
 }
 
@@ -542,22 +611,42 @@ pub struct CustomerDetail {
     pub addresses: Vec<(String, String, usize)>,
     /// The people: (name, address, header fields with that name), most first.
     pub people: Vec<(String, String, usize)>,
-    /// Dates (unix seconds) of the customer's messages, for monthly counts.
+    /// Dates (unix seconds) of the customer's messages, sorted, for monthly counts.
     pub dates: Vec<i64>,
 }
 
 /// Per-customer accumulator.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Acc {
     messages: usize,
-    threads: HashSet<i64>,
+    inbound: usize,
+    outbound: usize,
+    /// Threads of the messages, in row order with repeats (sorted at the end).
+    threads: Vec<i64>,
     first: i64,
     last: i64,
     last_in: Option<i64>,
     last_out: Option<i64>,
-    /// address -> messages of this customer with it.
-    addresses: HashMap<AddrId, usize>,
+    /// (address, messages of this customer with it).
+    addresses: Vec<(AddrId, usize)>,
     dates: Vec<i64>,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            messages: 0,
+            inbound: 0,
+            outbound: 0,
+            threads: Vec::new(),
+            first: i64::MAX,
+            last: i64::MIN,
+            last_in: None,
+            last_out: None,
+            addresses: Vec::new(),
+            dates: Vec::new(),
+        }
+    }
 }
 
 /// Which messages a summary covers: `None` all, else those rows.
@@ -572,8 +661,9 @@ pub fn summaries(
 ) -> Result<Vec<CustomerSummary>> {
     let (sc, accs, thread_staff) = aggregate(store, classifier, only, None)?;
     Ok(accs
-        .into_iter()
-        .filter_map(|(c, acc)| summary(&sc, c, &acc, &thread_staff))
+        .iter()
+        .enumerate()
+        .filter_map(|(c, acc)| summary(&sc, c as CustomerId, acc, &thread_staff))
         .collect())
 }
 
@@ -588,7 +678,7 @@ pub fn detail(
     let Some(c) = sc.customer_id(key) else {
         return Ok(None);
     };
-    let Some(acc) = accs.get(&c) else {
+    let Some(acc) = accs.get(c as usize) else {
         return Ok(None);
     };
     let Some(summary) = summary(&sc, c, acc, &thread_staff) else {
@@ -597,14 +687,14 @@ pub fn detail(
     let mut addresses: Vec<(String, String, usize)> = acc
         .addresses
         .iter()
-        .filter_map(|(&id, &n)| {
+        .filter_map(|&(id, n)| {
             let a = sc.address(id)?;
             Some((a.address.clone(), a.name().to_string(), n))
         })
         .collect();
     addresses.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     let mut people: Vec<(String, String, usize)> = Vec::new();
-    for &id in acc.addresses.keys() {
+    for &(id, _) in &acc.addresses {
         if let Some(a) = sc.address(id) {
             for (name, n) in a.names.iter().filter(|n| !n.0.is_empty()) {
                 people.push((name.clone(), a.address.clone(), *n as usize));
@@ -626,25 +716,21 @@ pub fn detail(
     }))
 }
 
-type ThreadStaff = HashMap<i64, Vec<AddrId>>;
+/// (thread, staff address) pairs, sorted and unique.
+type ThreadStaff = Vec<(i64, AddrId)>;
 
 fn aggregate(
     store: &Store,
     classifier: &Classifier,
     only: RowFilter<'_>,
     dates_of: Option<&str>,
-) -> Result<(Scan, HashMap<CustomerId, Acc>, ThreadStaff)> {
-    let mut accs: HashMap<CustomerId, Acc> = HashMap::new();
-    let mut thread_staff: ThreadStaff = HashMap::new();
+) -> Result<(Scan, Vec<Acc>, ThreadStaff)> {
+    let mut accs: Vec<Acc> = Vec::new();
+    let mut thread_staff: ThreadStaff = Vec::new();
     let mut dates_for: Option<CustomerId> = None;
     let sc = scan(store, classifier, |sc, m| {
-        if !m.staff.is_empty() {
-            let e = thread_staff.entry(m.thread).or_default();
-            for s in m.staff {
-                if !e.contains(s) {
-                    e.push(*s);
-                }
-            }
+        for s in m.staff {
+            thread_staff.push((m.thread, *s));
         }
         if only.is_some_and(|set| !set.contains(&m.row)) {
             return;
@@ -654,25 +740,38 @@ fn aggregate(
         }
         let from_customer = m.from.and_then(|f| sc.address(f)).and_then(|a| a.customer);
         for &c in m.customers {
-            let acc = accs.entry(c).or_insert_with(|| Acc {
-                first: i64::MAX,
-                last: i64::MIN,
-                ..Acc::default()
-            });
+            if accs.len() <= c as usize {
+                accs.resize_with(c as usize + 1, Acc::default);
+            }
+            let Some(acc) = accs.get_mut(c as usize) else {
+                continue;
+            };
             acc.messages += 1;
-            acc.threads.insert(m.thread);
+            if acc.threads.last() != Some(&m.thread) {
+                acc.threads.push(m.thread);
+            }
             acc.first = acc.first.min(m.date);
             acc.last = acc.last.max(m.date);
             if from_customer == Some(c) {
+                acc.inbound += 1;
                 acc.last_in = acc.last_in.max(Some(m.date));
             } else if m.direction == Direction::Outbound {
+                acc.outbound += 1;
                 acc.last_out = acc.last_out.max(Some(m.date));
             }
-            let mut seen: Vec<AddrId> = Vec::new();
-            for &(_, id) in m.addresses {
-                if sc.address(id).and_then(|a| a.customer) == Some(c) && !seen.contains(&id) {
-                    seen.push(id);
-                    *acc.addresses.entry(id).or_insert(0) += 1;
+            for (i, &(_, id)) in m.addresses.iter().enumerate() {
+                let mine = sc.address(id).and_then(|a| a.customer) == Some(c);
+                // Each address once per message.
+                if mine
+                    && !m
+                        .addresses
+                        .get(..i)
+                        .is_some_and(|p| p.iter().any(|x| x.1 == id))
+                {
+                    match acc.addresses.iter_mut().find(|x| x.0 == id) {
+                        Some(x) => x.1 += 1,
+                        None => acc.addresses.push((id, 1)),
+                    }
                 }
             }
             if dates_for == Some(c) {
@@ -680,6 +779,12 @@ fn aggregate(
             }
         }
     })?;
+    for acc in &mut accs {
+        acc.threads.sort_unstable();
+        acc.threads.dedup();
+    }
+    thread_staff.sort_unstable();
+    thread_staff.dedup();
     Ok((sc, accs, thread_staff))
 }
 
@@ -693,10 +798,14 @@ fn summary(
     if acc.messages == 0 {
         return None;
     }
-    let mut staff: HashMap<AddrId, usize> = HashMap::new();
-    for t in &acc.threads {
-        for s in thread_staff.get(t).into_iter().flatten() {
-            *staff.entry(*s).or_insert(0) += 1;
+    let mut staff: Vec<(AddrId, usize)> = Vec::new();
+    for &t in &acc.threads {
+        let start = thread_staff.partition_point(|x| x.0 < t);
+        for &(_, s) in thread_staff.get(start..)?.iter().take_while(|x| x.0 == t) {
+            match staff.iter_mut().find(|x| x.0 == s) {
+                Some(x) => x.1 += 1,
+                None => staff.push((s, 1)),
+            }
         }
     }
     let mut staff: Vec<(String, String, usize)> = staff
@@ -713,6 +822,8 @@ fn summary(
         kind,
         name,
         messages: acc.messages,
+        inbound: acc.inbound,
+        outbound: acc.outbound,
         threads: acc.threads.len(),
         first_contact: acc.first,
         last_contact: acc.last,
@@ -754,8 +865,8 @@ fn is_company_name(name: &str) -> bool {
 /// domain, a company-like name if any is used, else the most used one.
 fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc) -> String {
     let mut counts: HashMap<&str, u32> = HashMap::new();
-    for id in acc.addresses.keys() {
-        if let Some(a) = sc.address(*id) {
+    for &(id, _) in &acc.addresses {
+        if let Some(a) = sc.address(id) {
             for (name, n) in a.names.iter().filter(|n| !n.0.trim().is_empty()) {
                 *counts.entry(name.as_str()).or_insert(0) += n;
             }

@@ -27,6 +27,8 @@ pub struct CustomerView {
     pub kind: KeyKind,
     pub name: String,
     pub messages: usize,
+    pub inbound: usize,
+    pub outbound: usize,
     pub threads: usize,
     pub first_contact: String,
     pub last_contact: String,
@@ -42,6 +44,8 @@ impl CustomerView {
             kind: s.kind,
             name: s.name.clone(),
             messages: s.messages,
+            inbound: s.inbound,
+            outbound: s.outbound,
             threads: s.threads,
             first_contact: format_date(s.first_contact, utc),
             last_contact: format_date(s.last_contact, utc),
@@ -207,7 +211,7 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
         ListFormat::Csv => {
             writeln!(
                 out,
-                "key,kind,name,messages,threads,first_contact,last_contact,last_inbound,last_outbound,staff"
+                "key,kind,name,messages,inbound,outbound,threads,first_contact,last_contact,last_inbound,last_outbound,staff"
             )?;
             for s in list {
                 let v = CustomerView::new(s, utc);
@@ -220,6 +224,8 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
                     },
                     sanitize(&v.name),
                     v.messages.to_string(),
+                    v.inbound.to_string(),
+                    v.outbound.to_string(),
                     v.threads.to_string(),
                     v.first_contact,
                     v.last_contact,
@@ -287,6 +293,16 @@ fn show(
         }
         .into());
     }
+    let trimmed = input.trim().trim_start_matches('@');
+    let staff = if trimmed.contains('@') {
+        classifier.is_internal(trimmed)
+    } else {
+        classifier.is_internal(&format!("staff@{trimmed}"))
+    };
+    if staff {
+        eprintln!("kura: {} is staff, not a customer", sanitize(input));
+        return Ok(1);
+    }
     let Some(key) = classifier.key_from_input(input) else {
         return Err(ExitError {
             code: 2,
@@ -298,11 +314,7 @@ fn show(
         .into());
     };
     let Some(d) = customers::detail(store, classifier, &key, only)? else {
-        if classifier.is_internal(input.trim()) || classifier.key_from_input(input).is_none() {
-            eprintln!("kura: {} is staff, not a customer", sanitize(input));
-        } else {
-            eprintln!("kura: no customer {}", sanitize(&key));
-        }
+        eprintln!("kura: no customer {}", sanitize(&key));
         return Ok(1);
     };
     let view = detail_view(&d, utc);
