@@ -13,8 +13,9 @@
 //!
 //! Only From, To and Cc count (not Reply-To, not the addresses of an attached
 //! message). [`scan`] walks every message's addresses once, in two sequential
-//! SQLite reads; [`summaries`] and [`detail`] aggregate it, and an export of a
-//! customer's history can use [`scan`] with its own visitor.
+//! SQLite reads; [`summaries`] and [`detail`] aggregate it, [`messages_of`]
+//! lists one customer's messages (for an export of its history), and other
+//! views can run [`scan`] with their own visitor.
 
 use crate::config::Config;
 use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
@@ -714,6 +715,41 @@ pub fn detail(
         people,
         dates,
     }))
+}
+
+/// A message of one customer, for an export of its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerMessage {
+    pub row: i64,
+    pub thread: i64,
+    /// Unix seconds.
+    pub date: i64,
+    pub direction: Direction,
+}
+
+/// The messages with customer `key` in From/To/Cc, oldest first (ties by row).
+pub fn messages_of(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+) -> Result<Vec<CustomerMessage>> {
+    let mut out = Vec::new();
+    let mut id: Option<CustomerId> = None;
+    scan(store, classifier, |sc, m| {
+        if id.is_none() {
+            id = sc.customer_id(key);
+        }
+        if id.is_some_and(|c| m.customers.contains(&c)) {
+            out.push(CustomerMessage {
+                row: m.row,
+                thread: m.thread,
+                date: m.date,
+                direction: m.direction,
+            });
+        }
+    })?;
+    out.sort_unstable_by_key(|m| (m.date, m.row));
+    Ok(out)
 }
 
 /// (thread, staff address) pairs, sorted and unique.

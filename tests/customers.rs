@@ -290,6 +290,13 @@ fn visit_reports_are_internal_and_make_no_customer() {
         }
     }
     assert_eq!(reports, 2);
+    // One customer's messages, as an export takes them: oldest first.
+    let kyowa = kura::customers::messages_of(&store, &classifier, "kyowa-shoji.co.jp").unwrap();
+    assert_eq!(kyowa.len(), 6);
+    assert!(kyowa.windows(2).all(|w| w[0].date <= w[1].date));
+    assert_eq!(kyowa[0].direction, Direction::Inbound);
+    assert_eq!(subject_of(kyowa[0].row), "請求書の再発行のお願い");
+    assert!(kyowa.iter().any(|m| m.direction == Direction::Outbound));
     let count_of = |want: Direction| directions.values().filter(|d| **d == want).count();
     assert!(count_of(Direction::Inbound) > count_of(Direction::Outbound));
     assert!(count_of(Direction::Outbound) >= 4);
