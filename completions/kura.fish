@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kura_global_optspecs
-    string join \n archive= q/quiet h/help V/version
+    string join \n archive= q/quiet config= h/help V/version
 end
 
 function __fish_kura_needs_command
@@ -25,6 +25,7 @@ function __fish_kura_using_subcommand
 end
 
 complete -c kura -n "__fish_kura_needs_command" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_needs_command" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_needs_command" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_needs_command" -s V -l version -d 'Print version'
@@ -41,12 +42,15 @@ complete -c kura -n "__fish_kura_needs_command" -f -a "check" -d 'Verify the arc
 complete -c kura -n "__fish_kura_needs_command" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
 complete -c kura -n "__fish_kura_needs_command" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
 complete -c kura -n "__fish_kura_needs_command" -f -a "log" -d 'The import history, newest first'
+complete -c kura -n "__fish_kura_needs_command" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c kura -n "__fish_kura_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c kura -n "__fish_kura_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kura -n "__fish_kura_using_subcommand import" -l subject-window -d 'Window for joining reference-less replies by subject, in days' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -s j -l jobs -d 'Parse threads (default: one per core)' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -l batch-size -d 'New messages per commit' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand import" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand import" -l wait -d 'Wait for a running import to finish instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand import" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
 complete -c kura -n "__fish_kura_using_subcommand import" -s v -l verbose -d 'List the files that were not taken for mail, and why'
@@ -66,12 +70,14 @@ relevance\t''"
 complete -c kura -n "__fish_kura_using_subcommand search" -l limit -d 'At most this many results (default: 50 on a terminal, all otherwise)' -r
 complete -c kura -n "__fish_kura_using_subcommand search" -l offset -d 'Skip this many results' -r
 complete -c kura -n "__fish_kura_using_subcommand search" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand search" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand search" -l utc -d 'Interpret calendar dates in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand search" -l threads -d 'List threads instead of messages'
 complete -c kura -n "__fish_kura_using_subcommand search" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand search" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand search" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand count" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand count" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand count" -l utc -d 'Interpret calendar dates in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand count" -l threads -d 'Count threads instead of messages'
 complete -c kura -n "__fish_kura_using_subcommand count" -s q -l quiet -d 'Print nothing but errors (for cron)'
@@ -86,6 +92,7 @@ jsonl\t'One JSON object per line, streamed'
 text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
 complete -c kura -n "__fish_kura_using_subcommand show" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand show" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l raw -d 'Print the exact original bytes'
 complete -c kura -n "__fish_kura_using_subcommand show" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -98,6 +105,7 @@ jsonl\t'One JSON object per line, streamed'
 text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
 complete -c kura -n "__fish_kura_using_subcommand thread" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand thread" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand thread" -l body -d 'Include the decoded text of each message (quoted lines dimmed on a terminal)'
 complete -c kura -n "__fish_kura_using_subcommand thread" -l utc
 complete -c kura -n "__fish_kura_using_subcommand thread" -s q -l quiet -d 'Print nothing but errors (for cron)'
@@ -106,6 +114,7 @@ complete -c kura -n "__fish_kura_using_subcommand thread" -s V -l version -d 'Pr
 complete -c kura -n "__fish_kura_using_subcommand tag" -l dump -d 'Write the tags of every tagged message to FILE (`-`: standard output)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tag" -l restore -d 'Replace the tags of the messages listed in FILE (`-`: standard input), as written by --dump' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tag" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand tag" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tag" -l utc -d 'Interpret calendar dates of the query in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand tag" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand tag" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -117,6 +126,7 @@ jsonl\t'One JSON object per line, streamed'
 text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
 complete -c kura -n "__fish_kura_using_subcommand tags" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand tags" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tags" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand tags" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand tags" -s V -l version -d 'Print version'
@@ -127,6 +137,7 @@ jsonl\t'One JSON object per line, streamed'
 text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
 complete -c kura -n "__fish_kura_using_subcommand rejects" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand rejects" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand rejects" -l retry -d 'Parse every reject again (after an upgrade of kura): those that are mail now are imported and leave the list'
 complete -c kura -n "__fish_kura_using_subcommand rejects" -l wait -d 'With --retry: wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand rejects" -s q -l quiet -d 'Print nothing but errors (for cron)'
@@ -135,6 +146,7 @@ complete -c kura -n "__fish_kura_using_subcommand rejects" -s V -l version -d 'P
 complete -c kura -n "__fish_kura_using_subcommand stats" -l format -r -f -a "text\t'Lines for people (a bar chart on a terminal)'
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand stats" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand stats" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand stats" -l utc -d 'Interpret months in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand stats" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -142,12 +154,14 @@ complete -c kura -n "__fish_kura_using_subcommand stats" -s V -l version -d 'Pri
 complete -c kura -n "__fish_kura_using_subcommand check" -l format -r -f -a "text\t'Lines for people (a bar chart on a terminal)'
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand check" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand check" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand check" -l repair -d 'Fix what can be fixed: re-index missing messages from their originals, drop stray index documents, restore thread links'
 complete -c kura -n "__fish_kura_using_subcommand check" -l wait -d 'Wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand check" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand check" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand reindex" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l wait -d 'Wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s h -l help -d 'Print help'
@@ -155,6 +169,7 @@ complete -c kura -n "__fish_kura_using_subcommand reindex" -s V -l version -d 'P
 complete -c kura -n "__fish_kura_using_subcommand gc" -l format -r -f -a "text\t'Lines for people (a bar chart on a terminal)'
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand gc" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand gc" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand gc" -l wait -d 'Wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand gc" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -167,25 +182,53 @@ text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
 complete -c kura -n "__fish_kura_using_subcommand log" -l limit -d 'At most this many imports (newest first)' -r
 complete -c kura -n "__fish_kura_using_subcommand log" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand log" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand log" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand log" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand log" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand customers" -l show -d 'One customer in detail: a key, an address or a domain (subdomains fold)' -r
+complete -c kura -n "__fish_kura_using_subcommand customers" -l sort -r -f -a "last\t'Last contact, newest first'
+messages\t'Number of messages, most first'
+name\t'Name (else key), alphabetically'"
+complete -c kura -n "__fish_kura_using_subcommand customers" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+text\t'One line per item'
+json\t'One JSON array (one object with --show)'
+jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
+complete -c kura -n "__fish_kura_using_subcommand customers" -l limit -d 'At most this many customers (default: 50 on a terminal, all otherwise)' -r
+complete -c kura -n "__fish_kura_using_subcommand customers" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand customers" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand customers" -l utc -d 'Dates and months in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand customers" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand customers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand customers" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand config" -l format -r -f -a "text\t'Lines of `key = value  # source`'
+json\t'One JSON object'"
+complete -c kura -n "__fish_kura_using_subcommand config" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand config" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand config" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand config" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand completions" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand completions" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "thread" -d 'Show a conversation as a tree'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "log" -d 'The import history, newest first'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "completions" -d 'Print shell completions'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "thread" -d 'Show a conversation as a tree'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "log" -d 'The import history, newest first'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "config" -d 'Print the effective configuration and where each value came from'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "completions" -d 'Print shell completions'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

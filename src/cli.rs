@@ -62,6 +62,9 @@ Files:
 
 Environment:
   KURA_ARCHIVE    the archive directory (as --archive)
+  KURA_CONFIG     the configuration file (as --config)
+  XDG_CONFIG_HOME the configuration is $XDG_CONFIG_HOME/kura/config.toml
+                  (else ~/.config/kura/config.toml, else ARCHIVE/config.toml)
   XDG_DATA_HOME   default archive is $XDG_DATA_HOME/kura (else ~/.local/share/kura)
   NO_COLOR        disables colour on a terminal
 
@@ -90,6 +93,43 @@ Examples:
   kura tag +done thread:42
   kura tag --dump tags.txt && kura --archive other tag --restore tags.txt";
 
+/// Customer keys and directions, shown in `customers --help` and the man page.
+pub const CUSTOMERS_HELP: &str = "\
+Customers:
+  Addresses at the internal domains of the configuration (and their subdomains), and
+  the shared address, are staff; every other address belongs to a customer, keyed by
+  its registrable domain (tokyo.kyowa-shoji.co.jp -> kyowa-shoji.co.jp; co.jp, or.jp,
+  ne.jp, co.uk, com.au, ... keep three labels), or by the whole address at free-mail
+  and carrier domains (gmail.com, yahoo.co.jp, docomo.ne.jp, ...; more with
+  free_mail_domains). Only From, To and Cc count. Without internal_domains every
+  address is a customer's (see kura config).
+
+Directions:
+  inbound   From is external
+  outbound  From is internal and some To/Cc is external
+  internal  From is internal and every To/Cc too (e.g. a visit report to the shared address)
+
+Columns and JSON fields (schema version 1):
+  key, kind (domain | address), name (most used display name; for a domain a company
+  name when one is used), messages (with the customer in From/To/Cc), inbound (from
+  the customer), outbound (from staff to the customer), threads,
+  first_contact, last_contact, last_inbound (last from the customer), last_outbound
+  (last from staff to the customer), staff [{address, name, threads}] (staff seen in
+  the customer's threads).
+  --show adds addresses [{address, name, messages}], people [{name, address, count}]
+  and months [{month, messages}] (every month from the first contact to the last).";
+
+/// The configuration file, shown in `config --help` and the man page.
+pub const CONFIG_HELP: &str = "\
+Configuration file (TOML), the first found of: --config FILE (or KURA_CONFIG, which
+must exist), $XDG_CONFIG_HOME/kura/config.toml (else ~/.config/kura/config.toml),
+ARCHIVE/config.toml. No file is fine; a malformed one is an error naming the file
+and line.
+
+  internal_domains = [\"minato-shokai.co.jp\"]        # staff (subdomains too)
+  shared_address = \"support@minato-shokai.co.jp\"    # the shared mailbox, also staff
+  free_mail_domains = [\"example-mail.jp\"]           # keyed by address, added to the built-in list";
+
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
@@ -99,6 +139,10 @@ pub struct GlobalArgs {
     /// Print nothing but errors (for cron).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml,
+    /// else ~/.config/kura/config.toml, else config.toml in the archive).
+    #[arg(long, global = true, env = "KURA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +179,12 @@ pub enum Command {
     Gc(GcArgs),
     /// The import history, newest first.
     Log(LogArgs),
+    /// List the customers of the archive (or of the messages matching a query).
+    #[command(after_long_help = CUSTOMERS_HELP)]
+    Customers(CustomersArgs),
+    /// Print the effective configuration and where each value came from.
+    #[command(after_long_help = CONFIG_HELP)]
+    Config(ConfigArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -366,4 +416,67 @@ pub struct LogArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// Output formats of `kura customers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// A table on a terminal, text lines otherwise.
+    Auto,
+    /// A table (comfy-table).
+    Table,
+    /// One line per item.
+    Text,
+    /// One JSON array (one object with --show).
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line (RFC 4180 quoting).
+    Csv,
+}
+
+/// Orders of `kura customers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CustomerSort {
+    /// Last contact, newest first.
+    Last,
+    /// Number of messages, most first.
+    Messages,
+    /// Name (else key), alphabetically.
+    Name,
+}
+
+#[derive(Debug, Args)]
+pub struct CustomersArgs {
+    /// Only the customers of messages matching this query (default: every message).
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// One customer in detail: a key, an address or a domain (subdomains fold).
+    #[arg(long, value_name = "KEY")]
+    pub show: Option<String>,
+    #[arg(long, value_enum, default_value_t = CustomerSort::Last)]
+    pub sort: CustomerSort,
+    #[arg(long, value_enum, default_value_t = ListFormat::Auto)]
+    pub format: ListFormat,
+    /// At most this many customers (default: 50 on a terminal, all otherwise).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Dates and months in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// Output formats of `kura config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// Lines of `key = value  # source`.
+    Text,
+    /// One JSON object.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Text)]
+    pub format: ConfigFormat,
 }

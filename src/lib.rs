@@ -16,11 +16,15 @@
 //! - [`query`]: the query language, parsed to an AST and run against index and store.
 //! - [`threads`]: JWZ threading, subject normalisation and thread trees.
 //! - [`output`]: JSON/JSONL/text/table rendering shared by commands.
+//! - [`config`]: the configuration file (internal domains, shared address).
+//! - [`customers`]: who is a customer, message directions, customer summaries.
 
 pub mod archive;
 pub mod charset;
 pub mod cli;
 pub mod commands;
+pub mod config;
+pub mod customers;
 pub mod docs;
 pub mod import;
 pub mod index;

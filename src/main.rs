@@ -24,6 +24,8 @@ fn main() {
         Command::Reindex(a) => commands::reindex::run(&cli.global, a),
         Command::Gc(a) => commands::gc::run(&cli.global, a),
         Command::Log(a) => commands::log::run(&cli.global, a),
+        Command::Customers(a) => commands::customers::run(&cli.global, a),
+        Command::Config(a) => commands::config::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };
     match result {

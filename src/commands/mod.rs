@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod completions;
+pub mod config;
+pub mod customers;
 pub mod gc;
 pub mod import;
 pub mod log;
@@ -15,9 +17,15 @@ pub mod thread;
 
 use crate::archive::Archive;
 use crate::cli::GlobalArgs;
+use crate::config::Config;
 use anyhow::Result;
 
 /// The archive named by the global options.
 pub fn archive(global: &GlobalArgs) -> Result<Archive> {
     Archive::locate(global.archive.as_deref())
+}
+
+/// The configuration named by the global options (or found beside the archive).
+pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> {
+    Config::load(global.config.as_deref(), archive)
 }

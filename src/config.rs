@@ -1,0 +1,321 @@
+//! The configuration file: which mail domains are the company's own
+//! (internal, staff), the shared address, and extra free-mail domains.
+//!
+//! One TOML file is read, the first found of: `--config FILE` (or
+//! `KURA_CONFIG`), `$XDG_CONFIG_HOME/kura/config.toml` (else
+//! `~/.config/kura/config.toml`), `ARCHIVE/config.toml`. No file is fine: then
+//! nothing is internal and every address counts as a customer's. A file that
+//! cannot be read or parsed is an error naming the file and the line.
+//!
+//! ```toml
+//! internal_domains = ["minato-shokai.co.jp"]
+//! shared_address = "support@minato-shokai.co.jp"
+//! free_mail_domains = ["example-mail.jp"]   # added to the built-in list
+//! ```
+
+use crate::archive::Archive;
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The file name looked for in the configuration directory and the archive.
+pub const FILE_NAME: &str = "config.toml";
+
+/// The file as written (every key optional; unknown keys are an error, so
+/// that a misspelt key is not silently ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    internal_domains: Option<Vec<String>>,
+    shared_address: Option<String>,
+    free_mail_domains: Option<Vec<String>>,
+}
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Not set anywhere: the built-in default.
+    Default,
+    /// Set in this file.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// How the configuration file was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `--config` or `KURA_CONFIG`.
+    Option,
+    /// `$XDG_CONFIG_HOME/kura/config.toml` or `~/.config/kura/config.toml`.
+    UserConfig,
+    /// `ARCHIVE/config.toml`.
+    Archive,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file read, and how it was found; `None` when there was none.
+    pub file: Option<(PathBuf, Origin)>,
+    /// The places looked at, in order (for `kura config`).
+    pub searched: Vec<PathBuf>,
+    /// The company's own mail domains, lower case, without `@`; their
+    /// subdomains are internal too.
+    pub internal_domains: Setting<Vec<String>>,
+    /// The shared mailbox's address, lower case (always internal).
+    pub shared_address: Setting<Option<String>>,
+    /// Free-mail and carrier domains added to [`crate::customers::FREE_MAIL_DOMAINS`].
+    pub extra_free_mail_domains: Setting<Vec<String>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            file: None,
+            searched: Vec::new(),
+            internal_domains: Setting {
+                value: Vec::new(),
+                source: Source::Default,
+            },
+            shared_address: Setting {
+                value: None,
+                source: Source::Default,
+            },
+            extra_free_mail_domains: Setting {
+                value: Vec::new(),
+                source: Source::Default,
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Finds and reads the configuration: `explicit` (`--config`/`KURA_CONFIG`,
+    /// which must exist), else the user's configuration directory, else the
+    /// archive's `config.toml`, else the defaults.
+    pub fn load(explicit: Option<&Path>, archive: Option<&Archive>) -> Result<Config> {
+        if let Some(p) = explicit {
+            if !p.is_file() {
+                bail!(
+                    "configuration file {} does not exist (named by --config or KURA_CONFIG)",
+                    p.display()
+                );
+            }
+            let mut c = Config::from_file(p, Origin::Option)?;
+            c.searched = vec![p.to_path_buf()];
+            return Ok(c);
+        }
+        let mut candidates = Vec::new();
+        if let Some(p) = user_config_path() {
+            candidates.push((p, Origin::UserConfig));
+        }
+        if let Some(a) = archive {
+            candidates.push((a.root.join(FILE_NAME), Origin::Archive));
+        }
+        let searched: Vec<PathBuf> = candidates.iter().map(|(p, _)| p.clone()).collect();
+        for (p, origin) in candidates {
+            if p.is_file() {
+                let mut c = Config::from_file(&p, origin)?;
+                c.searched = searched;
+                return Ok(c);
+            }
+        }
+        Ok(Config {
+            searched,
+            ..Config::default()
+        })
+    }
+
+    /// Reads one configuration file.
+    pub fn from_file(path: &Path, origin: Origin) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let mut c = Config::parse(&text, path)?;
+        c.file = Some((path.to_path_buf(), origin));
+        Ok(c)
+    }
+
+    /// Parses configuration text; `path` names it in errors and sources.
+    pub fn parse(text: &str, path: &Path) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
+            let msg = e.message().trim().to_string();
+            match line {
+                Some(l) => anyhow::anyhow!("{}:{l}: bad configuration: {msg}", path.display()),
+                None => anyhow::anyhow!("{}: bad configuration: {msg}", path.display()),
+            }
+        })?;
+        let from_file = Source::File(path.to_path_buf());
+        let mut c = Config::default();
+        if let Some(v) = raw.internal_domains {
+            c.internal_domains = Setting {
+                value: domains(&v, path, "internal_domains")?,
+                source: from_file.clone(),
+            };
+        }
+        if let Some(a) = raw.shared_address {
+            let a = a.trim().to_lowercase();
+            let valid = a
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'));
+            if !valid {
+                bail!(
+                    "{}: bad configuration: shared_address {a:?} is not a mail address",
+                    path.display()
+                );
+            }
+            c.shared_address = Setting {
+                value: Some(a),
+                source: from_file.clone(),
+            };
+        }
+        if let Some(v) = raw.free_mail_domains {
+            c.extra_free_mail_domains = Setting {
+                value: domains(&v, path, "free_mail_domains")?,
+                source: from_file,
+            };
+        }
+        Ok(c)
+    }
+}
+
+/// Domains as configured, normalised: lower case, no `@` or trailing dot.
+fn domains(v: &[String], path: &Path, key: &str) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(v.len());
+    for d in v {
+        let n = d
+            .trim()
+            .trim_start_matches('@')
+            .trim_end_matches('.')
+            .to_lowercase();
+        if n.is_empty() || n.contains('@') || n.contains(char::is_whitespace) {
+            bail!(
+                "{}: bad configuration: {key} has {d:?}, which is not a domain",
+                path.display()
+            );
+        }
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+/// `$XDG_CONFIG_HOME/kura/config.toml`, else `~/.config/kura/config.toml`.
+pub fn user_config_path() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("kura").join(FILE_NAME));
+    }
+    std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(|h| PathBuf::from(h).join(".config/kura").join(FILE_NAME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_normalises() {
+        let p = Path::new("/etc/kura.toml");
+        let c = Config::parse(
+            "internal_domains = [\"Minato-Shokai.co.jp\", \"@minato.example.\"]\n\
+             shared_address = \" Support@Minato-Shokai.co.jp\"\n\
+             free_mail_domains = [\"mail.example.jp\"]\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(
+            c.internal_domains.value,
+            ["minato-shokai.co.jp", "minato.example"]
+        );
+        assert_eq!(c.internal_domains.source, Source::File(p.to_path_buf()));
+        assert_eq!(
+            c.shared_address.value.as_deref(),
+            Some("support@minato-shokai.co.jp")
+        );
+        assert_eq!(c.extra_free_mail_domains.value, ["mail.example.jp"]);
+    }
+
+    #[test]
+    fn unset_keys_are_defaults() {
+        let c = Config::parse("shared_address = \"info@x.co.jp\"\n", Path::new("a.toml")).unwrap();
+        assert!(c.internal_domains.value.is_empty());
+        assert_eq!(c.internal_domains.source, Source::Default);
+        assert_eq!(c.shared_address.source.to_string(), "a.toml");
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let e = Config::parse(
+            "# kura\ninternal_domains = [\"a.co.jp\"]\nshared_address = \n",
+            Path::new("/x/config.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("/x/config.toml:3:"), "{e}");
+        let e = Config::parse("internal_domain = [\"a.jp\"]\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:1:") && e.contains("internal_domain"),
+            "{e}"
+        );
+        let e = Config::parse("shared_address = \"nobody\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a mail address"), "{e}");
+        let e = Config::parse("internal_domains = \"a.jp\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error_missing_default_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        assert!(Config::load(Some(&missing), None).is_err());
+        let archive = Archive {
+            root: dir.path().to_path_buf(),
+        };
+        // The user's configuration directory may hold a file; only check the
+        // archive's when it does not.
+        if user_config_path().is_none_or(|p| !p.is_file()) {
+            let c = Config::load(None, Some(&archive)).unwrap();
+            assert!(c.file.is_none());
+            std::fs::write(
+                dir.path().join(FILE_NAME),
+                "internal_domains = [\"a.co.jp\"]\n",
+            )
+            .unwrap();
+            let c = Config::load(None, Some(&archive)).unwrap();
+            assert_eq!(c.file.map(|f| f.1), Some(Origin::Archive));
+            assert_eq!(c.internal_domains.value, ["a.co.jp"]);
+        }
+    }
+}

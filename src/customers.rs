@@ -1,0 +1,1097 @@
+//! Who is a customer: customer keys of addresses, the direction of a message,
+//! and per-customer summaries computed from the store in one pass.
+//!
+//! - An address at an **internal** domain (configured, see [`crate::config`];
+//!   subdomains included) or the shared address is staff, never a customer.
+//! - Any other address belongs to a customer **keyed** by its registrable
+//!   domain (`tokyo.kyowa-shoji.co.jp` → `kyowa-shoji.co.jp`), or by the whole
+//!   address for free-mail and carrier domains (`gmail.com`, `docomo.ne.jp`, ...),
+//!   where one domain holds many unrelated people.
+//! - A message is **inbound** when its From is external, **outbound** when its
+//!   From is internal and some To/Cc is external, **internal** otherwise (a
+//!   visit report sent to the shared address).
+//!
+//! Only From, To and Cc count (not Reply-To, not the addresses of an attached
+//! message). [`scan`] walks every message's addresses once, in two sequential
+//! SQLite reads; [`summaries`] and [`detail`] aggregate it, [`messages_of`]
+//! lists one customer's messages (for an export of its history), and other
+//! views can run [`scan`] with their own visitor.
+
+use crate::config::Config;
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// Free-mail and carrier domains, where the whole address is the customer key
+/// (extended by `free_mail_domains` in the configuration).
+pub const FREE_MAIL_DOMAINS: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.co.jp",
+    "ymail.ne.jp",
+    "outlook.jp",
+    "outlook.com",
+    "hotmail.com",
+    "hotmail.co.jp",
+    "live.jp",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "docomo.ne.jp",
+    "ezweb.ne.jp",
+    "au.com",
+    "softbank.ne.jp",
+    "i.softbank.jp",
+    "ymobile.ne.jp",
+    "disney.ne.jp",
+    "nifty.com",
+    "biglobe.ne.jp",
+    "so-net.ne.jp",
+    "ocn.ne.jp",
+];
+
+/// Country-code domains under which organisations register at the third
+/// level: `(top-level domain, second-level labels)`. A small table, not the
+/// public suffix list: enough for the business mail a Japanese company gets.
+const SECOND_LEVEL: &[(&str, &[&str])] = &[
+    (
+        "jp",
+        &["co", "or", "ne", "ac", "go", "gr", "ed", "lg", "ad"],
+    ),
+    (
+        "uk",
+        &["co", "org", "ac", "gov", "ltd", "plc", "me", "net", "nhs"],
+    ),
+    ("au", &["com", "net", "org", "edu", "gov", "asn", "id"]),
+    ("nz", &["co", "org", "net", "ac", "govt", "school", "geek"]),
+    ("sg", &["com", "org", "net", "edu", "gov"]),
+    ("kr", &["co", "or", "ne", "ac", "go", "re", "pe"]),
+    ("tw", &["com", "org", "net", "edu", "gov", "idv"]),
+    ("cn", &["com", "net", "org", "edu", "gov", "ac"]),
+    ("hk", &["com", "org", "net", "edu", "gov", "idv"]),
+    ("mo", &["com", "org", "net", "edu", "gov"]),
+    ("my", &["com", "net", "org", "edu", "gov"]),
+    ("ph", &["com", "net", "org", "edu", "gov"]),
+    ("vn", &["com", "net", "org", "edu", "gov"]),
+    ("th", &["co", "or", "ac", "go", "in", "net"]),
+    ("id", &["co", "or", "ac", "go", "web", "net"]),
+    (
+        "in",
+        &["co", "net", "org", "firm", "gen", "ind", "ac", "gov"],
+    ),
+    ("za", &["co", "org", "net", "gov", "ac"]),
+    ("br", &["com", "net", "org", "gov", "edu"]),
+    ("mx", &["com", "org", "gob", "edu", "net"]),
+    ("ar", &["com", "org", "net", "gob", "edu"]),
+    ("tr", &["com", "org", "net", "gen", "edu", "gov"]),
+    ("il", &["co", "org", "ac", "net", "gov"]),
+];
+
+/// The registrable part of a domain: the last two labels, or three under a
+/// known second-level suffix (`tokyo.kyowa-shoji.co.jp` → `kyowa-shoji.co.jp`,
+/// `sales.acme.co.uk` → `acme.co.uk`, `mail.acme.com` → `acme.com`).
+pub fn registrable_domain(domain: &str) -> &str {
+    let domain = domain.trim_end_matches('.');
+    let labels: Vec<&str> = domain.rsplitn(4, '.').collect();
+    // labels: [tld, second, third, rest...] from the right.
+    let keep = match labels.as_slice() {
+        [tld, second, _, ..]
+            if SECOND_LEVEL
+                .iter()
+                .any(|(t, s)| t.eq_ignore_ascii_case(tld) && s.contains(second)) =>
+        {
+            3
+        }
+        _ => 2,
+    };
+    let mut start = domain.len();
+    let mut seen = 0;
+    for (i, b) in domain.bytes().enumerate().rev() {
+        if b == b'.' {
+            seen += 1;
+            if seen == keep {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    if seen < keep {
+        domain
+    } else {
+        &domain[start..]
+    }
+}
+
+/// The domain of an address (after the last `@`), or `None` when it has none.
+pub fn domain_of(address: &str) -> Option<&str> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.');
+    (!local.is_empty() && !domain.is_empty()).then_some(domain)
+}
+
+/// True when `domain` is `parent` or a subdomain of it (both lower case).
+fn within(domain: &str, parent: &str) -> bool {
+    domain == parent
+        || (domain.len() > parent.len()
+            && domain.ends_with(parent)
+            && domain.as_bytes()[domain.len() - parent.len() - 1] == b'.')
+}
+
+/// The direction of a message, from the company's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From an external address.
+    Inbound,
+    /// From an internal address to at least one external To/Cc.
+    Outbound,
+    /// From an internal address to internal addresses only.
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+/// Whether a customer key is a domain or a single (free-mail) address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    Domain,
+    Address,
+}
+
+/// Tells staff from customers, by the configuration.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    internal: Vec<String>,
+    shared: Option<String>,
+    free_mail: HashSet<String>,
+}
+
+impl Classifier {
+    /// The classifier of a configuration.
+    pub fn new(config: &Config) -> Classifier {
+        let mut free_mail: HashSet<String> =
+            FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect();
+        free_mail.extend(config.extra_free_mail_domains.value.iter().cloned());
+        Classifier {
+            internal: config.internal_domains.value.clone(),
+            shared: config.shared_address.value.clone(),
+            free_mail,
+        }
+    }
+
+    /// True when internal domains are configured (else every address but the
+    /// shared one is a customer's and every message is inbound).
+    pub fn has_internal(&self) -> bool {
+        !self.internal.is_empty()
+    }
+
+    /// The shared address, if configured.
+    pub fn shared_address(&self) -> Option<&str> {
+        self.shared.as_deref()
+    }
+
+    /// True for the shared address.
+    pub fn is_shared(&self, address: &str) -> bool {
+        self.shared
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(address.trim()))
+    }
+
+    /// True for staff: an address at an internal domain or a subdomain of
+    /// one, or the shared address.
+    pub fn is_internal(&self, address: &str) -> bool {
+        if self.is_shared(address) {
+            return true;
+        }
+        let Some(domain) = domain_of(address) else {
+            return false;
+        };
+        let domain = domain.to_ascii_lowercase();
+        self.internal.iter().any(|d| within(&domain, d))
+    }
+
+    /// True for a free-mail or carrier domain (or a subdomain of one).
+    pub fn is_free_mail(&self, domain: &str) -> bool {
+        let domain = domain.to_ascii_lowercase();
+        let mut d = domain.as_str();
+        loop {
+            if self.free_mail.contains(d) {
+                return true;
+            }
+            match d.split_once('.') {
+                Some((_, rest)) if rest.contains('.') => d = rest,
+                _ => return false,
+            }
+        }
+    }
+
+    /// The customer key of an address: `None` for staff and for text that is
+    /// not an address; the whole address (lower case) at a free-mail domain;
+    /// else the registrable domain.
+    pub fn customer_key(&self, address: &str) -> Option<(String, KeyKind)> {
+        let address = address.trim();
+        let domain = domain_of(address)?;
+        if self.is_internal(address) {
+            return None;
+        }
+        if self.is_free_mail(domain) {
+            return Some((address.to_lowercase(), KeyKind::Address));
+        }
+        Some((
+            registrable_domain(&domain.to_lowercase()).to_string(),
+            KeyKind::Domain,
+        ))
+    }
+
+    /// The key a user typed (`--show`): an address becomes its customer key, a
+    /// domain its registrable domain (or itself, for a free-mail domain: no
+    /// customer has it as key, so nothing is found).
+    pub fn key_from_input(&self, input: &str) -> Option<String> {
+        let s = input.trim().trim_start_matches('@').to_lowercase();
+        if s.contains('@') {
+            return self.customer_key(&s).map(|(k, _)| k);
+        }
+        if s.is_empty() {
+            return None;
+        }
+        if self.is_free_mail(&s) {
+            return Some(s);
+        }
+        Some(registrable_domain(&s).to_string())
+    }
+
+    /// The direction of a message with sender `from` and To/Cc `recipients`.
+    pub fn direction<'a>(
+        &self,
+        from: Option<&str>,
+        recipients: impl IntoIterator<Item = &'a str>,
+    ) -> Direction {
+        match from {
+            Some(f) if self.is_internal(f) => {
+                if recipients
+                    .into_iter()
+                    .any(|r| domain_of(r).is_some() && !self.is_internal(r))
+                {
+                    Direction::Outbound
+                } else {
+                    Direction::Internal
+                }
+            }
+            _ => Direction::Inbound,
+        }
+    }
+}
+
+/// Index of an address in a [`Scan`].
+pub type AddrId = u32;
+/// Index of a customer key in a [`Scan`].
+pub type CustomerId = u32;
+
+/// An address seen by the scan.
+#[derive(Debug, Clone)]
+pub struct AddressInfo {
+    pub address: String,
+    /// Its customer, `None` for staff (and non-addresses).
+    pub customer: Option<CustomerId>,
+    pub internal: bool,
+    pub shared: bool,
+    /// Display names used with it, with the number of header fields.
+    pub names: Vec<(String, u32)>,
+}
+
+impl AddressInfo {
+    /// The display name used most often with the address ("" when none).
+    pub fn name(&self) -> &str {
+        most_used(&self.names).unwrap_or("")
+    }
+}
+
+/// The name with the highest count (the first such on a tie), ignoring "".
+fn most_used(names: &[(String, u32)]) -> Option<&str> {
+    let mut best: Option<&(String, u32)> = None;
+    for n in names.iter().filter(|n| !n.0.is_empty()) {
+        if best.is_none_or(|b| n.1 > b.1) {
+            best = Some(n);
+        }
+    }
+    best.map(|b| b.0.as_str())
+}
+
+/// A fast word-at-a-time hash (the Fx hash of rustc) for the scan's map of
+/// addresses, looked up once per header field; the keys come from the
+/// archive, and a poor spread would only cost time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FxHasher(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_K);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(
+                <[u8; 8]>::try_from(c).unwrap_or_default(),
+            ));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            for (d, s) in w.iter_mut().zip(rest) {
+                *d = *s;
+            }
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Addresses and customer keys interned by a scan.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub addresses: Vec<AddressInfo>,
+    /// Customer keys and their kind, by [`CustomerId`].
+    pub customers: Vec<(String, KeyKind)>,
+    by_address: FxMap<Box<[u8]>, AddrId>,
+    by_key: HashMap<String, CustomerId>,
+}
+
+impl Scan {
+    fn intern(&mut self, classifier: &Classifier, raw: &[u8]) -> AddrId {
+        if let Some(&id) = self.by_address.get(raw) {
+            return id;
+        }
+        let address = String::from_utf8_lossy(raw);
+        let customer = classifier.customer_key(&address).map(|(key, kind)| {
+            let next = self.customers.len() as CustomerId;
+            *self.by_key.entry(key.clone()).or_insert_with(|| {
+                self.customers.push((key, kind));
+                next
+            })
+        });
+        let id = self.addresses.len() as AddrId;
+        self.addresses.push(AddressInfo {
+            internal: classifier.is_internal(&address),
+            shared: classifier.is_shared(&address),
+            address: address.into_owned(),
+            customer,
+            names: Vec::new(),
+        });
+        self.by_address.insert(raw.into(), id);
+        id
+    }
+
+    /// The id of a customer key, if the scan saw it.
+    pub fn customer_id(&self, key: &str) -> Option<CustomerId> {
+        self.by_key.get(key).copied()
+    }
+
+    /// The key of a customer id.
+    pub fn key(&self, id: CustomerId) -> &str {
+        self.customers
+            .get(id as usize)
+            .map_or("", |(k, _)| k.as_str())
+    }
+
+    /// An address by id.
+    pub fn address(&self, id: AddrId) -> Option<&AddressInfo> {
+        self.addresses.get(id as usize)
+    }
+}
+
+/// One message as the scan hands it to its visitor.
+#[derive(Debug)]
+pub struct ScannedMessage<'a> {
+    /// Message row id.
+    pub row: i64,
+    /// Unix seconds.
+    pub date: i64,
+    pub thread: i64,
+    pub direction: Direction,
+    /// The sender's address, if the message has one.
+    pub from: Option<AddrId>,
+    /// Every address of From/To/Cc as (role, address), in header order.
+    pub addresses: &'a [(i64, AddrId)],
+    /// The customers among them, each once, in order of appearance.
+    pub customers: &'a [CustomerId],
+    /// The staff among them, each once (not the shared address).
+    pub staff: &'a [AddrId],
+}
+
+/// Walks every message's From/To/Cc once, in row order, calling `visit` for
+/// each message with addresses. Two sequential reads (the messages' dates and
+/// threads from a covering index, then the addresses table in key order), no
+/// per-message query.
+pub fn scan(
+    store: &Store,
+    classifier: &Classifier,
+    mut visit: impl FnMut(&Scan, &ScannedMessage<'_>),
+) -> Result<Scan> {
+    let conn = &store.conn;
+    // (date, thread) of every message by row id (row ids are dense).
+    let max_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+        r.get(0)
+    })?;
+    let slots = usize::try_from(max_id).unwrap_or(0).saturating_add(1);
+    // A message's slot holds (date, thread); thread -1: no such message.
+    let mut meta: Vec<(i64, i64)> = vec![(0, -1); slots];
+    {
+        let mut q = conn.prepare("SELECT id, date, thread FROM messages")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| meta.get_mut(i)) {
+                *slot = (r.get(1)?, r.get(2)?);
+            }
+        }
+    }
+    let mut sc = Scan::default();
+    let mut stmt = conn.prepare(
+        "SELECT message, role, name, address FROM addresses WHERE role <= ?1
+         ORDER BY message, role, position",
+    )?;
+    let mut rows = stmt.query([ROLE_CC])?;
+    let mut current: i64 = i64::MIN;
+    let mut addrs: Vec<(i64, AddrId)> = Vec::new();
+    let mut scratch = Scratch::default();
+    let mut flush = |sc: &Scan, row: i64, addrs: &[(i64, AddrId)], scratch: &mut Scratch| {
+        let slot = usize::try_from(row).ok().and_then(|i| meta.get(i));
+        if let Some(&(date, thread)) = slot.filter(|m| m.1 >= 0) {
+            emit(sc, row, date, thread, addrs, scratch, &mut visit);
+        }
+    };
+    while let Some(r) = rows.next()? {
+        let message: i64 = r.get(0)?;
+        if message != current {
+            if !addrs.is_empty() {
+                flush(&sc, current, &addrs, &mut scratch);
+            }
+            addrs.clear();
+            current = message;
+        }
+        let address = r.get_ref(3)?.as_bytes()?;
+        if address.is_empty() {
+            continue;
+        }
+        let role: i64 = r.get(1)?;
+        let id = sc.intern(classifier, address);
+        let name = r.get_ref(2)?.as_bytes()?;
+        if let Some(info) = sc.addresses.get_mut(id as usize) {
+            match info.names.iter_mut().find(|n| n.0.as_bytes() == name) {
+                Some(n) => n.1 += 1,
+                None => info
+                    .names
+                    .push((String::from_utf8_lossy(name).into_owned(), 1)),
+            }
+        }
+        addrs.push((role, id));
+    }
+    if !addrs.is_empty() {
+        flush(&sc, current, &addrs, &mut scratch);
+    }
+    drop(rows);
+    Ok(sc)
+}
+
+/// Buffers reused from message to message.
+#[derive(Default)]
+struct Scratch {
+    customers: Vec<CustomerId>,
+    staff: Vec<AddrId>,
+}
+
+fn emit(
+    sc: &Scan,
+    row: i64,
+    date: i64,
+    thread: i64,
+    addrs: &[(i64, AddrId)],
+    scratch: &mut Scratch,
+    visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
+) {
+    let info = |id: AddrId| sc.addresses.get(id as usize);
+    let from = addrs
+        .iter()
+        .find(|(role, _)| *role == ROLE_FROM)
+        .map(|(_, id)| *id);
+    let from_internal = from.and_then(info).is_some_and(|a| a.internal);
+    let direction = if !from_internal {
+        Direction::Inbound
+    } else if addrs.iter().any(|(role, id)| {
+        (*role == ROLE_TO || *role == ROLE_CC)
+            && info(*id).is_some_and(|a| a.customer.is_some() && !a.internal)
+    }) {
+        Direction::Outbound
+    } else {
+        Direction::Internal
+    };
+    scratch.customers.clear();
+    scratch.staff.clear();
+    for &(_, id) in addrs {
+        let Some(a) = info(id) else { continue };
+        if let Some(c) = a.customer {
+            if !scratch.customers.contains(&c) {
+                scratch.customers.push(c);
+            }
+        } else if a.internal && !a.shared && !scratch.staff.contains(&id) {
+            scratch.staff.push(id);
+        }
+    }
+    visit(
+        sc,
+        &ScannedMessage {
+            row,
+            date,
+            thread,
+            direction,
+            from,
+            addresses: addrs,
+            customers: &scratch.customers,
+            staff: &scratch.staff,
+        },
+    );
+}
+
+/// A customer over a set of messages.
+#[derive(Debug, Clone)]
+pub struct CustomerSummary {
+    pub key: String,
+    pub kind: KeyKind,
+    /// The most used display name (for a domain, preferably a company name).
+    pub name: String,
+    /// Messages with the customer in From, To or Cc.
+    pub messages: usize,
+    /// Messages from the customer.
+    pub inbound: usize,
+    /// Messages from staff with the customer in To/Cc.
+    pub outbound: usize,
+    /// Threads of those messages.
+    pub threads: usize,
+    /// Unix seconds of the first and last of those messages.
+    pub first_contact: i64,
+    pub last_contact: i64,
+    /// Last message from the customer.
+    pub last_inbound: Option<i64>,
+    /// Last message from staff to the customer.
+    pub last_outbound: Option<i64>,
+    /// Staff seen in the customer's threads: (address, name, number of those
+    /// threads they appear in); most threads first.
+    pub staff: Vec<(String, String, usize)>,
+}
+
+/// One customer in detail (`kura customers --show`).
+#[derive(Debug, Clone)]
+pub struct CustomerDetail {
+    pub summary: CustomerSummary,
+    /// The customer's addresses: (address, most used name, messages), most messages first.
+    pub addresses: Vec<(String, String, usize)>,
+    /// The people: (name, address, header fields with that name), most first.
+    pub people: Vec<(String, String, usize)>,
+    /// Dates (unix seconds) of the customer's messages, sorted, for monthly counts.
+    pub dates: Vec<i64>,
+}
+
+/// Per-customer accumulator.
+#[derive(Debug)]
+struct Acc {
+    messages: usize,
+    inbound: usize,
+    outbound: usize,
+    /// Threads of the messages, in row order with repeats (sorted at the end).
+    threads: Vec<i64>,
+    first: i64,
+    last: i64,
+    last_in: Option<i64>,
+    last_out: Option<i64>,
+    /// (address, messages of this customer with it).
+    addresses: Vec<(AddrId, usize)>,
+    dates: Vec<i64>,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            messages: 0,
+            inbound: 0,
+            outbound: 0,
+            threads: Vec::new(),
+            first: i64::MAX,
+            last: i64::MIN,
+            last_in: None,
+            last_out: None,
+            addresses: Vec::new(),
+            dates: Vec::new(),
+        }
+    }
+}
+
+/// Which messages a summary covers: `None` all, else those rows.
+pub type RowFilter<'a> = Option<&'a HashSet<i64>>;
+
+/// Summaries of every customer of the messages in `only` (all when `None`),
+/// in no particular order. Staff are collected from whole threads.
+pub fn summaries(
+    store: &Store,
+    classifier: &Classifier,
+    only: RowFilter<'_>,
+) -> Result<Vec<CustomerSummary>> {
+    let (sc, accs, thread_staff) = aggregate(store, classifier, only, None)?;
+    Ok(accs
+        .iter()
+        .enumerate()
+        .filter_map(|(c, acc)| summary(&sc, c as CustomerId, acc, &thread_staff))
+        .collect())
+}
+
+/// One customer in detail, `None` when no message in `only` has it.
+pub fn detail(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+    only: RowFilter<'_>,
+) -> Result<Option<CustomerDetail>> {
+    let (sc, accs, thread_staff) = aggregate(store, classifier, only, Some(key))?;
+    let Some(c) = sc.customer_id(key) else {
+        return Ok(None);
+    };
+    let Some(acc) = accs.get(c as usize) else {
+        return Ok(None);
+    };
+    let Some(summary) = summary(&sc, c, acc, &thread_staff) else {
+        return Ok(None);
+    };
+    let mut addresses: Vec<(String, String, usize)> = acc
+        .addresses
+        .iter()
+        .filter_map(|&(id, n)| {
+            let a = sc.address(id)?;
+            Some((a.address.clone(), a.name().to_string(), n))
+        })
+        .collect();
+    addresses.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut people: Vec<(String, String, usize)> = Vec::new();
+    for &(id, _) in &acc.addresses {
+        if let Some(a) = sc.address(id) {
+            for (name, n) in a.names.iter().filter(|n| !n.0.is_empty()) {
+                people.push((name.clone(), a.address.clone(), *n as usize));
+            }
+        }
+    }
+    people.sort_by(|a, b| {
+        b.2.cmp(&a.2)
+            .then_with(|| a.0.cmp(&b.0))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let mut dates = acc.dates.clone();
+    dates.sort_unstable();
+    Ok(Some(CustomerDetail {
+        summary,
+        addresses,
+        people,
+        dates,
+    }))
+}
+
+/// A message of one customer, for an export of its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerMessage {
+    pub row: i64,
+    pub thread: i64,
+    /// Unix seconds.
+    pub date: i64,
+    pub direction: Direction,
+}
+
+/// The messages with customer `key` in From/To/Cc, oldest first (ties by row).
+pub fn messages_of(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+) -> Result<Vec<CustomerMessage>> {
+    let mut out = Vec::new();
+    let mut id: Option<CustomerId> = None;
+    scan(store, classifier, |sc, m| {
+        if id.is_none() {
+            id = sc.customer_id(key);
+        }
+        if id.is_some_and(|c| m.customers.contains(&c)) {
+            out.push(CustomerMessage {
+                row: m.row,
+                thread: m.thread,
+                date: m.date,
+                direction: m.direction,
+            });
+        }
+    })?;
+    out.sort_unstable_by_key(|m| (m.date, m.row));
+    Ok(out)
+}
+
+/// (thread, staff address) pairs, sorted and unique.
+type ThreadStaff = Vec<(i64, AddrId)>;
+
+fn aggregate(
+    store: &Store,
+    classifier: &Classifier,
+    only: RowFilter<'_>,
+    dates_of: Option<&str>,
+) -> Result<(Scan, Vec<Acc>, ThreadStaff)> {
+    let mut accs: Vec<Acc> = Vec::new();
+    let mut thread_staff: ThreadStaff = Vec::new();
+    let mut dates_for: Option<CustomerId> = None;
+    let sc = scan(store, classifier, |sc, m| {
+        for s in m.staff {
+            thread_staff.push((m.thread, *s));
+        }
+        if only.is_some_and(|set| !set.contains(&m.row)) {
+            return;
+        }
+        if dates_for.is_none() {
+            dates_for = dates_of.and_then(|k| sc.customer_id(k));
+        }
+        let from_customer = m.from.and_then(|f| sc.address(f)).and_then(|a| a.customer);
+        for &c in m.customers {
+            if accs.len() <= c as usize {
+                accs.resize_with(c as usize + 1, Acc::default);
+            }
+            let Some(acc) = accs.get_mut(c as usize) else {
+                continue;
+            };
+            acc.messages += 1;
+            if acc.threads.last() != Some(&m.thread) {
+                acc.threads.push(m.thread);
+            }
+            acc.first = acc.first.min(m.date);
+            acc.last = acc.last.max(m.date);
+            if from_customer == Some(c) {
+                acc.inbound += 1;
+                acc.last_in = acc.last_in.max(Some(m.date));
+            } else if m.direction == Direction::Outbound {
+                acc.outbound += 1;
+                acc.last_out = acc.last_out.max(Some(m.date));
+            }
+            for (i, &(_, id)) in m.addresses.iter().enumerate() {
+                let mine = sc.address(id).and_then(|a| a.customer) == Some(c);
+                // Each address once per message.
+                if mine
+                    && !m
+                        .addresses
+                        .get(..i)
+                        .is_some_and(|p| p.iter().any(|x| x.1 == id))
+                {
+                    match acc.addresses.iter_mut().find(|x| x.0 == id) {
+                        Some(x) => x.1 += 1,
+                        None => acc.addresses.push((id, 1)),
+                    }
+                }
+            }
+            if dates_for == Some(c) {
+                acc.dates.push(m.date);
+            }
+        }
+    })?;
+    for acc in &mut accs {
+        acc.threads.sort_unstable();
+        acc.threads.dedup();
+    }
+    thread_staff.sort_unstable();
+    thread_staff.dedup();
+    Ok((sc, accs, thread_staff))
+}
+
+fn summary(
+    sc: &Scan,
+    c: CustomerId,
+    acc: &Acc,
+    thread_staff: &ThreadStaff,
+) -> Option<CustomerSummary> {
+    let (key, kind) = sc.customers.get(c as usize)?.clone();
+    if acc.messages == 0 {
+        return None;
+    }
+    let mut staff: Vec<(AddrId, usize)> = Vec::new();
+    for &t in &acc.threads {
+        let start = thread_staff.partition_point(|x| x.0 < t);
+        for &(_, s) in thread_staff.get(start..)?.iter().take_while(|x| x.0 == t) {
+            match staff.iter_mut().find(|x| x.0 == s) {
+                Some(x) => x.1 += 1,
+                None => staff.push((s, 1)),
+            }
+        }
+    }
+    let mut staff: Vec<(String, String, usize)> = staff
+        .into_iter()
+        .filter_map(|(id, n)| {
+            let a = sc.address(id)?;
+            Some((a.address.clone(), a.name().to_string(), n))
+        })
+        .collect();
+    staff.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let name = customer_name(sc, kind, acc);
+    Some(CustomerSummary {
+        key,
+        kind,
+        name,
+        messages: acc.messages,
+        inbound: acc.inbound,
+        outbound: acc.outbound,
+        threads: acc.threads.len(),
+        first_contact: acc.first,
+        last_contact: acc.last,
+        last_inbound: acc.last_in,
+        last_outbound: acc.last_out,
+        staff,
+    })
+}
+
+/// Words that mark a display name as a company's.
+const COMPANY_MARKERS: &[&str] = &[
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "(株)",
+    "（株）",
+    "㈱",
+    "(有)",
+    "（有）",
+    "㈲",
+    "inc",
+    "ltd",
+    "llc",
+    "gmbh",
+    "corp",
+    "co.,",
+    "pte",
+    "pty",
+    "company",
+    "limited",
+];
+
+fn is_company_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    COMPANY_MARKERS.iter().any(|m| lower.contains(m))
+}
+
+/// The customer's name: the most used display name of its addresses; for a
+/// domain, a company-like name if any is used, else the most used one.
+fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc) -> String {
+    let mut counts: HashMap<&str, u32> = HashMap::new();
+    for &(id, _) in &acc.addresses {
+        if let Some(a) = sc.address(id) {
+            for (name, n) in a.names.iter().filter(|n| !n.0.trim().is_empty()) {
+                *counts.entry(name.as_str()).or_insert(0) += n;
+            }
+        }
+    }
+    let best = |company: bool| {
+        counts
+            .iter()
+            .filter(|(n, _)| !company || is_company_name(n))
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(n, _)| n.to_string())
+    };
+    let company = if kind == KeyKind::Domain {
+        best(true)
+    } else {
+        None
+    };
+    company.or_else(|| best(false)).unwrap_or_default()
+}
+
+/// Message counts by month (`YYYY-MM`, local time or UTC) of sorted dates,
+/// every month from the first to the last included.
+pub fn monthly(dates: &[i64], utc: bool) -> Vec<(String, usize)> {
+    use chrono::{Datelike, TimeZone};
+    let month = |ts: i64| -> Option<(i32, u32)> {
+        let d = chrono::Utc.timestamp_opt(ts, 0).single()?;
+        Some(if utc {
+            (d.year(), d.month())
+        } else {
+            let l = d.with_timezone(&chrono::Local);
+            (l.year(), l.month())
+        })
+    };
+    let mut counts: std::collections::BTreeMap<(i32, u32), usize> = Default::default();
+    for &d in dates {
+        if let Some(m) = month(d) {
+            *counts.entry(m).or_insert(0) += 1;
+        }
+    }
+    let (Some(&first), Some(&last)) = (counts.keys().next(), counts.keys().next_back()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (mut y, mut m) = first;
+    while (y, m) <= last {
+        out.push((
+            format!("{y:04}-{m:02}"),
+            counts.get(&(y, m)).copied().unwrap_or(0),
+        ));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Setting, Source};
+
+    fn classifier() -> Classifier {
+        let c = Config {
+            internal_domains: Setting {
+                value: vec!["minato-shokai.co.jp".into()],
+                source: Source::Default,
+            },
+            shared_address: Setting {
+                value: Some("support@minato-shokai.co.jp".into()),
+                source: Source::Default,
+            },
+            extra_free_mail_domains: Setting {
+                value: vec!["freemail.example".into()],
+                source: Source::Default,
+            },
+            ..Config::default()
+        };
+        Classifier::new(&c)
+    }
+
+    #[test]
+    fn registrable_domains() {
+        for (d, r) in [
+            ("tokyo.kyowa-shoji.co.jp", "kyowa-shoji.co.jp"),
+            ("kyowa-shoji.co.jp", "kyowa-shoji.co.jp"),
+            ("a.b.himawari-engei.jp", "himawari-engei.jp"),
+            ("mail.acme-corp.com", "acme-corp.com"),
+            ("acme-corp.com", "acme-corp.com"),
+            ("sales.brightgear.co.uk", "brightgear.co.uk"),
+            ("x.y.brightgear.com.au", "brightgear.com.au"),
+            ("hana.co.kr", "hana.co.kr"),
+            ("univ.ac.jp", "univ.ac.jp"),
+            ("www.city.lg.jp", "city.lg.jp"),
+            ("localhost", "localhost"),
+            ("co.jp", "co.jp"),
+            ("example.de.", "example.de"),
+        ] {
+            assert_eq!(registrable_domain(d), r, "{d}");
+        }
+    }
+
+    #[test]
+    fn customer_keys() {
+        let c = classifier();
+        let key = |a: &str| c.customer_key(a).map(|k| k.0);
+        assert_eq!(
+            key("ito@tokyo.kyowa-shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+        assert_eq!(
+            key("Kenta.Watanabe.1987@GMAIL.com").as_deref(),
+            Some("kenta.watanabe.1987@gmail.com")
+        );
+        assert_eq!(
+            key("takahashi.k-0707@docomo.ne.jp").as_deref(),
+            Some("takahashi.k-0707@docomo.ne.jp")
+        );
+        assert_eq!(key("x@i.softbank.jp").as_deref(), Some("x@i.softbank.jp"));
+        assert_eq!(
+            key("x@mail.freemail.example").as_deref(),
+            Some("x@mail.freemail.example")
+        );
+        assert_eq!(key("yamada@minato-shokai.co.jp"), None);
+        assert_eq!(key("ops@mx1.minato-shokai.co.jp"), None);
+        assert_eq!(key("undisclosed-recipients"), None);
+        // Not a subdomain, only a similar name.
+        assert_eq!(
+            key("a@notminato-shokai.co.jp").as_deref(),
+            Some("notminato-shokai.co.jp")
+        );
+        assert_eq!(
+            c.key_from_input("tokyo.kyowa-shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+        assert_eq!(
+            c.key_from_input("Tanaka@Kyowa-Shoji.co.jp").as_deref(),
+            Some("kyowa-shoji.co.jp")
+        );
+    }
+
+    #[test]
+    fn directions() {
+        let c = classifier();
+        assert_eq!(
+            c.direction(
+                Some("tanaka@kyowa-shoji.co.jp"),
+                ["support@minato-shokai.co.jp"]
+            ),
+            Direction::Inbound
+        );
+        assert_eq!(
+            c.direction(
+                Some("support@minato-shokai.co.jp"),
+                ["kenta@gmail.com", "yamada@minato-shokai.co.jp"]
+            ),
+            Direction::Outbound
+        );
+        assert_eq!(
+            c.direction(
+                Some("kobayashi@minato-shokai.co.jp"),
+                ["support@minato-shokai.co.jp"]
+            ),
+            Direction::Internal
+        );
+        // Without configuration everything is external: inbound.
+        let none = Classifier::new(&Config::default());
+        assert!(!none.has_internal());
+        assert_eq!(
+            none.direction(Some("kobayashi@minato-shokai.co.jp"), ["a@b.co.jp"]),
+            Direction::Inbound
+        );
+    }
+
+    #[test]
+    fn months_fill_gaps() {
+        // 2024-01-15, 2024-01-20, 2024-03-01 (UTC).
+        let m = monthly(&[1705276800, 1705708800, 1709251200], true);
+        assert_eq!(
+            m,
+            [
+                ("2024-01".to_string(), 2),
+                ("2024-02".to_string(), 0),
+                ("2024-03".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn company_names_are_preferred_for_domains() {
+        assert!(is_company_name("株式会社 協和商事"));
+        assert!(is_company_name("ACME Corp. Billing"));
+        assert!(!is_company_name("田中 誠"));
+    }
+}

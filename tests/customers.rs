@@ -1,0 +1,549 @@
+//! `kura customers` and `kura config` end to end: customer keys and counts
+//! against the fixture ground truth and the synthetic corpus's truth,
+//! directions, configuration sources and errors.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FIXTURE_CONFIG: &str = "\
+# the sample company
+internal_domains = [\"minato-shokai.co.jp\"]
+shared_address = \"support@minato-shokai.co.jp\"
+";
+
+/// A kura command that sees only the configuration the test gives it.
+fn kura_cfg(archive: &Path, config_home: &Path) -> Command {
+    let mut c = kura(archive);
+    c.env_remove("KURA_CONFIG")
+        .env("XDG_CONFIG_HOME", config_home);
+    c
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    archive: PathBuf,
+    config: PathBuf,
+    home: PathBuf,
+}
+
+fn fixture_archive() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let f = fixtures();
+    import(
+        &archive,
+        &[
+            &f.join("maildir"),
+            &f.join("mbox"),
+            &f.join("eml"),
+            &f.join("broken"),
+        ],
+    );
+    Fixture {
+        _dir: dir,
+        archive,
+        config,
+        home,
+    }
+}
+
+fn json_out(cmd: &mut Command) -> Value {
+    let o = run(cmd);
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)))
+}
+
+/// `customers --format json` as key -> object.
+fn customers(fx: &Fixture, query: &[&str]) -> BTreeMap<String, Value> {
+    let v = json_out(
+        kura_cfg(&fx.archive, &fx.home)
+            .arg("--config")
+            .arg(&fx.config)
+            .args(["customers", "--format", "json"])
+            .args(query),
+    );
+    v.as_array()
+        .expect("an array")
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().to_string(), c.clone()))
+        .collect()
+}
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn fixture_customers_equal_the_ground_truth() {
+    let fx = fixture_archive();
+    let got = customers(&fx, &[]);
+    let exp = expected();
+    let exp = exp["customers"].as_object().unwrap();
+    // The keys kura should make of the ground truth: registrable domains of
+    // company addresses, whole addresses at free-mail domains.
+    let free = ["gmail.com", "docomo.ne.jp"];
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    for (k, n) in exp {
+        let n = n.as_u64().unwrap();
+        let domain = k.rsplit('@').next().unwrap();
+        let keyed_by_address = free.contains(&domain);
+        let is_key = if k.contains('@') {
+            keyed_by_address
+        } else {
+            !keyed_by_address && k != "tokyo.kyowa-shoji.co.jp"
+        };
+        if is_key && n > 0 {
+            want.insert(k.clone(), n);
+        }
+    }
+    let have: BTreeMap<String, u64> = got
+        .iter()
+        .map(|(k, v)| (k.clone(), v["messages"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(have, want);
+    // Spot checks of the above, spelled out.
+    assert_eq!(have["kyowa-shoji.co.jp"], 6, "subdomain folded in");
+    assert!(!have.contains_key("tokyo.kyowa-shoji.co.jp"));
+    assert_eq!(have["kenta.watanabe.1987@gmail.com"], 2);
+    assert_eq!(have["takahashi.k-0707@docomo.ne.jp"], 1);
+    assert!(!have.contains_key("gmail.com") && !have.contains_key("docomo.ne.jp"));
+    // The conflict copy is not another message.
+    assert_eq!(have["maruei-logi.co.jp"], 2);
+    // The sender of a forwarded (attached) message is no participant.
+    assert!(!have.contains_key("aoba-ss.co.jp"));
+    assert!(!have.keys().any(|k| k.ends_with("minato-shokai.co.jp")));
+
+    let gmail = &got["kenta.watanabe.1987@gmail.com"];
+    assert_eq!(gmail["kind"], "address");
+    assert_eq!(gmail["name"], "渡辺健太");
+    // The customer wrote once; the shared address answered (outbound).
+    assert_eq!(
+        (gmail["inbound"].as_u64(), gmail["outbound"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let kyowa = &got["kyowa-shoji.co.jp"];
+    assert_eq!(kyowa["kind"], "domain");
+    assert_eq!(kyowa["threads"], 3);
+    assert_eq!(kyowa["first_contact"], "2024-03-04T10:12:03+09:00");
+    let staff: Vec<&str> = kyowa["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["address"].as_str().unwrap())
+        .collect();
+    assert!(staff.contains(&"yamada@minato-shokai.co.jp"), "{staff:?}");
+    assert!(!staff.contains(&"support@minato-shokai.co.jp"), "{staff:?}");
+    // ACME: two mails from the customer, two staff replies.
+    let acme = &got["acme-corp.com"];
+    assert_eq!(
+        (acme["inbound"].as_u64(), acme["outbound"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(acme["name"], "John Miller");
+}
+
+#[test]
+fn show_lists_addresses_people_staff_and_months() {
+    let fx = fixture_archive();
+    let v = json_out(
+        kura_cfg(&fx.archive, &fx.home)
+            .arg("--config")
+            .arg(&fx.config)
+            .args([
+                "customers",
+                "--format",
+                "json",
+                "--show",
+                "tokyo.kyowa-shoji.co.jp",
+            ]),
+    );
+    assert_eq!(v["key"], "kyowa-shoji.co.jp");
+    assert_eq!(v["messages"], 6);
+    let addresses: Vec<(String, u64)> = v["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["address"].as_str().unwrap().to_string(),
+                a["messages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            ("tanaka@kyowa-shoji.co.jp".to_string(), 4),
+            ("ito@tokyo.kyowa-shoji.co.jp".to_string(), 2)
+        ]
+    );
+    let people: Vec<&str> = v["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        people.contains(&"協和商事 東京支店 伊藤 由美"),
+        "{people:?}"
+    );
+    assert_eq!(
+        v["months"],
+        serde_json::json!([{"month": "2024-03", "messages": 6}])
+    );
+
+    // Keyed by an address of the customer, the same customer.
+    let by_addr = json_out(
+        kura_cfg(&fx.archive, &fx.home)
+            .arg("--config")
+            .arg(&fx.config)
+            .args([
+                "customers",
+                "--format",
+                "json",
+                "--show",
+                "ito@tokyo.kyowa-shoji.co.jp",
+            ]),
+    );
+    assert_eq!(by_addr["key"], "kyowa-shoji.co.jp");
+
+    // Staff are not customers.
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&fx.config)
+        .args(["customers", "--show", "kobayashi@minato-shokai.co.jp"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("staff"), "{}", stderr(&o));
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&fx.config)
+        .args(["customers", "--show", "minato-shokai.co.jp"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("staff"), "{}", stderr(&o));
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&fx.config)
+        .args(["customers", "--show", "nobody.example.com"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no customer example.com"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn visit_reports_are_internal_and_make_no_customer() {
+    let fx = fixture_archive();
+    // The two 日報 mails alone: staff to the shared address, no customer.
+    assert_eq!(count(&fx.archive, "subject:日報"), 2);
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&fx.config)
+        .args(["customers", "--format", "json", "subject:日報"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "[]");
+    // Their direction, through the library on the same archive.
+    let config = kura::config::Config::parse(FIXTURE_CONFIG, Path::new("test.toml")).unwrap();
+    let classifier = kura::customers::Classifier::new(&config);
+    let archive = kura::archive::Archive {
+        root: fx.archive.clone(),
+    };
+    let store = kura::store::Store::open_ro(&archive).unwrap();
+    let mut directions = BTreeMap::new();
+    kura::customers::scan(&store, &classifier, |_, m| {
+        directions.insert(m.row, m.direction);
+    })
+    .unwrap();
+    let subject_of = |row: i64| -> String {
+        store
+            .conn
+            .query_row("SELECT subject FROM messages WHERE id = ?1", [row], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    use kura::customers::Direction;
+    let mut reports = 0;
+    for (row, d) in &directions {
+        let s = subject_of(*row);
+        if s.contains("【日報】") {
+            reports += 1;
+            assert_eq!(*d, Direction::Internal, "{s}");
+        }
+        if s == "Re: 振込の件で確認です" || s.starts_with("Re: Invoice") && *d != Direction::Inbound
+        {
+            assert_eq!(*d, Direction::Outbound, "{s}");
+        }
+        if s == "請求書の再発行のお願い" || s == "振込の件で確認です" {
+            assert_eq!(*d, Direction::Inbound, "{s}");
+        }
+    }
+    assert_eq!(reports, 2);
+    // One customer's messages, as an export takes them: oldest first.
+    let kyowa = kura::customers::messages_of(&store, &classifier, "kyowa-shoji.co.jp").unwrap();
+    assert_eq!(kyowa.len(), 6);
+    assert!(kyowa.windows(2).all(|w| w[0].date <= w[1].date));
+    assert_eq!(kyowa[0].direction, Direction::Inbound);
+    assert_eq!(subject_of(kyowa[0].row), "請求書の再発行のお願い");
+    assert!(kyowa.iter().any(|m| m.direction == Direction::Outbound));
+    let count_of = |want: Direction| directions.values().filter(|d| **d == want).count();
+    assert!(count_of(Direction::Inbound) > count_of(Direction::Outbound));
+    assert!(count_of(Direction::Outbound) >= 4);
+}
+
+#[test]
+fn a_query_narrows_the_customers_and_formats_agree() {
+    let fx = fixture_archive();
+    // Four messages: the customer's request, the reply, the answer, and an
+    // internal forward between staff (which has no customer).
+    assert_eq!(count(&fx.archive, "subject:請求書の再発行"), 4);
+    let got = customers(&fx, &["subject:請求書の再発行"]);
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["kyowa-shoji.co.jp"]);
+    assert_eq!(got["kyowa-shoji.co.jp"]["messages"], 3);
+    assert_eq!(got["kyowa-shoji.co.jp"]["threads"], 1);
+
+    let mut cmd = kura_cfg(&fx.archive, &fx.home);
+    cmd.arg("--config").arg(&fx.config);
+    let csv = stdout(&run(cmd.args([
+        "customers",
+        "--format",
+        "csv",
+        "--sort",
+        "messages",
+    ])));
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("key,kind,name,messages,"));
+    let first: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        &first[..4],
+        ["kyowa-shoji.co.jp", "domain", "協和商事 田中 誠", "6"]
+    );
+    assert_eq!(csv.lines().count(), 1 + customers(&fx, &[]).len());
+
+    let mut cmd = kura_cfg(&fx.archive, &fx.home);
+    cmd.arg("--config").arg(&fx.config);
+    let jsonl = stdout(&run(cmd.args([
+        "customers",
+        "--format",
+        "jsonl",
+        "--sort",
+        "last",
+    ])));
+    let dates: Vec<String> = jsonl
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["last_contact"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut sorted = dates.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, sorted, "newest last contact first");
+}
+
+#[test]
+fn without_configuration_everything_is_external() {
+    let fx = fixture_archive();
+    let v = json_out(kura_cfg(&fx.archive, &fx.home).args(["customers", "--format", "json"]));
+    let keys: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert!(keys.contains(&"minato-shokai.co.jp"), "{keys:?}");
+}
+
+#[test]
+fn config_shows_where_values_come_from() {
+    let fx = fixture_archive();
+    // Nothing configured.
+    let v = json_out(kura_cfg(&fx.archive, &fx.home).args(["config", "--format", "json"]));
+    assert_eq!(v["file"], Value::Null);
+    assert_eq!(v["internal_domains"]["source"], "default");
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("no internal_domains")
+    );
+    let searched = v["searched"].as_array().unwrap();
+    assert_eq!(
+        searched[0].as_str().unwrap(),
+        fx.home.join("kura/config.toml").to_str().unwrap()
+    );
+    assert_eq!(
+        searched[1].as_str().unwrap(),
+        fx.archive.join("config.toml").to_str().unwrap()
+    );
+
+    // --config, and KURA_CONFIG.
+    let path = fx.config.to_str().unwrap();
+    let v = json_out(
+        kura_cfg(&fx.archive, &fx.home)
+            .arg("--config")
+            .arg(&fx.config)
+            .args(["config", "--format", "json"]),
+    );
+    assert_eq!(v["file"], path);
+    assert_eq!(v["found_by"], "option");
+    assert_eq!(
+        v["internal_domains"]["value"],
+        serde_json::json!(["minato-shokai.co.jp"])
+    );
+    assert_eq!(v["internal_domains"]["source"], path);
+    assert_eq!(v["shared_address"]["source"], path);
+    assert_eq!(v["free_mail_domains"]["source"], "default");
+    assert!(
+        v["free_mail_domains"]["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d == "docomo.ne.jp")
+    );
+    assert_eq!(v["notes"], serde_json::json!([]));
+    let text = stdout(&run(kura_cfg(&fx.archive, &fx.home)
+        .env("KURA_CONFIG", &fx.config)
+        .arg("config")));
+    assert!(
+        text.contains(&format!(
+            "internal_domains = [\"minato-shokai.co.jp\"]  # {path}"
+        )),
+        "{text}"
+    );
+
+    // The user's configuration directory, then the archive's file.
+    let in_archive = fx.archive.join("config.toml");
+    std::fs::write(&in_archive, "free_mail_domains = [\"Mail.Example.JP\"]\n").unwrap();
+    let v = json_out(kura_cfg(&fx.archive, &fx.home).args(["config", "--format", "json"]));
+    assert_eq!(v["found_by"], "archive");
+    assert_eq!(
+        v["free_mail_domains"]["extra"],
+        serde_json::json!(["mail.example.jp"])
+    );
+    assert_eq!(
+        v["free_mail_domains"]["source"],
+        in_archive.to_str().unwrap()
+    );
+    assert_eq!(v["internal_domains"]["source"], "default");
+    let user = fx.home.join("kura/config.toml");
+    std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+    std::fs::write(&user, FIXTURE_CONFIG).unwrap();
+    let v = json_out(kura_cfg(&fx.archive, &fx.home).args(["config", "--format", "json"]));
+    assert_eq!(v["found_by"], "user_config");
+    assert_eq!(v["shared_address"]["value"], "support@minato-shokai.co.jp");
+    assert_eq!(v["shared_address"]["source"], user.to_str().unwrap());
+}
+
+#[test]
+fn malformed_configuration_is_an_error_naming_file_and_line() {
+    let fx = fixture_archive();
+    let bad = fx.home.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "internal_domains = [\"minato-shokai.co.jp\"]\nshared_address = support@minato\n",
+    )
+    .unwrap();
+    for sub in [&["customers"][..], &["config"][..]] {
+        let o = run(kura_cfg(&fx.archive, &fx.home)
+            .arg("--config")
+            .arg(&bad)
+            .args(sub));
+        assert_eq!(o.status.code(), Some(2), "{sub:?}");
+        let e = stderr(&o);
+        assert!(e.contains(&format!("{}:2:", bad.display())), "{e}");
+    }
+    // A misspelt key is an error too, not silently ignored.
+    std::fs::write(&bad, "internal_domain = [\"minato-shokai.co.jp\"]\n").unwrap();
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&bad)
+        .arg("customers"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("internal_domain"), "{}", stderr(&o));
+    // A named file that does not exist.
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(fx.home.join("nope.toml"))
+        .arg("customers"));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nope.toml"), "{}", stderr(&o));
+}
+
+#[test]
+fn synthetic_customer_counts_equal_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    let Some(truth) = synthetic(&mail, 2000, 11) else {
+        return;
+    };
+    let archive = dir.path().join("archive");
+    import(&archive, &[&mail]);
+    let config = dir.path().join("kura.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "internal_domains = [{:?}]\nshared_address = {:?}\n",
+            truth["company_domain"].as_str().unwrap(),
+            truth["shared_address"].as_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let home = dir.path().join("xdg");
+    let v = json_out(
+        kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(["customers", "--format", "json"]),
+    );
+    let have: BTreeMap<String, u64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["key"].as_str().unwrap().to_string(),
+                c["messages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, u64> = truth["customers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(d, c)| (d.clone(), c["messages"].as_u64().unwrap()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert!(
+        want.len() > 50,
+        "a real spread of customers: {}",
+        want.len()
+    );
+    assert_eq!(have, want);
+    // Staff seen in customers' threads are the truth's staff.
+    let staff: Vec<&str> = truth["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for c in v.as_array().unwrap() {
+        for s in c["staff"].as_array().unwrap() {
+            let a = s["address"].as_str().unwrap();
+            assert!(staff.contains(&a), "{a} is not staff");
+        }
+    }
+}
