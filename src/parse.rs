@@ -770,9 +770,19 @@ fn push_text(text: &mut String, s: &str) {
 }
 
 /// The display text of a stored original (for `show`, `thread --body`, snippets).
+/// Only the text is extracted (no hashes, addresses or dates): this runs for
+/// every search hit shown.
 pub fn display_text(raw: &[u8]) -> String {
-    match parse_message(raw, None) {
-        Ok(p) => p.text,
+    let normalized = cr_line_endings(raw);
+    let bytes: &[u8] = normalized.as_deref().unwrap_or(raw);
+    match parse_mime(bytes) {
+        Ok(msg) => {
+            let mut text = String::new();
+            let mut attachments = Vec::new();
+            collect(&msg, &mut text, &mut attachments, 0);
+            dismantle(msg);
+            text
+        }
         Err(_) => String::from_utf8_lossy(raw).into_owned(),
     }
 }
