@@ -765,6 +765,11 @@ impl Writer<'_> {
                     .suspend(|| eprintln!("kura: error: {message}"));
             }
             Item::Reread { path, .. } => {
+                // The extra copies recorded from this mbox are recorded again as
+                // it is re-read. The place a message was first imported from
+                // (status 0) is kept even if the rewritten file now holds
+                // something else at that offset: it documents where the stored
+                // original came from.
                 self.store.conn.execute(
                     "DELETE FROM locations WHERE source = ?1 AND status != 0",
                     params![path],
