@@ -443,3 +443,34 @@ mod file_name_tests {
         assert!(p.starts_with(dir.path()));
     }
 }
+
+/// A borderless table, as every listing prints on a terminal.
+pub fn plain_table(header: Vec<&str>) -> comfy_table::Table {
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING);
+    t.set_header(header);
+    t
+}
+
+/// Writes `rows` as one JSON array (`Json`) or one object per line (`Jsonl`).
+/// Other formats are the caller's: nothing is written.
+pub fn write_json_rows<T: serde::Serialize>(
+    out: &mut impl std::io::Write,
+    format: Format,
+    rows: &[T],
+) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer(&mut *out, rows)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for r in rows {
+                serde_json::to_writer(&mut *out, r)?;
+                writeln!(out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -238,9 +238,7 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
             }
         }
         ListFormat::Table | ListFormat::Auto => {
-            let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::NOTHING);
-            t.set_header(vec![
+            let mut t = output::plain_table(vec![
                 "customer", "name", "messages", "threads", "first", "last", "last in", "last out",
                 "staff",
             ]);
@@ -379,9 +377,7 @@ fn write_detail(out: &mut impl Write, v: &DetailView, table: bool) -> Result<()>
      -> std::io::Result<()> {
         writeln!(out, "\n{title}:")?;
         if table {
-            let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::NOTHING);
-            t.set_header(header.to_vec());
+            let mut t = output::plain_table(header.to_vec());
             for r in rows {
                 t.add_row(r.to_vec());
             }

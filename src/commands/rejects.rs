@@ -52,21 +52,11 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match output::resolve_format(args.format) {
-        Format::Json => {
-            serde_json::to_writer(&mut out, &rows)?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            for r in &rows {
-                serde_json::to_writer(&mut out, r)?;
-                writeln!(out)?;
-            }
-        }
+    let format = output::resolve_format(args.format);
+    match format {
+        Format::Json | Format::Jsonl => output::write_json_rows(&mut out, format, &rows)?,
         Format::Table => {
-            let mut t = comfy_table::Table::new();
-            t.load_style(comfy_table::presets::NOTHING);
-            t.set_header(vec!["source", "offset", "size", "reason"]);
+            let mut t = output::plain_table(vec!["source", "offset", "size", "reason"]);
             for r in &rows {
                 t.add_row(vec![
                     sanitize(&r.source),

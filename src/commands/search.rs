@@ -149,9 +149,7 @@ fn text_line(v: &MessageView) -> String {
 }
 
 fn table(rows: &[(MessageView, String)], utc: bool) -> comfy_table::Table {
-    let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::NOTHING);
-    t.set_header(vec!["date", "from", "subject", "snippet"]);
+    let mut t = output::plain_table(vec!["date", "from", "subject", "snippet"]);
     for (v, snip) in rows {
         let from = if v.from.name.is_empty() {
             &v.from.address
@@ -293,9 +291,7 @@ fn print_threads(threads: &[ThreadSummary], format: Format) -> Result<()> {
             }
         }
         Format::Table => {
-            let mut tb = comfy_table::Table::new();
-            tb.load_style(comfy_table::presets::NOTHING);
-            tb.set_header(vec![
+            let mut tb = output::plain_table(vec![
                 "thread",
                 "last",
                 "messages",

@@ -425,26 +425,16 @@ pub fn list(global: &GlobalArgs, args: &TagsArgs) -> Result<i32> {
     let store = Store::open_ro(&archive)?;
     let tags = tag_counts(&store)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match output::resolve_format(args.format) {
-        Format::Json => {
-            serde_json::to_writer(&mut out, &tags)?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            for t in &tags {
-                serde_json::to_writer(&mut out, t)?;
-                writeln!(out)?;
-            }
-        }
+    let format = output::resolve_format(args.format);
+    match format {
+        Format::Json | Format::Jsonl => output::write_json_rows(&mut out, format, &tags)?,
         Format::Ids => {
             for t in &tags {
                 writeln!(out, "{}", sanitize(&t.tag))?;
             }
         }
         Format::Table => {
-            let mut table = comfy_table::Table::new();
-            table.load_style(comfy_table::presets::NOTHING);
-            table.set_header(vec!["tag", "messages"]);
+            let mut table = output::plain_table(vec!["tag", "messages"]);
             for t in &tags {
                 table.add_row(vec![sanitize(&t.tag), t.messages.to_string()]);
             }
