@@ -182,6 +182,12 @@ pub enum Command {
     /// List the customers of the archive (or of the messages matching a query).
     #[command(after_long_help = CUSTOMERS_HELP)]
     Customers(CustomersArgs),
+    /// List conversations waiting for a staff reply (exit status 1 when there are any).
+    #[command(after_long_help = PENDING_HELP)]
+    Pending(PendingArgs),
+    /// Response times: inbound messages, answered, unanswered, late replies, double answers.
+    #[command(after_long_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Print the effective configuration and where each value came from.
     #[command(after_long_help = CONFIG_HELP)]
     Config(ConfigArgs),
@@ -479,4 +485,104 @@ pub enum ConfigFormat {
 pub struct ConfigArgs {
     #[arg(long, value_enum, default_value_t = ConfigFormat::Text)]
     pub format: ConfigFormat,
+}
+
+/// What `pending` lists, shown in `pending --help` and the man page.
+pub const PENDING_HELP: &str = "\
+Pending conversations:
+  A thread is pending when its latest inbound message (from a customer) has no
+  outbound message (from staff to a customer) after it; internal messages do not
+  count (see kura customers --help for directions). Threads with a message tagged
+  done are left out (kura tag +done thread:ID); a customer's thank-you is not
+  guessed. Times are wall-clock: working hours are not considered.
+
+Columns and JSON fields (schema version 1):
+  thread, customer (key of the first unanswered message), subject (of the first
+  message of the thread), waiting_since (RFC 3339: the first inbound message after
+  the last outbound one), last_inbound, age_seconds (now - waiting_since), age,
+  unanswered (inbound messages waiting), handled_by (sender of the last outbound
+  message, or null).
+
+Exit status: 0 when nothing is pending, 1 when something is, 2 on error.";
+
+/// What `report` computes, shown in `report --help` and the man page.
+pub const REPORT_HELP: &str = "\
+Report:
+  For every inbound message dated within --since/--until (local days unless --utc;
+  --until is inclusive): answered when an outbound message of the same thread
+  follows it (the first such message is its reply), else unanswered. Response
+  times are wall-clock (working hours are not considered): median (mean of the two
+  middle values for an even count) and 90th percentile (nearest rank); late counts
+  replies that took longer than --late. A double answer is an inbound message that
+  got outbound messages from two or more different staff addresses within --window,
+  before the customer wrote again.
+  --by staff groups by the sender of the first reply (- for unanswered), --by
+  customer by customer key, --by month by the month of the inbound message.
+
+JSON (one object): since, until, late_seconds, window_seconds, total, groups
+  [{group, inbound, answered, unanswered, median_seconds, p90_seconds, late,
+  double_answers}], double_answers [{thread, customer, inbound_date,
+  replies [{staff, date}]}]. jsonl: one object per group, then the total (group
+  \"total\"), then one per double answer (with \"double_answer\": true). csv: the
+  groups and the total.";
+
+/// Orders of `kura pending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PendingSort {
+    /// Waiting longest first.
+    Oldest,
+    /// Waiting shortest first.
+    Newest,
+}
+
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    /// Only threads with a message matching this query (default: every thread).
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Only conversations waiting at least this long: 30m, 24h, 3d, 2w.
+    #[arg(long, value_name = "DURATION")]
+    pub older_than: Option<String>,
+    #[arg(long, value_enum, default_value_t = PendingSort::Oldest)]
+    pub sort: PendingSort,
+    #[arg(long, value_enum, default_value_t = ListFormat::Auto)]
+    pub format: ListFormat,
+    /// Dates in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// Groupings of `kura report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportBy {
+    /// The staff address of the first reply.
+    Staff,
+    /// The customer key.
+    Customer,
+    /// The month of the inbound message.
+    Month,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Only inbound messages from this day on (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only inbound messages up to this day, inclusive (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Group the counts.
+    #[arg(long, value_enum, value_name = "GROUP")]
+    pub by: Option<ReportBy>,
+    /// Replies slower than this are late: 30m, 4h, 3d, 2w.
+    #[arg(long, default_value = "4h", value_name = "DURATION")]
+    pub late: String,
+    /// Two staff replying within this time after a message make a double answer.
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub window: String,
+    #[arg(long, value_enum, default_value_t = ListFormat::Auto)]
+    pub format: ListFormat,
+    /// Days and months in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
 }

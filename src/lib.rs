@@ -18,6 +18,7 @@
 //! - [`output`]: JSON/JSONL/text/table rendering shared by commands.
 //! - [`config`]: the configuration file (internal domains, shared address).
 //! - [`customers`]: who is a customer, message directions, customer summaries.
+//! - [`status`]: pending conversations and response times.
 
 pub mod archive;
 pub mod charset;
@@ -33,6 +34,7 @@ pub mod pack;
 pub mod parse;
 pub mod query;
 pub mod sources;
+pub mod status;
 pub mod store;
 pub mod threads;
 pub mod tokenizer;

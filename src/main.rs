@@ -25,6 +25,8 @@ fn main() {
         Command::Gc(a) => commands::gc::run(&cli.global, a),
         Command::Log(a) => commands::log::run(&cli.global, a),
         Command::Customers(a) => commands::customers::run(&cli.global, a),
+        Command::Pending(a) => commands::pending::run(&cli.global, a),
+        Command::Report(a) => commands::report::run(&cli.global, a),
         Command::Config(a) => commands::config::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };

@@ -1,0 +1,311 @@
+//! `kura report`: how customers were answered: inbound messages, answered
+//! and unanswered, response times, late replies and double answers. See
+//! [`crate::status`].
+
+use crate::archive::ExitError;
+use crate::cli::{GlobalArgs, ListFormat, ReportArgs, ReportBy};
+use crate::commands::customers::csv_field;
+use crate::customers::Classifier;
+use crate::output::{self, sanitize, truncate_columns};
+use crate::status::{self, Inbound};
+use crate::store::{Store, format_date, thread_label};
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Counts over a set of inbound messages (JSON schema version 1).
+#[derive(Debug, Serialize)]
+pub struct GroupView {
+    pub group: String,
+    pub inbound: usize,
+    pub answered: usize,
+    pub unanswered: usize,
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    pub late: usize,
+    pub double_answers: usize,
+}
+
+/// A staff reply within the window.
+#[derive(Debug, Serialize)]
+pub struct ReplyView {
+    pub staff: String,
+    pub date: String,
+}
+
+/// An inbound message answered by two or more staff.
+#[derive(Debug, Serialize)]
+pub struct DoubleView {
+    pub thread: String,
+    pub customer: String,
+    pub inbound_date: String,
+    pub replies: Vec<ReplyView>,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct ReportView {
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub late_seconds: i64,
+    pub window_seconds: i64,
+    pub total: GroupView,
+    pub groups: Vec<GroupView>,
+    pub double_answers: Vec<DoubleView>,
+}
+
+fn bad(option: &str, e: impl std::fmt::Display) -> anyhow::Error {
+    ExitError {
+        code: 2,
+        message: format!("{option}: {e}"),
+    }
+    .into()
+}
+
+/// The first second of a calendar day (YYYY-MM-DD), local or UTC; `next`
+/// gives the first second of the following day.
+pub fn day_start(s: &str, utc: bool, next: bool) -> Result<i64> {
+    use chrono::{NaiveDate, TimeZone};
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
+    let d = if next {
+        d.succ_opt()
+            .ok_or_else(|| anyhow::anyhow!("{s:?} is out of range"))?
+    } else {
+        d
+    };
+    let midnight = d.and_time(chrono::NaiveTime::MIN);
+    let ts = if utc {
+        chrono::Utc.from_utc_datetime(&midnight).timestamp()
+    } else {
+        chrono::Local
+            .from_local_datetime(&midnight)
+            .earliest()
+            .map(|t| t.timestamp())
+            .ok_or_else(|| anyhow::anyhow!("{s:?} has no midnight here"))?
+    };
+    Ok(ts)
+}
+
+/// Counts over `items`.
+pub fn group(name: &str, items: &[&Inbound], late: i64) -> GroupView {
+    let mut times: Vec<i64> = items.iter().filter_map(|i| i.response_time()).collect();
+    times.sort_unstable();
+    GroupView {
+        group: name.to_string(),
+        inbound: items.len(),
+        answered: times.len(),
+        unanswered: items.len() - times.len(),
+        median_seconds: status::median(&times),
+        p90_seconds: status::percentile(&times, 90),
+        late: times.iter().filter(|t| **t > late).count(),
+        double_answers: items.iter().filter(|i| i.is_double_answer()).count(),
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let config = super::config(global, Some(&archive))?;
+    let classifier = Classifier::new(&config);
+    let late = status::parse_duration(&args.late).map_err(|e| bad("--late", format!("{e:#}")))?;
+    let window =
+        status::parse_duration(&args.window).map_err(|e| bad("--window", format!("{e:#}")))?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| day_start(s, args.utc, false))
+        .transpose()
+        .map_err(|e| bad("--since", format!("{e:#}")))?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| day_start(s, args.utc, true))
+        .transpose()
+        .map_err(|e| bad("--until", format!("{e:#}")))?;
+    let format = match args.format {
+        ListFormat::Auto if output::stdout_is_terminal() => ListFormat::Table,
+        ListFormat::Auto => ListFormat::Text,
+        f => f,
+    };
+    let store = Store::open_ro(&archive)?;
+    let analysis = status::analyse(&store, &classifier, window)?;
+    let items: Vec<&Inbound> = analysis
+        .inbound
+        .iter()
+        .filter(|i| since.is_none_or(|s| i.date >= s) && until.is_none_or(|u| i.date < u))
+        .collect();
+    let mut groups: BTreeMap<String, Vec<&Inbound>> = BTreeMap::new();
+    if let Some(by) = args.by {
+        for i in &items {
+            let key = match by {
+                ReportBy::Staff => i
+                    .first_reply
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), |r| r.staff.clone()),
+                ReportBy::Customer => i.customer.clone(),
+                ReportBy::Month => output::short_date(i.date, args.utc)
+                    .get(..7)
+                    .unwrap_or("-")
+                    .to_string(),
+            };
+            groups.entry(key).or_default().push(i);
+        }
+    }
+    let mut doubles: Vec<&&Inbound> = items.iter().filter(|i| i.is_double_answer()).collect();
+    doubles.sort_by_key(|i| (i.date, i.thread));
+    let report = ReportView {
+        since: since.map(|s| format_date(s, args.utc)),
+        until: until.map(|u| format_date(u, args.utc)),
+        late_seconds: late,
+        window_seconds: window,
+        total: group("total", &items, late),
+        groups: groups.iter().map(|(k, v)| group(k, v, late)).collect(),
+        double_answers: doubles
+            .iter()
+            .map(|i| DoubleView {
+                thread: thread_label(i.thread),
+                customer: i.customer.clone(),
+                inbound_date: format_date(i.date, args.utc),
+                replies: i
+                    .window_replies
+                    .iter()
+                    .map(|r| ReplyView {
+                        staff: r.staff.clone(),
+                        date: format_date(r.date, args.utc),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    print(&report, format)?;
+    Ok(0)
+}
+
+fn dur(s: Option<i64>) -> String {
+    s.map_or_else(|| "-".to_string(), status::format_duration)
+}
+
+fn print(r: &ReportView, format: ListFormat) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let rows: Vec<&GroupView> = r.groups.iter().chain(std::iter::once(&r.total)).collect();
+    match format {
+        ListFormat::Json => {
+            serde_json::to_writer(&mut out, r)?;
+            writeln!(out)?;
+        }
+        ListFormat::Jsonl => {
+            for g in &rows {
+                serde_json::to_writer(&mut out, g)?;
+                writeln!(out)?;
+            }
+            for d in &r.double_answers {
+                let mut v = serde_json::to_value(d)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("double_answer".into(), true.into());
+                }
+                serde_json::to_writer(&mut out, &v)?;
+                writeln!(out)?;
+            }
+        }
+        ListFormat::Csv => {
+            writeln!(
+                out,
+                "group,inbound,answered,unanswered,median_seconds,p90_seconds,late,double_answers"
+            )?;
+            let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+            for g in &rows {
+                writeln!(
+                    out,
+                    "{},{},{},{},{},{},{},{}",
+                    csv_field(&sanitize(&g.group)),
+                    g.inbound,
+                    g.answered,
+                    g.unanswered,
+                    opt(g.median_seconds),
+                    opt(g.p90_seconds),
+                    g.late,
+                    g.double_answers
+                )?;
+            }
+        }
+        ListFormat::Table | ListFormat::Auto | ListFormat::Text => {
+            let table = format != ListFormat::Text;
+            if table {
+                let mut t = output::plain_table(vec![
+                    "group",
+                    "inbound",
+                    "answered",
+                    "unanswered",
+                    "median",
+                    "90%",
+                    "late",
+                    "double",
+                ]);
+                for g in &rows {
+                    t.add_row(vec![
+                        truncate_columns(&sanitize(&g.group), 32),
+                        g.inbound.to_string(),
+                        g.answered.to_string(),
+                        g.unanswered.to_string(),
+                        dur(g.median_seconds),
+                        dur(g.p90_seconds),
+                        g.late.to_string(),
+                        g.double_answers.to_string(),
+                    ]);
+                }
+                writeln!(out, "{t}")?;
+            } else {
+                for g in &rows {
+                    writeln!(
+                        out,
+                        "{}  inbound {}  answered {}  unanswered {}  median {}  90% {}  late {}  double {}",
+                        sanitize(&g.group),
+                        g.inbound,
+                        g.answered,
+                        g.unanswered,
+                        dur(g.median_seconds),
+                        dur(g.p90_seconds),
+                        g.late,
+                        g.double_answers
+                    )?;
+                }
+            }
+            if !r.double_answers.is_empty() {
+                writeln!(out, "\ndouble answers:")?;
+                for d in &r.double_answers {
+                    let replies: Vec<String> = d
+                        .replies
+                        .iter()
+                        .map(|x| format!("{} {}", sanitize(&x.staff), x.date))
+                        .collect();
+                    writeln!(
+                        out,
+                        "  thread:{}  {}  {}  -> {}",
+                        d.thread,
+                        sanitize(&d.customer),
+                        d.inbound_date,
+                        replies.join(", ")
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_whole_and_until_is_inclusive() {
+        let a = day_start("2024-03-05", true, false).unwrap();
+        let b = day_start("2024-03-05", true, true).unwrap();
+        assert_eq!(a, 1_709_596_800);
+        assert_eq!(b - a, 86_400);
+        assert!(day_start("2024-13-01", true, false).is_err());
+        assert!(day_start("yesterday", true, false).is_err());
+    }
+}

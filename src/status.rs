@@ -1,0 +1,392 @@
+//! Response status: which conversations wait for a staff reply (`kura pending`)
+//! and how quickly customers were answered (`kura report`).
+//!
+//! Both come from one walk over the store: every message's direction (by
+//! [`crate::customers::Classifier`]), grouped by thread and ordered by date
+//! (ties by row), then one pass per thread. Internal messages (staff to staff)
+//! are ignored; only inbound (from a customer) and outbound (staff to a
+//! customer) messages count. Working hours and holidays are not considered:
+//! every time is wall-clock time.
+
+use crate::customers::{self, AddrId, Classifier, CustomerId, Direction};
+use crate::store::Store;
+use anyhow::{Context, Result, bail};
+use std::collections::{HashMap, HashSet};
+
+/// The tag that closes a conversation for `pending`.
+pub const DONE_TAG: &str = "done";
+
+/// One inbound or outbound message of a thread, resolved.
+#[derive(Debug, Clone)]
+struct Turn {
+    row: i64,
+    date: i64,
+    inbound: bool,
+    /// The sender's address (lower case), if any.
+    from: Option<String>,
+    /// The customer key of the message (the sender's for inbound mail, else
+    /// the first customer among the recipients).
+    customer: Option<String>,
+}
+
+/// A conversation whose latest customer message has no staff reply after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub thread: i64,
+    /// Customer key of the first unanswered message.
+    pub customer: String,
+    /// Row of the first message of the thread (for its subject).
+    pub first_row: i64,
+    /// Date of the first inbound message after the last outbound one.
+    pub waiting_since: i64,
+    /// Date of the latest inbound message.
+    pub last_inbound: i64,
+    /// Inbound messages after the last outbound one.
+    pub unanswered: usize,
+    /// Sender of the last outbound message of the thread, if any.
+    pub handled_by: Option<String>,
+}
+
+/// A staff message to a customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub date: i64,
+    /// The sender's address (lower case; empty when it has none).
+    pub staff: String,
+}
+
+/// One inbound message and what followed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub thread: i64,
+    pub row: i64,
+    pub date: i64,
+    pub customer: String,
+    /// The first outbound message of the thread after it.
+    pub first_reply: Option<Reply>,
+    /// Outbound messages after it and before the next inbound one, within the
+    /// window: two or more different senders make a double answer.
+    pub window_replies: Vec<Reply>,
+}
+
+impl Inbound {
+    /// Seconds to the first reply (never negative).
+    pub fn response_time(&self) -> Option<i64> {
+        self.first_reply
+            .as_ref()
+            .map(|r| r.date.saturating_sub(self.date).max(0))
+    }
+
+    /// True when two or more different staff replied within the window.
+    pub fn is_double_answer(&self) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &self.window_replies {
+            if !seen.contains(&r.staff.as_str()) {
+                seen.push(&r.staff);
+            }
+        }
+        seen.len() >= 2
+    }
+}
+
+/// Everything `pending` and `report` need.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Waiting conversations (threads tagged `done` excepted), in no order.
+    pub pending: Vec<Pending>,
+    /// Every inbound message, by thread and date.
+    pub inbound: Vec<Inbound>,
+}
+
+/// Walks the store once and computes the status of every thread. `window` is
+/// the double-answer window in seconds.
+pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<Analysis> {
+    // (row, date, thread, inbound, from, customer) as interned ids.
+    struct Raw {
+        row: i64,
+        date: i64,
+        inbound: bool,
+        from: Option<AddrId>,
+        customer: Option<CustomerId>,
+    }
+    let mut threads: HashMap<i64, Vec<Raw>> = HashMap::new();
+    let scan = customers::scan(store, classifier, |sc, m| {
+        let inbound = match m.direction {
+            Direction::Inbound => true,
+            Direction::Outbound => false,
+            Direction::Internal => return,
+        };
+        let from_customer = m.from.and_then(|a| sc.address(a)).and_then(|a| a.customer);
+        let customer = if inbound {
+            from_customer.or_else(|| m.customers.first().copied())
+        } else {
+            m.customers.first().copied()
+        };
+        threads.entry(m.thread).or_default().push(Raw {
+            row: m.row,
+            date: m.date,
+            inbound,
+            from: m.from,
+            customer,
+        });
+    })
+    .context("reading messages and addresses")?;
+    let done = done_threads(store)?;
+    let mut analysis = Analysis::default();
+    let mut ids: Vec<i64> = threads.keys().copied().collect();
+    ids.sort_unstable();
+    for thread in ids {
+        let Some(mut raw) = threads.remove(&thread) else {
+            continue;
+        };
+        raw.sort_unstable_by_key(|r| (r.date, r.row));
+        let turns: Vec<Turn> = raw
+            .iter()
+            .map(|r| Turn {
+                row: r.row,
+                date: r.date,
+                inbound: r.inbound,
+                from: r
+                    .from
+                    .and_then(|a| scan.address(a))
+                    .map(|a| a.address.to_lowercase()),
+                customer: r.customer.map(|c| scan.key(c).to_string()),
+            })
+            .collect();
+        if !done.contains(&thread)
+            && let Some(p) = pending_of(thread, &turns)
+        {
+            analysis.pending.push(p);
+        }
+        inbound_of(thread, &turns, window, &mut analysis.inbound);
+    }
+    Ok(analysis)
+}
+
+/// Threads with a message tagged `done`.
+fn done_threads(store: &Store) -> Result<HashSet<i64>> {
+    let mut q = store.conn.prepare(
+        "SELECT DISTINCT m.thread FROM tags t JOIN messages m ON m.id = t.message WHERE t.tag = ?1",
+    )?;
+    let rows = q.query_map([DONE_TAG], |r| r.get::<_, i64>(0))?;
+    let mut set = HashSet::new();
+    for r in rows {
+        set.insert(r.context("reading tagged threads")?);
+    }
+    Ok(set)
+}
+
+/// The pending entry of a thread whose turns are ordered by date.
+fn pending_of(thread: i64, turns: &[Turn]) -> Option<Pending> {
+    let last_out = turns.iter().rposition(|t| !t.inbound);
+    let waiting = match last_out {
+        Some(i) => turns.get(i + 1..).unwrap_or_default(),
+        None => turns,
+    };
+    let first = waiting.first()?;
+    let last = waiting.last()?;
+    Some(Pending {
+        thread,
+        customer: first
+            .customer
+            .clone()
+            .or_else(|| waiting.iter().find_map(|t| t.customer.clone()))
+            .unwrap_or_default(),
+        first_row: turns.first().map_or(first.row, |t| t.row),
+        waiting_since: first.date,
+        last_inbound: last.date,
+        unanswered: waiting.len(),
+        handled_by: last_out
+            .and_then(|i| turns.get(i))
+            .and_then(|t| t.from.clone()),
+    })
+}
+
+/// Appends the inbound messages of a thread with their replies.
+fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) {
+    for (i, t) in turns.iter().enumerate() {
+        if !t.inbound {
+            continue;
+        }
+        let after = turns.get(i + 1..).unwrap_or_default();
+        let reply = |t: &Turn| Reply {
+            date: t.date,
+            staff: t.from.clone().unwrap_or_default(),
+        };
+        let first_reply = after.iter().find(|a| !a.inbound).map(reply);
+        let limit = t.date.saturating_add(window);
+        let window_replies = after
+            .iter()
+            .take_while(|a| !a.inbound)
+            .filter(|a| a.date <= limit)
+            .map(reply)
+            .collect();
+        out.push(Inbound {
+            thread,
+            row: t.row,
+            date: t.date,
+            customer: t.customer.clone().unwrap_or_default(),
+            first_reply,
+            window_replies,
+        });
+    }
+}
+
+/// The median of sorted values (the mean of the two middle ones, rounded
+/// down, for an even count).
+pub fn median(sorted: &[i64]) -> Option<i64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let hi = *sorted.get(n / 2)?;
+    if n % 2 == 1 {
+        return Some(hi);
+    }
+    let lo = *sorted.get(n / 2 - 1)?;
+    Some(lo + (hi - lo) / 2)
+}
+
+/// The `p`th percentile of sorted values, nearest rank (the smallest value
+/// with at least p% of the values at or below it).
+pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (n * p as usize).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// Parses a duration: a number and a unit, `m` (minutes), `h`, `d` or `w`
+/// (`30m`, `24h`, `3d`, `2w`); returns seconds.
+pub fn parse_duration(s: &str) -> Result<i64> {
+    let s = s.trim();
+    let Some(unit) = s.chars().last() else {
+        bail!("empty duration (use e.g. 30m, 24h, 3d, 2w)");
+    };
+    let seconds = match unit.to_ascii_lowercase() {
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 7 * 86_400,
+        _ => bail!("{s:?} is not a duration (use e.g. 30m, 24h, 3d, 2w)"),
+    };
+    let n: i64 = s
+        .get(..s.len() - unit.len_utf8())
+        .unwrap_or_default()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0)
+        .with_context(|| format!("{s:?} is not a duration (use e.g. 30m, 24h, 3d, 2w)"))?;
+    n.checked_mul(seconds)
+        .with_context(|| format!("{s:?} is too long"))
+}
+
+/// A duration for people: `45m`, `5h 12m`, `3d 4h`.
+pub fn format_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d > 0 {
+        format!("{d}d {h}h")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else {
+        format!("{m}m")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(row: i64, date: i64, inbound: bool, from: &str) -> Turn {
+        Turn {
+            row,
+            date,
+            inbound,
+            from: Some(from.to_string()),
+            customer: inbound.then(|| "kyowa-shoji.co.jp".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_thread_waits_from_the_first_unanswered_message() {
+        let turns = [
+            turn(1, 100, true, "tanaka@kyowa-shoji.co.jp"),
+            turn(2, 200, false, "sato@minato-shokai.co.jp"),
+            turn(3, 300, true, "tanaka@kyowa-shoji.co.jp"),
+            turn(4, 400, true, "tanaka@kyowa-shoji.co.jp"),
+        ];
+        let p = pending_of(7, &turns).unwrap();
+        assert_eq!(p.waiting_since, 300);
+        assert_eq!(p.last_inbound, 400);
+        assert_eq!(p.unanswered, 2);
+        assert_eq!(p.first_row, 1);
+        assert_eq!(p.handled_by.as_deref(), Some("sato@minato-shokai.co.jp"));
+        assert_eq!(p.customer, "kyowa-shoji.co.jp");
+        // Answered: nothing waits.
+        assert_eq!(pending_of(7, turns.get(..2).unwrap()), None);
+        // Never answered: waiting since the first message, nobody handled it.
+        let p = pending_of(7, turns.get(..1).unwrap()).unwrap();
+        assert_eq!((p.waiting_since, p.handled_by), (100, None));
+    }
+
+    #[test]
+    fn replies_and_double_answers() {
+        let turns = [
+            turn(1, 0, true, "tanaka@kyowa-shoji.co.jp"),
+            turn(2, 3600, true, "tanaka@kyowa-shoji.co.jp"),
+            turn(3, 7200, false, "sato@minato-shokai.co.jp"),
+            turn(4, 9000, false, "suzuki@minato-shokai.co.jp"),
+            turn(5, 200_000, false, "ito@minato-shokai.co.jp"),
+        ];
+        let mut v = Vec::new();
+        inbound_of(1, &turns, 86_400, &mut v);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].response_time(), Some(7200));
+        assert_eq!(v[1].response_time(), Some(3600));
+        // The first message's replies come after the second: only the
+        // second one counts the double answer, and the late third reply is
+        // outside the window.
+        assert!(!v[0].is_double_answer());
+        assert!(v[1].is_double_answer());
+        assert_eq!(v[1].window_replies.len(), 2);
+        // The same staff member twice is not a double answer.
+        let same = [
+            turn(1, 0, true, "tanaka@kyowa-shoji.co.jp"),
+            turn(2, 10, false, "sato@minato-shokai.co.jp"),
+            turn(3, 20, false, "sato@minato-shokai.co.jp"),
+        ];
+        let mut v = Vec::new();
+        inbound_of(1, &same, 86_400, &mut v);
+        assert!(!v[0].is_double_answer());
+    }
+
+    #[test]
+    fn median_and_percentile() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[5]), Some(5));
+        assert_eq!(median(&[1, 3, 10]), Some(3));
+        assert_eq!(median(&[1, 3, 10, 20]), Some(6));
+        let v: Vec<i64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 90), Some(9));
+        assert_eq!(percentile(&v, 100), Some(10));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 90), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m").unwrap(), 1800);
+        assert_eq!(parse_duration("24h").unwrap(), 86_400);
+        assert_eq!(parse_duration("3d").unwrap(), 259_200);
+        assert_eq!(parse_duration("2w").unwrap(), 1_209_600);
+        for bad in ["", "h", "3", "-1h", "3x", "１h", "99999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_duration(59), "0m");
+        assert_eq!(format_duration(5 * 3600 + 12 * 60), "5h 12m");
+        assert_eq!(format_duration(3 * 86_400 + 4 * 3600), "3d 4h");
+    }
+}
