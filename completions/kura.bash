@@ -43,11 +43,17 @@ _kura() {
             kura,log)
                 cmd="kura__subcmd__log"
                 ;;
+            kura,pending)
+                cmd="kura__subcmd__pending"
+                ;;
             kura,reindex)
                 cmd="kura__subcmd__reindex"
                 ;;
             kura,rejects)
                 cmd="kura__subcmd__rejects"
+                ;;
+            kura,report)
+                cmd="kura__subcmd__report"
                 ;;
             kura,search)
                 cmd="kura__subcmd__search"
@@ -94,11 +100,17 @@ _kura() {
             kura__subcmd__help,log)
                 cmd="kura__subcmd__help__subcmd__log"
                 ;;
+            kura__subcmd__help,pending)
+                cmd="kura__subcmd__help__subcmd__pending"
+                ;;
             kura__subcmd__help,reindex)
                 cmd="kura__subcmd__help__subcmd__reindex"
                 ;;
             kura__subcmd__help,rejects)
                 cmd="kura__subcmd__help__subcmd__rejects"
+                ;;
+            kura__subcmd__help,report)
+                cmd="kura__subcmd__help__subcmd__report"
                 ;;
             kura__subcmd__help,search)
                 cmd="kura__subcmd__help__subcmd__search"
@@ -125,7 +137,7 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers config completions help"
+            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,7 +319,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help)
-            opts="import search count show thread tag tags rejects stats check reindex gc log customers config completions help"
+            opts="import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,6 +458,20 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__help__subcmd__pending)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__help__subcmd__reindex)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -461,6 +487,20 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help__subcmd__rejects)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -626,6 +666,40 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__pending)
+            opts="-q -h -V --older-than --sort --format --utc --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sort)
+                    COMPREPLY=($(compgen -W "oldest newest" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto table text json jsonl csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__reindex)
             opts="-q -h -V --wait --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -657,6 +731,52 @@ _kura() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__report)
+            opts="-q -h -V --since --until --by --late --window --format --utc --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "staff customer month" -- "${cur}"))
+                    return 0
+                    ;;
+                --late)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto table text json jsonl csv" -- "${cur}"))
                     return 0
                     ;;
                 --archive)

@@ -43,6 +43,8 @@ complete -c kura -n "__fish_kura_needs_command" -f -a "reindex" -d 'Rebuild the 
 complete -c kura -n "__fish_kura_needs_command" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
 complete -c kura -n "__fish_kura_needs_command" -f -a "log" -d 'The import history, newest first'
 complete -c kura -n "__fish_kura_needs_command" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "pending" -d 'List conversations waiting for a staff reply (exit status 1 when there are any)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "report" -d 'Response times: inbound messages, answered, unanswered, late replies, double answers'
 complete -c kura -n "__fish_kura_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c kura -n "__fish_kura_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c kura -n "__fish_kura_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -203,6 +205,40 @@ complete -c kura -n "__fish_kura_using_subcommand customers" -l utc -d 'Dates an
 complete -c kura -n "__fish_kura_using_subcommand customers" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand customers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand customers" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand pending" -l older-than -d 'Only conversations waiting at least this long: 30m, 24h, 3d, 2w' -r
+complete -c kura -n "__fish_kura_using_subcommand pending" -l sort -r -f -a "oldest\t'Waiting longest first'
+newest\t'Waiting shortest first'"
+complete -c kura -n "__fish_kura_using_subcommand pending" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+text\t'One line per item'
+json\t'One JSON array (one object with --show)'
+jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
+complete -c kura -n "__fish_kura_using_subcommand pending" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand pending" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand pending" -l utc -d 'Dates in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand pending" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand pending" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand pending" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand report" -l since -d 'Only inbound messages from this day on (YYYY-MM-DD)' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l until -d 'Only inbound messages up to this day, inclusive (YYYY-MM-DD)' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l by -d 'Group the counts' -r -f -a "staff\t'The staff address of the first reply'
+customer\t'The customer key'
+month\t'The month of the inbound message'"
+complete -c kura -n "__fish_kura_using_subcommand report" -l late -d 'Replies slower than this are late: 30m, 4h, 3d, 2w' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l window -d 'Two staff replying within this time after a message make a double answer' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+text\t'One line per item'
+json\t'One JSON array (one object with --show)'
+jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
+complete -c kura -n "__fish_kura_using_subcommand report" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand report" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand report" -l utc -d 'Days and months in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand report" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand report" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand config" -l format -r -f -a "text\t'Lines of `key = value  # source`'
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand config" -l archive -d 'The archive directory (created on first import)' -r -F
@@ -215,20 +251,22 @@ complete -c kura -n "__fish_kura_using_subcommand completions" -l config -d 'The
 complete -c kura -n "__fish_kura_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "thread" -d 'Show a conversation as a tree'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "log" -d 'The import history, newest first'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "config" -d 'Print the effective configuration and where each value came from'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "completions" -d 'Print shell completions'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "thread" -d 'Show a conversation as a tree'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "log" -d 'The import history, newest first'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "pending" -d 'List conversations waiting for a staff reply (exit status 1 when there are any)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "report" -d 'Response times: inbound messages, answered, unanswered, late replies, double answers'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "config" -d 'Print the effective configuration and where each value came from'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "completions" -d 'Print shell completions'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

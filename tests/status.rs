@@ -1,0 +1,478 @@
+//! `kura pending` and `kura report` end to end: a small hand-made mailbox
+//! with known answers, and the synthetic corpus checked against an
+//! independent computation from `kura search` output.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CONFIG: &str = "\
+internal_domains = [\"minato-shokai.co.jp\"]
+shared_address = \"support@minato-shokai.co.jp\"
+";
+
+/// A kura command with the given configuration file and nothing else.
+fn kura_cfg(archive: &Path, config: &Path) -> Command {
+    let mut c = kura(archive);
+    c.env_remove("KURA_CONFIG")
+        .env("XDG_CONFIG_HOME", archive.join("no-such-home"))
+        .arg("--config")
+        .arg(config);
+    c
+}
+
+fn json_of(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+/// (id, date, from, to, subject, in-reply-to)
+type Mail<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str, Option<&'a str>);
+
+const MAILS: &[Mail<'static>] = &[
+    // Thread A: answered by sato, then by suzuki, then the customer writes
+    // twice; an internal note after that is no answer.
+    (
+        "a1",
+        "Mon, 01 Apr 2024 09:00:00 +0900",
+        "田中 誠 <tanaka@kyowa-shoji.co.jp>",
+        "support@minato-shokai.co.jp",
+        "見積のお願い",
+        None,
+    ),
+    (
+        "a2",
+        "Mon, 01 Apr 2024 11:00:00 +0900",
+        "佐藤 花子 <sato@minato-shokai.co.jp>",
+        "tanaka@kyowa-shoji.co.jp",
+        "Re: 見積のお願い",
+        Some("a1"),
+    ),
+    (
+        "a3",
+        "Tue, 02 Apr 2024 10:00:00 +0900",
+        "tanaka@kyowa-shoji.co.jp",
+        "sato@minato-shokai.co.jp",
+        "Re: 見積のお願い",
+        Some("a2"),
+    ),
+    (
+        "a4",
+        "Tue, 02 Apr 2024 16:00:00 +0900",
+        "鈴木 一郎 <suzuki@minato-shokai.co.jp>",
+        "tanaka@kyowa-shoji.co.jp",
+        "Re: 見積のお願い",
+        Some("a3"),
+    ),
+    (
+        "a5",
+        "Wed, 03 Apr 2024 09:00:00 +0900",
+        "tanaka@kyowa-shoji.co.jp",
+        "suzuki@minato-shokai.co.jp",
+        "Re: 見積のお願い",
+        Some("a4"),
+    ),
+    (
+        "a6",
+        "Wed, 03 Apr 2024 12:00:00 +0900",
+        "tanaka@kyowa-shoji.co.jp",
+        "suzuki@minato-shokai.co.jp",
+        "Re: 見積のお願い（再送）",
+        Some("a5"),
+    ),
+    (
+        "a7",
+        "Wed, 03 Apr 2024 13:00:00 +0900",
+        "sato@minato-shokai.co.jp",
+        "suzuki@minato-shokai.co.jp",
+        "Re: 見積のお願い",
+        Some("a6"),
+    ),
+    // Thread B: two staff answer the same message within a day.
+    (
+        "b1",
+        "Fri, 05 Apr 2024 10:00:00 +0900",
+        "伊藤 <ito@hikari-sys.co.jp>",
+        "support@minato-shokai.co.jp",
+        "納期の確認",
+        None,
+    ),
+    (
+        "b2",
+        "Fri, 05 Apr 2024 11:00:00 +0900",
+        "sato@minato-shokai.co.jp",
+        "ito@hikari-sys.co.jp",
+        "Re: 納期の確認",
+        Some("b1"),
+    ),
+    (
+        "b3",
+        "Fri, 05 Apr 2024 15:00:00 +0900",
+        "suzuki@minato-shokai.co.jp",
+        "ito@hikari-sys.co.jp",
+        "Re: 納期の確認",
+        Some("b1"),
+    ),
+    // Thread C: never answered.
+    (
+        "c1",
+        "Sat, 06 Apr 2024 10:00:00 +0900",
+        "渡辺健太 <kenta@gmail.com>",
+        "support@minato-shokai.co.jp",
+        "カタログ送付のお願い",
+        None,
+    ),
+];
+
+struct Small {
+    _dir: tempfile::TempDir,
+    archive: PathBuf,
+    config: PathBuf,
+}
+
+fn small() -> Small {
+    let dir = tempfile::tempdir().unwrap();
+    let md = dir.path().join("mail");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    for (i, (id, date, from, to, subject, parent)) in MAILS.iter().enumerate() {
+        let mut m = format!(
+            "Message-ID: <{id}@test.example>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        );
+        if let Some(p) = parent {
+            m.push_str(&format!(
+                "In-Reply-To: <{p}@test.example>\r\nReferences: <{p}@test.example>\r\n"
+            ));
+        }
+        m.push_str("\r\nいつもお世話になっております。\r\n");
+        std::fs::write(md.join("cur").join(format!("{i}.{id}:2,S")), m).unwrap();
+    }
+    let archive = dir.path().join("archive");
+    import(&archive, &[&md]);
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    Small {
+        _dir: dir,
+        archive,
+        config,
+    }
+}
+
+/// The thread id of a message.
+fn thread_of(archive: &Path, id: &str) -> String {
+    let o = run(kura(archive)
+        .args(["search", "--format", "json", "--"])
+        .arg(format!("id:{id}@test.example")));
+    let v = json_of(&o);
+    v[0]["thread"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn pending_lists_waiting_threads_and_done_removes_them() {
+    let s = small();
+    let a = thread_of(&s.archive, "a1");
+    let b = thread_of(&s.archive, "b1");
+    let c = thread_of(&s.archive, "c1");
+    assert!(a != b && b != c && a != c);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json", "--utc"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_of(&o);
+    let list = v.as_array().unwrap();
+    let threads: Vec<&str> = list.iter().map(|p| p["thread"].as_str().unwrap()).collect();
+    // Oldest first: A waits since a5, C since c1; B was answered.
+    assert_eq!(threads, [a.as_str(), c.as_str()]);
+    let pa = &list[0];
+    assert_eq!(pa["customer"], "kyowa-shoji.co.jp");
+    assert_eq!(pa["subject"], "見積のお願い");
+    // The customer wrote twice: waiting since the first of the two.
+    assert_eq!(pa["waiting_since"], "2024-04-03T00:00:00Z");
+    assert_eq!(pa["last_inbound"], "2024-04-03T03:00:00Z");
+    assert_eq!(pa["unanswered"], 2);
+    // Handled last by suzuki, not by sato who answered first (and whose
+    // internal note does not count).
+    assert_eq!(pa["handled_by"], "suzuki@minato-shokai.co.jp");
+    assert!(pa["age_seconds"].as_i64().unwrap() > 86_400 * 300);
+    let pc = &list[1];
+    assert_eq!(pc["customer"], "kenta@gmail.com");
+    assert_eq!(pc["handled_by"], Value::Null);
+
+    // --sort newest reverses; --older-than with a huge threshold empties.
+    let o =
+        run(kura_cfg(&s.archive, &s.config)
+            .args(["pending", "--format", "jsonl", "--sort", "newest"]));
+    let ts: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["thread"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ts, [c.clone(), a.clone()]);
+    let o = run(kura_cfg(&s.archive, &s.config).args([
+        "pending",
+        "--older-than",
+        "5200w",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(json_of(&o), serde_json::json!([]));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--older-than", "3x"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--older-than"), "{}", stderr(&o));
+
+    // A query restricts to threads with a matching message.
+    let o = run(kura_cfg(&s.archive, &s.config).args([
+        "pending",
+        "--format",
+        "json",
+        "from:ito@hikari-sys.co.jp",
+    ]));
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "csv", "カタログ"]));
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.starts_with("thread,customer,subject,"), "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("kenta@gmail.com"), "{out}");
+
+    // Tagging C done removes it; then nothing with カタログ is pending.
+    let o = run(kura(&s.archive)
+        .args(["tag", "+done"])
+        .arg(format!("thread:{c}")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json", "カタログ"]));
+    assert_eq!(o.status.code(), Some(0));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1));
+    let v = json_of(&o);
+    let threads: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["thread"].as_str().unwrap())
+        .collect();
+    assert_eq!(threads, [a.as_str()]);
+    // Text and table print the thread.
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "text"]));
+    assert!(
+        stdout(&o).contains(&format!("thread:{a}")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn report_counts_times_and_double_answers() {
+    let s = small();
+    let b = thread_of(&s.archive, "b1");
+    let o = run(kura_cfg(&s.archive, &s.config)
+        .args(["report", "--format", "json", "--by", "staff", "--utc"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    let t = &v["total"];
+    // a1, a3, a5, a6, b1, c1; answered a1 (2h), a3 (6h), b1 (1h).
+    assert_eq!(t["inbound"], 6);
+    assert_eq!(t["answered"], 3);
+    assert_eq!(t["unanswered"], 3);
+    assert_eq!(t["median_seconds"], 7200);
+    assert_eq!(t["p90_seconds"], 21600);
+    assert_eq!(t["late"], 1);
+    assert_eq!(t["double_answers"], 1);
+    let groups: BTreeMap<String, (u64, u64)> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap().to_string(),
+                (
+                    g["inbound"].as_u64().unwrap(),
+                    g["answered"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    let want: BTreeMap<String, (u64, u64)> = [
+        ("-".to_string(), (3, 0)),
+        ("sato@minato-shokai.co.jp".to_string(), (2, 2)),
+        ("suzuki@minato-shokai.co.jp".to_string(), (1, 1)),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(groups, want);
+    let d = &v["double_answers"];
+    assert_eq!(d.as_array().unwrap().len(), 1);
+    assert_eq!(d[0]["thread"], b.as_str());
+    assert_eq!(d[0]["customer"], "hikari-sys.co.jp");
+    assert_eq!(d[0]["inbound_date"], "2024-04-05T01:00:00Z");
+    let staff: Vec<&str> = d[0]["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["staff"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        staff,
+        ["sato@minato-shokai.co.jp", "suzuki@minato-shokai.co.jp"]
+    );
+
+    // A window shorter than suzuki's 5 hours: no double answer.
+    let o =
+        run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json", "--window", "3h"]));
+    assert_eq!(json_of(&o)["total"]["double_answers"], 0);
+    // --since/--until select inbound messages by day; --late moves the count.
+    let o = run(kura_cfg(&s.archive, &s.config).args([
+        "report",
+        "--format",
+        "json",
+        "--utc",
+        "--since",
+        "2024-04-02",
+        "--until",
+        "2024-04-05",
+        "--late",
+        "30m",
+    ]));
+    let t = json_of(&o)["total"].clone();
+    assert_eq!(
+        (t["inbound"].as_u64(), t["answered"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(t["late"], 2);
+    // By customer and month, csv.
+    let o = run(
+        kura_cfg(&s.archive, &s.config).args(["report", "--format", "csv", "--by", "customer"])
+    );
+    let out = stdout(&o);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("kyowa-shoji.co.jp,4,2,2,")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("total,6,3,3,7200,21600,1,1")),
+        "{out}"
+    );
+    let o =
+        run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "text", "--by", "month"]));
+    assert!(stdout(&o).contains("2024-04  inbound 6"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("double answers:"), "{}", stdout(&o));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--since", "April"]));
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// Staff as the test sees it: the company domain (or a subdomain) or the
+/// shared address.
+fn is_staff(addr: &str, domain: &str, shared: &str) -> bool {
+    let a = addr.to_ascii_lowercase();
+    a == shared.to_ascii_lowercase()
+        || a.rsplit_once('@')
+            .is_some_and(|(_, d)| d == domain || d.ends_with(&format!(".{domain}")))
+}
+
+#[test]
+fn synthetic_pending_and_report_equal_an_independent_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    let Some(truth) = synthetic(&mail, 1500, 23) else {
+        return;
+    };
+    let archive = dir.path().join("archive");
+    import(&archive, &[&mail]);
+    let domain = truth["company_domain"].as_str().unwrap().to_string();
+    let shared = truth["shared_address"].as_str().unwrap().to_string();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(
+        &config,
+        format!("internal_domains = [{domain:?}]\nshared_address = {shared:?}\n"),
+    )
+    .unwrap();
+    // Every message, oldest first (ties by row, as kura orders a thread).
+    let o = run(kura(&archive).args(["search", "--format", "jsonl", "--sort", "oldest", "*"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // thread -> [(date, inbound)], inbound/outbound only.
+    let mut threads: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+    let mut internal = 0;
+    for line in stdout(&o).lines() {
+        let m: Value = serde_json::from_str(line).unwrap();
+        let from = m["from"]["address"].as_str().unwrap_or("");
+        let rcpts: Vec<String> = ["to", "cc"]
+            .iter()
+            .flat_map(|k| m[*k].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a["address"].as_str().map(str::to_string))
+            .filter(|a| a.contains('@'))
+            .collect();
+        if from.is_empty() && rcpts.is_empty() {
+            continue;
+        }
+        let inbound = !is_staff(from, &domain, &shared);
+        if !inbound && rcpts.iter().all(|r| is_staff(r, &domain, &shared)) {
+            internal += 1;
+            continue;
+        }
+        let date = chrono::DateTime::parse_from_rfc3339(m["date"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+        threads
+            .entry(m["thread"].as_str().unwrap().to_string())
+            .or_default()
+            .push((date, inbound));
+    }
+    let want: BTreeSet<String> = threads
+        .iter()
+        .filter(|(_, v)| v.last().is_some_and(|(_, inbound)| *inbound))
+        .map(|(t, _)| t.clone())
+        .collect();
+    assert!(
+        want.len() > 20 && want.len() < threads.len(),
+        "a real mix: {} of {} threads pending",
+        want.len(),
+        threads.len()
+    );
+    let o = run(kura_cfg(&archive, &config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let have: BTreeSet<String> = json_of(&o)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["thread"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(have, want, "({internal} internal messages ignored)");
+
+    // Report: every inbound message, answered by the next outbound one.
+    let (mut inbound, mut times) = (0u64, Vec::new());
+    for v in threads.values() {
+        for (i, (date, is_in)) in v.iter().enumerate() {
+            if !is_in {
+                continue;
+            }
+            inbound += 1;
+            if let Some((reply, _)) = v.iter().skip(i + 1).find(|(_, x)| !x) {
+                times.push((reply - date).max(0));
+            }
+        }
+    }
+    times.sort_unstable();
+    let n = times.len();
+    let median = if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2
+    };
+    let o = run(kura_cfg(&archive, &config).args(["report", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = json_of(&o)["total"].clone();
+    assert!(inbound > 500 && n > 100, "{inbound} inbound, {n} answered");
+    assert_eq!(t["inbound"].as_u64(), Some(inbound));
+    assert_eq!(t["answered"].as_u64(), Some(n as u64));
+    assert_eq!(t["unanswered"].as_u64(), Some(inbound - n as u64));
+    assert_eq!(t["median_seconds"].as_i64(), Some(median));
+}
