@@ -536,3 +536,17 @@ fn tagging_ten_thousand_messages_is_quick() {
         remove.as_secs_f64()
     );
 }
+
+#[test]
+fn tags_survive_an_index_rebuild() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = fixture_archive(tmp.path());
+    tag(&a, &["+urgent", "+要対応", "請求書"]);
+    let before = tags_by_message(&a);
+    let tagged = ids(&a, "tag:要対応");
+    assert!(!tagged.is_empty());
+    kura_ok(&a, &["reindex"]);
+    assert_eq!(tags_by_message(&a), before);
+    assert_eq!(ids(&a, "tag:要対応"), tagged);
+    assert_eq!(ids(&a, "tag:urgent"), tagged);
+}
