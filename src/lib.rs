@@ -18,6 +18,7 @@
 //! - [`output`]: JSON/JSONL/text/table rendering shared by commands.
 //! - [`config`]: the configuration file (internal domains, shared address).
 //! - [`customers`]: who is a customer, message directions, customer summaries.
+//! - [`export`]: one customer's history as mbox, JSON, CSV or HTML; redaction; the audit trail.
 
 pub mod archive;
 pub mod charset;
@@ -26,6 +27,7 @@ pub mod commands;
 pub mod config;
 pub mod customers;
 pub mod docs;
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod output;

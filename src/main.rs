@@ -25,6 +25,8 @@ fn main() {
         Command::Gc(a) => commands::gc::run(&cli.global, a),
         Command::Log(a) => commands::log::run(&cli.global, a),
         Command::Customers(a) => commands::customers::run(&cli.global, a),
+        Command::Export(a) => commands::export::run(&cli.global, a),
+        Command::Audit(a) => commands::export::audit(&cli.global, a),
         Command::Config(a) => commands::config::run(&cli.global, a),
         Command::Completions(a) => commands::completions::run(a),
     };
