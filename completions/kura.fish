@@ -43,6 +43,8 @@ complete -c kura -n "__fish_kura_needs_command" -f -a "reindex" -d 'Rebuild the 
 complete -c kura -n "__fish_kura_needs_command" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
 complete -c kura -n "__fish_kura_needs_command" -f -a "log" -d 'The import history, newest first'
 complete -c kura -n "__fish_kura_needs_command" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "export" -d 'Export one customer\'s complete history (mbox, JSON, CSV or one HTML file)'
+complete -c kura -n "__fish_kura_needs_command" -f -a "audit" -d 'List the exports made from the archive (who, when, what, where)'
 complete -c kura -n "__fish_kura_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c kura -n "__fish_kura_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c kura -n "__fish_kura_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -203,6 +205,36 @@ complete -c kura -n "__fish_kura_using_subcommand customers" -l utc -d 'Dates an
 complete -c kura -n "__fish_kura_using_subcommand customers" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand customers" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand customers" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand export" -l customer -d 'The customer: a key, an address or a domain (subdomains fold)' -r
+complete -c kura -n "__fish_kura_using_subcommand export" -l since -d 'Only messages from this date on (2024-03-05, 2024-03, 2024, 3m, ...)' -r
+complete -c kura -n "__fish_kura_using_subcommand export" -l until -d 'Only messages up to and including this date' -r
+complete -c kura -n "__fish_kura_using_subcommand export" -l format -r -f -a "mbox\t'The original messages, mboxrd-quoted'
+jsonl\t'One JSON object per message and line'
+json\t'One JSON array'
+csv\t'Comma-separated values with a header line'
+html\t'One self-contained HTML page'"
+complete -c kura -n "__fish_kura_using_subcommand export" -s o -l output -d 'The file to write (default: standard output); created owner-only' -r -F
+complete -c kura -n "__fish_kura_using_subcommand export" -l attachments -d 'Save the attachments into this directory (created if needed)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand export" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand export" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand export" -l excel -d 'CSV for spreadsheet programs: a UTF-8 byte order mark and CRLF line ends'
+complete -c kura -n "__fish_kura_using_subcommand export" -l redact -d 'Mask e-mail addresses, phone numbers and postal codes (not with mbox)'
+complete -c kura -n "__fish_kura_using_subcommand export" -l utc -d 'Dates in UTC instead of the local time zone'
+complete -c kura -n "__fish_kura_using_subcommand export" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand export" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand audit" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
+table\t'A table (comfy-table)'
+json\t'One JSON array'
+jsonl\t'One JSON object per line, streamed'
+text\t'One line per item'
+ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand audit" -l limit -d 'At most this many exports (newest first)' -r
+complete -c kura -n "__fish_kura_using_subcommand audit" -l archive -d 'The archive directory (created on first import)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand audit" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand audit" -s q -l quiet -d 'Print nothing but errors (for cron)'
+complete -c kura -n "__fish_kura_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kura -n "__fish_kura_using_subcommand audit" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand config" -l format -r -f -a "text\t'Lines of `key = value  # source`'
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand config" -l archive -d 'The archive directory (created on first import)' -r -F
@@ -215,20 +247,22 @@ complete -c kura -n "__fish_kura_using_subcommand completions" -l config -d 'The
 complete -c kura -n "__fish_kura_using_subcommand completions" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c kura -n "__fish_kura_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "thread" -d 'Show a conversation as a tree'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "log" -d 'The import history, newest first'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "config" -d 'Print the effective configuration and where each value came from'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "completions" -d 'Print shell completions'
-complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "import" -d 'Import Maildir folders, mbox files (.mbox, .mbox.gz) and .eml files'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "search" -d 'Search messages (or threads with --threads)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "count" -d 'Count messages (or threads) matching a query'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "show" -d 'Show one message: decoded headers, text and attachments, or the raw original'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "thread" -d 'Show a conversation as a tree'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "tag" -d 'Add or remove tags on the messages matching a query; dump or restore all tags'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "tags" -d 'List the tags in use, with their message counts'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "rejects" -d 'List inputs that could not be imported, with the reason (--retry: try them again)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "stats" -d 'Archive statistics: messages, threads, duplicates, sizes, messages per month'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "check" -d 'Verify the archive (database, index, originals, threads); --repair fixes what it can'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "reindex" -d 'Rebuild the full-text index from the stored originals'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "gc" -d 'Compact the archive: merge index segments, vacuum the database'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "log" -d 'The import history, newest first'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "customers" -d 'List the customers of the archive (or of the messages matching a query)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "export" -d 'Export one customer\'s complete history (mbox, JSON, CSV or one HTML file)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "audit" -d 'List the exports made from the archive (who, when, what, where)'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "config" -d 'Print the effective configuration and where each value came from'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "completions" -d 'Print shell completions'
+complete -c kura -n "__fish_kura_using_subcommand help; and not __fish_seen_subcommand_from import search count show thread tag tags rejects stats check reindex gc log customers export audit config completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -96,7 +96,11 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         utc: args.utc,
         key: key.clone(),
     };
-    let mut tick = || bar.inc(1);
+    let done = std::cell::Cell::new(0usize);
+    let mut tick = || {
+        done.set(done.get() + 1);
+        bar.inc(1);
+    };
     let result = export::write(
         &archive,
         &store,
@@ -112,7 +116,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     drop(store);
 
     // The audit trail records what left the archive, even a partial export.
-    let written = result.as_ref().map(|w| w.messages).unwrap_or(0);
+    let written = done.get();
     let mut query = args.query.join(" ");
     for (name, v) in [("since", &args.since), ("until", &args.until)] {
         if let Some(v) = v {
