@@ -16,6 +16,9 @@ _kura() {
             ",$1")
                 cmd="kura"
                 ;;
+            kura,audit)
+                cmd="kura__subcmd__audit"
+                ;;
             kura,check)
                 cmd="kura__subcmd__check"
                 ;;
@@ -30,6 +33,9 @@ _kura() {
                 ;;
             kura,customers)
                 cmd="kura__subcmd__customers"
+                ;;
+            kura,export)
+                cmd="kura__subcmd__export"
                 ;;
             kura,gc)
                 cmd="kura__subcmd__gc"
@@ -73,6 +79,9 @@ _kura() {
             kura,thread)
                 cmd="kura__subcmd__thread"
                 ;;
+            kura__subcmd__help,audit)
+                cmd="kura__subcmd__help__subcmd__audit"
+                ;;
             kura__subcmd__help,check)
                 cmd="kura__subcmd__help__subcmd__check"
                 ;;
@@ -87,6 +96,9 @@ _kura() {
                 ;;
             kura__subcmd__help,customers)
                 cmd="kura__subcmd__help__subcmd__customers"
+                ;;
+            kura__subcmd__help,export)
+                cmd="kura__subcmd__help__subcmd__export"
                 ;;
             kura__subcmd__help,gc)
                 cmd="kura__subcmd__help__subcmd__gc"
@@ -137,12 +149,42 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help"
+            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__audit)
+            opts="-q -h -V --format --limit --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -292,6 +334,56 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__export)
+            opts="-o -q -h -V --customer --since --until --format --output --excel --redact --attachments --utc --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --customer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "mbox jsonl json csv html" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attachments)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__gc)
             opts="-q -h -V --wait --format --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -319,8 +411,22 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help)
-            opts="import search count show thread tag tags rejects stats check reindex gc log customers pending report config completions help"
+            opts="import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -389,6 +495,20 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help__subcmd__customers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -182,6 +182,11 @@ pub enum Command {
     /// List the customers of the archive (or of the messages matching a query).
     #[command(after_long_help = CUSTOMERS_HELP)]
     Customers(CustomersArgs),
+    /// Export one customer's complete history (mbox, JSON, CSV or one HTML file).
+    #[command(after_long_help = EXPORT_HELP)]
+    Export(ExportArgs),
+    /// List the exports made from the archive (who, when, what, where).
+    Audit(AuditArgs),
     /// List conversations waiting for a staff reply (exit status 1 when there are any).
     #[command(after_long_help = PENDING_HELP)]
     Pending(PendingArgs),
@@ -487,6 +492,28 @@ pub struct ConfigArgs {
     pub format: ConfigFormat,
 }
 
+/// What an export contains, shown in `export --help` and the man page.
+pub const EXPORT_HELP: &str = "\
+History:
+  Every message with the customer in From, To or Cc, plus every other message of
+  the same threads (internal forwards and reports), oldest first. QUERY (the query
+  language of kura search), --since and --until (as date:, e.g. 2024-03, 2024-01-15,
+  3m) narrow it. The customer is a key, an address or a domain, as in customers --show.
+
+Formats:
+  mbox   the original bytes, mboxrd-quoted; kura import reads it back unchanged
+  jsonl  one message object per line (the search fields plus direction and body)
+  json   the same objects in one array
+  csv    date, direction, from, to, subject, thread, attachments (RFC 4180 quoting;
+         cells starting with = + - @ get a leading '; --excel adds a BOM and CRLF)
+  html   one self-contained page: a summary with a chart per month, then the
+         conversations newest first; no scripts, no remote resources
+
+--redact (text formats only) masks e-mail addresses, phone numbers (03-1234-5678,
+090-1234-5678, +81 ..., full-width digits too) and postal codes (〒123-4567).
+--attachments DIR saves every attachment under a sanitised, unique file name.
+Each export is recorded in the archive (see kura audit).";
+
 /// What `pending` lists, shown in `pending --help` and the man page.
 pub const PENDING_HELP: &str = "\
 Pending conversations:
@@ -585,4 +612,74 @@ pub struct ReportArgs {
     /// Days and months in UTC instead of the local time zone.
     #[arg(long)]
     pub utc: bool,
+}
+
+/// Formats of `kura export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// The original messages, mboxrd-quoted.
+    Mbox,
+    /// One JSON object per message and line.
+    Jsonl,
+    /// One JSON array.
+    Json,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One self-contained HTML page.
+    Html,
+}
+
+impl ExportFormat {
+    /// The name as typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportFormat::Mbox => "mbox",
+            ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Html => "html",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The customer: a key, an address or a domain (subdomains fold).
+    #[arg(long, value_name = "KEY")]
+    pub customer: String,
+    /// Only the messages of the history matching this query.
+    #[arg(value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Only messages from this date on (2024-03-05, 2024-03, 2024, 3m, ...).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only messages up to and including this date.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The file to write (default: standard output); created owner-only.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// CSV for spreadsheet programs: a UTF-8 byte order mark and CRLF line ends.
+    #[arg(long)]
+    pub excel: bool,
+    /// Mask e-mail addresses, phone numbers and postal codes (not with mbox).
+    #[arg(long)]
+    pub redact: bool,
+    /// Save the attachments into this directory (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub attachments: Option<PathBuf>,
+    /// Dates in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    pub format: Format,
+    /// At most this many exports (newest first).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }

@@ -19,6 +19,7 @@
 //! - [`config`]: the configuration file (internal domains, shared address).
 //! - [`customers`]: who is a customer, message directions, customer summaries.
 //! - [`status`]: pending conversations and response times.
+//! - [`export`]: one customer's history as mbox, JSON, CSV or HTML; redaction; the audit trail.
 
 pub mod archive;
 pub mod charset;
@@ -27,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod customers;
 pub mod docs;
+pub mod export;
 pub mod import;
 pub mod index;
 pub mod output;

@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod config;
 pub mod customers;
+pub mod export;
 pub mod gc;
 pub mod import;
 pub mod log;
