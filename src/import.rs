@@ -311,6 +311,8 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             summary: &mut summary,
             progress: &progress,
             written: 0,
+            abort_at: CommitStep::from_env(),
+            first_commit: true,
         };
         let written = w.run(item_rx);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -701,9 +703,46 @@ struct Writer<'a> {
     summary: &'a mut ImportSummary,
     progress: &'a indicatif::ProgressBar,
     written: u64,
+    /// Testing aid: the step of the first batch commit to abort after.
+    abort_at: Option<CommitStep>,
+    /// No batch was committed yet by this run.
+    first_commit: bool,
+}
+
+/// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitStep {
+    /// Originals appended and synced; the store does not know them yet.
+    PackSynced,
+    /// The store transaction committed; the index does not know the batch yet.
+    StoreCommitted,
+    /// The index committed the batch too.
+    IndexCommitted,
+}
+
+impl CommitStep {
+    /// Reads `KURA_TEST_ABORT_AT` (`pack-synced`, `store-committed` or
+    /// `index-committed`): a testing aid that aborts the process right after
+    /// that step of the first batch commit, as `kill -9` would.
+    fn from_env() -> Option<CommitStep> {
+        match std::env::var("KURA_TEST_ABORT_AT").ok()?.as_str() {
+            "pack-synced" => Some(CommitStep::PackSynced),
+            "store-committed" => Some(CommitStep::StoreCommitted),
+            "index-committed" => Some(CommitStep::IndexCommitted),
+            _ => None,
+        }
+    }
 }
 
 impl Writer<'_> {
+    /// Aborts the process (no unwinding, no cleanup) when a test asked for a
+    /// crash right after `step` of the first batch commit.
+    fn abort_at(&self, step: CommitStep) {
+        if self.first_commit && self.abort_at == Some(step) {
+            std::process::abort();
+        }
+    }
+
     fn run(&mut self, items: Receiver<Item>) -> Result<()> {
         let fields = index::fields_of(self.writer.index())?;
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
@@ -856,11 +895,15 @@ impl Writer<'_> {
     /// Ends the current batch: pack synced, store committed, then the index.
     fn commit_batch(&mut self) -> Result<()> {
         let (pack, len) = self.pack.sync()?;
+        self.abort_at(CommitStep::PackSynced);
         self.store.set_meta("pack", &pack.to_string())?;
         self.store.set_meta("pack_len", &len.to_string())?;
         self.store.set_meta("batch", &self.batch.to_string())?;
         self.store.commit()?;
+        self.abort_at(CommitStep::StoreCommitted);
         index::commit(self.writer, self.batch)?;
+        self.abort_at(CommitStep::IndexCommitted);
+        self.first_commit = false;
         self.batch += 1;
         self.in_batch = 0;
         Ok(())
