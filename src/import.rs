@@ -225,6 +225,28 @@ fn mbox_head_hash(path: &Path, resume: u64) -> Result<Vec<u8>> {
 
 /// Imports `opts.paths` into `archive`.
 pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
+    run_inner(archive, opts).map_err(|e| explain_disk_full(e, archive))
+}
+
+/// A full disk is reported by SQLite as "database or disk is full" and by
+/// the index without a path: say plainly that the disk of the archive is full.
+fn explain_disk_full(e: anyhow::Error, archive: &Archive) -> anyhow::Error {
+    let sqlite_full = e.chain().any(|c| {
+        matches!(c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull)
+    });
+    let text = format!("{e:#}");
+    let lower = text.to_lowercase();
+    let io_full = text.contains("os error 28") || text.contains("No space left on device");
+    let root = archive.root.display().to_string();
+    if (sqlite_full || io_full) && !(lower.contains("no space left") && text.contains(&root)) {
+        e.context(format!("no space left on device for the archive {root}"))
+    } else {
+        e
+    }
+}
+
+fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     archive.create_dirs()?;
     let _lock = archive.lock_for_writing(opts.wait)?;
@@ -328,7 +350,7 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     progress.finish_and_clear();
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if result.is_ok() { "ok" } else { "failed" };
-    store.conn.execute(
+    let logged = store.conn.execute(
         "UPDATE import_log SET finished = ?1, seen = ?2, new = ?3, duplicates = ?4, conflicts = ?5,
             rejected = ?6, unchanged = ?7, status = ?8 WHERE id = ?9",
         params![
@@ -342,8 +364,10 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             status,
             log_id
         ],
-    )?;
+    );
+    // The import's own error comes first (a full disk fails both).
     result?;
+    logged.context("cannot record the import in the log")?;
     // Let segment merges finish, so the index is compact and its garbage collected.
     writer
         .wait_merging_threads()
@@ -901,7 +925,12 @@ impl Writer<'_> {
         self.store.set_meta("batch", &self.batch.to_string())?;
         self.store.commit()?;
         self.abort_at(CommitStep::StoreCommitted);
-        index::commit(self.writer, self.batch)?;
+        index::commit(self.writer, self.batch).with_context(|| {
+            format!(
+                "{} messages were stored but not indexed (the next `kura import` indexes them)",
+                self.in_batch
+            )
+        })?;
         self.abort_at(CommitStep::IndexCommitted);
         self.first_commit = false;
         self.batch += 1;
