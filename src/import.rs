@@ -225,6 +225,28 @@ fn mbox_head_hash(path: &Path, resume: u64) -> Result<Vec<u8>> {
 
 /// Imports `opts.paths` into `archive`.
 pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
+    run_inner(archive, opts).map_err(|e| explain_disk_full(e, archive))
+}
+
+/// A full disk is reported by SQLite as "database or disk is full" and by
+/// the index without a path: say plainly that the disk of the archive is full.
+fn explain_disk_full(e: anyhow::Error, archive: &Archive) -> anyhow::Error {
+    let sqlite_full = e.chain().any(|c| {
+        matches!(c.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::DiskFull)
+    });
+    let text = format!("{e:#}");
+    let lower = text.to_lowercase();
+    let io_full = text.contains("os error 28") || text.contains("No space left on device");
+    let root = archive.root.display().to_string();
+    if (sqlite_full || io_full) && !(lower.contains("no space left") && text.contains(&root)) {
+        e.context(format!("no space left on device for the archive {root}"))
+    } else {
+        e
+    }
+}
+
+fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
     archive.create_dirs()?;
     let _lock = archive.lock_for_writing(opts.wait)?;
@@ -311,6 +333,8 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             summary: &mut summary,
             progress: &progress,
             written: 0,
+            abort_at: CommitStep::from_env(),
+            first_commit: true,
         };
         let written = w.run(item_rx);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -326,7 +350,7 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     progress.finish_and_clear();
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if result.is_ok() { "ok" } else { "failed" };
-    store.conn.execute(
+    let logged = store.conn.execute(
         "UPDATE import_log SET finished = ?1, seen = ?2, new = ?3, duplicates = ?4, conflicts = ?5,
             rejected = ?6, unchanged = ?7, status = ?8 WHERE id = ?9",
         params![
@@ -340,8 +364,10 @@ pub fn run(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             status,
             log_id
         ],
-    )?;
+    );
+    // The import's own error comes first (a full disk fails both).
     result?;
+    logged.context("cannot record the import in the log")?;
     // Let segment merges finish, so the index is compact and its garbage collected.
     writer
         .wait_merging_threads()
@@ -701,9 +727,46 @@ struct Writer<'a> {
     summary: &'a mut ImportSummary,
     progress: &'a indicatif::ProgressBar,
     written: u64,
+    /// Testing aid: the step of the first batch commit to abort after.
+    abort_at: Option<CommitStep>,
+    /// No batch was committed yet by this run.
+    first_commit: bool,
+}
+
+/// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommitStep {
+    /// Originals appended and synced; the store does not know them yet.
+    PackSynced,
+    /// The store transaction committed; the index does not know the batch yet.
+    StoreCommitted,
+    /// The index committed the batch too.
+    IndexCommitted,
+}
+
+impl CommitStep {
+    /// Reads `KURA_TEST_ABORT_AT` (`pack-synced`, `store-committed` or
+    /// `index-committed`): a testing aid that aborts the process right after
+    /// that step of the first batch commit, as `kill -9` would.
+    fn from_env() -> Option<CommitStep> {
+        match std::env::var("KURA_TEST_ABORT_AT").ok()?.as_str() {
+            "pack-synced" => Some(CommitStep::PackSynced),
+            "store-committed" => Some(CommitStep::StoreCommitted),
+            "index-committed" => Some(CommitStep::IndexCommitted),
+            _ => None,
+        }
+    }
 }
 
 impl Writer<'_> {
+    /// Aborts the process (no unwinding, no cleanup) when a test asked for a
+    /// crash right after `step` of the first batch commit.
+    fn abort_at(&self, step: CommitStep) {
+        if self.first_commit && self.abort_at == Some(step) {
+            std::process::abort();
+        }
+    }
+
     fn run(&mut self, items: Receiver<Item>) -> Result<()> {
         let fields = index::fields_of(self.writer.index())?;
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
@@ -856,11 +919,20 @@ impl Writer<'_> {
     /// Ends the current batch: pack synced, store committed, then the index.
     fn commit_batch(&mut self) -> Result<()> {
         let (pack, len) = self.pack.sync()?;
+        self.abort_at(CommitStep::PackSynced);
         self.store.set_meta("pack", &pack.to_string())?;
         self.store.set_meta("pack_len", &len.to_string())?;
         self.store.set_meta("batch", &self.batch.to_string())?;
         self.store.commit()?;
-        index::commit(self.writer, self.batch)?;
+        self.abort_at(CommitStep::StoreCommitted);
+        index::commit(self.writer, self.batch).with_context(|| {
+            format!(
+                "{} messages were stored but not indexed (the next `kura import` indexes them)",
+                self.in_batch
+            )
+        })?;
+        self.abort_at(CommitStep::IndexCommitted);
+        self.first_commit = false;
         self.batch += 1;
         self.in_batch = 0;
         Ok(())

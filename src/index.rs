@@ -177,7 +177,7 @@ pub fn open_existing(dir: &Path) -> Result<Index> {
         if !d.join("meta.json").is_file() {
             continue;
         }
-        match Index::open_in_dir(d) {
+        match open_for_reading(d) {
             Ok(index) => {
                 tokenizer::register(&index);
                 return Ok(index);
@@ -192,6 +192,113 @@ pub fn open_existing(dir: &Path) -> Result<Index> {
             "the archive has no index at {}: run `kura reindex`",
             dir.display()
         ),
+    }
+}
+
+/// Opens the index in `dir` for searching. On a directory kura may not write
+/// to (a read-only mount, a copy owned by someone else), tantivy cannot create
+/// the lock file its readers take, so the index is opened through
+/// [`ReadOnlyDir`], which takes no lock: nothing can change such an index.
+fn open_for_reading(dir: &Path) -> tantivy::Result<Index> {
+    let lock_file = dir.join(tantivy::directory::META_LOCK.filepath.as_path());
+    let writable = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(lock_file)
+        .is_ok();
+    if writable {
+        Index::open_in_dir(dir)
+    } else {
+        let inner = tantivy::directory::MmapDirectory::open(dir)?;
+        Index::open(ReadOnlyDir(inner))
+    }
+}
+
+/// An index directory opened only to read: locks are granted without a lock
+/// file, and every write fails.
+#[derive(Debug, Clone)]
+struct ReadOnlyDir(tantivy::directory::MmapDirectory);
+
+impl ReadOnlyDir {
+    fn refuse(path: &Path) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::ReadOnlyFilesystem,
+            format!(
+                "the index is open read-only: cannot write {}",
+                path.display()
+            ),
+        )
+    }
+}
+
+impl tantivy::Directory for ReadOnlyDir {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<
+        std::sync::Arc<dyn tantivy::directory::FileHandle>,
+        tantivy::directory::error::OpenReadError,
+    > {
+        self.0.get_file_handle(path)
+    }
+
+    fn delete(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<(), tantivy::directory::error::DeleteError> {
+        Err(tantivy::directory::error::DeleteError::IoError {
+            io_error: std::sync::Arc::new(Self::refuse(path)),
+            filepath: path.to_path_buf(),
+        })
+    }
+
+    fn exists(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<bool, tantivy::directory::error::OpenReadError> {
+        self.0.exists(path)
+    }
+
+    fn open_write(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<tantivy::directory::WritePtr, tantivy::directory::error::OpenWriteError>
+    {
+        Err(tantivy::directory::error::OpenWriteError::IoError {
+            io_error: std::sync::Arc::new(Self::refuse(path)),
+            filepath: path.to_path_buf(),
+        })
+    }
+
+    fn atomic_read(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<Vec<u8>, tantivy::directory::error::OpenReadError> {
+        self.0.atomic_read(path)
+    }
+
+    fn atomic_write(&self, path: &Path, _data: &[u8]) -> std::io::Result<()> {
+        Err(Self::refuse(path))
+    }
+
+    fn sync_directory(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn acquire_lock(
+        &self,
+        _lock: &tantivy::directory::Lock,
+    ) -> std::result::Result<tantivy::directory::DirectoryLock, tantivy::directory::error::LockError>
+    {
+        Ok(tantivy::directory::DirectoryLock::from(Box::new(())))
+    }
+
+    fn watch(
+        &self,
+        watch_callback: tantivy::directory::WatchCallback,
+    ) -> tantivy::Result<tantivy::directory::WatchHandle> {
+        self.0.watch(watch_callback)
     }
 }
 

@@ -349,10 +349,17 @@ impl Store {
     }
 
     pub fn commit(&self) -> Result<()> {
-        self.conn
-            .execute_batch("COMMIT")
-            .context("cannot commit to the store")?;
-        Ok(())
+        let path = self.conn.path().unwrap_or("the store").to_string();
+        match self.conn.execute_batch("COMMIT") {
+            Ok(()) => Ok(()),
+            Err(e @ rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                // Say it as the system would: "database or disk is full" hides which.
+                Err(e).with_context(|| format!("cannot commit to {path}: no space left on device"))
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot commit to {path}")),
+        }
     }
 
     /// Looks up an existing message by Message-ID: (row, content hash).
