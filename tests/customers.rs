@@ -533,6 +533,41 @@ fn synthetic_customer_counts_equal_the_truth() {
         want.len()
     );
     assert_eq!(have, want);
+    // Threads per customer: the distinct true conversations of its messages.
+    let thread_of = truth["thread_of"].as_object().unwrap();
+    let mut convs: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let o = run(kura(&archive).args(["search", "--format", "jsonl", "*"]));
+    for line in stdout(&o).lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        let conv = thread_of[m["message_id"].as_str().unwrap()]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut addrs = vec![m["from"]["address"].as_str().unwrap().to_string()];
+        for role in ["to", "cc"] {
+            for a in m[role].as_array().unwrap() {
+                addrs.push(a["address"].as_str().unwrap().to_string());
+            }
+        }
+        for a in addrs {
+            if let Some((_, domain)) = a.rsplit_once('@')
+                && want.contains_key(domain)
+            {
+                convs
+                    .entry(domain.to_string())
+                    .or_default()
+                    .insert(conv.clone());
+            }
+        }
+    }
+    for c in v.as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        assert_eq!(
+            c["threads"].as_u64().unwrap(),
+            convs[key].len() as u64,
+            "threads of {key}"
+        );
+    }
     // Staff seen in customers' threads are the truth's staff.
     let staff: Vec<&str> = truth["staff"]
         .as_array()
