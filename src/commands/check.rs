@@ -44,6 +44,9 @@ pub struct Checked {
     pub index_documents: u64,
     /// Stored originals verified (messages, conflicting copies, rejects).
     pub originals: u64,
+    /// Messages of store batches the index has not committed yet (an import
+    /// interrupted between its two commits: the next import indexes them).
+    pub pending_index: u64,
 }
 
 /// `kura check --format json`.
@@ -283,10 +286,14 @@ fn check_index(
     report.checked.index_documents = ids.values().map(|&n| u64::from(n)).sum::<u64>() + without_id;
     let mut missing: Vec<(usize, &StoredMessage)> = Vec::new();
     let mut doubled: Vec<(usize, &StoredMessage)> = Vec::new();
+    let indexed_batch = index::committed_batch(&index)?;
     for m in messages {
         let msgid = msgids.get(&m.id).map(String::as_str);
         match ids.get(&m.id).copied().unwrap_or(0) {
             1 => {}
+            // Stored by a batch the index has not committed: not damage, the
+            // state a kill or a full disk between the two commits leaves.
+            0 if m.batch > indexed_batch && !repair => report.checked.pending_index += 1,
             0 => {
                 let p = report.problem(
                     "index_missing",
@@ -498,6 +505,12 @@ fn render_text(r: &CheckReport, quiet: bool) -> String {
             "check: {} messages, {} index documents, {} originals: {verdict}\n",
             c.messages, c.index_documents, c.originals
         ));
+        if c.pending_index > 0 {
+            out.push_str(&format!(
+                "check: {} messages of an interrupted import are stored but not indexed yet; the next `kura import` (or `kura check --repair`) indexes them\n",
+                c.pending_index
+            ));
+        }
     }
     out
 }

@@ -29,12 +29,14 @@ pub struct StoredMessage {
     /// The date the store holds (the index must agree with it).
     pub date: i64,
     pub raw_hash: Vec<u8>,
+    /// The import batch that stored it.
+    pub batch: i64,
 }
 
 /// Every message row, by id.
 pub fn stored_messages(store: &Store) -> Result<Vec<StoredMessage>> {
     let mut q = store.conn.prepare(
-        "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash FROM messages ORDER BY id",
+        "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash, batch FROM messages ORDER BY id",
     )?;
     let rows = q
         .query_map([], |r| {
@@ -48,6 +50,7 @@ pub fn stored_messages(store: &Store) -> Result<Vec<StoredMessage>> {
                 size: r.get::<_, i64>(4)? as usize,
                 date: r.get(5)?,
                 raw_hash: r.get(6)?,
+                batch: r.get(7)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
