@@ -15,7 +15,6 @@ use anyhow::{Context, Result, bail};
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Exit status for "the archive is busy" (EX_TEMPFAIL from sysexits.h).
 pub const EXIT_LOCKED: i32 = 75;
@@ -189,9 +188,4 @@ pub fn restrict_umask() {
     unsafe {
         libc::umask(0o077);
     }
-}
-
-/// Sleeps a little; used when polling for a lock in tests and tools.
-pub fn short_pause() {
-    std::thread::sleep(Duration::from_millis(50));
 }

@@ -24,7 +24,7 @@ use crate::sources::{self, MboxReader, SourceFile, SourceKind};
 use crate::store::{Outcome, Place, Store, ThreadOptions};
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -948,18 +948,4 @@ pub fn message_ids(store: &Store) -> Result<Vec<(i64, String)>> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
-}
-
-/// The row of a message by Message-ID (with or without angle brackets).
-pub fn lookup(store: &Store, message_id: &str) -> Result<Option<i64>> {
-    let id = message_id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>');
-    Ok(store
-        .conn
-        .query_row("SELECT id FROM messages WHERE message_id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()?)
 }

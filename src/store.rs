@@ -261,14 +261,6 @@ impl Store {
             })
             .optional()?)
     }
-
-    pub fn count(&self, table: &str) -> Result<i64> {
-        // Table names come from code, never from input.
-        debug_assert!(table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        Ok(self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
-    }
 }
 
 /// Opens a database read-only. On a read-only directory a WAL database cannot
