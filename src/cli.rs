@@ -446,6 +446,17 @@ pub enum ListFormat {
     Csv,
 }
 
+impl ListFormat {
+    /// `Auto` resolved: a table on a terminal, text lines otherwise.
+    pub fn resolve(self) -> ListFormat {
+        match self {
+            ListFormat::Auto if crate::output::stdout_is_terminal() => ListFormat::Table,
+            ListFormat::Auto => ListFormat::Text,
+            f => f,
+        }
+    }
+}
+
 /// Orders of `kura customers`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CustomerSort {

@@ -426,15 +426,7 @@ pub fn recover(
     fields: &Fields,
 ) -> Result<u64> {
     let store_batch = store.meta_i64("batch")?;
-    let index_batch = {
-        let metas = writer.index().load_metas()?;
-        metas
-            .payload
-            .as_deref()
-            .and_then(|p| p.strip_prefix("batch:"))
-            .and_then(|n| n.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let index_batch = index::committed_batch(writer.index())?;
     if index_batch >= store_batch {
         return Ok(0);
     }

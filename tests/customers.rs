@@ -38,16 +38,7 @@ fn fixture_archive() -> Fixture {
     std::fs::create_dir_all(&home).unwrap();
     let config = dir.path().join("kura.toml");
     std::fs::write(&config, FIXTURE_CONFIG).unwrap();
-    let f = fixtures();
-    import(
-        &archive,
-        &[
-            &f.join("maildir"),
-            &f.join("mbox"),
-            &f.join("eml"),
-            &f.join("broken"),
-        ],
-    );
+    import_fixtures(&archive);
     Fixture {
         _dir: dir,
         archive,

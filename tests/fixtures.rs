@@ -19,16 +19,7 @@ fn archive() -> PathBuf {
     static ARCHIVE: OnceLock<(tempfile::TempDir, Value)> = OnceLock::new();
     let (dir, _) = ARCHIVE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let f = fixtures();
-        let s = import(
-            &dir.path().join("a"),
-            &[
-                &f.join("maildir"),
-                &f.join("mbox"),
-                &f.join("eml"),
-                &f.join("broken"),
-            ],
-        );
+        let s = import_fixtures(&dir.path().join("a"));
         (dir, s)
     });
     dir.path().join("a")
@@ -63,22 +54,13 @@ fn resolve(id: &str) -> String {
 fn import_counts_match_the_ground_truth() {
     let e = expected();
     let tmp = tempfile::tempdir().unwrap();
-    let f = fixtures();
-    let s = import(
-        &tmp.path().join("a"),
-        &[
-            &f.join("maildir"),
-            &f.join("mbox"),
-            &f.join("eml"),
-            &f.join("broken"),
-        ],
-    );
+    let s = import_fixtures(&tmp.path().join("a"));
     assert_accounted(&s);
     for k in ["seen", "new", "duplicates", "conflicts", "rejected"] {
         assert_eq!(s[k], e["import_all"][k], "{k}: {s}");
     }
     for (folder, want) in e["import_per_folder"].as_object().unwrap() {
-        let s = import(&tmp.path().join(folder), &[&f.join(folder)]);
+        let s = import(&tmp.path().join(folder), &[&fixtures().join(folder)]);
         assert_accounted(&s);
         for k in ["seen", "new", "duplicates", "rejected"] {
             assert_eq!(s[k], want[k], "{folder} {k}: {s}");

@@ -286,16 +286,7 @@ fn fixture_archive() -> PathBuf {
     static ARCHIVE: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = ARCHIVE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let f = fixtures();
-        let s = import(
-            &dir.path().join("a"),
-            &[
-                &f.join("maildir"),
-                &f.join("mbox"),
-                &f.join("eml"),
-                &f.join("broken"),
-            ],
-        );
+        let s = import_fixtures(&dir.path().join("a"));
         assert_accounted(&s);
         dir
     });

@@ -39,16 +39,7 @@ fn archive() -> PathBuf {
     static ARCHIVE: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = ARCHIVE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let f = fixtures();
-        import(
-            &dir.path().join("a"),
-            &[
-                &f.join("maildir"),
-                &f.join("mbox"),
-                &f.join("eml"),
-                &f.join("broken"),
-            ],
-        );
+        import_fixtures(&dir.path().join("a"));
         dir
     });
     dir.path().join("a")

@@ -2,10 +2,9 @@
 //! and one customer in detail (`--show`). See [`crate::customers`].
 
 use crate::archive::ExitError;
-use crate::cli::{CustomerSort, CustomersArgs, GlobalArgs, ListFormat, QueryArgs};
+use crate::cli::{CustomerSort, CustomersArgs, GlobalArgs, ListFormat};
 use crate::customers::{self, Classifier, CustomerDetail, CustomerSummary, KeyKind};
 use crate::output::{self, sanitize, truncate_columns};
-use crate::query::exec::{Order, Searcher};
 use crate::store::{Store, format_date};
 use anyhow::Result;
 use serde::Serialize;
@@ -98,27 +97,9 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
-    let format = match args.format {
-        ListFormat::Auto if output::stdout_is_terminal() => ListFormat::Table,
-        ListFormat::Auto => ListFormat::Text,
-        f => f,
-    };
+    let format = args.format.resolve();
     // With a query, the matching rows; the scan itself needs only the store.
-    let (store, only): (Store, Option<HashSet<i64>>) = if args.query.is_empty() {
-        (Store::open_ro(&archive)?, None)
-    } else {
-        let q = super::search::parse_query(&QueryArgs {
-            query: args.query.clone(),
-            utc: args.utc,
-        })?;
-        let searcher = Searcher::open(&archive)?;
-        let rows = searcher
-            .search(&q, Order::Newest, 0, None)?
-            .into_iter()
-            .map(|h| h.id)
-            .collect();
-        (searcher.store, Some(rows))
-    };
+    let (store, only) = super::store_and_matches(&archive, &args.query, args.utc)?;
     if let Some(key) = &args.show {
         return show(&store, &classifier, key, only.as_ref(), format, args.utc);
     }

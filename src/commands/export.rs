@@ -2,14 +2,12 @@
 //! `kura audit`: the exports recorded in the archive. See [`crate::export`].
 
 use crate::archive::ExitError;
-use crate::cli::{AuditArgs, ExportArgs, ExportFormat, Format, GlobalArgs, QueryArgs};
+use crate::cli::{AuditArgs, ExportArgs, ExportFormat, Format, GlobalArgs};
 use crate::customers::Classifier;
 use crate::export::{self, AuditEntry, Options};
 use crate::output::{self, sanitize};
-use crate::query::exec::{Order, Searcher};
 use crate::store::Store;
 use anyhow::{Context, Result};
-use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 
 fn usage(message: String) -> anyhow::Error {
@@ -35,21 +33,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         .ok_or_else(|| usage(format!("'{}' is not a customer key", args.customer)))?;
     let (start, end) = export::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
         .map_err(|e| usage(format!("{e:#}")))?;
-    let (store, only): (Store, Option<HashSet<i64>>) = if args.query.is_empty() {
-        (Store::open_ro(&archive)?, None)
-    } else {
-        let q = super::search::parse_query(&QueryArgs {
-            query: args.query.clone(),
-            utc: args.utc,
-        })?;
-        let searcher = Searcher::open(&archive)?;
-        let rows = searcher
-            .search(&q, Order::Oldest, 0, None)?
-            .into_iter()
-            .map(|h| h.id)
-            .collect();
-        (searcher.store, Some(rows))
-    };
+    let (store, only) = super::store_and_matches(&archive, &args.query, args.utc)?;
     let mut items = export::history(&store, &classifier, &key)?;
     items.retain(|it| {
         only.as_ref().is_none_or(|o| o.contains(&it.row))

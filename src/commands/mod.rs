@@ -32,3 +32,27 @@ pub fn archive(global: &GlobalArgs) -> Result<Archive> {
 pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> {
     Config::load(global.config.as_deref(), archive)
 }
+
+/// The store, and the rows of the messages matching `query` (`None` when no
+/// query was given: every message). For commands that work on the store but
+/// take a query to narrow what they look at.
+pub fn store_and_matches(
+    archive: &Archive,
+    query: &[String],
+    utc: bool,
+) -> Result<(crate::store::Store, Option<std::collections::HashSet<i64>>)> {
+    if query.is_empty() {
+        return Ok((crate::store::Store::open_ro(archive)?, None));
+    }
+    let q = search::parse_query(&crate::cli::QueryArgs {
+        query: query.to_vec(),
+        utc,
+    })?;
+    let searcher = crate::query::exec::Searcher::open(archive)?;
+    let rows = searcher
+        .search(&q, crate::query::exec::Order::Newest, 0, None)?
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    Ok((searcher.store, Some(rows)))
+}

@@ -2,11 +2,10 @@
 //! reply after it. See [`crate::status`].
 
 use crate::archive::ExitError;
-use crate::cli::{GlobalArgs, ListFormat, PendingArgs, PendingSort, QueryArgs};
+use crate::cli::{GlobalArgs, ListFormat, PendingArgs, PendingSort};
 use crate::commands::customers::csv_field;
 use crate::customers::Classifier;
 use crate::output::{self, sanitize, truncate_columns};
-use crate::query::exec::{Order, Searcher};
 use crate::status::{self, Pending};
 use crate::store::{Store, format_date, thread_label};
 use anyhow::{Context, Result};
@@ -41,26 +40,8 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
             code: 2,
             message: format!("--older-than: {e:#}"),
         })?;
-    let format = match args.format {
-        ListFormat::Auto if output::stdout_is_terminal() => ListFormat::Table,
-        ListFormat::Auto => ListFormat::Text,
-        f => f,
-    };
-    let (store, rows): (Store, Option<HashSet<i64>>) = if args.query.is_empty() {
-        (Store::open_ro(&archive)?, None)
-    } else {
-        let q = super::search::parse_query(&QueryArgs {
-            query: args.query.clone(),
-            utc: args.utc,
-        })?;
-        let searcher = Searcher::open(&archive)?;
-        let rows = searcher
-            .search(&q, Order::Newest, 0, None)?
-            .into_iter()
-            .map(|h| h.id)
-            .collect();
-        (searcher.store, Some(rows))
-    };
+    let format = args.format.resolve();
+    let (store, rows) = super::store_and_matches(&archive, &args.query, args.utc)?;
     let threads = rows.map(|r| threads_of(&store, &r)).transpose()?;
     let analysis = status::analyse(&store, &classifier, 0)?;
     let now = chrono::Utc::now().timestamp();

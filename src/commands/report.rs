@@ -123,11 +123,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
         .map(|s| day_start(s, args.utc, true))
         .transpose()
         .map_err(|e| bad("--until", format!("{e:#}")))?;
-    let format = match args.format {
-        ListFormat::Auto if output::stdout_is_terminal() => ListFormat::Table,
-        ListFormat::Auto => ListFormat::Text,
-        f => f,
-    };
+    let format = args.format.resolve();
     let store = Store::open_ro(&archive)?;
     let analysis = status::analyse(&store, &classifier, window)?;
     let items: Vec<&Inbound> = analysis

@@ -14,6 +14,21 @@ pub fn fixtures() -> PathBuf {
     root().join("fixtures")
 }
 
+/// The four folders of the sample mailbox (`maildir`, `mbox`, `eml`, `broken`).
+pub fn fixture_folders() -> Vec<PathBuf> {
+    ["maildir", "mbox", "eml", "broken"]
+        .iter()
+        .map(|d| fixtures().join(d))
+        .collect()
+}
+
+/// Imports the whole sample mailbox into `archive`; returns the summary.
+pub fn import_fixtures(archive: &Path) -> serde_json::Value {
+    let folders = fixture_folders();
+    let paths: Vec<&Path> = folders.iter().map(PathBuf::as_path).collect();
+    import(archive, &paths)
+}
+
 /// The shared real-mail corpora beside the repository, when present.
 pub fn corpora() -> Option<PathBuf> {
     let p = root().join("../shared/corpora");
