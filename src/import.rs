@@ -620,7 +620,7 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
     };
     for job in jobs {
         let item = match job {
-            Job::File { seq, file } => match read_file(&file.path) {
+            Job::File { seq, file } => match read_file(&file.path, file.size) {
                 Ok(bytes) => {
                     let mtime = file.mtime_ns.div_euclid(1_000_000_000);
                     let source: std::sync::Arc<str> =
@@ -663,10 +663,12 @@ fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
     }
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>> {
+/// Reads a whole message file; `size` (from the walk) sizes the buffer so that
+/// a file is usually read by one call plus the one that sees its end.
+fn read_file(path: &Path, size: u64) -> Result<Vec<u8>> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(size.min(parse::MAX_MESSAGE_SIZE as u64) as usize + 1);
     f.by_ref()
         .take(parse::MAX_MESSAGE_SIZE as u64 + 1)
         .read_to_end(&mut buf)

@@ -173,6 +173,10 @@ fn configure(conn: &Connection) -> Result<()> {
     // evicted ones was a large share of import time.
     conn.set_prepared_statement_cache_capacity(128);
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    // Plans must not depend on bound values: with STAT4 compiled in, SQLite
+    // otherwise re-prepares some statements on every new binding (the
+    // subject-fallback lookup ran the SQL parser once per imported message).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(())
 }
 
