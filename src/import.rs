@@ -268,10 +268,6 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         .iter()
         .map(|p| std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display())))
         .collect::<Result<_>>()?;
-    let discovery = sources::discover(&paths)?;
-    summary.ignored_files = discovery.ignored.len() as u64;
-    summary.ignored = discovery.ignored.clone();
-
     let log_id = {
         let paths: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();
         store.conn.execute(
@@ -282,9 +278,9 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     };
 
     let known = load_known(&store)?;
-    let total_bytes: u64 = discovery.files.iter().map(|f| f.size).sum();
+    // The planner adds each file's size to the length as the walk finds it.
     let progress = if opts.progress {
-        let pb = indicatif::ProgressBar::new(total_bytes);
+        let pb = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{spinner} import {bar:30} {bytes}/{total_bytes} {msg} ({eta})",
         ) {
@@ -306,12 +302,15 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let (job_tx, job_rx) = bounded::<Job>(1024);
     let (item_tx, item_rx) = bounded::<Item>(1024);
 
-    let files = discovery.files;
     let result = std::thread::scope(|scope| -> Result<()> {
         let planner_items = item_tx.clone();
+        let planner_progress = progress.clone();
+        let paths = &paths;
         let planner = std::thread::Builder::new()
             .name("kura-plan".into())
-            .spawn_scoped(scope, move || plan(files, known, job_tx, planner_items))
+            .spawn_scoped(scope, move || {
+                plan(paths, known, job_tx, planner_items, planner_progress)
+            })
             .context("cannot start the import planner thread")?;
         for _ in 0..jobs {
             let rx = job_rx.clone();
@@ -342,7 +341,9 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             .join()
             .map_err(|_| anyhow::anyhow!("the import planner thread panicked"))?;
         written?;
-        let unchanged = planned?;
+        let (unchanged, ignored) = planned?;
+        w.summary.ignored_files = ignored.len() as u64;
+        w.summary.ignored = ignored;
         w.summary.unchanged += unchanged;
         w.summary.seen += unchanged;
         Ok(())
@@ -463,31 +464,60 @@ pub fn recover(
     Ok(rows.len() as u64)
 }
 
-/// The planner: decides per file whether to skip, resume or read it, and feeds
-/// the workers. Returns the number of messages skipped as unchanged.
+/// The planner: walks the sources (see [`sources::discover_each`]), decides
+/// per file whether to skip, resume or read it, and feeds the workers while
+/// the walk goes on. Returns the messages skipped as unchanged and the paths
+/// the walk ignored.
 fn plan(
-    files: Vec<SourceFile>,
+    paths: &[PathBuf],
     known: HashMap<String, Known>,
     jobs: Sender<Job>,
     items: Sender<Item>,
-) -> Result<u64> {
-    let mut seq = 0u64;
-    let mut unchanged = 0u64;
-    let mut next = || {
-        seq += 1;
-        seq
+    progress: indicatif::ProgressBar,
+) -> Result<(u64, Vec<(PathBuf, String)>)> {
+    let mut planner = Planner {
+        seq: 0,
+        unchanged: 0,
+        known,
+        jobs,
+        items,
+        progress,
     };
-    for file in files {
+    let ignored = sources::discover_each(paths, |file| planner.file(file))?;
+    Ok((planner.unchanged, ignored))
+}
+
+struct Planner {
+    /// Sequence number of the last job or item sent.
+    seq: u64,
+    unchanged: u64,
+    known: HashMap<String, Known>,
+    jobs: Sender<Job>,
+    items: Sender<Item>,
+    progress: indicatif::ProgressBar,
+}
+
+impl Planner {
+    fn next(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Plans one file; false once the writer has stopped listening.
+    fn file(&mut self, file: SourceFile) -> bool {
+        self.progress.inc_length(file.size);
         let path_str = file.path.to_string_lossy().into_owned();
-        let prior = known.get(&path_str);
+        // Each path comes once: what the store knew about it is taken out.
+        let prior = self.known.remove(&path_str);
+        let prior = prior.as_ref();
         let same = prior.is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns);
         match file.kind {
             SourceKind::MaildirFile | SourceKind::Eml => {
                 if same {
-                    unchanged += prior.map_or(1, |k| k.messages);
-                    continue;
+                    self.unchanged += prior.map_or(1, |k| k.messages);
+                    return true;
                 }
-                let s = next();
+                let s = self.next();
                 let record = FileRecord {
                     path: path_str,
                     kind: kind_name(file.kind),
@@ -497,18 +527,18 @@ fn plan(
                     resume: 0,
                     head_hash: None,
                 };
-                if jobs.send(Job::File { seq: s, file }).is_err() {
-                    return Ok(unchanged);
+                if self.jobs.send(Job::File { seq: s, file }).is_err() {
+                    return false;
                 }
-                let s = next();
-                if items.send(Item::FileDone { seq: s, record }).is_err() {
-                    return Ok(unchanged);
+                let s = self.next();
+                if self.items.send(Item::FileDone { seq: s, record }).is_err() {
+                    return false;
                 }
             }
             SourceKind::Mbox { gzip } => {
                 if same {
-                    unchanged += prior.map_or(0, |k| k.messages);
-                    continue;
+                    self.unchanged += prior.map_or(0, |k| k.messages);
+                    return true;
                 }
                 // Resume a plain mbox that only grew; re-read anything else.
                 let mut start = 0;
@@ -522,17 +552,18 @@ fn plan(
                 {
                     start = k.resume;
                     carried = k.messages;
-                    unchanged += k.messages;
+                    self.unchanged += k.messages;
                 } else if prior.is_some() {
-                    let s = next();
-                    if items
+                    let s = self.next();
+                    if self
+                        .items
                         .send(Item::Reread {
                             seq: s,
                             path: path_str.clone(),
                         })
                         .is_err()
                     {
-                        return Ok(unchanged);
+                        return false;
                     }
                 }
                 let path: std::sync::Arc<str> = path_str.clone().into();
@@ -541,12 +572,12 @@ fn plan(
                 let mut reader = match reader {
                     Ok(r) => r,
                     Err(e) => {
-                        let s = next();
-                        let _ = items.send(Item::Error {
+                        let s = self.next();
+                        let _ = self.items.send(Item::Error {
                             seq: s,
                             message: format!("{e:#}"),
                         });
-                        continue;
+                        return true;
                     }
                 };
                 let mut failed = false;
@@ -554,8 +585,9 @@ fn plan(
                     match m {
                         Ok(m) => {
                             count += 1;
-                            let s = next();
-                            if jobs
+                            let s = self.next();
+                            if self
+                                .jobs
                                 .send(Job::Mbox {
                                     seq: s,
                                     path: path.clone(),
@@ -564,12 +596,12 @@ fn plan(
                                 })
                                 .is_err()
                             {
-                                return Ok(unchanged);
+                                return false;
                             }
                         }
                         Err(e) => {
-                            let s = next();
-                            let _ = items.send(Item::Error {
+                            let s = self.next();
+                            let _ = self.items.send(Item::Error {
                                 seq: s,
                                 message: format!("{}: {e:#}", file.path.display()),
                             });
@@ -579,7 +611,7 @@ fn plan(
                     }
                 }
                 if failed {
-                    continue;
+                    return true;
                 }
                 let resume = reader.position();
                 let head_hash = if gzip {
@@ -587,7 +619,7 @@ fn plan(
                 } else {
                     mbox_head_hash(&file.path, resume).ok()
                 };
-                let s = next();
+                let s = self.next();
                 let record = FileRecord {
                     path: path_str,
                     kind: "mbox",
@@ -597,13 +629,13 @@ fn plan(
                     resume,
                     head_hash,
                 };
-                if items.send(Item::FileDone { seq: s, record }).is_err() {
-                    return Ok(unchanged);
+                if self.items.send(Item::FileDone { seq: s, record }).is_err() {
+                    return false;
                 }
             }
         }
+        true
     }
-    Ok(unchanged)
 }
 
 /// A parse worker.
@@ -855,49 +887,69 @@ impl Writer<'_> {
                     .add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
                 self.summary.rejected += 1;
             }
-            Ok((m, mut doc)) => match self.classify(&m)? {
-                Outcome::New(_) => {
-                    let r = self.pack.append(&c.frame)?;
-                    let thread = self.store.assign_thread(&m.message_id, &m.thread_refs())?;
-                    let row = self
-                        .store
-                        .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+            Ok((m, doc)) => {
+                // A Message-ID without a thread is new; one with a thread may
+                // be a message already stored or a ghost (only referenced).
+                let own_thread = self.store.thread_of(&m.message_id)?;
+                let outcome = match own_thread {
+                    None => Outcome::New(0),
+                    Some(_) => self.classify(&m)?,
+                };
+                self.store_message(m, doc, own_thread, outcome, &place, c, fields)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a parsed message by what [`Writer::classify`] found.
+    #[allow(clippy::too_many_arguments)]
+    fn store_message(
+        &mut self,
+        m: ParsedMessage,
+        mut doc: tantivy::TantivyDocument,
+        own_thread: Option<i64>,
+        outcome: Outcome,
+        place: &Place<'_>,
+        c: &pack::Compressed,
+        fields: &Fields,
+    ) -> Result<()> {
+        match outcome {
+            Outcome::New(_) => {
+                let r = self.pack.append(&c.frame)?;
+                let thread =
                     self.store
-                        .subject_fallback(row, &m, thread, self.opts.threads)?;
-                    self.store
-                        .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
-                    index::set_id(&mut doc, fields, row);
-                    self.writer.add_document(doc)?;
-                    self.summary.new += 1;
-                    self.in_batch += 1;
-                }
-                // Already imported from this very place (an interrupted
-                // import, or a re-read mbox): nothing to do.
-                Outcome::Duplicate(row) | Outcome::Conflict(row)
-                    if self.store.location_known(row, &place)? =>
-                {
-                    self.summary.unchanged += 1;
-                }
-                Outcome::Duplicate(row) => {
-                    self.store
-                        .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
-                    self.summary.duplicates += 1;
-                }
-                Outcome::Conflict(row) => {
-                    let r = self.pack.append(&c.frame)?;
-                    self.store.add_location(
-                        row,
-                        &place,
-                        2,
-                        &c.hash,
-                        c.raw_len,
-                        Some(r),
-                        self.batch,
-                    )?;
-                    self.summary.duplicates += 1;
-                    self.summary.conflicts += 1;
-                }
-            },
+                        .assign_thread_with(&m.message_id, own_thread, &m.thread_refs())?;
+                let row = self
+                    .store
+                    .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+                self.store
+                    .subject_fallback(row, &m, thread, self.opts.threads)?;
+                self.store
+                    .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                index::set_id(&mut doc, fields, row);
+                self.writer.add_document(doc)?;
+                self.summary.new += 1;
+                self.in_batch += 1;
+            }
+            // Already imported from this very place (an interrupted
+            // import, or a re-read mbox): nothing to do.
+            Outcome::Duplicate(row) | Outcome::Conflict(row)
+                if self.store.location_known(row, &place)? =>
+            {
+                self.summary.unchanged += 1;
+            }
+            Outcome::Duplicate(row) => {
+                self.store
+                    .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                self.summary.duplicates += 1;
+            }
+            Outcome::Conflict(row) => {
+                let r = self.pack.append(&c.frame)?;
+                self.store
+                    .add_location(row, &place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
+                self.summary.duplicates += 1;
+                self.summary.conflicts += 1;
+            }
         }
         Ok(())
     }

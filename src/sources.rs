@@ -77,36 +77,88 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// listed once, where it is first reached. An argument that does not exist or
 /// cannot be read is an error naming it.
 pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Discovery> {
-    let mut out = Discovery::default();
+    let mut files = Vec::new();
+    let ignored = discover_each(paths, |f| {
+        files.push(f);
+        true
+    })?;
+    Ok(Discovery { files, ignored })
+}
+
+/// [`discover`], streaming: hands each file to `on_file` as soon as it is
+/// found (in the same order `discover` lists them), so that importing can
+/// start while a large export is still being walked; returns the ignored
+/// paths. `on_file` returns false to stop the walk. Every argument is
+/// checked before any file is handed out, so a missing one fails first.
+pub fn discover_each(
+    paths: &[PathBuf],
+    mut on_file: impl FnMut(SourceFile) -> bool,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let canonical = check_sources(paths)?;
+    let mut ignored = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    for arg in paths {
-        let mut found = Discovery::default();
-        discover_one(arg, &mut found)?;
-        let canon = fs::canonicalize(arg)
-            .with_context(|| format!("cannot resolve source path {}", arg.display()))?;
+    let mut stopped = false;
+    for (arg, canon) in paths.iter().zip(&canonical) {
         let key = |p: &Path| match p.strip_prefix(arg) {
             Ok(rel) if rel.as_os_str().is_empty() => canon.clone(),
             Ok(rel) => canon.join(rel),
             Err(_) => p.to_path_buf(),
         };
-        found.files.sort_by(|a, b| a.path.cmp(&b.path));
-        found.ignored.sort();
-        for f in found.files {
-            if seen.insert(key(&f.path)) {
-                out.files.push(f);
+        // The walks visit folders depth first with entries sorted by name,
+        // which is the order of the paths themselves.
+        let mut sink = |f: SourceFile| {
+            if !stopped && seen.insert(key(&f.path)) {
+                stopped = !on_file(f);
+            }
+        };
+        let mut found = Found {
+            sink: &mut sink,
+            ignored: Vec::new(),
+        };
+        discover_one(arg, &mut found)?;
+        let mut found_ignored = found.ignored;
+        found_ignored.sort();
+        for (p, why) in found_ignored {
+            if seen.insert(key(&p)) {
+                ignored.push((p, why));
             }
         }
-        for (p, why) in found.ignored {
-            if seen.insert(key(&p)) {
-                out.ignored.push((p, why));
-            }
+        if stopped {
+            break;
         }
     }
-    Ok(out)
+    Ok(ignored)
 }
 
-/// Discovers one command-line argument into `out` (unsorted).
-fn discover_one(arg: &Path, out: &mut Discovery) -> anyhow::Result<()> {
+/// Checks that every argument exists and can be resolved; returns their
+/// canonical paths. An import calls it before it starts, so that a mistyped
+/// path fails at once, naming it.
+pub fn check_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut canonical = Vec::with_capacity(paths.len());
+    for arg in paths {
+        fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
+        canonical.push(
+            fs::canonicalize(arg)
+                .with_context(|| format!("cannot resolve source path {}", arg.display()))?,
+        );
+    }
+    Ok(canonical)
+}
+
+/// What a walk finds: files go to the sink as they are found.
+struct Found<'a> {
+    sink: &'a mut dyn FnMut(SourceFile),
+    ignored: Vec<(PathBuf, String)>,
+}
+
+impl Found<'_> {
+    fn file(&mut self, f: SourceFile) {
+        (self.sink)(f);
+    }
+}
+
+/// Discovers one command-line argument into `out`.
+fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     let md =
         fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
     if md.is_dir() {
@@ -120,14 +172,13 @@ fn discover_one(arg: &Path, out: &mut Discovery) -> anyhow::Result<()> {
         let mut file =
             File::open(arg).with_context(|| format!("cannot open source {}", arg.display()))?;
         match sniff(&mut file).with_context(|| format!("cannot read source {}", arg.display()))? {
-            Ok(kind) => out.files.push(source_file(arg, kind, &md)),
+            Ok(kind) => out.file(source_file(arg, kind, &md)),
             Err(_) if is_empty_mbox(arg, &md) => {
-                out.files
-                    .push(source_file(arg, SourceKind::Mbox { gzip: false }, &md))
+                out.file(source_file(arg, SourceKind::Mbox { gzip: false }, &md))
             }
             // A file named on the command line is imported whatever it holds:
             // if it is not mail, import rejects it with the reason.
-            Err(_) => out.files.push(source_file(arg, SourceKind::Eml, &md)),
+            Err(_) => out.file(source_file(arg, SourceKind::Eml, &md)),
         }
     } else {
         out.ignored
@@ -171,7 +222,7 @@ fn mtime_ns(md: &Metadata) -> i64 {
 
 /// Lists a Maildir folder: `cur/` and `new/` files, nested Maildirs; the rest
 /// is ignored with a reason. Errors below the argument become ignored entries.
-fn walk_maildir(dir: &Path, out: &mut Discovery) {
+fn walk_maildir(dir: &Path, out: &mut Found<'_>) {
     let entries = match sorted_entries(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -211,7 +262,7 @@ fn walk_maildir(dir: &Path, out: &mut Discovery) {
 }
 
 /// Lists the message files of a Maildir `cur/` or `new/` folder.
-fn walk_maildir_messages(dir: &Path, out: &mut Discovery) {
+fn walk_maildir_messages(dir: &Path, out: &mut Found<'_>) {
     let entries = match sorted_entries(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -233,9 +284,7 @@ fn walk_maildir_messages(dir: &Path, out: &mut Discovery) {
             out.ignored.push((path, "hidden file".into()));
         } else {
             match fs::symlink_metadata(&path) {
-                Ok(md) => out
-                    .files
-                    .push(source_file(&path, SourceKind::MaildirFile, &md)),
+                Ok(md) => out.file(source_file(&path, SourceKind::MaildirFile, &md)),
                 Err(e) => out.ignored.push((path, format!("unreadable: {e}"))),
             }
         }
@@ -265,7 +314,7 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<Entry>> {
 
 /// Walks a folder that is not a Maildir, sniffing regular files and handing
 /// Maildirs found inside to [`walk_maildir`].
-fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
+fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     let mut it = WalkDir::new(root)
         .follow_links(false)
         .sort_by_file_name()
@@ -317,15 +366,14 @@ fn walk_dir(root: &Path, out: &mut Discovery) -> anyhow::Result<()> {
                 .and_then(|md| Ok((md, File::open(path)?)))
                 .and_then(|(md, mut f)| Ok((md, sniff(&mut f)?)));
             match sniffed {
-                Ok((md, Ok(kind))) => out.files.push(source_file(path, kind, &md)),
+                Ok((md, Ok(kind))) => out.file(source_file(path, kind, &md)),
                 Ok((md, Err(_))) if is_empty_mbox(path, &md) => {
-                    out.files
-                        .push(source_file(path, SourceKind::Mbox { gzip: false }, &md))
+                    out.file(source_file(path, SourceKind::Mbox { gzip: false }, &md))
                 }
                 // A message file by its name (`.eml`, ...) that is empty or
                 // garbage is still taken, so import rejects it with the reason.
                 Ok((md, Err(_))) if has_mail_extension(path) => {
-                    out.files.push(source_file(path, SourceKind::Eml, &md))
+                    out.file(source_file(path, SourceKind::Eml, &md))
                 }
                 Ok((_, Err(why))) => out.ignored.push((path.to_path_buf(), why)),
                 Err(e) => out
@@ -800,6 +848,54 @@ mod tests {
             .map(|(p, w)| (p.to_string(), w.to_string()))
             .collect();
         assert_eq!(ign, want);
+    }
+
+    #[test]
+    fn files_stream_in_path_order() {
+        // Maildir++ folders, cur/ and new/, plain folders, mbox files and
+        // names that sort differently as strings and as paths ("a" < "a.b"
+        // but "a/x" < "a.b" too): the walk order must be the sorted order.
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for p in [
+            "box/cur/2",
+            "box/cur/1",
+            "box/new/3",
+            "box/.Sent/cur/9",
+            "box/.A.b/new/8",
+            "a/x.eml",
+            "a.b/y.eml",
+            "a-c/z.eml",
+            "m/2024.mbox",
+            "m/sub/1.eml",
+            "0.eml",
+        ] {
+            let body: &[u8] = if p.ends_with(".mbox") {
+                b"From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nbody\n"
+            } else {
+                EML
+            };
+            write(&root.join(p), body);
+        }
+        let mut streamed = Vec::new();
+        discover_each(&[root.to_path_buf()], |f| {
+            streamed.push(f.path);
+            true
+        })
+        .unwrap();
+        let mut sorted = streamed.clone();
+        sorted.sort();
+        assert_eq!(streamed.len(), 11);
+        assert_eq!(streamed, sorted);
+
+        // Stopping the walk stops handing out files.
+        let mut first = Vec::new();
+        discover_each(&[root.to_path_buf()], |f| {
+            first.push(f.path);
+            first.len() < 3
+        })
+        .unwrap();
+        assert_eq!(first, sorted[..3].to_vec());
     }
 
     #[test]

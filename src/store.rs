@@ -165,6 +165,9 @@ pub const ROLE_REPLY_TO: i64 = 3;
 /// The metadata store.
 pub struct Store {
     pub conn: Connection,
+    /// The next unused thread id, once looked up (0: not yet). Only an
+    /// import (which holds the archive lock) creates threads.
+    next_thread: std::cell::Cell<i64>,
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -176,11 +179,21 @@ fn configure(conn: &Connection) -> Result<()> {
     // Plans must not depend on bound values: with STAT4 compiled in, SQLite
     // otherwise re-prepares some statements on every new binding (the
     // subject-fallback lookup ran the SQL parser once per imported message).
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(())
 }
 
 impl Store {
+    fn new(conn: Connection) -> Store {
+        Store {
+            conn,
+            next_thread: std::cell::Cell::new(0),
+        }
+    }
+
     /// Opens (creating if needed) the store of `archive` for writing.
     pub fn open_rw(archive: &Archive) -> Result<Store> {
         let path = archive.db_path();
@@ -195,7 +208,7 @@ impl Store {
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
-        let store = Store { conn };
+        let store = Store::new(conn);
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
@@ -214,7 +227,7 @@ impl Store {
         let path = archive.db_path();
         let conn = open_read_only(&path)?;
         configure(&conn)?;
-        Ok(Store { conn })
+        Ok(Store::new(conn))
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -524,32 +537,53 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The thread recorded for a Message-ID (a message's, or a ghost's that
+    /// some message referenced), if any. Every stored message has one, so
+    /// `None` also means the message is new.
+    pub fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// The thread of a message with Message-ID `message_id` referencing
     /// `refs`: the thread of any id among them already known (merging the
     /// threads the message joins), else a new thread. Records every id,
     /// including referenced ones never received (ghosts). Call before
     /// inserting the message.
     pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
-        let ids = || std::iter::once(message_id).chain(refs.iter().map(String::as_str));
-        let mut threads: Vec<i64> = Vec::new();
-        {
-            let mut q = self
-                .conn
-                .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
-            for id in ids() {
-                if let Some(t) = q.query_row([id], |r| r.get::<_, i64>(0)).optional()?
-                    && !threads.contains(&t)
-                {
-                    threads.push(t);
+        let own = self.thread_of(message_id)?;
+        self.assign_thread_with(message_id, own, refs)
+    }
+
+    /// [`Store::assign_thread`] when the caller already looked up
+    /// `thread_of(message_id)` (as `own`).
+    pub fn assign_thread_with(
+        &self,
+        message_id: &str,
+        own: Option<i64>,
+        refs: &[String],
+    ) -> Result<i64> {
+        let mut threads: Vec<i64> = own.into_iter().collect();
+        let mut missing: Vec<&str> = Vec::new();
+        if own.is_none() {
+            missing.push(message_id);
+        }
+        for id in refs {
+            match self.thread_of(id)? {
+                Some(t) => {
+                    if !threads.contains(&t) {
+                        threads.push(t);
+                    }
                 }
+                None => missing.push(id),
             }
         }
         let thread = match threads.iter().copied().min() {
             Some(t) => t,
-            None => self
-                .conn
-                .prepare_cached("SELECT coalesce(max(thread), 0) + 1 FROM thread_ids")?
-                .query_row([], |r| r.get(0))?,
+            None => self.new_thread()?,
         };
         for &other in threads.iter().filter(|&&t| t != thread) {
             self.merge_threads(other, thread)?;
@@ -557,10 +591,23 @@ impl Store {
         let mut ins = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
-        for id in ids() {
+        for id in missing {
             ins.execute(params![id, thread])?;
         }
         Ok(thread)
+    }
+
+    /// A thread id not used yet.
+    fn new_thread(&self) -> Result<i64> {
+        let mut next = self.next_thread.get();
+        if next == 0 {
+            next = self
+                .conn
+                .prepare_cached("SELECT coalesce(max(thread), 0) + 1 FROM thread_ids")?
+                .query_row([], |r| r.get(0))?;
+        }
+        self.next_thread.set(next + 1);
+        Ok(next)
     }
 
     /// Moves every message and id of thread `from` into thread `into`.
