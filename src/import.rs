@@ -925,7 +925,7 @@ impl Writer<'_> {
                 self.store
                     .subject_fallback(row, &m, thread, self.opts.threads)?;
                 self.store
-                    .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                    .add_location(row, place, 0, &c.hash, c.raw_len, None, self.batch)?;
                 index::set_id(&mut doc, fields, row);
                 self.writer.add_document(doc)?;
                 self.summary.new += 1;
@@ -934,19 +934,19 @@ impl Writer<'_> {
             // Already imported from this very place (an interrupted
             // import, or a re-read mbox): nothing to do.
             Outcome::Duplicate(row) | Outcome::Conflict(row)
-                if self.store.location_known(row, &place)? =>
+                if self.store.location_known(row, place)? =>
             {
                 self.summary.unchanged += 1;
             }
             Outcome::Duplicate(row) => {
                 self.store
-                    .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                    .add_location(row, place, 1, &c.hash, c.raw_len, None, self.batch)?;
                 self.summary.duplicates += 1;
             }
             Outcome::Conflict(row) => {
                 let r = self.pack.append(&c.frame)?;
                 self.store
-                    .add_location(row, &place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
+                    .add_location(row, place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
                 self.summary.duplicates += 1;
                 self.summary.conflicts += 1;
             }
