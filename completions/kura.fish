@@ -57,7 +57,7 @@ complete -c kura -n "__fish_kura_using_subcommand import" -l archive -d 'The arc
 complete -c kura -n "__fish_kura_using_subcommand import" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand import" -l wait -d 'Wait for a running import to finish instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand import" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
-complete -c kura -n "__fish_kura_using_subcommand import" -s v -l verbose -d 'List the files that were not taken for mail, and why'
+complete -c kura -n "__fish_kura_using_subcommand import" -s v -l verbose -d 'List the files that were not taken for mail, and why; say how long threading took'
 complete -c kura -n "__fish_kura_using_subcommand import" -l json -d 'Print the summary as JSON on stdout'
 complete -c kura -n "__fish_kura_using_subcommand import" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand import" -s h -l help -d 'Print help'

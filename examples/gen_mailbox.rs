@@ -938,9 +938,16 @@ fn plan(world: &World, seed: u64, n: usize) -> (Vec<Thread>, Vec<Planned>) {
         };
         let len = match kind {
             Kind::Customer => {
-                // 1-10, mostly short.
+                // 1-10, mostly short; about one in 800 is a long negotiation
+                // of 45-60 messages (drawn from its own generator, so the
+                // rest of the mailbox does not depend on it).
                 let x = rng.unit();
-                (1.0 + 10.0 * x * x * x).floor().min(10.0) as u8
+                let mut long = Rng::new(mix(seed, 5000 + u64::from(t)));
+                if long.below(800) == 0 {
+                    45 + long.below(16) as u8
+                } else {
+                    (1.0 + 10.0 * x * x * x).floor().min(10.0) as u8
+                }
             }
             _ => 1,
         };

@@ -220,7 +220,7 @@ pub struct ImportArgs {
     /// New messages per commit.
     #[arg(long, default_value_t = crate::import::DEFAULT_BATCH, value_name = "N", hide = true)]
     pub batch_size: usize,
-    /// List the files that were not taken for mail, and why.
+    /// List the files that were not taken for mail, and why; say how long threading took.
     #[arg(long, short)]
     pub verbose: bool,
     /// Print the summary as JSON on stdout.

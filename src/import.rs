@@ -88,6 +88,9 @@ pub struct ImportSummary {
     /// Messages re-indexed after an interrupted import.
     pub recovered: u64,
     pub seconds: f64,
+    /// Wall time spent assigning threads (Message-ID links and the subject
+    /// fallback), part of `seconds`.
+    pub threading_seconds: f64,
 }
 
 impl std::fmt::Display for ImportSummary {
@@ -916,14 +919,19 @@ impl Writer<'_> {
         match outcome {
             Outcome::New(_) => {
                 let r = self.pack.append(&c.frame)?;
+                let started = Instant::now();
                 let thread =
                     self.store
                         .assign_thread_with(&m.message_id, own_thread, &m.thread_refs())?;
+                let mut threading = started.elapsed();
                 let row = self
                     .store
                     .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+                let started = Instant::now();
                 self.store
                     .subject_fallback(row, &m, thread, self.opts.threads)?;
+                threading += started.elapsed();
+                self.summary.threading_seconds += threading.as_secs_f64();
                 self.store
                     .add_location(row, place, 0, &c.hash, c.raw_len, None, self.batch)?;
                 index::set_id(&mut doc, fields, row);

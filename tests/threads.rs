@@ -253,3 +253,28 @@ fn import_order_does_not_change_threads() {
     import(&two, &[&tmp.path().join("old")]);
     assert_eq!(partition_of(&kura_partition_by_id(&two)), expected);
 }
+
+#[test]
+fn the_import_reports_the_time_spent_threading() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let s = import_fixtures(&a);
+    let threading = s["threading_seconds"].as_f64().expect("threading_seconds");
+    let total = s["seconds"].as_f64().expect("seconds");
+    assert!(
+        threading > 0.0 && threading < total,
+        "threading {threading} s of {total} s"
+    );
+    // Nothing new: no threading at all.
+    let again = import_fixtures(&a);
+    assert_eq!(again["threading_seconds"].as_f64(), Some(0.0));
+
+    let b = tmp.path().join("b");
+    let o = run(kura(&b).arg("import").arg("--verbose").arg(fixtures()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("import: threading took "),
+        "{}",
+        stderr(&o)
+    );
+}

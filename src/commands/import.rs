@@ -31,6 +31,10 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
                 crate::output::sanitize(&path.display().to_string())
             );
         }
+        eprintln!(
+            "import: threading took {:.2} s of {:.2} s",
+            summary.threading_seconds, summary.seconds
+        );
     }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);

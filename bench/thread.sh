@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Thread benchmark: on an archive of N synthetic messages (default 100000),
+# finds the longest conversation (the generator writes a few of 45-60
+# messages) and runs `kura thread` on it (text and JSON) and `kura show` on
+# its last message, 30 times each, printing median and p90 against the bar in
+# bench/README.md (median < 15 ms). Exit status 1 when the bar is missed.
+# The other threading bar (under 10% of import time) is printed by import.sh.
+#
+#   bench/thread.sh [N]
+#   ARCHIVE=path/to/archive bench/thread.sh     # an existing archive
+set -euo pipefail
+
+N="${1:-100000}"
+SEED="${SEED:-1}"
+RUNS="${RUNS:-30}"
+
+cd "$(dirname "$0")/.."
+
+KURA="${KURA:-target/release/kura}"
+if [[ -z "${ARCHIVE:-}" ]]; then
+    ARCHIVE="target/bench/archive-$N-seed$SEED"
+    if [[ ! -d "$ARCHIVE" ]]; then
+        echo "no archive at $ARCHIVE: building one with bench/import.sh $N" >&2
+        KEEP_ARCHIVE="$ARCHIVE" SEED="$SEED" bench/import.sh "$N" >&2 || true
+        [[ -d "$ARCHIVE" ]] || { echo "thread.sh: could not build $ARCHIVE" >&2; exit 2; }
+    fi
+else
+    [[ -d "$ARCHIVE" ]] || { echo "thread.sh: ARCHIVE=$ARCHIVE does not exist" >&2; exit 2; }
+fi
+cargo build --release --bins --quiet
+
+HYPERFINE=""
+if command -v hyperfine > /dev/null 2>&1; then
+    HYPERFINE="$(command -v hyperfine)"
+fi
+
+python3 - "$KURA" "$ARCHIVE" "$RUNS" "$HYPERFINE" <<'PY'
+import json, os, shlex, sqlite3, statistics, subprocess, sys, tempfile, time
+
+kura, archive, runs, hyperfine = sys.argv[1:5]
+runs = int(runs)
+BAR_MS = 15.0
+
+# The longest thread, read straight from the store (read-only).
+db = sqlite3.connect(f"file:{os.path.join(archive, 'kura.sqlite')}?mode=ro", uri=True)
+thread, size = db.execute(
+    "SELECT thread, count(*) AS n FROM messages GROUP BY thread ORDER BY n DESC, thread LIMIT 1"
+).fetchone()
+(last_id,) = db.execute(
+    "SELECT message_id FROM messages WHERE thread = ? ORDER BY date DESC, id DESC LIMIT 1", (thread,)
+).fetchone()
+total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
+db.close()
+
+def run_times(argv):
+    """Wall times in ms of `runs` runs of argv (after a warm-up run)."""
+    if hyperfine:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "hf.json")
+            subprocess.run([hyperfine, "-N", "--style", "none", "--warmup", "2", "--runs", str(runs),
+                            "--export-json", out, shlex.join(argv)],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(out) as f:
+                return [t * 1000 for t in json.load(f)["results"][0]["times"]]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+def p90(xs):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
+
+# Check what is measured: the JSON tree holds the whole thread.
+tree = json.loads(subprocess.run([kura, "--archive", archive, "thread", "--format", "json", str(thread)],
+                                 check=True, capture_output=True, text=True).stdout)
+def nodes(v):
+    if isinstance(v, list):
+        return sum(nodes(x) for x in v)
+    return (1 if v.get("message_id") else 0) + nodes(v.get("children", []))
+in_tree = nodes(tree["tree"])
+
+print(f"archive {archive} ({total} messages), thread {thread}: {size} messages "
+      f"({in_tree} in the JSON tree), {runs} runs per command")
+commands = [
+    ("thread (text)", [kura, "--archive", archive, "thread", str(thread)]),
+    ("thread --format json", [kura, "--archive", archive, "thread", "--format", "json", str(thread)]),
+    ("thread --body", [kura, "--archive", archive, "thread", "--body", str(thread)]),
+    ("show (last message)", [kura, "--archive", archive, "show", last_id]),
+]
+missed = size < 50 or in_tree != size
+if size < 50:
+    print(f"  the longest thread has {size} messages: the bar is for 50 or more")
+if in_tree != size:
+    print(f"  the JSON tree holds {in_tree} messages, the thread {size}")
+for name, argv in commands:
+    t = run_times(argv)
+    med = statistics.median(t)
+    ok = med < BAR_MS
+    missed |= not ok
+    print(f"  {name:22} {med:7.1f}ms median {p90(t):7.1f}ms p90 {'' if ok else ' MISSED (bar: median < 15 ms)'}")
+sys.exit(1 if missed else 0)
+PY
