@@ -891,14 +891,22 @@ impl Writer<'_> {
                 self.summary.rejected += 1;
             }
             Ok((m, doc)) => {
-                // A Message-ID without a thread is new; one with a thread may
-                // be a message already stored or a ghost (only referenced).
-                let own_thread = self.store.thread_of(&m.message_id)?;
-                let outcome = match own_thread {
-                    None => Outcome::New(0),
-                    Some(_) => self.classify(&m)?,
+                // The threads of the message's own id and of those it
+                // references, in one lookup. A Message-ID without a thread is
+                // new; one with a thread may be a message already stored or a
+                // ghost (only referenced).
+                let started = Instant::now();
+                let refs = m.thread_refs();
+                let ids: Vec<&str> = std::iter::once(m.message_id.as_str())
+                    .chain(refs.iter().map(String::as_str))
+                    .collect();
+                let known = self.store.threads_of(&ids)?;
+                self.summary.threading_seconds += started.elapsed().as_secs_f64();
+                let outcome = match known.first() {
+                    Some(None) => Outcome::New(0),
+                    _ => self.classify(&m)?,
                 };
-                self.store_message(m, doc, own_thread, outcome, &place, c, fields)?;
+                self.store_message(&m, doc, (&ids, &known), outcome, &place, c, fields)?;
             }
         }
         Ok(())
@@ -908,9 +916,9 @@ impl Writer<'_> {
     #[allow(clippy::too_many_arguments)]
     fn store_message(
         &mut self,
-        m: ParsedMessage,
+        m: &ParsedMessage,
         mut doc: tantivy::TantivyDocument,
-        own_thread: Option<i64>,
+        (ids, known): (&[&str], &[Option<i64>]),
         outcome: Outcome,
         place: &Place<'_>,
         c: &pack::Compressed,
@@ -920,16 +928,14 @@ impl Writer<'_> {
             Outcome::New(_) => {
                 let r = self.pack.append(&c.frame)?;
                 let started = Instant::now();
-                let thread =
-                    self.store
-                        .assign_thread_with(&m.message_id, own_thread, &m.thread_refs())?;
+                let thread = self.store.assign_thread_with(ids, known)?;
                 let mut threading = started.elapsed();
                 let row = self
                     .store
-                    .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+                    .insert_message(m, c.raw_len, &c.hash, r, thread, self.batch)?;
                 let started = Instant::now();
                 self.store
-                    .subject_fallback(row, &m, thread, self.opts.threads)?;
+                    .subject_fallback(row, m, thread, self.opts.threads)?;
                 threading += started.elapsed();
                 self.summary.threading_seconds += threading.as_secs_f64();
                 self.store

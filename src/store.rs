@@ -168,6 +168,10 @@ pub struct Store {
     /// The next unused thread id, once looked up (0: not yet). Only an
     /// import (which holds the archive lock) creates threads.
     next_thread: std::cell::Cell<i64>,
+    /// Hashes of the subjects in `refless_replies`, once loaded: most
+    /// messages have a subject no reference-less reply shares, and need no
+    /// query for them.
+    refless_subjects: std::cell::RefCell<Option<std::collections::HashSet<u64>>>,
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -191,6 +195,7 @@ impl Store {
         Store {
             conn,
             next_thread: std::cell::Cell::new(0),
+            refless_subjects: std::cell::RefCell::new(None),
         }
     }
 
@@ -537,15 +542,19 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The thread recorded for a Message-ID (a message's, or a ghost's that
-    /// some message referenced), if any. Every stored message has one, so
-    /// `None` also means the message is new.
-    pub fn thread_of(&self, message_id: &str) -> Result<Option<i64>> {
-        Ok(self
+    /// The thread recorded for each Message-ID (a message's, or a ghost's
+    /// that some message referenced), if any. Every
+    /// stored message has one, so `None` for a message's own id also means
+    /// the message is new.
+    pub fn threads_of(&self, ids: &[&str]) -> Result<Vec<Option<i64>>> {
+        let mut q = self
             .conn
-            .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?
-            .query_row([message_id], |r| r.get(0))
-            .optional()?)
+            .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.push(q.query_row([id], |r| r.get(0)).optional()?);
+        }
+        Ok(found)
     }
 
     /// The thread of a message with Message-ID `message_id` referencing
@@ -554,25 +563,21 @@ impl Store {
     /// including referenced ones never received (ghosts). Call before
     /// inserting the message.
     pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
-        let own = self.thread_of(message_id)?;
-        self.assign_thread_with(message_id, own, refs)
+        let ids: Vec<&str> = std::iter::once(message_id)
+            .chain(refs.iter().map(String::as_str))
+            .collect();
+        let known = self.threads_of(&ids)?;
+        self.assign_thread_with(&ids, &known)
     }
 
     /// [`Store::assign_thread`] when the caller already looked up
-    /// `thread_of(message_id)` (as `own`).
-    pub fn assign_thread_with(
-        &self,
-        message_id: &str,
-        own: Option<i64>,
-        refs: &[String],
-    ) -> Result<i64> {
-        let mut threads: Vec<i64> = own.into_iter().collect();
+    /// `known = threads_of(ids)`, where `ids` is the message's own
+    /// Message-ID followed by the ids it references.
+    pub fn assign_thread_with(&self, ids: &[&str], known: &[Option<i64>]) -> Result<i64> {
+        let mut threads: Vec<i64> = Vec::new();
         let mut missing: Vec<&str> = Vec::new();
-        if own.is_none() {
-            missing.push(message_id);
-        }
-        for id in refs {
-            match self.thread_of(id)? {
+        for (&id, &t) in ids.iter().zip(known) {
+            match t {
                 Some(t) => {
                     if !threads.contains(&t) {
                         threads.push(t);
@@ -644,6 +649,7 @@ impl Store {
         let mut thread = thread;
         let me = participants(m);
         if refless && m.subject_info.is_reply {
+            self.note_refless_subject(subject)?;
             self.conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
@@ -668,6 +674,9 @@ impl Store {
         }
         // Reference-less replies imported before this message. (Two simple
         // queries: a join here was planned badly while the tables were empty.)
+        if !self.may_have_refless(subject)? {
+            return Ok(thread);
+        }
         let mut q = self.conn.prepare_cached(
             "SELECT message FROM refless_replies
              WHERE subject_norm = ?1 AND date >= ?2 AND date <= ?3 AND message != ?4
@@ -692,6 +701,39 @@ impl Store {
             }
         }
         Ok(thread)
+    }
+
+    /// Runs `f` on the set of subject hashes of `refless_replies`, loading
+    /// it on first use.
+    fn with_refless_subjects<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::HashSet<u64>) -> T,
+    ) -> Result<T> {
+        let mut cell = self.refless_subjects.borrow_mut();
+        if cell.is_none() {
+            let mut set = std::collections::HashSet::new();
+            let mut q = self
+                .conn
+                .prepare_cached("SELECT DISTINCT subject_norm FROM refless_replies")?;
+            let mut rows = q.query([])?;
+            while let Some(r) = rows.next()? {
+                set.insert(subject_hash(r.get_ref(0)?.as_str()?));
+            }
+            *cell = Some(set);
+        }
+        Ok(f(cell.get_or_insert_with(Default::default)))
+    }
+
+    fn note_refless_subject(&self, subject: &str) -> Result<()> {
+        self.with_refless_subjects(|s| {
+            s.insert(subject_hash(subject));
+        })
+    }
+
+    /// False when no reference-less reply has this subject (true may be a
+    /// hash collision: the query then finds nothing).
+    fn may_have_refless(&self, subject: &str) -> Result<bool> {
+        self.with_refless_subjects(|s| s.contains(&subject_hash(subject)))
     }
 
     /// Merges two threads into the older (smaller) id; returns it.
@@ -729,6 +771,12 @@ impl Store {
             .optional()?;
         Ok(hit.is_some())
     }
+}
+
+/// A 64-bit hash of a normalised subject (for the refless-subject set).
+fn subject_hash(subject: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(subject)
 }
 
 /// From, To and Cc addresses of a message.
