@@ -50,6 +50,10 @@ pub struct ImportOptions {
     /// Testing aid: abort the process after this many messages were written
     /// (`KURA_TEST_ABORT_AFTER`), to prove crash safety.
     pub abort_after: Option<u64>,
+    /// Benchmark aid (`KURA_BENCH_NO_THREADING`): every message gets a
+    /// thread of its own, so that the cost of threading can be measured. The
+    /// archive's threads are then wrong: never for real mail.
+    pub no_threading: bool,
 }
 
 impl Default for ImportOptions {
@@ -62,6 +66,7 @@ impl Default for ImportOptions {
             progress: false,
             jobs: 0,
             abort_after: None,
+            no_threading: false,
         }
     }
 }
@@ -891,22 +896,8 @@ impl Writer<'_> {
                 self.summary.rejected += 1;
             }
             Ok((m, doc)) => {
-                // The threads of the message's own id and of those it
-                // references, in one lookup. A Message-ID without a thread is
-                // new; one with a thread may be a message already stored or a
-                // ghost (only referenced).
-                let started = Instant::now();
-                let refs = m.thread_refs();
-                let ids: Vec<&str> = std::iter::once(m.message_id.as_str())
-                    .chain(refs.iter().map(String::as_str))
-                    .collect();
-                let known = self.store.threads_of(&ids)?;
-                self.summary.threading_seconds += started.elapsed().as_secs_f64();
-                let outcome = match known.first() {
-                    Some(None) => Outcome::New(0),
-                    _ => self.classify(&m)?,
-                };
-                self.store_message(&m, doc, (&ids, &known), outcome, &place, c, fields)?;
+                let outcome = self.classify(&m)?;
+                self.store_message(&m, doc, outcome, &place, c, fields)?;
             }
         }
         Ok(())
@@ -918,7 +909,6 @@ impl Writer<'_> {
         &mut self,
         m: &ParsedMessage,
         mut doc: tantivy::TantivyDocument,
-        (ids, known): (&[&str], &[Option<i64>]),
         outcome: Outcome,
         place: &Place<'_>,
         c: &pack::Compressed,
@@ -928,14 +918,20 @@ impl Writer<'_> {
             Outcome::New(_) => {
                 let r = self.pack.append(&c.frame)?;
                 let started = Instant::now();
-                let thread = self.store.assign_thread_with(ids, known)?;
+                let thread = if self.opts.no_threading {
+                    self.store.new_thread()?
+                } else {
+                    self.store.assign_thread(&m.message_id, &m.thread_refs())?
+                };
                 let mut threading = started.elapsed();
                 let row = self
                     .store
                     .insert_message(m, c.raw_len, &c.hash, r, thread, self.batch)?;
                 let started = Instant::now();
-                self.store
-                    .subject_fallback(row, m, thread, self.opts.threads)?;
+                if !self.opts.no_threading {
+                    self.store
+                        .subject_fallback(row, m, thread, self.opts.threads)?;
+                }
                 threading += started.elapsed();
                 self.summary.threading_seconds += threading.as_secs_f64();
                 self.store

@@ -124,7 +124,10 @@ CREATE TABLE IF NOT EXISTS files (
     head_hash   BLOB                -- mbox: hash of the bytes before `resume`
 ) WITHOUT ROWID;
 
--- Thread of every Message-ID seen, including referenced ones never received (ghosts).
+-- Thread of Message-IDs that messages referenced but that were never received
+-- (ghosts). A stored message's thread is in `messages`; a ghost that arrives
+-- later keeps its row here, in the same thread. (Archives written by earlier
+-- builds list every Message-ID here; both tables are kept in step by merges.)
 CREATE TABLE IF NOT EXISTS thread_ids (
     msgid  TEXT PRIMARY KEY,
     thread INTEGER NOT NULL
@@ -542,48 +545,45 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// The thread recorded for each Message-ID (a message's, or a ghost's
-    /// that some message referenced), if any. Every
-    /// stored message has one, so `None` for a message's own id also means
-    /// the message is new.
+    /// The thread of each Message-ID: a stored message's, else a ghost's
+    /// (an id some message referenced), else `None`.
     pub fn threads_of(&self, ids: &[&str]) -> Result<Vec<Option<i64>>> {
         let mut q = self
             .conn
-            .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?;
+            .prepare_cached("SELECT thread FROM messages WHERE message_id = ?1")?;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
-            found.push(q.query_row([id], |r| r.get(0)).optional()?);
+            let t = match q.query_row([id], |r| r.get(0)).optional()? {
+                Some(t) => Some(t),
+                None => self.ghost_thread(id)?,
+            };
+            found.push(t);
         }
         Ok(found)
     }
 
-    /// The thread of a message with Message-ID `message_id` referencing
-    /// `refs`: the thread of any id among them already known (merging the
-    /// threads the message joins), else a new thread. Records every id,
-    /// including referenced ones never received (ghosts). Call before
-    /// inserting the message.
-    pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
-        let ids: Vec<&str> = std::iter::once(message_id)
-            .chain(refs.iter().map(String::as_str))
-            .collect();
-        let known = self.threads_of(&ids)?;
-        self.assign_thread_with(&ids, &known)
+    /// The thread of a ghost (a Message-ID referenced but not stored as a
+    /// message when it was first referenced).
+    pub fn ghost_thread(&self, message_id: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT thread FROM thread_ids WHERE msgid = ?1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?)
     }
 
-    /// [`Store::assign_thread`] when the caller already looked up
-    /// `known = threads_of(ids)`, where `ids` is the message's own
-    /// Message-ID followed by the ids it references.
-    pub fn assign_thread_with(&self, ids: &[&str], known: &[Option<i64>]) -> Result<i64> {
+    /// The thread of a new message with Message-ID `message_id` referencing
+    /// `refs`: the thread of any id among them already known (merging the
+    /// threads the message joins), else a new thread. Records referenced ids
+    /// never received as ghosts. Call before inserting the message.
+    pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
+        let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+        let mut known = vec![self.ghost_thread(message_id)?];
+        known.extend(self.threads_of(&refs)?);
         let mut threads: Vec<i64> = Vec::new();
-        let mut missing: Vec<&str> = Vec::new();
-        for (&id, &t) in ids.iter().zip(known) {
-            match t {
-                Some(t) => {
-                    if !threads.contains(&t) {
-                        threads.push(t);
-                    }
-                }
-                None => missing.push(id),
+        for t in known.iter().flatten() {
+            if !threads.contains(t) {
+                threads.push(*t);
             }
         }
         let thread = match threads.iter().copied().min() {
@@ -596,19 +596,24 @@ impl Store {
         let mut ins = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
-        for id in missing {
-            ins.execute(params![id, thread])?;
+        for (id, t) in refs.iter().zip(&known[1..]) {
+            if t.is_none() {
+                ins.execute(params![id, thread])?;
+            }
         }
         Ok(thread)
     }
 
     /// A thread id not used yet.
-    fn new_thread(&self) -> Result<i64> {
+    pub fn new_thread(&self) -> Result<i64> {
         let mut next = self.next_thread.get();
         if next == 0 {
             next = self
                 .conn
-                .prepare_cached("SELECT coalesce(max(thread), 0) + 1 FROM thread_ids")?
+                .prepare_cached(
+                    "SELECT max(coalesce((SELECT max(thread) FROM messages), 0),
+                                coalesce((SELECT max(thread) FROM thread_ids), 0)) + 1",
+                )?
                 .query_row([], |r| r.get(0))?;
         }
         self.next_thread.set(next + 1);

@@ -196,10 +196,12 @@ fn repair_alone_leaves_a_clean_archive() {
     let before = results(&a);
     let row = message_row(&a, "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp");
     tamper_index(&a, row, 123_456);
-    // A thread link lost too.
+    // A thread link gone wrong too: its Message-ID recorded as a ghost of
+    // another thread.
     db(&a)
         .execute(
-            "DELETE FROM thread_ids WHERE msgid = '20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp'",
+            "INSERT OR REPLACE INTO thread_ids (msgid, thread)
+             VALUES ('20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp', 999999)",
             [],
         )
         .unwrap();
@@ -210,7 +212,7 @@ fn repair_alone_leaves_a_clean_archive() {
         vec![
             ("index_missing".to_string(), row),
             ("index_orphan".to_string(), 123_456),
-            ("thread_missing".to_string(), row),
+            ("thread_mismatch".to_string(), row),
         ]
     );
     let o = run(kura(&a).args(["check", "--repair"]));

@@ -278,3 +278,24 @@ fn the_import_reports_the_time_spent_threading() {
         stderr(&o)
     );
 }
+
+#[test]
+fn the_benchmark_switch_gives_every_message_a_thread_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let folders = fixture_folders();
+    let o = run(kura(&a)
+        .env("KURA_BENCH_NO_THREADING", "1")
+        .arg("import")
+        .arg("--json")
+        .args(&folders));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let messages = count(&a, "*");
+    let threads = stdout(&run(kura(&a).args(["count", "--threads", "*"])));
+    assert_eq!(threads.trim().parse::<u64>().unwrap(), messages);
+    // The real import threads the replies.
+    let b = tmp.path().join("b");
+    import_fixtures(&b);
+    let threads = stdout(&run(kura(&b).args(["count", "--threads", "*"])));
+    assert!(threads.trim().parse::<u64>().unwrap() < messages);
+}

@@ -5,10 +5,10 @@
 //! every message exactly once and nothing else (the `id` fast field of every
 //! live document against the `messages` rows); every stored original
 //! (messages, conflicting copies, rejects) decompresses to bytes with the
-//! recorded BLAKE3 hash; every message's thread agrees with the thread of its
-//! Message-ID in `thread_ids`. `--repair` re-indexes missing documents from
+//! recorded BLAKE3 hash; a message whose Message-ID is also recorded as a
+//! ghost (`thread_ids`) is in the ghost's thread. `--repair` re-indexes missing documents from
 //! their originals, removes stray and doubled documents (re-adding one),
-//! restores thread links (merging threads, never splitting them). A corrupt
+//! joins such threads (merging, never splitting them). A corrupt
 //! original or database cannot be repaired: it is reported.
 
 use super::reindex::{self, StoredMessage, document_from_original};
@@ -27,7 +27,7 @@ use tantivy::{Index, ReloadPolicy};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Problem {
     /// `database`, `index`, `index_missing`, `index_duplicate`, `index_orphan`,
-    /// `original`, `thread_missing`, `thread_mismatch`.
+    /// `original`, `thread_mismatch`.
     pub kind: &'static str,
     /// The message row concerned, if any.
     pub row: Option<i64>,
@@ -403,11 +403,13 @@ fn check_index(
     Ok(())
 }
 
+/// A Message-ID recorded as a ghost (in `thread_ids`) that is also a stored
+/// message must be in that message's thread.
 fn check_threads(store: &Store, repair: bool, report: &mut CheckReport) -> Result<()> {
     let mut q = store.conn.prepare(
-        "SELECT m.id, m.message_id, m.thread, t.thread FROM messages m
-         LEFT JOIN thread_ids t ON t.msgid = m.message_id
-         WHERE t.thread IS NULL OR t.thread != m.thread ORDER BY m.id",
+        "SELECT m.id, m.message_id, m.thread, t.thread FROM thread_ids t
+         JOIN messages m ON m.message_id = t.msgid
+         WHERE t.thread != m.thread ORDER BY m.id",
     )?;
     let bad = q
         .query_map([], |r| {
@@ -415,7 +417,7 @@ fn check_threads(store: &Store, repair: bool, report: &mut CheckReport) -> Resul
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(3)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -425,48 +427,39 @@ fn check_threads(store: &Store, repair: bool, report: &mut CheckReport) -> Resul
     }
     let mut found = Vec::new();
     for (row, msgid, thread, linked) in &bad {
-        let p = match linked {
-            None => report.problem(
-                "thread_missing",
-                Some(*row),
-                Some(msgid),
-                format!("message {row} (thread {thread}) has no thread link for its Message-ID"),
+        found.push(report.problem(
+            "thread_mismatch",
+            Some(*row),
+            Some(msgid),
+            format!(
+                "message {row} is in thread {thread}, its Message-ID is linked to thread {linked}"
             ),
-            Some(t) => report.problem(
-                "thread_mismatch",
-                Some(*row),
-                Some(msgid),
-                format!(
-                    "message {row} is in thread {thread}, its Message-ID is linked to thread {t}"
-                ),
-            ),
-        };
-        found.push(p);
+        ));
     }
     if !repair {
         return Ok(());
     }
     store.begin()?;
-    for (row, msgid, _, _) in &bad {
+    for (row, _, _, _) in &bad {
         // Threads may have been merged by an earlier fix: look again.
-        let (thread, linked): (i64, Option<i64>) = store.conn.query_row(
-            "SELECT m.thread, t.thread FROM messages m LEFT JOIN thread_ids t ON t.msgid = m.message_id
-             WHERE m.id = ?1",
-            [row],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        match linked {
-            None => {
-                store.conn.execute(
-                    "INSERT INTO thread_ids (msgid, thread) VALUES (?1, ?2)",
-                    rusqlite::params![msgid, thread],
-                )?;
-            }
-            Some(t) if t != thread => {
-                // Never split a conversation: join the two threads.
-                store.merge_threads(t.max(thread), t.min(thread))?;
-            }
-            Some(_) => {}
+        let pair: Option<(i64, i64)> = store
+            .conn
+            .query_row(
+                "SELECT m.thread, t.thread FROM messages m JOIN thread_ids t ON t.msgid = m.message_id
+                 WHERE m.id = ?1",
+                [row],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        if let Some((thread, t)) = pair
+            && t != thread
+        {
+            // Never split a conversation: join the two threads.
+            store.merge_threads(t.max(thread), t.min(thread))?;
         }
     }
     store.commit()?;

@@ -22,6 +22,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
         progress: !global.quiet && std::io::stderr().is_terminal(),
         jobs: args.jobs,
         abort_after,
+        no_threading: std::env::var_os("KURA_BENCH_NO_THREADING").is_some(),
     };
     let summary = import::run(&archive, &opts)?;
     if args.verbose && !global.quiet {
