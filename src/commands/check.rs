@@ -19,6 +19,7 @@ use crate::output::sanitize;
 use crate::pack::{PackReader, PackRef};
 use crate::store::Store;
 use anyhow::{Context, Result};
+use rusqlite::OptionalExtension;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use tantivy::{Index, ReloadPolicy};
@@ -450,11 +451,7 @@ fn check_threads(store: &Store, repair: bool, report: &mut CheckReport) -> Resul
                 [row],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         if let Some((thread, t)) = pair
             && t != thread
         {
