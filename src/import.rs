@@ -895,71 +895,60 @@ impl Writer<'_> {
                     .add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
                 self.summary.rejected += 1;
             }
-            Ok((m, doc)) => {
-                let outcome = self.classify(&m)?;
-                self.store_message(&m, doc, outcome, &place, c, fields)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Stores a parsed message by what [`Writer::classify`] found.
-    #[allow(clippy::too_many_arguments)]
-    fn store_message(
-        &mut self,
-        m: &ParsedMessage,
-        mut doc: tantivy::TantivyDocument,
-        outcome: Outcome,
-        place: &Place<'_>,
-        c: &pack::Compressed,
-        fields: &Fields,
-    ) -> Result<()> {
-        match outcome {
-            Outcome::New(_) => {
-                let r = self.pack.append(&c.frame)?;
-                let started = Instant::now();
-                let thread = if self.opts.no_threading {
-                    self.store.new_thread()?
-                } else {
-                    self.store.assign_thread(&m.message_id, &m.thread_refs())?
-                };
-                let mut threading = started.elapsed();
-                let row = self
-                    .store
-                    .insert_message(m, c.raw_len, &c.hash, r, thread, self.batch)?;
-                let started = Instant::now();
-                if !self.opts.no_threading {
+            Ok((m, mut doc)) => match self.classify(&m)? {
+                Outcome::New(_) => {
+                    let r = self.pack.append(&c.frame)?;
+                    let started = Instant::now();
+                    let thread = if self.opts.no_threading {
+                        self.store.new_thread()?
+                    } else {
+                        self.store.assign_thread(&m.message_id, &m.thread_refs())?
+                    };
+                    let mut threading = started.elapsed();
+                    let row = self
+                        .store
+                        .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+                    let started = Instant::now();
+                    if !self.opts.no_threading {
+                        self.store
+                            .subject_fallback(row, &m, thread, self.opts.threads)?;
+                    }
+                    threading += started.elapsed();
+                    self.summary.threading_seconds += threading.as_secs_f64();
                     self.store
-                        .subject_fallback(row, m, thread, self.opts.threads)?;
+                        .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                    index::set_id(&mut doc, fields, row);
+                    self.writer.add_document(doc)?;
+                    self.summary.new += 1;
+                    self.in_batch += 1;
                 }
-                threading += started.elapsed();
-                self.summary.threading_seconds += threading.as_secs_f64();
-                self.store
-                    .add_location(row, place, 0, &c.hash, c.raw_len, None, self.batch)?;
-                index::set_id(&mut doc, fields, row);
-                self.writer.add_document(doc)?;
-                self.summary.new += 1;
-                self.in_batch += 1;
-            }
-            // Already imported from this very place (an interrupted
-            // import, or a re-read mbox): nothing to do.
-            Outcome::Duplicate(row) | Outcome::Conflict(row)
-                if self.store.location_known(row, place)? =>
-            {
-                self.summary.unchanged += 1;
-            }
-            Outcome::Duplicate(row) => {
-                self.store
-                    .add_location(row, place, 1, &c.hash, c.raw_len, None, self.batch)?;
-                self.summary.duplicates += 1;
-            }
-            Outcome::Conflict(row) => {
-                let r = self.pack.append(&c.frame)?;
-                self.store
-                    .add_location(row, place, 2, &c.hash, c.raw_len, Some(r), self.batch)?;
-                self.summary.duplicates += 1;
-                self.summary.conflicts += 1;
-            }
+                // Already imported from this very place (an interrupted
+                // import, or a re-read mbox): nothing to do.
+                Outcome::Duplicate(row) | Outcome::Conflict(row)
+                    if self.store.location_known(row, &place)? =>
+                {
+                    self.summary.unchanged += 1;
+                }
+                Outcome::Duplicate(row) => {
+                    self.store
+                        .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                    self.summary.duplicates += 1;
+                }
+                Outcome::Conflict(row) => {
+                    let r = self.pack.append(&c.frame)?;
+                    self.store.add_location(
+                        row,
+                        &place,
+                        2,
+                        &c.hash,
+                        c.raw_len,
+                        Some(r),
+                        self.batch,
+                    )?;
+                    self.summary.duplicates += 1;
+                    self.summary.conflicts += 1;
+                }
+            },
         }
         Ok(())
     }
