@@ -30,16 +30,11 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
 KURA="${KURA:-target/release/kura}"
-MAIL="${MAIL:-}"
-if [[ -z "$MAIL" ]]; then
-    MAIL="$TMP/mail"
-    target/release/examples/gen_mailbox --out "$MAIL" --messages "$N" --seed "$SEED" --format "$FORMAT" >&2
-else
-    # Existing mail (the count is what the import sees); read it once so
-    # the page cache is warm, as it is for freshly generated mail.
-    FORMAT="existing mail"
-    find "$MAIL" -type f -print0 | xargs -0 cat > /dev/null
+if [[ -n "${MAIL:-}" ]]; then
+    FORMAT="existing mail" # the count is what the import sees
 fi
+source bench/lib.sh
+bench_mail "$TMP/mail"
 
 # Runs one import under GNU time; on failure shows kura's errors.
 timed_import() {

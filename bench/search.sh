@@ -18,16 +18,8 @@ RUNS="${RUNS:-30}"
 cd "$(dirname "$0")/.."
 
 KURA="${KURA:-target/release/kura}"
-if [[ -z "${ARCHIVE:-}" ]]; then
-    ARCHIVE="target/bench/archive-$N-seed$SEED"
-    if [[ ! -d "$ARCHIVE" ]]; then
-        echo "no archive at $ARCHIVE: building one with bench/import.sh $N" >&2
-        KEEP_ARCHIVE="$ARCHIVE" SEED="$SEED" bench/import.sh "$N" >&2 || true
-        [[ -d "$ARCHIVE" ]] || { echo "search.sh: could not build $ARCHIVE" >&2; exit 2; }
-    fi
-else
-    [[ -d "$ARCHIVE" ]] || { echo "search.sh: ARCHIVE=$ARCHIVE does not exist" >&2; exit 2; }
-fi
+source bench/lib.sh
+bench_archive
 cargo build --release --bins --quiet
 
 # Staff addresses of the generated mailbox (examples/gen_mailbox.rs: same for every seed).
@@ -41,44 +33,18 @@ QUERIES=(
     "請求書 date:2023 -from:$OTHER_STAFF"
 )
 
-HYPERFINE=""
-if command -v hyperfine > /dev/null 2>&1; then
-    HYPERFINE="$(command -v hyperfine)"
-fi
+python3 - "$KURA" "$ARCHIVE" "$RUNS" "${QUERIES[@]}" <<'PY'
+import statistics, subprocess, sys
 
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-search.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
+sys.path.insert(0, "bench")
+from timing import p90, run_times, timer_name
 
-python3 - "$KURA" "$ARCHIVE" "$RUNS" "$HYPERFINE" "$TMP" "${QUERIES[@]}" <<'PY'
-import json, os, shlex, statistics, subprocess, sys, time
-
-kura, archive, runs, hyperfine, tmp = sys.argv[1:6]
+kura, archive, runs = sys.argv[1:4]
 runs = int(runs)
-queries = sys.argv[6:]
+queries = sys.argv[4:]
 BAR_MS = 15.0
 
-def run_times(argv):
-    """Wall times in ms of `runs` runs of argv (after one warm-up run)."""
-    if hyperfine:
-        out = os.path.join(tmp, "hf.json")
-        subprocess.run([hyperfine, "-N", "--style", "none", "--warmup", "2", "--runs", str(runs),
-                        "--export-json", out, shlex.join(argv)],
-                       check=True, stdout=subprocess.DEVNULL)
-        with open(out) as f:
-            return [t * 1000 for t in json.load(f)["results"][0]["times"]]
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
-
-def p90(xs):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
-
-print(f"archive {archive}, {runs} runs per command, timer: {'hyperfine' if hyperfine else 'python3'}")
+print(f"archive {archive}, {runs} runs per command, timer: {timer_name()}")
 print(f"{'command':7} {'query':48} {'hits':>8} {'median':>9} {'p90':>9}")
 missed = False
 for q in queries:
@@ -87,7 +53,7 @@ for q in queries:
     res = subprocess.run(count_argv, check=True, capture_output=True, text=True)
     hits = (res.stdout.strip().splitlines() or ["?"])[0]
     for name, argv in (("search", search_argv), ("count", count_argv)):
-        t = run_times(argv)
+        t = run_times(argv, runs)
         med = statistics.median(t)
         ok = med < BAR_MS
         missed |= not ok

@@ -17,27 +17,17 @@ RUNS="${RUNS:-30}"
 cd "$(dirname "$0")/.."
 
 KURA="${KURA:-target/release/kura}"
-if [[ -z "${ARCHIVE:-}" ]]; then
-    ARCHIVE="target/bench/archive-$N-seed$SEED"
-    if [[ ! -d "$ARCHIVE" ]]; then
-        echo "no archive at $ARCHIVE: building one with bench/import.sh $N" >&2
-        KEEP_ARCHIVE="$ARCHIVE" SEED="$SEED" bench/import.sh "$N" >&2 || true
-        [[ -d "$ARCHIVE" ]] || { echo "thread.sh: could not build $ARCHIVE" >&2; exit 2; }
-    fi
-else
-    [[ -d "$ARCHIVE" ]] || { echo "thread.sh: ARCHIVE=$ARCHIVE does not exist" >&2; exit 2; }
-fi
+source bench/lib.sh
+bench_archive
 cargo build --release --bins --quiet
 
-HYPERFINE=""
-if command -v hyperfine > /dev/null 2>&1; then
-    HYPERFINE="$(command -v hyperfine)"
-fi
+python3 - "$KURA" "$ARCHIVE" "$RUNS" <<'PY'
+import json, os, sqlite3, statistics, subprocess, sys
 
-python3 - "$KURA" "$ARCHIVE" "$RUNS" "$HYPERFINE" <<'PY'
-import json, os, shlex, sqlite3, statistics, subprocess, sys, tempfile, time
+sys.path.insert(0, "bench")
+from timing import p90, run_times
 
-kura, archive, runs, hyperfine = sys.argv[1:5]
+kura, archive, runs = sys.argv[1:4]
 runs = int(runs)
 BAR_MS = 15.0
 
@@ -51,28 +41,6 @@ thread, size = db.execute(
 ).fetchone()
 total = db.execute("SELECT count(*) FROM messages").fetchone()[0]
 db.close()
-
-def run_times(argv):
-    """Wall times in ms of `runs` runs of argv (after a warm-up run)."""
-    if hyperfine:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "hf.json")
-            subprocess.run([hyperfine, "-N", "--style", "none", "--warmup", "2", "--runs", str(runs),
-                            "--export-json", out, shlex.join(argv)],
-                           check=True, stdout=subprocess.DEVNULL)
-            with open(out) as f:
-                return [t * 1000 for t in json.load(f)["results"][0]["times"]]
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
-
-def p90(xs):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
 
 # Check what is measured: the JSON tree holds the whole thread.
 tree = json.loads(subprocess.run([kura, "--archive", archive, "thread", "--format", "json", str(thread)],
@@ -97,7 +65,7 @@ if size < 50:
 if in_tree != size:
     print(f"  the JSON tree holds {in_tree} messages, the thread {size}")
 for name, argv in commands:
-    t = run_times(argv)
+    t = run_times(argv, runs)
     med = statistics.median(t)
     ok = med < BAR_MS
     missed |= not ok

@@ -29,13 +29,8 @@ TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 
 KURA="${KURA:-target/release/kura}"
-MAIL="${MAIL:-}"
-if [[ -z "$MAIL" ]]; then
-    MAIL="$TMP/mail"
-    target/release/examples/gen_mailbox --out "$MAIL" --messages "$N" --seed "$SEED" >&2
-else
-    find "$MAIL" -type f -print0 | xargs -0 cat > /dev/null
-fi
+source bench/lib.sh
+bench_mail "$TMP/mail"
 
 # One import into a fresh archive; appends "wall user sys" to $TMP/$1.
 timed() {
