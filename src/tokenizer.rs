@@ -124,7 +124,7 @@ pub fn fold(text: &str) -> String {
     let mut pending = String::new();
     let mut folder = Folder::new(text, &mut pending);
     let mut out = String::with_capacity(text.len());
-    while let Some(unit) = folder.next_unit() {
+    while let Some(unit) = folder.next(true) {
         out.push(unit.c);
     }
     out
@@ -209,6 +209,17 @@ fn classify(c: char) -> (bool, bool) {
     }
 }
 
+/// The character encoded in three bytes at `at` (U+0800..U+FFFF), if that
+/// is what starts there. `bytes` must be valid UTF-8 (a `str`'s bytes).
+fn three_byte_char(bytes: &[u8], at: usize) -> Option<char> {
+    match bytes.get(at..at + 3)? {
+        &[b0 @ 0xE0..=0xEF, b1, b2] => char::from_u32(
+            (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F),
+        ),
+        _ => None,
+    }
+}
+
 /// One folded character and the original byte range it came from.
 #[derive(Debug, Clone, Copy)]
 struct Unit {
@@ -261,6 +272,20 @@ impl<'a> Folder<'a> {
         self.text.get(at..).and_then(|s| s.chars().next())
     }
 
+    /// Whether the text ends at `pos` or has an ASCII separator there that
+    /// nothing after it attaches to (the next character is ASCII too).
+    fn at_plain_separator(&self) -> bool {
+        let bytes = self.text.as_bytes();
+        match bytes.get(self.pos) {
+            None => true,
+            Some(b) => {
+                b.is_ascii()
+                    && !b.is_ascii_alphanumeric()
+                    && bytes.get(self.pos + 1).is_none_or(u8::is_ascii)
+            }
+        }
+    }
+
     /// Moves past ASCII characters that are neither letters nor digits.
     /// Only meaningful when nothing is pending.
     fn skip_ascii_separators(&mut self) {
@@ -296,6 +321,49 @@ impl<'a> Folder<'a> {
             }
         }
         end
+    }
+
+    /// The next folded character: [`Folder::next_plain`] when it applies,
+    /// else [`Folder::next_unit`]. `fast` off takes the general path always
+    /// (tests compare the two).
+    fn next(&mut self, fast: bool) -> Option<Unit> {
+        if fast && let Some(u) = self.next_plain() {
+            return Some(u);
+        }
+        self.next_unit()
+    }
+
+    /// The fast path of the bulk of Japanese text: when nothing is pending
+    /// and the character at `pos` is a three-byte character that
+    /// [`is_fast_stable`] accepts (kana, kanji, 、。「」) and the character
+    /// after it does not attach to it, that character as it stands, without
+    /// [`Folder::next_unit`]'s general grouping. `None` (and nothing read)
+    /// otherwise.
+    fn next_plain(&mut self) -> Option<Unit> {
+        if !self.pending_empty() {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let start = self.pos;
+        let c = three_byte_char(bytes, start).filter(|c| is_fast_stable(*c))?;
+        let end = start + 3;
+        if let Some(&b) = bytes.get(end)
+            && b >= 0x80
+            && !three_byte_char(bytes, end).is_some_and(is_fast_stable)
+        {
+            let d = self.char_at(end)?;
+            let (yes, attaches) = classify(d);
+            if attaches {
+                return None;
+            }
+            self.cached = Some((end, yes));
+        }
+        self.pos = end;
+        Some(Unit {
+            c,
+            from: start,
+            to: end,
+        })
     }
 
     /// The next folded character, or `None` at the end of the text.
@@ -416,6 +484,9 @@ pub struct KuraTokenStream<'a> {
     /// Query mode: no tail unigrams except for one-character runs.
     query: bool,
     kind: QueryTokenKind,
+    /// Take the fast paths (always, except in tests that compare them with
+    /// the general path).
+    fast: bool,
 }
 
 impl Tokenizer for KuraTokenizer {
@@ -436,6 +507,7 @@ impl<'a> KuraTokenStream<'a> {
             next_pos: 0,
             query,
             kind: QueryTokenKind::Word,
+            fast: true,
         }
     }
 
@@ -496,8 +568,12 @@ impl<'a> KuraTokenStream<'a> {
                     }
                     continue;
                 }
+                if self.fast && self.folder.at_plain_separator() {
+                    // Ends at an ASCII separator, left for the caller.
+                    break;
+                }
             }
-            let Some(u) = self.folder.next_unit() else {
+            let Some(u) = self.folder.next(self.fast) else {
                 break;
             };
             let continues = !is_cjk(u.c)
@@ -538,8 +614,13 @@ impl<'a> KuraTokenStream<'a> {
 impl TokenStream for KuraTokenStream<'_> {
     fn advance(&mut self) -> bool {
         loop {
-            let unit = match self.held.take() {
-                Some(u) => Some(u),
+            // (`is_some` first: a `take` of `None` on every character cost a
+            // store-forwarding stall.)
+            let unit = match self.held {
+                Some(u) => {
+                    self.held = None;
+                    Some(u)
+                }
                 None => {
                     if self.folder.pending_empty()
                         && let Some(b) = self.folder.peek_byte()
@@ -560,7 +641,7 @@ impl TokenStream for KuraTokenStream<'_> {
                         }
                         continue;
                     }
-                    self.folder.next_unit()
+                    self.folder.next(self.fast)
                 }
             };
             let Some(u) = unit else {
@@ -604,7 +685,8 @@ impl TokenStream for KuraTokenStream<'_> {
                 }
                 continue;
             }
-            if u.c.is_alphanumeric() && self.read_word(Some(u)) {
+            // (Japanese punctuation is fast-stable: spare it the Unicode tables.)
+            if !is_fast_stable(u.c) && u.c.is_alphanumeric() && self.read_word(Some(u)) {
                 return true;
             }
         }
@@ -642,6 +724,48 @@ mod tests {
             out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
         }
         out
+    }
+
+    /// [`tokens`] with the fast paths off: the general path alone.
+    fn tokens_general(text: &str, query: bool) -> Vec<(String, usize, usize, usize)> {
+        let mut token = Token::default();
+        let mut pending = String::new();
+        let mut stream = KuraTokenStream::new(text, &mut token, &mut pending, query);
+        stream.fast = false;
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push((t.text.clone(), t.position, t.offset_from, t.offset_to));
+        }
+        out
+    }
+
+    /// The fast paths give exactly what the general path gives, in index and
+    /// in query mode.
+    fn check_fast_paths(text: &str) {
+        assert_eq!(tokens(text), tokens_general(text, false), "{text:?}");
+        let query: Vec<_> = analyze_query(text).into_iter().map(|q| q.text).collect();
+        let general: Vec<_> = tokens_general(text, true)
+            .into_iter()
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(query, general, "{text:?}");
+    }
+
+    #[test]
+    fn fast_paths_agree_on_edge_cases() {
+        for text in [
+            "① ᅡ",           // a separator a combining character attaches to
+            "𐩠 \u{cd5}",    // after a word of another script
+            "e\u{301}t",    // an ASCII letter with a combining accent
+            "か\u{3099}き", // kana with a combining voiced mark
+            "ｶﾞ請求書",      // half-width kana with a voiced mark
+            "請求書。PDF、添付「見積書」・ご確認ください",
+            "abc, def\n請求",
+        ] {
+            check_fast_paths(text);
+            check_invariants(text);
+        }
     }
 
     fn texts(text: &str) -> Vec<String> {
@@ -1094,6 +1218,10 @@ mod tests {
             "\u{301}",
             "\u{3099}",
             "か",
+            "お願い",
+            "「",
+            "」",
+            "・",
             "ー",
             "々",
             "、",
@@ -1128,6 +1256,16 @@ mod tests {
         #[test]
         fn mail_like_text_keeps_invariants(text in mail_like()) {
             check_invariants(&text);
+        }
+
+        #[test]
+        fn fast_paths_agree_with_the_general_path(text in mail_like()) {
+            check_fast_paths(&text);
+        }
+
+        #[test]
+        fn fast_paths_agree_on_arbitrary_text(text in any::<String>()) {
+            check_fast_paths(&text);
         }
     }
 }
