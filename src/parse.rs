@@ -131,9 +131,13 @@ fn reject(reason: impl Into<String>) -> Reject {
     }
 }
 
-/// The mail-parser configuration kura uses.
+/// The mail-parser configuration kura uses: the MIME headers (to read the
+/// body), Date, Subject and the address headers are parsed; every other
+/// header is kept raw. Message-ID, References and In-Reply-To are read from
+/// their raw bytes ([`refs`]), the Received dates only when Date is missing
+/// ([`received_date`]), so parsing them on every message was wasted work.
 pub fn parser() -> MessageParser {
-    MessageParser::default()
+    MessageParser::new().with_minimal_headers()
 }
 
 /// Parses `raw`. `file_time` (unix seconds) is the fallback date of a file source.
@@ -602,10 +606,12 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
         return (d.to_timestamp(), DateSource::Header);
     }
     let newest = msg
-        .received_all()
-        .filter_map(|r| r.date)
-        .filter(|d| d.is_valid())
-        .map(|d| d.to_timestamp())
+        .root_part()
+        .headers
+        .iter()
+        .filter(|h| h.name == HeaderName::Received)
+        .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
+        .filter_map(received_date)
         .filter(|&t| sane(t))
         .max();
     if let Some(t) = newest {
@@ -615,6 +621,17 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
         Some(t) => (t, DateSource::FileTime),
         None => (0, DateSource::Unknown),
     }
+}
+
+/// The date of a raw Received: value: what follows its last `;`
+/// (RFC 5322 section 3.6.7), as unix seconds.
+fn received_date(raw: &[u8]) -> Option<i64> {
+    let pos = raw.iter().rposition(|&b| b == b';')?;
+    let text = String::from_utf8_lossy(raw.get(pos + 1..)?);
+    let unfolded = text.replace(['\r', '\n', '\t'], " ");
+    mail_parser::DateTime::parse_rfc822(unfolded.trim())
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp())
 }
 
 /// Hash of what makes two copies "the same message": From, To, Cc, Subject,
@@ -1179,5 +1196,31 @@ mod tests {
         // The same message with CRLF is a duplicate, not a conflict.
         let q = kura_parse("From: a@example.jp\r\nSubject: old mac\r\n\r\nhello\r\n").unwrap();
         assert_eq!(p.content_hash, q.content_hash);
+    }
+
+    #[test]
+    fn date_falls_back_to_the_newest_received() {
+        // The date part of a folded Received: value.
+        assert_eq!(
+            received_date(b" from mx.example.jp (mx [192.0.2.1])\r\n\tby mail.example.jp;\r\n\tFri, 9 Apr 2021 02:50:30 +0900\r\n"),
+            Some(1_617_904_230)
+        );
+        assert_eq!(received_date(b" from a by b"), None);
+        assert_eq!(received_date(b" from a by b; not a date"), None);
+        let p = kura_parse(
+            "Received: from a by b; Fri, 9 Apr 2021 02:50:30 +0900\n\
+             Received: from c by a; Thu, 8 Apr 2021 10:00:00 +0900\n\
+             From: a@example.jp\nSubject: no date\n\nbody\n",
+        )
+        .unwrap();
+        assert_eq!((p.date, p.date_source), (1_617_904_230, DateSource::Received));
+        // Date: wins when present.
+        let q = kura_parse(
+            "Received: from a by b; Fri, 9 Apr 2021 02:50:30 +0900\n\
+             Date: Thu, 1 Apr 2021 09:00:00 +0900\n\
+             From: a@example.jp\n\nbody\n",
+        )
+        .unwrap();
+        assert_eq!((q.date, q.date_source), (1_617_235_200, DateSource::Header));
     }
 }
