@@ -35,6 +35,10 @@ use tantivy::{IndexWriter, TantivyDocument};
 /// New messages per store transaction / index commit.
 pub const DEFAULT_BATCH: usize = 50_000;
 
+/// Parsed messages that may wait for the writer (each holds its compressed
+/// original and index document: about 4 KB to 40 KB of memory).
+const ITEM_QUEUE: usize = 4096;
+
 /// How an import runs.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -308,7 +312,9 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         opts.jobs
     };
     let (job_tx, job_rx) = bounded::<Job>(1024);
-    let (item_tx, item_rx) = bounded::<Item>(1024);
+    // Room for parsed messages while the writer waits for a batch commit
+    // (the index flushing its segments): the parse threads keep working.
+    let (item_tx, item_rx) = bounded::<Item>(ITEM_QUEUE);
 
     let result = std::thread::scope(|scope| -> Result<()> {
         let planner_items = item_tx.clone();
