@@ -56,7 +56,8 @@ Exit status:
 Files:
   ARCHIVE/kura.sqlite   metadata (SQLite): messages, locations, threads, rejects, tags
   ARCHIVE/index/        the full-text index (tantivy)
-  ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst)
+  ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst, with
+                        the zstd dictionary dict-ID.zdict trained on the archive's mail)
   ARCHIVE/import.lock   held while kura writes (import, reindex, gc, check --repair)
   The archive is created owner-only (0700/0600).
 

@@ -18,7 +18,7 @@
 
 use crate::archive::{Archive, tighten_permissions};
 use crate::index::{self, Fields};
-use crate::pack::{self, Compressed, PackReader, PackRef, PackWriter};
+use crate::pack::{self, Compressed, DictionaryTrainer, PackReader, PackRef, PackWriter};
 use crate::parse::{self, ParsedMessage};
 use crate::sources::{self, MboxReader, SourceFile, SourceKind};
 use crate::store::{Outcome, Place, Store, ThreadOptions};
@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tantivy::{IndexWriter, TantivyDocument};
 
@@ -311,6 +312,10 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     } else {
         opts.jobs
     };
+    let dictionaries = Arc::new(DictionaryTrainer::new(
+        &archive.originals_dir(),
+        dictionary_samples(),
+    )?);
     let (job_tx, job_rx) = bounded::<Job>(1024);
     // Room for parsed messages while the writer waits for a batch commit
     // (the index flushing its segments): the parse threads keep working.
@@ -329,9 +334,10 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         for _ in 0..jobs {
             let rx = job_rx.clone();
             let tx = item_tx.clone();
+            let dicts = dictionaries.clone();
             std::thread::Builder::new()
                 .name("kura-parse".into())
-                .spawn_scoped(scope, move || worker(rx, tx, fields))
+                .spawn_scoped(scope, move || worker(rx, tx, fields, dicts))
                 .context("cannot start a parse thread")?;
         }
         drop(job_rx);
@@ -363,6 +369,10 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         Ok(())
     });
     progress.finish_and_clear();
+    if let Some(e) = dictionaries.error() {
+        summary.errors += 1;
+        eprintln!("kura: error: {e}");
+    }
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if result.is_ok() { "ok" } else { "failed" };
     let logged = store.conn.execute(
@@ -389,6 +399,16 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         .context("the index merge failed (the archive is consistent; run `kura gc` later)")?;
     tighten_permissions(&archive.root)?;
     Ok(summary)
+}
+
+/// Messages the originals' zstd dictionary is trained on:
+/// [`pack::DICT_SAMPLES`], or `KURA_TEST_DICT_SAMPLES` (a testing aid, so
+/// that small test mailboxes get a dictionary too).
+fn dictionary_samples() -> usize {
+    std::env::var("KURA_TEST_DICT_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(pack::DICT_SAMPLES)
 }
 
 fn check_index_version(store: &Store) -> Result<()> {
@@ -653,8 +673,13 @@ impl Planner {
 }
 
 /// A parse worker.
-fn worker(jobs: Receiver<Job>, items: Sender<Item>, fields: Fields) {
-    let mut zstd = match pack::Compressor::new() {
+fn worker(
+    jobs: Receiver<Job>,
+    items: Sender<Item>,
+    fields: Fields,
+    dictionaries: Arc<DictionaryTrainer>,
+) {
+    let mut zstd = match pack::Compressor::with_dictionaries(dictionaries) {
         Ok(c) => c,
         Err(e) => {
             let _ = items.send(Item::Error {

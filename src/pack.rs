@@ -6,18 +6,44 @@
 //! the store committed, and [`PackWriter::open`] cuts them off, so a rerun
 //! appends where the last committed import ended. Packs roll over at
 //! [`PACK_LIMIT`] bytes.
+//!
+//! Frames are compressed with a zstd dictionary trained on the archive's own
+//! mail (`originals/dict-NNNNNNNNNN.zdict`, named by the dictionary id that
+//! every frame made with it carries in its header): mail headers repeat from
+//! message to message, so a dictionary compresses single messages much better
+//! and faster. The first import with enough mail trains it from its first
+//! [`DICT_SAMPLES`] messages ([`DictionaryTrainer`]); messages before that,
+//! and archives written before dictionaries existed, have plain frames.
+//! A dictionary is written and synced before any frame uses it, and never
+//! changes or goes away.
 
 use crate::archive::private_file_options;
 use anyhow::{Context, Result, bail};
+use std::collections::HashMap;
 use std::fs::File;
+use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
 
 /// A pack is closed and a new one started past this size.
 pub const PACK_LIMIT: u64 = 1 << 30;
 
 /// zstd level for originals: level 1 is fast and still halves typical mail.
 pub const ZSTD_LEVEL: i32 = 1;
+
+/// Messages a dictionary is trained on (`KURA_TEST_DICT_SAMPLES` overrides
+/// it, for tests).
+pub const DICT_SAMPLES: usize = 1000;
+
+/// The most of one message a training sample takes (headers and the start of
+/// the body are what repeats).
+const DICT_SAMPLE_BYTES: usize = 16 << 10;
+
+/// Largest dictionary trained.
+const DICT_MAX_BYTES: usize = 64 << 10;
 
 /// Where one original lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,20 +61,210 @@ pub struct Compressed {
     pub hash: [u8; 32],
 }
 
+/// A zstd dictionary for originals, prepared for compression.
+pub struct Dictionary {
+    id: u32,
+    cdict: CDict<'static>,
+}
+
+impl Dictionary {
+    fn new(bytes: &[u8]) -> Option<Dictionary> {
+        let id = zstd_safe::get_dict_id_from_dict(bytes)?.get();
+        let cdict = CDict::try_create(bytes, ZSTD_LEVEL)?;
+        Some(Dictionary { id, cdict })
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+/// The file of dictionary `id` in the originals directory.
+pub fn dict_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("dict-{id:010}.zdict"))
+}
+
+/// The archive's dictionary: the first `dict-*.zdict` (by name) that loads.
+pub fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("dict-") && n.ends_with(".zdict"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
+    };
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        if let Some(d) = Dictionary::new(&bytes) {
+            return Ok(Some(Arc::new(d)));
+        }
+    }
+    Ok(None)
+}
+
+/// Trains a dictionary on `samples` (concatenated, `sizes` each) and stores it
+/// durably in `dir` (temporary file, sync, rename, sync of the folder). `None`
+/// when zstd finds nothing worth a dictionary in the samples.
+pub fn train_dictionary(
+    dir: &Path,
+    samples: &[u8],
+    sizes: &[usize],
+) -> Result<Option<Arc<Dictionary>>> {
+    let max = DICT_MAX_BYTES.min(samples.len() / 8);
+    let Ok(bytes) = zstd::dict::from_continuous(samples, sizes, max) else {
+        return Ok(None);
+    };
+    let Some(dict) = Dictionary::new(&bytes) else {
+        return Ok(None);
+    };
+    let path = dict_path(dir, dict.id);
+    let tmp = path.with_extension("zdict.tmp");
+    let mut f = private_file_options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(&bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))?;
+    Ok(Some(Arc::new(dict)))
+}
+
+/// The dictionary an import compresses with: the archive's, or one trained
+/// from the import's first messages, which parse threads offer as they go.
+pub struct DictionaryTrainer {
+    dir: PathBuf,
+    wanted: usize,
+    dict: OnceLock<Arc<Dictionary>>,
+    /// No more samples are taken (trained, failed, or a dictionary existed).
+    closed: AtomicBool,
+    samples: Mutex<Samples>,
+    error: Mutex<Option<String>>,
+}
+
+#[derive(Default)]
+struct Samples {
+    data: Vec<u8>,
+    sizes: Vec<usize>,
+}
+
+impl DictionaryTrainer {
+    /// A trainer for the archive's originals directory: uses the dictionary
+    /// there, else trains one from the first `wanted` messages offered.
+    pub fn new(dir: &Path, wanted: usize) -> Result<DictionaryTrainer> {
+        let trainer = DictionaryTrainer {
+            dir: dir.to_path_buf(),
+            wanted: wanted.max(1),
+            dict: OnceLock::new(),
+            closed: AtomicBool::new(false),
+            samples: Mutex::new(Samples::default()),
+            error: Mutex::new(None),
+        };
+        if let Some(d) = load_dictionary(dir)? {
+            let _ = trainer.dict.set(d);
+            trainer.closed.store(true, Ordering::Release);
+        }
+        Ok(trainer)
+    }
+
+    /// The dictionary to compress with, once there is one.
+    pub fn current(&self) -> Option<&Dictionary> {
+        self.dict.get().map(|d| &**d)
+    }
+
+    /// Offers a message as a training sample. The call that completes the
+    /// samples trains and stores the dictionary (a fraction of a second, on
+    /// that parse thread; the others go on without it meanwhile).
+    pub fn offer(&self, raw: &[u8]) {
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let full = {
+            let Ok(mut s) = self.samples.lock() else {
+                return;
+            };
+            if s.sizes.len() >= self.wanted {
+                return;
+            }
+            let take = &raw[..raw.len().min(DICT_SAMPLE_BYTES)];
+            s.data.extend_from_slice(take);
+            s.sizes.push(take.len());
+            (s.sizes.len() == self.wanted).then(|| std::mem::take(&mut *s))
+        };
+        if let Some(samples) = full {
+            self.closed.store(true, Ordering::Release);
+            match train_dictionary(&self.dir, &samples.data, &samples.sizes) {
+                Ok(Some(d)) => {
+                    let _ = self.dict.set(d);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if let Ok(mut slot) = self.error.lock() {
+                        *slot = Some(format!("{e:#} (originals are stored without a dictionary)"));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Why the dictionary could not be stored, if it could not.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|e| e.clone())
+    }
+}
+
 /// Compresses and hashes originals, reusing one zstd context (one per thread).
 pub struct Compressor {
-    zstd: zstd::bulk::Compressor<'static>,
+    cctx: CCtx<'static>,
+    dictionaries: Option<Arc<DictionaryTrainer>>,
 }
 
 impl Compressor {
+    /// A compressor that uses no dictionary.
     pub fn new() -> Result<Compressor> {
-        let zstd = zstd::bulk::Compressor::new(ZSTD_LEVEL).context("cannot set up zstd")?;
-        Ok(Compressor { zstd })
+        let cctx = CCtx::try_create().context("cannot set up zstd")?;
+        Ok(Compressor {
+            cctx,
+            dictionaries: None,
+        })
+    }
+
+    /// A compressor that offers every original to `trainer` and uses its
+    /// dictionary once there is one.
+    pub fn with_dictionaries(trainer: Arc<DictionaryTrainer>) -> Result<Compressor> {
+        let mut c = Compressor::new()?;
+        c.dictionaries = Some(trainer);
+        Ok(c)
     }
 
     /// Compresses and hashes an original message.
     pub fn compress(&mut self, raw: &[u8]) -> Result<Compressed> {
-        let frame = self.zstd.compress(raw).context("zstd compression failed")?;
+        let dict = self.dictionaries.as_deref().and_then(|t| {
+            t.offer(raw);
+            t.current()
+        });
+        let mut frame = Vec::with_capacity(zstd_safe::compress_bound(raw.len()));
+        let written = match dict {
+            Some(d) => self.cctx.compress_using_cdict(&mut frame, raw, &d.cdict),
+            None => self.cctx.compress(&mut frame, raw, ZSTD_LEVEL),
+        };
+        written.map_err(|code| {
+            anyhow::anyhow!(
+                "zstd compression failed: {}",
+                zstd_safe::get_error_name(code)
+            )
+        })?;
         Ok(Compressed {
             frame,
             raw_len: raw.len(),
@@ -57,7 +273,8 @@ impl Compressor {
     }
 }
 
-/// Compresses and hashes one original (see [`Compressor`] for many).
+/// Compresses and hashes one original without a dictionary (see
+/// [`Compressor`] for many).
 pub fn compress(raw: &[u8]) -> Result<Compressed> {
     Compressor::new()?.compress(raw)
 }
@@ -153,11 +370,22 @@ impl PackWriter {
     }
 }
 
+/// Where an original lives, for messages.
+fn place(dir: &Path, r: PackRef) -> String {
+    format!(
+        "offset {} of {}",
+        r.offset,
+        pack_path(dir, r.pack).display()
+    )
+}
+
 /// Reads originals back.
 pub struct PackReader {
     dir: PathBuf,
     open: Vec<(u32, File)>,
-    zstd: Option<zstd::bulk::Decompressor<'static>>,
+    dctx: Option<DCtx<'static>>,
+    /// Dictionaries by id, loaded when a frame first names one.
+    dicts: HashMap<u32, DDict<'static>>,
 }
 
 impl PackReader {
@@ -165,7 +393,8 @@ impl PackReader {
         PackReader {
             dir: dir.to_path_buf(),
             open: Vec::new(),
-            zstd: None,
+            dctx: None,
+            dicts: HashMap::new(),
         }
     }
 
@@ -195,25 +424,54 @@ impl PackReader {
         Ok(frame)
     }
 
+    /// Dictionary `id`, loaded on first use.
+    fn dictionary(&mut self, id: u32) -> Result<&DDict<'static>> {
+        if !self.dicts.contains_key(&id) {
+            let path = dict_path(&self.dir, id);
+            let bytes = std::fs::read(&path).with_context(|| {
+                format!(
+                    "cannot read {}, the zstd dictionary of originals",
+                    path.display()
+                )
+            })?;
+            let ddict = DDict::try_create(&bytes)
+                .with_context(|| format!("{} is not a zstd dictionary", path.display()))?;
+            self.dicts.insert(id, ddict);
+        }
+        self.dicts.get(&id).context("zstd dictionary")
+    }
+
     /// The original bytes at `r` (`raw_len` is the recorded size).
     pub fn read(&mut self, r: PackRef, raw_len: usize) -> Result<Vec<u8>> {
         let frame = self.read_frame(r)?;
-        if self.zstd.is_none() {
-            self.zstd = Some(zstd::bulk::Decompressor::new().context("cannot set up zstd")?);
+        let dict_id = zstd_safe::get_dict_id_from_frame(&frame).map(|id| id.get());
+        if let Some(id) = dict_id
+            && let Err(e) = self.dictionary(id)
+        {
+            return Err(e).with_context(|| {
+                format!("cannot decompress the original at {}", place(&self.dir, r))
+            });
         }
-        let dctx = self.zstd.as_mut().context("zstd context")?;
-        let raw = dctx.decompress(&frame, raw_len.max(1)).with_context(|| {
-            format!(
-                "original at offset {} of {} is corrupt",
-                r.offset,
-                pack_path(&self.dir, r.pack).display()
-            )
-        })?;
+        if self.dctx.is_none() {
+            self.dctx = Some(DCtx::try_create().context("cannot set up zstd")?);
+        }
+        let dctx = self.dctx.as_mut().context("zstd context")?;
+        let mut raw = Vec::with_capacity(raw_len.max(1));
+        let done = match dict_id.and_then(|id| self.dicts.get(&id)) {
+            Some(ddict) => dctx.decompress_using_ddict(&mut raw, &frame, ddict),
+            None => dctx.decompress(&mut raw, &frame),
+        };
+        if let Err(code) = done {
+            bail!(
+                "original at {} is corrupt ({})",
+                place(&self.dir, r),
+                zstd_safe::get_error_name(code)
+            );
+        }
         if raw.len() != raw_len {
             bail!(
-                "original at offset {} of {} has {} bytes, expected {}",
-                r.offset,
-                pack_path(&self.dir, r.pack).display(),
+                "original at {} has {} bytes, expected {}",
+                place(&self.dir, r),
                 raw.len(),
                 raw_len
             );
@@ -256,6 +514,54 @@ mod tests {
             b.hash,
             *blake3::hash("Subject: 請求書\n\n本文\n".as_bytes()).as_bytes()
         );
+    }
+
+    #[test]
+    fn dictionary_frames_and_plain_frames_share_a_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let mail = |i: usize| {
+            format!(
+                "From: sato{i}@kyowa.co.jp\nTo: info@example.co.jp\nSubject: 請求書 {i}\n\n\
+                 いつもお世話になっております。請求書番号 {i} を送付いたします。\n"
+            )
+            .into_bytes()
+        };
+        let trainer = Arc::new(DictionaryTrainer::new(dir.path(), 40).unwrap());
+        let mut c = Compressor::with_dictionaries(trainer.clone()).unwrap();
+        let mut w = PackWriter::open(dir.path(), 1, 0).unwrap();
+        let mut refs = Vec::new();
+        for i in 0..60 {
+            let raw = mail(i);
+            let z = c.compress(&raw).unwrap();
+            refs.push((w.append(&z.frame).unwrap(), raw, z.frame));
+        }
+        w.sync().unwrap();
+        let dict = trainer.current().expect("trained after 40 samples");
+        assert!(trainer.error().is_none());
+        assert!(dict_path(dir.path(), dict.id()).is_file());
+        let with_dict = |f: &[u8]| zstd_safe::get_dict_id_from_frame(f).is_some();
+        assert!(!with_dict(&refs[0].2) && with_dict(&refs[59].2));
+        let mut r = PackReader::new(dir.path());
+        for (at, raw, _) in &refs {
+            assert_eq!(&r.read(*at, raw.len()).unwrap(), raw);
+        }
+        // A new trainer takes the stored dictionary instead of training.
+        let again = DictionaryTrainer::new(dir.path(), 1).unwrap();
+        assert_eq!(again.current().map(Dictionary::id), Some(dict.id()));
+    }
+
+    #[test]
+    fn too_little_to_train_on_gives_no_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            train_dictionary(dir.path(), b"abc", &[3])
+                .unwrap()
+                .is_none()
+        );
+        let trainer = DictionaryTrainer::new(dir.path(), 1).unwrap();
+        trainer.offer(b"x");
+        assert!(trainer.current().is_none() && trainer.error().is_none());
+        assert!(load_dictionary(dir.path()).unwrap().is_none());
     }
 
     #[test]

@@ -267,3 +267,73 @@ fn searches_during_an_import_always_see_a_consistent_archive() {
     assert!(final_count >= last);
     eprintln!("{searches} searches ran during the import");
 }
+
+/// The dictionary files in an archive's originals folder.
+fn dictionaries(archive: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(archive.join("originals"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "zdict"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn show_raw(archive: &Path, id: &str) -> std::process::Output {
+    run(kura(archive).args(["show", "--raw", "--"]).arg(id))
+}
+
+#[test]
+fn originals_compressed_with_a_trained_dictionary_read_back_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    let dict = tmp.path().join("dict");
+    let folders = fixture_folders();
+    let paths: Vec<&Path> = folders.iter().map(|p| p.as_path()).collect();
+    let s = import(&plain, &paths);
+    // Too few messages for the default number of samples: no dictionary.
+    assert!(dictionaries(&plain).is_empty());
+    let o = run(kura(&dict)
+        .env("KURA_TEST_DICT_SAMPLES", "8")
+        .arg("import")
+        .arg("--json")
+        .args(&paths));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(d["new"], s["new"]);
+    let files = dictionaries(&dict);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", files[0].display());
+
+    // Every original reads back byte for byte, with or without a dictionary.
+    let all = ids(&dict, "*");
+    assert_eq!(all.len() as u64, s["new"].as_u64().unwrap());
+    for id in &all {
+        let a = show_raw(&plain, id);
+        let b = show_raw(&dict, id);
+        assert!(b.status.success(), "{id}: {}", stderr(&b));
+        assert_eq!(a.stdout, b.stdout, "{id}");
+    }
+    let o = run(kura(&dict).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // A later import keeps the dictionary it has.
+    let o = run(kura(&dict)
+        .env("KURA_TEST_DICT_SAMPLES", "2")
+        .arg("import")
+        .arg(root().join("fixtures/eml")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(dictionaries(&dict), files);
+
+    // The messages after the training need it: without it, a clear error.
+    std::fs::remove_file(&files[0]).unwrap();
+    let failed: Vec<_> = all
+        .iter()
+        .map(|id| show_raw(&dict, id))
+        .filter(|o| !o.status.success())
+        .collect();
+    assert!(!failed.is_empty(), "no original used the dictionary");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(stderr(&failed[0]).contains(&name), "{}", stderr(&failed[0]));
+}
