@@ -610,7 +610,10 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
         .headers
         .iter()
         .filter(|h| h.name == HeaderName::Received)
-        .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
+        .filter_map(|h| {
+            msg.raw_message
+                .get(h.offset_start as usize..h.offset_end as usize)
+        })
         .filter_map(received_date)
         .filter(|&t| sane(t))
         .max();
@@ -1213,7 +1216,10 @@ mod tests {
              From: a@example.jp\nSubject: no date\n\nbody\n",
         )
         .unwrap();
-        assert_eq!((p.date, p.date_source), (1_617_904_230, DateSource::Received));
+        assert_eq!(
+            (p.date, p.date_source),
+            (1_617_904_230, DateSource::Received)
+        );
         // Date: wins when present.
         let q = kura_parse(
             "Received: from a by b; Fri, 9 Apr 2021 02:50:30 +0900\n\

@@ -173,9 +173,11 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
             File::open(arg).with_context(|| format!("cannot open source {}", arg.display()))?;
         match sniff(&mut file).with_context(|| format!("cannot read source {}", arg.display()))? {
             Ok(kind) => out.file(source_file(arg.to_path_buf(), kind, &md)),
-            Err(_) if is_empty_mbox(arg, &md) => {
-                out.file(source_file(arg.to_path_buf(), SourceKind::Mbox { gzip: false }, &md))
-            }
+            Err(_) if is_empty_mbox(arg, &md) => out.file(source_file(
+                arg.to_path_buf(),
+                SourceKind::Mbox { gzip: false },
+                &md,
+            )),
             // A file named on the command line is imported whatever it holds:
             // if it is not mail, import rejects it with the reason.
             Err(_) => out.file(source_file(arg.to_path_buf(), SourceKind::Eml, &md)),
@@ -379,9 +381,11 @@ fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
                 .and_then(|(md, mut f)| Ok((md, sniff(&mut f)?)));
             match sniffed {
                 Ok((md, Ok(kind))) => out.file(source_file(path.to_path_buf(), kind, &md)),
-                Ok((md, Err(_))) if is_empty_mbox(path, &md) => {
-                    out.file(source_file(path.to_path_buf(), SourceKind::Mbox { gzip: false }, &md))
-                }
+                Ok((md, Err(_))) if is_empty_mbox(path, &md) => out.file(source_file(
+                    path.to_path_buf(),
+                    SourceKind::Mbox { gzip: false },
+                    &md,
+                )),
                 // A message file by its name (`.eml`, ...) that is empty or
                 // garbage is still taken, so import rejects it with the reason.
                 Ok((md, Err(_))) if has_mail_extension(path) => {
