@@ -85,7 +85,7 @@ pub fn dict_path(dir: &Path, id: u32) -> PathBuf {
 }
 
 /// The archive's dictionary: the first `dict-*.zdict` (by name) that loads.
-pub fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
+fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
@@ -110,7 +110,7 @@ pub fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
 /// Trains a dictionary on `samples` (concatenated, `sizes` each) and stores it
 /// durably in `dir` (temporary file, sync, rename, sync of the folder). `None`
 /// when zstd finds nothing worth a dictionary in the samples.
-pub fn train_dictionary(
+fn train_dictionary(
     dir: &Path,
     samples: &[u8],
     sizes: &[usize],
@@ -424,8 +424,8 @@ impl PackReader {
         Ok(frame)
     }
 
-    /// Dictionary `id`, loaded on first use.
-    fn dictionary(&mut self, id: u32) -> Result<&DDict<'static>> {
+    /// Loads dictionary `id` into `dicts` unless it is there already.
+    fn load_ddict(&mut self, id: u32) -> Result<()> {
         if !self.dicts.contains_key(&id) {
             let path = dict_path(&self.dir, id);
             let bytes = std::fs::read(&path).with_context(|| {
@@ -438,7 +438,7 @@ impl PackReader {
                 .with_context(|| format!("{} is not a zstd dictionary", path.display()))?;
             self.dicts.insert(id, ddict);
         }
-        self.dicts.get(&id).context("zstd dictionary")
+        Ok(())
     }
 
     /// The original bytes at `r` (`raw_len` is the recorded size).
@@ -446,7 +446,7 @@ impl PackReader {
         let frame = self.read_frame(r)?;
         let dict_id = zstd_safe::get_dict_id_from_frame(&frame).map(|id| id.get());
         if let Some(id) = dict_id
-            && let Err(e) = self.dictionary(id)
+            && let Err(e) = self.load_ddict(id)
         {
             return Err(e).with_context(|| {
                 format!("cannot decompress the original at {}", place(&self.dir, r))
