@@ -860,10 +860,13 @@ pub fn decode_header(raw: &[u8]) -> String {
 /// True when text decoded by mail-parser needs to be redone by this module:
 /// it holds U+FFFD, undecoded encoded words (`=?...?=`) or ISO-2022-JP escapes.
 pub fn needs_redecode(text: &str) -> bool {
-    if text.contains(['\u{FFFD}', '\u{1b}']) {
+    let bytes = text.as_bytes();
+    // Byte searches: a `char` pattern would decode every character.
+    if memchr::memchr(0x1b, bytes).is_some()
+        || memchr::memmem::find(bytes, "\u{FFFD}".as_bytes()).is_some()
+    {
         return true;
     }
-    let bytes = text.as_bytes();
     memchr::memmem::find_iter(bytes, b"=?").any(|pos| parse_encoded_word(bytes, pos).is_some())
 }
 

@@ -319,15 +319,28 @@ fn dismantle(msg: Message<'_>) {
 }
 
 /// Lower-cased ASCII needles found case-insensitively.
+///
+/// The scan looks for the needle's first byte that is not a letter (`-` in
+/// `content-transfer-encoding`, `/` in `multipart/digest`), which needs no
+/// case folding and is rare in mail bodies (never in base64 but for `/`, never
+/// inside UTF-8 or Japanese multi-byte text); a needle of letters only is
+/// looked for by its first letter in both cases.
 fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let first = needle.first()?;
+    let matches = |at: usize| {
+        hay.get(at..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    };
+    if let Some(k) = needle.iter().position(|b| !b.is_ascii_alphabetic()) {
+        let anchor = needle[k];
+        return memchr::memchr_iter(anchor, hay)
+            .filter_map(|i| i.checked_sub(k))
+            .find(|&at| matches(at));
+    }
     let mut from = 0;
     while let Some(i) = memchr::memchr2(*first, first.to_ascii_uppercase(), hay.get(from..)?) {
         let at = from + i;
-        if hay
-            .get(at..at + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-        {
+        if matches(at) {
             return Some(at);
         }
         from = at + 1;
@@ -337,17 +350,31 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Number of `message/rfc822` and `message/global` types in `bytes`.
 fn message_types(bytes: &[u8]) -> usize {
-    memchr::memchr_iter(b'/', bytes)
-        .filter(|&i| {
-            i >= 7
-                && bytes
-                    .get(i - 7..i)
-                    .is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
-                && bytes.get(i + 1..i + 7).is_some_and(|w| {
-                    w.eq_ignore_ascii_case(b"rfc822") || w.eq_ignore_ascii_case(b"global")
-                })
-        })
-        .count()
+    media_types(bytes).0
+}
+
+/// Number of `message/rfc822` and `message/global` types in `bytes`, and
+/// whether `multipart/digest` is among them too: one pass over the slashes.
+fn media_types(bytes: &[u8]) -> (usize, bool) {
+    let mut messages = 0;
+    let mut digest = false;
+    for i in memchr::memchr_iter(b'/', bytes) {
+        let before = |n: usize| i.checked_sub(n).and_then(|s| bytes.get(s..i));
+        let after = |n: usize| bytes.get(i + 1..i + 1 + n);
+        if before(7).is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
+            && after(6).is_some_and(|w| {
+                w.eq_ignore_ascii_case(b"rfc822") || w.eq_ignore_ascii_case(b"global")
+            })
+        {
+            messages += 1;
+        } else if !digest
+            && before(9).is_some_and(|w| w.eq_ignore_ascii_case(b"multipart"))
+            && after(6).is_some_and(|w| w.eq_ignore_ascii_case(b"digest"))
+        {
+            digest = true;
+        }
+    }
+    (messages, digest)
 }
 
 /// How many forwarded messages hide inside base64 or quoted-printable
@@ -364,8 +391,8 @@ fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
     if level >= 3 || find_ci(raw, b"content-transfer-encoding").is_none() {
         return 0;
     }
-    let digest = find_ci(raw, b"multipart/digest").is_some();
-    if message_types(raw) == 0 && !digest {
+    let (messages, digest) = media_types(raw);
+    if messages == 0 && !digest {
         return 0;
     }
     let mut total = 0;
@@ -1173,10 +1200,24 @@ mod tests {
         assert_eq!(lenient_base64(b"*aGVs"), b"");
         assert_eq!(find_ci(b"xx Content-TYPE: a", b"content-type"), Some(3));
         assert_eq!(find_ci(b"content-typ", b"content-type"), None);
+        // The anchor (`-`, `/`) may come first in places that do not match.
+        assert_eq!(
+            find_ci(b"-/ a-b x/y Content-Type", b"content-type"),
+            Some(11)
+        );
+        assert_eq!(
+            find_ci(b"multi/part MULTIPART/Digest", b"multipart/digest"),
+            Some(11)
+        );
+        assert_eq!(find_ci(b"t-type", b"content-type"), None);
+        assert_eq!(find_ci(b"encoding: BASE64", b"base64"), Some(10));
+        assert_eq!(find_ci(b"Hello", b"hello"), Some(0));
         assert_eq!(
             message_types(b"Message/RFC822 message/global message/partial"),
             2
         );
+        assert_eq!(media_types(b"/rfc822 message/ Multipart/DIGEST"), (0, true));
+        assert_eq!(media_types(b"multipart/mixed message/rfc822"), (1, false));
         let raw = b"A: 1\r\nB: 2\r\n\r\nbody\n  \nrest";
         assert_eq!(block_end(raw, 0), 14);
         assert_eq!(block_end(raw, 14), 22);

@@ -12,6 +12,7 @@ use crate::pack::PackRef;
 use crate::parse::{Mailbox, ParsedMessage};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Version of the SQLite schema this build writes.
@@ -175,6 +176,95 @@ pub struct Store {
     /// messages have a subject no reference-less reply shares, and need no
     /// query for them.
     refless_subjects: std::cell::RefCell<Option<std::collections::HashSet<u64>>>,
+    /// What an import learnt about Message-IDs (see [`IdCache`]).
+    ids: std::cell::RefCell<IdCache>,
+}
+
+/// The Message-IDs an import has stored or referenced, with their threads,
+/// so that its per-message lookups (is this a duplicate? which thread do its
+/// references belong to?) mostly skip SQLite.
+///
+/// Every entry was written through this [`Store`] (a stored message: its
+/// row and content hash; a ghost: none), so a hit is always the truth once
+/// the threads merged since are followed (`merged`, fed by
+/// [`Store::merge_threads`]). A miss is the truth too when the archive had
+/// neither messages nor ghosts when the cache started (`complete`: a first
+/// import); otherwise SQLite answers it. The cache turns itself off for
+/// good beyond [`IdCache::MAX_IDS`] ids, so that an import's memory does
+/// not grow with the mailbox.
+#[derive(Default)]
+enum IdCache {
+    #[default]
+    Unstarted,
+    On {
+        ids: HashMap<Box<str>, CachedId>,
+        merged: HashMap<i64, i64>,
+        complete: bool,
+    },
+    Off,
+}
+
+#[derive(Clone, Copy)]
+struct CachedId {
+    thread: i64,
+    /// Row and content hash, for a stored message.
+    message: Option<(i64, [u8; 32])>,
+}
+
+impl IdCache {
+    /// Beyond this many ids (about 100 bytes each) the cache is dropped.
+    const MAX_IDS: usize = 300_000;
+
+    /// The cache's answer about `id`: `Some(entry or None)` when it knows,
+    /// `None` when SQLite must be asked.
+    fn lookup(&self, id: &str) -> Option<Option<CachedId>> {
+        let IdCache::On {
+            ids,
+            merged,
+            complete,
+        } = self
+        else {
+            return None;
+        };
+        match ids.get(id) {
+            Some(e) => {
+                let mut thread = e.thread;
+                while let Some(&into) = merged.get(&thread) {
+                    thread = into;
+                }
+                Some(Some(CachedId {
+                    thread,
+                    message: e.message,
+                }))
+            }
+            None if *complete => Some(None),
+            None => None,
+        }
+    }
+
+    /// Records `id` (a stored message when `message` is given, else a ghost
+    /// that has no entry yet).
+    fn record(&mut self, id: &str, thread: i64, message: Option<(i64, [u8; 32])>) {
+        let IdCache::On { ids, .. } = self else {
+            return;
+        };
+        if ids.len() >= Self::MAX_IDS && !ids.contains_key(id) {
+            *self = IdCache::Off;
+            return;
+        }
+        let entry = CachedId { thread, message };
+        if message.is_some() {
+            ids.insert(id.into(), entry);
+        } else {
+            ids.entry(id.into()).or_insert(entry);
+        }
+    }
+
+    fn merge(&mut self, from: i64, into: i64) {
+        if let IdCache::On { merged, .. } = self {
+            merged.insert(from, into);
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -199,6 +289,7 @@ impl Store {
             conn,
             next_thread: std::cell::Cell::new(0),
             refless_subjects: std::cell::RefCell::new(None),
+            ids: std::cell::RefCell::new(IdCache::Unstarted),
         }
     }
 
@@ -381,6 +472,11 @@ impl Store {
 
     /// Looks up an existing message by Message-ID: (row, content hash).
     pub fn find_message(&self, message_id: &str) -> Result<Option<(i64, Vec<u8>)>> {
+        if let Some(known) = self.cached_id(message_id)? {
+            return Ok(known
+                .and_then(|e| e.message)
+                .map(|(row, hash)| (row, hash.to_vec())));
+        }
         Ok(self
             .conn
             .prepare_cached("SELECT id, content_hash FROM messages WHERE message_id = ?1")?
@@ -432,6 +528,9 @@ impl Store {
                 m.attachments.len() as i64,
             ])?;
         let id = self.conn.last_insert_rowid();
+        self.ids
+            .borrow_mut()
+            .record(&m.message_id, thread, Some((id, m.content_hash)));
         let mut addr = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO addresses (message, role, position, name, address) VALUES (?1,?2,?3,?4,?5)")?;
@@ -545,6 +644,25 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// What the import's id cache knows about `id` (see [`IdCache`]),
+    /// starting the cache on first use.
+    fn cached_id(&self, id: &str) -> Result<Option<Option<CachedId>>> {
+        let mut cache = self.ids.borrow_mut();
+        if matches!(*cache, IdCache::Unstarted) {
+            let empty: bool = self.conn.query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM messages) AND NOT EXISTS (SELECT 1 FROM thread_ids)",
+                [],
+                |r| r.get(0),
+            )?;
+            *cache = IdCache::On {
+                ids: HashMap::new(),
+                merged: HashMap::new(),
+                complete: empty,
+            };
+        }
+        Ok(cache.lookup(id))
+    }
+
     /// The thread of each Message-ID: a stored message's, else a ghost's
     /// (an id some message referenced), else `None`.
     pub fn threads_of(&self, ids: &[&str]) -> Result<Vec<Option<i64>>> {
@@ -553,6 +671,10 @@ impl Store {
             .prepare_cached("SELECT thread FROM messages WHERE message_id = ?1")?;
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
+            if let Some(known) = self.cached_id(id)? {
+                found.push(known.map(|e| e.thread));
+                continue;
+            }
             let t = match q.query_row([id], |r| r.get(0)).optional()? {
                 Some(t) => Some(t),
                 None => self.ghost_thread(id)?,
@@ -578,7 +700,12 @@ impl Store {
     /// never received as ghosts. Call before inserting the message.
     pub fn assign_thread(&self, message_id: &str, refs: &[String]) -> Result<i64> {
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
-        let mut known = vec![self.ghost_thread(message_id)?];
+        // A new message's own id can only be known as a ghost.
+        let own = match self.cached_id(message_id)? {
+            Some(known) => known.map(|e| e.thread),
+            None => self.ghost_thread(message_id)?,
+        };
+        let mut known = vec![own];
         known.extend(self.threads_of(&refs)?);
         let mut threads: Vec<i64> = Vec::new();
         for t in known.iter().flatten() {
@@ -599,6 +726,7 @@ impl Store {
         for (id, t) in refs.iter().zip(&known[1..]) {
             if t.is_none() {
                 ins.execute(params![id, thread])?;
+                self.ids.borrow_mut().record(id, thread, None);
             }
         }
         Ok(thread)
@@ -625,6 +753,7 @@ impl Store {
         if from == into {
             return Ok(());
         }
+        self.ids.borrow_mut().merge(from, into);
         self.conn
             .prepare_cached("UPDATE thread_ids SET thread = ?1 WHERE thread = ?2")?
             .execute(params![into, from])?;
@@ -926,5 +1055,160 @@ pub fn format_date(ts: i64, utc: bool) -> String {
             .with_timezone(&chrono::Local)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// A mail `m{id}` referencing `refs`, from one of two senders to both
+    /// (so that the subject fallback finds overlapping participants).
+    fn mail(id: usize, refs: &[usize], subject: &str, body: usize) -> ParsedMessage {
+        let refs: Vec<String> = refs.iter().map(|r| format!("<m{r}@t.example>")).collect();
+        let refs = if refs.is_empty() {
+            String::new()
+        } else {
+            format!("References: {}\n", refs.join(" "))
+        };
+        let raw = format!(
+            "Message-ID: <m{id}@t.example>\n{refs}From: a{}@t.example\nTo: a0@t.example, a1@t.example\n\
+             Subject: {subject}\nDate: Mon, 2 Mar 2026 10:{:02}:00 +0900\n\nbody {body}\n",
+            id % 2,
+            id % 60,
+        );
+        crate::parse::parse_message(raw.as_bytes(), None).expect("a test mail parses")
+    }
+
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    enum Cache {
+        On,
+        Off,
+    }
+
+    /// Imports `mails` the way the import writer does, into a fresh store
+    /// (after `earlier` mails, imported and committed by another [`Store`]:
+    /// its cache then starts incomplete), and returns every id's
+    /// thread as a partition of ids, with what each lookup said.
+    fn import(
+        earlier: &[(usize, Vec<usize>, &str, usize)],
+        mails: &[(usize, Vec<usize>, &str, usize)],
+        cache: Cache,
+    ) -> (Vec<Vec<String>>, Vec<String>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let archive = Archive {
+            root: dir.path().to_path_buf(),
+        };
+        let mut outcomes = Vec::new();
+        for (step, list) in [earlier, mails].into_iter().enumerate() {
+            // The later mails come in another import, as in another process.
+            let store = Store::open_rw(&archive).expect("store");
+            store.begin().expect("begin");
+            if step == 1 && cache == Cache::Off {
+                *store.ids.borrow_mut() = IdCache::Off;
+            }
+            for (i, (id, refs, subject, body)) in list.iter().enumerate() {
+                let m = mail(*id, refs, subject, *body);
+                let pack = PackRef {
+                    pack: 1,
+                    offset: i as u64,
+                    len: 1,
+                };
+                match store.find_message(&m.message_id).expect("find") {
+                    Some((row, hash)) => outcomes.push(format!(
+                        "{} {}",
+                        row,
+                        if hash == m.content_hash {
+                            "dup"
+                        } else {
+                            "conflict"
+                        }
+                    )),
+                    None => {
+                        let thread = store
+                            .assign_thread(&m.message_id, &m.thread_refs())
+                            .expect("assign");
+                        let row = store
+                            .insert_message(&m, 1, &[0; 32], pack, thread, 1)
+                            .expect("insert");
+                        store
+                            .subject_fallback(row, &m, thread, ThreadOptions::default())
+                            .expect("fallback");
+                        outcomes.push(format!("{row} new"));
+                    }
+                }
+            }
+            store.commit().expect("commit");
+        }
+        let store = Store::open_rw(&archive).expect("store");
+        let mut by_thread: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        let mut q = store
+            .conn
+            .prepare("SELECT message_id, thread FROM messages UNION SELECT msgid, thread FROM thread_ids")
+            .expect("query");
+        let rows = q
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .expect("rows");
+        for row in rows {
+            let (id, thread) = row.expect("row");
+            by_thread.entry(thread).or_default().push(id);
+        }
+        let mut partition: Vec<Vec<String>> = by_thread
+            .into_values()
+            .map(|mut ids| {
+                ids.sort();
+                ids.dedup();
+                ids
+            })
+            .collect();
+        partition.sort();
+        (partition, outcomes)
+    }
+
+    fn mails() -> impl Strategy<Value = Vec<(usize, Vec<usize>, &'static str, usize)>> {
+        let one = (
+            0usize..10,
+            proptest::collection::vec(0usize..10, 0..3),
+            proptest::sample::select(vec!["見積", "Re: 見積", "RE: 請求書", "請求書"]),
+            0usize..2,
+        );
+        proptest::collection::vec(one, 1..16)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// The id cache changes no answer: duplicates, conflicts, ghosts and
+        /// threads (merges, subject fallback) come out as SQLite alone gives
+        /// them, on a first import and on a later one.
+        #[test]
+        fn the_id_cache_gives_what_sqlite_gives(earlier in mails(), later in mails()) {
+            let cached = import(&[], &later, Cache::On);
+            let uncached = import(&[], &later, Cache::Off);
+            prop_assert_eq!(cached, uncached);
+            let cached = import(&earlier, &later, Cache::On);
+            let uncached = import(&earlier, &later, Cache::Off);
+            prop_assert_eq!(cached, uncached);
+        }
+    }
+
+    #[test]
+    fn the_id_cache_turns_off_beyond_its_limit() {
+        let mut cache = IdCache::On {
+            ids: HashMap::new(),
+            merged: HashMap::new(),
+            complete: true,
+        };
+        cache.record("a", 1, None);
+        cache.merge(1, 2);
+        assert_eq!(cache.lookup("a").flatten().map(|e| e.thread), Some(2));
+        assert!(matches!(cache.lookup("b"), Some(None)));
+        for i in 0..IdCache::MAX_IDS {
+            cache.record(&i.to_string(), 3, None);
+        }
+        assert!(matches!(cache, IdCache::Off));
+        assert!(cache.lookup("a").is_none());
     }
 }
