@@ -612,6 +612,7 @@ impl Planner {
                     resume: 0,
                     head_hash: None,
                 };
+                sources::prefetch(&file.path);
                 if !self.job(Job::File { seq: s, file, done }) {
                     return false;
                 }

@@ -85,6 +85,19 @@ pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Discovery> {
     Ok(Discovery { files, ignored })
 }
 
+/// Asks the kernel to start reading `path` into the page cache now, so that
+/// the parse thread that reads it later does not wait for the disk. The
+/// import's planner calls it as it queues each message file, up to about a
+/// thousand files ahead of the parse threads: reads then overlap instead of
+/// waiting one after the other (a first import of 100k files whose pages had
+/// left the page cache took 50% longer than one whose pages were cached).
+/// Errors are ignored: reading the file reports them.
+pub fn prefetch(path: &Path) {
+    if let Ok(f) = File::open(path) {
+        let _ = rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::WillNeed);
+    }
+}
+
 /// [`discover`], streaming: hands each file to `on_file` as soon as it is
 /// found (in the same order `discover` lists them), so that importing can
 /// start while a large export is still being walked; returns the ignored
