@@ -213,7 +213,7 @@ struct CachedId {
 
 impl IdCache {
     /// Beyond this many ids (about 100 bytes each) the cache is dropped.
-    const MAX_IDS: usize = 300_000;
+    const MAX_IDS: usize = 200_000;
 
     /// The cache's answer about `id`: `Some(entry or None)` when it knows,
     /// `None` when SQLite must be asked.
