@@ -136,8 +136,11 @@ fn reject(reason: impl Into<String>) -> Reject {
 /// header is kept raw. Message-ID, References and In-Reply-To are read from
 /// their raw bytes ([`refs`]), the Received dates only when Date is missing
 /// ([`received_date`]), so parsing them on every message was wasted work.
-pub fn parser() -> MessageParser {
-    MessageParser::new().with_minimal_headers()
+/// Built once: building it fills a hash map of header parsers.
+pub fn parser() -> &'static MessageParser {
+    static PARSER: std::sync::LazyLock<MessageParser> =
+        std::sync::LazyLock::new(|| MessageParser::new().with_minimal_headers());
+    &PARSER
 }
 
 /// Parses `raw`. `file_time` (unix seconds) is the fallback date of a file source.
