@@ -9,6 +9,7 @@
 #   KEEP_ARCHIVE=target/bench/archive bench/import.sh   # keep the archive (for search.sh)
 #   KURA=path/to/other/kura bench/import.sh             # measure another build
 #   MAIL=path/to/maildir bench/import.sh                # import existing mail instead
+#   COLD=1 bench/import.sh      # drop the page cache first (root): mail read from disk, as by a nightly cron
 set -euo pipefail
 
 N="${1:-100000}"
@@ -47,6 +48,13 @@ timed_import() {
         exit 1
     fi
 }
+if [[ -n "${COLD:-}" ]]; then
+    sync
+    if ! echo 1 2> /dev/null > /proc/sys/vm/drop_caches; then
+        echo "import.sh: COLD=1 needs root (it writes /proc/sys/vm/drop_caches)" >&2
+        exit 2
+    fi
+fi
 timed_import 1 # fresh archive
 timed_import 2 # the same mail again: nothing new
 
