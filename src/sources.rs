@@ -111,16 +111,33 @@ pub fn discover_each(
     let mut ignored = Vec::new();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     let mut stopped = false;
-    for (arg, canon) in paths.iter().zip(&canonical) {
+    for (n, (arg, canon)) in paths.iter().zip(&canonical).enumerate() {
         let key = |p: &Path| match p.strip_prefix(arg) {
             Ok(rel) if rel.as_os_str().is_empty() => canon.clone(),
             Ok(rel) => canon.join(rel),
             Err(_) => p.to_path_buf(),
         };
+        // A walk lists each path once: only paths of other arguments can
+        // repeat one, so the first argument checks none and the last records
+        // none (a single argument, the usual case, needs no set at all).
+        let (check, record) = (n > 0, n + 1 < paths.len());
+        let mut new_path = |p: &Path| {
+            if !check && !record {
+                return true;
+            }
+            let k = key(p);
+            if check && seen.contains(&k) {
+                return false;
+            }
+            if record {
+                seen.insert(k);
+            }
+            true
+        };
         // The walks visit folders depth first with entries sorted by name,
         // which is the order of the paths themselves.
         let mut sink = |f: SourceFile| {
-            if !stopped && seen.insert(key(&f.path)) {
+            if !stopped && new_path(&f.path) {
                 stopped = !on_file(f);
             }
         };
@@ -132,7 +149,7 @@ pub fn discover_each(
         let mut found_ignored = found.ignored;
         found_ignored.sort();
         for (p, why) in found_ignored {
-            if seen.insert(key(&p)) {
+            if new_path(&p) {
                 ignored.push((p, why));
             }
         }
