@@ -17,6 +17,44 @@
 /// value contains no `<` at all, whitespace-separated words containing `@`
 /// (with surrounding punctuation trimmed) are taken instead.
 pub fn message_ids(raw: &str) -> Vec<String> {
+    if raw.contains('<') && !raw.contains(['(', '"']) {
+        bracketed_ids(raw)
+    } else {
+        any_ids(raw)
+    }
+}
+
+/// [`message_ids`] of a value with `<` and neither comments nor quoted
+/// strings (nearly every References and In-Reply-To): the bracketed ids,
+/// found by byte search.
+fn bracketed_ids(raw: &str) -> Vec<String> {
+    let bytes = raw.as_bytes();
+    let mut ids = Vec::new();
+    let mut open = memchr::memchr(b'<', bytes);
+    while let Some(i) = open {
+        let rest = bytes.get(i + 1..).unwrap_or_default();
+        match memchr::memchr2(b'>', b'<', rest) {
+            Some(k) if rest.get(k) == Some(&b'>') => {
+                // `<` and `>` are ASCII: the slice is on character boundaries.
+                let id = raw.get(i + 1..i + 1 + k).unwrap_or_default().trim();
+                if !id.is_empty() && !id.contains(char::is_whitespace) {
+                    push_unique(&mut ids, id);
+                }
+                let after = i + 2 + k;
+                open =
+                    memchr::memchr(b'<', bytes.get(after..).unwrap_or_default()).map(|n| after + n);
+            }
+            // A new `<` before this one closes: drop this one.
+            Some(k) => open = Some(i + 1 + k),
+            None => break,
+        }
+    }
+    ids
+}
+
+/// [`message_ids`] in general: comments, quoted strings, and words with `@`
+/// when nothing is bracketed.
+fn any_ids(raw: &str) -> Vec<String> {
     let bracketed = raw.contains('<');
     let chars: Vec<char> = raw.chars().collect();
     let mut ids: Vec<String> = Vec::new();
@@ -193,6 +231,18 @@ mod tests {
                 "87zk.fsf@vertex.dottedmag",
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// The byte-search path finds what the general one finds.
+        #[test]
+        fn bracketed_ids_agree_with_the_general_scan(
+            raw in "[<> \t\r\na@.x日]{0,40}"
+        ) {
+            if raw.contains('<') {
+                proptest::prop_assert_eq!(bracketed_ids(&raw), any_ids(&raw));
+            }
+        }
     }
 
     #[test]
