@@ -18,23 +18,12 @@ FORMAT="${FORMAT:-maildir}"
 KEEP_ARCHIVE="${KEEP_ARCHIVE:-}"
 
 cd "$(dirname "$0")/.."
+source bench/lib.sh
+bench_import_setup
 
-if [[ ! -x /usr/bin/time ]]; then
-    echo "import.sh: /usr/bin/time (GNU time) is needed to measure peak RSS" >&2
-    exit 2
-fi
-
-echo "building release binaries..." >&2
-cargo build --release --bins --examples --quiet
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
-
-KURA="${KURA:-target/release/kura}"
 if [[ -n "${MAIL:-}" ]]; then
     FORMAT="existing mail" # the count is what the import sees
 fi
-source bench/lib.sh
 bench_mail "$TMP/mail"
 
 # Runs one import under GNU time; on failure shows kura's errors.

@@ -1,6 +1,29 @@
 # Shared by the bench scripts (sourced from the repository root, after N and
 # SEED are set). Each function names the calling script in its errors.
 
+# For the import benchmarks: checks for GNU time (wall, CPU and peak RSS),
+# builds the release binary and the generator, makes TMP (removed on exit)
+# and sets KURA (KURA=path/to/other/kura measures another build).
+bench_import_setup() {
+    if [[ ! -x /usr/bin/time ]]; then
+        echo "$(basename "$0"): /usr/bin/time (GNU time) is needed to measure time and peak RSS" >&2
+        exit 2
+    fi
+    echo "building release binaries..." >&2
+    cargo build --release --bins --examples --quiet
+    TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
+    trap 'rm -rf "$TMP"' EXIT
+    KURA="${KURA:-target/release/kura}"
+}
+
+# For the query benchmarks: sets KURA and ARCHIVE (see bench_archive) and
+# builds the release binary.
+bench_query_setup() {
+    KURA="${KURA:-target/release/kura}"
+    bench_archive
+    cargo build --release --bins --quiet
+}
+
 # Sets MAIL: the mail of MAIL=DIR read once (so the page cache is warm, as it
 # is for freshly generated mail), else N generated messages in $1.
 bench_mail() {

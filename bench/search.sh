@@ -17,10 +17,8 @@ RUNS="${RUNS:-30}"
 
 cd "$(dirname "$0")/.."
 
-KURA="${KURA:-target/release/kura}"
 source bench/lib.sh
-bench_archive
-cargo build --release --bins --quiet
+bench_query_setup
 
 # Staff addresses of the generated mailbox (examples/gen_mailbox.rs: same for every seed).
 STAFF="sato@hibiki-bussan.co.jp"

@@ -16,10 +16,8 @@ RUNS="${RUNS:-30}"
 
 cd "$(dirname "$0")/.."
 
-KURA="${KURA:-target/release/kura}"
 source bench/lib.sh
-bench_archive
-cargo build --release --bins --quiet
+bench_query_setup
 
 python3 - "$KURA" "$ARCHIVE" "$RUNS" <<'PY'
 import json, os, sqlite3, statistics, subprocess, sys

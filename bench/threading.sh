@@ -16,20 +16,8 @@ SEED="${SEED:-1}"
 PAIRS="${PAIRS:-3}"
 
 cd "$(dirname "$0")/.."
-
-if [[ ! -x /usr/bin/time ]]; then
-    echo "threading.sh: /usr/bin/time (GNU time) is needed" >&2
-    exit 2
-fi
-
-echo "building release binaries..." >&2
-cargo build --release --bins --examples --quiet
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
-trap 'rm -rf "$TMP"' EXIT
-
-KURA="${KURA:-target/release/kura}"
 source bench/lib.sh
+bench_import_setup
 bench_mail "$TMP/mail"
 
 # One import into a fresh archive; appends "wall user sys" to $TMP/$1.
