@@ -12,14 +12,12 @@
 #   COLD=1 bench/import.sh      # drop the page cache first (root): mail read from disk, as by a nightly cron
 set -euo pipefail
 
-N="${1:-100000}"
-SEED="${SEED:-1}"
 FORMAT="${FORMAT:-maildir}"
 KEEP_ARCHIVE="${KEEP_ARCHIVE:-}"
 
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-bench_import_setup
+bench_import_setup "$@"
 
 if [[ -n "${MAIL:-}" ]]; then
     FORMAT="existing mail" # the count is what the import sees

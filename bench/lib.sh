@@ -1,10 +1,17 @@
-# Shared by the bench scripts (sourced from the repository root, after N and
-# SEED are set). Each function names the calling script in its errors.
+# Shared by the bench scripts (sourced from the repository root). Each
+# function names the calling script in its errors.
 
-# For the import benchmarks: checks for GNU time (wall, CPU and peak RSS),
+# Sets N (the script's first argument, default 100000) and SEED (default 1).
+bench_defaults() {
+    N="${1:-100000}"
+    SEED="${SEED:-1}"
+}
+
+# For the import benchmarks: sets N and SEED, checks for GNU time (wall, CPU and peak RSS),
 # builds the release binary and the generator, makes TMP (removed on exit)
 # and sets KURA (KURA=path/to/other/kura measures another build).
 bench_import_setup() {
+    bench_defaults "$@"
     if [[ ! -x /usr/bin/time ]]; then
         echo "$(basename "$0"): /usr/bin/time (GNU time) is needed to measure time and peak RSS" >&2
         exit 2
@@ -16,9 +23,11 @@ bench_import_setup() {
     KURA="${KURA:-target/release/kura}"
 }
 
-# For the query benchmarks: sets KURA and ARCHIVE (see bench_archive) and
-# builds the release binary.
+# For the query benchmarks: sets N, SEED, RUNS (default 30), KURA and ARCHIVE
+# (see bench_archive) and builds the release binary.
 bench_query_setup() {
+    bench_defaults "$@"
+    RUNS="${RUNS:-30}"
     KURA="${KURA:-target/release/kura}"
     bench_archive
     cargo build --release --bins --quiet

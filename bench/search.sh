@@ -11,14 +11,9 @@
 # there with bench/import.sh the first time.
 set -euo pipefail
 
-N="${1:-100000}"
-SEED="${SEED:-1}"
-RUNS="${RUNS:-30}"
-
 cd "$(dirname "$0")/.."
-
 source bench/lib.sh
-bench_query_setup
+bench_query_setup "$@"
 
 # Staff addresses of the generated mailbox (examples/gen_mailbox.rs: same for every seed).
 STAFF="sato@hibiki-bussan.co.jp"

@@ -10,14 +10,9 @@
 #   ARCHIVE=path/to/archive bench/thread.sh     # an existing archive
 set -euo pipefail
 
-N="${1:-100000}"
-SEED="${SEED:-1}"
-RUNS="${RUNS:-30}"
-
 cd "$(dirname "$0")/.."
-
 source bench/lib.sh
-bench_query_setup
+bench_query_setup "$@"
 
 python3 - "$KURA" "$ARCHIVE" "$RUNS" <<'PY'
 import json, os, sqlite3, statistics, subprocess, sys

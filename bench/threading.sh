@@ -11,13 +11,11 @@
 #   MAIL=path/to/maildir bench/threading.sh
 set -euo pipefail
 
-N="${1:-100000}"
-SEED="${SEED:-1}"
 PAIRS="${PAIRS:-3}"
 
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-bench_import_setup
+bench_import_setup "$@"
 bench_mail "$TMP/mail"
 
 # One import into a fresh archive; appends "wall user sys" to $TMP/$1.
