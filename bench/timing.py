@@ -1,6 +1,6 @@
 """Whole-process timing shared by the bench scripts (imported from their
 Python parts, run from the repository root)."""
-import json, os, shlex, shutil, subprocess, tempfile, time
+import json, os, shlex, shutil, statistics, subprocess, tempfile, time
 
 HYPERFINE = shutil.which("hyperfine")
 
@@ -22,6 +22,14 @@ def run_times(argv, runs):
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
         times.append((time.perf_counter() - t0) * 1000)
     return times
+
+
+def against_bar(argv, runs, bar_ms):
+    """(median, p90, ok) of the wall times of argv (see run_times), ok when
+    the median is under bar_ms."""
+    t = run_times(argv, runs)
+    med = statistics.median(t)
+    return med, p90(t), med < bar_ms
 
 
 def p90(xs):
