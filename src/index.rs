@@ -42,11 +42,13 @@ pub struct Fields {
     pub mimetype: Field,
     /// Raw: `attachment` when the message has one.
     pub has: Field,
-    /// Raw: the Message-ID.
-    pub msgid: Field,
 }
 
 /// The schema, defined in one place.
+///
+/// Indexes written by earlier builds also have a raw `msgid` field, no longer
+/// written or read: `id:` queries are answered by the store (a unique term
+/// per message cost every index segment a long term dictionary).
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
@@ -66,7 +68,6 @@ pub fn schema() -> (Schema, Fields) {
         addr: b.add_text_field("addr", STRING),
         mimetype: b.add_text_field("mimetype", STRING),
         has: b.add_text_field("has", STRING),
-        msgid: b.add_text_field("msgid", STRING),
     };
     (b.build(), fields)
 }
@@ -90,7 +91,6 @@ pub fn fields_of(index: &Index) -> Result<Fields> {
         addr: f("addr")?,
         mimetype: f("mimetype")?,
         has: f("has")?,
-        msgid: f("msgid")?,
     })
 }
 
@@ -391,7 +391,6 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
     if !m.attachments.is_empty() {
         doc.add_text(fields.has, "attachment");
     }
-    doc.add_text(fields.msgid, &m.message_id);
     doc
 }
 

@@ -167,7 +167,14 @@ impl Searcher {
             }
             Query::Id(id) => {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>');
-                raw_term(f.msgid, id)
+                let mut q = self
+                    .store
+                    .conn
+                    .prepare_cached("SELECT id FROM messages WHERE message_id = ?1")?;
+                let ids: Vec<i64> = q
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                self.id_set(ids)
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
             Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
