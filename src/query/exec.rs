@@ -167,14 +167,7 @@ impl Searcher {
             }
             Query::Id(id) => {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>');
-                let mut q = self
-                    .store
-                    .conn
-                    .prepare_cached("SELECT id FROM messages WHERE message_id = ?1")?;
-                let ids: Vec<i64> = q
-                    .query_map([id], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                self.id_set(ids)
+                self.id_set(self.rows("SELECT id FROM messages WHERE message_id = ?1", id)?)
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
             Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
@@ -186,19 +179,13 @@ impl Searcher {
                 self.id_set(ids)
             }
             Query::Tag(tag) => {
-                let mut q = self
-                    .store
-                    .conn
-                    .prepare_cached("SELECT message FROM tags WHERE tag = ?1")?;
-                let ids: Vec<i64> = q
-                    .query_map([tag], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?;
-                self.id_set(ids)
+                self.id_set(self.rows("SELECT message FROM tags WHERE tag = ?1", tag.as_str())?)
             }
         })
     }
 
-    fn rows(&self, sql: &str, param: i64) -> Result<Vec<i64>> {
+    /// The message rows `sql` (one parameter) selects.
+    fn rows(&self, sql: &str, param: impl rusqlite::ToSql) -> Result<Vec<i64>> {
         let mut q = self.store.conn.prepare_cached(sql)?;
         let ids = q
             .query_map([param], |r| r.get(0))?
