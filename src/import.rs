@@ -41,6 +41,10 @@ pub const DEFAULT_BATCH: usize = 50_000;
 /// queue (4096) kept no more CPU busy and cost ~40 MB of peak memory.
 const ITEM_QUEUE: usize = 1024;
 
+/// Messages queued for the parse threads (their files are read ahead, see
+/// [`sources::prefetch`]).
+const JOB_QUEUE: usize = 1024;
+
 /// Jobs travel to the parse threads, and their items to the writer, in
 /// batches of up to this many: a channel operation per message (and the
 /// wake-up of a waiting thread it often costs) was ~4% of an import's CPU.
@@ -333,7 +337,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         &archive.originals_dir(),
         dictionary_samples(),
     )?);
-    let (job_tx, job_rx) = bounded::<Vec<Job>>(1024 / JOB_BATCH);
+    let (job_tx, job_rx) = bounded::<Vec<Job>>(JOB_QUEUE / JOB_BATCH);
     // Room for parsed messages while the writer waits for a batch commit
     // (the index flushing its segments): the parse threads keep working.
     let (item_tx, item_rx) = bounded::<Vec<Item>>(ITEM_QUEUE / JOB_BATCH);
@@ -882,18 +886,11 @@ impl Writer<'_> {
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 1u64;
         self.store.begin()?;
-        for batch in items {
-            for item in batch {
-                if item.seq() == next {
-                    next += 1;
-                    self.handle(item, &fields)?;
-                } else {
-                    pending.insert(item.seq(), item);
-                }
-                while let Some(item) = pending.remove(&next) {
-                    next += 1;
-                    self.handle(item, &fields)?;
-                }
+        for item in items.into_iter().flatten() {
+            pending.insert(item.seq(), item);
+            while let Some(item) = pending.remove(&next) {
+                next += 1;
+                self.handle(item, &fields)?;
             }
         }
         if !pending.is_empty() {

@@ -87,8 +87,8 @@ pub fn discover(paths: &[PathBuf]) -> anyhow::Result<Discovery> {
 
 /// Asks the kernel to start reading `path` into the page cache now, so that
 /// the parse thread that reads it later does not wait for the disk. The
-/// import's planner calls it as it queues each message file, up to about a
-/// thousand files ahead of the parse threads: reads then overlap instead of
+/// import's planner calls it as it queues each message file, up to its job
+/// queue (~1000 files) ahead of the parse threads: reads then overlap instead of
 /// waiting one after the other (a first import of 100k files whose pages had
 /// left the page cache took 50% longer than one whose pages were cached).
 /// Errors are ignored: reading the file reports them.

@@ -215,7 +215,8 @@ struct CachedId {
 }
 
 impl IdCache {
-    /// Beyond this many ids (about 100 bytes each) the cache is dropped.
+    /// Beyond this many ids (an estimated 130 bytes each: ~26 MB) the cache
+    /// is dropped.
     const MAX_IDS: usize = 200_000;
 
     /// The cache's answer about `id`: `Some(entry or None)` when it knows,

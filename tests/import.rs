@@ -293,13 +293,7 @@ fn originals_compressed_with_a_trained_dictionary_read_back_exactly() {
     let s = import(&plain, &paths);
     // Too few messages for the default number of samples: no dictionary.
     assert!(dictionaries(&plain).is_empty());
-    let o = run(kura(&dict)
-        .env("KURA_TEST_DICT_SAMPLES", "8")
-        .arg("import")
-        .arg("--json")
-        .args(&paths));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let d: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let d = import_with_env(&dict, ("KURA_TEST_DICT_SAMPLES", "8"), &paths);
     assert_eq!(d["new"], s["new"]);
     let files = dictionaries(&dict);
     assert_eq!(files.len(), 1, "{files:?}");
@@ -319,11 +313,8 @@ fn originals_compressed_with_a_trained_dictionary_read_back_exactly() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 
     // A later import keeps the dictionary it has.
-    let o = run(kura(&dict)
-        .env("KURA_TEST_DICT_SAMPLES", "2")
-        .arg("import")
-        .arg(root().join("fixtures/eml")));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let eml = root().join("fixtures/eml");
+    import_with_env(&dict, ("KURA_TEST_DICT_SAMPLES", "2"), &[&eml]);
     assert_eq!(dictionaries(&dict), files);
 
     // The messages after the training need it: without it, a clear error.

@@ -284,12 +284,8 @@ fn the_benchmark_switch_gives_every_message_a_thread_of_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
     let folders = fixture_folders();
-    let o = run(kura(&a)
-        .env("KURA_BENCH_NO_THREADING", "1")
-        .arg("import")
-        .arg("--json")
-        .args(&folders));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let paths: Vec<&Path> = folders.iter().map(|p| p.as_path()).collect();
+    import_with_env(&a, ("KURA_BENCH_NO_THREADING", "1"), &paths);
     let messages = count(&a, "*");
     let threads = stdout(&run(kura(&a).args(["count", "--threads", "*"])));
     assert_eq!(threads.trim().parse::<u64>().unwrap(), messages);

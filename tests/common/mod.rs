@@ -108,7 +108,22 @@ pub fn stderr(o: &Output) -> String {
 
 /// Runs `kura import --json PATHS` and returns the summary; panics on failure.
 pub fn import(archive: &Path, paths: &[&Path]) -> serde_json::Value {
-    let o = run(kura(archive).arg("import").arg("--json").args(paths));
+    import_cmd(kura(archive), paths)
+}
+
+/// [`import`] with one environment variable set (the testing aids).
+pub fn import_with_env(
+    archive: &Path,
+    (key, value): (&str, &str),
+    paths: &[&Path],
+) -> serde_json::Value {
+    let mut c = kura(archive);
+    c.env(key, value);
+    import_cmd(c, paths)
+}
+
+fn import_cmd(mut cmd: Command, paths: &[&Path]) -> serde_json::Value {
+    let o = run(cmd.arg("import").arg("--json").args(paths));
     assert!(
         o.status.success(),
         "import failed ({:?}): {}",
