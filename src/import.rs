@@ -504,6 +504,11 @@ pub fn recover(
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    // One delete for all (a document the index may already hold for a row
+    // of these batches: the index can have committed later than the store
+    // recorded), before any of them is added again.
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    index::delete_ids(writer, &ids)?;
     for (id, r, size, date) in &rows {
         let raw = reader.read(*r, *size)?;
         let mut parsed = parse::parse_message(&raw, None)
@@ -512,7 +517,6 @@ pub fn recover(
         parsed.date = *date;
         let mut doc = index::document(fields, &parsed);
         index::set_id(&mut doc, fields, *id);
-        index::delete(writer, fields, *id);
         writer.add_document(doc)?;
     }
     index::commit(writer, store_batch)?;

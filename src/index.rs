@@ -10,10 +10,15 @@ use crate::parse::ParsedMessage;
 use crate::tokenizer::{self, TOKENIZER_NAME};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+use std::sync::Arc;
+use tantivy::query::doc_predicate_query::{
+    ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery, SegmentDocPredicate,
 };
-use tantivy::{Index, IndexWriter, TantivyDocument, Term};
+use tantivy::query::{AllScorer, EmptyQuery, Query};
+use tantivy::schema::{
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{DocId, Index, IndexWriter, SegmentReader, TantivyDocument};
 
 /// Version of the schema and tokenizer; an index built with another version
 /// must be rebuilt (`kura reindex`) before it can be searched.
@@ -22,10 +27,15 @@ pub const INDEX_VERSION: i64 = 1;
 /// Memory budget of the index writer, shared by its threads.
 pub const WRITER_MEMORY: usize = 192 << 20;
 
+/// Name of the field holding the message row id.
+pub const ID_FIELD: &str = "id";
+
 /// Handles of the schema's fields.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields {
-    /// Message row id in the store (u64, indexed and fast).
+    /// Message row id in the store (u64, a fast field only: documents are
+    /// found by id with [`id_set_query`]; indexes written by earlier builds
+    /// also index it, unused).
     pub id: Field,
     /// Unix seconds (i64, a fast field: date ranges and sorting read the
     /// column; indexes written by earlier builds also index it, unused).
@@ -47,9 +57,12 @@ pub struct Fields {
 
 /// The schema, defined in one place.
 ///
+/// No field holds a term unique to one message (a Message-ID, a date, a row
+/// id as a term): each would give every segment a term dictionary as long as
+/// its document count, a cost paid at every segment flush and merge. `id:`
+/// queries are answered by the store, dates and row ids are fast fields.
 /// Indexes written by earlier builds also have a raw `msgid` field, no longer
-/// written or read: `id:` queries are answered by the store (a unique term
-/// per message cost every index segment a long term dictionary).
+/// written or read.
 pub fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
@@ -58,7 +71,7 @@ pub fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let fields = Fields {
-        id: b.add_u64_field("id", INDEXED | FAST),
+        id: b.add_u64_field(ID_FIELD, FAST),
         date: b.add_i64_field("date", FAST),
         subject: b.add_text_field("subject", text.clone()),
         body: b.add_text_field("body", text.clone()),
@@ -81,7 +94,7 @@ pub fn fields_of(index: &Index) -> Result<Fields> {
             .with_context(|| format!("the index has no field `{name}`: run `kura reindex`"))
     };
     Ok(Fields {
-        id: f("id")?,
+        id: f(ID_FIELD)?,
         date: f("date")?,
         subject: f("subject")?,
         body: f("body")?,
@@ -337,9 +350,101 @@ pub fn commit(writer: &mut IndexWriter, batch: i64) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the document of message `id` (no-op when absent).
-pub fn delete(writer: &IndexWriter, fields: &Fields, id: i64) {
-    writer.delete_term(Term::from_field_u64(fields.id, id as u64));
+/// Deletes the documents of messages `ids` (ids without one are ignored).
+/// Deletes apply to documents added before the call: delete first, then add
+/// the new documents. One call for many ids: each call is a pass over the id
+/// column of every segment that may hold one of them.
+pub fn delete_ids(writer: &IndexWriter, ids: &[i64]) -> Result<()> {
+    if let Some(q) = IdSet::new(ids) {
+        writer
+            .delete_query(Box::new(DocPredicateQuery::from(q)))
+            .context("cannot delete from the index")?;
+    }
+    Ok(())
+}
+
+/// A query matching the documents of messages `ids` (row ids).
+pub fn id_set_query(ids: &[i64]) -> Box<dyn Query> {
+    match IdSet::new(ids) {
+        Some(q) => Box::new(DocPredicateQuery::from(q)),
+        None => Box::new(EmptyQuery),
+    }
+}
+
+/// A set of message row ids, as a bitmap over `lo..=hi` (row ids are dense,
+/// so even every message of a large archive is a small bitmap: 125 KB per
+/// million rows), matched against the `id` fast field.
+#[derive(Debug, Clone)]
+struct IdSet {
+    lo: u64,
+    hi: u64,
+    bits: Arc<Vec<u64>>,
+}
+
+impl IdSet {
+    /// `None` for an empty set. Negative ids (never a row id) are ignored.
+    fn new(ids: &[i64]) -> Option<IdSet> {
+        let ids = || ids.iter().filter_map(|&i| u64::try_from(i).ok());
+        let lo = ids().min()?;
+        let hi = ids().max()?;
+        let mut bits = vec![0u64; ((hi - lo) / 64 + 1) as usize];
+        for i in ids() {
+            let o = i - lo;
+            bits[(o / 64) as usize] |= 1 << (o % 64);
+        }
+        Some(IdSet {
+            lo,
+            hi,
+            bits: Arc::new(bits),
+        })
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        id >= self.lo && id <= self.hi && {
+            let o = id - self.lo;
+            self.bits[(o / 64) as usize] & (1 << (o % 64)) != 0
+        }
+    }
+}
+
+impl DocPredicate for IdSet {
+    type SegmentDocPredicate = IdSetInSegment;
+
+    fn doc_predicate(
+        &self,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<ConstOrVariableSegmentPredicate<IdSetInSegment>> {
+        let column = segment.fast_fields().u64(ID_FIELD)?;
+        if column.max_value() < self.lo || column.min_value() > self.hi {
+            return Ok(ConstOrVariableSegmentPredicate::Const(false));
+        }
+        Ok(ConstOrVariableSegmentPredicate::Variable {
+            predicate: IdSetInSegment {
+                set: self.clone(),
+                column,
+            },
+            necessary_condition: Box::new(AllScorer::new(segment.max_doc())),
+        })
+    }
+}
+
+/// [`IdSet`] over one segment's id column.
+struct IdSetInSegment {
+    set: IdSet,
+    column: tantivy::columnar::Column<u64>,
+}
+
+impl SegmentDocPredicate for IdSetInSegment {
+    fn eval(&mut self, doc: DocId) -> bool {
+        self.column
+            .first(doc)
+            .is_some_and(|id| self.set.contains(id))
+    }
+
+    fn cost(&self) -> u64 {
+        // A column read and a bit test.
+        4
+    }
 }
 
 /// The document for a message, without its `id` (added by [`set_id`] once the
@@ -426,6 +531,63 @@ pub fn addr_terms(address: &str, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tantivy::collector::Count;
+
+    /// An in-memory index with documents for `ids`, one segment per slice.
+    fn index_with(segments: &[&[i64]]) -> (Index, IndexWriter) {
+        let index = Index::create_in_ram(schema().0);
+        tokenizer::register(&index);
+        let fields = fields_of(&index).unwrap();
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for ids in segments {
+            for &id in *ids {
+                let mut doc = TantivyDocument::new();
+                doc.add_text(fields.subject, "請求書");
+                set_id(&mut doc, &fields, id);
+                writer.add_document(doc).unwrap();
+            }
+            writer.commit().unwrap();
+        }
+        (index, writer)
+    }
+
+    fn count(index: &Index, ids: &[i64]) -> usize {
+        let searcher = index.reader().unwrap().searcher();
+        searcher.search(id_set_query(ids).as_ref(), &Count).unwrap()
+    }
+
+    #[test]
+    fn id_sets_match_exactly_their_rows_in_every_segment() {
+        let low: Vec<i64> = (1..=100).collect();
+        let high: Vec<i64> = (1000..=1100).collect();
+        let (index, _) = index_with(&[&low, &high]);
+        assert_eq!(index.searchable_segment_ids().unwrap().len(), 2);
+        assert_eq!(count(&index, &[]), 0);
+        assert_eq!(count(&index, &[7]), 1);
+        // Ids between, beside and beyond the segments' ranges match nothing.
+        assert_eq!(count(&index, &[0, 101, 500, 999, 1101, -3]), 0);
+        assert_eq!(count(&index, &[1, 64, 65, 100, 1000, 1063, 1064, 1100]), 8);
+        assert_eq!(count(&index, &low), 100);
+        let all: Vec<i64> = (0..2000).collect();
+        assert_eq!(count(&index, &all), 201);
+    }
+
+    #[test]
+    fn deleting_ids_removes_their_documents_and_no_others() {
+        let (index, mut writer) = index_with(&[&[1, 2, 3], &[10, 11]]);
+        delete_ids(&writer, &[2, 11, 50]).unwrap();
+        // A document added after the delete is kept, even with a deleted id.
+        let fields = fields_of(&index).unwrap();
+        let mut doc = TantivyDocument::new();
+        set_id(&mut doc, &fields, 2);
+        writer.add_document(doc).unwrap();
+        writer.commit().unwrap();
+        let reader = index.reader().unwrap();
+        assert_eq!(reader.searcher().num_docs(), 4);
+        assert_eq!(count(&index, &[2]), 1);
+        assert_eq!(count(&index, &[11]), 0);
+        assert_eq!(count(&index, &[1, 3, 10]), 3);
+    }
 
     #[test]
     fn address_terms_cover_parent_domains() {

@@ -310,6 +310,11 @@ impl Store {
         // cache than SQLite's 2 MB default saves re-reading pages.
         conn.pragma_update(None, "cache_size", -64 * 1024)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoint the WAL every 64 MB instead of SQLite's 4 MB: the index
+        // pages an import touches all over are then copied back once per
+        // checkpoint rather than at almost every commit (an import of 100k
+        // messages spent 2% of its CPU in checkpoints).
+        conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         let store = Store::new(conn);

@@ -364,10 +364,12 @@ fn check_index(
     let mut writer = index::writer(&index)?;
     let mut reader = PackReader::new(&archive.originals_dir());
     let mut fixed = Vec::new();
+    let mut delete: Vec<i64> = Vec::new();
     for (p, id) in &orphans {
-        index::delete(&writer, &fields, *id);
+        delete.push(*id);
         fixed.push(*p);
     }
+    let mut docs = Vec::new();
     for (p, m) in missing.iter().chain(doubled.iter()) {
         if corrupt.contains(&m.id) {
             if let Some(x) = report.problems.get_mut(*p) {
@@ -378,8 +380,8 @@ fn check_index(
         }
         match document_from_original(&mut reader, &fields, m) {
             Ok(doc) => {
-                index::delete(&writer, &fields, m.id);
-                writer.add_document(doc)?;
+                delete.push(m.id);
+                docs.push(doc);
                 fixed.push(*p);
             }
             Err(e) => {
@@ -389,6 +391,11 @@ fn check_index(
                 }
             }
         }
+    }
+    // Deletes apply to documents added before them: delete, then add.
+    index::delete_ids(&writer, &delete)?;
+    for doc in docs {
+        writer.add_document(doc)?;
     }
     // The index covers every batch of the store again.
     let batch = store

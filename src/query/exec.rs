@@ -18,7 +18,7 @@ use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Explanation, Occur, PhrasePrefixQuery,
-    PhraseQuery, Query as TQuery, RangeQuery, Scorer, TermQuery, TermSetQuery, Weight,
+    PhraseQuery, Query as TQuery, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
@@ -167,7 +167,9 @@ impl Searcher {
             }
             Query::Id(id) => {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>');
-                self.id_set(self.rows("SELECT id FROM messages WHERE message_id = ?1", id)?)
+                index::id_set_query(
+                    &self.rows("SELECT id FROM messages WHERE message_id = ?1", id)?,
+                )
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
             Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
@@ -176,11 +178,11 @@ impl Searcher {
                     Some(t) => self.rows("SELECT id FROM messages WHERE thread = ?1", t)?,
                     None => Vec::new(),
                 };
-                self.id_set(ids)
+                index::id_set_query(&ids)
             }
-            Query::Tag(tag) => {
-                self.id_set(self.rows("SELECT message FROM tags WHERE tag = ?1", tag.as_str())?)
-            }
+            Query::Tag(tag) => index::id_set_query(
+                &self.rows("SELECT message FROM tags WHERE tag = ?1", tag.as_str())?,
+            ),
         })
     }
 
@@ -191,16 +193,6 @@ impl Searcher {
             .query_map([param], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(ids)
-    }
-
-    fn id_set(&self, ids: Vec<i64>) -> Box<dyn TQuery> {
-        if ids.is_empty() {
-            return Box::new(EmptyQuery);
-        }
-        Box::new(TermSetQuery::new(
-            ids.into_iter()
-                .map(|i| Term::from_field_u64(self.fields.id, i as u64)),
-        ))
     }
 
     /// Number of matching messages.
