@@ -184,8 +184,5 @@ pub fn tighten_permissions(root: &Path) -> Result<()> {
 /// Sets the process umask to 077 so that every file the libraries create is
 /// owner-only too. Called once at start-up.
 pub fn restrict_umask() {
-    // SAFETY: umask only changes this process's file creation mask.
-    unsafe {
-        libc::umask(0o077);
-    }
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }

@@ -21,6 +21,8 @@
 //! - [`status`]: pending conversations and response times.
 //! - [`export`]: one customer's history as mbox, JSON, CSV or HTML; redaction; the audit trail.
 
+#![forbid(unsafe_code)]
+
 pub mod archive;
 pub mod charset;
 pub mod cli;

@@ -2,6 +2,8 @@
 //! [`kura::commands`]. Errors are printed once, without backtraces, and mapped
 //! to the documented exit statuses.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use kura::archive::ExitError;
 use kura::cli::{Cli, Command};

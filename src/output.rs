@@ -376,7 +376,7 @@ pub fn write_into_dir(
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path);
         match f {
             Ok(mut f) => {

@@ -397,11 +397,7 @@ fn open_read_only(path: &Path) -> Result<Connection> {
         | OpenFlags::SQLITE_OPEN_URI;
     let dir_writable = path
         .parent()
-        .map(|d| {
-            let c = std::ffi::CString::new(d.as_os_str().as_encoded_bytes()).unwrap_or_default();
-            // SAFETY: access(2) on a NUL-terminated path.
-            unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
-        })
+        .map(|d| rustix::fs::access(d, rustix::fs::Access::WRITE_OK).is_ok())
         .unwrap_or(false);
     let conn = if dir_writable {
         Connection::open_with_flags(path, flags)
