@@ -15,8 +15,9 @@
 //!   quoted phrase (`subject:"見積 依頼"`) and to a group
 //!   (`from:(tanaka OR suzuki)`).
 //! - A word whose text before `:` is not purely ASCII letters (`10:30`,
-//!   `請求:`) or that looks like a URL (`https://…`) is plain text; any other
-//!   unknown prefix is an error.
+//!   `請求:`), that looks like a URL (`https://…`) or whose prefix is a
+//!   subject's reply/forward marker (`Re:見積`, `Fwd:`, `AW:`) is plain text;
+//!   any other unknown prefix is an error.
 //! - `date:` takes `YYYY`, `YYYY-MM`, `YYYY-MM-DD` (also with `/`), `today`,
 //!   `yesterday`, a span back from now (`12h`, `7d`, `2w`, `3m`, `1y`) and
 //!   ranges `A..B`, `A..`, `..B` whose end is inclusive of B's whole day,
@@ -424,7 +425,8 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                 if !was_value && let Some((name, after)) = word.split_once(':') {
                     let is_prefix = !name.is_empty()
                         && name.bytes().all(|b| b.is_ascii_alphabetic())
-                        && !after.starts_with("//");
+                        && !after.starts_with("//")
+                        && !is_subject_marker(name);
                     if is_prefix {
                         let prefix_end = pos + name.len() + 1;
                         let Some(ctx) = field_by_name(name) else {
@@ -462,6 +464,15 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
         }
     }
     Ok(toks)
+}
+
+/// Reply and forward markers of subjects (`Re:`, `Fw:`, `Fwd:`, and the
+/// German, Nordic and French ones mail clients write): pasted from a subject,
+/// `Re:見積` is text, not a field.
+fn is_subject_marker(name: &str) -> bool {
+    ["re", "fw", "fwd", "aw", "wg", "sv", "vs", "tr"]
+        .iter()
+        .any(|m| name.eq_ignore_ascii_case(m))
 }
 
 // ---------------------------------------------------------------------------
@@ -1243,6 +1254,15 @@ mod tests {
         assert_eq!(ok("会議:10:30"), w("会議:10:30"));
         assert_eq!(ok("a1:b"), w("a1:b"));
         assert_eq!(ok(":foo"), w(":foo"));
+        // Reply/forward markers pasted from a subject.
+        assert_eq!(ok("Re:見積"), w("Re:見積"));
+        assert_eq!(ok("RE:"), w("RE:"));
+        assert_eq!(
+            ok("Fwd:請求書 from:tanaka"),
+            and(vec![w("Fwd:請求書"), t(Field::From, "tanaka")])
+        );
+        // Any other unknown prefix is still an error.
+        assert_eq!(err_span("foo:x").0, "foo:");
     }
 
     #[test]
@@ -1433,7 +1453,7 @@ mod tests {
         ] {
             assert!(e.message.contains(f), "{} lacks {f}", e.message);
         }
-        assert_eq!(err_span("Re:見積").0, "Re:");
+        assert_eq!(err_span("Ref:見積").0, "Ref:");
     }
 
     #[test]
