@@ -464,6 +464,9 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
             for mb in list {
                 if !mb.name.is_empty() {
                     doc.add_text(field, &mb.name);
+                    if let Some(joined) = joined_cjk_name(&mb.name) {
+                        doc.add_text(field, &joined);
+                    }
                 }
                 if !mb.address.is_empty() {
                     doc.add_text(field, &mb.address);
@@ -498,6 +501,38 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
         doc.add_text(fields.has, "attachment");
     }
     doc
+}
+
+/// A Japanese name written with a space between family and given name
+/// (`田中 誠`, `田中　誠`) also without it (`田中誠`), so that `from:田中誠`
+/// finds it: staff type names both ways, and the bigram `中誠` exists only in
+/// the joined form. `None` when no space sits between two non-ASCII letters.
+pub fn joined_cjk_name(name: &str) -> Option<String> {
+    let chars: Vec<char> = name.trim().chars().collect();
+    let cjk = |c: &char| !c.is_ascii() && c.is_alphanumeric();
+    let mut out = String::with_capacity(name.len());
+    let mut joined = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            let end = chars[i..]
+                .iter()
+                .position(|c| !c.is_whitespace())
+                .map_or(chars.len(), |n| i + n);
+            let between = i > 0 && cjk(&chars[i - 1]) && chars.get(end).is_some_and(cjk);
+            if between {
+                joined = true;
+            } else {
+                out.extend(&chars[i..end]);
+            }
+            i = end;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    joined.then_some(out)
 }
 
 /// Sets the document's message row id.
@@ -587,6 +622,20 @@ mod tests {
         assert_eq!(count(&index, &[2]), 1);
         assert_eq!(count(&index, &[11]), 0);
         assert_eq!(count(&index, &[1, 3, 10]), 3);
+    }
+
+    #[test]
+    fn japanese_names_are_also_joined_without_their_space() {
+        assert_eq!(joined_cjk_name("田中 誠").as_deref(), Some("田中誠"));
+        assert_eq!(joined_cjk_name("田中　誠").as_deref(), Some("田中誠"));
+        assert_eq!(
+            joined_cjk_name("青葉商事 中村  健 (営業部)").as_deref(),
+            Some("青葉商事中村健 (営業部)")
+        );
+        assert_eq!(joined_cjk_name("Tanaka Makoto"), None);
+        assert_eq!(joined_cjk_name("田中誠"), None);
+        assert_eq!(joined_cjk_name("田中 Makoto"), None);
+        assert_eq!(joined_cjk_name(""), None);
     }
 
     #[test]

@@ -456,6 +456,10 @@ fn address_fields_by_whole_address_part_and_name() {
     assert_eq!(tanaka.len(), 2);
     assert_eq!(hits(&a, "from:田中"), tanaka);
     assert_eq!(hits(&a, "from:\"田中 誠\""), tanaka);
+    // Typed without the space between family and given name.
+    assert_eq!(hits(&a, "from:田中誠"), tanaka);
+    assert_eq!(hits(&a, "from:協和商事田中誠"), tanaka);
+    assert!(hits(&a, "from:誠田中").is_empty());
     assert_eq!(
         hits(&a, "from:協和商事"),
         where_(|m| m.from.ends_with("kyowa-shoji.co.jp"))
