@@ -146,9 +146,10 @@ pub fn parser() -> &'static MessageParser {
 /// Parses `raw`. `file_time` (unix seconds) is the fallback date of a file source.
 pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage, Reject> {
     if raw.len() > MAX_MESSAGE_SIZE {
+        // Readers keep one byte past the limit, not the whole message.
         return Err(reject(format!(
-            "message of {} bytes is over the {} MiB limit",
-            raw.len(),
+            "message over the {} MiB limit (its first {} MiB are kept)",
+            MAX_MESSAGE_SIZE >> 20,
             MAX_MESSAGE_SIZE >> 20
         )));
     }

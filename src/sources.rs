@@ -574,6 +574,11 @@ pub struct MboxMessage {
 /// returned as they are (not unquoted) as a message at the offset where
 /// reading started, so nothing is dropped; an empty file yields nothing.
 /// After an I/O error the iterator ends.
+///
+/// A message over [`MAX_MESSAGE_SIZE`](crate::parse::MAX_MESSAGE_SIZE) comes
+/// back cut one byte past the limit (as a Maildir file is read), so that it is
+/// rejected as too large without the whole of it ever being in memory; lines
+/// are read in chunks of at most [`LINE_CHUNK`] bytes for the same reason.
 pub struct MboxReader {
     reader: Box<dyn BufRead + Send>,
     /// Offset of the next unread byte of the (decompressed) stream.
@@ -585,7 +590,14 @@ pub struct MboxReader {
     /// Set at end of input or after an error.
     done: bool,
     line: Vec<u8>,
+    /// Whether `line` starts a line (the chunk before it ended one).
+    line_start: bool,
+    /// Whether the next chunk read starts a line.
+    next_line_start: bool,
 }
+
+/// The longest piece of a line [`MboxReader`] holds at once.
+pub const LINE_CHUNK: u64 = 1 << 20;
 
 impl MboxReader {
     /// Opens `path` (gzip-decompressing when `gzip`), positioned at `start`.
@@ -612,6 +624,8 @@ impl MboxReader {
             started: false,
             done: false,
             line: Vec::new(),
+            line_start: true,
+            next_line_start: true,
         })
     }
 
@@ -622,15 +636,20 @@ impl MboxReader {
         self.next_sep.unwrap_or(self.pos)
     }
 
-    /// Reads one line into `self.line`; returns its offset, or `None` at EOF.
+    /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
+    /// `self.line`; returns its offset, or `None` at EOF.
     fn read_line(&mut self) -> io::Result<Option<u64>> {
         self.line.clear();
         let offset = self.pos;
-        let n = self.reader.read_until(b'\n', &mut self.line)?;
+        let n = (&mut self.reader)
+            .take(LINE_CHUNK)
+            .read_until(b'\n', &mut self.line)?;
         if n == 0 {
             return Ok(None);
         }
         self.pos += n as u64;
+        self.line_start = self.next_line_start;
+        self.next_line_start = self.line.ends_with(b"\n");
         Ok(Some(offset))
     }
 
@@ -645,10 +664,13 @@ impl MboxReader {
         // Length of the blank line that ends `bytes`, if the last line was
         // blank; at the very start, a separator needs no blank line before it.
         let mut blank_len: Option<usize> = if preamble { Some(0) } else { None };
+        // Whether bytes past the limit were dropped: then `bytes` (one byte
+        // over the limit) ends with none of the blank line to take off.
+        let mut cut = false;
         loop {
             let Some(line_off) = self.read_line()? else {
                 self.done = true;
-                if let Some(n) = blank_len {
+                if let Some(n) = blank_len.filter(|_| !cut) {
                     bytes.truncate(bytes.len().saturating_sub(n));
                 }
                 if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
@@ -657,33 +679,43 @@ impl MboxReader {
                 return Ok(Some(MboxMessage { offset, bytes }));
             };
             if let Some(n) = blank_len
+                && self.line_start
                 && is_from_line(&self.line)
             {
-                bytes.truncate(bytes.len().saturating_sub(n));
+                if !cut {
+                    bytes.truncate(bytes.len().saturating_sub(n));
+                }
                 if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
                     // Nothing but blank lines before the first separator.
                     offset = line_off;
                     preamble = false;
                     bytes.clear();
                     blank_len = None;
+                    cut = false;
                     continue;
                 }
                 self.next_sep = Some(line_off);
                 return Ok(Some(MboxMessage { offset, bytes }));
             }
             let line = &self.line;
-            blank_len = is_blank_line(line).then_some(line.len());
+            blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
             let unquoted = match line.iter().position(|&b| b != b'>') {
-                Some(n) if !preamble && n > 0 => {
+                Some(n) if self.line_start && !preamble && n > 0 => {
                     line.get(n..).is_some_and(|l| l.starts_with(b"From "))
                 }
                 _ => false,
             };
-            bytes.extend_from_slice(if unquoted {
+            let line = if unquoted {
                 line.get(1..).unwrap_or_default()
             } else {
                 line
-            });
+            };
+            // Past the limit, one byte more than it is kept: enough to reject
+            // the message as too large; the rest is skipped, not held.
+            let room = (crate::parse::MAX_MESSAGE_SIZE + 1).saturating_sub(bytes.len());
+            let kept = room.min(line.len());
+            cut |= kept < line.len();
+            bytes.extend_from_slice(line.get(..kept).unwrap_or_default());
         }
     }
 }
@@ -1107,6 +1139,83 @@ mod tests {
             assert_eq!(r.position(), file.len() as u64);
             assert!(read_all(&path, false, file.len() as u64).is_empty());
         }
+    }
+
+    /// A message whose body is `body_len` bytes of `line` repeated (the last
+    /// line cut to fit, ending with a newline), after a short header.
+    fn sized_message(from: &str, body_len: usize, line: &[u8]) -> Vec<u8> {
+        let mut m = format!("From: {from}\nSubject: big\n\n").into_bytes();
+        let start = m.len();
+        while m.len() - start < body_len {
+            let take = line.len().min(body_len - (m.len() - start));
+            m.extend_from_slice(&line[..take]);
+        }
+        if let Some(last) = m.last_mut() {
+            *last = b'\n';
+        }
+        m
+    }
+
+    #[test]
+    fn mbox_messages_over_the_limit_come_back_cut_past_it() {
+        let max = crate::parse::MAX_MESSAGE_SIZE;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox");
+        let small = b"From: a@x\nSubject: s\n\nbody\n".to_vec();
+        // Over the limit: 1000-byte lines, then one line longer than a chunk
+        // holding a quoted From line at a chunk boundary, then more lines.
+        let mut line = vec![b'x'; 999];
+        line.push(b'\n');
+        let mut huge = sized_message("b@x", max - 3 * LINE_CHUNK as usize, &line);
+        huge.extend_from_slice(&vec![b'y'; LINE_CHUNK as usize]);
+        huge.extend_from_slice(b">From the middle of a long line\n");
+        huge.extend(sized_message("", 4 * LINE_CHUNK as usize, &line));
+        // Exactly at the limit, ending with a newline: kept whole.
+        let mut exact = sized_message("c@x", max, &line);
+        exact.truncate(max - 1);
+        exact.push(b'\n');
+        assert_eq!(exact.len(), max);
+        let mut file = Vec::new();
+        for (i, m) in [&small, &huge, &exact, &small].iter().enumerate() {
+            file.extend_from_slice(format!("From s{i} Thu Jan  1 00:00:00 2024\n").as_bytes());
+            file.extend_from_slice(m);
+            file.push(b'\n');
+        }
+        write(&path, &file);
+        let msgs = read_all(&path, false, 0);
+        assert_eq!(msgs.len(), 4);
+        assert_eq!(msgs[0].bytes, small);
+        assert_eq!(msgs[1].bytes.len(), max + 1);
+        assert_eq!(msgs[1].bytes[..], huge[..max + 1]);
+        assert_eq!(msgs[2].bytes, exact);
+        assert_eq!(msgs[3].bytes, small);
+        for (m, sender) in msgs.iter().zip(["s0", "s1", "s2", "s3"]) {
+            let at = &file[m.offset as usize..];
+            assert!(at.starts_with(format!("From {sender} ").as_bytes()));
+        }
+        assert!(crate::parse::parse_message(&msgs[1].bytes, None).is_err());
+    }
+
+    #[test]
+    fn a_long_line_split_in_chunks_is_never_a_separator_or_unquoted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox");
+        // A chunk of a long line that is blank-looking or starts with
+        // ">From " or "From " is body text.
+        let mut body = vec![b'z'; LINE_CHUNK as usize - 1];
+        body.push(b'\n'); // ends the first chunk exactly: a real line end
+        body.extend_from_slice(&vec![b'w'; LINE_CHUNK as usize]);
+        body.extend_from_slice(b">From inside\n");
+        body.extend_from_slice(&vec![b'v'; LINE_CHUNK as usize]);
+        body.extend_from_slice(b"\n");
+        let mut m = b"From: a@x\nSubject: s\n\n".to_vec();
+        m.extend_from_slice(&body);
+        let mut file = b"From a Thu Jan  1 00:00:00 2024\n".to_vec();
+        file.extend_from_slice(&m);
+        write(&path, &file);
+        let msgs = read_all(&path, false, 0);
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].bytes, m);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -466,6 +467,49 @@ fn a_50_mb_header_line_is_rejected_by_size() {
     assert_eq!(s["rejected"], 1, "{s}");
     let rej = rejects(&archive2);
     assert!(rej[0].1.contains("64 MiB"), "{rej:?}");
+}
+
+#[test]
+fn a_huge_mbox_message_is_rejected_without_being_held_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("huge.mbox");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let line = [b"x".repeat(999), b"\n".to_vec()].concat();
+    writeln!(
+        f,
+        "From a Thu Jan  1 00:00:00 2024\nFrom: a@example.jp\nSubject: before\n\nsmall\n"
+    )
+    .unwrap();
+    writeln!(
+        f,
+        "From b Thu Jan  1 00:00:00 2024\nFrom: b@example.jp\nSubject: huge\n"
+    )
+    .unwrap();
+    // 256 MiB of body: four times the limit.
+    for _ in 0..(256 << 20) / line.len() {
+        f.write_all(&line).unwrap();
+    }
+    writeln!(
+        f,
+        "\nFrom c Thu Jan  1 00:00:00 2024\nFrom: c@example.jp\nSubject: after\n\nsmall"
+    )
+    .unwrap();
+    drop(f);
+    let Some((kib, s)) = import_peak_rss(tmp.path(), &path) else {
+        return;
+    };
+    eprintln!("256 MiB mbox message: peak RSS {} MiB: {s}", kib >> 10);
+    assert_eq!(
+        (s["new"].as_u64(), s["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{s}"
+    );
+    let archive = tmp.path().join("rss-archive");
+    assert_eq!(count(&archive, "subject:before OR subject:after"), 2);
+    let rej = rejects(&archive);
+    assert!(rej[0].1.contains("64 MiB limit"), "{rej:?}");
+    // Held whole, the message alone would be 256 MiB.
+    assert!(kib < 200 << 10, "peak RSS {kib} KiB");
 }
 
 #[test]
