@@ -327,49 +327,10 @@ fn most_used(names: &[(String, u32)]) -> Option<&str> {
     best.map(|b| b.0.as_str())
 }
 
-/// A fast word-at-a-time hash (the Fx hash of rustc) for the scan's map of
-/// addresses, looked up once per header field; the keys come from the
-/// archive, and a poor spread would only cost time.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FxHasher(u64);
-
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl FxHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_K);
-    }
-}
-
-impl std::hash::Hasher for FxHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(
-                <[u8; 8]>::try_from(c).unwrap_or_default(),
-            ));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            for (d, s) in w.iter_mut().zip(rest) {
-                *d = *s;
-            }
-            self.add(u64::from_le_bytes(w));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-}
-
-type FxMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+/// The scan's map of addresses is looked up once per header field: it uses
+/// rustc's fast hash. Its keys come from the archive; a poor spread would
+/// only cost time.
+type FxMap<K, V> = rustc_hash::FxHashMap<K, V>;
 
 /// Addresses and customer keys interned by a scan.
 #[derive(Debug, Default)]
