@@ -81,7 +81,7 @@ fn tamper_index(a: &Path, delete: i64, orphan: i64) {
     let fields = kura::index::fields_of(&index).unwrap();
     let batch = kura::index::committed_batch(&index).unwrap();
     let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
-    w.delete_term(tantivy::Term::from_field_u64(fields.id, delete as u64));
+    kura::index::delete_ids(&w, &[delete]).unwrap();
     let mut doc = tantivy::TantivyDocument::new();
     doc.add_u64(fields.id, orphan as u64);
     doc.add_i64(fields.date, 1_709_251_200);
