@@ -371,38 +371,61 @@ pub fn id_set_query(ids: &[i64]) -> Box<dyn Query> {
     }
 }
 
-/// A set of message row ids, as a bitmap over `lo..=hi` (row ids are dense,
-/// so even every message of a large archive is a small bitmap: 125 KB per
-/// million rows), matched against the `id` fast field.
+/// A set of message row ids, matched against the `id` fast field. Row ids
+/// are dense, so the set is usually a bitmap over `lo..=hi` (every message of
+/// an archive of a million is 125 KB); ids spread thinly over a wide range
+/// are a sorted list instead, so that no set costs more than a few times its
+/// own size.
 #[derive(Debug, Clone)]
 struct IdSet {
     lo: u64,
     hi: u64,
-    bits: Arc<Vec<u64>>,
+    members: Arc<Members>,
+}
+
+#[derive(Debug)]
+enum Members {
+    /// Bit `i - lo` is set for each id `i`.
+    Bits(Vec<u64>),
+    Sorted(Vec<u64>),
 }
 
 impl IdSet {
     /// `None` for an empty set. Negative ids (never a row id) are ignored.
     fn new(ids: &[i64]) -> Option<IdSet> {
-        let ids = || ids.iter().filter_map(|&i| u64::try_from(i).ok());
-        let lo = ids().min()?;
-        let hi = ids().max()?;
-        let mut bits = vec![0u64; ((hi - lo) / 64 + 1) as usize];
-        for i in ids() {
-            let o = i - lo;
-            bits[(o / 64) as usize] |= 1 << (o % 64);
-        }
+        let mut ids: Vec<u64> = ids.iter().filter_map(|&i| u64::try_from(i).ok()).collect();
+        let lo = ids.iter().copied().min()?;
+        let hi = ids.iter().copied().max()?;
+        let words = (hi - lo) / 64 + 1;
+        let members = if words <= 1024 + 4 * ids.len() as u64 {
+            let mut bits = vec![0u64; words as usize];
+            for i in ids {
+                let o = i - lo;
+                bits[(o / 64) as usize] |= 1 << (o % 64);
+            }
+            Members::Bits(bits)
+        } else {
+            ids.sort_unstable();
+            ids.dedup();
+            Members::Sorted(ids)
+        };
         Some(IdSet {
             lo,
             hi,
-            bits: Arc::new(bits),
+            members: Arc::new(members),
         })
     }
 
     fn contains(&self, id: u64) -> bool {
-        id >= self.lo && id <= self.hi && {
-            let o = id - self.lo;
-            self.bits[(o / 64) as usize] & (1 << (o % 64)) != 0
+        if id < self.lo || id > self.hi {
+            return false;
+        }
+        match &*self.members {
+            Members::Bits(bits) => {
+                let o = id - self.lo;
+                bits[(o / 64) as usize] & (1 << (o % 64)) != 0
+            }
+            Members::Sorted(ids) => ids.binary_search(&id).is_ok(),
         }
     }
 }
@@ -605,6 +628,13 @@ mod tests {
         assert_eq!(count(&index, &low), 100);
         let all: Vec<i64> = (0..2000).collect();
         assert_eq!(count(&index, &all), 201);
+        // Thinly spread over a wide range: a sorted list, same answers.
+        assert!(matches!(
+            *IdSet::new(&[3, i64::MAX]).unwrap().members,
+            Members::Sorted(_)
+        ));
+        assert_eq!(count(&index, &[3, 1050, 1051, i64::MAX]), 3);
+        assert_eq!(count(&index, &[2, 99, 5_000_000, 1 << 40]), 2);
     }
 
     #[test]

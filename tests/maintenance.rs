@@ -225,6 +225,40 @@ fn repair_alone_leaves_a_clean_archive() {
 }
 
 #[test]
+fn a_message_indexed_twice_is_repaired_to_one_document() {
+    let (_tmp, a, s) = archive();
+    let before = results(&a);
+    let invoice = "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp";
+    let row = message_row(&a, invoice);
+    // A second document for the same row, with text of its own.
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let batch = kura::index::committed_batch(&index).unwrap();
+    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
+    let mut doc = tantivy::TantivyDocument::new();
+    doc.add_u64(fields.id, row as u64);
+    doc.add_i64(fields.date, 1_709_251_200);
+    doc.add_text(fields.subject, "二重登録のドキュメント");
+    w.add_document(doc).unwrap();
+    kura::index::commit(&mut w, batch).unwrap();
+    w.wait_merging_threads().unwrap();
+    drop(index);
+    assert_eq!(count(&a, &format!("id:{invoice}")), 2);
+
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 2, "{r}");
+    assert_eq!(problems(&r), vec![("index_duplicate".to_string(), row)]);
+    let (code, r) = json(&a, &["check", "--repair"]);
+    assert_eq!(code, 0, "{r}");
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+    assert_eq!(count(&a, &format!("id:{invoice}")), 1);
+    assert_eq!(count(&a, "二重登録"), 0, "the stray copy is gone");
+    assert_eq!(results(&a), before);
+    assert_eq!(count(&a, "*"), s["new"].as_u64().unwrap());
+}
+
+#[test]
 fn reindex_gives_identical_results_and_clears_a_version_mismatch() {
     let (_tmp, a, _) = archive();
     let before = results(&a);

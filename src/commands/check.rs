@@ -369,33 +369,27 @@ fn check_index(
         delete.push(*id);
         fixed.push(*p);
     }
-    let mut docs = Vec::new();
-    for (p, m) in missing.iter().chain(doubled.iter()) {
-        if corrupt.contains(&m.id) {
-            if let Some(x) = report.problems.get_mut(*p) {
-                x.detail
-                    .push_str(" (cannot be re-indexed: its original is damaged)");
-            }
-            continue;
-        }
-        match document_from_original(&mut reader, &fields, m) {
-            Ok(doc) => {
-                delete.push(m.id);
-                docs.push(doc);
-                fixed.push(*p);
-            }
-            Err(e) => {
-                if let Some(x) = report.problems.get_mut(*p) {
-                    x.detail
-                        .push_str(&format!(" (cannot be re-indexed: {e:#})"));
-                }
-            }
+    // A message indexed twice loses both documents only once its new one is
+    // built; deletes apply to documents added before them, so those (few)
+    // are built first, then everything is deleted, then added. A missing
+    // message has nothing to delete: its document is added as it is built.
+    let mut rebuilt = Vec::new();
+    for (p, m) in &doubled {
+        if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
+            delete.push(m.id);
+            rebuilt.push(doc);
+            fixed.push(*p);
         }
     }
-    // Deletes apply to documents added before them: delete, then add.
     index::delete_ids(&writer, &delete)?;
-    for doc in docs {
+    for doc in rebuilt {
         writer.add_document(doc)?;
+    }
+    for (p, m) in &missing {
+        if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
+            writer.add_document(doc)?;
+            fixed.push(*p);
+        }
     }
     // The index covers every batch of the store again.
     let batch = store
@@ -409,6 +403,31 @@ fn check_index(
         report.mark_repaired(p);
     }
     Ok(())
+}
+
+/// Message `m`'s document built anew from its original for problem `p`, or
+/// `None` with the reason added to the problem (its original is damaged or no
+/// longer parses).
+fn rebuild_document(
+    reader: &mut PackReader,
+    fields: &index::Fields,
+    m: &StoredMessage,
+    corrupt: &HashSet<i64>,
+    p: usize,
+    report: &mut CheckReport,
+) -> Option<tantivy::TantivyDocument> {
+    let why = if corrupt.contains(&m.id) {
+        " (cannot be re-indexed: its original is damaged)".to_string()
+    } else {
+        match document_from_original(reader, fields, m) {
+            Ok(doc) => return Some(doc),
+            Err(e) => format!(" (cannot be re-indexed: {e:#})"),
+        }
+    };
+    if let Some(x) = report.problems.get_mut(p) {
+        x.detail.push_str(&why);
+    }
+    None
 }
 
 /// A Message-ID recorded as a ghost (in `thread_ids`) that is also a stored
