@@ -77,18 +77,35 @@ fn message_row(a: &Path, message_id: &str) -> i64 {
 /// Changes the index behind kura's back: deletes message `delete`'s document
 /// and adds a document for a row that does not exist.
 fn tamper_index(a: &Path, delete: i64, orphan: i64) {
+    change_index(a, |w, fields| {
+        kura::index::delete_ids(w, &[delete]).unwrap();
+        w.add_document(stray_document(fields, orphan, "幽霊のドキュメント"))
+            .unwrap();
+    });
+}
+
+/// Changes the index with `change`, committed as kura commits.
+fn change_index(a: &Path, change: impl FnOnce(&tantivy::IndexWriter, &kura::index::Fields)) {
     let index = kura::index::open_existing(&a.join("index")).unwrap();
     let fields = kura::index::fields_of(&index).unwrap();
     let batch = kura::index::committed_batch(&index).unwrap();
     let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
-    kura::index::delete_ids(&w, &[delete]).unwrap();
-    let mut doc = tantivy::TantivyDocument::new();
-    doc.add_u64(fields.id, orphan as u64);
-    doc.add_i64(fields.date, 1_709_251_200);
-    doc.add_text(fields.subject, "幽霊のドキュメント");
-    w.add_document(doc).unwrap();
+    change(&w, &fields);
     kura::index::commit(&mut w, batch).unwrap();
     w.wait_merging_threads().unwrap();
+}
+
+/// A document for row `row` whose only text is `subject`.
+fn stray_document(
+    fields: &kura::index::Fields,
+    row: i64,
+    subject: &str,
+) -> tantivy::TantivyDocument {
+    let mut doc = tantivy::TantivyDocument::new();
+    doc.add_u64(fields.id, row as u64);
+    doc.add_i64(fields.date, 1_709_251_200);
+    doc.add_text(fields.subject, subject);
+    doc
 }
 
 /// Flips a byte in the middle of message `row`'s compressed original.
@@ -231,18 +248,10 @@ fn a_message_indexed_twice_is_repaired_to_one_document() {
     let invoice = "20240304101203.7F3A.TANAKA@kyowa-shoji.co.jp";
     let row = message_row(&a, invoice);
     // A second document for the same row, with text of its own.
-    let index = kura::index::open_existing(&a.join("index")).unwrap();
-    let fields = kura::index::fields_of(&index).unwrap();
-    let batch = kura::index::committed_batch(&index).unwrap();
-    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
-    let mut doc = tantivy::TantivyDocument::new();
-    doc.add_u64(fields.id, row as u64);
-    doc.add_i64(fields.date, 1_709_251_200);
-    doc.add_text(fields.subject, "二重登録のドキュメント");
-    w.add_document(doc).unwrap();
-    kura::index::commit(&mut w, batch).unwrap();
-    w.wait_merging_threads().unwrap();
-    drop(index);
+    change_index(&a, |w, fields| {
+        w.add_document(stray_document(fields, row, "二重登録のドキュメント"))
+            .unwrap();
+    });
     assert_eq!(count(&a, &format!("id:{invoice}")), 2);
 
     let (code, r) = json(&a, &["check"]);
