@@ -504,9 +504,9 @@ pub fn recover(
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    // One delete for all (a document the index may already hold for a row
-    // of these batches: the index can have committed later than the store
-    // recorded), before any of them is added again.
+    // The index's commits are atomic, so these rows have no document yet;
+    // one delete for all of them makes sure before they are added (deletes
+    // apply only to documents added before them).
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     index::delete_ids(writer, &ids)?;
     for (id, r, size, date) in &rows {

@@ -527,12 +527,16 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
 }
 
 /// A Japanese name written with a space between family and given name
-/// (`田中 誠`, `田中　誠`) also without it (`田中誠`), so that `from:田中誠`
-/// finds it: staff type names both ways, and the bigram `中誠` exists only in
-/// the joined form. `None` when no space sits between two non-ASCII letters.
-pub fn joined_cjk_name(name: &str) -> Option<String> {
-    let chars: Vec<char> = name.trim().chars().collect();
-    let cjk = |c: &char| !c.is_ascii() && c.is_alphanumeric();
+/// (`田中 誠`, `田中　誠`, `ﾀﾅｶ ﾏｺﾄ`) also without it, folded as the
+/// tokenizer folds (`田中誠`), so that `from:田中誠` finds it: staff type names
+/// both ways, and the bigram `中誠` exists only in the joined form. `None`
+/// when no space sits between two characters indexed as CJK bigrams.
+fn joined_cjk_name(name: &str) -> Option<String> {
+    if name.is_ascii() || !name.contains(char::is_whitespace) {
+        return None;
+    }
+    let chars: Vec<char> = tokenizer::fold(name.trim()).chars().collect();
+    let cjk = |c: &char| tokenizer::is_cjk(*c);
     let mut out = String::with_capacity(name.len());
     let mut joined = false;
     let mut i = 0;
@@ -665,6 +669,8 @@ mod tests {
         assert_eq!(joined_cjk_name("Tanaka Makoto"), None);
         assert_eq!(joined_cjk_name("田中誠"), None);
         assert_eq!(joined_cjk_name("田中 Makoto"), None);
+        assert_eq!(joined_cjk_name("ﾀﾅｶ ﾏｺﾄ").as_deref(), Some("タナカマコト"));
+        assert_eq!(joined_cjk_name("José Ñúñez"), None);
         assert_eq!(joined_cjk_name(""), None);
     }
 

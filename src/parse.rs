@@ -147,10 +147,9 @@ pub fn parser() -> &'static MessageParser {
 pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage, Reject> {
     if raw.len() > MAX_MESSAGE_SIZE {
         // Readers keep one byte past the limit, not the whole message.
+        let mib = MAX_MESSAGE_SIZE >> 20;
         return Err(reject(format!(
-            "message over the {} MiB limit (its first {} MiB are kept)",
-            MAX_MESSAGE_SIZE >> 20,
-            MAX_MESSAGE_SIZE >> 20
+            "message over the {mib} MiB limit (its first {mib} MiB are kept)"
         )));
     }
     if raw.iter().all(|b| b.is_ascii_whitespace()) {

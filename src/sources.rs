@@ -592,8 +592,6 @@ pub struct MboxReader {
     line: Vec<u8>,
     /// Whether `line` starts a line (the chunk before it ended one).
     line_start: bool,
-    /// Whether the next chunk read starts a line.
-    next_line_start: bool,
 }
 
 /// The longest piece of a line [`MboxReader`] holds at once.
@@ -625,7 +623,6 @@ impl MboxReader {
             done: false,
             line: Vec::new(),
             line_start: true,
-            next_line_start: true,
         })
     }
 
@@ -639,6 +636,7 @@ impl MboxReader {
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
     /// `self.line`; returns its offset, or `None` at EOF.
     fn read_line(&mut self) -> io::Result<Option<u64>> {
+        self.line_start = self.line.last().is_none_or(|&b| b == b'\n');
         self.line.clear();
         let offset = self.pos;
         let n = (&mut self.reader)
@@ -648,8 +646,6 @@ impl MboxReader {
             return Ok(None);
         }
         self.pos += n as u64;
-        self.line_start = self.next_line_start;
-        self.next_line_start = self.line.ends_with(b"\n");
         Ok(Some(offset))
     }
 
@@ -1200,8 +1196,8 @@ mod tests {
     fn a_long_line_split_in_chunks_is_never_a_separator_or_unquoted() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("box.mbox");
-        // A chunk of a long line that is blank-looking or starts with
-        // ">From " or "From " is body text.
+        // A chunk of a long line that starts with ">From " or is only a
+        // line ending is body text, neither unquoted nor a blank line.
         let mut body = vec![b'z'; LINE_CHUNK as usize - 1];
         body.push(b'\n'); // ends the first chunk exactly: a real line end
         body.extend_from_slice(&vec![b'w'; LINE_CHUNK as usize]);

@@ -131,7 +131,7 @@ pub fn fold(text: &str) -> String {
 }
 
 /// True for the characters indexed as CJK bigrams (checked after folding).
-fn is_cjk(c: char) -> bool {
+pub(crate) fn is_cjk(c: char) -> bool {
     let u = u32::from(c);
     if u < 0x3005 {
         return false;
