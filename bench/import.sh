@@ -27,7 +27,7 @@ bench_mail "$TMP/mail"
 # Runs one import under GNU time; on failure shows kura's errors.
 timed_import() {
     local n="$1"
-    if ! /usr/bin/time -f '%e %M' -o "$TMP/time$n" \
+    if ! /usr/bin/time -f '%e %M %U %S' -o "$TMP/time$n" \
         "$KURA" --archive "$TMP/archive" --quiet import --json "$MAIL" \
         > "$TMP/summary$n.json" 2> "$TMP/stderr$n"; then
         echo "import.sh: import $n failed:" >&2
@@ -45,18 +45,18 @@ fi
 timed_import 1 # fresh archive
 timed_import 2 # the same mail again: nothing new
 
-read -r wall1 rss1_kb < <(tail -n 1 "$TMP/time1")
-read -r wall2 rss2_kb < <(tail -n 1 "$TMP/time2")
+read -r wall1 rss1_kb user1 sys1 < <(tail -n 1 "$TMP/time1")
+read -r wall2 rss2_kb _ _ < <(tail -n 1 "$TMP/time2")
 raw=$(du -sb "$MAIL" | cut -f1)
 archive=$(du -sb "$TMP/archive" | cut -f1)
 
 status=0
-python3 - "$N" "$wall1" "$rss1_kb" "$wall2" "$rss2_kb" "$raw" "$archive" "$FORMAT" \
-    "$TMP/summary1.json" "$TMP/summary2.json" <<'PY' || status=$?
+python3 - "$N" "$wall1" "$rss1_kb" "$wall2" "$rss2_kb" "$raw" "$archive" "$user1" "$sys1" \
+    "$FORMAT" "$TMP/summary1.json" "$TMP/summary2.json" <<'PY' || status=$?
 import json, sys
-n, wall1, rss1, wall2, rss2, raw, archive = (float(x) for x in sys.argv[1:8])
-fmt = sys.argv[8]
-s1, s2 = (json.load(open(p)) for p in sys.argv[9:11])
+n, wall1, rss1, wall2, rss2, raw, archive, user1, sys1 = (float(x) for x in sys.argv[1:10])
+fmt = sys.argv[10]
+s1, s2 = (json.load(open(p)) for p in sys.argv[11:13])
 n = float(s1["seen"])
 def line(s):
     return (f"{s['seen']} seen, {s['new']} new, {s['duplicates']} duplicates, "
@@ -75,6 +75,11 @@ print(f"import of {int(n)} messages ({fmt})")
 if summary1:
     print(f"  kura: {summary1}")
 print(f"  wall time       {wall1:8.2f} s")
+# CPU time drifts less than wall time on a shared machine: compare builds by it
+# too. Cores busy near the machine's count means the import is CPU-bound.
+cpu = user1 + sys1
+print(f"  CPU time        {cpu:8.2f} s   ({cpu / max(wall1, 1e-3):.2f} cores busy, "
+      f"{1e6 * cpu / max(n, 1):.0f} us of CPU per message)")
 for name, value, ok, bar in bars:
     print(f"  {name:15} {value:>14}   bar {bar:16} {'ok' if ok else 'MISSED'}")
 # Wall time inside the threading code of the writer thread (which other
