@@ -130,40 +130,129 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// True for the characters indexed as CJK bigrams (checked after folding).
-pub(crate) fn is_cjk(c: char) -> bool {
-    let u = u32::from(c);
-    if u < 0x3005 {
-        return false;
-    }
-    matches!(u,
-        0x3005..=0x3007 // 々 〆 〇
-        | 0x3041..=0x3096 | 0x309D..=0x309F // hiragana
-        | 0x30A1..=0x30FA | 0x30FC..=0x30FF // katakana (incl. ヵ ヶ), ー ヽ ヾ ヿ
-        | 0x31F0..=0x31FF // katakana phonetic extensions
-        | 0x3400..=0x4DBF // CJK extension A
-        | 0x4E00..=0x9FFF // CJK unified ideographs
-        | 0xAC00..=0xD7A3 // hangul syllables
-        | 0xF900..=0xFAFF // CJK compatibility ideographs
-        | 0x1B000..=0x1B16F // kana supplement and extensions
-        | 0x20000..=0x323AF // CJK extensions B..H, compatibility supplement
-    )
-}
+/// The characters indexed as CJK bigrams (checked after folding): 々 〆 〇,
+/// hiragana, katakana (incl. ヵ ヶ, ー ヽ ヾ ヿ and the phonetic extensions),
+/// CJK ideographs (extension A, unified, compatibility), hangul syllables.
+/// Sorted, inclusive.
+const CJK_RANGES: &[(u32, u32)] = &[
+    (0x3005, 0x3007),
+    (0x3041, 0x3096),
+    (0x309D, 0x309F),
+    (0x30A1, 0x30FA),
+    (0x30FC, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7A3),
+    (0xF900, 0xFAFF),
+];
+
+/// CJK characters outside the Basic Multilingual Plane: kana supplement and
+/// extensions, CJK extensions B..H and the compatibility supplement.
+const CJK_SUPPLEMENTARY: &[(u32, u32)] = &[(0x1B000, 0x1B16F), (0x20000, 0x323AF)];
 
 /// Characters that are NFKC-stable, starters, never combine with what
-/// precedes them and have no case: the bulk of Japanese text, decided by a
-/// range check instead of table lookups.
+/// precedes them and have no case: the bulk of Japanese text (、。々〆〇「」『』,
+/// hiragana, katakana with ・ and ー, kanji, hangul), decided without the
+/// Unicode tables. Sorted, inclusive, all in the Basic Multilingual Plane.
+const FAST_STABLE_RANGES: &[(u32, u32)] = &[
+    (0x3001, 0x3002),
+    (0x3005, 0x3007),
+    (0x300C, 0x300F),
+    (0x3041, 0x3096),
+    (0x30A1, 0x30FC),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7A3),
+];
+
+/// Membership of Basic Multilingual Plane code points in a set of ranges, as
+/// two table lookups without branches (the tokenizer asks this for every
+/// character): each 256-code-point block names one of a few 256-bit maps;
+/// map 0 is empty, map 1 full, the others are the blocks a range only
+/// partly covers.
+struct BmpSet {
+    blocks: [u8; 256],
+    maps: [[u64; 4]; 8],
+}
+
+impl BmpSet {
+    /// Builds the set of `ranges` (inclusive, below 0x10000, at most 6
+    /// blocks partly covered: the build fails otherwise).
+    const fn new(ranges: &[(u32, u32)]) -> BmpSet {
+        let mut set = BmpSet {
+            blocks: [0; 256],
+            maps: [[0; 4]; 8],
+        };
+        set.maps[1] = [u64::MAX; 4];
+        let mut used = 2;
+        let mut block = 0;
+        while block < 256 {
+            let (lo, hi) = (block as u32 * 256, block as u32 * 256 + 255);
+            let mut full = false;
+            let mut touched = false;
+            let mut i = 0;
+            while i < ranges.len() {
+                let (a, b) = ranges[i];
+                full |= a <= lo && hi <= b;
+                touched |= a <= hi && lo <= b;
+                i += 1;
+            }
+            if full {
+                set.blocks[block] = 1;
+            } else if touched {
+                let mut u = lo;
+                while u <= hi {
+                    if in_ranges(u, ranges) {
+                        set.maps[used][(u as usize & 0xFF) >> 6] |= 1 << (u & 63);
+                    }
+                    u += 1;
+                }
+                set.blocks[block] = used as u8;
+                used += 1;
+            }
+            block += 1;
+        }
+        set
+    }
+
+    /// Whether `u` (below 0x10000) is in the set.
+    fn contains(&self, u: u32) -> bool {
+        let map = &self.maps[usize::from(self.blocks[(u as usize >> 8) & 0xFF])];
+        (map[(u as usize >> 6) & 3] >> (u & 63)) & 1 != 0
+    }
+}
+
+/// Whether `u` is in one of `ranges` (inclusive).
+const fn in_ranges(u: u32, ranges: &[(u32, u32)]) -> bool {
+    let mut i = 0;
+    while i < ranges.len() {
+        if ranges[i].0 <= u && u <= ranges[i].1 {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+static CJK_BMP: BmpSet = BmpSet::new(CJK_RANGES);
+static FAST_STABLE_BMP: BmpSet = BmpSet::new(FAST_STABLE_RANGES);
+
+/// True for the characters indexed as CJK bigrams (checked after folding):
+/// [`CJK_RANGES`] and [`CJK_SUPPLEMENTARY`].
+pub(crate) fn is_cjk(c: char) -> bool {
+    let u = u32::from(c);
+    if u < 0x10000 {
+        CJK_BMP.contains(u)
+    } else {
+        in_ranges(u, CJK_SUPPLEMENTARY)
+    }
+}
+
+/// True for the characters of [`FAST_STABLE_RANGES`].
 fn is_fast_stable(c: char) -> bool {
-    matches!(u32::from(c),
-        0x3001..=0x3002 // 、。
-        | 0x3005..=0x3007 // 々 〆 〇
-        | 0x300C..=0x300F // 「」『』
-        | 0x3041..=0x3096 // hiragana
-        | 0x30A1..=0x30FC // katakana, ・, ー
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xAC00..=0xD7A3
-    )
+    let u = u32::from(c);
+    u < 0x10000 && FAST_STABLE_BMP.contains(u)
 }
 
 /// The NFKC form of a full-width ASCII character (Ａ, ０, （, ：) or of the
@@ -226,6 +315,9 @@ struct Unit {
     c: char,
     from: usize,
     to: usize,
+    /// The original bytes are `c` itself (nothing was folded), so a token
+    /// can copy them.
+    verbatim: bool,
 }
 
 /// Walks the original text and yields folded characters with their original
@@ -244,6 +336,9 @@ struct Folder<'a> {
     /// Quick-check result of the character at this byte offset, computed
     /// while looking ahead, so no character is classified twice.
     cached: Option<(usize, bool)>,
+    /// The character at this byte offset, found [`is_fast_stable`] while
+    /// looking ahead, so that [`Folder::next_plain`] decodes it only once.
+    plain_ahead: Option<(usize, char)>,
 }
 
 impl<'a> Folder<'a> {
@@ -257,6 +352,7 @@ impl<'a> Folder<'a> {
             pending_from: 0,
             pending_to: 0,
             cached: None,
+            plain_ahead: None,
         }
     }
 
@@ -326,6 +422,7 @@ impl<'a> Folder<'a> {
     /// The next folded character: [`Folder::next_plain`] when it applies,
     /// else [`Folder::next_unit`]. `fast` off takes the general path always
     /// (tests compare the two).
+    #[inline(always)]
     fn next(&mut self, fast: bool) -> Option<Unit> {
         if fast && let Some(u) = self.next_plain() {
             return Some(u);
@@ -339,34 +436,44 @@ impl<'a> Folder<'a> {
     /// after it does not attach to it, that character as it stands, without
     /// [`Folder::next_unit`]'s general grouping. `None` (and nothing read)
     /// otherwise.
+    #[inline(always)]
     fn next_plain(&mut self) -> Option<Unit> {
         if !self.pending_empty() {
             return None;
         }
         let bytes = self.text.as_bytes();
         let start = self.pos;
-        let c = three_byte_char(bytes, start).filter(|c| is_fast_stable(*c))?;
+        let c = match self.plain_ahead {
+            Some((at, c)) if at == start => c,
+            _ => three_byte_char(bytes, start).filter(|c| is_fast_stable(*c))?,
+        };
         let end = start + 3;
         if let Some(&b) = bytes.get(end)
             && b >= 0x80
-            && !three_byte_char(bytes, end).is_some_and(is_fast_stable)
         {
-            let d = self.char_at(end)?;
-            let (yes, attaches) = classify(d);
-            if attaches {
-                return None;
+            match three_byte_char(bytes, end).filter(|d| is_fast_stable(*d)) {
+                Some(d) => self.plain_ahead = Some((end, d)),
+                None => {
+                    let d = self.char_at(end)?;
+                    let (yes, attaches) = classify(d);
+                    if attaches {
+                        return None;
+                    }
+                    self.cached = Some((end, yes));
+                }
             }
-            self.cached = Some((end, yes));
         }
         self.pos = end;
         Some(Unit {
             c,
             from: start,
             to: end,
+            verbatim: true,
         })
     }
 
     /// The next folded character, or `None` at the end of the text.
+    #[inline(never)]
     fn next_unit(&mut self) -> Option<Unit> {
         loop {
             if let Some(c) = self
@@ -379,6 +486,7 @@ impl<'a> Folder<'a> {
                     c,
                     from: self.pending_from,
                     to: self.pending_to,
+                    verbatim: false,
                 });
             }
             let start = self.pos;
@@ -412,6 +520,7 @@ impl<'a> Folder<'a> {
                         c: c.to_ascii_lowercase(),
                         from: start,
                         to: end,
+                        verbatim: false,
                     });
                 }
                 if let Some(a) = fullwidth_ascii(c) {
@@ -419,6 +528,7 @@ impl<'a> Folder<'a> {
                         c: a.to_ascii_lowercase(),
                         from: start,
                         to: end,
+                        verbatim: false,
                     });
                 }
                 if is_fast_stable(c) {
@@ -426,6 +536,7 @@ impl<'a> Folder<'a> {
                         c,
                         from: start,
                         to: end,
+                        verbatim: true,
                     });
                 }
                 let mut lower = c.to_lowercase();
@@ -441,6 +552,7 @@ impl<'a> Folder<'a> {
                     c: first,
                     from: start,
                     to: end,
+                    verbatim: false,
                 });
             }
             self.pending.clear();
@@ -469,6 +581,8 @@ struct RunChar {
     position: usize,
     /// The run has only this character so far.
     solo: bool,
+    /// See [`Unit::verbatim`].
+    verbatim: bool,
 }
 
 /// Token stream of [`KuraTokenizer`] (and of [`analyze_query`]).
@@ -654,8 +768,16 @@ impl TokenStream for KuraTokenStream<'_> {
                 match self.prev.take() {
                     Some(p) => {
                         self.token.text.clear();
-                        self.token.text.push(p.c);
-                        self.token.text.push(u.c);
+                        // Two characters as they stand: their original bytes.
+                        match self.folder.text.get(p.from..u.to) {
+                            Some(both) if p.verbatim && u.verbatim && p.to == u.from => {
+                                self.token.text.push_str(both);
+                            }
+                            _ => {
+                                self.token.text.push(p.c);
+                                self.token.text.push(u.c);
+                            }
+                        }
                         self.set_token(p.from, u.to, p.position, QueryTokenKind::CjkBigram);
                         self.prev = Some(RunChar {
                             c: u.c,
@@ -663,6 +785,7 @@ impl TokenStream for KuraTokenStream<'_> {
                             to: u.to,
                             position: p.position + 1,
                             solo: false,
+                            verbatim: u.verbatim,
                         });
                         return true;
                     }
@@ -673,6 +796,7 @@ impl TokenStream for KuraTokenStream<'_> {
                             to: u.to,
                             position: self.next_pos,
                             solo: true,
+                            verbatim: u.verbatim,
                         });
                         continue;
                     }
@@ -1017,6 +1141,24 @@ mod tests {
         }
         assert_eq!(fullwidth_ascii('ｶ'), None);
         assert_eq!(fold("Ｅ\u{301}（ＴＥＬ）"), "é(tel)");
+    }
+
+    #[test]
+    fn range_tables_agree_with_their_ranges() {
+        for u in 0..=0x10FFFF {
+            let Some(c) = char::from_u32(u) else { continue };
+            let cjk = in_ranges(u, CJK_RANGES) || in_ranges(u, CJK_SUPPLEMENTARY);
+            assert_eq!(is_cjk(c), cjk, "{u:#x}");
+            assert_eq!(
+                is_fast_stable(c),
+                in_ranges(u, FAST_STABLE_RANGES),
+                "{u:#x}"
+            );
+        }
+        assert!(is_cjk('請') && is_cjk('ぁ') && is_cjk('ヿ') && is_cjk('\u{20B9F}'));
+        assert!(!is_cjk('・') && !is_cjk('、') && !is_cjk('a') && !is_cjk('\u{4DC0}'));
+        assert!(is_fast_stable('・') && is_fast_stable('ー') && is_fast_stable('』'));
+        assert!(!is_fast_stable('ヽ') && !is_fast_stable('\u{F900}') && !is_fast_stable('ｶ'));
     }
 
     #[test]
