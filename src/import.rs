@@ -158,11 +158,14 @@ enum Job {
         file: SourceFile,
         done: FileRecord,
     },
-    /// A message read from an mbox.
+    /// A message read from an mbox; `filed` is the date it was filed (its
+    /// `From ` line's, else the mbox file's modification time), the date of a
+    /// message without a usable header date.
     Mbox {
         seq: u64,
         path: std::sync::Arc<str>,
         offset: u64,
+        filed: i64,
         bytes: Vec<u8>,
     },
 }
@@ -654,6 +657,7 @@ impl Planner {
                     }
                 }
                 let path: std::sync::Arc<str> = path_str.clone().into();
+                let mtime = file.mtime_ns.div_euclid(1_000_000_000);
                 let mut count = 0u64;
                 let reader = MboxReader::open(&file.path, gzip, start);
                 let mut reader = match reader {
@@ -676,6 +680,7 @@ impl Planner {
                                 seq: s,
                                 path: path.clone(),
                                 offset: m.offset,
+                                filed: m.envelope_date.unwrap_or(mtime),
                                 bytes: m.bytes,
                             }) {
                                 return false;
@@ -781,8 +786,18 @@ fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
             seq,
             path,
             offset,
+            filed,
             bytes,
-        } => parse_one(zstd, seq, path, "mbox", Some(offset), &bytes, None, fields),
+        } => parse_one(
+            zstd,
+            seq,
+            path,
+            "mbox",
+            Some(offset),
+            &bytes,
+            Some(filed),
+            fields,
+        ),
     }
 }
 

@@ -63,7 +63,8 @@ pub enum DateSource {
     Header,
     /// The newest Received: header (Date missing or absurd).
     Received,
-    /// The file's modification time (no usable header).
+    /// When the mail was filed: its mbox `From ` line's date, else the file's
+    /// modification time (no usable header).
     FileTime,
     /// Nothing usable: date 0.
     Unknown,
@@ -143,7 +144,8 @@ pub fn parser() -> &'static MessageParser {
     &PARSER
 }
 
-/// Parses `raw`. `file_time` (unix seconds) is the fallback date of a file source.
+/// Parses `raw`. `file_time` (unix seconds) is the fallback date: when the
+/// mail was filed (an mbox `From ` line's date, else the file's modification time).
 pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage, Reject> {
     if raw.len() > MAX_MESSAGE_SIZE {
         // Readers keep one byte past the limit, not the whole message.

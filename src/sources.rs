@@ -528,6 +528,51 @@ fn is_from_line(line: &[u8]) -> bool {
     has_time(date) || has_year(date)
 }
 
+/// The date of a `From_` line written the way mail systems write it,
+/// `From SENDER Www Mmm dd hh:mm[:ss] [ZONE] yyyy` (asctime, with an optional
+/// zone such as `+0900` or `JST`), as unix seconds (UTC unless a numeric zone
+/// says otherwise). `None` for anything less complete.
+fn from_line_date(line: &[u8]) -> Option<i64> {
+    let rest = std::str::from_utf8(line.strip_prefix(b"From ")?).ok()?;
+    let words: Vec<&str> = rest.split_ascii_whitespace().skip(1).collect();
+    let [weekday, month, day, time, tail @ ..] = words.as_slice() else {
+        return None;
+    };
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if !WEEKDAYS.iter().any(|w| w.eq_ignore_ascii_case(weekday)) {
+        return None;
+    }
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? + 1;
+    let day: u32 = day.parse().ok()?;
+    let mut hms = time.split(':').map(|n| n.parse::<u32>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next().unwrap_or(Some(0))?);
+    let (zone, year) = match tail {
+        [year] => (0, year),
+        [zone, year] => {
+            let offset = match zone.as_bytes() {
+                [sign @ (b'+' | b'-'), digits @ ..] if digits.len() == 4 => {
+                    let n: i64 = zone.get(1..)?.parse().ok()?;
+                    let minutes = (n / 100) * 60 + n % 100;
+                    if *sign == b'-' { -minutes } else { minutes }
+                }
+                z if z.iter().all(u8::is_ascii_alphabetic) => 0,
+                _ => return None,
+            };
+            (offset, year)
+        }
+        _ => return None,
+    };
+    let year: i32 = year.parse().ok().filter(|_| year.len() == 4)?;
+    let t = chrono::NaiveDate::from_ymd_opt(year, month as u32, day)?
+        .and_hms_opt(h, m, sec)?
+        .and_utc()
+        .timestamp();
+    Some(t - zone * 60)
+}
+
 fn trim_start_spaces(s: &[u8]) -> &[u8] {
     let n = s.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
     s.get(n..).unwrap_or_default()
@@ -553,6 +598,9 @@ fn is_blank_line(line: &[u8]) -> bool {
 pub struct MboxMessage {
     /// Byte offset of the message's `From ` separator line in the (decompressed) file.
     pub offset: u64,
+    /// The date of that `From ` line, when it has a complete one (the
+    /// delivery date: the fallback for a message with no usable header date).
+    pub envelope_date: Option<i64>,
     /// The message bytes: what follows the `From ` line, `>From ` unquoted
     /// (mboxrd: one `>` removed from lines matching `^>+From `), and without the
     /// blank line that separates it from the next message. Line endings as in the file.
@@ -566,6 +614,9 @@ pub struct MboxMessage {
 /// A separator is a line that is at the start (of the file, or at `start`) or
 /// follows an empty line (`\n` or `\r\n`), and looks like a `From_` line:
 /// `From `, a non-empty sender token, then a time `dd:dd` or a 4-digit year.
+/// A complete `From_` line (`From SENDER Www Mmm dd hh:mm:ss yyyy`, see
+/// [`from_line_date`]) is a separator even without the empty line before it
+/// (mbox files joined with `cat` whose first did not end with one).
 /// Any other line starting with `From ` is body text (mboxo files contain
 /// unquoted ones). The empty line before a separator, and one empty line at
 /// the end of the file, are not part of a message.
@@ -583,8 +634,8 @@ pub struct MboxReader {
     reader: Box<dyn BufRead + Send>,
     /// Offset of the next unread byte of the (decompressed) stream.
     pos: u64,
-    /// Offset of a separator already read, starting the next message.
-    next_sep: Option<u64>,
+    /// Offset and date of a separator already read, starting the next message.
+    next_sep: Option<(u64, Option<i64>)>,
     /// Whether reading has begun (the first call looks for a preamble).
     started: bool,
     /// Set at end of input or after an error.
@@ -630,7 +681,7 @@ impl MboxReader {
     /// separator after the last message returned, or the end of the file once
     /// the last message has been returned (`start` before the first message).
     pub fn position(&self) -> u64 {
-        self.next_sep.unwrap_or(self.pos)
+        self.next_sep.map_or(self.pos, |(offset, _)| offset)
     }
 
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
@@ -650,10 +701,10 @@ impl MboxReader {
     }
 
     fn read_message(&mut self) -> io::Result<Option<MboxMessage>> {
-        let (mut offset, mut preamble) = match self.next_sep.take() {
-            Some(off) => (off, false),
+        let (mut offset, mut envelope_date, mut preamble) = match self.next_sep.take() {
+            Some((off, date)) => (off, date, false),
             None if self.started => return Ok(None),
-            None => (self.pos, true),
+            None => (self.pos, None, true),
         };
         self.started = true;
         let mut bytes = Vec::new();
@@ -672,26 +723,39 @@ impl MboxReader {
                 if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
                     return Ok(None);
                 }
-                return Ok(Some(MboxMessage { offset, bytes }));
+                return Ok(Some(MboxMessage {
+                    offset,
+                    envelope_date,
+                    bytes,
+                }));
             };
-            if let Some(n) = blank_len
-                && self.line_start
-                && is_from_line(&self.line)
+            let date = if self.line_start {
+                from_line_date(&self.line)
+            } else {
+                None
+            };
+            if self.line_start
+                && (date.is_some() || (blank_len.is_some() && is_from_line(&self.line)))
             {
-                if !cut {
+                if let Some(n) = blank_len.filter(|_| !cut) {
                     bytes.truncate(bytes.len().saturating_sub(n));
                 }
                 if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
                     // Nothing but blank lines before the first separator.
                     offset = line_off;
+                    envelope_date = date;
                     preamble = false;
                     bytes.clear();
                     blank_len = None;
                     cut = false;
                     continue;
                 }
-                self.next_sep = Some(line_off);
-                return Ok(Some(MboxMessage { offset, bytes }));
+                self.next_sep = Some((line_off, date));
+                return Ok(Some(MboxMessage {
+                    offset,
+                    envelope_date,
+                    bytes,
+                }));
             }
             let line = &self.line;
             blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
@@ -1135,6 +1199,67 @@ mod tests {
             assert_eq!(r.position(), file.len() as u64);
             assert!(read_all(&path, false, file.len() as u64).is_empty());
         }
+    }
+
+    #[test]
+    fn from_line_dates() {
+        let d = |l: &str| from_line_date(l.as_bytes());
+        // 2024-03-04 10:00:00 UTC
+        assert_eq!(
+            d("From a@x Mon Mar  4 10:00:00 2024\n"),
+            Some(1_709_546_400)
+        );
+        assert_eq!(d("From a@x mon mar 4 10:00 2024\r\n"), Some(1_709_546_400));
+        assert_eq!(
+            d("From a@x Mon Mar  4 19:00:00 +0900 2024\n"),
+            Some(1_709_546_400)
+        );
+        assert_eq!(
+            d("From a@x Mon Mar  4 05:30:00 -0430 2024\n"),
+            Some(1_709_546_400)
+        );
+        assert_eq!(
+            d("From MAILER-DAEMON Mon Mar  4 10:00:00 JST 2024\n"),
+            Some(1_709_546_400)
+        );
+        for not in [
+            "From here on we ship on Mondays\n",
+            "From a@x Mar  4 10:00:00 2024\n",
+            "From a@x Mon Mar 32 10:00:00 2024\n",
+            "From a@x Mon Mar  4 10:00:00 24\n",
+            "From a@x Mon Mar  4 2024\n",
+            "From a@x Mon Mar  4 10:00:00 2024 extra\n",
+            "From: a@x Mon Mar  4 10:00:00 2024\n",
+        ] {
+            assert_eq!(d(not), None, "{not:?}");
+        }
+    }
+
+    #[test]
+    fn a_complete_from_line_separates_without_a_blank_line_before_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("joined.mbox");
+        // Two mbox files joined with cat, the first without its final blank
+        // line; a body line starting with "From " is still body text.
+        let file = "From a@x Mon Mar  4 10:00:00 2024\nSubject: one\n\nbody one\nFrom here on, more\n\
+                    From b@x Mon Mar  4 11:00:00 +0900 2024\nSubject: two\n\nbody two\n";
+        write(&path, file.as_bytes());
+        let msgs = read_all(&path, false, 0);
+        let bytes: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
+        assert_eq!(
+            bytes,
+            [
+                &b"Subject: one\n\nbody one\nFrom here on, more\n"[..],
+                &b"Subject: two\n\nbody two\n"[..],
+            ]
+        );
+        let dates: Vec<Option<i64>> = msgs.iter().map(|m| m.envelope_date).collect();
+        assert_eq!(dates, [Some(1_709_546_400), Some(1_709_517_600)]);
+        // Resuming at the second separator gives its date too.
+        assert_eq!(
+            read_all(&path, false, msgs[1].offset),
+            vec![msgs[1].clone()]
+        );
     }
 
     /// A message whose body is `body_len` bytes of `line` repeated (the last

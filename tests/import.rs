@@ -328,3 +328,51 @@ fn originals_compressed_with_a_trained_dictionary_read_back_exactly() {
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(stderr(&failed[0]).contains(&name), "{}", stderr(&failed[0]));
 }
+
+#[test]
+fn mbox_messages_without_a_header_date_take_their_from_line_date_else_the_file_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("box.mbox");
+    // Joined with cat (no blank line before the second separator); the third
+    // separator has no complete date.
+    std::fs::write(
+        &mbox,
+        "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: one\nMessage-ID: <d1@x.example>\n\nbody\n\
+         From b@x.example Tue Mar  5 19:30:00 +0900 2024\nFrom: b@x.example\nSubject: two\nMessage-ID: <d2@x.example>\n\nbody\n\n\
+         From c@x.example 2024\nFrom: c@x.example\nSubject: three\nMessage-ID: <d3@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&mbox)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!(s["new"], 3, "{s}");
+    let o = run(kura(&archive).args(["search", "--format", "json", "--utc", "*"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let mut dates: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap().to_string(),
+                m["date"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    dates.sort();
+    assert_eq!(
+        dates,
+        [
+            ("one".to_string(), "2024-03-04T10:00:00Z".to_string()),
+            ("three".to_string(), "2023-11-14T22:13:20Z".to_string()),
+            ("two".to_string(), "2024-03-05T10:30:00Z".to_string()),
+        ]
+    );
+}

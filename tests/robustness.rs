@@ -561,28 +561,35 @@ fn nul_bytes_and_invalid_utf8_in_headers_and_body() {
 
 #[test]
 fn mbox_from_lines_inside_bodies() {
-    // mboxo: an unquoted `From ` line after a non-empty line is body text; a
-    // From_ line after a blank line is a separator, even inside what the
-    // writer meant as one body (mboxo cannot tell; mboxrd writers quote it).
+    // mboxo: an unquoted `From ` line after a non-empty line is body text
+    // unless it is a complete From_ line (sender, weekday, month, day, time,
+    // year: as mutt and Python read it); a From_-like line after a blank line
+    // is a separator, even inside what the writer meant as one body (mboxo
+    // cannot tell; mboxrd writers quote it).
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("box.mbox");
     let file = b"From a@example.jp Mon Jan  1 00:00:00 2024\n\
-Subject: one\nMessage-ID: <one@example.jp>\n\nfirst line\nFrom here on, body\nFrom x@y Mon Jan 1 00:00:00 2024\n\n\
-From x@y Mon Jan 1 00:00:00 2024\nSubject: two\nMessage-ID: <two@example.jp>\n\nsecond\n";
+Subject: one\nMessage-ID: <one@example.jp>\n\nfirst line\nFrom here on, body\nFrom x@y at 10:00 in 2024\n\n\
+From x@y Mon Jan 1 00:00:00 2024\nSubject: two\nMessage-ID: <two@example.jp>\n\nsecond\n\
+From z@y Mon Jan 1 00:00:00 2024\nSubject: three\nMessage-ID: <three@example.jp>\n\nthird\n";
     std::fs::write(&path, file).unwrap();
     let msgs: Vec<_> = kura::sources::MboxReader::open(&path, false, 0)
         .unwrap()
         .map(|m| m.unwrap())
         .collect();
-    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs.len(), 3);
     assert!(
         msgs[0]
             .bytes
-            .ends_with(b"first line\nFrom here on, body\nFrom x@y Mon Jan 1 00:00:00 2024\n")
+            .ends_with(b"first line\nFrom here on, body\nFrom x@y at 10:00 in 2024\n")
     );
-    assert!(msgs[1].bytes.starts_with(b"Subject: two\n"));
+    assert_eq!(
+        msgs[1].bytes,
+        b"Subject: two\nMessage-ID: <two@example.jp>\n\nsecond\n"
+    );
+    assert!(msgs[2].bytes.starts_with(b"Subject: three\n"));
     let (archive, s) = import_checked(tmp.path(), &[&path]);
-    assert_eq!(s["new"], 2, "{s}");
+    assert_eq!(s["new"], 3, "{s}");
     assert_eq!(count(&archive, "body:\"from here on\""), 1);
 }
 

@@ -183,15 +183,14 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             summary.damaged += 1;
             continue;
         }
-        // A file's time is the date of last resort, as at import.
-        let file_time = match rj.mbox_offset {
-            None => std::fs::metadata(&rj.source)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_secs() as i64),
-            Some(_) => None,
-        };
+        // The file's time is the date of last resort, as at import (for an
+        // mbox message, import prefers its `From ` line's date, which the
+        // stored bytes do not hold).
+        let file_time = std::fs::metadata(&rj.source)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64);
         let m = match parse::parse_message(&raw, file_time) {
             Ok(m) => m,
             Err(e) => {
