@@ -66,9 +66,10 @@ pub struct Stats {
     pub messages: i64,
     pub threads: i64,
     pub rejected: i64,
-    /// Extra copies of archived messages (locations with status 1).
+    /// Extra copies of archived messages, conflicts included (locations
+    /// with status 1 or 2), as import counts them.
     pub duplicates: i64,
-    /// Copies with the same Message-ID and other content (status 2).
+    /// Of those, copies with the same Message-ID and other content (status 2).
     pub conflicts: i64,
     /// RFC 3339; null for an empty archive.
     pub first_date: Option<String>,
@@ -87,7 +88,9 @@ pub fn gather(archive: &Archive, store: &Store, utc: bool) -> Result<Stats> {
             .query_row("SELECT min(date), max(date) FROM messages", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-    let modifier = if utc { "utc" } else { "localtime" };
+    // (Unix seconds are UTC already: SQLite's 'utc' modifier would shift them
+    // the other way, as if they were local time.)
+    let modifier = if utc { "+0 seconds" } else { "localtime" };
     let mut q = store.conn.prepare(
         "SELECT strftime('%Y-%m', date, 'unixepoch', ?1) AS m, count(*) FROM messages
          GROUP BY m ORDER BY m",
@@ -104,7 +107,7 @@ pub fn gather(archive: &Archive, store: &Store, utc: bool) -> Result<Stats> {
         messages: one("SELECT count(*) FROM messages")?,
         threads: one("SELECT count(DISTINCT thread) FROM messages")?,
         rejected: one("SELECT count(*) FROM rejects")?,
-        duplicates: one("SELECT count(*) FROM locations WHERE status = 1")?,
+        duplicates: one("SELECT count(*) FROM locations WHERE status IN (1, 2)")?,
         conflicts: one("SELECT count(*) FROM locations WHERE status = 2")?,
         first_date: first.map(|d| format_date(d, utc)),
         last_date: last.map(|d| format_date(d, utc)),
