@@ -217,11 +217,11 @@ impl Writer<'_> {
     }
 
     fn raw(&mut self, row: i64) -> Result<Vec<u8>> {
-        let (r, size, _) = self
+        let (r, size, hash) = self
             .store
             .original_ref(row)?
             .with_context(|| format!("message {row} has no stored original"))?;
-        self.packs.read(r, size)
+        self.packs.read(r, size, &hash)
     }
 
     fn direction(&self, it: &Item, v: &MessageView) -> Direction {

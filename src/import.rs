@@ -491,9 +491,9 @@ pub fn recover(
     }
     let mut reader = PackReader::new(&archive.originals_dir());
     let mut q = store.conn.prepare(
-        "SELECT id, pack, pack_offset, pack_len, size, date FROM messages WHERE batch > ?1 ORDER BY id",
+        "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash FROM messages WHERE batch > ?1 ORDER BY id",
     )?;
-    let rows: Vec<(i64, PackRef, usize, i64)> = q
+    let rows: Vec<(i64, PackRef, usize, i64, Vec<u8>)> = q
         .query_map([index_batch], |r| {
             Ok((
                 r.get(0)?,
@@ -504,6 +504,7 @@ pub fn recover(
                 },
                 r.get::<_, i64>(4)? as usize,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -512,8 +513,8 @@ pub fn recover(
     // apply only to documents added before them).
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     index::delete_ids(writer, &ids)?;
-    for (id, r, size, date) in &rows {
-        let raw = reader.read(*r, *size)?;
+    for (id, r, size, date, hash) in &rows {
+        let raw = reader.read(*r, *size, hash)?;
         let mut parsed = parse::parse_message(&raw, None)
             .map_err(|e| anyhow::anyhow!("stored message {id} no longer parses: {}", e.reason))?;
         // The date the store recorded (it may have come from the file's time).

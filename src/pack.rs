@@ -441,8 +441,10 @@ impl PackReader {
         Ok(())
     }
 
-    /// The original bytes at `r` (`raw_len` is the recorded size).
-    pub fn read(&mut self, r: PackRef, raw_len: usize) -> Result<Vec<u8>> {
+    /// The original bytes at `r`, checked against what the store recorded:
+    /// `raw_len` bytes with BLAKE3 hash `hash`. A damaged original is an
+    /// error (naming its place), never handed out.
+    pub fn read(&mut self, r: PackRef, raw_len: usize, hash: &[u8]) -> Result<Vec<u8>> {
         let frame = self.read_frame(r)?;
         let dict_id = zstd_safe::get_dict_id_from_frame(&frame).map(|id| id.get());
         if let Some(id) = dict_id
@@ -476,6 +478,12 @@ impl PackReader {
                 raw_len
             );
         }
+        if blake3::hash(&raw).as_bytes()[..] != *hash {
+            bail!(
+                "original at {} does not match its recorded BLAKE3 hash (damaged)",
+                place(&self.dir, r)
+            );
+        }
         Ok(raw)
     }
 }
@@ -503,17 +511,20 @@ mod tests {
         assert_eq!(rb, rb2, "the uncommitted frame's space is reused");
         let mut r = PackReader::new(dir.path());
         assert_eq!(
-            r.read(ra, a.raw_len).unwrap(),
+            r.read(ra, a.raw_len, &a.hash).unwrap(),
             b"From: a@example.com\n\nhello\n"
         );
         assert_eq!(
-            r.read(rb2, b.raw_len).unwrap(),
+            r.read(rb2, b.raw_len, &b.hash).unwrap(),
             "Subject: 請求書\n\n本文\n".as_bytes()
         );
         assert_eq!(
             b.hash,
             *blake3::hash("Subject: 請求書\n\n本文\n".as_bytes()).as_bytes()
         );
+        // Bytes that are not what the store recorded are an error, not output.
+        let err = r.read(rb2, b.raw_len, &a.hash).unwrap_err();
+        assert!(format!("{err:#}").contains("does not match its recorded BLAKE3 hash"));
     }
 
     #[test]
@@ -543,7 +554,8 @@ mod tests {
         assert!(!with_dict(&refs[0].2) && with_dict(&refs[59].2));
         let mut r = PackReader::new(dir.path());
         for (at, raw, _) in &refs {
-            assert_eq!(&r.read(*at, raw.len()).unwrap(), raw);
+            let hash = blake3::hash(raw);
+            assert_eq!(&r.read(*at, raw.len(), hash.as_bytes()).unwrap(), raw);
         }
         // A new trainer takes the stored dictionary instead of training.
         let again = DictionaryTrainer::new(dir.path(), 1).unwrap();

@@ -180,6 +180,32 @@ fn check_finds_damage_and_repair_fixes_what_can_be_fixed() {
     assert!(text.contains(invoice), "{text}");
     assert!(text.contains("999999"), "{text}");
     assert!(text.contains("3 problems"), "{text}");
+    // A damaged original is never handed out as if it were intact.
+    let o = run(kura(&a).args(["show", "--raw", "notice.0001@maruei-logi.co.jp"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not match its recorded BLAKE3 hash"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(o.stdout.is_empty());
+    let out = a.with_extension("export.mbox");
+    let o = run(kura(&a)
+        .args([
+            "export",
+            "--customer",
+            "maruei-logi.co.jp",
+            "--format",
+            "mbox",
+            "-o",
+        ])
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not match its recorded BLAKE3 hash"),
+        "{}",
+        stderr(&o)
+    );
 
     // Repair: the index is fixed from the originals; the damaged original is not.
     let (code, r) = json(&a, &["check", "--repair"]);

@@ -65,13 +65,9 @@ pub fn document_from_original(
     fields: &Fields,
     m: &StoredMessage,
 ) -> Result<TantivyDocument> {
-    let raw = reader.read(m.pack, m.size)?;
-    if blake3::hash(&raw).as_bytes()[..] != m.raw_hash[..] {
-        anyhow::bail!(
-            "the original of message {} does not match its recorded hash",
-            m.id
-        );
-    }
+    let raw = reader
+        .read(m.pack, m.size, &m.raw_hash)
+        .with_context(|| format!("message {}", m.id))?;
     let mut parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
         anyhow::anyhow!(
             "the original of message {} no longer parses: {}",

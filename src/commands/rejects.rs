@@ -174,15 +174,14 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     store.begin()?;
     for rj in &rejects {
         summary.retried += 1;
-        let raw = reader
-            .read(rj.pack, rj.size)
-            .with_context(|| format!("cannot read the stored bytes of reject {}", rj.id))?;
-        let hash: [u8; 32] = *blake3::hash(&raw).as_bytes();
-        if hash[..] != rj.raw_hash[..] {
-            // Damaged in the pack (`kura check` reports it): leave it alone.
+        let (Ok(raw), Ok(hash)) = (
+            reader.read(rj.pack, rj.size, &rj.raw_hash),
+            <[u8; 32]>::try_from(rj.raw_hash.as_slice()),
+        ) else {
+            // Damaged in the pack (`kura check` says how): leave it alone.
             summary.damaged += 1;
             continue;
-        }
+        };
         // The file's time is the date of last resort, as at import (for an
         // mbox message, import prefers its `From ` line's date, which the
         // stored bytes do not hold).

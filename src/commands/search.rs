@@ -190,7 +190,7 @@ fn snippets(
                         .map(|(_, original)| {
                             let text = original
                                 .as_ref()
-                                .and_then(|(r, size, _)| packs.read(*r, *size).ok())
+                                .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
                                 .map(|raw| crate::parse::display_text(&raw))
                                 .unwrap_or_default();
                             output::snippet(&text, terms, 80)

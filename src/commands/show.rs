@@ -27,10 +27,10 @@ pub fn resolve(store: &Store, id: &str) -> Result<i64> {
 
 /// The original bytes of a message row.
 pub fn original(store: &Store, packs: &mut PackReader, row: i64) -> Result<Vec<u8>> {
-    let (r, size, _) = store
+    let (r, size, hash) = store
         .original_ref(row)?
         .context("message vanished from the archive")?;
-    packs.read(r, size)
+    packs.read(r, size, &hash)
 }
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
