@@ -211,6 +211,12 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding, label: &str) -> String {
         // Broken 7-bit ISO-2022-JP: no other reading is better.
         return decode_lossy(bytes, enc);
     }
+    if enc == UTF_8 && mostly_utf8(bytes) {
+        // UTF-8 with a stray byte (a cut character, a bad gateway): only the
+        // bad bytes are lost; guessing would garble all of it (UTF-8 kanji
+        // often read as valid Shift_JIS).
+        return decode_lossy(bytes, UTF_8);
+    }
     if let Some(text) = guess_clean(bytes) {
         return text;
     }
@@ -222,6 +228,18 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding, label: &str) -> String {
             .into_owned();
     }
     decode_lossy(bytes, enc)
+}
+
+/// Whether `bytes` are UTF-8 apart from a few malformed sequences: more
+/// well-formed non-ASCII characters than twice the malformed sequences (text
+/// in another encoding read as UTF-8 is malformed nearly everywhere).
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut good, mut bad) = (0usize, 0usize);
+    for chunk in bytes.utf8_chunks() {
+        good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        bad += usize::from(!chunk.invalid().is_empty());
+    }
+    good > 2 * bad
 }
 
 /// Decodes `bytes` as `enc`; `None` when any sequence is malformed.
@@ -1281,6 +1299,13 @@ mod tests {
         );
         // UTF-8 BOM in a body is dropped.
         assert_eq!(decode_text(b"\xEF\xBB\xBFhello", Some("utf-8")), "hello");
+        // UTF-8 with a stray byte stays UTF-8 (its bytes are also valid
+        // Shift_JIS: 隲区ｱよ嶌縺ｧ縺劼); only the stray byte is lost.
+        let stray = b"\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8\xe3\x81\xa7\xe3\x81\x99\xa2\n";
+        assert_eq!(decode_text(stray, Some("utf-8")), "請求書です\u{FFFD}\n");
+        // Shift_JIS mislabelled as UTF-8 is still read as Shift_JIS.
+        let sjis = b"\x90\xbf\x8b\x81\x8f\x91\x82\xc5\x82\xb7\n";
+        assert_eq!(decode_text(sjis, Some("utf-8")), "請求書です\n");
     }
 
     #[test]
