@@ -469,10 +469,18 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
     }
     if head.starts_with(GZIP_MAGIC) {
         let rest = io::Cursor::new(head).chain(file);
-        let inner = match read_head(&mut MultiGzDecoder::new(rest)) {
-            Ok(h) => h,
-            Err(e) => return Ok(Err(format!("not mail: unreadable gzip data ({e})"))),
-        };
+        // What decompresses before damage counts: a damaged .mbox.gz is an
+        // mbox (its readable messages are imported and the damage reported
+        // as an error), not a file to pass over.
+        let mut inner = Vec::with_capacity(SNIFF_LEN);
+        let read = MultiGzDecoder::new(rest)
+            .take(SNIFF_LEN as u64)
+            .read_to_end(&mut inner);
+        if let Err(e) = read
+            && !inner.starts_with(b"From ")
+        {
+            return Ok(Err(format!("not mail: unreadable gzip data ({e})")));
+        }
         return Ok(if inner.starts_with(b"From ") {
             Ok(SourceKind::Mbox { gzip: true })
         } else if looks_like_mail(&inner) {

@@ -789,3 +789,59 @@ fn random_queries_never_crash_count() {
         );
     }
 }
+
+#[test]
+fn a_damaged_mbox_gz_gives_its_readable_messages_and_an_error() {
+    // Three messages of incompressible text, gzipped, cut at three quarters:
+    // the damage is within the first few KB that decide what a file is.
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut noise = || {
+        (0..600)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let c = (b'a' + (state % 26) as u8) as char;
+                if i % 60 == 59 { '\n' } else { c }
+            })
+            .collect::<String>()
+    };
+    let mut mbox = String::new();
+    for i in 0..3 {
+        mbox.push_str(&format!(
+            "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: part {i}\nMessage-ID: <gz{i}@x.example>\n\n{}\n\n",
+            noise()
+        ));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(mbox.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    assert!(
+        gz.len() < 4096,
+        "small enough to be damaged where it is sniffed"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("box.mbox.gz");
+    std::fs::write(&file, &gz[..gz.len() * 3 / 4]).unwrap();
+    // Found in a folder or named: the same, never passed over in silence.
+    for (n, path) in [&dir, &file].into_iter().enumerate() {
+        let o = run(kura(&tmp.path().join(format!("a{n}")))
+            .args(["import", "--json"])
+            .arg(path));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("box.mbox.gz: cannot read mbox at byte"),
+            "{}",
+            stderr(&o)
+        );
+        let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_accounted(&s);
+        assert_eq!(
+            (s["new"].as_u64(), s["rejected"].as_u64()),
+            (Some(2), Some(0)),
+            "{s}"
+        );
+    }
+}
