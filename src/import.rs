@@ -137,6 +137,14 @@ impl std::fmt::Display for ImportSummary {
         if self.errors > 0 {
             write!(f, ", {} unreadable files", self.errors)?;
         }
+        if self.ignored_files > 0 {
+            let s = if self.ignored_files == 1 { "" } else { "s" };
+            write!(
+                f,
+                ", {} file{s} passed over (-v says why)",
+                self.ignored_files
+            )?;
+        }
         if self.recovered > 0 {
             write!(
                 f,

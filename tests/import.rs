@@ -376,3 +376,40 @@ fn mbox_messages_without_a_header_date_take_their_from_line_date_else_the_file_t
         ]
     );
 }
+
+#[test]
+fn files_that_are_not_mail_are_counted_and_listed_with_verbose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "shopping list\n").unwrap();
+    std::fs::write(
+        dir.join("one.eml"),
+        "From: a@x.example\nSubject: s\nMessage-ID: <one@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"From: a@x.example\nSubject: gz\n\nbody\n").unwrap();
+    std::fs::write(dir.join("two.eml.gz"), gz.finish().unwrap()).unwrap();
+
+    let o = run(kura(&tmp.path().join("a")).arg("import").arg(&dir));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let line = stderr(&o);
+    assert!(line.contains("1 new"), "{line}");
+    assert!(
+        line.contains(", 2 files passed over (-v says why)"),
+        "{line}"
+    );
+
+    let o = run(kura(&tmp.path().join("b"))
+        .args(["import", "-v", "--json"])
+        .arg(&dir));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s["ignored_files"], 2, "{s}");
+    let err = stderr(&o);
+    assert!(err.contains("notes.txt: not mail"), "{err}");
+    assert!(
+        err.contains("two.eml.gz: gzip-compressed single message"),
+        "{err}"
+    );
+}
