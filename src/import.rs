@@ -1041,9 +1041,15 @@ impl Writer<'_> {
                     self.in_batch += 1;
                 }
                 // Already imported from this very place (an interrupted
-                // import, or a re-read mbox): nothing to do.
-                Outcome::Duplicate(row) | Outcome::Conflict(row)
-                    if self.store.location_known(row, &place)? =>
+                // import, or a re-read mbox): nothing to do. A copy with the
+                // same content may differ in its bytes (a mail client
+                // rewrote its Status: header); a conflicting one must be the
+                // bytes recorded there, or it is new content to keep.
+                Outcome::Duplicate(row) if self.store.location_known(row, &place, None)? => {
+                    self.summary.unchanged += 1;
+                }
+                Outcome::Conflict(row)
+                    if self.store.location_known(row, &place, Some(&c.hash))? =>
                 {
                     self.summary.unchanged += 1;
                 }

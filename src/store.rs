@@ -593,15 +593,26 @@ impl Store {
         Ok(())
     }
 
-    /// True when `place` is already recorded as a location of `message`.
-    pub fn location_known(&self, message: i64, place: &Place<'_>) -> Result<bool> {
+    /// True when `place` is already recorded as a location of `message`;
+    /// with `raw_hash`, only if it held those very bytes (a place rewritten
+    /// with other content is a new copy).
+    pub fn location_known(
+        &self,
+        message: i64,
+        place: &Place<'_>,
+        raw_hash: Option<&[u8; 32]>,
+    ) -> Result<bool> {
         let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
         let known: Option<i64> = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM locations WHERE message = ?1 AND source = ?2 AND ifnull(mbox_offset, -1) = ?3",
+                "SELECT 1 FROM locations WHERE message = ?1 AND source = ?2 AND ifnull(mbox_offset, -1) = ?3
+                 AND (?4 IS NULL OR raw_hash = ?4)",
             )?
-            .query_row(params![message, place.source, off], |r| r.get(0))
+            .query_row(
+                params![message, place.source, off, raw_hash.map(|h| &h[..])],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(known.is_some())
     }

@@ -413,3 +413,67 @@ fn files_that_are_not_mail_are_counted_and_listed_with_verbose() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let eml = tmp.path().join("m.eml");
+    let write = |body: &str| {
+        std::fs::write(
+            &eml,
+            format!("From: a@x.example\nSubject: s\nMessage-ID: <same@x.example>\n\n{body}\n"),
+        )
+        .unwrap()
+    };
+    write("versionone");
+    assert_eq!(import(&archive, &[&eml])["new"], 1);
+    write("versiontwo, longer");
+    let s = import(&archive, &[&eml]);
+    assert_accounted(&s);
+    assert_eq!(
+        (
+            s["duplicates"].as_u64(),
+            s["conflicts"].as_u64(),
+            s["unchanged"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{s}"
+    );
+    // The same bytes read again (the file touched): nothing new.
+    let f = std::fs::File::options().write(true).open(&eml).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+    let s = import(&archive, &[&eml]);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["duplicates"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    // Same content in other bytes (a header a mail client rewrites) is the
+    // same copy, not another duplicate.
+    std::fs::write(
+        &eml,
+        "From: a@x.example\nSubject: s\nMessage-ID: <same@x.example>\nStatus: RO\n\nversionone\n",
+    )
+    .unwrap();
+    let s = import(&archive, &[&eml]);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["duplicates"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let (code, r) = {
+        let o = run(kura(&archive).args(["stats", "--format", "json"]));
+        (
+            o.status.code(),
+            serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        (r["duplicates"].as_u64(), r["conflicts"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+}

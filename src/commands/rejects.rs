@@ -233,7 +233,12 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
                 writer.add_document(doc)?;
                 summary.new += 1;
             }
-            Some((row, _)) if store.location_known(row, &place)? => {}
+            Some((row, content))
+                if store.location_known(
+                    row,
+                    &place,
+                    (content != m.content_hash).then_some(&hash),
+                )? => {}
             Some((row, content)) if content == m.content_hash => {
                 store.add_location(row, &place, 1, &hash, rj.size, None, batch)?;
                 summary.duplicates += 1;
