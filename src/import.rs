@@ -1041,15 +1041,14 @@ impl Writer<'_> {
                     self.in_batch += 1;
                 }
                 // Already imported from this very place (an interrupted
-                // import, or a re-read mbox): nothing to do. A copy with the
-                // same content may differ in its bytes (a mail client
-                // rewrote its Status: header); a conflicting one must be the
-                // bytes recorded there, or it is new content to keep.
-                Outcome::Duplicate(row) if self.store.location_known(row, &place, None)? => {
-                    self.summary.unchanged += 1;
-                }
-                Outcome::Conflict(row)
-                    if self.store.location_known(row, &place, Some(&c.hash))? =>
+                // import, or a re-read mbox): nothing to do.
+                o @ (Outcome::Duplicate(row) | Outcome::Conflict(row))
+                    if self.store.copy_known(
+                        row,
+                        &place,
+                        matches!(o, Outcome::Duplicate(_)),
+                        &c.hash,
+                    )? =>
                 {
                     self.summary.unchanged += 1;
                 }

@@ -476,13 +476,10 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
         let read = MultiGzDecoder::new(rest)
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut inner);
-        if let Err(e) = read
-            && !inner.starts_with(b"From ")
-        {
-            return Ok(Err(format!("not mail: unreadable gzip data ({e})")));
-        }
         return Ok(if inner.starts_with(b"From ") {
             Ok(SourceKind::Mbox { gzip: true })
+        } else if let Err(e) = read {
+            Err(format!("not mail: unreadable gzip data ({e})"))
         } else if looks_like_mail(&inner) {
             Err("gzip-compressed single message (only gzip mbox files are read)".into())
         } else {

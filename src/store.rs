@@ -593,15 +593,20 @@ impl Store {
         Ok(())
     }
 
-    /// True when `place` is already recorded as a location of `message`;
-    /// with `raw_hash`, only if it held those very bytes (a place rewritten
-    /// with other content is a new copy).
-    pub fn location_known(
+    /// True when this copy of `message` (bytes hashing to `raw_hash`) was
+    /// already recorded at `place`. With the message's own content
+    /// (`same_content`), any copy recorded there is this one, whatever its
+    /// bytes (a mail client may have rewritten a `Status:` header); a
+    /// conflicting copy only if it is those very bytes (a place rewritten with
+    /// other content holds a new copy to keep).
+    pub fn copy_known(
         &self,
         message: i64,
         place: &Place<'_>,
-        raw_hash: Option<&[u8; 32]>,
+        same_content: bool,
+        raw_hash: &[u8; 32],
     ) -> Result<bool> {
+        let raw_hash = (!same_content).then_some(&raw_hash[..]);
         let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
         let known: Option<i64> = self
             .conn
@@ -610,7 +615,7 @@ impl Store {
                  AND (?4 IS NULL OR raw_hash = ?4)",
             )?
             .query_row(
-                params![message, place.source, off, raw_hash.map(|h| &h[..])],
+                params![message, place.source, off, raw_hash],
                 |r| r.get(0),
             )
             .optional()?;

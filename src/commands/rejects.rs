@@ -234,11 +234,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
                 summary.new += 1;
             }
             Some((row, content))
-                if store.location_known(
-                    row,
-                    &place,
-                    (content != m.content_hash).then_some(&hash),
-                )? => {}
+                if store.copy_known(row, &place, content == m.content_hash, &hash)? => {}
             Some((row, content)) if content == m.content_hash => {
                 store.add_location(row, &place, 1, &hash, rj.size, None, batch)?;
                 summary.duplicates += 1;
