@@ -68,6 +68,11 @@ fn normalize_label(label: &str) -> String {
         .collect()
 }
 
+/// Whether `label` names UTF-8.
+pub fn is_utf8_label(label: &str) -> bool {
+    matches!(normalize_label(label).as_str(), "utf-8" | "utf8")
+}
+
 /// The encoding a charset label names, with the aliases real Japanese mail uses.
 /// `None` when the label is unknown (the caller then guesses).
 pub fn encoding_for_label(label: &str) -> Option<&'static encoding_rs::Encoding> {

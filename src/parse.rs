@@ -714,9 +714,12 @@ fn charset_label<'a>(part: &'a MessagePart<'_>) -> Option<&'a str> {
 /// A text part's text, redecoded when mail-parser's decoding is not to be trusted.
 fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String {
     let label = charset_label(part);
+    // mail-parser reads UTF-8 (and unlabelled text) as lossy UTF-8: right
+    // whenever that lost nothing, which `needs_redecode` checks.
     let trusted_label = label.is_none_or(|l| {
-        mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some()
-            && !mislabelled(l)
+        charset::is_utf8_label(l)
+            || (mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some()
+                && !mislabelled(l))
     });
     if trusted_label && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
@@ -1158,6 +1161,28 @@ mod tests {
             "From: b@example.jp\r\nSubject: encoded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--xx\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--xx--\r\n",
             b64(inner.as_bytes())
         )
+    }
+
+    /// A text part labelled UTF-8 is taken as mail-parser read it only when
+    /// that reading lost nothing; otherwise it is decoded again (here: base64
+    /// Shift_JIS under a UTF-8 label, and UTF-8 with one stray byte).
+    #[test]
+    fn utf8_labelled_parts_are_redecoded_only_when_reading_them_lost_something() {
+        let part = |body: &[u8]| {
+            let mut raw = b"From: a@example.jp\r\nSubject: s\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                .to_vec();
+            raw.extend_from_slice(b64(body).as_bytes());
+            raw.extend_from_slice(b"\r\n");
+            parse_message(&raw, None).unwrap().text
+        };
+        assert_eq!(part("請求書の件".as_bytes()).trim(), "請求書の件");
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("請求書をお送りします。");
+        assert_eq!(part(&sjis).trim(), "請求書をお送りします。");
+        let mut stray = "請求書を送付します".as_bytes().to_vec();
+        stray.insert(9, 0xff);
+        let text = part(&stray);
+        assert!(text.starts_with("請求書\u{FFFD}を送付"), "{text}");
     }
 
     #[test]

@@ -771,7 +771,13 @@ impl TokenStream for KuraTokenStream<'_> {
                         // Two characters as they stand: their original bytes.
                         match self.folder.text.get(p.from..u.to) {
                             Some(both) if p.verbatim && u.verbatim && p.to == u.from => {
-                                self.token.text.push_str(both);
+                                if both.len() == 6 {
+                                    // Two kana/kanji: a copy of known length is
+                                    // inlined, where any other is a call.
+                                    self.token.text.push_str(&both[..6]);
+                                } else {
+                                    self.token.text.push_str(both);
+                                }
                             }
                             _ => {
                                 self.token.text.push(p.c);
