@@ -901,12 +901,10 @@ impl CommitStep {
 }
 
 impl Writer<'_> {
-    /// Aborts the process (no unwinding, no cleanup) when a test asked for a
-    /// crash right after `step` of the first batch commit.
-    fn abort_at(&self, step: CommitStep) {
-        if self.first_commit && self.abort_at == Some(step) {
-            std::process::abort();
-        }
+    /// Whether a test asked for a crash right after `step` of this batch
+    /// commit (then the process aborts: no unwinding, no cleanup).
+    fn aborts_after(&self, step: CommitStep) -> bool {
+        self.first_commit && self.abort_at == Some(step)
     }
 
     fn run(&mut self, items: Receiver<Vec<Item>>) -> Result<()> {
@@ -1085,26 +1083,68 @@ impl Writer<'_> {
     }
 
     /// Ends the current batch: pack synced, store committed, then the index.
+    /// Commits a batch: originals, then the store, then the index. The index
+    /// writes its segments (the longest step) on a thread of its own while
+    /// the pack and the store are synced, and publishes them only once the
+    /// store has committed, so the index is never ahead of the store.
     fn commit_batch(&mut self) -> Result<()> {
-        let (pack, len) = self.pack.sync()?;
-        self.abort_at(CommitStep::PackSynced);
-        self.store.set_meta("pack", &pack.to_string())?;
-        self.store.set_meta("pack_len", &len.to_string())?;
-        self.store.set_meta("batch", &self.batch.to_string())?;
-        self.store.commit()?;
-        self.abort_at(CommitStep::StoreCommitted);
-        index::commit(self.writer, self.batch).with_context(|| {
-            format!(
-                "{} messages were stored but not indexed (the next `kura import` indexes them)",
-                self.in_batch
-            )
-        })?;
-        self.abort_at(CommitStep::IndexCommitted);
+        let batch = self.batch;
+        let abort_when_synced = self.aborts_after(CommitStep::PackSynced);
+        let abort_when_stored = self.aborts_after(CommitStep::StoreCommitted);
+        let (writer, pack, store) = (&mut *self.writer, &mut self.pack, self.store);
+        let (stored, prepared) = std::thread::scope(|scope| {
+            let preparing = std::thread::Builder::new()
+                .name("kura-index-commit".into())
+                .spawn_scoped(scope, move || index::prepare(writer, batch));
+            let stored = commit_store(pack, store, batch, abort_when_synced);
+            let prepared = match preparing {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the index commit thread panicked"))),
+                Err(e) => Err(e).context("cannot start the index commit thread"),
+            };
+            (stored, prepared)
+        });
+        // A store that did not commit leaves the prepared segments unpublished.
+        stored?;
+        if abort_when_stored {
+            std::process::abort();
+        }
+        prepared
+            .and_then(|p| p.commit().context("cannot commit the index"))
+            .with_context(|| {
+                format!(
+                    "{} messages were stored but not indexed (the next `kura import` indexes them)",
+                    self.in_batch
+                )
+            })?;
+        if self.aborts_after(CommitStep::IndexCommitted) {
+            std::process::abort();
+        }
         self.first_commit = false;
         self.batch += 1;
         self.in_batch = 0;
         Ok(())
     }
+}
+
+/// The store's part of [`Writer::commit_batch`]: the pack synced, then the
+/// transaction (which records how far the pack goes) committed.
+/// `abort_when_synced`: see [`CommitStep::from_env`].
+fn commit_store(
+    pack: &mut PackWriter,
+    store: &Store,
+    batch: i64,
+    abort_when_synced: bool,
+) -> Result<()> {
+    let (pack, len) = pack.sync()?;
+    if abort_when_synced {
+        std::process::abort();
+    }
+    store.set_meta("pack", &pack.to_string())?;
+    store.set_meta("pack_len", &len.to_string())?;
+    store.set_meta("batch", &batch.to_string())?;
+    store.commit()
 }
 
 /// Messages of the store by id: used by tests and `check`.

@@ -11,6 +11,7 @@ use crate::tokenizer::{self, TOKENIZER_NAME};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tantivy::indexer::PreparedCommit;
 use tantivy::query::doc_predicate_query::{
     ConstOrVariableSegmentPredicate, DocPredicate, DocPredicateQuery, SegmentDocPredicate,
 };
@@ -342,12 +343,21 @@ pub fn writer(index: &Index) -> Result<IndexWriter> {
 
 /// Commits the writer, recording `batch` as the last store batch it covers.
 pub fn commit(writer: &mut IndexWriter, batch: i64) -> Result<()> {
+    prepare(writer, batch)?
+        .commit()
+        .context("cannot commit the index")?;
+    Ok(())
+}
+
+/// The first and long part of [`commit`]: the documents added so far are
+/// written out as segments, which searches do not see until the returned
+/// commit is published (`commit()`; dropping it instead abandons them).
+pub fn prepare(writer: &mut IndexWriter, batch: i64) -> Result<PreparedCommit<'_>> {
     let mut prepared = writer
         .prepare_commit()
         .context("cannot prepare the index commit")?;
     prepared.set_payload(&format!("batch:{batch}"));
-    prepared.commit().context("cannot commit the index")?;
-    Ok(())
+    Ok(prepared)
 }
 
 /// Deletes the documents of messages `ids` (ids without one are ignored).
