@@ -196,13 +196,23 @@ enum Item {
         seq: u64,
         path: String,
     },
+    /// A Maildir file imported before was renamed (moved from `new/` to
+    /// `cur/`, or its flags changed): its places now name `record.path`.
+    Moved {
+        seq: u64,
+        from: String,
+        record: FileRecord,
+    },
 }
 
 impl Item {
     fn seq(&self) -> u64 {
         match self {
             Item::Message(p) => p.seq,
-            Item::FileDone { seq, .. } | Item::Error { seq, .. } | Item::Reread { seq, .. } => *seq,
+            Item::FileDone { seq, .. }
+            | Item::Error { seq, .. }
+            | Item::Reread { seq, .. }
+            | Item::Moved { seq, .. } => *seq,
         }
     }
 }
@@ -239,6 +249,19 @@ struct Known {
     messages: u64,
     resume: u64,
     head_hash: Option<Vec<u8>>,
+}
+
+/// What identifies a Maildir message file across renames: its Maildir
+/// folder and its unique name (the file name before the `:2,flags` info).
+/// `None` for a file that is not in a `cur/` or `new/` folder.
+fn maildir_name(path: &Path) -> Option<String> {
+    let dir = path.parent()?;
+    if !matches!(dir.file_name()?.to_str()?, "cur" | "new") {
+        return None;
+    }
+    let file = path.file_name()?.to_string_lossy();
+    let unique = file.split_once(':').map_or(&*file, |(unique, _)| unique);
+    Some(format!("{}\0{unique}", dir.parent()?.display()))
 }
 
 fn kind_name(kind: SourceKind) -> &'static str {
@@ -386,6 +409,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             written: 0,
             abort_at: CommitStep::from_env(),
             first_commit: true,
+            moved: Vec::new(),
         };
         let written = w.run(item_rx);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -550,6 +574,7 @@ fn plan(
         seq: 0,
         unchanged: 0,
         known,
+        maildir_names: None,
         jobs,
         batch: Vec::with_capacity(JOB_BATCH),
         batch_bytes: 0,
@@ -567,6 +592,9 @@ struct Planner {
     seq: u64,
     unchanged: u64,
     known: HashMap<String, Known>,
+    /// Known Maildir files by [`maildir_name`], built when first needed
+    /// (see [`Planner::moved_from`]).
+    maildir_names: Option<HashMap<String, Vec<String>>>,
     jobs: Sender<Vec<Job>>,
     /// Jobs not sent yet (see [`JOB_BATCH`]).
     batch: Vec<Job>,
@@ -579,6 +607,37 @@ impl Planner {
     fn next(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+
+    /// The known Maildir file that `file` is, renamed: same folder, same
+    /// unique name (what comes before `:2,` and the flags), same size and
+    /// modification time (a rename keeps them), and gone from its old place.
+    /// Taken out of `known` when found.
+    fn moved_from(&mut self, file: &SourceFile) -> Option<(String, Known)> {
+        if self.known.is_empty() {
+            return None;
+        }
+        let name = maildir_name(&file.path)?;
+        let known = &self.known;
+        let names = self.maildir_names.get_or_insert_with(|| {
+            let mut names: HashMap<String, Vec<String>> = HashMap::new();
+            for path in known.keys() {
+                if let Some(name) = maildir_name(Path::new(path)) {
+                    names.entry(name).or_default().push(path.clone());
+                }
+            }
+            names
+        });
+        let from = names.get(&name)?.iter().find(|old| {
+            known
+                .get(old.as_str())
+                .is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns)
+                && std::fs::symlink_metadata(old.as_str())
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        })?;
+        let from = from.clone();
+        let was = self.known.remove(&from)?;
+        Some((from, was))
     }
 
     /// Queues a job; false once the writer has stopped listening.
@@ -623,7 +682,6 @@ impl Planner {
                     self.unchanged += prior.map_or(1, |k| k.messages);
                     return true;
                 }
-                let s = self.next();
                 let done = FileRecord {
                     path: path_str,
                     kind: kind_name(file.kind),
@@ -633,6 +691,22 @@ impl Planner {
                     resume: 0,
                     head_hash: None,
                 };
+                if prior.is_none()
+                    && file.kind == SourceKind::MaildirFile
+                    && let Some((from, was)) = self.moved_from(&file)
+                {
+                    self.unchanged += was.messages;
+                    let seq = self.next();
+                    return self.item(Item::Moved {
+                        seq,
+                        from,
+                        record: FileRecord {
+                            messages: was.messages,
+                            ..done
+                        },
+                    });
+                }
+                let s = self.next();
                 sources::prefetch(&file.path);
                 if !self.job(Job::File { seq: s, file, done }) {
                     return false;
@@ -873,6 +947,8 @@ struct Writer<'a> {
     abort_at: Option<CommitStep>,
     /// No batch was committed yet by this run.
     first_commit: bool,
+    /// Maildir files renamed since the last commit: (old path, new path).
+    moved: Vec<(String, String)>,
 }
 
 /// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
@@ -976,6 +1052,13 @@ impl Writer<'_> {
                 self.summary.errors += 1;
                 self.progress
                     .suspend(|| eprintln!("kura: error: {message}"));
+            }
+            Item::Moved { from, record, .. } => {
+                self.store
+                    .conn
+                    .execute("DELETE FROM files WHERE path = ?1", params![from])?;
+                self.record_file(&record)?;
+                self.moved.push((from, record.path));
             }
             Item::Reread { path, .. } => {
                 // The extra copies recorded from this mbox are recorded again as
@@ -1088,6 +1171,8 @@ impl Writer<'_> {
     /// the pack and the store are synced, and publishes them only once the
     /// store has committed, so the index is never ahead of the store.
     fn commit_batch(&mut self) -> Result<()> {
+        self.store.rename_sources(&self.moved)?;
+        self.moved.clear();
         let batch = self.batch;
         let abort_when_synced = self.aborts_after(CommitStep::PackSynced);
         let abort_when_stored = self.aborts_after(CommitStep::StoreCommitted);

@@ -593,6 +593,35 @@ impl Store {
         Ok(())
     }
 
+    /// Records that source files were renamed (`(old path, new path)`): the
+    /// places and rejects that named an old path name the new one. One pass
+    /// over `locations` (which has no index by source) for all of them.
+    pub fn rename_sources(&self, renames: &[(String, String)]) -> Result<()> {
+        if renames.is_empty() {
+            return Ok(());
+        }
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS renamed (old TEXT PRIMARY KEY, new TEXT NOT NULL);
+             DELETE FROM temp.renamed;",
+        )?;
+        {
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT OR REPLACE INTO temp.renamed (old, new) VALUES (?1, ?2)")?;
+            for (old, new) in renames {
+                insert.execute(params![old, new])?;
+            }
+        }
+        self.conn
+            .execute_batch(
+                "UPDATE locations SET source = r.new FROM temp.renamed AS r WHERE locations.source = r.old;
+                 UPDATE rejects SET source = r.new FROM temp.renamed AS r WHERE rejects.source = r.old;
+                 DELETE FROM temp.renamed;",
+            )
+            .context("cannot record renamed source files")?;
+        Ok(())
+    }
+
     /// True when this copy of `message` (bytes hashing to `raw_hash`) was
     /// already recorded at `place`. With the message's own content
     /// (`same_content`), any copy recorded there is this one, whatever its

@@ -470,3 +470,101 @@ fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
         "{r}"
     );
 }
+
+#[test]
+fn maildir_files_renamed_by_a_mail_client_are_the_same_places_not_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = tmp.path().join("shared");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    let mail = |n: u32| {
+        format!(
+            "From: a@x.example\nTo: b@y.example\nSubject: 請求書 {n}\nMessage-ID: <m{n}@x.example>\n\nbody {n}\n"
+        )
+    };
+    for n in 1..=3 {
+        std::fs::write(
+            md.join("new").join(format!("1700000000.M{n}P1.host")),
+            mail(n),
+        )
+        .unwrap();
+    }
+    std::fs::write(md.join("cur/1700000000.M4P1.host:2,"), mail(4)).unwrap();
+    let s = import(&archive, &[&md]);
+    assert_eq!(s["new"], 4, "{s}");
+
+    // Read by a mail client: new/ -> cur/ with flags, and a flag changed in cur/.
+    std::fs::rename(
+        md.join("new/1700000000.M1P1.host"),
+        md.join("cur/1700000000.M1P1.host:2,S"),
+    )
+    .unwrap();
+    std::fs::rename(
+        md.join("cur/1700000000.M4P1.host:2,"),
+        md.join("cur/1700000000.M4P1.host:2,RS"),
+    )
+    .unwrap();
+    // A real second copy under another unique name stays a duplicate, and a
+    // renamed file whose old name still exists is a copy, not a move.
+    std::fs::copy(
+        md.join("new/1700000000.M2P1.host"),
+        md.join("cur/1700000000.M9P1.host:2,S"),
+    )
+    .unwrap();
+    std::fs::copy(
+        md.join("new/1700000000.M3P1.host"),
+        md.join("cur/1700000000.M3P1.host:2,S"),
+    )
+    .unwrap();
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!(
+        (
+            s["seen"].as_u64(),
+            s["new"].as_u64(),
+            s["duplicates"].as_u64(),
+            s["unchanged"].as_u64()
+        ),
+        (Some(6), Some(0), Some(2), Some(4)),
+        "{s}"
+    );
+    // The places name the files where they are now.
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let names = |table: &str, column: &str| -> Vec<String> {
+        let mut q = conn
+            .prepare(&format!("SELECT {column} FROM {table}"))
+            .unwrap();
+        let mut names: Vec<String> = q
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|p| {
+                let p = p.unwrap();
+                p.rsplit('/').take(2).collect::<Vec<_>>().join("<")
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let expected = [
+        "1700000000.M1P1.host:2,S<cur",
+        "1700000000.M3P1.host:2,S<cur",
+        "1700000000.M4P1.host:2,RS<cur",
+        "1700000000.M9P1.host:2,S<cur",
+        "1700000000.M2P1.host<new",
+        "1700000000.M3P1.host<new",
+    ];
+    let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    expected.sort();
+    assert_eq!(names("locations", "source"), expected);
+    assert_eq!(names("files", "path"), expected);
+    // Nothing is new the next night either.
+    let s = import(&archive, &[&md]);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["seen"].as_u64()),
+        (Some(6), Some(6)),
+        "{s}"
+    );
+    assert_eq!(count(&archive, "請求書"), 4);
+}
