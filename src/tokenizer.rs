@@ -8,7 +8,10 @@
 //! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, 〆, hangul): one
 //!   token per overlapping bigram, and one extra unigram for the last character
 //!   of the run, so that every character of a run is the first character of
-//!   some token. A single-character run is one unigram.
+//!   some token. A single-character run is one unigram. A run at the end of
+//!   a hard-wrapped line goes on with the CJK text that starts the next line
+//!   (see [`WRAP_MIN_COLUMNS`]): mail clients wrap Japanese anywhere, so
+//!   請求 / 書 on two lines is the word 請求書.
 //!
 //! Everything else (spaces, punctuation such as 、。「」, symbols, emoji,
 //! `@ . - _`) separates tokens.
@@ -56,6 +59,14 @@ pub const TOKENIZER_NAME: &str = "kura";
 
 /// Words (after folding) longer than this many bytes are not indexed.
 pub const MAX_WORD_BYTES: usize = 64;
+
+/// A line at least this many columns wide (a kana or kanji takes two) that
+/// ends inside a CJK run whose next line goes straight on with CJK text was
+/// hard-wrapped by the sender's mail client: the run goes on across the
+/// line break (see [`KuraTokenStream::wrapped_run_goes_on`]). Clients wrap
+/// at 72 to 76 columns; a shorter line is more likely a line of its own
+/// (a list, an address block).
+pub const WRAP_MIN_COLUMNS: usize = 40;
 
 /// Registers [`KuraTokenizer`] under [`TOKENIZER_NAME`] on the index's
 /// tokenizer manager. Call it on every opened or created index before
@@ -647,6 +658,48 @@ impl<'a> KuraTokenStream<'a> {
         true
     }
 
+    /// Where an open CJK run goes on when the folder stands at the end of a
+    /// hard-wrapped line: the offset of the next line's first character.
+    /// That is: an optional space (a `format=flowed` soft break), a line
+    /// break, the same quote prefix (`> `) as the line before, then a CJK
+    /// character; and the line before is at least [`WRAP_MIN_COLUMNS`] wide.
+    /// So 請求 at the end of a wrapped line and 書 at the start of the next
+    /// are indexed as 請求書.
+    fn wrapped_run_goes_on(&self) -> Option<usize> {
+        let text = self.folder.text;
+        let bytes = text.as_bytes();
+        let line_end = self.folder.pos;
+        let mut at = line_end;
+        for expected in [b' ', b'\r'] {
+            if bytes.get(at) == Some(&expected) {
+                at += 1;
+            }
+        }
+        if bytes.get(at) != Some(&b'\n') {
+            return None;
+        }
+        at += 1;
+        let line_start = memchr::memrchr(b'\n', bytes.get(..line_end)?).map_or(0, |n| n + 1);
+        let line = bytes.get(line_start..line_end)?;
+        let prefix_len = line
+            .iter()
+            .take_while(|b| matches!(b, b'>' | b' ' | b'\t'))
+            .count();
+        if !bytes.get(at..)?.starts_with(line.get(..prefix_len)?) {
+            return None;
+        }
+        at += prefix_len;
+        if !three_byte_char(bytes, at).is_some_and(is_cjk) {
+            return None;
+        }
+        let columns: usize = text
+            .get(line_start + prefix_len..line_end)?
+            .chars()
+            .map(|c| if c < '\u{1100}' { 1 } else { 2 })
+            .sum();
+        (columns >= WRAP_MIN_COLUMNS).then_some(at)
+    }
+
     /// Reads a word that starts with `first` (already read) or at the
     /// folder's position. Returns whether a token was emitted.
     fn read_word(&mut self, first: Option<Unit>) -> bool {
@@ -740,6 +793,14 @@ impl TokenStream for KuraTokenStream<'_> {
                         && let Some(b) = self.folder.peek_byte()
                         && b.is_ascii()
                     {
+                        if matches!(b, b'\n' | b'\r' | b' ')
+                            && self.prev.is_some()
+                            && !self.query
+                            && let Some(next) = self.wrapped_run_goes_on()
+                        {
+                            self.folder.pos = next;
+                            continue;
+                        }
                         if !b.is_ascii_alphanumeric() {
                             // ASCII separators: skip them wholesale.
                             self.folder.skip_ascii_separators();
@@ -918,7 +979,11 @@ mod tests {
             assert!(*from >= last_from, "offsets decrease at {t:?} in {text:?}");
             assert!(*pos >= last_pos, "positions decrease at {t:?} in {text:?}");
             assert!(!t.is_empty() && t.len() <= MAX_WORD_BYTES);
-            let folded = fold(&text[*from..*to]);
+            let mut folded = fold(&text[*from..*to]);
+            if text[*from..*to].contains('\n') {
+                // A bigram across a hard-wrapped line break.
+                folded.retain(|c| !matches!(c, '\n' | '\r' | '>' | ' ' | '\t'));
+            }
             assert!(
                 folded.contains(t.as_str()),
                 "{t:?} not in fold of {:?}",
@@ -927,7 +992,11 @@ mod tests {
             last_from = *from;
             last_pos = *pos;
         }
-        // Query tokens are a subset of the index tokens, at the same positions.
+        // Query tokens are a subset of the index tokens, at the same positions
+        // (unless the index joined a hard-wrapped line, which a query never does).
+        if toks.iter().any(|t| text[t.2..t.3].contains('\n')) {
+            return;
+        }
         let index: HashSet<(String, usize)> = toks.into_iter().map(|t| (t.0, t.1)).collect();
         for q in analyze_query(text) {
             assert!(
@@ -1266,6 +1335,63 @@ mod tests {
         let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
         v.sort();
         v
+    }
+
+    /// A line of `n` kanji/kana (2n columns) ending in `end`.
+    fn wide_line(n: usize, end: &str) -> String {
+        let mut line = "お世話になっております。".repeat(n / 12 + 1);
+        line.truncate(line.char_indices().nth(n - end.chars().count()).unwrap().0);
+        line + end
+    }
+
+    #[test]
+    fn hard_wrapped_cjk_runs_go_on_across_the_line_break() {
+        let joined = |text: &str| texts(text).contains(&"求書".to_string());
+        let long = wide_line(30, "請求");
+        for text in [
+            format!("{long}\n書を送ります"),
+            format!("{long}\r\n書を送ります"),
+            format!("{long} \r\n書を送ります"),
+            format!("> {long}\n> 書を送ります"),
+            format!(">> {long}\n>> 書を送ります"),
+        ] {
+            assert!(joined(&text), "{text:?}: {:?}", texts(&text));
+            check_invariants(&text);
+        }
+        for text in [
+            // A short line is a line of its own (a list, a heading).
+            "請求\n書類".to_string(),
+            format!("{}\n書を送ります", wide_line(19, "請求")),
+            // Not a wrap: a blank line, another quote depth, indentation,
+            // two spaces, or text that does not go straight on.
+            format!("{long}\n\n書を送ります"),
+            format!("> {long}\n>> 書を送ります"),
+            format!("{long}\n 書を送ります"),
+            format!("{long}  \n書を送ります"),
+            format!("{long}\n「書」"),
+        ] {
+            assert!(!joined(&text), "{text:?}: {:?}", texts(&text));
+        }
+        // Positions go on as within a line; the bigram's offsets span the break.
+        let text = format!("{long}\n書");
+        let toks = tokens(&text);
+        let [.., before, bigram, tail] = &toks[..] else {
+            panic!("{toks:?}")
+        };
+        let (p, from) = (before.1, text.find("請求").unwrap());
+        assert_eq!(before, &tok("請求", p, from, from + 6));
+        assert_eq!(bigram, &tok("求書", p + 1, from + 3, text.len()));
+        assert_eq!(tail, &tok("書", p + 2, text.len() - 3, text.len()));
+        // Queries never join (they have no wrapped lines).
+        let q: Vec<String> = analyze_query(&format!("{long}\n書"))
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert!(!q.contains(&"求書".to_string()), "{q:?}");
+        // And so the index finds the word.
+        let wrapped = format!("{long}\n書をお送りします");
+        let ix = TestIndex::new(&[&wrapped, "請求\n書類"]);
+        assert_eq!(ix.find("請求書"), strs(&[&wrapped]));
     }
 
     #[test]
