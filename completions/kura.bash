@@ -972,7 +972,7 @@ _kura() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto text json jsonl" -- "${cur}"))
                     return 0
                     ;;
                 --archive)
@@ -1084,7 +1084,7 @@ _kura() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "auto table json jsonl text ids" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto text json jsonl ids" -- "${cur}"))
                     return 0
                     ;;
                 --archive)

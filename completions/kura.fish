@@ -89,12 +89,10 @@ complete -c kura -n "__fish_kura_using_subcommand count" -s h -l help -d 'Print 
 complete -c kura -n "__fish_kura_using_subcommand count" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand show" -l part -d 'Save attachment N (as listed by show) to --output' -r
 complete -c kura -n "__fish_kura_using_subcommand show" -s o -l output -d 'Where --part writes (a file, or a directory to put the sanitised file name in)' -r -F
-complete -c kura -n "__fish_kura_using_subcommand show" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
-table\t'A table (comfy-table)'
-json\t'One JSON array'
-jsonl\t'One JSON object per line, streamed'
-text\t'One line per item'
-ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand show" -l format -r -f -a "auto\t'The same as text'
+text\t'Headers, attachments, then the decoded text'
+json\t'One JSON object: the message, with `body`'
+jsonl\t'The same object as json, on one line'"
 complete -c kura -n "__fish_kura_using_subcommand show" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l raw -d 'Print the exact original bytes'
@@ -102,12 +100,11 @@ complete -c kura -n "__fish_kura_using_subcommand show" -s q -l quiet -d 'Print 
 complete -c kura -n "__fish_kura_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand show" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand thread" -l query -d 'Show the thread of each message matching this query' -r
-complete -c kura -n "__fish_kura_using_subcommand thread" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
-table\t'A table (comfy-table)'
-json\t'One JSON array'
-jsonl\t'One JSON object per line, streamed'
-text\t'One line per item'
-ids\t'Message-IDs (or thread ids), one per line'"
+complete -c kura -n "__fish_kura_using_subcommand thread" -l format -r -f -a "auto\t'The same as text'
+text\t'Each thread as an indented tree'
+json\t'One JSON object per thread; with --query, one JSON array of them'
+jsonl\t'One JSON object per thread per line, streamed'
+ids\t'Message-IDs of each thread\'s messages, oldest first, one per line'"
 complete -c kura -n "__fish_kura_using_subcommand thread" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand thread" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand thread" -l body -d 'Include the decoded text of each message (quoted lines dimmed on a terminal)'

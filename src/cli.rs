@@ -246,6 +246,34 @@ pub enum Format {
     Ids,
 }
 
+/// Output formats of `kura show`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    /// The same as text.
+    Auto,
+    /// Headers, attachments, then the decoded text.
+    Text,
+    /// One JSON object: the message, with `body`.
+    Json,
+    /// The same object as json, on one line.
+    Jsonl,
+}
+
+/// Output formats of `kura thread`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThreadFormat {
+    /// The same as text.
+    Auto,
+    /// Each thread as an indented tree.
+    Text,
+    /// One JSON object per thread; with --query, one JSON array of them.
+    Json,
+    /// One JSON object per thread per line, streamed.
+    Jsonl,
+    /// Message-IDs of each thread's messages, oldest first, one per line.
+    Ids,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Sort {
     Newest,
@@ -306,8 +334,8 @@ pub struct ShowArgs {
     /// Where --part writes (a file, or a directory to put the sanitised file name in).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ShowFormat::Auto)]
+    pub format: ShowFormat,
 }
 
 #[derive(Debug, Args)]
@@ -321,8 +349,8 @@ pub struct ThreadArgs {
     /// Include the decoded text of each message (quoted lines dimmed on a terminal).
     #[arg(long)]
     pub body: bool,
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ThreadFormat::Auto)]
+    pub format: ThreadFormat,
     #[arg(long)]
     pub utc: bool,
 }

@@ -734,6 +734,23 @@ fn thread_by_thread_id_or_message_id_is_the_same_tree() {
     assert_eq!(json_thread, json_id);
     assert_eq!(json_thread["thread"], t.as_str());
     assert_eq!(json_thread["messages"], 4);
+    // What a query finds is an array, even of one thread.
+    let q = format!("id:{ACME_LAST}");
+    let found = json_of(&ok(&a, &["thread", "--query", &q, "--format", "json"]));
+    assert_eq!(found, Value::Array(vec![json_thread.clone()]));
+    // `--format ids`: the thread's Message-IDs, oldest first.
+    let ids = stdout(&ok(&a, &["thread", "--format", "ids", &t]));
+    let ids: Vec<&str> = ids.lines().collect();
+    assert_eq!(
+        (ids.len(), ids[0], ids[3]),
+        (4, ACME_ROOT, ACME_LAST),
+        "{ids:?}"
+    );
+    // Formats a command does not have are refused, not ignored.
+    for (cmd, format) in [("show", "ids"), ("show", "table"), ("thread", "table")] {
+        let o = run(kura(&a).args([cmd, "--format", format, ACME_LAST]));
+        assert_eq!(o.status.code(), Some(2), "{cmd} --format {format}");
+    }
 
     // A References chain of four: one line per message, one level deeper each,
     // in date order.

@@ -1,7 +1,7 @@
 //! `kura show`: one message, decoded; `--raw` the original; `--part` an attachment.
 
 use crate::archive::ExitError;
-use crate::cli::{Format, GlobalArgs, ShowArgs};
+use crate::cli::{GlobalArgs, ShowArgs, ShowFormat};
 use crate::output::{self, mailbox_label, sanitize, sanitize_text};
 use crate::pack::PackReader;
 use crate::store::{MessageView, Store};
@@ -80,8 +80,8 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
         .message_view(row, false)?
         .context("message vanished from the archive")?;
     let text = crate::parse::display_text(&raw);
-    match output::resolve_format(args.format) {
-        Format::Json | Format::Jsonl => {
+    match args.format {
+        ShowFormat::Json | ShowFormat::Jsonl => {
             #[derive(serde::Serialize)]
             struct Full<'a> {
                 #[serde(flatten)]
@@ -97,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
             )?;
             writeln!(out)?;
         }
-        _ => print_message(&mut out, &view, &text)?,
+        ShowFormat::Auto | ShowFormat::Text => print_message(&mut out, &view, &text)?,
     }
     Ok(0)
 }

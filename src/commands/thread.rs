@@ -1,7 +1,7 @@
 //! `kura thread`: a conversation as an indented tree (or nested JSON).
 
 use crate::archive::ExitError;
-use crate::cli::{Format, GlobalArgs, QueryArgs, ThreadArgs};
+use crate::cli::{GlobalArgs, QueryArgs, ThreadArgs, ThreadFormat};
 use crate::output::{self, sanitize, sanitize_text, short_date};
 use crate::pack::PackReader;
 use crate::query::exec::{Order, Searcher};
@@ -79,17 +79,18 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
             let parsed = super::search::parse_query(&qa)?;
             let searcher = Searcher::open(&archive)?;
             let hits = searcher.search(&parsed, Order::Newest, 0, None)?;
-            let mut seen = Vec::new();
+            let mut threads = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             let mut q = store
                 .conn
                 .prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
             for h in hits {
                 let t: i64 = q.query_row([h.id], |r| r.get(0))?;
-                if !seen.contains(&t) {
-                    seen.push(t);
+                if seen.insert(t) {
+                    threads.push(t);
                 }
             }
-            seen
+            threads
         }
         (Some(id), None) => vec![resolve_thread(&store, id)?],
         (None, None) => Vec::new(),
@@ -97,7 +98,7 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
     if threads.is_empty() {
         return Ok(1);
     }
-    let format = output::resolve_format(args.format);
+    let format = args.format;
     let mut packs = PackReader::new(&archive.originals_dir());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json_threads = Vec::new();
@@ -113,20 +114,25 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
             color,
         };
         match format {
-            Format::Json | Format::Jsonl => {
+            ThreadFormat::Ids => {
+                for m in &msgs {
+                    writeln!(out, "{}", sanitize(&m.message_id))?;
+                }
+            }
+            ThreadFormat::Json | ThreadFormat::Jsonl => {
                 let nodes = forest
                     .iter()
                     .map(|n| ctx.json(n, 0))
                     .collect::<Result<Vec<_>>>()?;
                 let v = json!({ "thread": crate::store::thread_label(t), "messages": msgs.len(), "tree": nodes });
-                if format == Format::Jsonl {
+                if format == ThreadFormat::Jsonl {
                     serde_json::to_writer(&mut out, &v)?;
                     writeln!(out)?;
                 } else {
                     json_threads.push(v);
                 }
             }
-            _ => {
+            ThreadFormat::Auto | ThreadFormat::Text => {
                 let plural = if msgs.len() == 1 { "" } else { "s" };
                 writeln!(
                     out,
@@ -140,8 +146,9 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
             }
         }
     }
-    if format == Format::Json {
-        let v = if json_threads.len() == 1 {
+    if format == ThreadFormat::Json {
+        // One thread named by its id is an object; what a query found, an array.
+        let v = if args.query.is_none() && json_threads.len() == 1 {
             json_threads.remove(0)
         } else {
             Value::Array(json_threads)
