@@ -271,6 +271,17 @@ impl IdCache {
     }
 }
 
+/// Reads the database header and schema once, so that a file that is not an
+/// SQLite database, or one damaged at its start, is reported by name here
+/// rather than by the first query.
+fn probe(conn: &Connection, path: &Path) -> Result<()> {
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .with_context(|| format!("{} is not a readable kura database", path.display()))?;
+    Ok(())
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     // The import writer alone uses ~20 statements per message; re-preparing
@@ -303,6 +314,7 @@ impl Store {
         let path = archive.db_path();
         let conn =
             Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        probe(&conn, &path)?;
         configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -335,6 +347,7 @@ impl Store {
         archive.require()?;
         let path = archive.db_path();
         let conn = open_read_only(&path)?;
+        probe(&conn, &path)?;
         configure(&conn)?;
         Ok(Store::new(conn))
     }

@@ -590,3 +590,36 @@ fn stats_utc_months_do_not_depend_on_the_local_zone() {
     assert_eq!(months("JST-9", false), ["2024-04 2"]);
     assert_eq!(months("EST5", false), ["2024-03 2"]);
 }
+
+#[test]
+fn a_database_that_is_not_sqlite_is_named_in_the_error() {
+    let (_tmp, a, _) = archive();
+    let db = a.join("kura.sqlite");
+    for extra in ["kura.sqlite-wal", "kura.sqlite-shm"] {
+        let _ = std::fs::remove_file(a.join(extra));
+    }
+    std::fs::write(
+        &db,
+        "this is not a database, it was overwritten by mistake\n".repeat(100),
+    )
+    .unwrap();
+    for args in [
+        &["search", "請求書"][..],
+        &["stats"],
+        &["check"],
+        &["import", "--quiet"],
+    ] {
+        let mut cmd = kura(&a);
+        cmd.args(args);
+        if args[0] == "import" {
+            cmd.arg(fixtures().join("maildir"));
+        }
+        let o = run(&mut cmd);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("{} is not a readable kura database", db.display())),
+            "{args:?}: {err}"
+        );
+    }
+}
