@@ -410,6 +410,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             abort_at: CommitStep::from_env(),
             first_commit: true,
             moved: Vec::new(),
+            rejected_files: store.rejected_files()?,
         };
         let written = w.run(item_rx);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -949,6 +950,9 @@ struct Writer<'a> {
     first_commit: bool,
     /// Maildir files renamed since the last commit: (old path, new path).
     moved: Vec<(String, String)>,
+    /// Files (not mbox messages) recorded as rejects: one that imports now
+    /// is no longer listed.
+    rejected_files: std::collections::HashSet<String>,
 }
 
 /// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
@@ -1085,7 +1089,7 @@ impl Writer<'_> {
         let c = &p.compressed;
         match p.result {
             Err(reject) => {
-                if self.store.reject_known(&place)? {
+                if self.store.reject_known(&place, &c.hash)? {
                     self.summary.unchanged += 1;
                     return Ok(());
                 }
@@ -1094,65 +1098,71 @@ impl Writer<'_> {
                     .add_reject(&place, &reject.reason, c.raw_len, &c.hash, r, self.batch)?;
                 self.summary.rejected += 1;
             }
-            Ok((m, mut doc)) => match self.classify(&m)? {
-                Outcome::New(_) => {
-                    let r = self.pack.append(&c.frame)?;
-                    let started = Instant::now();
-                    let thread = if self.opts.no_threading {
-                        self.store.new_thread()?
-                    } else {
-                        self.store.assign_thread(&m.message_id, &m.thread_refs())?
-                    };
-                    let mut threading = started.elapsed();
-                    let row = self
-                        .store
-                        .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
-                    let started = Instant::now();
-                    if !self.opts.no_threading {
+            Ok((m, mut doc)) => {
+                if p.mbox_offset.is_none() && self.rejected_files.remove(&*p.source) {
+                    // A file rejected before imports now (fixed, or a newer kura).
+                    self.store.forget_reject(&place)?;
+                }
+                match self.classify(&m)? {
+                    Outcome::New(_) => {
+                        let r = self.pack.append(&c.frame)?;
+                        let started = Instant::now();
+                        let thread = if self.opts.no_threading {
+                            self.store.new_thread()?
+                        } else {
+                            self.store.assign_thread(&m.message_id, &m.thread_refs())?
+                        };
+                        let mut threading = started.elapsed();
+                        let row = self
+                            .store
+                            .insert_message(&m, c.raw_len, &c.hash, r, thread, self.batch)?;
+                        let started = Instant::now();
+                        if !self.opts.no_threading {
+                            self.store
+                                .subject_fallback(row, &m, thread, self.opts.threads)?;
+                        }
+                        threading += started.elapsed();
+                        self.summary.threading_seconds += threading.as_secs_f64();
                         self.store
-                            .subject_fallback(row, &m, thread, self.opts.threads)?;
+                            .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
+                        index::set_id(&mut doc, fields, row);
+                        self.writer.add_document(doc)?;
+                        self.summary.new += 1;
+                        self.in_batch += 1;
                     }
-                    threading += started.elapsed();
-                    self.summary.threading_seconds += threading.as_secs_f64();
-                    self.store
-                        .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
-                    index::set_id(&mut doc, fields, row);
-                    self.writer.add_document(doc)?;
-                    self.summary.new += 1;
-                    self.in_batch += 1;
+                    // Already imported from this very place (an interrupted
+                    // import, or a re-read mbox): nothing to do.
+                    o @ (Outcome::Duplicate(row) | Outcome::Conflict(row))
+                        if self.store.copy_known(
+                            row,
+                            &place,
+                            matches!(o, Outcome::Duplicate(_)),
+                            &c.hash,
+                        )? =>
+                    {
+                        self.summary.unchanged += 1;
+                    }
+                    Outcome::Duplicate(row) => {
+                        self.store
+                            .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
+                        self.summary.duplicates += 1;
+                    }
+                    Outcome::Conflict(row) => {
+                        let r = self.pack.append(&c.frame)?;
+                        self.store.add_location(
+                            row,
+                            &place,
+                            2,
+                            &c.hash,
+                            c.raw_len,
+                            Some(r),
+                            self.batch,
+                        )?;
+                        self.summary.duplicates += 1;
+                        self.summary.conflicts += 1;
+                    }
                 }
-                // Already imported from this very place (an interrupted
-                // import, or a re-read mbox): nothing to do.
-                o @ (Outcome::Duplicate(row) | Outcome::Conflict(row))
-                    if self.store.copy_known(
-                        row,
-                        &place,
-                        matches!(o, Outcome::Duplicate(_)),
-                        &c.hash,
-                    )? =>
-                {
-                    self.summary.unchanged += 1;
-                }
-                Outcome::Duplicate(row) => {
-                    self.store
-                        .add_location(row, &place, 1, &c.hash, c.raw_len, None, self.batch)?;
-                    self.summary.duplicates += 1;
-                }
-                Outcome::Conflict(row) => {
-                    let r = self.pack.append(&c.frame)?;
-                    self.store.add_location(
-                        row,
-                        &place,
-                        2,
-                        &c.hash,
-                        c.raw_len,
-                        Some(r),
-                        self.batch,
-                    )?;
-                    self.summary.duplicates += 1;
-                    self.summary.conflicts += 1;
-                }
-            },
+            }
         }
         Ok(())
     }

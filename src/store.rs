@@ -664,17 +664,51 @@ impl Store {
         Ok(known.is_some())
     }
 
-    /// True when `place` was already rejected.
-    pub fn reject_known(&self, place: &Place<'_>) -> Result<bool> {
+    /// Whether this reject (bytes hashing to `raw_hash`) is already recorded
+    /// at `place`. A file rewritten with other bytes that still cannot be
+    /// imported is not: its old reject row is dropped, for the caller to
+    /// record the file as it is now. (In an mbox, a rejected message at a
+    /// known offset is the one recorded.)
+    pub fn reject_known(&self, place: &Place<'_>, raw_hash: &[u8; 32]) -> Result<bool> {
         let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
-        let known: Option<i64> = self
+        let known: Option<Vec<u8>> = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
+                "SELECT raw_hash FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
             )?
             .query_row(params![place.source, off], |r| r.get(0))
             .optional()?;
-        Ok(known.is_some())
+        match known {
+            None => Ok(false),
+            Some(h) if place.mbox_offset.is_some() || h == raw_hash => Ok(true),
+            Some(_) => {
+                self.forget_reject(place)?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Sources of the rejects that are whole files (not mbox messages).
+    pub fn rejected_files(&self) -> Result<std::collections::HashSet<String>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT source FROM rejects WHERE mbox_offset IS NULL")?;
+        let rows = q
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Drops the reject recorded at `place`, if any (the place now holds
+    /// something else: a fixed file, or other bytes to record).
+    pub fn forget_reject(&self, place: &Place<'_>) -> Result<()> {
+        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
+        self.conn
+            .prepare_cached(
+                "DELETE FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
+            )?
+            .execute(params![place.source, off])?;
+        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -623,3 +623,36 @@ fn a_database_that_is_not_sqlite_is_named_in_the_error() {
         );
     }
 }
+
+#[test]
+fn a_rejected_file_is_listed_as_it_is_now_and_no_longer_once_it_imports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    let file = tmp.path().join("inbox.eml");
+    let listed = || {
+        let (code, list) = json(&a, &["rejects"]);
+        assert_eq!(code, 0, "{list}");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["size"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let import_now = |content: &[u8]| {
+        std::fs::write(&file, content).unwrap();
+        let s = import(&a, &[&file]);
+        assert_accounted(&s);
+        (s["new"].as_u64().unwrap(), s["rejected"].as_u64().unwrap())
+    };
+    assert_eq!(import_now(b""), (0, 1));
+    assert_eq!(listed(), [0]);
+    // Rewritten, still not mail: listed as it is now, once.
+    let garbage = b"\x00\x01\x02 not mail at all \xff\xfe";
+    assert_eq!(import_now(garbage), (0, 1));
+    assert_eq!(listed(), [garbage.len() as u64]);
+    // Fixed: imported, and no longer listed.
+    let mail = "From: a@x.example\nSubject: 請求書\nMessage-ID: <fixed@x.example>\n\nbody\n";
+    assert_eq!(import_now(mail.as_bytes()), (1, 0));
+    assert_eq!(listed(), Vec::<u64>::new());
+    assert_eq!(count(&a, "請求書"), 1);
+}
