@@ -1175,8 +1175,7 @@ impl Writer<'_> {
         })
     }
 
-    /// Ends the current batch: pack synced, store committed, then the index.
-    /// Commits a batch: originals, then the store, then the index. The index
+    /// Ends the current batch: originals, then the store, then the index. The index
     /// writes its segments (the longest step) on a thread of its own while
     /// the pack and the store are synced, and publishes them only once the
     /// store has committed, so the index is never ahead of the store.

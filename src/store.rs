@@ -450,6 +450,14 @@ pub struct Place<'a> {
     pub mbox_offset: Option<u64>,
 }
 
+impl Place<'_> {
+    /// The offset as queries match it (`ifnull(mbox_offset, -1)`): -1 for a
+    /// whole file.
+    fn offset_key(&self) -> i64 {
+        self.mbox_offset.map_or(-1, |o| o as i64)
+    }
+}
+
 /// Threading options for the writer.
 #[derive(Debug, Clone, Copy)]
 pub struct ThreadOptions {
@@ -649,7 +657,7 @@ impl Store {
         raw_hash: &[u8; 32],
     ) -> Result<bool> {
         let raw_hash = (!same_content).then_some(&raw_hash[..]);
-        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
+        let off = place.offset_key();
         let known: Option<i64> = self
             .conn
             .prepare_cached(
@@ -670,7 +678,7 @@ impl Store {
     /// record the file as it is now. (In an mbox, a rejected message at a
     /// known offset is the one recorded.)
     pub fn reject_known(&self, place: &Place<'_>, raw_hash: &[u8; 32]) -> Result<bool> {
-        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
+        let off = place.offset_key();
         let known: Option<Vec<u8>> = self
             .conn
             .prepare_cached(
@@ -702,7 +710,7 @@ impl Store {
     /// Drops the reject recorded at `place`, if any (the place now holds
     /// something else: a fixed file, or other bytes to record).
     pub fn forget_reject(&self, place: &Place<'_>) -> Result<()> {
-        let off = place.mbox_offset.map(|o| o as i64).unwrap_or(-1);
+        let off = place.offset_key();
         self.conn
             .prepare_cached(
                 "DELETE FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
