@@ -197,11 +197,11 @@ enum Item {
         path: String,
     },
     /// A Maildir file imported before was renamed (moved from `new/` to
-    /// `cur/`, or its flags changed): its places now name `record.path`.
+    /// `cur/`, or its flags changed): its records now name path `to`.
     Moved {
         seq: u64,
         from: String,
-        record: FileRecord,
+        to: String,
     },
 }
 
@@ -683,15 +683,6 @@ impl Planner {
                     self.unchanged += prior.map_or(1, |k| k.messages);
                     return true;
                 }
-                let done = FileRecord {
-                    path: path_str,
-                    kind: kind_name(file.kind),
-                    size: file.size,
-                    mtime_ns: file.mtime_ns,
-                    messages: 1,
-                    resume: 0,
-                    head_hash: None,
-                };
                 if prior.is_none()
                     && file.kind == SourceKind::MaildirFile
                     && let Some((from, was)) = self.moved_from(&file)
@@ -701,12 +692,18 @@ impl Planner {
                     return self.item(Item::Moved {
                         seq,
                         from,
-                        record: FileRecord {
-                            messages: was.messages,
-                            ..done
-                        },
+                        to: path_str,
                     });
                 }
+                let done = FileRecord {
+                    path: path_str,
+                    kind: kind_name(file.kind),
+                    size: file.size,
+                    mtime_ns: file.mtime_ns,
+                    messages: 1,
+                    resume: 0,
+                    head_hash: None,
+                };
                 let s = self.next();
                 sources::prefetch(&file.path);
                 if !self.job(Job::File { seq: s, file, done }) {
@@ -1057,13 +1054,7 @@ impl Writer<'_> {
                 self.progress
                     .suspend(|| eprintln!("kura: error: {message}"));
             }
-            Item::Moved { from, record, .. } => {
-                self.store
-                    .conn
-                    .execute("DELETE FROM files WHERE path = ?1", params![from])?;
-                self.record_file(&record)?;
-                self.moved.push((from, record.path));
-            }
+            Item::Moved { from, to, .. } => self.moved.push((from, to)),
             Item::Reread { path, .. } => {
                 // The extra copies recorded from this mbox are recorded again as
                 // it is re-read. The place a message was first imported from

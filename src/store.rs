@@ -614,9 +614,10 @@ impl Store {
         Ok(())
     }
 
-    /// Records that source files were renamed (`(old path, new path)`): the
-    /// places and rejects that named an old path name the new one. One pass
-    /// over `locations` (which has no index by source) for all of them.
+    /// Records that source files were renamed (`(old path, new path)`, same
+    /// size and mtime): the `files` rows, places and rejects that named an
+    /// old path name the new one. One pass over `locations` (which has no
+    /// index by source) for all of them.
     pub fn rename_sources(&self, renames: &[(String, String)]) -> Result<()> {
         if renames.is_empty() {
             return Ok(());
@@ -635,7 +636,8 @@ impl Store {
         }
         self.conn
             .execute_batch(
-                "UPDATE locations SET source = r.new FROM temp.renamed AS r WHERE locations.source = r.old;
+                "UPDATE files SET path = r.new FROM temp.renamed AS r WHERE files.path = r.old;
+                 UPDATE locations SET source = r.new FROM temp.renamed AS r WHERE locations.source = r.old;
                  UPDATE rejects SET source = r.new FROM temp.renamed AS r WHERE rejects.source = r.old;
                  DELETE FROM temp.renamed;",
             )
