@@ -26,7 +26,6 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::params;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,8 +41,13 @@ pub const DEFAULT_BATCH: usize = 50_000;
 const ITEM_QUEUE: usize = 1024;
 
 /// Messages queued for the parse threads (their files are read ahead, see
-/// [`sources::prefetch`]).
+/// [`sources::Prefetcher`]).
 const JOB_QUEUE: usize = 1024;
+
+/// Most message files the planner holds open for the parse threads (the
+/// job queue, the batch being filled and one batch per parse thread; see
+/// [`sources::Prefetcher`]).
+const MAX_HELD_FILES: usize = 2 * JOB_QUEUE;
 
 /// Jobs travel to the parse threads, and their items to the writer, in
 /// batches of up to this many: a channel operation per message (and the
@@ -165,6 +169,8 @@ enum Job {
         seq: u64,
         file: SourceFile,
         done: FileRecord,
+        /// The file, opened (and prefetched) by the planner.
+        opened: Option<sources::OpenedFile>,
     },
     /// A message read from an mbox; `filed` is the date it was filed (its
     /// `From ` line's, else the mbox file's modification time), the date of a
@@ -581,6 +587,7 @@ fn plan(
         batch_bytes: 0,
         items,
         progress,
+        prefetcher: sources::Prefetcher::new(MAX_HELD_FILES),
     };
     let ignored = sources::discover_each(paths, |file| planner.file(file))?;
     // A writer that stopped listening has its own error to report.
@@ -602,6 +609,7 @@ struct Planner {
     batch_bytes: usize,
     items: Sender<Vec<Item>>,
     progress: indicatif::ProgressBar,
+    prefetcher: sources::Prefetcher,
 }
 
 impl Planner {
@@ -705,8 +713,13 @@ impl Planner {
                     head_hash: None,
                 };
                 let s = self.next();
-                sources::prefetch(&file.path);
-                if !self.job(Job::File { seq: s, file, done }) {
+                let opened = self.prefetcher.open(&file.path);
+                if !self.job(Job::File {
+                    seq: s,
+                    file,
+                    done,
+                    opened,
+                }) {
                     return false;
                 }
             }
@@ -839,30 +852,39 @@ fn worker(
 /// Reads (for a file) and parses one job's message.
 fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
     match job {
-        Job::File { seq, file, done } => match read_file(&file.path, file.size) {
-            Ok(bytes) => {
-                let mtime = file.mtime_ns.div_euclid(1_000_000_000);
-                let source: std::sync::Arc<str> = file.path.to_string_lossy().into_owned().into();
-                let mut item = parse_one(
-                    zstd,
-                    seq,
-                    source,
-                    kind_name(file.kind),
-                    None,
-                    &bytes,
-                    Some(mtime),
-                    fields,
-                );
-                if let Item::Message(p) = &mut item {
-                    p.done = Some(done);
+        Job::File {
+            seq,
+            file,
+            done,
+            opened,
+        } => {
+            match sources::read_message_file(&file.path, file.size, opened, parse::MAX_MESSAGE_SIZE)
+            {
+                Ok(bytes) => {
+                    let mtime = file.mtime_ns.div_euclid(1_000_000_000);
+                    let source: std::sync::Arc<str> =
+                        file.path.to_string_lossy().into_owned().into();
+                    let mut item = parse_one(
+                        zstd,
+                        seq,
+                        source,
+                        kind_name(file.kind),
+                        None,
+                        &bytes,
+                        Some(mtime),
+                        fields,
+                    );
+                    if let Item::Message(p) = &mut item {
+                        p.done = Some(done);
+                    }
+                    item
                 }
-                item
+                Err(e) => Item::Error {
+                    seq,
+                    message: format!("{e:#}"),
+                },
             }
-            Err(e) => Item::Error {
-                seq,
-                message: format!("{e:#}"),
-            },
-        },
+        }
         Job::Mbox {
             seq,
             path,
@@ -880,19 +902,6 @@ fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
             fields,
         ),
     }
-}
-
-/// Reads a whole message file; `size` (from the walk) sizes the buffer so that
-/// a file is usually read by one call plus the one that sees its end.
-fn read_file(path: &Path, size: u64) -> Result<Vec<u8>> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut buf = Vec::with_capacity(size.min(parse::MAX_MESSAGE_SIZE as u64) as usize + 1);
-    f.by_ref()
-        .take(parse::MAX_MESSAGE_SIZE as u64 + 1)
-        .read_to_end(&mut buf)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(buf)
 }
 
 #[allow(clippy::too_many_arguments)]
