@@ -724,20 +724,46 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
     if trusted_label && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
     }
+    match transfer_decoded(msg, part) {
+        Some(b) => charset::decode_text(&b, label),
+        None => decoded.to_owned(),
+    }
+}
+
+/// A part's body with its transfer encoding (base64, quoted-printable)
+/// undone: the bytes as sent, before any charset decoding. `None` when the
+/// encoding is broken.
+fn transfer_decoded(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
     let body = msg
         .raw_message
         .get(part.offset_body as usize..part.offset_end as usize)
         .unwrap_or_default();
-    let bytes = match part.encoding {
+    match part.encoding {
         mail_parser::Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body),
         mail_parser::Encoding::QuotedPrintable => {
             mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
         }
         mail_parser::Encoding::None => Some(body.to_vec()),
-    };
-    match bytes {
-        Some(b) => charset::decode_text(&b, label),
-        None => decoded.to_owned(),
+    }
+}
+
+/// The bytes of an attachment as sent: a text attachment's own bytes in
+/// its own charset (mail-parser's reading of it is converted to UTF-8),
+/// any other part's decoded contents.
+fn attachment_contents(msg: &Message<'_>, part: &MessagePart<'_>) -> Vec<u8> {
+    match &part.body {
+        PartType::Text(_) | PartType::Html(_) => {
+            transfer_decoded(msg, part).unwrap_or_else(|| part.contents().to_vec())
+        }
+        _ => part.contents().to_vec(),
+    }
+}
+
+/// An attachment's size as sent (see [`attachment_contents`]).
+fn attachment_size(msg: &Message<'_>, part: &MessagePart<'_>) -> u64 {
+    match &part.body {
+        PartType::Text(_) | PartType::Html(_) => attachment_contents(msg, part).len() as u64,
+        _ => part.len() as u64,
     }
 }
 
@@ -806,7 +832,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
                 attachments.push(Attachment {
                     filename,
                     mime,
-                    size: part.len() as u64,
+                    size: attachment_size(msg, part),
                 });
             }
             _ => {}
@@ -843,14 +869,15 @@ pub fn display_text(raw: &[u8]) -> String {
 }
 
 /// Attachment `n` (1-based, in the order `show` lists them) of a message:
-/// its file name as found in the mail (unsanitised) and its decoded bytes.
+/// its file name as found in the mail (unsanitised) and its bytes as sent
+/// (transfer encoding undone; a text attachment keeps its own charset).
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
     let normalized = cr_line_endings(raw);
     let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
     let msg = parse_mime(raw).ok()?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
-    Some((part_filename(&msg, part), part.contents().to_vec()))
+    Some((part_filename(&msg, part), attachment_contents(&msg, part)))
 }
 
 /// The file name of a part, decoded. mail-parser's reading is used when the
@@ -1161,6 +1188,61 @@ mod tests {
             "From: b@example.jp\r\nSubject: encoded\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"xx\"\r\n\r\n--xx\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--xx\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--xx--\r\n",
             b64(inner.as_bytes())
         )
+    }
+
+    /// Text attachments come back as sent: a Shift_JIS CSV in base64, an
+    /// ISO-2022-JP note in 7bit and an EUC-JP one in quoted-printable keep
+    /// their charsets (they were converted to UTF-8), and their recorded
+    /// sizes are those of the bytes as sent.
+    #[test]
+    fn text_attachments_are_their_own_bytes_not_converted_to_utf8() {
+        let csv: &[u8] = b"\x90\xbf\x8b\x81\x8f\x91,1200\r\n\x87@,\x81`\r\n"; // 請求書 ① ～
+        let jis: &[u8] = b"\x1b$B@A5a=q\x1b(B\r\nline 2";
+        let euc: &[u8] = b"\xc0\xc1\xb5\xe1\xbd\xf1 =\r\n";
+        let mut raw = String::from(
+            "From: a@example.jp\r\nSubject: csv\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n",
+        );
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: text/csv; charset=Shift_JIS\r\n\
+Content-Disposition: attachment; filename=\"a.csv\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            b64(csv)
+        ));
+        let mut raw = raw.into_bytes();
+        raw.extend_from_slice(
+            b"--b\r\nContent-Type: text/plain; charset=ISO-2022-JP\r\n\
+Content-Disposition: attachment; filename=\"b.txt\"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n",
+        );
+        raw.extend_from_slice(jis);
+        raw.extend_from_slice(
+            b"\r\n--b\r\nContent-Type: text/plain; charset=EUC-JP\r\n\
+Content-Disposition: attachment; filename=\"c.txt\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+=C0=C1=B5=E1=BD=F1 =3D\r\n\r\n--b--\r\n",
+        );
+        let m = parse_message(&raw, None).unwrap();
+        let sizes: Vec<u64> = m.attachments.iter().map(|a| a.size).collect();
+        assert_eq!(
+            sizes,
+            [csv.len() as u64, jis.len() as u64, euc.len() as u64]
+        );
+        for (n, want) in [(1, csv), (2, jis), (3, euc)] {
+            let (_, got) = attachment_bytes(&raw, n).unwrap();
+            assert_eq!(
+                got,
+                want,
+                "attachment {n}: {}",
+                String::from_utf8_lossy(&got)
+            );
+        }
+        // A binary attachment is still its decoded contents.
+        let pdf = b"%PDF-1.4\n\xe2\xe3\xcf\xd3\n%%EOF\n";
+        let raw = format!(
+            "From: a@example.jp\nSubject: pdf\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain\n\nbody\n--b\nContent-Type: application/pdf; name=\"q.pdf\"\n\
+Content-Transfer-Encoding: base64\n\n{}\n--b--\n",
+            b64(pdf)
+        );
+        assert_eq!(attachment_bytes(raw.as_bytes(), 1).unwrap().1, pdf);
     }
 
     /// A text part labelled UTF-8 is taken as mail-parser read it only when
