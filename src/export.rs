@@ -99,6 +99,11 @@ pub fn date_range(
         }
         None => None,
     };
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        bail!("--until ends before --since starts: nothing could match");
+    }
     Ok((start, end))
 }
 

@@ -207,6 +207,23 @@ fn query_and_dates_narrow_the_history() {
         "2024-13",
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // Reversed: a usage error (2), not an empty history (1).
+    let o = fx.export(&[
+        "--customer",
+        "kyowa-shoji.co.jp",
+        "--format",
+        "jsonl",
+        "--since",
+        "2024-03-06",
+        "--until",
+        "2024-03-05",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--until ends before --since"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

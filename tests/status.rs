@@ -367,6 +367,37 @@ fn report_counts_times_and_double_answers() {
     assert!(stdout(&o).contains("double answers:"), "{}", stdout(&o));
     let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--since", "April"]));
     assert_eq!(o.status.code(), Some(2));
+    // A reversed range is a usage error, not a report of zeros; one day is fine.
+    let args = [
+        "report",
+        "--utc",
+        "--since",
+        "2024-04-05",
+        "--until",
+        "2024-04-02",
+    ];
+    let o = run(kura_cfg(&s.archive, &s.config).args(args));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--until ends before --since"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let args = [
+        "report",
+        "--utc",
+        "--since",
+        "2024-04-02",
+        "--until",
+        "2024-04-02",
+    ];
+    let o = run(kura_cfg(&s.archive, &s.config).args(args));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// Staff as the test sees it: the company domain (or a subdomain) or the
