@@ -110,13 +110,13 @@ pub struct ParsedMessage {
 impl ParsedMessage {
     /// Referenced Message-IDs (References then In-Reply-To), deduplicated, without self.
     pub fn thread_refs(&self) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
+        let mut out = crate::threads::refs::UniqueIds::default();
         for id in self.references.iter().chain(self.in_reply_to.iter()) {
-            if *id != self.message_id && !out.contains(id) {
-                out.push(id.clone());
+            if *id != self.message_id {
+                out.push(id);
             }
         }
-        out
+        out.into_vec()
     }
 }
 
