@@ -45,7 +45,7 @@ pub struct SourceFile {
 pub struct Discovery {
     /// The files to import, in a stable order.
     pub files: Vec<SourceFile>,
-    /// Skipped paths with a short reason (e.g. `"Maildir tmp/"`).
+    /// Skipped paths with a short reason (e.g. `"symbolic link (not followed)"`).
     pub ignored: Vec<(PathBuf, String)>,
 }
 
@@ -366,7 +366,12 @@ fn walk_maildir(dir: &Path, out: &mut Found<'_>) {
         } else if name_str == "cur" || name_str == "new" {
             walk_maildir_messages(&path, out);
         } else if name_str == "tmp" {
-            out.ignored.push((path, "Maildir tmp/".into()));
+            // Mail still being delivered; an empty tmp/ hides nothing.
+            let files = fs::read_dir(&path).map_or(1, |d| d.take(1).count());
+            if files > 0 {
+                out.ignored
+                    .push((path, "Maildir tmp/ (mail still being delivered)".into()));
+            }
         } else if is_maildir(&path) {
             walk_maildir(&path, out);
         } else if is_hidden(&name) {
@@ -1001,7 +1006,14 @@ mod tests {
                 "tmp",
             ]
         );
-        assert!(ign.contains(&("tmp".into(), "Maildir tmp/".into())));
+        assert!(ign.contains(&(
+            "tmp".into(),
+            "Maildir tmp/ (mail still being delivered)".into()
+        )));
+        // An empty tmp/ (every Maildir has one) is not worth a line.
+        fs::remove_file(md.join("tmp/1700000003.4.host")).unwrap();
+        let d = discover(std::slice::from_ref(&md)).unwrap();
+        assert!(!ignored_rel(&md, &d).iter().any(|(p, _)| p == "tmp"));
         assert!(ign.iter().all(|(_, why)| !why.is_empty()));
         let f = &d.files[2];
         assert_eq!(f.size, EML.len() as u64);
