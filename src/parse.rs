@@ -626,13 +626,47 @@ fn mailboxes(a: &Address<'_>) -> Vec<Mailbox> {
         .collect()
 }
 
+/// Whether a parsed Date: names a real instant: a day the month has, a zone
+/// within ±14:00, and the year as written. mail-parser checks fields one by
+/// one (31 February passes and becomes 3 March; zones up to ±23:59 pass)
+/// and reads any year below 100 as a two-digit one, so a written `0000` is
+/// 2000: `raw` (the header's value) is checked for a four-digit year that
+/// is not the one read.
+fn real_date(d: &mail_parser::DateTime, raw: Option<&[u8]>) -> bool {
+    let day_exists =
+        chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+            .is_some();
+    let zone_minutes = u32::from(d.tz_hour) * 60 + u32::from(d.tz_minute);
+    let written_year = raw.and_then(|raw| {
+        let text = std::str::from_utf8(raw).ok()?;
+        let mut words = text.split(|c: char| c.is_ascii_whitespace() || c == ',');
+        words.find(|w| {
+            w.len() == 3
+                && [
+                    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                    "dec",
+                ]
+                .iter()
+                .any(|m| w.eq_ignore_ascii_case(m))
+        })?;
+        let year = words.find(|w| !w.is_empty())?;
+        (year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| year.parse::<u16>().ok())
+            .flatten()
+    });
+    d.is_valid()
+        && day_exists
+        && zone_minutes <= 14 * 60
+        && written_year.is_none_or(|y| y == d.year)
+}
+
 /// The message date and where it came from: Date:, else the newest Received:,
 /// else the file time.
 fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) {
     let max_sane = chrono::Utc::now().timestamp() + 2 * 86_400;
     let sane = |t: i64| (MIN_SANE_DATE..=max_sane).contains(&t);
     if let Some(d) = msg.date()
-        && d.is_valid()
+        && real_date(d, raw_header_bytes(msg, HeaderName::Date))
         && sane(d.to_timestamp())
     {
         return (d.to_timestamp(), DateSource::Header);
@@ -665,7 +699,7 @@ fn received_date(raw: &[u8]) -> Option<i64> {
     let text = String::from_utf8_lossy(raw.get(pos + 1..)?);
     let unfolded = text.replace(['\r', '\n', '\t'], " ");
     mail_parser::DateTime::parse_rfc822(unfolded.trim())
-        .filter(|d| d.is_valid())
+        .filter(|d| real_date(d, Some(unfolded.as_bytes())))
         .map(|d| d.to_timestamp())
 }
 
@@ -1381,5 +1415,41 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         )
         .unwrap();
         assert_eq!((q.date, q.date_source), (1_617_235_200, DateSource::Header));
+    }
+
+    /// A Date: that names no real instant is absurd, like a missing one: the
+    /// newest Received: date is used. (mail-parser reads year 0000 as 2000,
+    /// accepts a zone of +23:59, and rolls 31 February over to 3 March.)
+    #[test]
+    fn impossible_header_dates_fall_back_to_received() {
+        for date in [
+            "Mon, 1 Jan 0000 00:00:00 +0000",
+            "Thu, 1 Apr 2021 09:00:00 +2359",
+            "Thu, 1 Apr 2021 09:00:00 -1500",
+            "Wed, 31 Feb 2021 09:00:00 +0900",
+            "Thu, 31 Apr 2021 09:00:00 +0900",
+            "Mon, 29 Feb 2021 09:00:00 +0900",
+        ] {
+            let p = kura_parse(&format!(
+                "Received: from a by b; Fri, 9 Apr 2021 02:50:30 +0900\n\
+                 Date: {date}\nFrom: a@example.jp\n\nbody\n"
+            ))
+            .unwrap();
+            assert_eq!(
+                (p.date, p.date_source),
+                (1_617_904_230, DateSource::Received),
+                "{date}"
+            );
+        }
+        // Real edge cases stay: a leap day, the widest zones, 2-digit years.
+        for (date, t) in [
+            ("Mon, 29 Feb 2016 09:00:00 +0900", 1_456_704_000),
+            ("Sat, 1 Jan 2000 00:00:00 +1400", 946_634_400),
+            ("Sat, 1 Jan 2000 00:00:00 -1200", 946_728_000),
+            ("Thu, 1 Apr 21 09:00:00 +0900", 1_617_235_200),
+        ] {
+            let p = kura_parse(&format!("Date: {date}\nFrom: a@example.jp\n\nbody\n")).unwrap();
+            assert_eq!((p.date, p.date_source), (t, DateSource::Header), "{date}");
+        }
     }
 }
