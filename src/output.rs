@@ -93,6 +93,21 @@ pub fn resolve_format(f: Format) -> Format {
     }
 }
 
+/// [`resolve_format`] for a listing whose items have no id to print: `ids`
+/// is a usage error (exit 2) naming the command, not text lines.
+pub fn resolve_format_without_ids(f: Format, command: &str) -> anyhow::Result<Format> {
+    if f == Format::Ids {
+        return Err(crate::archive::ExitError {
+            code: 2,
+            message: format!(
+                "{command} has no ids to list: use --format text, table, json or jsonl"
+            ),
+        }
+        .into());
+    }
+    Ok(resolve_format(f))
+}
+
 /// An excerpt of `text` around the first occurrence of any of `terms`
 /// (already folded with [`crate::tokenizer::fold`]), at most about `width`
 /// characters, whitespace collapsed, with the byte ranges of every term

@@ -91,6 +91,18 @@ fn import_counts_match_the_ground_truth() {
             .iter()
             .all(|r| !r["reason"].as_str().unwrap().is_empty())
     );
+    // Rejects have no Message-ID: `--format ids` is a usage error, as for
+    // the export audit, not text lines that look like ids.
+    for cmd in ["rejects", "audit"] {
+        let o = run(kura(&tmp.path().join("a")).args([cmd, "--format", "ids"]));
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        assert!(stdout(&o).is_empty(), "{cmd}: {}", stdout(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!("kura {cmd} has no ids")),
+            "{cmd}: {err}"
+        );
+    }
 }
 
 #[test]

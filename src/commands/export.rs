@@ -149,13 +149,14 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
 
 /// `kura audit`: the recorded exports, newest first.
 pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> Result<i32> {
+    let format = output::resolve_format_without_ids(args.format, "kura audit")?;
     let archive = super::archive(global)?;
     archive.require()?;
     let store = Store::open_ro(&archive)?;
     let entries = export::audit_entries(&store, false, args.limit)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match output::resolve_format(args.format) {
+    match format {
         f @ (Format::Json | Format::Jsonl) => output::write_json_rows(&mut out, f, &entries)?,
         Format::Table => {
             let mut t = output::plain_table(vec![

@@ -23,13 +23,14 @@ struct Reject {
 }
 
 pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
+    let format = output::resolve_format_without_ids(args.format, "kura rejects")?;
     let archive = super::archive(global)?;
     if args.retry {
         archive.require()?;
         let _lock = archive.lock_for_writing(args.wait)?;
         let summary = retry(&archive)?;
         if !global.quiet {
-            match output::resolve_format(args.format) {
+            match format {
                 Format::Json | Format::Jsonl => println!("{}", serde_json::to_string(&summary)?),
                 _ => eprintln!("{summary}"),
             }
@@ -52,7 +53,6 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let format = output::resolve_format(args.format);
     match format {
         Format::Json | Format::Jsonl => output::write_json_rows(&mut out, format, &rows)?,
         Format::Table => {
