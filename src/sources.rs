@@ -162,26 +162,28 @@ pub fn read_message_file(
     opened: Option<OpenedFile>,
     limit: usize,
 ) -> anyhow::Result<Vec<u8>> {
-    let mut file = match opened {
-        Some(o) => o,
-        None => OpenedFile {
-            file: File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
-            held: Default::default(),
-        },
+    let reopened;
+    let mut file: &File = match &opened {
+        Some(o) => &o.file,
+        None => {
+            reopened =
+                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            &reopened
+        }
     };
     let want = usize::try_from(size).unwrap_or(usize::MAX).min(limit) + 1;
     let mut buf = Vec::with_capacity(want);
     // One call that returns exactly the size the walk saw, with room left
     // in the buffer, has reached the end; anything else (a file that grew or
     // shrank, a short read, EINTR) is read on to its end by `read_to_end`.
-    if let Ok(n) = rustix::io::read(&file.file, rustix::buffer::spare_capacity(&mut buf))
+    if let Ok(n) = rustix::io::read(file, rustix::buffer::spare_capacity(&mut buf))
         && n as u64 == size
         && n < want
     {
         return Ok(buf);
     }
     let room = (limit + 1).saturating_sub(buf.len()) as u64;
-    (&mut file.file)
+    (&mut file)
         .take(room)
         .read_to_end(&mut buf)
         .with_context(|| format!("cannot read {}", path.display()))?;
