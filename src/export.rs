@@ -99,12 +99,20 @@ pub fn date_range(
         }
         None => None,
     };
+    check_range(start, end)?;
+    Ok((start, end))
+}
+
+/// A `--since`/`--until` range that ends before it starts (instants, the
+/// end exclusive) is an error: it could match nothing. `report` and `export`
+/// both check it.
+pub fn check_range(start: Option<i64>, end: Option<i64>) -> Result<()> {
     if let (Some(s), Some(e)) = (start, end)
         && e <= s
     {
         bail!("--until ends before --since starts: nothing could match");
     }
-    Ok((start, end))
+    Ok(())
 }
 
 /// What to write, and how.

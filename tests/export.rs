@@ -179,51 +179,29 @@ fn history_holds_the_customers_threads_in_date_order() {
 #[test]
 fn query_and_dates_narrow_the_history() {
     let fx = fixture_archive();
-    let n = |args: &[&str]| {
+    let kyowa = |args: &[&'static str]| {
         let mut a = vec!["--customer", "kyowa-shoji.co.jp", "--format", "jsonl"];
         a.extend_from_slice(args);
-        jsonl(&fx.export_ok(&a)).len()
+        a
+    };
+    let n = |args: &[&'static str]| jsonl(&fx.export_ok(&kyowa(args))).len();
+    let code = |args: &[&'static str]| {
+        let o = fx.export(&kyowa(args));
+        (o.status.code(), stderr(&o))
     };
     assert_eq!(n(&["subject:見積"]), 2);
     // 2024-03-06T02:20Z onwards (Tokyo time): 請求書送付, 見積 x2, formula.
     assert_eq!(n(&["--since", "2024-03-06"]), 4);
     assert_eq!(n(&["--until", "2024-03-05"]), 4);
     assert_eq!(n(&["--since", "2024-03-05", "--until", "2024-03-05"]), 2);
-    let o = fx.export(&[
-        "--customer",
-        "kyowa-shoji.co.jp",
-        "--format",
-        "jsonl",
-        "--since",
-        "2025-01",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let o = fx.export(&[
-        "--customer",
-        "kyowa-shoji.co.jp",
-        "--format",
-        "jsonl",
-        "--since",
-        "2024-13",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let (c, err) = code(&["--since", "2025-01"]);
+    assert_eq!(c, Some(1), "{err}");
+    let (c, err) = code(&["--since", "2024-13"]);
+    assert_eq!(c, Some(2), "{err}");
     // Reversed: a usage error (2), not an empty history (1).
-    let o = fx.export(&[
-        "--customer",
-        "kyowa-shoji.co.jp",
-        "--format",
-        "jsonl",
-        "--since",
-        "2024-03-06",
-        "--until",
-        "2024-03-05",
-    ]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("--until ends before --since"),
-        "{}",
-        stderr(&o)
-    );
+    let (c, err) = code(&["--since", "2024-03-06", "--until", "2024-03-05"]);
+    assert_eq!(c, Some(2), "{err}");
+    assert!(err.contains("--until ends before --since"), "{err}");
 }
 
 #[test]

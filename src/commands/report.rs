@@ -123,15 +123,10 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
         .map(|s| day_start(s, args.utc, true))
         .transpose()
         .map_err(|e| bad("--until", format!("{e:#}")))?;
-    if let (Some(s), Some(u)) = (since, until)
-        && u <= s
-    {
-        return Err(ExitError {
-            code: 2,
-            message: "--until ends before --since starts: nothing could match".into(),
-        }
-        .into());
-    }
+    crate::export::check_range(since, until).map_err(|e| ExitError {
+        code: 2,
+        message: format!("{e:#}"),
+    })?;
     let format = args.format.resolve();
     let store = Store::open_ro(&archive)?;
     let analysis = status::analyse(&store, &classifier, window)?;
