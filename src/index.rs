@@ -23,7 +23,8 @@ use tantivy::{DocId, Index, IndexWriter, SegmentReader, TantivyDocument};
 
 /// Version of the schema and tokenizer; an index built with another version
 /// must be rebuilt (`kura reindex`) before it can be searched.
-pub const INDEX_VERSION: i64 = 1;
+/// 2: a CJK run's last character no longer has a unigram of its own.
+pub const INDEX_VERSION: i64 = 2;
 
 /// Memory budget of the index writer, shared by its threads.
 pub const WRITER_MEMORY: usize = 192 << 20;

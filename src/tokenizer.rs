@@ -6,22 +6,25 @@
 //!   words longer than [`MAX_WORD_BYTES`] (base64, garbage) are dropped but
 //!   still take a position;
 //! - runs of CJK characters (kanji, hiragana, katakana, ー, 々, 〆, hangul): one
-//!   token per overlapping bigram, and one extra unigram for the last character
-//!   of the run, so that every character of a run is the first character of
-//!   some token. A single-character run is one unigram. A run at the end of
-//!   a hard-wrapped line goes on with the CJK text that starts the next line
-//!   (see [`WRAP_MIN_COLUMNS`]): mail clients wrap Japanese anywhere, so
-//!   請求 / 書 on two lines is the word 請求書.
+//!   token per overlapping bigram. A single-character run is one unigram.
+//!   A run at the end of a hard-wrapped line goes on with the CJK text that
+//!   starts the next line (see [`WRAP_MIN_COLUMNS`]): mail clients wrap
+//!   Japanese anywhere, so 請求 / 書 on two lines is the word 請求書.
 //!
 //! Everything else (spaces, punctuation such as 、。「」, symbols, emoji,
 //! `@ . - _`) separates tokens.
 //!
-//! Positions: the bigram starting at character i of a run has position p+i,
-//! the tail unigram has position p+n-1 (n = run length), and the next token
-//! after the run has position p+n; a word takes one position. So a query
-//! 請求書 is the phrase 請求 求書 at consecutive positions and matches exactly
-//! the texts that contain 請求書. A one-character query is a prefix query on
-//! that character (see [`QueryTokenKind::CjkSingle`]).
+//! Positions: a word takes one position; a run of n characters takes n: the
+//! bigram starting at character i has position p+i, and the next token after
+//! the run has position p+n. So a query 請求書 is the phrase 請求 求書 at
+//! consecutive positions and matches exactly the texts that contain it, and
+//! the gap a run's last character leaves keeps 東京、京都 from matching 東京都.
+//!
+//! A run's last character has no token of its own (it is the second half of
+//! the last bigram): one unigram per run was ~9% of the tokens of Japanese
+//! mail, and indexing every token is most of an import's work. So a
+//! one-character query matches the terms that start or end with it (see
+//! [`QueryTokenKind::CjkSingle`]).
 //!
 //! Offsets (`offset_from`/`offset_to`) are byte offsets into the original
 //! text. Where a stretch had to be normalised (e.g. half-width ｶﾞ, a letter
@@ -35,16 +38,21 @@
 //! stretches that the NFKC quick check rejects are normalised, into a buffer
 //! that is reused like the token's own text.
 //!
-//! How the query side uses [`analyze_query`] (all shown in the tests):
-//! - `Word` and `CjkBigram` are exact terms; several tokens form a
-//!   `PhraseQuery::new_with_offset` using the tokens' positions (these are the
-//!   index's positions, including the gap a tail unigram leaves).
-//! - `CjkSingle` is exact when another token follows it (in any matching text
-//!   the character then ends a run, so its unigram is indexed). When it is the
-//!   last token it must be a prefix: alone, a `RangeQuery` from the character
-//!   (included) to the next code point (excluded), which is unlimited; after
-//!   other tokens, a `PhrasePrefixQuery::new_with_offset` with
-//!   `set_max_expansions` raised from its default of 50.
+//! How the query side uses [`analyze_query`] (`crate::query::exec` builds
+//! the queries; the tests here run them on an index):
+//! - `Word` and `CjkBigram` are exact terms; several tokens form a phrase
+//!   using the tokens' positions (which are the index's positions).
+//! - `CjkSingle` (a one-character run `X`) depends on where it stands:
+//!   - alone: any term holding `X` (the regex `X.?|.X`): a unigram, a bigram
+//!     it starts or a bigram it ends;
+//!   - between two tokens: exact (in any matching text `X` is then a run of
+//!     its own, indexed as a unigram);
+//!   - last, after other tokens: a term starting with `X` (`X` starts its run
+//!     in any matching text);
+//!   - first, before other tokens: `X` ends its run in any matching text, so
+//!     either the run is `X` alone (the unigram, then the next token), or a
+//!     bigram ends with `X` (the regex `.X`, then the gap of the run's last
+//!     character, then the next token).
 
 use std::iter;
 
@@ -56,6 +64,10 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Name under which the tokenizer is registered in the index.
 pub const TOKENIZER_NAME: &str = "kura";
+
+/// Positions from one bigram of a CJK run to the next (a word or a unigram
+/// takes one; see the module docs for why two).
+pub const BIGRAM_STEP: usize = 2;
 
 /// Words (after folding) longer than this many bytes are not indexed.
 pub const MAX_WORD_BYTES: usize = 64;
@@ -92,7 +104,8 @@ pub enum QueryTokenKind {
     Word,
     /// A CJK bigram: an exact term.
     CjkBigram,
-    /// A CJK run of one character: matches any indexed term that starts with it.
+    /// A CJK run of one character: matched by the terms that hold it, which
+    /// ones depending on the tokens around it (see the module docs).
     CjkSingle,
 }
 
@@ -102,25 +115,51 @@ pub struct QueryToken {
     /// The folded term text.
     pub text: String,
     /// Position relative to the first token, counted exactly as the index
-    /// counts (a CJK run of n characters spans n positions).
+    /// counts (see the module docs).
     pub position: usize,
     /// How the token is to be matched.
     pub kind: QueryTokenKind,
+    /// Byte offsets of the token in the query text (see the module docs).
+    pub from: usize,
+    pub to: usize,
+    /// The token is the first of a CJK run (a unigram always is).
+    pub run_start: bool,
 }
 
-/// Query-side analysis: the same folding and splitting as the index, without
-/// the tail unigrams (a phrase of bigrams already pins the run down). A
+impl QueryToken {
+    /// A bigram or a unigram of a CJK run.
+    pub fn is_cjk(&self) -> bool {
+        self.kind != QueryTokenKind::Word
+    }
+}
+
+/// Query-side analysis: the same folding, splitting and positions as the
+/// index (without joining hard-wrapped lines: a query has none). A
 /// one-character CJK run yields one [`QueryTokenKind::CjkSingle`] token.
 pub fn analyze_query(text: &str) -> Vec<QueryToken> {
     let mut token = Token::default();
     let mut pending = String::new();
     let mut stream = KuraTokenStream::new(text, &mut token, &mut pending, true);
-    let mut out = Vec::new();
+    let mut out: Vec<QueryToken> = Vec::new();
     while stream.advance() {
+        let (position, kind) = (stream.token.position, stream.kind);
+        // Bigrams of one run follow each other BIGRAM_STEP apart; after a
+        // run's last bigram the next token comes one further.
+        let run_start = match (kind, out.last()) {
+            (QueryTokenKind::Word, _) => false,
+            (QueryTokenKind::CjkSingle, _) => true,
+            (QueryTokenKind::CjkBigram, Some(prev)) => {
+                prev.kind != QueryTokenKind::CjkBigram || position != prev.position + BIGRAM_STEP
+            }
+            (QueryTokenKind::CjkBigram, None) => true,
+        };
         out.push(QueryToken {
             text: stream.token.text.clone(),
-            position: stream.token.position,
-            kind: stream.kind,
+            position,
+            kind,
+            from: stream.token.offset_from,
+            to: stream.token.offset_to,
+            run_start,
         });
     }
     out
@@ -606,7 +645,7 @@ pub struct KuraTokenStream<'a> {
     prev: Option<RunChar>,
     /// Position of the next word or run.
     next_pos: usize,
-    /// Query mode: no tail unigrams except for one-character runs.
+    /// Query mode: hard-wrapped lines are not joined (a query has none).
     query: bool,
     kind: QueryTokenKind,
     /// Take the fast paths (always, except in tests that compare them with
@@ -644,12 +683,13 @@ impl<'a> KuraTokenStream<'a> {
         self.kind = kind;
     }
 
-    /// Closes a CJK run whose last character is `last`; emits its tail
-    /// unigram unless in query mode with a longer run. Returns whether a
-    /// token was emitted.
+    /// Closes a CJK run whose last character is `last`: a run of one
+    /// character is emitted as a unigram; a longer run has no more tokens
+    /// (its last bigram ended it), but its last character keeps its
+    /// position. Returns whether a token was emitted.
     fn finish_run(&mut self, last: RunChar) -> bool {
         self.next_pos = last.position + 1;
-        if self.query && !last.solo {
+        if !last.solo {
             return false;
         }
         self.token.text.clear();
@@ -850,7 +890,7 @@ impl TokenStream for KuraTokenStream<'_> {
                             c: u.c,
                             from: u.from,
                             to: u.to,
-                            position: p.position + 1,
+                            position: p.position + BIGRAM_STEP,
                             solo: false,
                             verbatim: u.verbatim,
                         });
@@ -893,11 +933,10 @@ impl TokenStream for KuraTokenStream<'_> {
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::ops::Bound;
 
     use proptest::prelude::*;
     use tantivy::collector::DocSetCollector;
-    use tantivy::query::{PhrasePrefixQuery, PhraseQuery, Query, RangeQuery, TermQuery};
+    use tantivy::query::{PhrasePrefixQuery, Query};
     use tantivy::schema::{
         Field, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
     };
@@ -1009,19 +1048,23 @@ mod tests {
     // ---- token level ----
 
     #[test]
-    fn cjk_run_gives_bigrams_and_tail_unigram() {
+    fn cjk_run_gives_overlapping_bigrams() {
         assert_eq!(
             tokens("今月の請求書"),
             vec![
                 tok("今月", 0, 0, 6),
-                tok("月の", 1, 3, 9),
-                tok("の請", 2, 6, 12),
-                tok("請求", 3, 9, 15),
-                tok("求書", 4, 12, 18),
-                tok("書", 5, 15, 18),
+                tok("月の", 2, 3, 9),
+                tok("の請", 4, 6, 12),
+                tok("請求", 6, 9, 15),
+                tok("求書", 8, 12, 18),
             ]
         );
+        // A run of one character is a unigram.
         assert_eq!(tokens("請"), vec![tok("請", 0, 0, 3)]);
+        assert_eq!(
+            tokens("御社 様"),
+            vec![tok("御社", 0, 0, 6), tok("様", 3, 7, 10)]
+        );
     }
 
     #[test]
@@ -1031,10 +1074,9 @@ mod tests {
             vec![
                 tok("abc", 0, 0, 3),
                 tok("株式", 1, 3, 9),
-                tok("式会", 2, 6, 12),
-                tok("会社", 3, 9, 15),
-                tok("社", 4, 12, 15),
-                tok("invoice", 5, 16, 23),
+                tok("式会", 3, 6, 12),
+                tok("会社", 5, 9, 15),
+                tok("invoice", 8, 16, 23),
             ]
         );
         assert_eq!(texts("2024年3月"), ["2024", "年", "3", "月"]);
@@ -1045,11 +1087,9 @@ mod tests {
                 .collect::<Vec<_>>(),
             [
                 ("請求".to_string(), 0),
-                ("求書".to_string(), 1),
-                ("書".to_string(), 2),
-                ("pdf".to_string(), 3),
-                ("送付".to_string(), 4),
-                ("付".to_string(), 5),
+                ("求書".to_string(), 2),
+                ("pdf".to_string(), 5),
+                ("送付".to_string(), 6),
             ]
         );
     }
@@ -1062,10 +1102,10 @@ mod tests {
                 "tanaka", "taro", "example", "co", "jp", "snake", "case", "re", "send"
             ]
         );
-        assert_eq!(texts("「請求」、見積。"), ["請求", "求", "見積", "積"]);
+        assert_eq!(texts("「請求」、見積。"), ["請求", "見積"]);
         assert_eq!(
             texts("お世話に🙇なります"),
-            ["お世", "世話", "話に", "に", "なり", "りま", "ます", "す"]
+            ["お世", "世話", "話に", "なり", "りま", "ます"]
         );
         assert!(tokens("").is_empty());
         assert!(tokens("、。「」!?@.-_ \t\n　・…★").is_empty());
@@ -1075,7 +1115,7 @@ mod tests {
     fn folding_width_case_and_compatibility_forms() {
         assert_eq!(texts("ＩＮＶＯＩＣＥ Invoice iNvOiCe"), ["invoice"; 3]);
         assert_eq!(texts("ｾｲｷｭｳ"), texts("セイキュウ"));
-        assert_eq!(texts("ｶﾞｽ代"), ["ガス", "ス代", "代"]);
+        assert_eq!(texts("ｶﾞｽ代"), ["ガス", "ス代"]);
         assert_eq!(texts("ﾊﾟｿｺﾝ"), texts("パソコン"));
         assert_eq!(texts("２０２４年"), ["2024", "年"]);
         assert_eq!(texts("①"), ["1"]);
@@ -1092,16 +1132,13 @@ mod tests {
     #[test]
     fn offsets_point_into_the_original_after_normalisation() {
         // ｶﾞ (6 bytes) folds to ガ; ス is 3 bytes.
-        assert_eq!(tokens("ｶﾞｽ"), vec![tok("ガス", 0, 0, 9), tok("ス", 1, 6, 9)]);
+        assert_eq!(tokens("ｶﾞｽ"), vec![tok("ガス", 0, 0, 9)]);
         // e + combining acute is one stretch; the ASCII letters before it are verbatim.
         assert_eq!(
             tokens("cafe\u{301} ok"),
             vec![tok("café", 0, 0, 6), tok("ok", 1, 7, 9)]
         );
-        assert_eq!(
-            tokens("か\u{3099}ん"),
-            vec![tok("がん", 0, 0, 9), tok("ん", 1, 6, 9)]
-        );
+        assert_eq!(tokens("か\u{3099}ん"), vec![tok("がん", 0, 0, 9)]);
         for text in [
             "ｾｲｷｭｳｼｮ（ﾊﾝｶｸ）のご確認",
             "Ａ社　御中　ｶﾞｲﾄﾞ",
@@ -1143,8 +1180,8 @@ mod tests {
             .collect();
         assert!(kanji.len() > 100_000);
         let toks = tokens(&kanji);
-        assert_eq!(toks.len(), 34_000);
-        assert_eq!(toks.last().map(|t| t.1), Some(33_999));
+        assert_eq!(toks.len(), 33_999);
+        assert_eq!(toks.last().map(|t| t.1), Some(2 * 33_998));
         // Long stretches that all need normalising as one.
         check_invariants(&"\u{301}".repeat(300_000));
         check_invariants(&format!("a{}", "\u{301}\u{316}".repeat(100_000)));
@@ -1155,49 +1192,46 @@ mod tests {
                 .into_iter()
                 .map(|t| (t.0, t.1))
                 .collect::<Vec<_>>(),
-            [("件名".to_string(), 1), ("名".to_string(), 2)]
+            [("件名".to_string(), 1)]
         );
     }
 
     #[test]
     fn query_analysis_kinds_and_positions() {
-        let q = analyze_query("請求書");
+        fn summary(text: &str) -> Vec<(String, usize, QueryTokenKind, &str, bool)> {
+            analyze_query(text)
+                .into_iter()
+                .map(|t| {
+                    let original = &text[t.from..t.to];
+                    (t.text, t.position, t.kind, original, t.run_start)
+                })
+                .collect()
+        }
+        use QueryTokenKind::{CjkBigram, CjkSingle, Word};
         assert_eq!(
-            q,
-            vec![
-                QueryToken {
-                    text: "請求".into(),
-                    position: 0,
-                    kind: QueryTokenKind::CjkBigram
-                },
-                QueryToken {
-                    text: "求書".into(),
-                    position: 1,
-                    kind: QueryTokenKind::CjkBigram
-                },
+            summary("請求書"),
+            [
+                ("請求".into(), 0, CjkBigram, "請求", true),
+                ("求書".into(), 2, CjkBigram, "求書", false),
+            ]
+        );
+        assert_eq!(summary("請"), [("請".into(), 0, CjkSingle, "請", true)]);
+        assert_eq!(
+            summary("ＡＢＣ株式会社 Invoice"),
+            [
+                ("abc".into(), 0, Word, "ＡＢＣ", false),
+                ("株式".into(), 1, CjkBigram, "株式", true),
+                ("式会".into(), 3, CjkBigram, "式会", false),
+                ("会社".into(), 5, CjkBigram, "会社", false),
+                ("invoice".into(), 8, Word, "Invoice", false),
             ]
         );
         assert_eq!(
-            analyze_query("請"),
-            vec![QueryToken {
-                text: "請".into(),
-                position: 0,
-                kind: QueryTokenKind::CjkSingle
-            }]
-        );
-        let q = analyze_query("ＡＢＣ株式会社 Invoice");
-        let summary: Vec<_> = q
-            .iter()
-            .map(|t| (t.text.as_str(), t.position, t.kind))
-            .collect();
-        assert_eq!(
-            summary,
+            summary("見積 請求、書"),
             [
-                ("abc", 0, QueryTokenKind::Word),
-                ("株式", 1, QueryTokenKind::CjkBigram),
-                ("式会", 2, QueryTokenKind::CjkBigram),
-                ("会社", 3, QueryTokenKind::CjkBigram),
-                ("invoice", 5, QueryTokenKind::Word),
+                ("見積".into(), 0, CjkBigram, "見積", true),
+                ("請求".into(), 3, CjkBigram, "請求", true),
+                ("書".into(), 6, CjkSingle, "書", true),
             ]
         );
         assert!(analyze_query("、。!?").is_empty());
@@ -1250,13 +1284,13 @@ mod tests {
 
     // ---- against a real index ----
 
-    struct TestIndex {
+    pub(crate) struct TestIndex {
         index: Index,
-        body: Field,
+        pub(crate) body: Field,
     }
 
     impl TestIndex {
-        fn new(docs: &[&str]) -> TestIndex {
+        pub(crate) fn new(docs: &[&str]) -> TestIndex {
             let mut builder = Schema::builder();
             let indexing = TextFieldIndexing::default()
                 .set_tokenizer(TOKENIZER_NAME)
@@ -1273,7 +1307,7 @@ mod tests {
             TestIndex { index, body }
         }
 
-        fn search(&self, query: &dyn Query) -> Vec<String> {
+        pub(crate) fn search(&self, query: &dyn Query) -> Vec<String> {
             let searcher = self.index.reader().unwrap().searcher();
             let hits = searcher.search(query, &DocSetCollector).unwrap();
             let mut out: Vec<String> = hits
@@ -1290,45 +1324,16 @@ mod tests {
             out
         }
 
-        /// The query form the query builder is meant to use (see the module docs).
+        /// The query search builds for `text` in this field.
         fn query(&self, text: &str) -> Box<dyn Query> {
-            let toks = analyze_query(text);
-            let term = |t: &QueryToken| Term::from_field_text(self.body, &t.text);
-            match toks.as_slice() {
-                [] => panic!("no tokens in {text:?}"),
-                [single] if single.kind == QueryTokenKind::CjkSingle => {
-                    Box::new(prefix_range(self.body, &single.text))
-                }
-                [single] => Box::new(TermQuery::new(term(single), IndexRecordOption::Basic)),
-                [.., last] => {
-                    let terms: Vec<(usize, Term)> = toks
-                        .iter()
-                        .map(|t| (t.position - toks[0].position, term(t)))
-                        .collect();
-                    if last.kind == QueryTokenKind::CjkSingle {
-                        let mut q = PhrasePrefixQuery::new_with_offset(terms);
-                        q.set_max_expansions(10_000);
-                        Box::new(q)
-                    } else {
-                        Box::new(PhraseQuery::new_with_offset(terms))
-                    }
-                }
-            }
+            crate::query::exec::text_query(self.body, text)
+                .unwrap()
+                .unwrap_or_else(|| panic!("no tokens in {text:?}"))
         }
 
-        fn find(&self, text: &str) -> Vec<String> {
+        pub(crate) fn find(&self, text: &str) -> Vec<String> {
             self.search(&*self.query(text))
         }
-    }
-
-    /// All terms starting with the single character `prefix`.
-    fn prefix_range(field: Field, prefix: &str) -> RangeQuery {
-        let c = prefix.chars().next().unwrap();
-        let next = char::from_u32(u32::from(c) + 1).unwrap();
-        RangeQuery::new(
-            Bound::Included(Term::from_field_text(field, prefix)),
-            Bound::Excluded(Term::from_field_text(field, &next.to_string())),
-        )
     }
 
     fn strs(v: &[&str]) -> Vec<String> {
@@ -1373,15 +1378,15 @@ mod tests {
             assert!(!joined(&text), "{text:?}: {:?}", texts(&text));
         }
         // Positions go on as within a line; the bigram's offsets span the break.
-        let text = format!("{long}\n書");
+        let text = format!("{long}\n書 ok");
         let toks = tokens(&text);
-        let [.., before, bigram, tail] = &toks[..] else {
+        let [.., before, bigram, next] = &toks[..] else {
             panic!("{toks:?}")
         };
         let (p, from) = (before.1, text.find("請求").unwrap());
         assert_eq!(before, &tok("請求", p, from, from + 6));
-        assert_eq!(bigram, &tok("求書", p + 1, from + 3, text.len()));
-        assert_eq!(tail, &tok("書", p + 2, text.len() - 3, text.len()));
+        assert_eq!(bigram, &tok("求書", p + 2, from + 3, text.len() - 3));
+        assert_eq!(next, &tok("ok", p + 5, text.len() - 2, text.len()));
         // Queries never join (they have no wrapped lines).
         let q: Vec<String> = analyze_query(&format!("{long}\n書"))
             .into_iter()
@@ -1416,25 +1421,170 @@ mod tests {
         );
         assert_eq!(ix.find("確認"), strs(&["ご確認ください"]));
         assert!(ix.find("認証").is_empty());
-        // A lone character as a one-term PhrasePrefixQuery works too.
-        let mut q = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
-        q.set_max_expansions(10_000);
+    }
+
+    #[test]
+    fn one_character_tokens_at_either_end_of_a_phrase() {
+        let ix = TestIndex::new(&[
+            "御社 B",
+            "社 B",
+            "社様 B",
+            "御社、様 B",
+            "A 社様",
+            "A 社",
+            "A 御社",
+            "A 社 B",
+            "A 社様 B",
+            "東京、京都",
+            "東京都",
+        ]);
+        assert_eq!(ix.find("社 B"), strs(&["A 社 B", "御社 B", "社 B"]));
         assert_eq!(
-            ix.search(&q),
-            strs(&["今月の請求書を送ります", "請求の書類", "申請"])
+            ix.find("A 社"),
+            strs(&["A 社", "A 社 B", "A 社様", "A 社様 B"])
         );
+        assert_eq!(ix.find("A 社 B"), strs(&["A 社 B"]));
+        // Between two CJK runs, a separator may also be left out.
+        assert_eq!(
+            ix.find("社、様 B"),
+            strs(&["A 社様 B", "御社、様 B", "社様 B"])
+        );
+        assert_eq!(
+            ix.find("社 様"),
+            strs(&["A 社様", "A 社様 B", "御社、様 B", "社様 B"])
+        );
+        assert_eq!(ix.find("東京都"), strs(&["東京都"]));
+        assert_eq!(ix.find("東京 京都"), strs(&["東京、京都"]));
+        assert_eq!(ix.find("京"), strs(&["東京、京都", "東京都"]));
+    }
+
+    /// The words and CJK runs of a text, separators dropped (`true`: CJK).
+    fn segments(text: &str) -> Vec<(bool, String)> {
+        let mut out: Vec<(bool, String)> = Vec::new();
+        let mut open = false;
+        for c in fold(text).chars() {
+            let kind = if is_cjk(c) {
+                true
+            } else if c.is_alphanumeric() {
+                false
+            } else {
+                open = false;
+                continue;
+            };
+            match out.last_mut() {
+                Some((k, s)) if open && *k == kind => s.push(c),
+                _ => out.push((kind, c.to_string())),
+            }
+            open = true;
+        }
+        out
+    }
+
+    /// Whether `doc` contains `query`, word by word and run by run, where
+    /// each of the first [`MAX_JOINED_SEPARATORS`] separators between two
+    /// CJK runs of the query may also be left out.
+    fn contains(doc: &str, query: &str) -> bool {
+        let q = segments(query);
+        let joints: Vec<usize> = (1..q.len())
+            .filter(|&i| q[i - 1].0 && q[i].0)
+            .take(crate::query::exec::MAX_JOINED_SEPARATORS)
+            .collect();
+        (0..1u32 << joints.len()).any(|joined| {
+            let mut variant: Vec<(bool, String)> = Vec::new();
+            for (i, seg) in q.iter().enumerate() {
+                let join = joints
+                    .iter()
+                    .position(|&j| j == i)
+                    .is_some_and(|n| joined & (1 << n) != 0);
+                match variant.last_mut() {
+                    Some(last) if join => last.1.push_str(&seg.1),
+                    _ => variant.push(seg.clone()),
+                }
+            }
+            contains_as_typed(&segments(doc), &variant)
+        })
+    }
+
+    /// [`contains`] with every separator of the query kept: a one-segment
+    /// query is a word of the text or part of a CJK run; a longer one is
+    /// consecutive segments, where a CJK run at the start may end a longer
+    /// run and one at the end may start one.
+    fn contains_as_typed(d: &[(bool, String)], q: &[(bool, String)]) -> bool {
+        let k = q.len();
+        if k == 0 || k > d.len() {
+            return false;
+        }
+        (0..=d.len() - k).any(|j| {
+            q.iter().enumerate().all(|(i, (cjk, qs))| {
+                let (dcjk, ds) = &d[j + i];
+                if cjk != dcjk {
+                    return false;
+                }
+                if !cjk {
+                    return ds == qs;
+                }
+                match (k, i) {
+                    (1, _) => ds.contains(qs.as_str()),
+                    (_, 0) => ds.ends_with(qs.as_str()),
+                    _ if i == k - 1 => ds.starts_with(qs.as_str()),
+                    _ => ds == qs,
+                }
+            })
+        })
+    }
+
+    fn tiny_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec!["請", "求", "書", "社", "a", "b", " ", "、"]);
+        prop::collection::vec(pieces, 0..12).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Every query finds exactly the texts that contain it: queries cut
+        /// from the texts themselves and queries made up.
+        #[test]
+        fn queries_find_exactly_the_texts_that_contain_them(
+            docs in prop::collection::vec(tiny_text(), 1..8),
+            made_up in prop::collection::vec(tiny_text(), 1..8),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), 0..8usize, 1..6usize), 1..8),
+        ) {
+            let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+            let ix = TestIndex::new(&refs);
+            let mut queries = made_up;
+            for (which, start, len) in cuts {
+                let chars: Vec<char> = which.get(&docs).chars().collect();
+                let start = start.min(chars.len());
+                let end = (start + len).min(chars.len());
+                queries.push(chars[start..end].iter().collect());
+            }
+            for q in queries {
+                if segments(&q).is_empty() {
+                    continue;
+                }
+                let mut expected: Vec<String> =
+                    docs.iter().filter(|d| contains(d, &q)).cloned().collect();
+                expected.sort();
+                prop_assert_eq!(ix.find(&q), expected, "query {:?}", q);
+            }
+        }
     }
 
     #[test]
     fn phrase_prefix_default_expansion_limit_loses_hits() {
         let docs: Vec<String> = (0..60u32)
-            .map(|i| format!("請{}", char::from_u32(0x4E00 + i).unwrap()))
+            .map(|i| format!("no 請{}", char::from_u32(0x4E00 + i).unwrap()))
             .collect();
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
         let ix = TestIndex::new(&refs);
-        let default = PhrasePrefixQuery::new(vec![Term::from_field_text(ix.body, "請")]);
+        let terms = vec![
+            Term::from_field_text(ix.body, "no"),
+            Term::from_field_text(ix.body, "請"),
+        ];
+        let default = PhrasePrefixQuery::new(terms);
         assert_eq!(ix.search(&default).len(), 50);
-        assert_eq!(ix.search(&prefix_range(ix.body, "請")).len(), 60);
+        assert_eq!(ix.find("no 請").len(), 60);
+        assert_eq!(ix.find("請").len(), 60);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Text terms go through the same tokenizer as the index
 //! ([`crate::tokenizer::analyze_query`]): several tokens become a phrase, a
-//! one-character CJK token a prefix match. Store-side predicates (`thread:`,
+//! one-character CJK token a pattern over the terms holding it
+//! ([`text_query`]). Store-side predicates (`thread:`,
 //! `tag:`) are resolved to row-id sets with bound SQL parameters and joined to
 //! the index query as term sets on the `id` field.
 
@@ -11,14 +12,14 @@ use super::ast::{Field as QField, Query};
 use crate::archive::Archive;
 use crate::index::{self, Fields};
 use crate::store::Store;
-use crate::tokenizer::{QueryTokenKind, analyze_query};
+use crate::tokenizer::{BIGRAM_STEP, QueryToken, QueryTokenKind, analyze_query};
 use anyhow::{Context, Result, bail};
 use std::ops::Bound;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Explanation, Occur, PhrasePrefixQuery,
-    PhraseQuery, Query as TQuery, RangeQuery, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Explanation, Occur, PhraseQuery,
+    Query as TQuery, RangeQuery, RegexPhraseQuery, RegexQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
@@ -274,51 +275,137 @@ fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
     ))
 }
 
-/// The query for `text` in one text field: a term, a phrase, or a prefix
-/// match for a one-character CJK token. `None` when the text has no token.
-fn text_query(field: tantivy::schema::Field, text: &str) -> Result<Option<Box<dyn TQuery>>> {
+/// The query for `text` in one text field: a term, a phrase, or a pattern
+/// match for a one-character CJK token (how each kind of token is matched is
+/// in the [`crate::tokenizer`] module docs). `None` when the text has no
+/// token.
+///
+/// Japanese is written without spaces, so where the text puts a space or
+/// punctuation between two CJK runs (`"株式会社 ひびき"`), mail with the two
+/// runs written together (株式会社ひびき) matches too: the query is the union
+/// of the text as typed and the text with such separators left out, for up
+/// to [`MAX_JOINED_SEPARATORS`] of them (the rest stay as typed).
+pub(crate) fn text_query(
+    field: tantivy::schema::Field,
+    text: &str,
+) -> Result<Option<Box<dyn TQuery>>> {
     let tokens = analyze_query(text);
     if tokens.is_empty() {
         return Ok(None);
     }
-    let term = |s: &str| Term::from_field_text(field, s);
-    if tokens.len() == 1 {
-        let t = &tokens[0];
-        return Ok(Some(match t.kind {
-            QueryTokenKind::CjkSingle => prefix_query(field, &t.text)?,
-            _ => Box::new(TermQuery::new(term(&t.text), IndexRecordOption::WithFreqs)),
-        }));
+    // Separators between the end of one CJK run and the start of the next.
+    let separators: Vec<(usize, usize)> = tokens
+        .windows(2)
+        .filter(|w| w[0].is_cjk() && w[1].is_cjk() && w[1].run_start && w[0].to <= w[1].from)
+        .map(|w| (w[0].to, w[1].from))
+        .take(MAX_JOINED_SEPARATORS)
+        .collect();
+    if separators.is_empty() {
+        return strict_query(field, &tokens).map(Some);
     }
-    // A one-character CJK token in the middle of a query ends a run in any
-    // matching text, so its tail unigram is indexed: an exact term works.
-    let with_offsets: Vec<(usize, Term)> =
-        tokens.iter().map(|t| (t.position, term(&t.text))).collect();
-    if tokens
-        .last()
-        .is_some_and(|t| t.kind == QueryTokenKind::CjkSingle)
-    {
-        let mut q = PhrasePrefixQuery::new_with_offset(with_offsets);
-        q.set_max_expansions(10_000);
-        return Ok(Some(Box::new(q)));
+    let mut alternatives = Vec::with_capacity(1 << separators.len());
+    for joined in 0..1u32 << separators.len() {
+        let mut variant = String::with_capacity(text.len());
+        let mut at = 0;
+        for (n, &(from, to)) in separators.iter().enumerate() {
+            if joined & (1 << n) != 0 {
+                variant.push_str(&text[at..from]);
+                at = to;
+            }
+        }
+        variant.push_str(&text[at..]);
+        alternatives.push(strict_query(field, &analyze_query(&variant))?);
     }
-    Ok(Some(Box::new(PhraseQuery::new_with_offset(with_offsets))))
+    Ok(Some(Box::new(BooleanQuery::union(alternatives))))
 }
 
-/// Terms starting with `prefix` (a one-character CJK token: every character
-/// of an indexed run starts some bigram or the run's tail unigram).
-fn prefix_query(field: tantivy::schema::Field, prefix: &str) -> Result<Box<dyn TQuery>> {
-    // All terms from `prefix` (included) to the next code point (excluded).
-    let mut chars: Vec<char> = prefix.chars().collect();
-    let Some(last) = chars.pop() else {
-        return Ok(Box::new(EmptyQuery));
-    };
-    let upper = char::from_u32(last as u32 + 1).unwrap_or(char::MAX);
-    chars.push(upper);
-    let upper: String = chars.into_iter().collect();
-    Ok(Box::new(RangeQuery::new(
-        Bound::Included(Term::from_field_text(field, prefix)),
-        Bound::Excluded(Term::from_field_text(field, &upper)),
-    )))
+/// Most separators between CJK runs of one query text that may also be
+/// left out (each doubles the phrases to search).
+pub(crate) const MAX_JOINED_SEPARATORS: usize = 4;
+
+/// The query for `tokens` as they stand: a separator between two CJK runs
+/// must be in the text too (see [`text_query`]).
+fn strict_query(field: tantivy::schema::Field, tokens: &[QueryToken]) -> Result<Box<dyn TQuery>> {
+    let single = |t: &QueryToken| t.kind == QueryTokenKind::CjkSingle;
+    match tokens {
+        [] => Ok(Box::new(EmptyQuery)),
+        [t] if single(t) => {
+            // A unigram, a bigram it starts or a bigram it ends.
+            let x = regex_escape(&t.text);
+            let q = RegexQuery::from_pattern(&format!("{x}.?|.{x}"), field)
+                .context("cannot build a one-character query")?;
+            Ok(Box::new(q))
+        }
+        [t] => Ok(Box::new(TermQuery::new(
+            Term::from_field_text(field, &t.text),
+            IndexRecordOption::WithFreqs,
+        ))),
+        [first, ..] if single(first) => {
+            // The character ends its run in any matching text: either the
+            // run is the character alone, or a bigram ends with it.
+            Ok(Box::new(BooleanQuery::union(vec![
+                phrase(field, tokens, false),
+                phrase(field, tokens, true),
+            ])))
+        }
+        [..] => Ok(phrase(field, tokens, false)),
+    }
+}
+
+/// Several tokens as a phrase at their positions: exact terms, except a
+/// one-character CJK token at the end, which starts a term (`X.?`), and, with
+/// `ends_bigram`, the first token, which is the end of a run's last bigram
+/// (`.X`): the next token then comes [`BIGRAM_STEP`] + 1 positions on, where
+/// after a unigram it comes 1 on (see the [`crate::tokenizer`] docs).
+fn phrase(
+    field: tantivy::schema::Field,
+    tokens: &[QueryToken],
+    ends_bigram: bool,
+) -> Box<dyn TQuery> {
+    let last = tokens.len() - 1;
+    let prefix_last = tokens[last].kind == QueryTokenKind::CjkSingle;
+    if !ends_bigram && !prefix_last {
+        let terms = tokens
+            .iter()
+            .map(|t| (t.position, Term::from_field_text(field, &t.text)))
+            .collect();
+        return Box::new(PhraseQuery::new_with_offset(terms));
+    }
+    let shift = if ends_bigram { BIGRAM_STEP } else { 0 };
+    // (Not tantivy's PhrasePrefixQuery: with two or more terms before the
+    // prefix, it misses matches where a gap precedes the prefix.)
+    let patterns = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let x = regex_escape(&t.text);
+            match i {
+                0 if ends_bigram => (t.position, format!(".{x}")),
+                _ if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
+                _ => (t.position + shift, x),
+            }
+        })
+        .collect();
+    let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
+    q.set_max_expansions(MAX_EXPANSIONS);
+    Box::new(q)
+}
+
+/// Most terms a one-character token of a phrase may stand for (tantivy's
+/// default would fail a query on a large archive; the terms holding one CJK
+/// character are far fewer than this).
+const MAX_EXPANSIONS: u32 = 1 << 20;
+
+/// `text` with the characters a regex treats specially escaped.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Wraps an excluded query so that it is only ever moved forward.
