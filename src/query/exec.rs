@@ -331,7 +331,7 @@ fn strict_query(field: tantivy::schema::Field, tokens: &[QueryToken]) -> Result<
         [] => Ok(Box::new(EmptyQuery)),
         [t] if single(t) => {
             // A unigram, a bigram it starts or a bigram it ends.
-            let x = regex_escape(&t.text);
+            let x = regex_syntax::escape(&t.text);
             let q = RegexQuery::from_pattern(&format!("{x}.?|.{x}"), field)
                 .context("cannot build a one-character query")?;
             Ok(Box::new(q))
@@ -378,7 +378,7 @@ fn phrase(
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let x = regex_escape(&t.text);
+            let x = regex_syntax::escape(&t.text);
             match i {
                 0 if ends_bigram => (t.position, format!(".{x}")),
                 _ if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
@@ -395,18 +395,6 @@ fn phrase(
 /// default would fail a query on a large archive; the terms holding one CJK
 /// character are far fewer than this).
 const MAX_EXPANSIONS: u32 = 1 << 20;
-
-/// `text` with the characters a regex treats specially escaped.
-fn regex_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// Wraps an excluded query so that it is only ever moved forward.
 ///
