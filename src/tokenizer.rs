@@ -14,11 +14,15 @@
 //! Everything else (spaces, punctuation such as 、。「」, symbols, emoji,
 //! `@ . - _`) separates tokens.
 //!
-//! Positions: a word takes one position; a run of n characters takes n: the
-//! bigram starting at character i has position p+i, and the next token after
-//! the run has position p+n. So a query 請求書 is the phrase 請求 求書 at
-//! consecutive positions and matches exactly the texts that contain it, and
-//! the gap a run's last character leaves keeps 東京、京都 from matching 東京都.
+//! Positions: a word or a unigram takes one position. In a run of n > 1
+//! characters starting at position p, the bigram starting at character i has
+//! position p+2i ([`BIGRAM_STEP`]), and the next token after the run comes at
+//! p+2n-1, one further than another bigram would. So a query 請求書 is the
+//! phrase 請求 求書 two positions apart and matches exactly the texts that
+//! contain it; the extra position at a run's end keeps 東京、京都 from
+//! matching 東京都; and as the bigrams of one run are an even number of
+//! positions apart, a token three positions after a bigram is never of the
+//! same run, which lets a phrase require a bigram to end its run (below).
 //!
 //! A run's last character has no token of its own (it is the second half of
 //! the last bigram): one unigram per run was ~9% of the tokens of Japanese

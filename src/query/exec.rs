@@ -4,7 +4,7 @@
 //! Text terms go through the same tokenizer as the index
 //! ([`crate::tokenizer::analyze_query`]): several tokens become a phrase, a
 //! one-character CJK token a pattern over the terms holding it
-//! ([`text_query`]). Store-side predicates (`thread:`,
+//! (`text_query`). Store-side predicates (`thread:`,
 //! `tag:`) are resolved to row-id sets with bound SQL parameters and joined to
 //! the index query as term sets on the `id` field.
 
