@@ -1288,13 +1288,13 @@ mod tests {
 
     // ---- against a real index ----
 
-    pub(crate) struct TestIndex {
+    struct TestIndex {
         index: Index,
-        pub(crate) body: Field,
+        body: Field,
     }
 
     impl TestIndex {
-        pub(crate) fn new(docs: &[&str]) -> TestIndex {
+        fn new(docs: &[&str]) -> TestIndex {
             let mut builder = Schema::builder();
             let indexing = TextFieldIndexing::default()
                 .set_tokenizer(TOKENIZER_NAME)
@@ -1311,7 +1311,7 @@ mod tests {
             TestIndex { index, body }
         }
 
-        pub(crate) fn search(&self, query: &dyn Query) -> Vec<String> {
+        fn search(&self, query: &dyn Query) -> Vec<String> {
             let searcher = self.index.reader().unwrap().searcher();
             let hits = searcher.search(query, &DocSetCollector).unwrap();
             let mut out: Vec<String> = hits
@@ -1335,7 +1335,7 @@ mod tests {
                 .unwrap_or_else(|| panic!("no tokens in {text:?}"))
         }
 
-        pub(crate) fn find(&self, text: &str) -> Vec<String> {
+        fn find(&self, text: &str) -> Vec<String> {
             self.search(&*self.query(text))
         }
     }
