@@ -675,10 +675,9 @@ impl Store {
     }
 
     /// Whether this reject (bytes hashing to `raw_hash`) is already recorded
-    /// at `place`. A file rewritten with other bytes that still cannot be
-    /// imported is not: its old reject row is dropped, for the caller to
-    /// record the file as it is now. (In an mbox, a rejected message at a
-    /// known offset is the one recorded.)
+    /// at `place`. A place rewritten with other bytes that still cannot be
+    /// imported (a file, or an offset of a rewritten mbox) is not: its old
+    /// reject row is dropped, for the caller to record the place as it is now.
     pub fn reject_known(&self, place: &Place<'_>, raw_hash: &[u8; 32]) -> Result<bool> {
         let off = place.offset_key();
         let known: Option<Vec<u8>> = self
@@ -690,7 +689,7 @@ impl Store {
             .optional()?;
         match known {
             None => Ok(false),
-            Some(h) if place.mbox_offset.is_some() || h == raw_hash => Ok(true),
+            Some(h) if h == raw_hash => Ok(true),
             Some(_) => {
                 self.forget_reject(place)?;
                 Ok(false)

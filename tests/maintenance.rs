@@ -656,3 +656,50 @@ fn a_rejected_file_is_listed_as_it_is_now_and_no_longer_once_it_imports() {
     assert_eq!(listed(), Vec::<u64>::new());
     assert_eq!(count(&a, "請求書"), 1);
 }
+
+#[test]
+fn a_rewritten_mbox_with_other_unreadable_bytes_at_a_rejected_offset_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    let mbox = tmp.path().join("shared.mbox");
+    let good = "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: 請求書\nMessage-ID: <good@x.example>\n\nbody\n\n";
+    let listed = || {
+        let (code, list) = json(&a, &["rejects"]);
+        assert_eq!(code, 0, "{list}");
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["mbox_offset"].as_u64().unwrap(),
+                    r["size"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let import_now = |bad: &str| {
+        std::fs::write(
+            &mbox,
+            format!("{good}From b@x.example Mon Mar  4 11:00:00 2024\n{bad}"),
+        )
+        .unwrap();
+        let s = import(&a, &[&mbox]);
+        assert_accounted(&s);
+        s["rejected"].as_u64().unwrap()
+    };
+    assert_eq!(import_now("not a header line\n"), 1);
+    let first = listed();
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].0, good.len() as u64);
+    // Rewritten: other bytes, still not mail, at the same offset. They are
+    // what the mbox holds now, so they are what is kept and listed.
+    assert_eq!(import_now("still not a header line, and a longer one\n"), 1);
+    let second = listed();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!(second[0].0, first[0].0);
+    assert!(second[0].1 > first[0].1, "{first:?} then {second:?}");
+    // Read again unchanged (a new modification time): known, nothing new.
+    let again = import_now("still not a header line, and a longer one\n");
+    assert_eq!(again, 0);
+    assert_eq!(listed(), second);
+}
