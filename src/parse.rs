@@ -14,6 +14,8 @@
 //! without recursion) parsing, rejects what is too deep, and takes a rejected
 //! tree apart without recursion.
 
+use std::borrow::Cow;
+
 use crate::charset;
 use crate::threads::{refs, subject};
 use mail_parser::{
@@ -157,8 +159,8 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(reject("empty message"));
     }
-    let normalized = cr_line_endings(raw);
-    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
+    let normalized = mail_bytes(raw);
+    let raw: &[u8] = &normalized;
     if !starts_with_header(raw) {
         return Err(reject("no mail header at the start of the message"));
     }
@@ -233,6 +235,24 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         attachments,
         content_hash,
     })
+}
+
+/// The bytes of an original as the MIME parser is given them: without a
+/// UTF-8 byte order mark or blank lines before the first header (left by some
+/// Windows tools and mailbox splitters; the parser would take a blank line for
+/// the end of an empty header), and with bare-CR line ends made LF (see
+/// [`cr_line_endings`]). The original itself is stored as it is.
+pub fn mail_bytes(raw: &[u8]) -> Cow<'_, [u8]> {
+    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
+    let start = raw
+        .iter()
+        .position(|&b| !matches!(b, b'\r' | b'\n'))
+        .unwrap_or(raw.len());
+    let raw = &raw[start..];
+    match cr_line_endings(raw) {
+        Some(lf) => Cow::Owned(lf),
+        None => Cow::Borrowed(raw),
+    }
 }
 
 /// Old Mac mail ends lines with a bare CR, which mail-parser does not take for
@@ -888,9 +908,8 @@ fn push_text(text: &mut String, s: &str) {
 /// Only the text is extracted (no hashes, addresses or dates): this runs for
 /// every search hit shown.
 pub fn display_text(raw: &[u8]) -> String {
-    let normalized = cr_line_endings(raw);
-    let bytes: &[u8] = normalized.as_deref().unwrap_or(raw);
-    match parse_mime(bytes) {
+    let normalized = mail_bytes(raw);
+    match parse_mime(&normalized) {
         Ok(msg) => {
             let mut text = String::new();
             let mut attachments = Vec::new();
@@ -906,9 +925,8 @@ pub fn display_text(raw: &[u8]) -> String {
 /// its file name as found in the mail (unsanitised) and its bytes as sent
 /// (transfer encoding undone; a text attachment keeps its own charset).
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
-    let normalized = cr_line_endings(raw);
-    let raw: &[u8] = normalized.as_deref().unwrap_or(raw);
-    let msg = parse_mime(raw).ok()?;
+    let normalized = mail_bytes(raw);
+    let msg = parse_mime(&normalized).ok()?;
     let id = *msg.attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
     Some((part_filename(&msg, part), attachment_contents(&msg, part)))
@@ -1368,6 +1386,38 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         assert_eq!(block_end(raw, 0), 14);
         assert_eq!(block_end(raw, 14), 22);
         assert_eq!(block_end(raw, 22), raw.len());
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_blank_lines_before_the_header_are_skipped() {
+        let mail = "From: =?UTF-8?B?5bGx55Sw?= <yamada@example.jp>\r\nSubject: \
+                    =?UTF-8?B?6KuL5rGC5pu4?=\r\nMessage-ID: <lead@example.jp>\r\n\r\n\
+                    請求書をお送りします。\r\n";
+        for lead in [
+            &b"\xEF\xBB\xBF"[..],
+            b"\n\n",
+            b"\r\n",
+            b"\xEF\xBB\xBF\r\n\r\n",
+        ] {
+            let raw = [lead, mail.as_bytes()].concat();
+            let m = parse_message(&raw, None).unwrap();
+            assert_eq!(m.subject, "請求書", "{lead:?}");
+            assert_eq!(m.message_id, "lead@example.jp", "{lead:?}");
+            assert_eq!(m.from.as_ref().map(|f| f.name.as_str()), Some("山田"));
+            assert!(
+                display_text(&raw).contains("請求書をお送りします"),
+                "{lead:?}"
+            );
+        }
+        // Old Mac line ends after a byte order mark.
+        let m = parse_message(
+            b"\xEF\xBB\xBFSubject: mac\rFrom: a@x.example\r\rbody\r",
+            None,
+        )
+        .unwrap();
+        assert_eq!(m.subject, "mac");
+        // What is not mail after them is still rejected.
+        assert!(parse_message(b"\xEF\xBB\xBF\n\njust some text\n", None).is_err());
     }
 
     #[test]

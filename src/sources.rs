@@ -573,7 +573,7 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
         let read = MultiGzDecoder::new(rest)
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut inner);
-        return Ok(if inner.starts_with(b"From ") {
+        return Ok(if past_bom_and_blank_lines(&inner).starts_with(b"From ") {
             Ok(SourceKind::Mbox { gzip: true })
         } else if let Err(e) = read {
             Err(format!("not mail: unreadable gzip data ({e})"))
@@ -583,7 +583,7 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
             Err("not mail: gzip data that is not an mbox".into())
         });
     }
-    Ok(if head.starts_with(b"From ") {
+    Ok(if past_bom_and_blank_lines(&head).starts_with(b"From ") {
         Ok(SourceKind::Mbox { gzip: false })
     } else if looks_like_mail(&head) {
         Ok(SourceKind::Eml)
@@ -592,19 +592,25 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
     })
 }
 
+/// `head` past a UTF-8 byte order mark and blank lines: what some Windows
+/// tools and mailbox splitters leave before the first line of mail.
+fn past_bom_and_blank_lines(head: &[u8]) -> &[u8] {
+    let s = head.strip_prefix(UTF8_BOM).unwrap_or(head);
+    let start = s
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Whether `head` (the first bytes of a file) starts like an RFC 5322
 /// message: after an optional UTF-8 BOM and blank lines, a header line
 /// `Name:` where `Name` is one or more printable ASCII characters other than
 /// `:` and space. An mbox `From ` line is not a header line.
 pub fn looks_like_mail(head: &[u8]) -> bool {
-    let mut s = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    while let Some((&b, rest)) = s.split_first() {
-        if b == b'\r' || b == b'\n' {
-            s = rest;
-        } else {
-            break;
-        }
-    }
+    let s = past_bom_and_blank_lines(head);
     let name_len = s
         .iter()
         .position(|&b| b == b':' || !(0x21..=0x7e).contains(&b));
@@ -713,6 +719,7 @@ pub struct MboxMessage {
 /// of a `From ` line where an earlier import stopped). Memory is bounded by the
 /// largest message, not by the file.
 ///
+/// A UTF-8 byte order mark at the start of the file is skipped.
 /// A separator is a line that is at the start (of the file, or at `start`) or
 /// follows an empty line (`\n` or `\r\n`), and looks like a `From_` line:
 /// `From `, a non-empty sender token, then a time `dd:dd` or a 4-digit year.
@@ -768,6 +775,17 @@ impl MboxReader {
                 .with_context(|| format!("cannot seek in mbox {}", path.display()))?;
             (Box::new(BufReader::new(file)), pos)
         };
+        let (mut reader, mut pos) = (reader, pos);
+        if pos == 0 {
+            // A byte order mark before the first `From ` line is not part of it.
+            let head = reader
+                .fill_buf()
+                .with_context(|| format!("cannot read mbox {}", path.display()))?;
+            if head.starts_with(UTF8_BOM) {
+                reader.consume(UTF8_BOM.len());
+                pos = UTF8_BOM.len() as u64;
+            }
+        }
         Ok(MboxReader {
             reader,
             pos,
@@ -1369,6 +1387,39 @@ mod tests {
             read_all(&path, false, msgs[1].offset),
             vec![msgs[1].clone()]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_or_blank_lines_before_an_mbox_are_not_a_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let two = "From a@x Mon Mar  4 10:00:00 2024\r\nSubject: one\r\n\r\nbody\r\n\r\n\
+                   From b@x Mon Mar  4 11:00:00 2024\r\nSubject: two\r\n\r\nbody\r\n";
+        for (name, lead) in [
+            ("bom.mbox", &b"\xEF\xBB\xBF"[..]),
+            ("blank.mbox", b"\r\n\r\n"),
+            ("both.mbox", b"\xEF\xBB\xBF\n"),
+        ] {
+            let path = tmp.path().join(name);
+            let file = [lead, two.as_bytes()].concat();
+            write(&path, &file);
+            let mut f = File::open(&path).unwrap();
+            assert_eq!(
+                sniff(&mut f).unwrap(),
+                Ok(SourceKind::Mbox { gzip: false }),
+                "{name}"
+            );
+            let msgs = read_all(&path, false, 0);
+            let subjects: Vec<&[u8]> = msgs.iter().map(|m| &m.bytes[..14]).collect();
+            assert_eq!(
+                subjects,
+                [b"Subject: one\r\n", b"Subject: two\r\n"],
+                "{name}"
+            );
+            // Offsets stay those of the file: each points at its separator.
+            for m in &msgs {
+                assert!(file[m.offset as usize..].starts_with(b"From "), "{name}");
+            }
+        }
     }
 
     /// A message whose body is `body_len` bytes of `line` repeated (the last

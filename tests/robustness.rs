@@ -845,3 +845,62 @@ fn a_damaged_mbox_gz_gives_its_readable_messages_and_an_error() {
         );
     }
 }
+
+#[test]
+fn mail_after_a_byte_order_mark_or_blank_lines_is_imported_and_kept_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("export");
+    std::fs::create_dir_all(&src).unwrap();
+    let mail = |id: &str| {
+        format!(
+            "From: =?ISO-2022-JP?B?GyRCOzNFRBsoQg==?= <yamada@example.jp>\r\nTo: info@example.co.jp\r\n\
+             Subject: =?UTF-8?B?6KuL5rGC5pu4?=\r\nMessage-ID: <{id}@example.jp>\r\n\
+             Date: Mon, 4 Mar 2024 10:00:00 +0900\r\n\r\n請求書をお送りします。\r\n"
+        )
+    };
+    let sep = "From yamada@example.jp Mon Mar  4 10:00:00 2024\r\n";
+    let files: [(&str, Vec<u8>); 4] = [
+        (
+            "bom.eml",
+            [&b"\xEF\xBB\xBF"[..], mail("bom").as_bytes()].concat(),
+        ),
+        (
+            "blank.eml",
+            [&b"\r\n\r\n"[..], mail("blank").as_bytes()].concat(),
+        ),
+        (
+            "bom.mbox",
+            format!(
+                "\u{feff}{sep}{}\r\n{sep}{}",
+                mail("mbox-bom-1"),
+                mail("mbox-bom-2")
+            )
+            .into_bytes(),
+        ),
+        (
+            "blank.mbox",
+            format!(
+                "\n\n{sep}{}\r\n{sep}{}",
+                mail("mbox-blank-1"),
+                mail("mbox-blank-2")
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(src.join(name), bytes).unwrap();
+    }
+    let (archive, s) = import_checked(tmp.path(), &[&src]);
+    assert_eq!(
+        (s["new"].as_u64(), s["rejected"].as_u64()),
+        (Some(6), Some(0)),
+        "{s}"
+    );
+    assert_eq!(rejects(&archive), vec![]);
+    assert_eq!(count(&archive, "請求書"), 6);
+    assert_eq!(count(&archive, "from:山田"), 6);
+    // The originals are kept byte for byte, byte order mark included.
+    let o = run(kura(&archive).args(["show", "--raw", "bom@example.jp"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, files[0].1);
+}
