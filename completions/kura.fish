@@ -249,8 +249,8 @@ complete -c kura -n "__fish_kura_using_subcommand pending" -l utc -d 'Dates in U
 complete -c kura -n "__fish_kura_using_subcommand pending" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand pending" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand pending" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand report" -l since -d 'Only inbound messages from this day on (YYYY-MM-DD)' -r
-complete -c kura -n "__fish_kura_using_subcommand report" -l until -d 'Only inbound messages up to this day, inclusive (YYYY-MM-DD)' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l since -d 'Only inbound messages from this date on (2024-03-05, 2024-03, 2024, 3m, ...)' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l until -d 'Only inbound messages up to and including this date' -r
 complete -c kura -n "__fish_kura_using_subcommand report" -l by -d 'Group the counts' -r -f -a "staff\t'The staff address of the first reply'
 customer\t'The customer key'
 month\t'The month of the inbound message'"

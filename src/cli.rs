@@ -632,10 +632,10 @@ pub enum ReportBy {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Only inbound messages from this day on (YYYY-MM-DD).
+    /// Only inbound messages from this date on (2024-03-05, 2024-03, 2024, 3m, ...).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
-    /// Only inbound messages up to this day, inclusive (YYYY-MM-DD).
+    /// Only inbound messages up to and including this date.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
     /// Group the counts.

@@ -12,7 +12,6 @@ use crate::cli::ExportFormat;
 use crate::customers::{self, Classifier, Direction};
 use crate::output::{sanitize, sanitize_text, write_into_dir};
 use crate::pack::PackReader;
-use crate::query::{self, Query};
 use crate::store::{MessageView, Store, format_date};
 use anyhow::{Context, Result, bail};
 use rusqlite::params;
@@ -67,52 +66,6 @@ pub fn history(store: &Store, classifier: &Classifier, key: &str) -> Result<Vec<
     }
     items.sort_unstable_by_key(|m| (m.date, m.row));
     Ok(items)
-}
-
-/// The instants (unix seconds) `--since` and `--until` stand for: the start
-/// of the `since` period, and the end of the `until` period (exclusive). The
-/// forms are those of the query language's `date:`.
-pub fn date_range(
-    since: Option<&str>,
-    until: Option<&str>,
-    utc: bool,
-) -> Result<(Option<i64>, Option<i64>)> {
-    let now = chrono::Utc::now();
-    let bound = |text: String, which: &str| -> Result<(Option<i64>, Option<i64>)> {
-        match query::parse(&text, now, utc) {
-            Ok(Query::Date { start, end }) => {
-                Ok((start.map(|d| d.timestamp()), end.map(|d| d.timestamp())))
-            }
-            Ok(_) => bail!("--{which} takes one date, e.g. 2024-03-05, 2024-03 or 3m"),
-            Err(e) => bail!("bad --{which}: {e}"),
-        }
-    };
-    let start = match since {
-        Some(s) => bound(format!("date:{}..", s.trim()), "since")?.0,
-        None => None,
-    };
-    let end = match until {
-        Some(s) => {
-            let (s0, e0) = bound(format!("date:{}", s.trim()), "until")?;
-            // A relative date ("3m") is an instant: until then.
-            e0.or(s0)
-        }
-        None => None,
-    };
-    check_range(start, end)?;
-    Ok((start, end))
-}
-
-/// A `--since`/`--until` range that ends before it starts (instants, the
-/// end exclusive) is an error: it could match nothing. `report` and `export`
-/// both check it.
-pub fn check_range(start: Option<i64>, end: Option<i64>) -> Result<()> {
-    if let (Some(s), Some(e)) = (start, end)
-        && e <= s
-    {
-        bail!("--until ends before --since starts: nothing could match");
-    }
-    Ok(())
 }
 
 /// What to write, and how.

@@ -367,6 +367,14 @@ fn report_counts_times_and_double_answers() {
     assert!(stdout(&o).contains("double answers:"), "{}", stdout(&o));
     let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--since", "April"]));
     assert_eq!(o.status.code(), Some(2));
+    // The same date forms as export: a month, inclusive.
+    let o = run(kura_cfg(&s.archive, &s.config).args([
+        "report", "--format", "json", "--utc", "--since", "2024-04", "--until", "2024-04",
+    ]));
+    assert_eq!(json_of(&o)["total"]["inbound"], 6, "{}", stdout(&o));
+    let o = run(kura_cfg(&s.archive, &s.config)
+        .args(["report", "--format", "json", "--utc", "--since", "2024-05"]));
+    assert_eq!(json_of(&o)["total"]["inbound"], 0, "{}", stdout(&o));
     // A reversed range is a usage error, not a report of zeros; one day is fine.
     let args = [
         "report",

@@ -31,8 +31,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     let key = classifier
         .key_from_input(&args.customer)
         .ok_or_else(|| usage(format!("'{}' is not a customer key", args.customer)))?;
-    let (start, end) = export::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
-        .map_err(|e| usage(format!("{e:#}")))?;
+    let (start, end) =
+        crate::query::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
+            .map_err(|e| usage(format!("{e:#}")))?;
     let (store, only) = super::store_and_matches(&archive, &args.query, args.utc)?;
     let mut items = export::history(&store, &classifier, &key)?;
     items.retain(|it| {

@@ -63,31 +63,6 @@ fn bad(option: &str, e: impl std::fmt::Display) -> anyhow::Error {
     .into()
 }
 
-/// The first second of a calendar day (YYYY-MM-DD), local or UTC; `next`
-/// gives the first second of the following day.
-pub fn day_start(s: &str, utc: bool, next: bool) -> Result<i64> {
-    use chrono::{NaiveDate, TimeZone};
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| anyhow::anyhow!("{s:?} is not a date (YYYY-MM-DD)"))?;
-    let d = if next {
-        d.succ_opt()
-            .ok_or_else(|| anyhow::anyhow!("{s:?} is out of range"))?
-    } else {
-        d
-    };
-    let midnight = d.and_time(chrono::NaiveTime::MIN);
-    let ts = if utc {
-        chrono::Utc.from_utc_datetime(&midnight).timestamp()
-    } else {
-        chrono::Local
-            .from_local_datetime(&midnight)
-            .earliest()
-            .map(|t| t.timestamp())
-            .ok_or_else(|| anyhow::anyhow!("{s:?} has no midnight here"))?
-    };
-    Ok(ts)
-}
-
 /// Counts over `items`.
 pub fn group(name: &str, items: &[&Inbound], late: i64) -> GroupView {
     let mut times: Vec<i64> = items.iter().filter_map(|i| i.response_time()).collect();
@@ -111,22 +86,13 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
     let late = status::parse_duration(&args.late).map_err(|e| bad("--late", format!("{e:#}")))?;
     let window =
         status::parse_duration(&args.window).map_err(|e| bad("--window", format!("{e:#}")))?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| day_start(s, args.utc, false))
-        .transpose()
-        .map_err(|e| bad("--since", format!("{e:#}")))?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|s| day_start(s, args.utc, true))
-        .transpose()
-        .map_err(|e| bad("--until", format!("{e:#}")))?;
-    crate::export::check_range(since, until).map_err(|e| ExitError {
-        code: 2,
-        message: format!("{e:#}"),
-    })?;
+    let (since, until) =
+        crate::query::date_range(args.since.as_deref(), args.until.as_deref(), args.utc).map_err(
+            |e| ExitError {
+                code: 2,
+                message: format!("{e:#}"),
+            },
+        )?;
     let format = args.format.resolve();
     let store = Store::open_ro(&archive)?;
     let analysis = status::analyse(&store, &classifier, window)?;
@@ -293,19 +259,4 @@ fn print(r: &ReportView, format: ListFormat) -> Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_are_whole_and_until_is_inclusive() {
-        let a = day_start("2024-03-05", true, false).unwrap();
-        let b = day_start("2024-03-05", true, true).unwrap();
-        assert_eq!(a, 1_709_596_800);
-        assert_eq!(b - a, 86_400);
-        assert!(day_start("2024-13-01", true, false).is_err());
-        assert!(day_start("yesterday", true, false).is_err());
-    }
 }

@@ -7,3 +7,97 @@ pub mod parser;
 
 pub use ast::{DateBound, Field, Query};
 pub use parser::{ParseError, parse};
+
+use anyhow::{Result, bail};
+
+/// The instants (unix seconds) the `--since` and `--until` of `export` and
+/// `report` stand for: the start of the `since` period, and the end of the
+/// `until` period (exclusive; a day, month or year given is included). The
+/// forms are those of the query language's `date:` (2024-03-05, 2024-03,
+/// 2024, 3m, ...), in local time unless `utc`.
+pub fn date_range(
+    since: Option<&str>,
+    until: Option<&str>,
+    utc: bool,
+) -> Result<(Option<i64>, Option<i64>)> {
+    let now = chrono::Utc::now();
+    let bound = |text: String, which: &str| -> Result<(Option<i64>, Option<i64>)> {
+        match parse(&text, now, utc) {
+            Ok(Query::Date { start, end }) => {
+                Ok((start.map(|d| d.timestamp()), end.map(|d| d.timestamp())))
+            }
+            Ok(_) => bail!("--{which} takes one date, e.g. 2024-03-05, 2024-03 or 3m"),
+            Err(e) => bail!("bad --{which}: {e}"),
+        }
+    };
+    let start = match since {
+        Some(s) => bound(format!("date:{}..", s.trim()), "since")?.0,
+        None => None,
+    };
+    let end = match until {
+        Some(s) => {
+            let (s0, e0) = bound(format!("date:{}", s.trim()), "until")?;
+            // A relative date ("3m") is an instant: until then.
+            e0.or(s0)
+        }
+        None => None,
+    };
+    check_range(start, end)?;
+    Ok((start, end))
+}
+
+/// A `--since`/`--until` range that ends before it starts (instants, the
+/// end exclusive) is an error: it could match nothing.
+fn check_range(start: Option<i64>, end: Option<i64>) -> Result<()> {
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        bail!("--until ends before --since starts: nothing could match");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::date_range;
+
+    #[test]
+    fn since_and_until_take_the_forms_of_date_and_include_the_until_period() {
+        let day = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp()
+        };
+        let r = |s: Option<&str>, u: Option<&str>| date_range(s, u, true);
+        assert_eq!(
+            r(Some("2024-03-05"), Some("2024-03-05")).unwrap(),
+            (Some(day("2024-03-05")), Some(day("2024-03-06")))
+        );
+        assert_eq!(
+            r(Some("2024-03"), Some("2024-04")).unwrap(),
+            (Some(day("2024-03-01")), Some(day("2024-05-01")))
+        );
+        assert_eq!(
+            r(None, Some("2024")).unwrap(),
+            (None, Some(day("2025-01-01")))
+        );
+        // A relative date is an instant, for either bound.
+        let (s, u) = r(Some("3m"), Some("1d")).unwrap();
+        let now = chrono::Utc::now().timestamp();
+        assert!((now - 100 * 86_400..now - 80 * 86_400).contains(&s.unwrap()));
+        assert!((now - 86_400 - 60..=now - 86_400 + 60).contains(&u.unwrap()));
+        for (s, u, why) in [
+            (Some("2024-13-01"), None, "bad --since"),
+            (None, Some("yesterday-ish"), "bad --until"),
+            (Some("2024-03-05 from:a"), None, "--since takes one date"),
+            (Some("from:a"), None, "bad --since"),
+            (Some("2024-03-06"), Some("2024-03-05"), "ends before"),
+        ] {
+            let e = format!("{:#}", r(s, u).unwrap_err());
+            assert!(e.contains(why), "{s:?} {u:?}: {e}");
+        }
+    }
+}
