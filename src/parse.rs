@@ -237,18 +237,27 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     })
 }
 
+/// The UTF-8 byte order mark.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `raw` past a UTF-8 byte order mark and blank lines: what some Windows
+/// tools and mailbox splitters leave before the first line of mail.
+pub fn past_bom_and_blank_lines(raw: &[u8]) -> &[u8] {
+    let s = raw.strip_prefix(UTF8_BOM).unwrap_or(raw);
+    let start = s
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(s.len());
+    &s[start..]
+}
+
 /// The bytes of an original as the MIME parser is given them: without a
 /// UTF-8 byte order mark or blank lines before the first header (left by some
 /// Windows tools and mailbox splitters; the parser would take a blank line for
 /// the end of an empty header), and with bare-CR line ends made LF (see
 /// [`cr_line_endings`]). The original itself is stored as it is.
 pub fn mail_bytes(raw: &[u8]) -> Cow<'_, [u8]> {
-    let raw = raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw);
-    let start = raw
-        .iter()
-        .position(|&b| !matches!(b, b'\r' | b'\n'))
-        .unwrap_or(raw.len());
-    let raw = &raw[start..];
+    let raw = past_bom_and_blank_lines(raw);
     match cr_line_endings(raw) {
         Some(lf) => Cow::Owned(lf),
         None => Cow::Borrowed(raw),
@@ -526,13 +535,8 @@ fn lenient_base64(body: &[u8]) -> Vec<u8> {
 }
 
 /// True when the first line is a header line (`Name:`), an mbox `From ` line,
-/// or a continuation of headers; leading blank lines are tolerated.
-fn starts_with_header(raw: &[u8]) -> bool {
-    let start = raw
-        .iter()
-        .position(|b| !matches!(b, b'\r' | b'\n'))
-        .unwrap_or(raw.len());
-    let line = &raw[start..];
+/// or a continuation of headers (in bytes as [`mail_bytes`] gives them).
+fn starts_with_header(line: &[u8]) -> bool {
     let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
     let line = &line[..end];
     if line.starts_with(b"From ") {

@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
+use crate::parse::{UTF8_BOM, past_bom_and_blank_lines};
 use anyhow::Context;
 use flate2::read::MultiGzDecoder;
 use walkdir::WalkDir;
@@ -591,19 +592,6 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
         Err("not mail: does not start with a header line".into())
     })
 }
-
-/// `head` past a UTF-8 byte order mark and blank lines: what some Windows
-/// tools and mailbox splitters leave before the first line of mail.
-fn past_bom_and_blank_lines(head: &[u8]) -> &[u8] {
-    let s = head.strip_prefix(UTF8_BOM).unwrap_or(head);
-    let start = s
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(s.len());
-    &s[start..]
-}
-
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Whether `head` (the first bytes of a file) starts like an RFC 5322
 /// message: after an optional UTF-8 BOM and blank lines, a header line

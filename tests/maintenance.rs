@@ -624,16 +624,20 @@ fn a_database_that_is_not_sqlite_is_named_in_the_error() {
     }
 }
 
+/// The rows of `kura rejects --format json`.
+fn listed_rejects(a: &Path) -> Vec<serde_json::Value> {
+    let (code, list) = json(a, &["rejects"]);
+    assert_eq!(code, 0, "{list}");
+    list.as_array().unwrap().clone()
+}
+
 #[test]
 fn a_rejected_file_is_listed_as_it_is_now_and_no_longer_once_it_imports() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("archive");
     let file = tmp.path().join("inbox.eml");
     let listed = || {
-        let (code, list) = json(&a, &["rejects"]);
-        assert_eq!(code, 0, "{list}");
-        list.as_array()
-            .unwrap()
+        listed_rejects(&a)
             .iter()
             .map(|r| r["size"].as_u64().unwrap())
             .collect::<Vec<_>>()
@@ -664,10 +668,7 @@ fn a_rewritten_mbox_with_other_unreadable_bytes_at_a_rejected_offset_lists_them(
     let mbox = tmp.path().join("shared.mbox");
     let good = "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: 請求書\nMessage-ID: <good@x.example>\n\nbody\n\n";
     let listed = || {
-        let (code, list) = json(&a, &["rejects"]);
-        assert_eq!(code, 0, "{list}");
-        list.as_array()
-            .unwrap()
+        listed_rejects(&a)
             .iter()
             .map(|r| {
                 (
