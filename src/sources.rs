@@ -752,7 +752,7 @@ impl MboxReader {
     pub fn open(path: &Path, gzip: bool, start: u64) -> anyhow::Result<Self> {
         let mut file =
             File::open(path).with_context(|| format!("cannot open mbox {}", path.display()))?;
-        let (reader, pos): (Box<dyn BufRead + Send>, u64) = if gzip {
+        let (mut reader, mut pos): (Box<dyn BufRead + Send>, u64) = if gzip {
             let mut r = BufReader::new(MultiGzDecoder::new(file));
             let skipped = io::copy(&mut (&mut r).take(start), &mut io::sink())
                 .with_context(|| format!("cannot decompress mbox {}", path.display()))?;
@@ -763,7 +763,6 @@ impl MboxReader {
                 .with_context(|| format!("cannot seek in mbox {}", path.display()))?;
             (Box::new(BufReader::new(file)), pos)
         };
-        let (mut reader, mut pos) = (reader, pos);
         if pos == 0 {
             // A byte order mark before the first `From ` line is not part of it.
             let head = reader
