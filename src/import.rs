@@ -6,6 +6,10 @@
 //!    read mbox messages)       compress, build document)    dedupes, writes store+pack+index
 //! ```
 //! The writer handles messages in input order, so an import is deterministic.
+//! It hands documents to the index writer's indexing threads (half the cores,
+//! see [`index::indexing_threads`]), the narrowest stage: the parse workers
+//! run at a lower priority ([`index::defer_to_indexing`]) and use what CPU
+//! the indexing leaves.
 //! Every message seen ends as exactly one of: new, duplicate (incl. conflicts),
 //! rejected, or unchanged (already imported from that place).
 //!
@@ -828,6 +832,7 @@ fn worker(
     fields: Fields,
     dictionaries: Arc<DictionaryTrainer>,
 ) {
+    index::defer_to_indexing();
     let mut zstd = match pack::Compressor::with_dictionaries(dictionaries) {
         Ok(c) => c,
         Err(e) => {

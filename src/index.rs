@@ -331,15 +331,65 @@ pub fn committed_batch(index: &Index) -> Result<i64> {
         .unwrap_or(0))
 }
 
-/// Opens the writer (2 indexing threads, [`WRITER_MEMORY`]).
+/// Opens the writer of an import ([`indexing_threads`] threads,
+/// [`WRITER_MEMORY`]). The threads that feed it should call
+/// [`defer_to_indexing`].
 pub fn writer(index: &Index) -> Result<IndexWriter> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(1, 4);
+    open_writer(index, indexing_threads(cores()))
+}
+
+/// Opens the writer of a rebuild (`kura reindex`): one indexing thread per
+/// core, 1 to 4. A rebuild ends with one commit of every document, whose
+/// segments are written out by as many threads as the writer has: with one
+/// thread on 2 cores a 100,000 message rebuild took 12% longer.
+pub fn rebuild_writer(index: &Index) -> Result<IndexWriter> {
+    open_writer(index, cores().clamp(1, 4))
+}
+
+fn open_writer(index: &Index, threads: usize) -> Result<IndexWriter> {
     index
         .writer_with_num_threads(threads, WRITER_MEMORY)
         .context("cannot open the index writer (is another import running?)")
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Indexing threads of an import's writer on a machine of `cores` cores:
+/// half of them, 1 to 4. Parsing takes about as much CPU as indexing, so
+/// the other half parses. On 2 cores one indexing thread (whose feeders run
+/// at a lower priority, see [`defer_to_indexing`]) took 8% to 16% less CPU
+/// for a 100,000 message import than two, and 4% to 12% less wall time (in
+/// alternating runs): one segment per commit instead of two to write out,
+/// one term table in the caches instead of two.
+pub fn indexing_threads(cores: usize) -> usize {
+    (cores / 2).clamp(1, 4)
+}
+
+/// How much lower [`defer_to_indexing`] sets a thread's priority (nice).
+pub const FEEDER_NICENESS: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority by [`FEEDER_NICENESS`]
+/// (at most to nice 19): for the threads that parse mail for the index
+/// writer. The writer's indexing threads are the narrowest stage of an
+/// import; at the same priority as the parse threads they get only their
+/// share of the cores and the import waits on them (5% more wall time with
+/// one indexing thread on 2 cores), while at a lower priority the parse
+/// threads use what CPU the indexing leaves. Linux only (elsewhere the
+/// priority is the whole process's, and nothing is changed); a failure
+/// changes nothing either.
+pub fn defer_to_indexing() {
+    #[cfg(target_os = "linux")]
+    {
+        // On Linux, PRIO_PROCESS with no pid is the calling thread.
+        use rustix::process::{getpriority_process, setpriority_process};
+        if let Ok(nice) = getpriority_process(None) {
+            let _ = setpriority_process(None, (nice + FEEDER_NICENESS).min(19));
+        }
+    }
 }
 
 /// Commits the writer, recording `batch` as the last store batch it covers.
@@ -622,6 +672,34 @@ mod tests {
             writer.commit().unwrap();
         }
         (index, writer)
+    }
+
+    #[test]
+    fn half_the_cores_index_one_to_four_of_them() {
+        let threads: Vec<usize> = [1, 2, 3, 4, 6, 8, 16, 64]
+            .into_iter()
+            .map(indexing_threads)
+            .collect();
+        assert_eq!(threads, [1, 1, 1, 2, 3, 4, 4, 4]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_feeding_thread_lowers_its_own_priority_only() {
+        use rustix::process::getpriority_process;
+        let before = getpriority_process(None).unwrap();
+        let (was, is) = std::thread::spawn(|| {
+            let was = getpriority_process(None).unwrap();
+            defer_to_indexing();
+            (was, getpriority_process(None).unwrap())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(was, before);
+        assert_eq!(is, (was + FEEDER_NICENESS).min(19));
+        assert!(is > was || was == 19);
+        // The other threads (here, this one) keep their priority.
+        assert_eq!(getpriority_process(None).unwrap(), before);
     }
 
     fn count(index: &Index, ids: &[i64]) -> usize {

@@ -99,7 +99,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     let (new_dir, old_dir) = index::swap_dirs(&dir);
     let index = index::create_or_open_here(&new_dir)?;
     let fields = index::fields_of(&index)?;
-    let mut writer = index::writer(&index)?;
+    let mut writer = index::rebuild_writer(&index)?;
     let batch = store.meta_i64("batch")?;
     let messages = stored_messages(store)?;
 
