@@ -76,6 +76,10 @@ pub struct ImportOptions {
     /// Testing aid: abort the process after this many messages were written
     /// (`KURA_TEST_ABORT_AFTER`), to prove crash safety.
     pub abort_after: Option<u64>,
+    /// Testing aid (`KURA_TEST_INDEX_COMMIT_DELAY_MS`): each index commit
+    /// starts this much later, so that the messages after a batch surely
+    /// arrive while the index commits.
+    pub index_commit_delay: Option<Duration>,
     /// Benchmark aid (`KURA_BENCH_NO_THREADING`): every message gets a
     /// thread of its own, so that the cost of threading can be measured. The
     /// archive's threads are then wrong: never for real mail.
@@ -92,6 +96,7 @@ impl Default for ImportOptions {
             progress: false,
             jobs: 0,
             abort_after: None,
+            index_commit_delay: None,
             no_threading: false,
         }
     }
@@ -408,8 +413,11 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         drop(job_rx);
         drop(item_tx);
         let mut w = Writer {
+            scope,
             store: &store,
-            writer: &mut writer,
+            writer: Some(&mut writer),
+            committing: None,
+            waiting_docs: Vec::new(),
             pack: open_pack(archive, &store)?,
             batch: store.meta_i64("batch")? + 1,
             in_batch: 0,
@@ -944,10 +952,24 @@ fn parse_one(
     }))
 }
 
+/// Index documents that may wait, at most, for an index commit in flight
+/// (see [`Writer::commit_batch`]); each holds a message's text. Writing
+/// out a batch of 50,000 messages takes the indexing thread most of a
+/// second, in which the other core parses and stores several thousand.
+const MAX_WAITING_DOCS: usize = 8192;
+
 /// The single writer.
-struct Writer<'a> {
+struct Writer<'s, 'a> {
+    /// The import's thread scope, for index commits.
+    scope: &'s std::thread::Scope<'s, 'a>,
     store: &'a Store,
-    writer: &'a mut IndexWriter,
+    /// The index writer; `None` while a commit has it (`committing`).
+    writer: Option<&'a mut IndexWriter>,
+    /// The index commit in flight, if any.
+    committing: Option<IndexCommit<'s, 'a>>,
+    /// Documents of messages stored while the index commits: added once it
+    /// is done.
+    waiting_docs: Vec<TantivyDocument>,
     pack: PackWriter,
     batch: i64,
     in_batch: usize,
@@ -991,7 +1013,17 @@ impl CommitStep {
     }
 }
 
-impl Writer<'_> {
+/// An index commit of a batch the store has committed, running on a thread
+/// of its own (which gives the writer back when it is done).
+struct IndexCommit<'s, 'a> {
+    thread: std::thread::ScopedJoinHandle<'s, (&'a mut IndexWriter, Result<()>)>,
+    /// Messages of the batch (for the error message).
+    messages: usize,
+    /// A test asked for a crash right after this commit.
+    abort_after: bool,
+}
+
+impl<'s, 'a> Writer<'s, 'a> {
     /// Whether a test asked for a crash right after `step` of this batch
     /// commit (then the process aborts: no unwinding, no cleanup).
     fn aborts_after(&self, step: CommitStep) -> bool {
@@ -999,7 +1031,10 @@ impl Writer<'_> {
     }
 
     fn run(&mut self, items: Receiver<Vec<Item>>) -> Result<()> {
-        let fields = index::fields_of(self.writer.index())?;
+        let fields = match &self.writer {
+            Some(w) => index::fields_of(w.index())?,
+            None => bail!("internal error: the index writer is not there"),
+        };
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 1u64;
         self.store.begin()?;
@@ -1017,7 +1052,7 @@ impl Writer<'_> {
             );
         }
         self.commit_batch()?;
-        Ok(())
+        self.finish_index_commit()
     }
 
     /// Records a source file as imported (skipped while unchanged).
@@ -1131,7 +1166,7 @@ impl Writer<'_> {
                         self.store
                             .add_location(row, &place, 0, &c.hash, c.raw_len, None, self.batch)?;
                         index::set_id(&mut doc, fields, row);
-                        self.writer.add_document(doc)?;
+                        self.add_document(doc)?;
                         self.summary.new += 1;
                         self.in_batch += 1;
                     }
@@ -1180,44 +1215,102 @@ impl Writer<'_> {
         })
     }
 
-    /// Ends the current batch: originals, then the store, then the index. The index
-    /// writes its segments (the longest step) on a thread of its own while
-    /// the pack and the store are synced, and publishes them only once the
-    /// store has committed, so the index is never ahead of the store.
+    /// Adds a new message's document to the index, or keeps it until the
+    /// index commit in flight is done.
+    fn add_document(&mut self, doc: TantivyDocument) -> Result<()> {
+        if self
+            .committing
+            .as_ref()
+            .is_some_and(|c| c.thread.is_finished())
+            || self.waiting_docs.len() >= MAX_WAITING_DOCS
+        {
+            self.finish_index_commit()?;
+        }
+        match &self.writer {
+            Some(w) => {
+                w.add_document(doc)?;
+            }
+            None => self.waiting_docs.push(doc),
+        }
+        Ok(())
+    }
+
+    /// Waits for the index commit in flight, if any, and adds the documents
+    /// that waited for it.
+    fn finish_index_commit(&mut self) -> Result<()> {
+        let Some(commit) = self.committing.take() else {
+            return Ok(());
+        };
+        let (writer, committed) = commit
+            .thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the index commit thread panicked"))?;
+        committed.with_context(|| {
+            format!(
+                "{} messages were stored but not indexed (the next `kura import` indexes them)",
+                commit.messages
+            )
+        })?;
+        if commit.abort_after {
+            std::process::abort();
+        }
+        for doc in self.waiting_docs.drain(..) {
+            writer.add_document(doc)?;
+        }
+        self.writer = Some(writer);
+        Ok(())
+    }
+
+    /// Ends the current batch: originals, then the store, then the index.
+    /// The index writes its segments (the longest step) on a thread of its
+    /// own while the pack and the store are synced, and publishes them only
+    /// once the store has committed, so the index is never ahead of the
+    /// store. The import goes on meanwhile: the store takes the next
+    /// messages in its next transaction, and their documents wait for the
+    /// index ([`Writer::add_document`]). A kill in between leaves the store
+    /// ahead of the index, which the next import catches up ([`recover`]).
     fn commit_batch(&mut self) -> Result<()> {
+        self.finish_index_commit()?;
         self.store.rename_sources(&self.moved)?;
         self.moved.clear();
         let batch = self.batch;
         let abort_when_synced = self.aborts_after(CommitStep::PackSynced);
         let abort_when_stored = self.aborts_after(CommitStep::StoreCommitted);
-        let (writer, pack, store) = (&mut *self.writer, &mut self.pack, self.store);
-        let (stored, prepared) = std::thread::scope(|scope| {
-            let preparing = std::thread::Builder::new()
-                .name("kura-index-commit".into())
-                .spawn_scoped(scope, move || index::prepare(writer, batch));
-            let stored = commit_store(pack, store, batch, abort_when_synced);
-            let prepared = match preparing {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the index commit thread panicked"))),
-                Err(e) => Err(e).context("cannot start the index commit thread"),
-            };
-            (stored, prepared)
+        let Some(writer) = self.writer.take() else {
+            bail!("internal error: the index writer is not there");
+        };
+        // The store's verdict: publish the prepared segments, or not.
+        let (verdict_tx, verdict_rx) = bounded::<bool>(1);
+        let delay = self.opts.index_commit_delay;
+        let thread = std::thread::Builder::new()
+            .name("kura-index-commit".into())
+            .spawn_scoped(self.scope, move || {
+                if let Some(d) = delay {
+                    std::thread::sleep(d);
+                }
+                let committed = index::prepare(writer, batch).and_then(|prepared| {
+                    // A store that did not commit leaves the segments unpublished.
+                    if verdict_rx.recv() == Ok(true) {
+                        prepared.commit().context("cannot commit the index")?;
+                    }
+                    Ok(())
+                });
+                (writer, committed)
+            })
+            .context("cannot start the index commit thread")?;
+        let stored = commit_store(&mut self.pack, self.store, batch, abort_when_synced);
+        let _ = verdict_tx.send(stored.is_ok());
+        self.committing = Some(IndexCommit {
+            thread,
+            messages: self.in_batch,
+            abort_after: self.aborts_after(CommitStep::IndexCommitted),
         });
-        // A store that did not commit leaves the prepared segments unpublished.
+        if stored.is_err() {
+            // Gives the writer back; the error is the store's.
+            let _ = self.finish_index_commit();
+        }
         stored?;
         if abort_when_stored {
-            std::process::abort();
-        }
-        prepared
-            .and_then(|p| p.commit().context("cannot commit the index"))
-            .with_context(|| {
-                format!(
-                    "{} messages were stored but not indexed (the next `kura import` indexes them)",
-                    self.in_batch
-                )
-            })?;
-        if self.aborts_after(CommitStep::IndexCommitted) {
             std::process::abort();
         }
         self.first_commit = false;

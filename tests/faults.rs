@@ -120,6 +120,43 @@ fn a_crash_after_each_step_of_a_batch_commit_is_completed_by_the_next_import() {
 }
 
 #[test]
+fn messages_stored_while_the_index_commits_are_indexed_and_survive_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean");
+    import(&clean, &[&fixtures()]);
+    let expected = archive_state(&clean);
+
+    // Each index commit starts late: the messages after a batch are stored
+    // while it runs, and their documents wait for it.
+    let slow = tmp.path().join("slow");
+    let o = run(kura(&slow)
+        .args(["import", "--json", "--batch-size", "4"])
+        .arg(fixtures())
+        .env("KURA_TEST_INDEX_COMMIT_DELAY_MS", "300"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_accounted(&s);
+    assert_eq!(archive_state(&slow), expected);
+    assert_check_passes(&slow, "after an import with slow index commits");
+
+    // A crash while the first batch's index commit is still running, with
+    // the next messages stored in an open transaction: the rerun indexes the
+    // first batch from the store and imports the rest.
+    let crashed = tmp.path().join("crashed");
+    let o = run(kura(&crashed)
+        .args(["import", "--batch-size", "4"])
+        .arg(fixtures())
+        .env("KURA_TEST_INDEX_COMMIT_DELAY_MS", "5000")
+        .env("KURA_TEST_ABORT_AFTER", "8"));
+    assert!(!o.status.success(), "the import should have been aborted");
+    let s = import(&crashed, &[&fixtures()]);
+    assert_accounted(&s);
+    assert_eq!(s["recovered"], 4, "the first batch is re-indexed: {s}");
+    assert_eq!(archive_state(&crashed), expected);
+    assert_check_passes(&crashed, "after a crash during an index commit");
+}
+
+#[test]
 fn a_full_disk_fails_cleanly_and_the_rerun_completes_the_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let mail = tmp.path().join("mail");

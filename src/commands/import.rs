@@ -22,6 +22,10 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
         progress: !global.quiet && std::io::stderr().is_terminal(),
         jobs: args.jobs,
         abort_after,
+        index_commit_delay: std::env::var("KURA_TEST_INDEX_COMMIT_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis),
         no_threading: std::env::var_os("KURA_BENCH_NO_THREADING").is_some(),
     };
     let summary = import::run(&archive, &opts)?;
