@@ -341,7 +341,7 @@ pub fn writer(index: &Index) -> Result<IndexWriter> {
 /// Opens the writer of a rebuild (`kura reindex`): one indexing thread per
 /// core, 1 to 4. A rebuild ends with one commit of every document, whose
 /// segments are written out by as many threads as the writer has: with one
-/// thread on 2 cores a 100,000 message rebuild took 12% longer.
+/// thread on 2 cores a 100,000 message rebuild took 11% to 18% longer.
 pub fn rebuild_writer(index: &Index) -> Result<IndexWriter> {
     open_writer(index, cores().clamp(1, 4))
 }
