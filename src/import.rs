@@ -387,8 +387,8 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         dictionary_samples(),
     )?);
     let (job_tx, job_rx) = bounded::<Vec<Job>>(JOB_QUEUE / JOB_BATCH);
-    // Room for parsed messages while the writer waits for a batch commit
-    // (the index flushing its segments): the parse threads keep working.
+    // Room for parsed messages while the writer waits for the store's part
+    // of a batch commit (the index's part does not hold it up).
     let (item_tx, item_rx) = bounded::<Vec<Item>>(ITEM_QUEUE / JOB_BATCH);
 
     let result = std::thread::scope(|scope| -> Result<()> {
@@ -430,7 +430,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             moved: Vec::new(),
             rejected_files: store.rejected_files()?,
         };
-        let written = w.run(item_rx);
+        let written = w.run(item_rx, &fields);
         // Whatever happened, let the planner finish (it stops when the channel closes).
         let planned = planner
             .join()
@@ -1030,11 +1030,7 @@ impl<'s, 'a> Writer<'s, 'a> {
         self.first_commit && self.abort_at == Some(step)
     }
 
-    fn run(&mut self, items: Receiver<Vec<Item>>) -> Result<()> {
-        let fields = match &self.writer {
-            Some(w) => index::fields_of(w.index())?,
-            None => bail!("internal error: the index writer is not there"),
-        };
+    fn run(&mut self, items: Receiver<Vec<Item>>, fields: &Fields) -> Result<()> {
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 1u64;
         self.store.begin()?;
@@ -1042,7 +1038,7 @@ impl<'s, 'a> Writer<'s, 'a> {
             pending.insert(item.seq(), item);
             while let Some(item) = pending.remove(&next) {
                 next += 1;
-                self.handle(item, &fields)?;
+                self.handle(item, fields)?;
             }
         }
         if !pending.is_empty() {
