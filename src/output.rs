@@ -268,7 +268,7 @@ pub fn char_width(c: char) -> usize {
     if wide { 2 } else { 1 }
 }
 
-/// "Name <address>" or just the address.
+/// `Name <address>` or just the address.
 pub fn mailbox_label(name: &str, address: &str) -> String {
     match (name.is_empty(), address.is_empty()) {
         (false, false) => format!("{name} <{address}>"),

@@ -138,7 +138,7 @@ fn reject(reason: impl Into<String>) -> Reject {
 /// body), Date, Subject and the address headers are parsed; every other
 /// header is kept raw. Message-ID, References and In-Reply-To are read from
 /// their raw bytes ([`refs`]), the Received dates only when Date is missing
-/// ([`received_date`]), so parsing them on every message was wasted work.
+/// (`received_date`), so parsing them on every message was wasted work.
 /// Built once: building it fills a hash map of header parsers.
 pub fn parser() -> &'static MessageParser {
     static PARSER: std::sync::LazyLock<MessageParser> =

@@ -79,7 +79,7 @@ pub const MAX_WORD_BYTES: usize = 64;
 /// A line at least this many columns wide (a kana or kanji takes two) that
 /// ends inside a CJK run whose next line goes straight on with CJK text was
 /// hard-wrapped by the sender's mail client: the run goes on across the
-/// line break (see [`KuraTokenStream::wrapped_run_goes_on`]). Clients wrap
+/// line break (see `KuraTokenStream::wrapped_run_goes_on`). Clients wrap
 /// at 72 to 76 columns; a shorter line is more likely a line of its own
 /// (a list, an address block).
 pub const WRAP_MIN_COLUMNS: usize = 40;

@@ -151,7 +151,7 @@ pub fn normalize_id(raw: &str) -> Option<String> {
 }
 
 /// Ids in first-seen order, each once. Header values hold a handful of ids,
-/// for which a linear check is fastest; past [`LINEAR_IDS`] a set keeps a
+/// for which a linear check is fastest; past `LINEAR_IDS` ids a set keeps a
 /// header with thousands of ids linear (100k ids took 20 s, checked linearly).
 #[derive(Debug, Default)]
 pub struct UniqueIds {
