@@ -114,6 +114,11 @@ pub struct ImportSummary {
     pub rejected: u64,
     /// Messages skipped because their file (or mbox part) was imported before.
     pub unchanged: u64,
+    /// Messages left for the next import: the last message of an mbox that
+    /// ends in the middle of a line and changed in the last
+    /// [`SETTLE_SECONDS`] (a delivery may still be appending it). Not
+    /// counted in `seen`: the next import reads them whole.
+    pub incomplete: u64,
     /// Files that were not mail (listed with `--verbose`).
     pub ignored_files: u64,
     /// Those files, with the reason.
@@ -146,6 +151,13 @@ impl std::fmt::Display for ImportSummary {
         }
         if self.unchanged > 0 {
             write!(f, ", {} unchanged", self.unchanged)?;
+        }
+        if self.incomplete > 0 {
+            write!(
+                f,
+                ", {} left for the next import (still being written)",
+                self.incomplete
+            )?;
         }
         if self.errors > 0 {
             write!(f, ", {} unreadable files", self.errors)?;
@@ -436,7 +448,12 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             .join()
             .map_err(|_| anyhow::anyhow!("the import planner thread panicked"))?;
         written?;
-        let (unchanged, ignored) = planned?;
+        let Planned {
+            unchanged,
+            incomplete,
+            ignored,
+        } = planned?;
+        w.summary.incomplete = incomplete;
         w.summary.ignored_files = ignored.len() as u64;
         w.summary.ignored = ignored;
         w.summary.unchanged += unchanged;
@@ -580,18 +597,43 @@ pub fn recover(
 
 /// The planner: walks the sources (see [`sources::discover_each`]), decides
 /// per file whether to skip, resume or read it, and feeds the workers while
-/// the walk goes on. Returns the messages skipped as unchanged and the paths
-/// the walk ignored.
+/// the walk goes on.
+/// What the planner counted itself.
+struct Planned {
+    /// Messages skipped as unchanged.
+    unchanged: u64,
+    /// See [`ImportSummary::incomplete`].
+    incomplete: u64,
+    /// The paths the walk passed over, with the reason.
+    ignored: Vec<(PathBuf, String)>,
+}
+
+/// How long after its last change an mbox that ends in the middle of a line
+/// is taken to be complete (see [`ImportSummary::incomplete`]). A delivery
+/// appends a message in well under a second; a copy in progress keeps
+/// changing the file.
+pub const SETTLE_SECONDS: i64 = 60;
+
+/// Whether `file` changed less than [`SETTLE_SECONDS`] ago (or, by the
+/// clock, in the future).
+fn still_being_written(file: &SourceFile) -> bool {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    now - file.mtime_ns.div_euclid(1_000_000_000) < SETTLE_SECONDS
+}
+
 fn plan(
     paths: &[PathBuf],
     known: HashMap<String, Known>,
     jobs: Sender<Vec<Job>>,
     items: Sender<Vec<Item>>,
     progress: indicatif::ProgressBar,
-) -> Result<(u64, Vec<(PathBuf, String)>)> {
+) -> Result<Planned> {
     let mut planner = Planner {
         seq: 0,
         unchanged: 0,
+        incomplete: 0,
         known,
         maildir_names: None,
         jobs,
@@ -604,13 +646,19 @@ fn plan(
     let ignored = sources::discover_each(paths, |file| planner.file(file))?;
     // A writer that stopped listening has its own error to report.
     let _ = planner.flush();
-    Ok((planner.unchanged, ignored))
+    Ok(Planned {
+        unchanged: planner.unchanged,
+        incomplete: planner.incomplete,
+        ignored,
+    })
 }
 
 struct Planner {
     /// Sequence number of the last job or item sent.
     seq: u64,
     unchanged: u64,
+    /// See [`ImportSummary::incomplete`].
+    incomplete: u64,
     known: HashMap<String, Known>,
     /// Known Maildir files by [`maildir_name`], built when first needed
     /// (see [`Planner::moved_from`]).
@@ -776,39 +824,59 @@ impl Planner {
                         });
                     }
                 };
-                let mut failed = false;
+                // Each message is sent once the next one has begun (or the
+                // input ended): the last one may still be being written.
+                let mut held: Option<sources::MboxMessage> = None;
+                let mut send = |planner: &mut Self, m: sources::MboxMessage| {
+                    count += 1;
+                    let seq = planner.next();
+                    planner.job(Job::Mbox {
+                        seq,
+                        path: path.clone(),
+                        offset: m.offset,
+                        filed: m.envelope_date.unwrap_or(mtime),
+                        bytes: m.bytes,
+                    })
+                };
                 for m in reader.by_ref() {
                     match m {
                         Ok(m) => {
-                            count += 1;
-                            let s = self.next();
-                            if !self.job(Job::Mbox {
-                                seq: s,
-                                path: path.clone(),
-                                offset: m.offset,
-                                filed: m.envelope_date.unwrap_or(mtime),
-                                bytes: m.bytes,
-                            }) {
+                            if let Some(prev) = held.replace(m)
+                                && !send(self, prev)
+                            {
                                 return false;
                             }
                         }
                         Err(e) => {
-                            let s = self.next();
-                            if !self.item(Item::Error {
-                                seq: s,
-                                message: format!("{}: {e:#}", file.path.display()),
-                            }) {
+                            if let Some(prev) = held.take()
+                                && !send(self, prev)
+                            {
                                 return false;
                             }
-                            failed = true;
-                            break;
+                            let s = self.next();
+                            return self.item(Item::Error {
+                                seq: s,
+                                message: format!("{}: {e:#}", file.path.display()),
+                            });
                         }
                     }
                 }
-                if failed {
+                let mut resume = reader.position();
+                let mut deferred = false;
+                if let Some(last) = held {
+                    if !gzip && reader.ended_mid_line() && still_being_written(&file) {
+                        // Left for the next import, which resumes here.
+                        resume = last.offset;
+                        deferred = true;
+                        self.incomplete += 1;
+                    } else if !send(self, last) {
+                        return false;
+                    }
+                }
+                if deferred && resume == 0 {
+                    // Nothing taken from the file: the next import reads it anew.
                     return true;
                 }
-                let resume = reader.position();
                 let head_hash = if gzip {
                     None
                 } else {
@@ -818,7 +886,9 @@ impl Planner {
                 let record = FileRecord {
                     path: path_str,
                     kind: "mbox",
-                    size: file.size,
+                    // The size read: a message left for the next import
+                    // makes the file look changed to it, even if it is not.
+                    size: if deferred { resume } else { file.size },
                     mtime_ns: file.mtime_ns,
                     messages: carried + count,
                     resume,

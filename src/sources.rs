@@ -712,7 +712,7 @@ pub struct MboxMessage {
 /// follows an empty line (`\n` or `\r\n`), and looks like a `From_` line:
 /// `From `, a non-empty sender token, then a time `dd:dd` or a 4-digit year.
 /// A complete `From_` line (`From SENDER Www Mmm dd hh:mm:ss yyyy`, see
-/// [`from_line_date`]) is a separator even without the empty line before it
+/// `from_line_date`) is a separator even without the empty line before it
 /// (mbox files joined with `cat` whose first did not end with one).
 /// Any other line starting with `From ` is body text (mboxo files contain
 /// unquoted ones). The empty line before a separator, and one empty line at
@@ -789,6 +789,13 @@ impl MboxReader {
     /// the last message has been returned (`start` before the first message).
     pub fn position(&self) -> u64 {
         self.next_sep.map_or(self.pos, |(offset, _)| offset)
+    }
+
+    /// Whether the input ended in the middle of a line (its last byte is not
+    /// `\n`): once the iterator is done, a sign that the last message was cut
+    /// short, e.g. read while a delivery was still appending it.
+    pub fn ended_mid_line(&self) -> bool {
+        self.done && !self.line_start
     }
 
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
@@ -1312,6 +1319,25 @@ mod tests {
             assert!(r.next().is_none());
             assert_eq!(r.position(), file.len() as u64);
             assert!(read_all(&path, false, file.len() as u64).is_empty());
+        }
+    }
+
+    #[test]
+    fn an_mbox_cut_mid_line_is_told_apart() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox");
+        let whole = "From a@x Mon Mar  4 10:00:00 2024\nSubject: a\n\nbody\n";
+        for (text, cut) in [
+            (whole, false),
+            (&whole[..whole.len() - 1], true),
+            ("From a@x Mon Mar  4 10:00:00 2024\nSubj", true),
+            ("", false),
+        ] {
+            write(&path, text.as_bytes());
+            let mut r = MboxReader::open(&path, false, 0).unwrap();
+            assert!(!r.ended_mid_line(), "not before the end: {text:?}");
+            r.by_ref().for_each(drop);
+            assert_eq!(r.ended_mid_line(), cut, "{text:?}");
         }
     }
 

@@ -147,6 +147,75 @@ fn a_grown_mbox_is_resumed_and_a_rewritten_one_reread() {
     assert_eq!(third["seen"], 37, "{third}");
 }
 
+#[test]
+fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("shared.mbox");
+    let message = |n: u32, body: &str| {
+        format!(
+            "From sender{n}@example.co.jp Mon Mar  4 10:00:0{n} 2024\nFrom: sender{n}@example.co.jp\n\
+             Subject: message {n}\nMessage-ID: <append-{n}@example.co.jp>\n\
+             Date: Mon, 4 Mar 2024 10:00:0{n} +0900\n\n{body}"
+        )
+    };
+    // A delivery has written half of the second message so far.
+    let whole_second = message(2, "前半です。\n後半に請求書の件があります。\n\n");
+    let cut = whole_second.find("後半").unwrap() + "後半".len();
+    let mut text = message(1, "first body\n\n") + &whole_second[..cut];
+    std::fs::write(&mbox, &text).unwrap();
+    let first = import(&archive, &[&mbox]);
+    assert_accounted(&first);
+    assert_eq!(
+        (&first["seen"], &first["new"], &first["incomplete"]),
+        (&1.into(), &1.into(), &1.into()),
+        "{first}"
+    );
+    // Nothing rejected or stored from the cut message.
+    assert_eq!(count(&archive, "*"), 1);
+    let rejects = run(kura(&archive).args(["rejects", "--format", "jsonl"]));
+    assert!(rejects.status.success(), "{}", stderr(&rejects));
+    assert_eq!(stdout(&rejects), "", "one JSON line per reject");
+
+    // The delivery finishes and another message arrives.
+    text = message(1, "first body\n\n") + &whole_second + &message(3, "third body\n");
+    std::fs::write(&mbox, &text).unwrap();
+    let second = import(&archive, &[&mbox]);
+    assert_accounted(&second);
+    assert_eq!(
+        (&second["new"], &second["unchanged"], &second["incomplete"]),
+        (&2.into(), &1.into(), &0.into()),
+        "{second}"
+    );
+    // The second message is whole: its end is searchable.
+    assert_eq!(ids(&archive, "請求書"), ["append-2@example.co.jp"]);
+    assert_eq!(count(&archive, "*"), 3);
+    let again = import(&archive, &[&mbox]);
+    assert_eq!(
+        (&again["new"], &again["seen"]),
+        (&0.into(), &3.into()),
+        "{again}"
+    );
+
+    // A file that ends mid-line but has not changed for a while is complete
+    // as it is: its last message is imported, not left waiting forever.
+    let stale = tmp.path().join("stale.mbox");
+    std::fs::write(&stale, message(4, "no newline at the end")).unwrap();
+    let s = import(&archive, &[&stale]);
+    assert_eq!((&s["new"], &s["incomplete"]), (&0.into(), &1.into()), "{s}");
+    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    let s = import(&archive, &[&stale]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["incomplete"]), (&1.into(), &0.into()), "{s}");
+    assert_eq!(count(&archive, "id:append-4@example.co.jp"), 1);
+}
+
 /// The state an archive should end in, whatever happened on the way.
 fn archive_state(archive: &Path) -> (Vec<String>, u64) {
     (ids(archive, "*"), count(archive, "*"))
