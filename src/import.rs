@@ -441,6 +441,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             first_commit: true,
             moved: Vec::new(),
             rejected_files: store.rejected_files()?,
+            rereading: HashMap::new(),
         };
         let written = w.run(item_rx, &fields);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -1056,6 +1057,9 @@ struct Writer<'s, 'a> {
     /// Files (not mbox messages) recorded as rejects: one that imports now
     /// is no longer listed.
     rejected_files: std::collections::HashSet<String>,
+    /// Mbox files being re-read (see [`Item::Reread`]), with the offsets
+    /// of the rejects met in them so far (see [`Store::move_reject`]).
+    rereading: HashMap<String, std::collections::HashSet<u64>>,
 }
 
 /// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
@@ -1163,7 +1167,10 @@ impl<'s, 'a> Writer<'s, 'a> {
                     self.store.begin()?;
                 }
             }
-            Item::FileDone { record, .. } => self.record_file(&record)?,
+            Item::FileDone { record, .. } => {
+                self.rereading.remove(&record.path);
+                self.record_file(&record)?;
+            }
             Item::Error { message, .. } => {
                 self.summary.errors += 1;
                 self.progress
@@ -1180,6 +1187,7 @@ impl<'s, 'a> Writer<'s, 'a> {
                     "DELETE FROM locations WHERE source = ?1 AND status != 0",
                     params![path],
                 )?;
+                self.rereading.insert(path, Default::default());
             }
         }
         Ok(())
@@ -1195,7 +1203,16 @@ impl<'s, 'a> Writer<'s, 'a> {
         let c = &p.compressed;
         match p.result {
             Err(reject) => {
-                if self.store.reject_known(&place, &c.hash)? {
+                let mut known = self.store.reject_known(&place, &c.hash)?;
+                if let (Some(offset), Some(met)) =
+                    (p.mbox_offset, self.rereading.get_mut(&*p.source))
+                {
+                    // In a rewritten mbox, an unreadable message rejected
+                    // before may have moved: it stays one reject.
+                    known = known || self.store.move_reject(&place, &c.hash, met)?;
+                    met.insert(offset);
+                }
+                if known {
                     self.summary.unchanged += 1;
                     return Ok(());
                 }

@@ -720,6 +720,43 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a reject of the same bytes from the same mbox to `place`, for a
+    /// re-read of a rewritten file: an unreadable message whose offset changed
+    /// (an earlier message was removed) stays one reject, at its new offset.
+    /// Rejects at offsets in `met` (already found again in this read) stay
+    /// where they are. False when there is none to move.
+    pub fn move_reject(
+        &self,
+        place: &Place<'_>,
+        raw_hash: &[u8; 32],
+        met: &std::collections::HashSet<u64>,
+    ) -> Result<bool> {
+        let Some(to) = place.mbox_offset else {
+            return Ok(false);
+        };
+        let candidates: Vec<(i64, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, mbox_offset FROM rejects
+                 WHERE source = ?1 AND raw_hash = ?2 AND mbox_offset IS NOT NULL
+                 ORDER BY mbox_offset",
+            )?
+            .query_map(params![place.source, &raw_hash[..]], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some((id, _)) = candidates
+            .into_iter()
+            .find(|&(_, offset)| offset as u64 != to && !met.contains(&(offset as u64)))
+        else {
+            return Ok(false);
+        };
+        self.conn
+            .prepare_cached("UPDATE rejects SET mbox_offset = ?1 WHERE id = ?2")?
+            .execute(params![to as i64, id])?;
+        Ok(true)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn add_reject(
         &self,

@@ -216,6 +216,61 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     assert_eq!(count(&archive, "id:append-4@example.co.jp"), 1);
 }
 
+#[test]
+fn a_rewritten_mbox_lists_an_unreadable_message_once_where_it_now_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("box.mbox");
+    let good = |n: u32| {
+        format!(
+            "From s@example.com Mon Mar  4 10:00:0{n} 2024\nFrom: s@example.com\n\
+             Subject: good {n}\nMessage-ID: <good-{n}@example.com>\n\nbody {n}\n\n"
+        )
+    };
+    // No header at all: rejected.
+    let junk = "From s@example.com Mon Mar  4 10:00:09 2024\nthis is not a mail at all\n\n";
+    let rejects = |archive: &Path| -> Vec<u64> {
+        let o = run(kura(archive).args(["rejects", "--format", "jsonl"]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["mbox_offset"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    std::fs::write(&mbox, good(1) + junk + &good(2)).unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_eq!((&s["new"], &s["rejected"]), (&2.into(), &1.into()), "{s}");
+    assert_eq!(rejects(&archive), [good(1).len() as u64]);
+
+    // The first message is deleted from the file: the unreadable one moves up.
+    // It is the same reject, listed once, where it now is.
+    std::fs::write(&mbox, junk.to_string() + &good(2)).unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!(
+        (&s["rejected"], &s["unchanged"]),
+        (&0.into(), &1.into()),
+        "{s}"
+    );
+    assert_eq!(rejects(&archive), [0]);
+    // Two copies of it in the file are two rejects.
+    std::fs::write(&mbox, junk.to_string() + junk + &good(2)).unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!(s["rejected"], 1, "{s}");
+    assert_eq!(rejects(&archive), [0, junk.len() as u64]);
+    // Once the file no longer holds it, the reject stays listed (its bytes
+    // are in the archive), as the first place of a message stays recorded.
+    std::fs::write(&mbox, good(2) + &good(3)).unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!(s["new"], 1, "{s}");
+    assert_eq!(rejects(&archive), [0, junk.len() as u64]);
+}
+
 /// The state an archive should end in, whatever happened on the way.
 fn archive_state(archive: &Path) -> (Vec<String>, u64) {
     (ids(archive, "*"), count(archive, "*"))
