@@ -596,9 +596,6 @@ pub fn recover(
     Ok(rows.len() as u64)
 }
 
-/// The planner: walks the sources (see [`sources::discover_each`]), decides
-/// per file whether to skip, resume or read it, and feeds the workers while
-/// the walk goes on.
 /// What the planner counted itself.
 struct Planned {
     /// Messages skipped as unchanged.
@@ -624,6 +621,9 @@ fn still_being_written(file: &SourceFile) -> bool {
     now - file.mtime_ns.div_euclid(1_000_000_000) < SETTLE_SECONDS
 }
 
+/// The planner: walks the sources (see [`sources::discover_each`]), decides
+/// per file whether to skip, resume or read it, and feeds the workers while
+/// the walk goes on.
 fn plan(
     paths: &[PathBuf],
     known: HashMap<String, Known>,
