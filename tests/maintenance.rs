@@ -624,13 +624,6 @@ fn a_database_that_is_not_sqlite_is_named_in_the_error() {
     }
 }
 
-/// The rows of `kura rejects --format json`.
-fn listed_rejects(a: &Path) -> Vec<serde_json::Value> {
-    let (code, list) = json(a, &["rejects"]);
-    assert_eq!(code, 0, "{list}");
-    list.as_array().unwrap().clone()
-}
-
 #[test]
 fn a_rejected_file_is_listed_as_it_is_now_and_no_longer_once_it_imports() {
     let tmp = tempfile::tempdir().unwrap();

@@ -106,6 +106,14 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The rows of `kura rejects --format json`; panics on failure.
+pub fn listed_rejects(archive: &Path) -> Vec<serde_json::Value> {
+    let o = run(kura(archive).args(["rejects", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("rejects JSON");
+    list.as_array().expect("a JSON array").clone()
+}
+
 /// Runs `kura import --json PATHS` and returns the summary; panics on failure.
 pub fn import(archive: &Path, paths: &[&Path]) -> serde_json::Value {
     import_cmd(kura(archive), paths)
