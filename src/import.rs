@@ -470,7 +470,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let status = if result.is_ok() { "ok" } else { "failed" };
     let logged = store.conn.execute(
         "UPDATE import_log SET finished = ?1, seen = ?2, new = ?3, duplicates = ?4, conflicts = ?5,
-            rejected = ?6, unchanged = ?7, status = ?8 WHERE id = ?9",
+            rejected = ?6, unchanged = ?7, status = ?8, incomplete = ?9 WHERE id = ?10",
         params![
             chrono::Utc::now().timestamp(),
             summary.seen as i64,
@@ -480,6 +480,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             summary.rejected as i64,
             summary.unchanged as i64,
             status,
+            summary.incomplete as i64,
             log_id
         ],
     );

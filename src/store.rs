@@ -153,9 +153,18 @@ CREATE TABLE IF NOT EXISTS import_log (
     rejected   INTEGER NOT NULL DEFAULT 0,
     unchanged  INTEGER NOT NULL DEFAULT 0,
     status     TEXT NOT NULL,
-    paths      TEXT NOT NULL
+    paths      TEXT NOT NULL,
+    incomplete INTEGER NOT NULL DEFAULT 0   -- added after schema 1 (see ADDED_COLUMNS)
 );
 "#;
+
+/// Columns added to schema 1 after archives were written with it: `(table,
+/// column, declaration)`. [`Store::open_rw`] adds those an archive lacks. Each
+/// has a default, so a kura that predates the column still writes rows (and
+/// reads the archive), which is why they do not bump [`SCHEMA_VERSION`];
+/// readers of a not yet upgraded archive use [`Store::has_column`].
+const ADDED_COLUMNS: &[(&str, &str, &str)] =
+    &[("import_log", "incomplete", "INTEGER NOT NULL DEFAULT 0")];
 
 /// Where a message's original is: pack location, size, BLAKE3 hash.
 pub type OriginalRef = (PackRef, usize, Vec<u8>);
@@ -330,6 +339,18 @@ impl Store {
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         let store = Store::new(conn);
+        for (table, column, declaration) in ADDED_COLUMNS {
+            if !store.has_column(table, column)? {
+                store
+                    .conn
+                    .execute_batch(&format!(
+                        "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+                    ))
+                    .with_context(|| {
+                        format!("cannot add {table}.{column} to {}", path.display())
+                    })?;
+            }
+        }
         match store.meta("schema_version")? {
             None => store.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
@@ -350,6 +371,20 @@ impl Store {
         probe(&conn, &path)?;
         configure(&conn)?;
         Ok(Store::new(conn))
+    }
+
+    /// Whether `table` has `column` (an archive written before the column was
+    /// added lacks it until a command opens it for writing).
+    pub fn has_column(&self, table: &str, column: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                [table, column],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>> {

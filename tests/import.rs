@@ -174,6 +174,20 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     // Nothing rejected or stored from the cut message.
     assert_eq!(count(&archive, "*"), 1);
     assert_eq!(listed_rejects(&archive), Vec::<serde_json::Value>::new());
+    // The import log keeps the count too.
+    let o = run(kura(&archive).args(["log", "--format", "json"]));
+    let log: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&log[0]["seen"], &log[0]["incomplete"]),
+        (&1.into(), &1.into()),
+        "{log}"
+    );
+    let o = run(kura(&archive).args(["log", "--format", "text"]));
+    assert!(
+        stdout(&o).contains(", 1 left for the next import\t"),
+        "{}",
+        stdout(&o)
+    );
 
     // The delivery finishes and another message arrives.
     text = message(1, "first body\n\n") + &whole_second + &message(3, "third body\n");

@@ -428,6 +428,35 @@ fn log_lists_the_imports_newest_first() {
 }
 
 #[test]
+fn an_archive_without_the_newer_log_column_is_read_then_upgraded() {
+    let (_tmp, a, s) = archive();
+    // As an archive written before `import_log.incomplete` existed.
+    db(&a)
+        .execute_batch("ALTER TABLE import_log DROP COLUMN incomplete")
+        .unwrap();
+    let (code, r) = json(&a, &["log"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!((&r[0]["new"], &r[0]["incomplete"]), (&s["new"], &0.into()));
+    // The next import adds the column and records its count there.
+    import(&a, &[&fixtures()]);
+    let has_column: bool = db(&a)
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('import_log') WHERE name = 'incomplete'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(has_column);
+    let (code, r) = json(&a, &["log"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r.as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(
+        (&r[0]["unchanged"], &r[0]["incomplete"]),
+        (&s["seen"], &0.into())
+    );
+}
+
+#[test]
 fn stats_count_what_the_import_reported() {
     let (_tmp, a, s) = archive();
     let (code, r) = json(&a, &["stats"]);

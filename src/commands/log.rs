@@ -23,16 +23,24 @@ pub struct LogEntry {
     pub conflicts: i64,
     pub rejected: i64,
     pub unchanged: i64,
+    /// Messages left for the next import (an mbox still being written).
+    pub incomplete: i64,
     pub paths: Vec<String>,
 }
 
 /// The newest `limit` imports (all when `None`), newest first.
 pub fn entries(store: &Store, limit: Option<usize>) -> Result<Vec<LogEntry>> {
     let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut q = store.conn.prepare(
+    // An archive no import of this kura has written to yet lacks the column.
+    let incomplete = if store.has_column("import_log", "incomplete")? {
+        "incomplete"
+    } else {
+        "0"
+    };
+    let mut q = store.conn.prepare(&format!(
         "SELECT id, started, finished, status, seen, new, duplicates, conflicts, rejected,
-            unchanged, paths FROM import_log ORDER BY id DESC LIMIT ?1",
-    )?;
+            unchanged, paths, {incomplete} FROM import_log ORDER BY id DESC LIMIT ?1"
+    ))?;
     let rows = q
         .query_map([limit], |r| {
             let started: i64 = r.get(1)?;
@@ -50,6 +58,7 @@ pub fn entries(store: &Store, limit: Option<usize>) -> Result<Vec<LogEntry>> {
                 conflicts: r.get(7)?,
                 rejected: r.get(8)?,
                 unchanged: r.get(9)?,
+                incomplete: r.get(11)?,
                 paths: paths
                     .lines()
                     .filter(|l| !l.is_empty())
@@ -95,9 +104,14 @@ pub fn run(global: &GlobalArgs, args: &LogArgs) -> Result<i32> {
         }
         Format::Text | Format::Auto => {
             for r in &rows {
+                let incomplete = if r.incomplete > 0 {
+                    format!(", {} left for the next import", r.incomplete)
+                } else {
+                    String::new()
+                };
                 writeln!(
                     out,
-                    "{}\t{}\t{} seen, {} new, {} duplicates ({} conflicts), {} rejected, {} unchanged\t{}",
+                    "{}\t{}\t{} seen, {} new, {} duplicates ({} conflicts), {} rejected, {} unchanged{incomplete}\t{}",
                     r.started,
                     r.status,
                     r.seen,
