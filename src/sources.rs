@@ -13,7 +13,6 @@ use std::time::UNIX_EPOCH;
 
 use crate::parse::{UTF8_BOM, past_bom_and_blank_lines};
 use anyhow::Context;
-use flate2::read::MultiGzDecoder;
 use walkdir::WalkDir;
 
 /// What kind of source a file is.
@@ -306,8 +305,12 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
             Err(_) => out.file(source_file(arg.to_path_buf(), SourceKind::Eml, &md)),
         }
     } else {
-        out.ignored
-            .push((arg.to_path_buf(), "not a regular file or folder".into()));
+        // A pipe, socket or device named on the command line (e.g. `<(zcat
+        // x.mbox.gz)`) cannot be read again to resume or verify it.
+        anyhow::bail!(
+            "{} is not a regular file or folder (save the mail to a file and import that)",
+            arg.display()
+        );
     }
     Ok(())
 }
@@ -571,7 +574,7 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
         // mbox (its readable messages are imported and the damage reported
         // as an error), not a file to pass over.
         let mut inner = Vec::with_capacity(SNIFF_LEN);
-        let read = MultiGzDecoder::new(rest)
+        let read = GzMembers::new(rest)
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut inner);
         return Ok(if past_bom_and_blank_lines(&inner).starts_with(b"From ") {
@@ -742,6 +745,67 @@ pub struct MboxReader {
     line_start: bool,
 }
 
+/// The decompressed bytes of a gzip file: its members one after another, as
+/// `gzip -d` reads them. Zero bytes after the last member (padding that tape
+/// and some archivers add) end the data, as they do for gzip; any other bytes
+/// there are an error. (flate2's `MultiGzDecoder` takes the padding for a
+/// damaged next member, which lost the message before it.)
+struct GzMembers<R: Read> {
+    /// The member being read; `None` once the data has ended.
+    member: Option<flate2::bufread::GzDecoder<BufReader<R>>>,
+}
+
+impl<R: Read> GzMembers<R> {
+    fn new(inner: R) -> Self {
+        GzMembers {
+            member: Some(flate2::bufread::GzDecoder::new(BufReader::new(inner))),
+        }
+    }
+}
+
+impl<R: Read> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = self.member.as_mut() else {
+                return Ok(0);
+            };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member has ended: another one, padding, or the end.
+            let Some(mut rest) = self.member.take().map(|m| m.into_inner()) else {
+                return Ok(0);
+            };
+            let head = rest.fill_buf()?;
+            // A member starts with 1f 8b; a buffer may end between the two.
+            if head.first() == Some(&GZIP_MAGIC[0])
+                && head.get(1).is_none_or(|&b| b == GZIP_MAGIC[1])
+            {
+                self.member = Some(flate2::bufread::GzDecoder::new(rest));
+                continue;
+            }
+            let mut trailing = 0u64;
+            loop {
+                let chunk = rest.fill_buf()?;
+                if chunk.is_empty() {
+                    return Ok(0);
+                }
+                if chunk.iter().any(|&b| b != 0) {
+                    let at = trailing + chunk.iter().take_while(|&&b| b == 0).count() as u64;
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("bytes that are not gzip data {at} bytes after its end"),
+                    ));
+                }
+                let n = chunk.len();
+                trailing += n as u64;
+                rest.consume(n);
+            }
+        }
+    }
+}
+
 /// The longest piece of a line [`MboxReader`] holds at once.
 pub const LINE_CHUNK: u64 = 1 << 20;
 
@@ -753,7 +817,7 @@ impl MboxReader {
         let mut file =
             File::open(path).with_context(|| format!("cannot open mbox {}", path.display()))?;
         let (mut reader, mut pos): (Box<dyn BufRead + Send>, u64) = if gzip {
-            let mut r = BufReader::new(MultiGzDecoder::new(file));
+            let mut r = BufReader::new(GzMembers::new(file));
             let skipped = io::copy(&mut (&mut r).take(start), &mut io::sink())
                 .with_context(|| format!("cannot decompress mbox {}", path.display()))?;
             (Box::new(r), skipped)
@@ -1580,6 +1644,37 @@ mod tests {
         assert!(file[msgs[2].offset as usize..].starts_with(b"From c@"));
         let rest = read_all(&path, true, msgs[1].offset);
         assert_eq!(rest, msgs[1..].to_vec());
+    }
+
+    #[test]
+    fn gzip_members_and_padding_are_read_as_gzip_reads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("box.mbox.gz");
+        let (file, want) = three_messages("\n");
+        // Two members (as `cat a.gz b.gz` makes), then tape padding.
+        let cut = file.len() / 2;
+        let mut gz = gzip(&file[..cut]);
+        gz.extend(gzip(&file[cut..]));
+        gz.extend([0u8; 512]);
+        write(&path, &gz);
+        let d = discover(std::slice::from_ref(&path)).unwrap();
+        assert_eq!(d.files[0].kind, SourceKind::Mbox { gzip: true });
+        let msgs = read_all(&path, true, 0);
+        let bytes: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
+        assert_eq!(bytes, want.iter().map(Vec::as_slice).collect::<Vec<_>>());
+
+        // Other bytes after the data are an error, after what was complete.
+        gz.extend(b"junk");
+        write(&path, &gz);
+        let mut r = MboxReader::open(&path, true, 0).unwrap();
+        let first = r.next().map(|m| m.map(|m| m.bytes));
+        assert_eq!(first.unwrap().unwrap(), want[0]);
+        let err = r.find_map(Result::err).map(|e| format!("{e:#}"));
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("not gzip data 512 bytes after its end")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -847,6 +847,46 @@ fn a_damaged_mbox_gz_gives_its_readable_messages_and_an_error() {
 }
 
 #[test]
+fn a_padded_gzip_mbox_is_read_whole_and_a_pipe_is_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut mbox = String::new();
+    for i in 0..2 {
+        mbox.push_str(&format!(
+            "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: part {i}\n\
+             Message-ID: <pad{i}@x.example>\n\n請求書 {i}\n\n"
+        ));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(mbox.as_bytes()).unwrap();
+    let mut gz = gz.finish().unwrap();
+    // Tape padding after the gzip data: gzip -d reads past it.
+    gz.extend([0u8; 512]);
+    let file = tmp.path().join("padded.mbox.gz");
+    std::fs::write(&file, &gz).unwrap();
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&file]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["errors"]), (&2.into(), &0.into()), "{s}");
+    assert_eq!(count(&archive, "請求書"), 2);
+
+    // A pipe (as `<(zcat x.mbox.gz)` gives) cannot be read again: named on
+    // the command line, it is an error that names it, not passed over.
+    let fifo = tmp.path().join("pipe.mbox");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo failed");
+        return;
+    }
+    let o = run(kura(&archive).args(["import", "--quiet"]).arg(&fifo));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("pipe.mbox is not a regular file or folder"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn mail_after_a_byte_order_mark_or_blank_lines_is_imported_and_kept_as_it_was() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("export");
