@@ -356,12 +356,16 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         ..Default::default()
     };
 
-    // Absolute paths: the archive records where mail came from, and a later
-    // import from another working directory must recognise the same files.
+    // Canonical paths: the archive records where mail came from, and a later
+    // import must recognise the same files however they are reached (from
+    // another working directory, through `..` or a symbolic link).
     let paths: Vec<PathBuf> = opts
         .paths
         .iter()
-        .map(|p| std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display())))
+        .map(|p| {
+            std::fs::canonicalize(p)
+                .with_context(|| format!("cannot read source path {}", p.display()))
+        })
         .collect::<Result<_>>()?;
     let log_id = {
         let paths: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();

@@ -699,3 +699,41 @@ fn maildir_files_renamed_by_a_mail_client_are_the_same_places_not_duplicates() {
     );
     assert_eq!(count(&archive, "請求書"), 4);
 }
+
+#[test]
+fn the_same_files_reached_by_another_path_are_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let exports = tmp.path().join("exports");
+    let md = exports.join("shared");
+    std::fs::create_dir_all(md.join("cur")).unwrap();
+    std::fs::write(
+        md.join("cur/1700000000.M1P1.host:2,S"),
+        "From: a@x.example\nSubject: 請求書\nMessage-ID: <p1@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    let mbox = exports.join("2024.mbox");
+    std::fs::write(
+        &mbox,
+        "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: 見積\n\
+         Message-ID: <p2@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    let s = import(&archive, &[&md, &mbox]);
+    assert_eq!(s["new"], 2, "{s}");
+    // Through `..` and through a symbolic link to the export folder, as a
+    // cron job started elsewhere or a `current` link would name them.
+    let link = tmp.path().join("current");
+    std::os::unix::fs::symlink(&exports, &link).unwrap();
+    let dotted = exports.join("..").join("exports");
+    for root in [dotted, link] {
+        let s = import(&archive, &[&root.join("shared"), &root.join("2024.mbox")]);
+        assert_accounted(&s);
+        assert_eq!(
+            (&s["seen"], &s["unchanged"], &s["duplicates"]),
+            (&2.into(), &2.into(), &0.into()),
+            "{}: {s}",
+            root.display()
+        );
+    }
+}
