@@ -115,8 +115,9 @@ pub struct ImportSummary {
     /// Messages skipped because their file (or mbox part) was imported before.
     pub unchanged: u64,
     /// Messages left for the next import: the last message of an mbox that
-    /// ends in the middle of a line and changed in the last
-    /// [`SETTLE_SECONDS`] (a delivery may still be appending it). Not
+    /// ends inside it (mid-line, or before the blank line that ends a
+    /// message) and changed in the last [`SETTLE_SECONDS`] (a delivery may
+    /// still be appending it). Not
     /// counted in `seen`: the next import reads them whole.
     pub incomplete: u64,
     /// Files that were not mail (listed with `--verbose`).
@@ -316,6 +317,26 @@ fn mbox_head_hash(path: &Path, resume: u64) -> Result<Vec<u8>> {
     h.update(&buf);
     h.update(&resume.to_le_bytes());
     Ok(h.finalize().as_bytes().to_vec())
+}
+
+/// Whether what follows `offset` in the mbox at `path` starts a message (a
+/// `From ` line, after blank lines). When it does not, the message before
+/// `offset` was cut short when the file was last read and has grown since:
+/// the file is read again, not resumed in the middle of that message.
+fn mbox_message_starts_at(path: &Path, offset: u64) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = [0u8; 4096];
+    let Ok(n) = f.read_at(&mut buf, offset) else {
+        return false;
+    };
+    let head = &buf[..n];
+    let past_blank = head
+        .iter()
+        .position(|&b| b != b'\n' && b != b'\r')
+        .map_or(&[][..], |i| &head[i..]);
+    past_blank.starts_with(b"From ")
 }
 
 /// Imports `opts.paths` into `archive`.
@@ -611,8 +632,8 @@ struct Planned {
     ignored: Vec<(PathBuf, String)>,
 }
 
-/// How long after its last change an mbox that ends in the middle of a line
-/// is taken to be complete (see [`ImportSummary::incomplete`]). A delivery
+/// How long after its last change an mbox that ends inside a message is
+/// taken to be complete (see [`ImportSummary::incomplete`]). A delivery
 /// appends a message in well under a second; a copy in progress keeps
 /// changing the file.
 pub const SETTLE_SECONDS: i64 = 60;
@@ -803,6 +824,7 @@ impl Planner {
                     && k.resume > 0
                     && k.head_hash.is_some()
                     && mbox_head_hash(&file.path, k.resume).ok() == k.head_hash
+                    && mbox_message_starts_at(&file.path, k.resume)
                 {
                     start = k.resume;
                     carried = k.messages;
@@ -870,7 +892,7 @@ impl Planner {
                 let mut resume = reader.position();
                 let mut deferred = false;
                 if let Some(last) = held {
-                    if !gzip && reader.ended_mid_line() && still_being_written(&file) {
+                    if !gzip && reader.ended_inside_a_message() && still_being_written(&file) {
                         // Left for the next import, which resumes here.
                         resume = last.offset;
                         deferred = true;

@@ -743,6 +743,8 @@ pub struct MboxReader {
     line: Vec<u8>,
     /// Whether `line` starts a line (the chunk before it ended one).
     line_start: bool,
+    /// Whether the last line of the input was blank (set at its end).
+    ended_blank: bool,
 }
 
 /// The decompressed bytes of a gzip file: its members one after another, as
@@ -845,6 +847,7 @@ impl MboxReader {
             done: false,
             line: Vec::new(),
             line_start: true,
+            ended_blank: false,
         })
     }
 
@@ -855,11 +858,13 @@ impl MboxReader {
         self.next_sep.map_or(self.pos, |(offset, _)| offset)
     }
 
-    /// Whether the input ended in the middle of a line (its last byte is not
-    /// `\n`): once the iterator is done, a sign that the last message was cut
-    /// short, e.g. read while a delivery was still appending it.
-    pub fn ended_mid_line(&self) -> bool {
-        self.done && !self.line_start
+    /// Whether the input ended inside its last message: in the middle of a
+    /// line, or without the blank line that ends a message in an mbox. Once
+    /// the iterator is done, a sign that the last message may be cut short,
+    /// e.g. read while a delivery was still appending it (which writes the
+    /// blank line last).
+    pub fn ended_inside_a_message(&self) -> bool {
+        self.done && (!self.line_start || !self.ended_blank)
     }
 
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
@@ -895,6 +900,9 @@ impl MboxReader {
         loop {
             let Some(line_off) = self.read_line()? else {
                 self.done = true;
+                // (Blank lines alone are no message to end.)
+                self.ended_blank = blank_len.is_some_and(|n| n > 0)
+                    || (preamble && bytes.iter().all(u8::is_ascii_whitespace));
                 if let Some(n) = blank_len.filter(|_| !cut) {
                     bytes.truncate(bytes.len().saturating_sub(n));
                 }
@@ -1387,21 +1395,27 @@ mod tests {
     }
 
     #[test]
-    fn an_mbox_cut_mid_line_is_told_apart() {
+    fn an_mbox_cut_inside_a_message_is_told_apart() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("box.mbox");
-        let whole = "From a@x Mon Mar  4 10:00:00 2024\nSubject: a\n\nbody\n";
+        let whole = "From a@x Mon Mar  4 10:00:00 2024\nSubject: a\n\nbody\n\n";
         for (text, cut) in [
-            (whole, false),
-            (&whole[..whole.len() - 1], true),
-            ("From a@x Mon Mar  4 10:00:00 2024\nSubj", true),
-            ("", false),
+            (whole.to_string(), false),
+            (whole.replace('\n', "\r\n"), false),
+            (whole[..whole.len() - 1].to_string(), true),
+            (whole[..whole.len() - 2].to_string(), true),
+            (
+                "From a@x Mon Mar  4 10:00:00 2024\nSubject: a\n".into(),
+                true,
+            ),
+            ("From a@x Mon Mar  4 10:00:00 2024\nSubj".into(), true),
+            (String::new(), false),
         ] {
             write(&path, text.as_bytes());
             let mut r = MboxReader::open(&path, false, 0).unwrap();
-            assert!(!r.ended_mid_line(), "not before the end: {text:?}");
+            assert!(!r.ended_inside_a_message(), "not before the end: {text:?}");
             r.by_ref().for_each(drop);
-            assert_eq!(r.ended_mid_line(), cut, "{text:?}");
+            assert_eq!(r.ended_inside_a_message(), cut, "{text:?}");
         }
     }
 

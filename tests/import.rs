@@ -190,7 +190,7 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     );
 
     // The delivery finishes and another message arrives.
-    text = message(1, "first body\n\n") + &whole_second + &message(3, "third body\n");
+    text = message(1, "first body\n\n") + &whole_second + &message(3, "third body\n\n");
     std::fs::write(&mbox, &text).unwrap();
     let second = import(&archive, &[&mbox]);
     assert_accounted(&second);
@@ -226,6 +226,50 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     assert_accounted(&s);
     assert_eq!((&s["new"], &s["incomplete"]), (&1.into(), &0.into()), "{s}");
     assert_eq!(count(&archive, "id:append-4@example.co.jp"), 1);
+
+    // A delivery caught at the end of a line: no blank line ends the
+    // message yet, so it is left for the next import too.
+    let lines = tmp.path().join("lines.mbox");
+    let whole = message(5, "本文の前半です。\n請求書を送ります。\n\n");
+    let cut = whole.find("請求書").unwrap();
+    std::fs::write(&lines, &whole[..cut]).unwrap();
+    let s = import(&archive, &[&lines]);
+    assert_eq!(
+        (&s["seen"], &s["incomplete"]),
+        (&0.into(), &1.into()),
+        "{s}"
+    );
+    std::fs::write(&lines, &whole).unwrap();
+    let s = import(&archive, &[&lines]);
+    assert_eq!((&s["new"], &s["incomplete"]), (&1.into(), &0.into()), "{s}");
+    assert_eq!(
+        ids(&archive, "請求書"),
+        ["append-2@example.co.jp", "append-5@example.co.jp"]
+    );
+
+    // A message imported cut short (its file had not changed for an hour)
+    // that then grows is read again, not resumed in its middle: the rest is
+    // not imported as a message of its own.
+    let stalled = tmp.path().join("stalled.mbox");
+    std::fs::write(&stalled, message(6, "前半です。\n")).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stalled)
+        .unwrap()
+        .set_modified(hours_ago)
+        .unwrap();
+    assert_eq!(import(&archive, &[&stalled])["new"], 1);
+    let all = count(&archive, "*");
+    std::fs::write(&stalled, message(6, "前半です。\n後半に見積書の件。\n\n")).unwrap();
+    let s = import(&archive, &[&stalled]);
+    assert_accounted(&s);
+    assert_eq!(
+        (&s["new"], &s["duplicates"], &s["conflicts"]),
+        (&0.into(), &1.into(), &1.into()),
+        "{s}"
+    );
+    assert_eq!(count(&archive, "*"), all);
+    assert_eq!(listed_rejects(&archive), Vec::<serde_json::Value>::new());
 }
 
 #[test]
@@ -716,7 +760,7 @@ fn the_same_files_reached_by_another_path_are_unchanged() {
     std::fs::write(
         &mbox,
         "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\nSubject: 見積\n\
-         Message-ID: <p2@x.example>\n\nbody\n",
+         Message-ID: <p2@x.example>\n\nbody\n\n",
     )
     .unwrap();
     let s = import(&archive, &[&md, &mbox]);

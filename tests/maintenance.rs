@@ -703,7 +703,7 @@ fn a_rewritten_mbox_with_other_unreadable_bytes_at_a_rejected_offset_lists_them(
     let import_now = |bad: &str| {
         std::fs::write(
             &mbox,
-            format!("{good}From b@x.example Mon Mar  4 11:00:00 2024\n{bad}"),
+            format!("{good}From b@x.example Mon Mar  4 11:00:00 2024\n{bad}\n"),
         )
         .unwrap();
         let s = import(&a, &[&mbox]);

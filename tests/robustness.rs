@@ -491,7 +491,7 @@ fn a_huge_mbox_message_is_rejected_without_being_held_whole() {
     }
     writeln!(
         f,
-        "\nFrom c Thu Jan  1 00:00:00 2024\nFrom: c@example.jp\nSubject: after\n\nsmall"
+        "\nFrom c Thu Jan  1 00:00:00 2024\nFrom: c@example.jp\nSubject: after\n\nsmall\n"
     )
     .unwrap();
     drop(f);
@@ -571,7 +571,7 @@ fn mbox_from_lines_inside_bodies() {
     let file = b"From a@example.jp Mon Jan  1 00:00:00 2024\n\
 Subject: one\nMessage-ID: <one@example.jp>\n\nfirst line\nFrom here on, body\nFrom x@y at 10:00 in 2024\n\n\
 From x@y Mon Jan 1 00:00:00 2024\nSubject: two\nMessage-ID: <two@example.jp>\n\nsecond\n\
-From z@y Mon Jan 1 00:00:00 2024\nSubject: three\nMessage-ID: <three@example.jp>\n\nthird\n";
+From z@y Mon Jan 1 00:00:00 2024\nSubject: three\nMessage-ID: <three@example.jp>\n\nthird\n\n";
     std::fs::write(&path, file).unwrap();
     let msgs: Vec<_> = kura::sources::MboxReader::open(&path, false, 0)
         .unwrap()
@@ -911,7 +911,7 @@ fn mail_after_a_byte_order_mark_or_blank_lines_is_imported_and_kept_as_it_was() 
         (
             "bom.mbox",
             format!(
-                "\u{feff}{sep}{}\r\n{sep}{}",
+                "\u{feff}{sep}{}\r\n{sep}{}\r\n",
                 mail("mbox-bom-1"),
                 mail("mbox-bom-2")
             )
@@ -920,7 +920,7 @@ fn mail_after_a_byte_order_mark_or_blank_lines_is_imported_and_kept_as_it_was() 
         (
             "blank.mbox",
             format!(
-                "\n\n{sep}{}\r\n{sep}{}",
+                "\n\n{sep}{}\r\n{sep}{}\r\n",
                 mail("mbox-blank-1"),
                 mail("mbox-blank-2")
             )

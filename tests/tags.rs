@@ -460,7 +460,7 @@ fn tags_survive_a_reimport_of_a_grown_mailbox() {
              Message-ID: <grown-new@example.com>\n\
              Date: Mon, 18 Mar 2024 11:00:00 +0900\n\
              \n\
-             new body\n"
+             new body\n\n"
         )
         .as_bytes(),
     );
