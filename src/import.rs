@@ -1084,9 +1084,62 @@ struct Writer<'s, 'a> {
     /// Files (not mbox messages) recorded as rejects: one that imports now
     /// is no longer listed.
     rejected_files: std::collections::HashSet<String>,
-    /// Mbox files being re-read (see [`Item::Reread`]), with the offsets
-    /// of the rejects met in them so far (see [`Store::move_reject`]).
-    rereading: HashMap<String, std::collections::HashSet<u64>>,
+    /// Mbox files being re-read (see [`Item::Reread`]).
+    rereading: HashMap<String, Reread>,
+}
+
+/// What a re-read of an mbox has found again so far of what earlier imports
+/// recorded from it. A rewritten mbox (a mail client expunged or flagged
+/// messages, or only its modification time changed) holds mostly the same
+/// messages, some at other offsets: they are the copies recorded before,
+/// counted unchanged, not new duplicates or conflicts.
+#[derive(Default)]
+struct Reread {
+    /// Offsets of the rejects met again (see [`Store::move_reject`]).
+    rejects_met: std::collections::HashSet<u64>,
+    /// Recorded copies (location ids) found again.
+    found: std::collections::HashSet<i64>,
+    /// Extra copies recorded from the file before this read and not found
+    /// again yet: those left when the file is done are no longer in it.
+    stale: std::collections::HashSet<i64>,
+}
+
+impl Reread {
+    /// Whether this copy of `row` (at `offset`, bytes hashing to `raw_hash`)
+    /// is one recorded from the file before: the one at this offset, else
+    /// one that moved here (an extra copy's offset is updated; the place a
+    /// message was first imported from stays as it was recorded). With the
+    /// message's own content (`same_content`), any copy of it is this one,
+    /// whatever its bytes (a client may have rewritten its `Status:` header);
+    /// a conflicting copy only if it has these very bytes.
+    fn find_again(
+        &mut self,
+        store: &Store,
+        row: i64,
+        place: &Place<'_>,
+        offset: u64,
+        same_content: bool,
+        raw_hash: &[u8; 32],
+    ) -> Result<bool> {
+        let copies = store.copies_in(row, place.source)?;
+        let fits = |c: &&crate::store::RecordedCopy| {
+            !self.found.contains(&c.id) && (same_content || c.raw_hash[..] == raw_hash[..])
+        };
+        let Some(copy) = copies
+            .iter()
+            .filter(fits)
+            .find(|c| c.offset == Some(offset))
+            .or_else(|| copies.iter().find(fits))
+        else {
+            return Ok(false);
+        };
+        if copy.status != 0 && copy.offset != Some(offset) {
+            store.move_location(copy.id, offset)?;
+        }
+        self.found.insert(copy.id);
+        self.stale.remove(&copy.id);
+        Ok(true)
+    }
 }
 
 /// The steps of a batch commit, in order (for `KURA_TEST_ABORT_AT`).
@@ -1195,7 +1248,11 @@ impl<'s, 'a> Writer<'s, 'a> {
                 }
             }
             Item::FileDone { record, .. } => {
-                self.rereading.remove(&record.path);
+                if let Some(reread) = self.rereading.remove(&record.path) {
+                    for id in reread.stale {
+                        self.store.forget_location(id)?;
+                    }
+                }
                 self.record_file(&record)?;
             }
             Item::Error { message, .. } => {
@@ -1205,16 +1262,20 @@ impl<'s, 'a> Writer<'s, 'a> {
             }
             Item::Moved { from, to, .. } => self.moved.push((from, to)),
             Item::Reread { path, .. } => {
-                // The extra copies recorded from this mbox are recorded again as
-                // it is re-read. The place a message was first imported from
-                // (status 0) is kept even if the rewritten file now holds
-                // something else at that offset: it documents where the stored
-                // original came from.
-                self.store.conn.execute(
-                    "DELETE FROM locations WHERE source = ?1 AND status != 0",
-                    params![path],
-                )?;
-                self.rereading.insert(path, Default::default());
+                // The copies recorded from this mbox are found again as it is
+                // re-read ([`Reread`]); the extra ones it no longer holds are
+                // forgotten once it is done. The place a message was first
+                // imported from (status 0) is kept even if the rewritten file
+                // no longer holds it: it documents where the stored original
+                // came from.
+                let stale = self.store.extra_copies_from(&path)?.into_iter().collect();
+                self.rereading.insert(
+                    path,
+                    Reread {
+                        stale,
+                        ..Default::default()
+                    },
+                );
             }
         }
         Ok(())
@@ -1231,11 +1292,12 @@ impl<'s, 'a> Writer<'s, 'a> {
         match p.result {
             Err(reject) => {
                 let mut known = self.store.reject_known(&place, &c.hash)?;
-                if let (Some(offset), Some(met)) =
+                if let (Some(offset), Some(reread)) =
                     (p.mbox_offset, self.rereading.get_mut(&*p.source))
                 {
                     // In a rewritten mbox, an unreadable message rejected
                     // before may have moved: it stays one reject.
+                    let met = &mut reread.rejects_met;
                     known = known || self.store.move_reject(&place, &c.hash, met)?;
                     met.insert(offset);
                 }
@@ -1281,9 +1343,9 @@ impl<'s, 'a> Writer<'s, 'a> {
                         self.in_batch += 1;
                     }
                     // Already imported from this very place (an interrupted
-                    // import, or a re-read mbox): nothing to do.
+                    // import), or found again in a re-read mbox: nothing to do.
                     o @ (Outcome::Duplicate(row) | Outcome::Conflict(row))
-                        if self.store.copy_known(
+                        if self.copy_known(
                             row,
                             &place,
                             matches!(o, Outcome::Duplicate(_)),
@@ -1315,6 +1377,23 @@ impl<'s, 'a> Writer<'s, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// Whether this copy of `row` was recorded before (see
+    /// [`Store::copy_known`] and, in a re-read mbox, [`Reread::find_again`]).
+    fn copy_known(
+        &mut self,
+        row: i64,
+        place: &Place<'_>,
+        same_content: bool,
+        raw_hash: &[u8; 32],
+    ) -> Result<bool> {
+        match (place.mbox_offset, self.rereading.get_mut(place.source)) {
+            (Some(offset), Some(reread)) => {
+                reread.find_again(self.store, row, place, offset, same_content, raw_hash)
+            }
+            _ => self.store.copy_known(row, place, same_content, raw_hash),
+        }
     }
 
     fn classify(&self, m: &ParsedMessage) -> Result<Outcome> {

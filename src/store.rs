@@ -166,6 +166,17 @@ CREATE TABLE IF NOT EXISTS import_log (
 const ADDED_COLUMNS: &[(&str, &str, &str)] =
     &[("import_log", "incomplete", "INTEGER NOT NULL DEFAULT 0")];
 
+/// A copy of a message recorded from an mbox (see [`Store::copies_in`]).
+#[derive(Debug, Clone)]
+pub struct RecordedCopy {
+    pub id: i64,
+    pub offset: Option<u64>,
+    /// 0: where the message was first imported from; 1: a duplicate; 2: a
+    /// conflicting copy (its own bytes kept).
+    pub status: i64,
+    pub raw_hash: Vec<u8>,
+}
+
 /// Where a message's original is: pack location, size, BLAKE3 hash.
 pub type OriginalRef = (PackRef, usize, Vec<u8>);
 
@@ -707,6 +718,55 @@ impl Store {
             )
             .optional()?;
         Ok(known.is_some())
+    }
+
+    /// The copies of `message` recorded from the mbox `source`, primary
+    /// first: (location id, offset, status, raw hash).
+    pub fn copies_in(&self, message: i64, source: &str) -> Result<Vec<RecordedCopy>> {
+        let copies = self
+            .conn
+            .prepare_cached(
+                "SELECT id, mbox_offset, status, raw_hash FROM locations
+                 WHERE message = ?1 AND source = ?2 ORDER BY status, mbox_offset",
+            )?
+            .query_map(params![message, source], |r| {
+                Ok(RecordedCopy {
+                    id: r.get(0)?,
+                    offset: r.get::<_, Option<i64>>(1)?.map(|o| o as u64),
+                    status: r.get(2)?,
+                    raw_hash: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(copies)
+    }
+
+    /// The extra copies (not the place a message was first imported from)
+    /// recorded from `source`: their location ids.
+    pub fn extra_copies_from(&self, source: &str) -> Result<Vec<i64>> {
+        let ids = self
+            .conn
+            .prepare_cached("SELECT id FROM locations WHERE source = ?1 AND status != 0")?
+            .query_map([source], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+
+    /// Sets the mbox offset of the location `id` (a copy that moved when its
+    /// mbox was rewritten).
+    pub fn move_location(&self, id: i64, offset: u64) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE locations SET mbox_offset = ?1 WHERE id = ?2")?
+            .execute(params![offset as i64, id])?;
+        Ok(())
+    }
+
+    /// Forgets the location `id` (an extra copy its rewritten mbox no longer holds).
+    pub fn forget_location(&self, id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM locations WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
     }
 
     /// Whether this reject (bytes hashing to `raw_hash`) is already recorded

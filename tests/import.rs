@@ -148,6 +148,75 @@ fn a_grown_mbox_is_resumed_and_a_rewritten_one_reread() {
 }
 
 #[test]
+fn a_rewritten_mbox_holds_the_same_copies_not_new_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("shared.mbox");
+    let mail = |id: &str, n: u32, body: &str| {
+        format!(
+            "From a@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a@x.example\nSubject: 件名 {n}\n\
+             Message-ID: <{id}@x.example>\nDate: Mon, 4 Mar 2024 10:00:0{n} +0900\n\n{body}\n\n"
+        )
+    };
+    let (m1, m2, m3) = (
+        mail("m1", 1, "一"),
+        mail("m2", 2, "二"),
+        mail("m3", 3, "三"),
+    );
+    // m2 twice (cc'd and forwarded) and a conflicting copy of m3.
+    let m3_other = mail("m3", 3, "三、別の本文");
+    let pack_size = || -> u64 {
+        std::fs::read_dir(archive.join("originals"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "zst"))
+            .map(|p| p.metadata().unwrap().len())
+            .sum()
+    };
+    let duplicates = || {
+        let o = run(kura(&archive).args(["stats", "--format", "json"]));
+        let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        s["duplicates"].as_u64().unwrap()
+    };
+    let import_now = |text: &str| {
+        std::fs::write(&mbox, text).unwrap();
+        let s = import(&archive, &[&mbox]);
+        assert_accounted(&s);
+        let n = |k: &str| s[k].as_u64().unwrap();
+        (n("new"), n("duplicates"), n("conflicts"), n("unchanged"))
+    };
+    let whole = [&m1, &m2, &m2, &m3, &m3_other].map(String::as_str).concat();
+    assert_eq!(import_now(&whole), (3, 2, 1, 0));
+    let (size, dups) = (pack_size(), duplicates());
+    assert_eq!(dups, 2);
+    // Only the modification time changes (a client opened it): the same
+    // copies, no new duplicate or conflict, no bytes stored again.
+    for hours in 1..=2 {
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * hours);
+        let file = std::fs::File::options().write(true).open(&mbox).unwrap();
+        file.set_modified(earlier).unwrap();
+        let s = import(&archive, &[&mbox]);
+        let n = |k: &str| s[k].as_u64().unwrap();
+        assert_eq!(
+            (n("new"), n("duplicates"), n("conflicts"), n("unchanged")),
+            (0, 0, 0, 5),
+            "{s}"
+        );
+        assert_eq!((pack_size(), duplicates()), (size, dups));
+    }
+    // m1 expunged: the others moved, and are still the same copies.
+    let expunged = [&m2, &m2, &m3, &m3_other].map(String::as_str).concat();
+    assert_eq!(import_now(&expunged), (0, 0, 0, 4));
+    assert_eq!((pack_size(), duplicates()), (size, dups));
+    assert_eq!(count(&archive, "id:m1@x.example"), 1, "stored for good");
+    // The second copy of m2 and the conflicting m3 removed: they are no
+    // longer places of those messages.
+    let fewer = [&m2, &m3].map(String::as_str).concat();
+    assert_eq!(import_now(&fewer), (0, 0, 0, 2));
+    assert_eq!(duplicates(), 0);
+}
+
+#[test]
 fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
@@ -297,13 +366,14 @@ fn a_rewritten_mbox_lists_an_unreadable_message_once_where_it_now_is() {
     assert_eq!(rejects(&archive), [good(1).len() as u64]);
 
     // The first message is deleted from the file: the unreadable one moves up.
-    // It is the same reject, listed once, where it now is.
+    // It is the same reject, listed once, where it now is (and the good
+    // message that moved too is the same copy).
     std::fs::write(&mbox, junk.to_string() + &good(2)).unwrap();
     let s = import(&archive, &[&mbox]);
     assert_accounted(&s);
     assert_eq!(
-        (&s["rejected"], &s["unchanged"]),
-        (&0.into(), &1.into()),
+        (&s["rejected"], &s["duplicates"], &s["unchanged"]),
+        (&0.into(), &0.into(), &2.into()),
         "{s}"
     );
     assert_eq!(rejects(&archive), [0]);
