@@ -1284,3 +1284,145 @@ fn snippets_show_the_searched_word() {
         assert!(s.contains("ｾｲｷｭｳ") || s.contains("セイキュウ"), "{s}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// A small mailbox of one company's addresses in different headers:
+// tanaka@ and k.tanaka@ are two people, and each is in From, To or Cc of
+// different messages.
+
+/// The mails of [`header_archive`]: (Message-ID, headers, body).
+const HEADER_MAILS: &[(&str, &str, &str)] = &[
+    (
+        "m1@kyowa.co.jp",
+        "From: k.tanaka@kyowa.co.jp\nTo: info@sakura.co.jp\nCc: tanaka@kyowa.co.jp\n\
+         Subject: invoice 請求書 見積\nDate: Mon, 4 Mar 2024 10:00:00 +0900",
+        "Please find the invoice. 請求書と見積をお送りします。",
+    ),
+    (
+        "m2@sakura.co.jp",
+        "From: Info@Sakura.co.jp\nTo: =?UTF-8?B?55Sw5Lit?= <Tanaka@Kyowa.co.jp>\n\
+         Cc: k.tanaka@kyowa.co.jp\nSubject: delivery schedule\n\
+         Date: Tue, 5 Mar 2024 10:00:00 +0900",
+        "The delivery is on Friday. 納品は金曜日です。",
+    ),
+    (
+        "m3@hikari.co.jp",
+        "From: suzuki@hikari.co.jp\nTo: k.tanaka@kyowa.co.jp, sales@sakura.co.jp\n\
+         Cc: info@sakura.co.jp\nSubject: invoice question\n\
+         Date: Wed, 6 Mar 2024 10:00:00 +0900",
+        "A question about the invoice total.",
+    ),
+    (
+        "m4@kyowa.co.jp",
+        "From: tanaka@kyowa.co.jp\nTo: info@sakura.co.jp\nSubject: Re: invoice 請求書 見積\n\
+         In-Reply-To: <m1@kyowa.co.jp>\nReferences: <m1@kyowa.co.jp>\n\
+         Date: Thu, 7 Mar 2024 10:00:00 +0900",
+        "Thank you. 見積の件、承知しました。",
+    ),
+];
+
+/// An archive of [`HEADER_MAILS`], one .eml file each, built once.
+fn header_archive() -> PathBuf {
+    static A: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    A.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let mail = dir.path().join("mail");
+        std::fs::create_dir(&mail).unwrap();
+        for (n, (id, headers, body)) in HEADER_MAILS.iter().enumerate() {
+            let text = format!(
+                "{headers}\nMessage-ID: <{id}>\nMIME-Version: 1.0\n\
+                 Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+            );
+            std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
+        }
+        let archive = dir.path().join("a");
+        let s = import(&archive, &[&mail]);
+        assert_eq!(s["new"], HEADER_MAILS.len(), "import: {s}");
+        (dir, archive)
+    })
+    .1
+    .clone()
+}
+
+/// The Message-IDs of [`HEADER_MAILS`] numbered `n` (1-based).
+fn mails(n: &[usize]) -> Ids {
+    n.iter()
+        .map(|&i| HEADER_MAILS[i - 1].0.to_string())
+        .collect()
+}
+
+#[test]
+fn a_whole_address_matches_in_its_own_header_only() {
+    let a = header_archive();
+    for (q, want) in [
+        // k.tanaka@ sent 1, where tanaka@ is in Cc: 1 is not from tanaka@.
+        ("from:tanaka@kyowa.co.jp", mails(&[4])),
+        ("from:k.tanaka@kyowa.co.jp", mails(&[1])),
+        ("from:<Tanaka@Kyowa.co.jp>", mails(&[4])),
+        // The header's case does not matter either.
+        ("from:info@sakura.co.jp", mails(&[2])),
+        ("to:tanaka@kyowa.co.jp", mails(&[2])),
+        ("to:k.tanaka@kyowa.co.jp", mails(&[3])),
+        ("to:info@sakura.co.jp", mails(&[1, 4])),
+        ("to:sales@sakura.co.jp", mails(&[3])),
+        ("cc:tanaka@kyowa.co.jp", mails(&[1])),
+        ("cc:k.tanaka@kyowa.co.jp", mails(&[2])),
+        ("cc:info@sakura.co.jp", mails(&[3])),
+        ("from:suzuki@hikari.co.jp", mails(&[3])),
+        ("cc:suzuki@hikari.co.jp", mails(&[])),
+        // Beside other terms, in OR, negated, in a field group.
+        ("from:tanaka@kyowa.co.jp invoice", mails(&[4])),
+        ("from:tanaka@kyowa.co.jp delivery", mails(&[])),
+        (
+            "from:tanaka@kyowa.co.jp OR cc:tanaka@kyowa.co.jp",
+            mails(&[1, 4]),
+        ),
+        ("-from:tanaka@kyowa.co.jp", mails(&[1, 2, 3])),
+        ("invoice -to:info@sakura.co.jp", mails(&[3])),
+        (
+            "-cc:tanaka@kyowa.co.jp -to:k.tanaka@kyowa.co.jp",
+            mails(&[2, 4]),
+        ),
+        (
+            "to:(tanaka@kyowa.co.jp OR sales@sakura.co.jp)",
+            mails(&[2, 3]),
+        ),
+        // Part of an address is still its words, in that header.
+        ("from:tanaka", mails(&[1, 4])),
+        ("cc:tanaka", mails(&[1, 2])),
+        // In any role, as before.
+        ("customer:tanaka@kyowa.co.jp", mails(&[1, 2, 4])),
+    ] {
+        assert_eq!(hits(&a, q), want, "search {q}");
+        assert_eq!(count(&a, q), want.len() as u64, "count {q}");
+        let by_relevance: Ids = ordered_ids(&a, &["--sort", "relevance"], q)
+            .into_iter()
+            .collect();
+        assert_eq!(by_relevance, want, "search --sort relevance {q}");
+    }
+    // Threads: 4 replies to 1; from:tanaka@ matches one message of it.
+    let o = kura_run(
+        &a,
+        &[
+            "search",
+            "--threads",
+            "--format",
+            "json",
+            "--",
+            "from:tanaka@kyowa.co.jp",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let threads: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    assert_eq!(threads[0]["matched"], 1, "{threads:?}");
+    assert_eq!(threads[0]["total"], 2, "{threads:?}");
+    for (q, n) in [
+        ("from:tanaka@kyowa.co.jp", "1"),
+        ("cc:suzuki@hikari.co.jp", "0"),
+        ("-from:tanaka@kyowa.co.jp", "3"),
+    ] {
+        let o = kura_run(&a, &["count", "--threads", "--", q]);
+        assert_eq!(stdout(&o).trim(), n, "count --threads {q}: {}", stderr(&o));
+    }
+}

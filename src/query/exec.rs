@@ -6,12 +6,14 @@
 //! one-character CJK token a pattern over the terms holding it
 //! (`text_query`). Store-side predicates (`thread:`,
 //! `tag:`) are resolved to row-id sets with bound SQL parameters and joined to
-//! the index query as term sets on the `id` field.
+//! the index query as term sets on the `id` field. So is a whole address
+//! after `from:`/`to:`/`cc:`, checked against the store's address rows
+//! (the index does not tell which header an address is in).
 
 use super::ast::{Field as QField, Query};
 use crate::archive::Archive;
 use crate::index::{self, Fields};
-use crate::store::Store;
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
 use crate::tokenizer::{BIGRAM_STEP, QueryToken, QueryTokenKind, analyze_query};
 use anyhow::{Context, Result, bail};
 use std::ops::Bound;
@@ -141,13 +143,9 @@ impl Searcher {
                 };
                 // A whole address after from:/to:/cc: is that address, not
                 // every address ending in it (`yamaguchi@x.jp` is not
-                // `k.yamaguchi@x.jp`): the words must match in the field and
-                // the address itself must be one of the message's.
+                // `k.yamaguchi@x.jp`), in that header only.
                 match whole_address(*field, text) {
-                    Some(address) => Box::new(BooleanQuery::new(vec![
-                        (Occur::Must, words),
-                        (Occur::Must, raw_term(f.addr, &address)),
-                    ])),
+                    Some(address) => self.address_in_role(*field, &address, words)?,
                     None => words,
                 }
             }
@@ -185,6 +183,54 @@ impl Searcher {
                 &self.rows("SELECT message FROM tags WHERE tag = ?1", tag.as_str())?,
             ),
         })
+    }
+
+    /// The messages with `address` (a whole one, lower-cased) in the header
+    /// `field` (from, to or cc), given `words`, the query for its words in
+    /// that field.
+    ///
+    /// The index cannot tell on its own: its `addr` field holds the
+    /// addresses of all three headers together, and the words of
+    /// `k.tanaka@x.jp` in `from` include those of `tanaka@x.jp`. So the
+    /// messages that have the words in the field and the address in some
+    /// header are the candidates, and the store's `addresses` rows decide.
+    fn address_in_role(
+        &self,
+        field: QField,
+        address: &str,
+        words: Box<dyn TQuery>,
+    ) -> Result<Box<dyn TQuery>> {
+        let role = match field {
+            QField::From => ROLE_FROM,
+            QField::To => ROLE_TO,
+            QField::Cc => ROLE_CC,
+            _ => bail!("{field:?} is not an address header"),
+        };
+        let candidates = BooleanQuery::new(vec![
+            (Occur::Must, words),
+            (Occur::Must, raw_term(self.fields.addr, address)),
+        ]);
+        let hits = self
+            .reader
+            .searcher()
+            .search(&candidates, &IdDateCollector)
+            .context("cannot search the index for an address")?;
+        let mut q = self
+            .store
+            .conn
+            .prepare_cached("SELECT address FROM addresses WHERE message = ?1 AND role = ?2")?;
+        let mut kept = Vec::new();
+        for hit in hits {
+            let mut rows = q.query([hit.id, role])?;
+            while let Some(row) = rows.next()? {
+                let a: String = row.get(0)?;
+                if a.trim().to_lowercase() == address {
+                    kept.push(hit.id);
+                    break;
+                }
+            }
+        }
+        Ok(index::id_set_query(&kept))
     }
 
     /// The message rows `sql` (one parameter) selects.
