@@ -38,6 +38,8 @@ Query language:
                        today, yesterday, 7d, 2w, 3m, 1y, 12h (within the last ...);
                        local time zone unless --utc
   Japanese is matched as written, in any width (ｾｲｷｭｳ = セイキュウ); one character works.
+  Punctuation and symbols are not indexed: a word of only them (& ・ 、) is left out
+  (invoice & 請求書 = invoice 請求書); a query of only such words is an error.
 
 JSON output (schema version 1; fields are only ever added within a version):
   message: message_id, thread, date (RFC 3339), from {name, address}, to and cc

@@ -1208,6 +1208,7 @@ const BAD_QUERIES: &[(&str, &str, usize)] = &[
     ("a OR", "OR", 2),
     ("date:2023-02-30", "2023-02-30", 5),
     ("\"unterminated", "\"", 0),
+    ("  ・ -、", "nothing to search for", 2),
 ];
 
 #[test]
@@ -1424,5 +1425,76 @@ fn a_whole_address_matches_in_its_own_header_only() {
     ] {
         let o = kura_run(&a, &["count", "--threads", "--", q]);
         assert_eq!(stdout(&o).trim(), n, "count --threads {q}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn words_with_nothing_searchable_are_left_out() {
+    let a = header_archive();
+    let invoice = mails(&[1, 3, 4]);
+    assert_eq!(hits(&a, "invoice"), invoice);
+    for q in [
+        "invoice &",
+        "& invoice",
+        "invoice -&",
+        "invoice OR &",
+        "invoice AND ・",
+        "invoice / 、",
+        "invoice \"、\"",
+        "invoice 「・」",
+        "subject:・ invoice",
+        "invoice from:(& OR /)",
+        "invoice -(& OR ・)",
+        "invoice NOT &",
+    ] {
+        assert_eq!(hits(&a, q), invoice, "search {q}");
+        assert_eq!(count(&a, q), invoice.len() as u64, "count {q}");
+        let o = kura_run(&a, &["count", "--threads", "--", q]);
+        assert_eq!(
+            stdout(&o).trim(),
+            "2",
+            "count --threads {q}: {}",
+            stderr(&o)
+        );
+    }
+    let both = mails(&[1, 4]);
+    assert_eq!(hits(&a, "請求書 見積"), both);
+    assert_eq!(hits(&a, "請求書 ・ 見積"), both);
+    assert_eq!(hits(&a, "請求書　、　見積"), both);
+    // Left out of a group, the rest of the group stays.
+    assert_eq!(hits(&a, "from:(& OR suzuki)"), mails(&[3]));
+    assert_eq!(hits(&a, "delivery OR ・"), mails(&[2]));
+    assert_eq!(hits(&a, "* -&"), mails(&[1, 2, 3, 4]));
+    // A word too long to be indexed is text, not punctuation: it matches nothing.
+    let long = "x".repeat(100);
+    assert_eq!(count(&a, &format!("invoice {long}")), 0);
+}
+
+#[test]
+fn a_query_of_only_unsearchable_words_is_an_error() {
+    let a = header_archive();
+    for q in [
+        "&",
+        "・ 、",
+        "-&",
+        "NOT /",
+        "\"、\"",
+        "subject:・",
+        "(& OR /)",
+        "from:(& OR ・) -、",
+    ] {
+        for args in [
+            vec!["search", "--", q],
+            vec!["count", "--", q],
+            vec!["search", "--threads", "--", q],
+        ] {
+            let o = kura_run(&a, &args);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+            assert!(stdout(&o).is_empty(), "{args:?}: {}", stdout(&o));
+            let err = stderr(&o);
+            assert!(err.contains("bad query"), "{args:?}: {err}");
+            assert!(err.contains("nothing to search for"), "{args:?}: {err}");
+            assert!(err.contains(q) && err.contains('^'), "{args:?}: {err}");
+        }
     }
 }

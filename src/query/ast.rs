@@ -37,7 +37,9 @@ pub enum Query {
     /// child of an `And` that has a non-negated child (`All` if nothing else),
     /// so it can be run as "minus".
     Not(Box<Query>),
-    /// A bare word or `field:word`. The text is as typed (not folded).
+    /// A bare word or `field:word`. The text is as typed (not folded); the
+    /// parser leaves out text with nothing searchable in it, here and in
+    /// `Phrase`.
     Term { field: Field, text: String },
     /// A "quoted phrase", with or without a field prefix.
     Phrase { field: Field, text: String },

@@ -23,10 +23,17 @@
 //!   ranges `A..B`, `A..`, `..B` whose end is inclusive of B's whole day,
 //!   month or year.
 //!
+//! - A text word or phrase with nothing searchable in it (`&`, `・`, `、`, an
+//!   all-punctuation phrase: nothing the index has a token for) is left out:
+//!   `invoice &` is `invoice`, `invoice OR &` and `invoice -&` too. A group
+//!   left with no part is left out the same way; a query with nothing left
+//!   is an error.
+//!
 //! Errors carry the byte range of the offending text so that the command line
 //! can underline it ([`ParseError::render`]).
 
 use super::ast::{DateBound, Field, Query};
+use crate::tokenizer;
 use chrono::{
     DateTime, Days, FixedOffset, Local, LocalResult, Months, NaiveDate, NaiveDateTime, TimeDelta,
     TimeZone, Utc,
@@ -122,7 +129,9 @@ fn char_width(c: char) -> usize {
 /// an `Or` containing `*` is `*`, and double negation cancels. Every `Not` in
 /// the result is a direct child of an `And` that also has a non-negated child
 /// (`All` when the query has nothing positive: `-spam` is
-/// `And([All, Not(spam)])`), so it can always be run as "minus".
+/// `And([All, Not(spam)])`), so it can always be run as "minus". Text with
+/// nothing searchable is left out (see the module docs), so every `Term`
+/// and `Phrase` has a searchable character.
 pub fn parse(input: &str, now: DateTime<Utc>, utc: bool) -> Result<Query, ParseError> {
     let zone = if utc { Zone::Utc } else { Zone::Local };
     parse_in(input, now, zone)
@@ -215,6 +224,15 @@ fn parse_in(input: &str, now: DateTime<Utc>, zone: Zone) -> Result<Query, ParseE
             t.end,
         ));
     }
+    let Some(q) = q else {
+        let start = input.len() - input.trim_start().len();
+        return Err(ParseError::new(
+            "nothing to search for: the query's words are only punctuation or symbols, \
+             which are not indexed",
+            start,
+            input.trim_end().len().max(start),
+        ));
+    };
     Ok(match q {
         Query::Not(_) => Query::And(vec![Query::All, q]),
         q => q,
@@ -514,7 +532,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `or := and (OR and)*`; stops before `)` or at the end.
-    fn parse_or(&mut self, ctx: Ctx) -> Result<Query, ParseError> {
+    fn parse_or(&mut self, ctx: Ctx) -> Result<Part, ParseError> {
         let mut parts = vec![self.parse_and(ctx)?];
         while let Some(t) = self.peek() {
             if t.kind != Kind::Or {
@@ -528,7 +546,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `and := unary (AND? unary)*`.
-    fn parse_and(&mut self, ctx: Ctx) -> Result<Query, ParseError> {
+    fn parse_and(&mut self, ctx: Ctx) -> Result<Part, ParseError> {
         if let Some(t) = self.peek()
             && matches!(t.kind, Kind::And | Kind::Or)
         {
@@ -567,7 +585,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `unary := (NOT | '-')* primary`.
-    fn parse_unary(&mut self, ctx: Ctx) -> Result<Query, ParseError> {
+    fn parse_unary(&mut self, ctx: Ctx) -> Result<Part, ParseError> {
         let saved = self.depth;
         let mut negations = 0usize;
         while let Some(t) = self.peek() {
@@ -583,13 +601,13 @@ impl<'a> Parser<'a> {
         }
         let mut q = self.parse_primary(ctx)?;
         for _ in 0..negations {
-            q = make_not(q);
+            q = q.map(make_not);
         }
         self.depth = saved;
         Ok(q)
     }
 
-    fn parse_primary(&mut self, ctx: Ctx) -> Result<Query, ParseError> {
+    fn parse_primary(&mut self, ctx: Ctx) -> Result<Part, ParseError> {
         let Some(t) = self.next() else {
             return Err(ParseError::new(
                 "query ends where a word was expected",
@@ -599,7 +617,7 @@ impl<'a> Parser<'a> {
         };
         match &t.kind {
             Kind::LParen => self.parse_group(t, ctx),
-            Kind::Star => Ok(Query::All),
+            Kind::Star => Ok(Some(Query::All)),
             Kind::Word(w) => self.value(ctx, w, false, t),
             Kind::Phrase(p) => self.value(ctx, p, true, t),
             Kind::Field(f) => {
@@ -628,7 +646,7 @@ impl<'a> Parser<'a> {
     }
 
     /// After `(`: the group's content and its `)`.
-    fn parse_group(&mut self, open: &Tok, ctx: Ctx) -> Result<Query, ParseError> {
+    fn parse_group(&mut self, open: &Tok, ctx: Ctx) -> Result<Part, ParseError> {
         let saved = self.depth;
         self.descend(open)?;
         match self.peek() {
@@ -659,8 +677,9 @@ impl<'a> Parser<'a> {
         Ok(q)
     }
 
-    /// A word or phrase under field `ctx`.
-    fn value(&self, ctx: Ctx, text: &str, phrase: bool, t: &Tok) -> Result<Query, ParseError> {
+    /// A word or phrase under field `ctx`; `None` for text with nothing
+    /// searchable.
+    fn value(&self, ctx: Ctx, text: &str, phrase: bool, t: &Tok) -> Result<Part, ParseError> {
         let empty = |what: &str| {
             Err(ParseError::new(
                 format!("empty {what}"),
@@ -668,9 +687,9 @@ impl<'a> Parser<'a> {
                 t.text_end,
             ))
         };
-        Ok(match ctx {
-            Ctx::Any => text_query(Field::Any, text, phrase),
-            Ctx::Text(f) => text_query(f, text, phrase),
+        Ok(Some(match ctx {
+            Ctx::Any => return Ok(text_query(Field::Any, text, phrase)),
+            Ctx::Text(f) => return Ok(text_query(f, text, phrase)),
             Ctx::Customer | Ctx::Domain => {
                 let v = text.trim_start_matches('@').to_lowercase();
                 if v.is_empty() {
@@ -712,7 +731,7 @@ impl<'a> Parser<'a> {
                 let (start, end) = self.date(text, t.text_start)?;
                 Query::Date { start, end }
             }
-        })
+        }))
     }
 
     // -----------------------------------------------------------------------
@@ -867,17 +886,36 @@ fn op_name(k: &Kind) -> &'static str {
     }
 }
 
-fn text_query(field: Field, text: &str, phrase: bool) -> Query {
+/// A text word or phrase; `None` when it has nothing searchable.
+fn text_query(field: Field, text: &str, phrase: bool) -> Part {
+    if !searchable(text) {
+        return None;
+    }
     let text = text.to_string();
-    if phrase {
+    Some(if phrase {
         Query::Phrase { field, text }
     } else {
         Query::Term { field, text }
-    }
+    })
+}
+
+/// Whether `text` has something the index could hold: a token, or at least
+/// a letter or digit (a word too long to be indexed is searchable text that
+/// matches nothing, not punctuation to leave out).
+fn searchable(text: &str) -> bool {
+    !tokenizer::analyze_query(text).is_empty()
+        || tokenizer::fold(text)
+            .chars()
+            .any(|c| c.is_alphanumeric() || tokenizer::is_cjk(c))
 }
 
 // ---------------------------------------------------------------------------
 // Simplification
+
+/// A parsed part of a query; `None` when it is void: text with nothing
+/// searchable, or a group, negation or field group of only such text. A
+/// void part is left out of the `And` or `Or` around it.
+type Part = Option<Query>;
 
 fn is_positive(q: &Query) -> bool {
     !matches!(q, Query::Not(_) | Query::All)
@@ -886,45 +924,51 @@ fn is_positive(q: &Query) -> bool {
 /// An `And` of `parts`: flattened; `*` dropped when something else is
 /// positive; one part unwrapped. Only negations: `*` first, except that a
 /// lone negation stays bare so that an enclosing `NOT` can cancel it (the
-/// caller or the top level adds the `*`).
-fn make_and(parts: Vec<Query>) -> Query {
+/// caller or the top level adds the `*`). Void parts are left out; with
+/// none left, the `And` is void.
+fn make_and(parts: Vec<Part>) -> Part {
     let mut flat = Vec::with_capacity(parts.len());
-    for p in parts {
+    for p in parts.into_iter().flatten() {
         match p {
             Query::And(inner) => flat.extend(inner),
             p => flat.push(p),
         }
+    }
+    if flat.is_empty() {
+        return None;
     }
     let positive = flat.iter().any(is_positive);
     flat.retain(|q| *q != Query::All);
     if !positive && flat.len() != 1 {
         flat.insert(0, Query::All);
     }
-    match flat.len() {
+    Some(match flat.len() {
         1 => flat.pop().unwrap_or(Query::All),
         _ => Query::And(flat),
-    }
+    })
 }
 
 /// An `Or` of `parts`: flattened; `*` if any part is `*`; a bare negation
-/// becomes `* AND NOT …`; one part unwrapped.
-fn make_or(mut parts: Vec<Query>) -> Query {
-    if parts.len() == 1 {
-        return parts.pop().unwrap_or(Query::All);
+/// becomes `* AND NOT …`; one part unwrapped. Void parts are left out;
+/// with none left, the `Or` is void.
+fn make_or(parts: Vec<Part>) -> Part {
+    let mut parts: Vec<Query> = parts.into_iter().flatten().collect();
+    if parts.len() <= 1 {
+        return parts.pop();
     }
     let mut flat = Vec::with_capacity(parts.len());
     for p in parts {
         match p {
             Query::Or(inner) => flat.extend(inner),
-            Query::All => return Query::All,
+            Query::All => return Some(Query::All),
             n @ Query::Not(_) => flat.push(Query::And(vec![Query::All, n])),
             p => flat.push(p),
         }
     }
     if flat.len() == 1 {
-        return flat.pop().unwrap_or(Query::All);
+        return flat.pop();
     }
-    Query::Or(flat)
+    Some(Query::Or(flat))
 }
 
 /// `NOT q`, cancelling a double negation.
@@ -1487,6 +1531,68 @@ mod tests {
         ];
         for &(input, text, start, end) in cases {
             assert_eq!(err_span(input), (text.to_string(), start, end), "{input}");
+        }
+    }
+
+    #[test]
+    fn text_with_nothing_searchable_is_left_out() {
+        let invoice = w("invoice");
+        for input in [
+            "invoice &",
+            "& invoice",
+            "invoice -&",
+            "invoice NOT ・",
+            "invoice OR &",
+            "invoice AND /",
+            "invoice \"、\"",
+            "invoice 「・」",
+            "subject:・ invoice",
+            "invoice (& OR ・)",
+            "invoice -(& ・)",
+            "invoice from:(& OR /)",
+            "--& invoice",
+        ] {
+            assert_eq!(ok(input), invoice, "{input}");
+        }
+        assert_eq!(ok("請求書 ・ 見積"), and(vec![w("請求書"), w("見積")]));
+        assert_eq!(ok("from:(& OR tanaka) -・"), t(Field::From, "tanaka"));
+        assert_eq!(ok("-spam OR &"), and(vec![Query::All, not(w("spam"))]));
+        assert_eq!(ok("NOT (-spam OR &)"), w("spam"));
+        assert_eq!(ok("* &"), Query::All);
+        assert_eq!(ok("* -&"), Query::All);
+        // Searchable: symbols around a word, a one-character kanji, a
+        // circled digit, an enclosed ideograph, an overlong word.
+        for input in ["&invoice", "・株", "①", "㈱", &"x".repeat(100)] {
+            assert!(
+                matches!(ok(input), Query::Term { .. }),
+                "{input}: {:?}",
+                ok(input)
+            );
+        }
+        // Not text: left as typed.
+        assert_eq!(
+            ok("invoice tag:&"),
+            and(vec![invoice, Query::Tag("&".into())])
+        );
+    }
+
+    #[test]
+    fn a_query_with_nothing_searchable_is_an_error() {
+        for (input, span) in [
+            ("&", "&"),
+            ("  ・ 、 ", "・ 、"),
+            ("-&", "-&"),
+            ("NOT /", "NOT /"),
+            ("\"、\"", "\"、\""),
+            ("subject:・", "subject:・"),
+            ("(& OR /)", "(& OR /)"),
+            ("from:(& ・) -、", "from:(& ・) -、"),
+        ] {
+            assert_eq!(err_span(input).0, span, "{input}");
+            assert!(
+                err(input).message.contains("nothing to search for"),
+                "{input}"
+            );
         }
     }
 
