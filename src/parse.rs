@@ -199,7 +199,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         .map(|v| refs::message_ids(&v))
         .unwrap_or_default();
 
-    let content_hash = content_hash(&msg, raw);
+    let content_hash = content_hash(&msg, raw, from.as_ref(), &to, &cc, &subject);
     let (message_id, synthetic_id) =
         match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
             Some(id) => (id, false),
@@ -727,23 +727,43 @@ fn received_date(raw: &[u8]) -> Option<i64> {
         .map(|d| d.to_timestamp())
 }
 
-/// Hash of what makes two copies "the same message": From, To, Cc, Subject,
-/// Date and the body, with line endings normalised (a forwarded copy and a
-/// cc'd copy differ only in Received/Delivered-To headers).
-fn content_hash(msg: &Message<'_>, raw: &[u8]) -> [u8; 32] {
+/// Hash of what makes two copies "the same message": the From, To and Cc
+/// addresses, the Subject, the Date and the body (a forwarded copy and a
+/// cc'd copy differ in Received/Delivered-To headers). Headers count as
+/// decoded, not as written: gateways fold, re-encode (RFC 2047) and rewrite
+/// them (`a@x` as `<a@x>`, a `(JST)` comment, the same instant in another
+/// zone). The body counts with line endings and trailing white space
+/// normalised.
+fn content_hash(
+    msg: &Message<'_>,
+    raw: &[u8],
+    from: Option<&Mailbox>,
+    to: &[Mailbox],
+    cc: &[Mailbox],
+    subject: &str,
+) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
-    for name in [
-        HeaderName::From,
-        HeaderName::To,
-        HeaderName::Cc,
-        HeaderName::Subject,
-        HeaderName::Date,
-    ] {
-        if let Some(v) = raw_header_bytes(msg, name) {
-            hash_normalized(&mut h, v);
+    for list in [from.map(std::slice::from_ref).unwrap_or_default(), to, cc] {
+        for mb in list {
+            h.update(mb.address.as_bytes());
+            h.update(b"\x01");
         }
         h.update(b"\x00");
     }
+    for word in subject.split_whitespace() {
+        h.update(word.as_bytes());
+        h.update(b" ");
+    }
+    h.update(b"\x00");
+    match msg.date().filter(|d| d.is_valid()) {
+        Some(d) => h.update(&d.to_timestamp().to_le_bytes()),
+        // Unreadable: as written, in case two copies differ in it.
+        None => match raw_header_bytes(msg, HeaderName::Date) {
+            Some(v) => h.update(v.trim_ascii()),
+            None => h.update(b"-"),
+        },
+    };
+    h.update(b"\x00");
     let body_start = (msg.root_part().offset_body as usize).min(raw.len());
     hash_normalized(&mut h, &raw[body_start..]);
     *h.finalize().as_bytes()
@@ -1422,6 +1442,77 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         assert_eq!(m.subject, "mac");
         // What is not mail after them is still rejected.
         assert!(parse_message(b"\xEF\xBB\xBF\n\njust some text\n", None).is_err());
+    }
+
+    #[test]
+    fn copies_rewritten_by_gateways_have_the_same_content() {
+        let mail = |from: &str, subject: &str, date: &str, body: &str| {
+            kura_parse(&format!(
+                "From: {from}\nTo: info@example.co.jp, b@example.jp\nSubject: {subject}\n\
+                 Message-ID: <same@example.jp>\nDate: {date}\n\n{body}"
+            ))
+            .unwrap()
+            .content_hash
+        };
+        let date = "Mon, 4 Mar 2024 10:00:00 +0900";
+        let first = mail(
+            "田中 <tanaka@example.jp>",
+            "請求書の件 について",
+            date,
+            "本文\n",
+        );
+        for (what, copy) in [
+            (
+                "folded, other name encoding",
+                mail(
+                    "=?ISO-2022-JP?B?GyRCRURDZhsoQg==?= <Tanaka@Example.jp>",
+                    "=?UTF-8?B?6KuL5rGC5pu444Gu5Lu2?=\n  について",
+                    date,
+                    "本文\r\n\r\n",
+                ),
+            ),
+            (
+                "bare address, the date in UTC with a comment",
+                mail(
+                    "tanaka@example.jp",
+                    "請求書の件  について",
+                    "Mon, 4 Mar 2024 01:00:00 +0000 (UTC)",
+                    "本文\n",
+                ),
+            ),
+        ] {
+            assert_eq!(copy, first, "{what}");
+        }
+        for (what, copy) in [
+            (
+                "sender",
+                mail("suzuki@example.jp", "請求書の件 について", date, "本文\n"),
+            ),
+            (
+                "subject",
+                mail("tanaka@example.jp", "請求書の件", date, "本文\n"),
+            ),
+            (
+                "date",
+                mail(
+                    "tanaka@example.jp",
+                    "請求書の件 について",
+                    "Mon, 4 Mar 2024 10:00:01 +0900",
+                    "本文\n",
+                ),
+            ),
+            (
+                "body",
+                mail(
+                    "tanaka@example.jp",
+                    "請求書の件 について",
+                    date,
+                    "本文です\n",
+                ),
+            ),
+        ] {
+            assert_ne!(copy, first, "{what}");
+        }
     }
 
     #[test]
