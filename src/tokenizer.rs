@@ -23,6 +23,10 @@
 //! matching 東京都; and as the bigrams of one run are an even number of
 //! positions apart, a token three positions after a bigram is never of the
 //! same run, which lets a phrase require a bigram to end its run (below).
+//! A bigram spans three positions (`position_length`), up to where the
+//! next token would come if it ended its run: the index starts the next
+//! value of a multi-valued field (attachment names, the names in To) one
+//! past the end of the last token, so the values 東京 and 京都 are not 東京都.
 //!
 //! A run's last character has no token of its own (it is the second half of
 //! the last bigram): one unigram per run was ~9% of the tokens of Japanese
@@ -733,13 +737,16 @@ impl<'a> KuraTokenStream<'a> {
             return None;
         }
         at += prefix_len;
-        if !three_byte_char(bytes, at).is_some_and(is_cjk) {
+        // Half-width katakana (ｾｲｷｭｳ) is CJK once folded.
+        let half_width_kana = |c: char| ('\u{FF66}'..='\u{FF9F}').contains(&c);
+        if !three_byte_char(bytes, at).is_some_and(|c| is_cjk(c) || half_width_kana(c)) {
             return None;
         }
+        let half_width = |c: char| c < '\u{1100}' || ('\u{FF61}'..='\u{FFDC}').contains(&c);
         let columns: usize = text
             .get(line_start + prefix_len..line_end)?
             .chars()
-            .map(|c| if c < '\u{1100}' { 1 } else { 2 })
+            .map(|c| if half_width(c) { 1 } else { 2 })
             .sum();
         (columns >= WRAP_MIN_COLUMNS).then_some(at)
     }
@@ -890,6 +897,11 @@ impl TokenStream for KuraTokenStream<'_> {
                             }
                         }
                         self.set_token(p.from, u.to, p.position, QueryTokenKind::CjkBigram);
+                        // Up to the position after the run, were this its last
+                        // bigram: the index starts another value of a field
+                        // (attachment names, addresses) one past the end of
+                        // the last token, so 東京 | 京都 is not 東京都.
+                        self.token.position_length = BIGRAM_STEP + 1;
                         self.prev = Some(RunChar {
                             c: u.c,
                             from: u.from,
@@ -1367,6 +1379,19 @@ mod tests {
             assert!(joined(&text), "{text:?}: {:?}", texts(&text));
             check_invariants(&text);
         }
+        // Half-width katakana (as Shift_JIS mail has it) is 1 column wide,
+        // and goes on across the break as its full-width form does.
+        let kana = |text: &str| texts(text).contains(&"ュウ".to_string());
+        let half = format!("{}ｾｲｷｭ", "ｱ".repeat(56));
+        assert!(
+            kana(&format!("{half}\nｳｼｮ")),
+            "{:?}",
+            texts(&format!("{half}\nｳｼｮ"))
+        );
+        assert!(
+            !kana(&format!("{}ｾｲｷｭ\nｳｼｮ", "ｱ".repeat(20))),
+            "24 columns: a line of its own"
+        );
         for text in [
             // A short line is a line of its own (a list, a heading).
             "請求\n書類".to_string(),

@@ -1498,3 +1498,39 @@ fn a_query_of_only_unsearchable_words_is_an_error() {
         }
     }
 }
+
+#[test]
+fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    let part = |name: &str| {
+        format!(
+            "--B\nContent-Type: application/octet-stream\n\
+             Content-Disposition: attachment; filename*=UTF-8''{}\n\
+             Content-Transfer-Encoding: base64\n\naGVsbG8=\n",
+            name.bytes()
+                .map(|b| format!("%{b:02X}"))
+                .collect::<String>()
+        )
+    };
+    let mail = format!(
+        "From: a@x.example\nTo: =?UTF-8?B?5p2x5Lqs?= <t@x.example>, =?UTF-8?B?5Lqs6YO9?= <k@x.example>\n\
+         Subject: files\nMessage-ID: <values@x.example>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=B\n\n\
+         --B\nContent-Type: text/plain; charset=utf-8\n\nbody\n{}{}--B--\n",
+        part("東京"),
+        part("京都")
+    );
+    std::fs::write(dir.join("values.eml"), mail).unwrap();
+    let archive = tmp.path().join("a");
+    import(&archive, &[&dir]);
+    // Each value is found (the To names 東京 and 京都, the files 東京 and 京都)...
+    for q in ["attachment:東京", "attachment:京都", "to:東京", "to:京都"] {
+        assert_eq!(count(&archive, q), 1, "{q}");
+    }
+    // ...but not a phrase that would start in one and end in the next.
+    for q in ["attachment:東京都", "to:東京都", "東京都"] {
+        assert_eq!(count(&archive, q), 0, "{q}");
+    }
+}
