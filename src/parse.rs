@@ -854,6 +854,91 @@ fn mislabelled(label: &str) -> bool {
         || l.contains("0213")
 }
 
+/// Whether a part is `text/plain; format=flowed` (RFC 3676), and if so
+/// whether `delsp=yes`.
+fn flowed(part: &MessagePart<'_>) -> Option<bool> {
+    let ct = part.content_type()?;
+    let plain = ct.ctype().eq_ignore_ascii_case("text")
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("plain"));
+    let format = ct.attribute("format")?;
+    if !plain || !format.trim().eq_ignore_ascii_case("flowed") {
+        return None;
+    }
+    Some(
+        ct.attribute("delsp")
+            .is_some_and(|d| d.trim().eq_ignore_ascii_case("yes")),
+    )
+}
+
+/// The plain text of a part, flowed lines joined when it is `format=flowed`.
+fn plain_text(part: &MessagePart<'_>, text: String) -> String {
+    match flowed(part) {
+        Some(delsp) => unflow(&text, delsp),
+        None => text,
+    }
+}
+
+/// `format=flowed` text (RFC 3676) with its flowed lines joined, as its
+/// writer meant it to read.
+///
+/// A line's quote depth is the number of `>` it starts with; past them, one
+/// leading space is space-stuffing and is removed. A line that then ends
+/// with a space is flowed: it goes on with the next line, without that
+/// space when `delsp` (`delsp=yes`), with it otherwise. A flowed line does
+/// not go on with a line of another quote depth, nor with a signature
+/// separator (`-- `, which itself is never flowed); a flowed line at the
+/// end just ends. Each line of the result carries its quote depth as one
+/// `>` per level and a space (`>> text`), and ends as the last line joined
+/// into it ended (CRLF or LF).
+fn unflow(text: &str, delsp: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    // The quote depth of the line being joined, and how its last piece ended.
+    let mut open: Option<(usize, &str)> = None;
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(b) => match b.strip_suffix('\r') {
+                Some(b) => (b, "\r\n"),
+                None => (b, "\n"),
+            },
+            None => (line, ""),
+        };
+        let depth = body.bytes().take_while(|&b| b == b'>').count();
+        let content = body.get(depth..).unwrap_or_default();
+        let content = content.strip_prefix(' ').unwrap_or(content);
+        let signature = content == "-- ";
+        let is_flowed = !signature && content.ends_with(' ');
+        if let Some((d, e)) = open
+            && (d != depth || signature)
+        {
+            out.push_str(e);
+            open = None;
+        }
+        let content = match content.strip_suffix(' ') {
+            Some(c) if is_flowed && delsp => c,
+            _ => content,
+        };
+        if open.is_none() && depth > 0 {
+            out.extend(std::iter::repeat_n('>', depth));
+            if !content.is_empty() || is_flowed {
+                out.push(' ');
+            }
+        }
+        out.push_str(content);
+        if is_flowed {
+            open = Some((depth, end));
+        } else {
+            out.push_str(end);
+            open = None;
+        }
+    }
+    if let Some((_, e)) = open {
+        out.push_str(e);
+    }
+    out
+}
+
 /// Collects the text and attachments of `msg` (and of forwarded messages inside it).
 fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachment>, depth: usize) {
     // Plain-text bodies; HTML ones only when a body has no plain-text alternative.
@@ -866,7 +951,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
             continue;
         };
         match &part.body {
-            PartType::Text(t) => push_text(text, &part_text(msg, part, t)),
+            PartType::Text(t) => push_text(text, &plain_text(part, part_text(msg, part, t))),
             PartType::Html(h) => {
                 let h = part_text(msg, part, h);
                 push_text(text, &mail_parser::decoders::html::html_to_text(&h));
@@ -1595,6 +1680,141 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         ] {
             let p = kura_parse(&format!("Date: {date}\nFrom: a@example.jp\n\nbody\n")).unwrap();
             assert_eq!((p.date, p.date_source), (t, DateSource::Header), "{date}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod flowed_tests {
+    use super::*;
+
+    #[test]
+    fn a_soft_break_is_joined_without_its_space_when_delsp_is_yes() {
+        assert_eq!(
+            unflow("見積と請求 \r\n書です\r\n", true),
+            "見積と請求書です\r\n"
+        );
+        assert_eq!(unflow("見積と請求 \n書です\n", true), "見積と請求書です\n");
+        // delsp=no: the space is part of the text.
+        assert_eq!(unflow("hello \r\nworld\r\n", false), "hello world\r\n");
+        assert_eq!(unflow("hello \nworld\n", false), "hello world\n");
+        // Several soft breaks make one line; a hard break ends it.
+        assert_eq!(
+            unflow("one \ntwo \nthree\nfour\n", false),
+            "one two three\nfour\n"
+        );
+        // A line ending without a space is not flowed.
+        assert_eq!(unflow("見積と請求\n書です\n", true), "見積と請求\n書です\n");
+        // Only a space makes a line flowed, and only one is removed.
+        assert_eq!(unflow("a\t\nb\n", true), "a\t\nb\n");
+        assert_eq!(unflow("a  \nb\n", true), "a b\n");
+    }
+
+    #[test]
+    fn crlf_and_lf_read_alike() {
+        let lf = "> 見積と請求 \n> 書です\n\n -- \nsig \nend";
+        let crlf = lf.replace('\n', "\r\n");
+        for delsp in [false, true] {
+            assert_eq!(
+                unflow(&crlf, delsp),
+                unflow(lf, delsp).replace('\n', "\r\n")
+            );
+        }
+        assert_eq!(unflow(lf, true), "> 見積と請求書です\n\n-- \nsigend");
+    }
+
+    #[test]
+    fn quoted_lines_join_only_at_the_same_depth() {
+        assert_eq!(unflow("> one \n> two\n", false), "> one two\n");
+        assert_eq!(unflow(">one \n>two\n", true), "> onetwo\n");
+        assert_eq!(unflow(">> a \n>>b\n", false), ">> a b\n");
+        // Another depth ends the flowed line (it keeps its space without delsp).
+        assert_eq!(unflow("> one \n>> two\n", false), "> one \n>> two\n");
+        assert_eq!(unflow("> one \n>> two\n", true), "> one\n>> two\n");
+        assert_eq!(unflow(">> a \nb\n", true), ">> a\nb\n");
+        assert_eq!(unflow("a \n> b\n", true), "a\n> b\n");
+        // An empty quoted line stays one.
+        assert_eq!(unflow("> a\n>\n> b\n", true), "> a\n>\n> b\n");
+    }
+
+    #[test]
+    fn space_stuffing_is_removed() {
+        assert_eq!(
+            unflow(" From here\n  indented\n >not a quote\n", false),
+            "From here\n indented\n>not a quote\n"
+        );
+        // After the quote marks too.
+        assert_eq!(unflow(">  indented\n", false), ">  indented\n");
+        assert_eq!(unflow("> quoted\n", false), "> quoted\n");
+    }
+
+    #[test]
+    fn the_signature_separator_is_never_flowed() {
+        assert_eq!(unflow("-- \nName\n", true), "-- \nName\n");
+        // A flowed line before it ends there.
+        assert_eq!(unflow("text \n-- \nName\n", true), "text\n-- \nName\n");
+        assert_eq!(unflow("text \n-- \nName\n", false), "text \n-- \nName\n");
+        // Stuffed or quoted, it is still one.
+        assert_eq!(unflow(" -- \nName\n", true), "-- \nName\n");
+        assert_eq!(unflow("> -- \n> Name\n", true), "> -- \n> Name\n");
+        // `--` with more after it is a flowed line like any other.
+        assert_eq!(unflow("--  \nx\n", true), "-- x\n");
+    }
+
+    #[test]
+    fn a_flowed_line_at_the_end_just_ends() {
+        assert_eq!(unflow("a \r\nb \r\n", true), "ab\r\n");
+        assert_eq!(unflow("a \nb ", true), "ab");
+        assert_eq!(unflow("a \nb ", false), "a b ");
+        assert_eq!(unflow("", true), "");
+        assert_eq!(unflow("\n", true), "\n");
+    }
+
+    fn mail(content_type: &str, encoding: &str, body: &[u8]) -> Vec<u8> {
+        let mut raw = format!(
+            "From: a@example.jp\r\nSubject: flowed\r\nMIME-Version: 1.0\r\n\
+             Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        raw
+    }
+
+    /// Thunderbird's Japanese mail: ISO-2022-JP, flowed, delsp=yes; the
+    /// text kura indexes and shows has the soft break undone, the original
+    /// is not touched.
+    #[test]
+    fn flowed_parts_are_indexed_and_shown_joined() {
+        let (jis, _, _) = encoding_rs::ISO_2022_JP.encode("見積と請求 \r\n書です。\r\n");
+        let raw = mail(
+            "text/plain; charset=ISO-2022-JP; format=flowed; delsp=yes",
+            "7bit",
+            &jis,
+        );
+        let m = parse_message(&raw, None).unwrap();
+        assert_eq!(m.text.trim_end(), "見積と請求書です。");
+        assert_eq!(display_text(&raw).trim_end(), "見積と請求書です。");
+        // Quoted-printable UTF-8, the soft-break space written =20.
+        let raw = mail(
+            "text/plain; charset=utf-8; Format=Flowed",
+            "quoted-printable",
+            b"hello=20\r\nworld\r\n> =E8=AB=8B=E6=B1=82=20\r\n> =E6=9B=B8\r\n",
+        );
+        assert_eq!(
+            parse_message(&raw, None).unwrap().text.trim_end(),
+            "hello world\r\n> 請求 書"
+        );
+        // Without format=flowed (or in HTML) a trailing space is only a space.
+        for ct in [
+            "text/plain; charset=utf-8",
+            "text/plain; charset=utf-8; format=fixed; delsp=yes",
+        ] {
+            let raw = mail(ct, "8bit", "見積と請求 \r\n書です\r\n".as_bytes());
+            assert_eq!(
+                parse_message(&raw, None).unwrap().text.trim_end(),
+                "見積と請求 \r\n書です",
+                "{ct}"
+            );
         }
     }
 }

@@ -1,0 +1,69 @@
+//! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
+//! `format=flowed` text (RFC 3676).
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn show(archive: &Path, args: &[&str]) -> String {
+    let o = run(kura(archive).arg("show").args(args));
+    assert!(o.status.success(), "show {args:?}: {}", stderr(&o));
+    stdout(&o)
+}
+
+/// Thunderbird's Japanese mail: ISO-2022-JP, `format=flowed; delsp=yes`,
+/// long lines soft-broken with a trailing space that is not part of the
+/// text. A word soft-broken is found and shown whole, in quoted lines too;
+/// one broken by a hard line break is not joined (the line is too short for
+/// the tokenizer to take it for a wrapped one); the original is kept as sent.
+#[test]
+fn a_word_soft_broken_by_format_flowed_is_found_and_shown_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = "見積と請求 \r\n書です。\r\n納品\r\n書は別送します。\r\n\r\n\
+                > 前回の御見 \r\n> 積書\r\n-- \r\n山田\r\n";
+    let (jis, _, unmappable) = encoding_rs::ISO_2022_JP.encode(body);
+    assert!(!unmappable);
+    let mut raw = b"From: yamada@example.jp\r\nTo: info@example.co.jp\r\n\
+Subject: flowed\r\nMessage-ID: <flowed@example.jp>\r\nDate: Mon, 4 Mar 2024 10:12:03 +0900\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=ISO-2022-JP; format=flowed; delsp=yes\r\n\
+Content-Transfer-Encoding: 7bit\r\n\r\n"
+        .to_vec();
+    raw.extend_from_slice(&jis);
+    let eml = write(&tmp.path().join("src"), "flowed.eml", &raw);
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&eml]);
+    assert_eq!(s["new"], 1, "{s}");
+    assert_eq!(count(&a, "請求書"), 1);
+    assert_eq!(count(&a, "御見積書"), 1);
+    assert_eq!(count(&a, "納品書"), 0);
+    let out = show(&a, &["flowed@example.jp"]);
+    let body: Vec<&str> = out
+        .split_once("\n\n")
+        .map_or("", |(_, b)| b.trim_end())
+        .lines()
+        .map(str::trim_end)
+        .collect();
+    assert_eq!(
+        body,
+        [
+            "見積と請求書です。",
+            "納品",
+            "書は別送します。",
+            "",
+            "> 前回の御見積書",
+            "--",
+            "山田"
+        ],
+        "{out}"
+    );
+    let o = run(kura(&a).args(["show", "--raw", "flowed@example.jp"]));
+    assert_eq!(o.stdout, raw);
+}
