@@ -854,6 +854,120 @@ fn mislabelled(label: &str) -> bool {
         || l.contains("0213")
 }
 
+/// What a part of a message is to kura: which parts are its text and which
+/// are listed as its attachments (numbered as `show` lists them).
+struct Split {
+    bodies: Vec<u32>,
+    attachments: Vec<u32>,
+}
+
+/// Splits `msg` into text and attachments. mail-parser's split is taken,
+/// with one correction: a text part that runs to the end of a multipart
+/// whose closing boundary is missing (see [`unterminated_body`]) is text,
+/// not an attachment. Such a plain-text part is text beside the others;
+/// such an HTML part only when the message has no other text (else it is
+/// most likely the HTML alternative of text already there).
+fn split_parts(msg: &Message<'_>) -> Split {
+    let mut plain = Vec::new();
+    let mut html = Vec::new();
+    for &id in &msg.attachments {
+        match msg
+            .parts
+            .get(id as usize)
+            .and_then(|p| unterminated_body(msg, id, p))
+        {
+            Some(TextKind::Plain) => plain.push(id),
+            Some(TextKind::Html) => html.push(id),
+            None => {}
+        }
+    }
+    // Plain-text bodies; HTML ones only when a body has no plain-text alternative.
+    let mut bodies: Vec<u32> = msg.text_body.clone();
+    if bodies.is_empty() {
+        bodies = msg.html_body.clone();
+    }
+    let moved = if bodies.is_empty() && plain.is_empty() {
+        html
+    } else {
+        plain
+    };
+    bodies.extend_from_slice(&moved);
+    let attachments = msg
+        .attachments
+        .iter()
+        .copied()
+        .filter(|id| !moved.contains(id))
+        .collect();
+    Split {
+        bodies,
+        attachments,
+    }
+}
+
+/// Plain text or HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TextKind {
+    Plain,
+    Html,
+}
+
+/// When `part` (number `id` of `msg`) is body text that mail-parser listed
+/// as an attachment because the closing boundary of its multipart is
+/// missing: what kind of text it is.
+///
+/// mail-parser looks for the boundary to the end of the message, does not
+/// find it, and keeps the whole rest of the message as the part, marked as
+/// an encoding problem: its transfer encoding is not undone, and it is
+/// listed as an attachment whatever it is. Taken here for body text: a part
+/// inside a multipart (not the message's own first part) that runs to the
+/// end of the message, typed text/plain, text/html or not typed at all, with
+/// no file name and not `Content-Disposition: attachment`.
+fn unterminated_body(msg: &Message<'_>, id: u32, part: &MessagePart<'_>) -> Option<TextKind> {
+    if id == 0
+        || !part.is_encoding_problem
+        || (part.offset_end as usize) < msg.raw_message.len()
+        || !matches!(part.body, PartType::Text(_))
+        || part
+            .content_disposition()
+            .is_some_and(|d| d.is_attachment())
+        || !part_filename(msg, part).is_empty()
+    {
+        return None;
+    }
+    let Some(ct) = part.content_type() else {
+        return Some(TextKind::Plain);
+    };
+    if !ct.ctype().eq_ignore_ascii_case("text") {
+        return None;
+    }
+    match ct.subtype() {
+        Some(s) if s.eq_ignore_ascii_case("plain") => Some(TextKind::Plain),
+        Some(s) if s.eq_ignore_ascii_case("html") => Some(TextKind::Html),
+        _ => None,
+    }
+}
+
+/// The text of a part found by [`unterminated_body`]: mail-parser kept its
+/// bytes with the transfer encoding (named in its header) not undone.
+fn unterminated_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String {
+    let encoding = part.content_transfer_encoding().map(str::trim);
+    let is = |name: &str| encoding.is_some_and(|e| e.eq_ignore_ascii_case(name));
+    if !is("base64") && !is("quoted-printable") {
+        return part_text(msg, part, decoded);
+    }
+    let body = msg
+        .raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default();
+    let bytes = if is("base64") {
+        lenient_base64(body)
+    } else {
+        mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
+            .unwrap_or_else(|| body.to_vec())
+    };
+    charset::decode_text(&bytes, charset_label(part))
+}
+
 /// Whether a part is `text/plain; format=flowed` (RFC 3676), and if so
 /// whether `delsp=yes`.
 fn flowed(part: &MessagePart<'_>) -> Option<bool> {
@@ -941,25 +1055,28 @@ fn unflow(text: &str, delsp: bool) -> String {
 
 /// Collects the text and attachments of `msg` (and of forwarded messages inside it).
 fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachment>, depth: usize) {
-    // Plain-text bodies; HTML ones only when a body has no plain-text alternative.
-    let mut bodies: Vec<u32> = msg.text_body.clone();
-    if bodies.is_empty() {
-        bodies = msg.html_body.clone();
-    }
-    for id in bodies {
+    let split = split_parts(msg);
+    for id in split.bodies {
         let Some(part) = msg.parts.get(id as usize) else {
             continue;
         };
-        match &part.body {
-            PartType::Text(t) => push_text(text, &plain_text(part, part_text(msg, part, t))),
-            PartType::Html(h) => {
+        match (&part.body, unterminated_body(msg, id, part)) {
+            (PartType::Text(t), Some(TextKind::Plain)) => {
+                push_text(text, &plain_text(part, unterminated_text(msg, part, t)));
+            }
+            (PartType::Text(h), Some(TextKind::Html)) => {
+                let h = unterminated_text(msg, part, h);
+                push_text(text, &mail_parser::decoders::html::html_to_text(&h));
+            }
+            (PartType::Text(t), _) => push_text(text, &plain_text(part, part_text(msg, part, t))),
+            (PartType::Html(h), _) => {
                 let h = part_text(msg, part, h);
                 push_text(text, &mail_parser::decoders::html::html_to_text(&h));
             }
             _ => {}
         }
     }
-    for id in &msg.attachments {
+    for id in &split.attachments {
         let Some(part) = msg.parts.get(*id as usize) else {
             continue;
         };
@@ -1036,7 +1153,7 @@ pub fn display_text(raw: &[u8]) -> String {
 pub fn attachment_bytes(raw: &[u8], n: usize) -> Option<(String, Vec<u8>)> {
     let normalized = mail_bytes(raw);
     let msg = parse_mime(&normalized).ok()?;
-    let id = *msg.attachments.get(n.checked_sub(1)?)?;
+    let id = *split_parts(&msg).attachments.get(n.checked_sub(1)?)?;
     let part = msg.parts.get(id as usize)?;
     Some((part_filename(&msg, part), attachment_contents(&msg, part)))
 }
@@ -1816,5 +1933,119 @@ mod flowed_tests {
                 "{ct}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod unterminated_tests {
+    use super::*;
+
+    const HEAD: &str = "From: a@x.example\nSubject: u\nMessage-ID: <u@x.example>\n\
+                        Content-Type: multipart/mixed; boundary=Z\n\n";
+
+    fn names(m: &ParsedMessage) -> Vec<(&str, &str)> {
+        m.attachments
+            .iter()
+            .map(|a| (a.filename.as_str(), a.mime.as_str()))
+            .collect()
+    }
+
+    /// mail-parser keeps a part whose multipart is never closed whole, but
+    /// lists it as an attachment; it is the message's text.
+    #[test]
+    fn a_text_part_left_open_at_the_end_is_text() {
+        let raw = format!("{HEAD}--Z\nContent-Type: text/plain; charset=utf-8\n\n請求書 です\n");
+        let mp = parser().parse(raw.as_bytes()).unwrap();
+        assert_eq!(mp.attachments, [1], "what mail-parser does");
+        let m = parse_message(raw.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim_end(), "請求書 です");
+        assert!(m.attachments.is_empty(), "{:?}", m.attachments);
+        assert_eq!(display_text(raw.as_bytes()).trim_end(), "請求書 です");
+        assert_eq!(attachment_bytes(raw.as_bytes(), 1), None);
+        // Untyped, after a closed-off text part, and flowed.
+        let raw = format!(
+            "{HEAD}--Z\nContent-Type: text/plain\n\nfirst\n--Z\n\nsecond\n--Z\n\
+             Content-Type: text/plain; format=flowed; delsp=yes\n\n請求 \n書\n"
+        );
+        let m = parse_message(raw.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim_end(), "first\nsecond\n請求書");
+        assert!(m.attachments.is_empty());
+    }
+
+    /// Its transfer encoding, which mail-parser leaves, is undone, and its
+    /// charset read.
+    #[test]
+    fn an_open_part_is_decoded_as_its_header_says() {
+        let raw = format!(
+            "{HEAD}--Z\nContent-Type: text/plain; charset=utf-8\n\
+             Content-Transfer-Encoding: base64\n\n6KuL5rGC5pu4\n44Gn44GZ\n"
+        );
+        assert_eq!(
+            parse_message(raw.as_bytes(), None).unwrap().text.trim_end(),
+            "請求書です"
+        );
+        let raw = format!(
+            "{HEAD}--Z\nContent-Type: text/plain; charset=iso-2022-jp\n\
+             Content-Transfer-Encoding: quoted-printable\n\n=1B$B@A5a=3Dq=1B(B=\n!\n"
+        );
+        assert_eq!(
+            parse_message(raw.as_bytes(), None).unwrap().text.trim_end(),
+            "請求書!"
+        );
+    }
+
+    /// Attachments stay attachments, numbered as before.
+    #[test]
+    fn open_attachments_stay_attachments() {
+        for part in [
+            "Content-Type: text/plain; name=\"memo.txt\"\n\n請求書\n",
+            "Content-Type: text/plain\nContent-Disposition: attachment\n\n請求書\n",
+            "Content-Type: text/csv\n\n請求書,1\n",
+            "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0x\n",
+        ] {
+            let raw = format!("{HEAD}--Z\nContent-Type: text/plain\n\nbody\n--Z\n{part}");
+            let m = parse_message(raw.as_bytes(), None).unwrap();
+            assert_eq!(m.text.trim_end(), "body", "{part}");
+            assert_eq!(m.attachments.len(), 1, "{part}");
+            assert!(attachment_bytes(raw.as_bytes(), 1).is_some(), "{part}");
+        }
+        // A real attachment before an open text part keeps its number.
+        let raw = format!(
+            "{HEAD}--Z\nContent-Type: text/plain\n\nbody\n--Z\n\
+             Content-Type: application/pdf; name=\"q.pdf\"\nContent-Transfer-Encoding: base64\n\n\
+             JVBERi0x\n--Z\nContent-Type: text/plain\n\nP.S. 請求書\n"
+        );
+        let m = parse_message(raw.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim_end(), "body\nP.S. 請求書");
+        assert_eq!(names(&m), [("q.pdf", "application/pdf")]);
+        assert_eq!(
+            attachment_bytes(raw.as_bytes(), 1),
+            Some(("q.pdf".to_string(), b"%PDF-1".to_vec()))
+        );
+        assert_eq!(attachment_bytes(raw.as_bytes(), 2), None);
+    }
+
+    /// An open HTML part is the text only when there is no other: else it
+    /// is the HTML alternative of the text.
+    #[test]
+    fn an_open_html_part_is_text_only_without_other_text() {
+        let raw = format!("{HEAD}--Z\nContent-Type: text/html\n\n<p>請求書です</p>\n");
+        let m = parse_message(raw.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim(), "請求書です");
+        assert!(m.attachments.is_empty());
+        let alt = "From: a@x.example\nSubject: u\n\
+                   Content-Type: multipart/alternative; boundary=Z\n\n\
+                   --Z\nContent-Type: text/plain\n\nplain 請求書\n\
+                   --Z\nContent-Type: text/html\n\n<p>html 請求書</p>\n";
+        let m = parse_message(alt.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim_end(), "plain 請求書");
+        // The HTML first, the plain text left open: mail-parser takes the
+        // plain text for the text of the alternative.
+        let alt = "From: a@x.example\nSubject: u\n\
+                   Content-Type: multipart/alternative; boundary=Z\n\n\
+                   --Z\nContent-Type: text/html\n\n<p>html 請求書</p>\n\
+                   --Z\nContent-Type: text/plain\n\nplain 請求書\n";
+        let m = parse_message(alt.as_bytes(), None).unwrap();
+        assert_eq!(m.text.trim_end(), "plain 請求書");
     }
 }

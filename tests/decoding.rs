@@ -1,5 +1,6 @@
 //! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
-//! `format=flowed` text (RFC 3676).
+//! `format=flowed` text (RFC 3676) and a multipart whose closing boundary is
+//! missing.
 
 mod common;
 use common::*;
@@ -66,4 +67,43 @@ Content-Transfer-Encoding: 7bit\r\n\r\n"
     );
     let o = run(kura(&a).args(["show", "--raw", "flowed@example.jp"]));
     assert_eq!(o.stdout, raw);
+}
+
+/// A multipart/mixed mail whose closing boundary is missing: mail-parser
+/// lists its last part as a nameless attachment; kura indexes and shows it
+/// as the text it is.
+#[test]
+fn the_text_of_a_multipart_left_open_is_found_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = "From: a@x.example\nSubject: u\nMessage-ID: <u@x.example>\n\
+                Content-Type: multipart/mixed; boundary=Z\n\n--Z\n\
+                Content-Type: text/plain; charset=utf-8\n\n請求書 です\n";
+    let closed = format!(
+        "{}\n--Z--\n",
+        open.replace("<u@x.example>", "<closed@x.example>")
+    );
+    let src = tmp.path().join("src");
+    let u = write(&src, "u.eml", open.as_bytes());
+    let c = write(&src, "c.eml", closed.as_bytes());
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&u, &c]);
+    assert_eq!(s["new"], 2, "{s}");
+    assert_eq!(
+        ids(&a, "請求書"),
+        ["closed@x.example", "u@x.example"],
+        "both found"
+    );
+    assert_eq!(count(&a, "has:attachment"), 0);
+    for id in ["u@x.example", "closed@x.example"] {
+        let out = show(&a, &[id]);
+        assert!(!out.contains("Attachment:"), "{id}: {out}");
+        assert!(out.contains("\n請求書 です"), "{id}: {out}");
+        let json: serde_json::Value =
+            serde_json::from_str(&show(&a, &["--format", "json", id])).unwrap();
+        assert_eq!(json["attachments"], serde_json::json!([]), "{id}: {json}");
+        assert_eq!(
+            json["body"].as_str().map(str::trim_end),
+            Some("請求書 です")
+        );
+    }
 }
