@@ -691,6 +691,12 @@ impl<'a> Parser<'a> {
             Ctx::Any => return Ok(text_query(Field::Any, text, phrase)),
             Ctx::Text(f) => return Ok(text_query(f, text, phrase)),
             Ctx::Customer | Ctx::Domain => {
+                // `<a@x.jp>` as copied from a header is `a@x.jp`.
+                let text = text.trim();
+                let text = text
+                    .strip_prefix('<')
+                    .and_then(|t| t.strip_suffix('>'))
+                    .unwrap_or(text);
                 let v = text.trim_start_matches('@').to_lowercase();
                 if v.is_empty() {
                     return empty(if ctx == Ctx::Domain {
@@ -1101,6 +1107,10 @@ mod tests {
             (
                 "customer:@Yamada-Shoji.jp",
                 Query::Customer("yamada-shoji.jp".into()),
+            ),
+            (
+                "customer:<Tanaka@Example.co.jp>",
+                Query::Customer("tanaka@example.co.jp".into()),
             ),
             (
                 "domain:@Example.CO.JP",
