@@ -23,7 +23,8 @@ pub struct Cli {
 pub const QUERY_HELP: &str = "\
 Query language:
   Words are ANDed; OR, NOT (upper case), -word, parentheses and \"quoted phrases\" work.
-  * alone matches every message. Put -- before a query that starts with - (kura search -- -spam).
+  * alone matches every message; a word ending in * is a prefix (invoi* finds invoice, invoices).
+  Put -- before a query that starts with - (kura search -- -spam).
   from: to: cc:        address, part of it, or display name (Japanese too)
   subject: body:       the subject / the decoded text
   customer:            an address or a domain (subdomains included), in any role

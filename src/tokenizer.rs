@@ -1342,7 +1342,7 @@ mod tests {
 
         /// The query search builds for `text` in this field.
         fn query(&self, text: &str) -> Box<dyn Query> {
-            crate::query::exec::text_query(self.body, text)
+            crate::query::exec::text_query(self.body, text, false)
                 .unwrap()
                 .unwrap_or_else(|| panic!("no tokens in {text:?}"))
         }

@@ -1534,3 +1534,52 @@ fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
         assert_eq!(count(&archive, q), 0, "{q}");
     }
 }
+
+#[test]
+fn a_word_ending_in_a_star_is_a_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (n, subject, body) in [
+        (1, "Invoice for March", "the monthly invoice"),
+        (2, "Invoices", "two monthly invoices attached"),
+        (3, "Re: invoicing", "請求書の件"),
+        (4, "Meeting", "this will involve everyone"),
+    ] {
+        std::fs::write(
+            dir.join(format!("{n}.eml")),
+            format!(
+                "From: a@x.example\nSubject: {subject}\nMessage-ID: <p{n}@x.example>\n\
+                 Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+            ),
+        )
+        .unwrap();
+    }
+    let archive = tmp.path().join("a");
+    import(&archive, &[&dir]);
+    let ids = |q: &str| -> Vec<String> {
+        let mut v = ids(&archive, q);
+        v.sort();
+        v
+    };
+    let p = |ns: &[u32]| -> Vec<String> { ns.iter().map(|n| format!("p{n}@x.example")).collect() };
+    for (q, want) in [
+        ("invoi*", p(&[1, 2, 3])),
+        ("INVOICE*", p(&[1, 2])),
+        ("invol*", p(&[4])),
+        ("subject:invoic*", p(&[1, 2, 3])),
+        ("body:invoic*", p(&[1, 2])),
+        // In quotes, a star is punctuation: the phrase is `monthly invoice`.
+        ("\"monthly invoice*\"", p(&[1])),
+        ("monthly invoices*", p(&[2])),
+        // Words joined by punctuation are a phrase; its last word a prefix.
+        ("monthly-invoic*", p(&[1, 2])),
+        ("inv* -invoices", p(&[1, 3, 4])),
+        // A star after Japanese adds nothing: it matches inside words anyway.
+        ("請求*", p(&[3])),
+        // Without the star, a word is a word.
+        ("invoi", p(&[])),
+    ] {
+        assert_eq!(ids(q), want, "{q}");
+    }
+}

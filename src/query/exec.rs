@@ -116,6 +116,11 @@ impl Searcher {
                 (Occur::MustNot, forward_only(self.build(inner)?)),
             ])),
             Query::Term { field, text } | Query::Phrase { field, text } => {
+                // A word ending in `*` (not a phrase) is a prefix: `invoi*`.
+                let (text, prefix) = match q {
+                    Query::Term { .. } => word_prefix(text),
+                    _ => (text.as_str(), false),
+                };
                 let targets = match field {
                     QField::Any => vec![f.subject, f.body, f.from, f.to, f.cc, f.attachment],
                     QField::From => vec![f.from],
@@ -127,7 +132,7 @@ impl Searcher {
                 };
                 let mut clauses = Vec::new();
                 for t in targets {
-                    if let Some(q) = text_query(t, text)? {
+                    if let Some(q) = text_query(t, text, prefix)? {
                         clauses.push((Occur::Should, q));
                     }
                 }
@@ -334,11 +339,18 @@ fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
 pub(crate) fn text_query(
     field: tantivy::schema::Field,
     text: &str,
+    prefix: bool,
 ) -> Result<Option<Box<dyn TQuery>>> {
     let tokens = analyze_query(text);
     if tokens.is_empty() {
         return Ok(None);
     }
+    // Only a Latin word or number is a prefix: CJK text already matches
+    // inside longer words.
+    let prefix = prefix
+        && tokens
+            .last()
+            .is_some_and(|t| t.kind == QueryTokenKind::Word);
     // Separators between the end of one CJK run and the start of the next.
     let separators: Vec<(usize, usize)> = tokens
         .windows(2)
@@ -347,7 +359,7 @@ pub(crate) fn text_query(
         .take(MAX_JOINED_SEPARATORS)
         .collect();
     if separators.is_empty() {
-        return strict_query(field, &tokens).map(Some);
+        return strict_query(field, &tokens, prefix).map(Some);
     }
     let mut alternatives = Vec::with_capacity(1 << separators.len());
     for joined in 0..1u32 << separators.len() {
@@ -360,7 +372,7 @@ pub(crate) fn text_query(
             }
         }
         variant.push_str(&text[at..]);
-        alternatives.push(strict_query(field, &analyze_query(&variant))?);
+        alternatives.push(strict_query(field, &analyze_query(&variant), prefix)?);
     }
     Ok(Some(Box::new(BooleanQuery::union(alternatives))))
 }
@@ -370,11 +382,22 @@ pub(crate) fn text_query(
 pub(crate) const MAX_JOINED_SEPARATORS: usize = 4;
 
 /// The query for `tokens` as they stand: a separator between two CJK runs
-/// must be in the text too (see [`text_query`]).
-fn strict_query(field: tantivy::schema::Field, tokens: &[QueryToken]) -> Result<Box<dyn TQuery>> {
+/// must be in the text too (see [`text_query`]). With `prefix`, the last
+/// token (a word) starts a term.
+fn strict_query(
+    field: tantivy::schema::Field,
+    tokens: &[QueryToken],
+    prefix: bool,
+) -> Result<Box<dyn TQuery>> {
     let single = |t: &QueryToken| t.kind == QueryTokenKind::CjkSingle;
     match tokens {
         [] => Ok(Box::new(EmptyQuery)),
+        [t] if prefix => {
+            let x = regex_syntax::escape(&t.text);
+            let q = RegexQuery::from_pattern(&format!("{x}.*"), field)
+                .context("cannot build a prefix query")?;
+            Ok(Box::new(q))
+        }
         [t] if single(t) => {
             // A unigram, a bigram it starts or a bigram it ends.
             let x = regex_syntax::escape(&t.text);
@@ -390,11 +413,11 @@ fn strict_query(field: tantivy::schema::Field, tokens: &[QueryToken]) -> Result<
             // The character ends its run in any matching text: either the
             // run is the character alone, or a bigram ends with it.
             Ok(Box::new(BooleanQuery::union(vec![
-                phrase(field, tokens, false),
-                phrase(field, tokens, true),
+                phrase(field, tokens, false, prefix),
+                phrase(field, tokens, true, prefix),
             ])))
         }
-        [..] => Ok(phrase(field, tokens, false)),
+        [..] => Ok(phrase(field, tokens, false, prefix)),
     }
 }
 
@@ -402,15 +425,17 @@ fn strict_query(field: tantivy::schema::Field, tokens: &[QueryToken]) -> Result<
 /// one-character CJK token at the end, which starts a term (`X.?`), and, with
 /// `ends_bigram`, the first token, which is the end of a run's last bigram
 /// (`.X`): the next token then comes [`BIGRAM_STEP`] + 1 positions on, where
-/// after a unigram it comes 1 on (see the [`crate::tokenizer`] docs).
+/// after a unigram it comes 1 on (see the [`crate::tokenizer`] docs). With
+/// `prefix`, the last token (a word) starts a term (`X.*`).
 fn phrase(
     field: tantivy::schema::Field,
     tokens: &[QueryToken],
     ends_bigram: bool,
+    prefix: bool,
 ) -> Box<dyn TQuery> {
     let last = tokens.len() - 1;
     let prefix_last = tokens[last].kind == QueryTokenKind::CjkSingle;
-    if !ends_bigram && !prefix_last {
+    if !ends_bigram && !prefix_last && !prefix {
         let terms = tokens
             .iter()
             .map(|t| (t.position, Term::from_field_text(field, &t.text)))
@@ -428,6 +453,7 @@ fn phrase(
             match i {
                 0 if ends_bigram => (t.position, format!(".{x}")),
                 _ if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
+                _ if i == last && prefix => (t.position + shift, format!("{x}.*")),
                 _ => (t.position + shift, x),
             }
         })
@@ -435,6 +461,14 @@ fn phrase(
     let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
     q.set_max_expansions(MAX_EXPANSIONS);
     Box::new(q)
+}
+
+/// `text` without the `*` that ends it, and whether there was one.
+fn word_prefix(text: &str) -> (&str, bool) {
+    match text.strip_suffix('*') {
+        Some(rest) if !rest.is_empty() => (rest.trim_end_matches('*'), true),
+        _ => (text, false),
+    }
 }
 
 /// Most terms a one-character token of a phrase may stand for (tantivy's
