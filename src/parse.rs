@@ -812,10 +812,7 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
 /// undone: the bytes as sent, before any charset decoding. `None` when the
 /// encoding is broken.
 fn transfer_decoded(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
-    let body = msg
-        .raw_message
-        .get(part.offset_body as usize..part.offset_end as usize)
-        .unwrap_or_default();
+    let body = raw_body(msg, part);
     match part.encoding {
         mail_parser::Encoding::Base64 => mail_parser::decoders::base64::base64_decode(body),
         mail_parser::Encoding::QuotedPrintable => {
@@ -823,6 +820,13 @@ fn transfer_decoded(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>
         }
         mail_parser::Encoding::None => Some(body.to_vec()),
     }
+}
+
+/// The body of a part as it is in the message (transfer encoding not undone).
+fn raw_body<'a>(msg: &'a Message<'_>, part: &MessagePart<'_>) -> &'a [u8] {
+    msg.raw_message
+        .get(part.offset_body as usize..part.offset_end as usize)
+        .unwrap_or_default()
 }
 
 /// The bytes of an attachment as sent: a text attachment's own bytes in
@@ -955,10 +959,7 @@ fn unterminated_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -
     if !is("base64") && !is("quoted-printable") {
         return part_text(msg, part, decoded);
     }
-    let body = msg
-        .raw_message
-        .get(part.offset_body as usize..part.offset_end as usize)
-        .unwrap_or_default();
+    let body = raw_body(msg, part);
     let bytes = if is("base64") {
         lenient_base64(body)
     } else {

@@ -4,8 +4,15 @@ mod common;
 use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 /// Number of messages a corpus folder holds (Maildir files, or mbox messages).
+/// Sets the modification time of the file at `path`.
+fn set_mtime(path: &Path, when: SystemTime) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(when).unwrap();
+}
+
 fn corpus_messages(dir: &Path) -> u64 {
     let cur = dir.join("cur");
     if cur.is_dir() {
@@ -192,9 +199,7 @@ fn a_rewritten_mbox_holds_the_same_copies_not_new_duplicates() {
     // Only the modification time changes (a client opened it): the same
     // copies, no new duplicate or conflict, no bytes stored again.
     for hours in 1..=2 {
-        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(3600 * hours);
-        let file = std::fs::File::options().write(true).open(&mbox).unwrap();
-        file.set_modified(earlier).unwrap();
+        set_mtime(&mbox, SystemTime::now() - Duration::from_secs(3600 * hours));
         let s = import(&archive, &[&mbox]);
         let n = |k: &str| s[k].as_u64().unwrap();
         assert_eq!(
@@ -284,13 +289,8 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     std::fs::write(&stale, message(4, "no newline at the end")).unwrap();
     let s = import(&archive, &[&stale]);
     assert_eq!((&s["new"], &s["incomplete"]), (&0.into(), &1.into()), "{s}");
-    let hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    std::fs::File::options()
-        .write(true)
-        .open(&stale)
-        .unwrap()
-        .set_modified(hours_ago)
-        .unwrap();
+    let hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    set_mtime(&stale, hours_ago);
     let s = import(&archive, &[&stale]);
     assert_accounted(&s);
     assert_eq!((&s["new"], &s["incomplete"]), (&1.into(), &0.into()), "{s}");
@@ -321,12 +321,7 @@ fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     // not imported as a message of its own.
     let stalled = tmp.path().join("stalled.mbox");
     std::fs::write(&stalled, message(6, "前半です。\n")).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&stalled)
-        .unwrap()
-        .set_modified(hours_ago)
-        .unwrap();
+    set_mtime(&stalled, hours_ago);
     assert_eq!(import(&archive, &[&stalled])["new"], 1);
     let all = count(&archive, "*");
     std::fs::write(&stalled, message(6, "前半です。\n後半に見積書の件。\n\n")).unwrap();
@@ -444,7 +439,7 @@ fn killed_imports_rerun_to_the_same_archive() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        std::thread::sleep(Duration::from_millis(delay_ms));
         let _ = child.kill();
         let _ = child.wait();
         let s = import(&archive, &[&mail]);
@@ -504,7 +499,7 @@ fn searches_during_an_import_always_see_a_consistent_archive() {
         if done {
             break;
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(20));
     }
     assert!(child.wait().unwrap().success());
     assert!(searches > 0);
@@ -588,13 +583,10 @@ fn mbox_messages_without_a_header_date_take_their_from_line_date_else_the_file_t
          From c@x.example 2024\nFrom: c@x.example\nSubject: three\nMessage-ID: <d3@x.example>\n\nbody\n",
     )
     .unwrap();
-    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-    std::fs::File::options()
-        .write(true)
-        .open(&mbox)
-        .unwrap()
-        .set_modified(mtime)
-        .unwrap();
+    set_mtime(
+        &mbox,
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    );
     let s = import(&archive, &[&mbox]);
     assert_accounted(&s);
     assert_eq!(s["new"], 3, "{s}");
@@ -694,9 +686,7 @@ fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
         );
     };
     // The same bytes read again (the file touched): nothing new.
-    let f = std::fs::File::options().write(true).open(&eml).unwrap();
-    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
-        .unwrap();
+    set_mtime(&eml, SystemTime::now() + Duration::from_secs(5));
     nothing_new();
     // Same content in other bytes (a header a mail client rewrites) is the
     // same copy, not another duplicate.
