@@ -203,7 +203,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     let (message_id, synthetic_id) =
         match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
             Some(id) => (id, false),
-            None => (synthetic_message_id(&content_hash), true),
+            None => (synthetic_message_id(&synthetic_id_hash(&msg, raw)), true),
         };
     let (date, date_source) = message_date(&msg, file_time);
 
@@ -764,9 +764,36 @@ fn content_hash(
         },
     };
     h.update(b"\x00");
-    let body_start = (msg.root_part().offset_body as usize).min(raw.len());
-    hash_normalized(&mut h, &raw[body_start..]);
+    hash_body(&mut h, msg, raw);
     *h.finalize().as_bytes()
+}
+
+/// The hash a message without a Message-ID is named after: its From, To,
+/// Cc, Subject and Date headers as written and its body, with line endings
+/// normalised. (Not [`content_hash`]: the names given by earlier versions
+/// stay the names of the same mail.)
+fn synthetic_id_hash(msg: &Message<'_>, raw: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for name in [
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::Cc,
+        HeaderName::Subject,
+        HeaderName::Date,
+    ] {
+        if let Some(v) = raw_header_bytes(msg, name) {
+            hash_normalized(&mut h, v);
+        }
+        h.update(b"\x00");
+    }
+    hash_body(&mut h, msg, raw);
+    *h.finalize().as_bytes()
+}
+
+/// Feeds the body of `msg` (the message `raw`) to `h`, normalised.
+fn hash_body(h: &mut blake3::Hasher, msg: &Message<'_>, raw: &[u8]) {
+    let body_start = (msg.root_part().offset_body as usize).min(raw.len());
+    hash_normalized(h, &raw[body_start..]);
 }
 
 /// Feeds `bytes` with CR removed and trailing whitespace trimmed.
@@ -1645,6 +1672,21 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         assert_eq!(m.subject, "mac");
         // What is not mail after them is still rejected.
         assert!(parse_message(b"\xEF\xBB\xBF\n\njust some text\n", None).is_err());
+    }
+
+    #[test]
+    fn a_message_without_an_id_keeps_the_name_earlier_versions_gave_it() {
+        let m = kura_parse(
+            "From: =?UTF-8?B?55Sw5Lit?= <tanaka@example.jp>\nTo: info@example.co.jp\n\
+             Subject: =?UTF-8?B?6KuL5rGC5pu4?=\n  folded\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\n\
+             請求書をお送りします。\n",
+        )
+        .unwrap();
+        assert!(m.synthetic_id);
+        assert_eq!(
+            m.message_id,
+            "b1a0266b678dd3fb3bdc90bf9fd0ac17@kura.invalid"
+        );
     }
 
     #[test]

@@ -158,6 +158,11 @@ CREATE TABLE IF NOT EXISTS import_log (
 );
 "#;
 
+/// How [`ParsedMessage::content_hash`] is computed (meta `content_hash`):
+/// 2 compares headers as decoded. Archives written before hold version 1's
+/// hashes (headers as written) until [`Store::open_rw`] upgrades them.
+pub const CONTENT_HASH_VERSION: i64 = 2;
+
 /// Columns added to schema 1 after archives were written with it: `(table,
 /// column, declaration)`. [`Store::open_rw`] adds those an archive lacks. Each
 /// has a default, so a kura that predates the column still writes rows (and
@@ -350,6 +355,7 @@ impl Store {
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         let store = Store::new(conn);
+        store.upgrade_content_hashes(archive)?;
         for (table, column, declaration) in ADDED_COLUMNS {
             if !store.has_column(table, column)? {
                 store
@@ -382,6 +388,55 @@ impl Store {
         probe(&conn, &path)?;
         configure(&conn)?;
         Ok(Store::new(conn))
+    }
+
+    /// Recomputes the content hash of every stored message from its original
+    /// when the archive's were computed another way (meta `content_hash`
+    /// below [`CONTENT_HASH_VERSION`]), so that a later copy of a stored
+    /// message is still a duplicate, not a conflict. Once per archive; an
+    /// archive without messages only records the version. An original that
+    /// cannot be read or parsed keeps its hash (`kura check` reports it).
+    fn upgrade_content_hashes(&self, archive: &Archive) -> Result<()> {
+        let version = CONTENT_HASH_VERSION.to_string();
+        if self.meta("content_hash")?.as_deref() == Some(version.as_str()) {
+            return Ok(());
+        }
+        let rows: Vec<(i64, PackRef, usize, i64, Vec<u8>)> = self
+            .conn
+            .prepare("SELECT id, pack, pack_offset, pack_len, size, date, raw_hash FROM messages")?
+            .query_map([], |r| {
+                let pack = PackRef {
+                    pack: r.get(1)?,
+                    offset: r.get::<_, i64>(2)? as u64,
+                    len: r.get(3)?,
+                };
+                Ok((
+                    r.get(0)?,
+                    pack,
+                    r.get::<_, i64>(4)? as usize,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut reader = crate::pack::PackReader::new(&archive.originals_dir());
+        self.begin()?;
+        {
+            let mut update = self
+                .conn
+                .prepare("UPDATE messages SET content_hash = ?1 WHERE id = ?2")?;
+            for (id, pack, size, date, raw_hash) in rows {
+                let Ok(raw) = reader.read(pack, size, &raw_hash) else {
+                    continue;
+                };
+                if let Ok(m) = crate::parse::parse_message(&raw, Some(date)) {
+                    update.execute(params![&m.content_hash[..], id])?;
+                }
+            }
+        }
+        self.set_meta("content_hash", &version)?;
+        self.commit()
+            .context("cannot record the upgraded content hashes")
     }
 
     /// Whether `table` has `column` (an archive written before the column was

@@ -457,6 +457,47 @@ fn an_archive_without_the_newer_log_column_is_read_then_upgraded() {
 }
 
 #[test]
+fn content_hashes_of_an_earlier_version_are_upgraded_before_comparing_copies() {
+    let (tmp, a, s) = archive();
+    // As an archive whose hashes were computed another way.
+    db(&a)
+        .execute_batch(
+            "UPDATE messages SET content_hash = zeroblob(32);
+             UPDATE meta SET value = '1' WHERE key = 'content_hash'",
+        )
+        .unwrap();
+    // The same mail exported again elsewhere: every message is a duplicate,
+    // and only the copies that differ are conflicts, as the first time.
+    let copy = tmp.path().join("export-2");
+    let o = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixtures())
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let again = import(&a, &[&copy]);
+    assert_accounted(&again);
+    assert_eq!(again["new"], 0, "{again}");
+    assert_eq!(
+        (&again["conflicts"], &again["duplicates"]),
+        (
+            &s["conflicts"],
+            &(s["new"].as_u64().unwrap() + s["duplicates"].as_u64().unwrap()).into()
+        ),
+        "each conflicting copy again, and nothing more: {again}"
+    );
+    let zeroed: i64 = db(&a)
+        .query_row(
+            "SELECT count(*) FROM messages WHERE content_hash = zeroblob(32)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(zeroed, 0);
+}
+
+#[test]
 fn stats_count_what_the_import_reported() {
     let (_tmp, a, s) = archive();
     let (code, r) = json(&a, &["stats"]);
