@@ -171,6 +171,19 @@ pub const CONTENT_HASH_VERSION: i64 = 2;
 const ADDED_COLUMNS: &[(&str, &str, &str)] =
     &[("import_log", "incomplete", "INTEGER NOT NULL DEFAULT 0")];
 
+/// A message row as needed to rebuild its index document.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub pack: PackRef,
+    pub size: usize,
+    /// The date the store holds (the index must agree with it).
+    pub date: i64,
+    pub raw_hash: Vec<u8>,
+    /// The import batch that stored it.
+    pub batch: i64,
+}
+
 /// A copy of a message recorded from an mbox (see [`Store::copies_in`]).
 #[derive(Debug, Clone)]
 pub struct RecordedCopy {
@@ -401,42 +414,49 @@ impl Store {
         if self.meta("content_hash")?.as_deref() == Some(version.as_str()) {
             return Ok(());
         }
-        let rows: Vec<(i64, PackRef, usize, i64, Vec<u8>)> = self
-            .conn
-            .prepare("SELECT id, pack, pack_offset, pack_len, size, date, raw_hash FROM messages")?
-            .query_map([], |r| {
-                let pack = PackRef {
-                    pack: r.get(1)?,
-                    offset: r.get::<_, i64>(2)? as u64,
-                    len: r.get(3)?,
-                };
-                Ok((
-                    r.get(0)?,
-                    pack,
-                    r.get::<_, i64>(4)? as usize,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+        let messages = self.stored_messages()?;
         let mut reader = crate::pack::PackReader::new(&archive.originals_dir());
         self.begin()?;
         {
             let mut update = self
                 .conn
                 .prepare("UPDATE messages SET content_hash = ?1 WHERE id = ?2")?;
-            for (id, pack, size, date, raw_hash) in rows {
-                let Ok(raw) = reader.read(pack, size, &raw_hash) else {
+            for m in messages {
+                let Ok(raw) = reader.read(m.pack, m.size, &m.raw_hash) else {
                     continue;
                 };
-                if let Ok(m) = crate::parse::parse_message(&raw, Some(date)) {
-                    update.execute(params![&m.content_hash[..], id])?;
+                if let Ok(p) = crate::parse::parse_message(&raw, Some(m.date)) {
+                    update.execute(params![&p.content_hash[..], m.id])?;
                 }
             }
         }
         self.set_meta("content_hash", &version)?;
         self.commit()
             .context("cannot record the upgraded content hashes")
+    }
+
+    /// Every message row, by id.
+    pub fn stored_messages(&self) -> Result<Vec<StoredMessage>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash, batch FROM messages ORDER BY id",
+        )?;
+        let rows = q
+            .query_map([], |r| {
+                Ok(StoredMessage {
+                    id: r.get(0)?,
+                    pack: PackRef {
+                        pack: r.get(1)?,
+                        offset: r.get::<_, i64>(2)? as u64,
+                        len: r.get(3)?,
+                    },
+                    size: r.get::<_, i64>(4)? as usize,
+                    date: r.get(5)?,
+                    raw_hash: r.get(6)?,
+                    batch: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Whether `table` has `column` (an archive written before the column was

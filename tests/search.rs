@@ -1499,11 +1499,23 @@ fn a_query_of_only_unsearchable_words_is_an_error() {
     }
 }
 
-#[test]
-fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
+/// An archive of `mails` imported as a folder of `.eml` files (kept while
+/// the returned guard lives).
+fn eml_archive(mails: &[String]) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("mail");
     std::fs::create_dir_all(&dir).unwrap();
+    for (n, mail) in mails.iter().enumerate() {
+        std::fs::write(dir.join(format!("{n}.eml")), mail).unwrap();
+    }
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&dir]);
+    assert_eq!(s["new"], mails.len(), "import: {s}");
+    (tmp, archive)
+}
+
+#[test]
+fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
     let part = |name: &str| {
         format!(
             "--B\nContent-Type: application/octet-stream\n\
@@ -1522,9 +1534,7 @@ fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
         part("東京"),
         part("京都")
     );
-    std::fs::write(dir.join("values.eml"), mail).unwrap();
-    let archive = tmp.path().join("a");
-    import(&archive, &[&dir]);
+    let (_tmp, archive) = eml_archive(&[mail]);
     // Each value is found (the To names 東京 and 京都, the files 東京 and 京都)...
     for q in ["attachment:東京", "attachment:京都", "to:東京", "to:京都"] {
         assert_eq!(count(&archive, q), 1, "{q}");
@@ -1537,26 +1547,19 @@ fn a_phrase_does_not_run_from_one_value_of_a_field_into_the_next() {
 
 #[test]
 fn a_word_ending_in_a_star_is_a_prefix() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("mail");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (n, subject, body) in [
+    let mails = [
         (1, "Invoice for March", "the monthly invoice"),
         (2, "Invoices", "two monthly invoices attached"),
         (3, "Re: invoicing", "請求書の件"),
         (4, "Meeting", "this will involve everyone"),
-    ] {
-        std::fs::write(
-            dir.join(format!("{n}.eml")),
-            format!(
-                "From: a@x.example\nSubject: {subject}\nMessage-ID: <p{n}@x.example>\n\
-                 Content-Type: text/plain; charset=utf-8\n\n{body}\n"
-            ),
+    ]
+    .map(|(n, subject, body)| {
+        format!(
+            "From: a@x.example\nSubject: {subject}\nMessage-ID: <p{n}@x.example>\n\
+             Content-Type: text/plain; charset=utf-8\n\n{body}\n"
         )
-        .unwrap();
-    }
-    let archive = tmp.path().join("a");
-    import(&archive, &[&dir]);
+    });
+    let (_tmp, archive) = eml_archive(&mails);
     let ids = |q: &str| -> Vec<String> {
         let mut v = ids(&archive, q);
         v.sort();

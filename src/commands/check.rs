@@ -11,13 +11,14 @@
 //! joins such threads (merging, never splitting them). A corrupt
 //! original or database cannot be repaired: it is reported.
 
-use super::reindex::{self, StoredMessage, document_from_original};
+use super::reindex::{self, document_from_original};
 use crate::archive::{Archive, ExitError, tighten_permissions};
 use crate::cli::{CheckArgs, GlobalArgs, ReportFormat};
 use crate::index;
 use crate::output::sanitize;
 use crate::pack::{PackReader, PackRef};
 use crate::store::Store;
+use crate::store::StoredMessage;
 use anyhow::{Context, Result};
 use rusqlite::OptionalExtension;
 use std::collections::{HashMap, HashSet};
@@ -148,7 +149,7 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
     }
 
     // 2. The originals.
-    let messages = reindex::stored_messages(&store)?;
+    let messages = store.stored_messages()?;
     let msgids: HashMap<i64, String> = crate::import::message_ids(&store)?.into_iter().collect();
     report.checked.messages = messages.len() as u64;
     let mut reader = PackReader::new(&archive.originals_dir());

@@ -10,52 +10,15 @@
 use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GlobalArgs, ReindexArgs};
 use crate::index::{self, Fields};
-use crate::pack::{PackReader, PackRef};
+use crate::pack::PackReader;
 use crate::parse;
-use crate::store::Store;
+use crate::store::{Store, StoredMessage};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tantivy::TantivyDocument;
-
-/// A message row as needed to rebuild its index document.
-#[derive(Debug, Clone)]
-pub struct StoredMessage {
-    pub id: i64,
-    pub pack: PackRef,
-    pub size: usize,
-    /// The date the store holds (the index must agree with it).
-    pub date: i64,
-    pub raw_hash: Vec<u8>,
-    /// The import batch that stored it.
-    pub batch: i64,
-}
-
-/// Every message row, by id.
-pub fn stored_messages(store: &Store) -> Result<Vec<StoredMessage>> {
-    let mut q = store.conn.prepare(
-        "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash, batch FROM messages ORDER BY id",
-    )?;
-    let rows = q
-        .query_map([], |r| {
-            Ok(StoredMessage {
-                id: r.get(0)?,
-                pack: PackRef {
-                    pack: r.get(1)?,
-                    offset: r.get::<_, i64>(2)? as u64,
-                    len: r.get(3)?,
-                },
-                size: r.get::<_, i64>(4)? as usize,
-                date: r.get(5)?,
-                raw_hash: r.get(6)?,
-                batch: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
-}
 
 /// The index document of a stored message, rebuilt from its original. Fails
 /// when the original cannot be read, does not match its recorded hash, or no
@@ -101,7 +64,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     let fields = index::fields_of(&index)?;
     let mut writer = index::rebuild_writer(&index)?;
     let batch = store.meta_i64("batch")?;
-    let messages = stored_messages(store)?;
+    let messages = store.stored_messages()?;
 
     let pb = if progress {
         let pb = indicatif::ProgressBar::new(messages.len() as u64);
