@@ -9,7 +9,7 @@
 
 use crate::archive::Archive;
 use crate::pack::PackRef;
-use crate::parse::{Mailbox, ParsedMessage};
+use crate::parse::{Attachment, Mailbox, ParsedMessage};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
@@ -693,13 +693,59 @@ impl Store {
                 addr.execute(params![id, role, i as i64, mb.name, mb.address])?;
             }
         }
+        self.insert_attachments(id, &m.attachments)?;
+        Ok(id)
+    }
+
+    fn insert_attachments(&self, message: i64, list: &[Attachment]) -> Result<()> {
         let mut att = self
             .conn
             .prepare_cached("INSERT INTO attachments (message, position, filename, mime, size) VALUES (?1,?2,?3,?4,?5)")?;
-        for (i, a) in m.attachments.iter().enumerate() {
-            att.execute(params![id, i as i64, a.filename, a.mime, a.size as i64])?;
+        for (i, a) in list.iter().enumerate() {
+            att.execute(params![
+                message,
+                i as i64,
+                a.filename,
+                a.mime,
+                a.size as i64
+            ])?;
         }
-        Ok(id)
+        Ok(())
+    }
+
+    /// The recorded attachment list of every message that has one.
+    pub fn attachment_lists(&self) -> Result<HashMap<i64, Vec<Attachment>>> {
+        let mut lists: HashMap<i64, Vec<Attachment>> = HashMap::new();
+        let mut q = self.conn.prepare(
+            "SELECT message, filename, mime, size FROM attachments ORDER BY message, position",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Attachment {
+                    filename: r.get(1)?,
+                    mime: r.get(2)?,
+                    size: r.get::<_, i64>(3)?.max(0) as u64,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (message, a) = row?;
+            lists.entry(message).or_default().push(a);
+        }
+        Ok(lists)
+    }
+
+    /// Replaces the attachment list recorded for `message` (and its count).
+    pub fn replace_attachments(&self, message: i64, list: &[Attachment]) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM attachments WHERE message = ?1")?
+            .execute([message])?;
+        self.insert_attachments(message, list)?;
+        self.conn
+            .prepare_cached("UPDATE messages SET attachments = ?2 WHERE id = ?1")?
+            .execute(params![message, list.len() as i64])?;
+        Ok(())
     }
 
     /// Records where a message was found.

@@ -107,3 +107,94 @@ fn the_text_of_a_multipart_left_open_is_found_and_shown() {
         );
     }
 }
+
+/// Earlier versions listed the text of a multipart left open as a nameless
+/// attachment, and recorded it so. `kura reindex` reads every original
+/// anew: the attachments recorded follow the new reading (`show` lists what
+/// it can extract), and so do the index's `has:attachment` and the text.
+/// A list that was right is left alone; a second rebuild changes nothing.
+#[test]
+fn reindex_brings_attachments_recorded_by_an_earlier_version_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let open = write(
+        &src,
+        "open.eml",
+        b"From: a@x.example\nSubject: u\nMessage-ID: <u@x.example>\n\
+Content-Type: multipart/mixed; boundary=Z\n\n--Z\n\
+Content-Type: text/plain; charset=utf-8\n\n\xe8\xab\x8b\xe6\xb1\x82\xe6\x9b\xb8 \xe3\x81\xa7\xe3\x81\x99\n",
+    );
+    let pdf = write(
+        &src,
+        "pdf.eml",
+        b"From: a@x.example\nSubject: p\nMessage-ID: <p@x.example>\n\
+Content-Type: multipart/mixed; boundary=Z\n\n--Z\n\
+Content-Type: text/plain\n\nsee the file\n--Z\n\
+Content-Type: application/pdf; name=a.pdf\nContent-Transfer-Encoding: base64\n\n\
+JVBERi0xLjQK\n--Z--\n",
+    );
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&open, &pdf]);
+    assert_eq!(s["new"], 2, "{s}");
+    let attachments = |id: &str| {
+        let json: serde_json::Value =
+            serde_json::from_str(&show(&a, &["--format", "json", id])).unwrap();
+        json["attachments"].clone()
+    };
+    let pdf_list = attachments("p@x.example");
+    assert_eq!(pdf_list[0]["filename"], "a.pdf", "{pdf_list}");
+
+    // As an earlier version recorded the open multipart, and indexed it
+    // (an index rebuilt from those rows would have it under has:attachment).
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let row: i64 = db
+        .query_row(
+            "SELECT id FROM messages WHERE message_id = 'u@x.example'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute_batch(&format!(
+        "INSERT INTO attachments (message, position, filename, mime, size) \
+         VALUES ({row}, 0, '', 'text/plain', 16);
+         UPDATE messages SET attachments = 1 WHERE id = {row};"
+    ))
+    .unwrap();
+    drop(db);
+    assert_eq!(
+        attachments("u@x.example")[0]["mime"],
+        "text/plain",
+        "the stale row is what show lists"
+    );
+
+    let o = run(kura(&a).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("2 messages indexed, the attachments of 1 brought up to date"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(attachments("u@x.example"), serde_json::json!([]));
+    assert_eq!(attachments("p@x.example"), pdf_list, "a right list stays");
+    assert_eq!(ids(&a, "has:attachment"), ["p@x.example"]);
+    assert_eq!(ids(&a, "請求書"), ["u@x.example"]);
+    let n: i64 = rusqlite::Connection::open(a.join("kura.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT attachments FROM messages WHERE id = ?1",
+            [row],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 0, "the count follows the list");
+
+    let o = run(kura(&a).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("attachments"),
+        "nothing left to update: {}",
+        stderr(&o)
+    );
+    let o = run(kura(&a).arg("check"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

@@ -11,7 +11,7 @@ use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GlobalArgs, ReindexArgs};
 use crate::index::{self, Fields};
 use crate::pack::PackReader;
-use crate::parse;
+use crate::parse::{self, Attachment};
 use crate::store::{Store, StoredMessage};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -28,6 +28,16 @@ pub fn document_from_original(
     fields: &Fields,
     m: &StoredMessage,
 ) -> Result<TantivyDocument> {
+    reparse_original(reader, fields, m).map(|(doc, _)| doc)
+}
+
+/// A stored message read anew from its original, as this version reads
+/// mail: its index document and its attachments.
+fn reparse_original(
+    reader: &mut PackReader,
+    fields: &Fields,
+    m: &StoredMessage,
+) -> Result<(TantivyDocument, Vec<Attachment>)> {
     let raw = reader
         .read(m.pack, m.size, &m.raw_hash)
         .with_context(|| format!("message {}", m.id))?;
@@ -42,13 +52,16 @@ pub fn document_from_original(
     parsed.date = m.date;
     let mut doc = index::document(fields, &parsed);
     index::set_id(&mut doc, fields, m.id);
-    Ok(doc)
+    Ok((doc, parsed.attachments))
 }
 
 /// What a rebuild did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ReindexSummary {
     pub indexed: u64,
+    /// Messages whose recorded attachments were not what this version reads
+    /// in their original (recorded by an earlier version): updated.
+    pub attachments_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
     pub seconds: f64,
@@ -65,6 +78,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     let mut writer = index::rebuild_writer(&index)?;
     let batch = store.meta_i64("batch")?;
     let messages = store.stored_messages()?;
+    let recorded = store.attachment_lists()?;
 
     let pb = if progress {
         let pb = indicatif::ProgressBar::new(messages.len() as u64);
@@ -88,6 +102,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     let next = AtomicUsize::new(0);
     let indexed = AtomicU64::new(0);
     let failed = Mutex::new(Vec::new());
+    let changed = Mutex::new(Vec::new());
     let originals = archive.originals_dir();
     std::thread::scope(|scope| -> Result<()> {
         let handles: Vec<_> = (0..workers)
@@ -95,9 +110,15 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
                 scope.spawn(|| -> Result<()> {
                     let mut reader = PackReader::new(&originals);
                     while let Some(m) = messages.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        match document_from_original(&mut reader, &fields, m) {
-                            Ok(doc) => {
+                        match reparse_original(&mut reader, &fields, m) {
+                            Ok((doc, attachments)) => {
                                 writer.add_document(doc)?;
+                                let before = recorded.get(&m.id).map_or(&[][..], |l| &l[..]);
+                                if attachments != before
+                                    && let Ok(mut c) = changed.lock()
+                                {
+                                    c.push((m.id, attachments));
+                                }
                                 indexed.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(e) => {
@@ -122,8 +143,12 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))?;
     failed.sort();
+    let changed = changed
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))?;
     let mut summary = ReindexSummary {
         indexed: indexed.into_inner(),
+        attachments_updated: changed.len() as u64,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
     };
@@ -131,6 +156,16 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     writer
         .wait_merging_threads()
         .context("the merge of the new index failed")?;
+    // The store's attachment lists follow the new reading too (what `show`
+    // lists is what it extracts). Before the swap: a kill between the two
+    // leaves the old index, whose documents only lack the newer reading.
+    if !changed.is_empty() {
+        store.begin()?;
+        for (id, list) in &changed {
+            store.replace_attachments(*id, list)?;
+        }
+        store.commit()?;
+    }
     drop(index);
     pb.finish_and_clear();
 
@@ -172,8 +207,13 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}, {:.1} s",
+            "reindex: {} messages indexed{}{}, {:.1} s",
             summary.indexed,
+            match summary.attachments_updated {
+                0 => String::new(),
+                1 => ", the attachments of 1 brought up to date".to_string(),
+                n => format!(", the attachments of {n} brought up to date"),
+            },
             if summary.failed.is_empty() {
                 String::new()
             } else {
