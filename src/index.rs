@@ -49,7 +49,8 @@ pub struct Fields {
     pub cc: Field,
     /// Attachment file names.
     pub attachment: Field,
-    /// Raw: every address (from/to/cc) and every domain and parent domain of them.
+    /// Raw: every address (from/to/cc) and every domain and parent domain of
+    /// them; and each address with its header ([`role_address_term`]).
     pub addr: Field,
     /// Raw: `type/subtype` and `subtype` of every attachment.
     pub mimetype: Field,
@@ -544,7 +545,9 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
     }
     let mut addrs: Vec<String> = Vec::new();
     let mut mailbox_field =
-        |field: Field, list: &mut dyn Iterator<Item = &crate::parse::Mailbox>| {
+        |field: Field,
+         role: AddressRole,
+         list: &mut dyn Iterator<Item = &crate::parse::Mailbox>| {
             for mb in list {
                 if !mb.name.is_empty() {
                     doc.add_text(field, &mb.name);
@@ -555,12 +558,13 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
                 if !mb.address.is_empty() {
                     doc.add_text(field, &mb.address);
                     addr_terms(&mb.address, &mut addrs);
+                    addrs.push(role_address_term(role, &mb.address));
                 }
             }
         };
-    mailbox_field(fields.from, &mut m.from.iter());
-    mailbox_field(fields.to, &mut m.to.iter());
-    mailbox_field(fields.cc, &mut m.cc.iter());
+    mailbox_field(fields.from, AddressRole::From, &mut m.from.iter());
+    mailbox_field(fields.to, AddressRole::To, &mut m.to.iter());
+    mailbox_field(fields.cc, AddressRole::Cc, &mut m.cc.iter());
     addrs.sort();
     addrs.dedup();
     for a in &addrs {
@@ -627,6 +631,35 @@ fn joined_cjk_name(name: &str) -> Option<String> {
 pub fn set_id(doc: &mut TantivyDocument, fields: &Fields, id: i64) {
     doc.add_u64(fields.id, id as u64);
 }
+
+/// The header an address is in, for [`role_address_term`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressRole {
+    From,
+    To,
+    Cc,
+}
+
+/// The raw term of the `addr` field that says `address` is in the header
+/// `role`: `\u{1}from\u{1}tanaka@x.jp` (lower-cased; the control character
+/// keeps these apart from the addresses and domains `customer:` looks up).
+/// `from:tanaka@x.jp` is this one term. Documents written before these terms
+/// existed have none: see [`ROLE_TERMS_SINCE`].
+pub fn role_address_term(role: AddressRole, address: &str) -> String {
+    let role = match role {
+        AddressRole::From => "from",
+        AddressRole::To => "to",
+        AddressRole::Cc => "cc",
+    };
+    format!("\u{1}{role}\u{1}{}", address.trim().to_lowercase())
+}
+
+/// Store meta key: the lowest message row id whose index document is known
+/// to carry [`role_address_term`]s. Recorded by the first command of this
+/// version that opens the archive for writing (the next row id then), and
+/// set to 0 by `kura reindex`. Documents of lower rows may lack them: a
+/// whole-address query checks those in the store.
+pub const ROLE_TERMS_SINCE: &str = "addr_roles_since";
 
 /// The raw terms an address contributes to the `addr` field: the address, its
 /// domain and every parent domain with at least two labels

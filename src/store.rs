@@ -367,6 +367,14 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
+        // From here on, every index document written carries the terms that
+        // say which header an address is in; older ones may not.
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value)
+             SELECT ?1, IFNULL(MAX(id), 0) + 1 FROM messages",
+            [crate::index::ROLE_TERMS_SINCE],
+        )
+        .with_context(|| format!("cannot write to {}", path.display()))?;
         let store = Store::new(conn);
         store.upgrade_content_hashes(archive)?;
         for (table, column, declaration) in ADDED_COLUMNS {
@@ -601,6 +609,17 @@ impl Default for ThreadOptions {
 impl Store {
     pub fn begin(&self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    /// Begins a read transaction and takes its snapshot now (a deferred
+    /// transaction takes it at its first read). It lasts until the store is
+    /// dropped: for read-only stores that answer many lookups.
+    pub fn begin_read(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN")?;
+        self.conn
+            .query_row("SELECT count(*) FROM meta", [], |_| Ok(()))
+            .context("cannot read the store")?;
         Ok(())
     }
 

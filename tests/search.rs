@@ -1325,24 +1325,25 @@ const HEADER_MAILS: &[(&str, &str, &str)] = &[
 /// An archive of [`HEADER_MAILS`], one .eml file each, built once.
 fn header_archive() -> PathBuf {
     static A: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    A.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let mail = dir.path().join("mail");
-        std::fs::create_dir(&mail).unwrap();
-        for (n, (id, headers, body)) in HEADER_MAILS.iter().enumerate() {
-            let text = format!(
-                "{headers}\nMessage-ID: <{id}>\nMIME-Version: 1.0\n\
-                 Content-Type: text/plain; charset=utf-8\n\n{body}\n"
-            );
-            std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
-        }
-        let archive = dir.path().join("a");
-        let s = import(&archive, &[&mail]);
-        assert_eq!(s["new"], HEADER_MAILS.len(), "import: {s}");
-        (dir, archive)
-    })
-    .1
-    .clone()
+    A.get_or_init(new_header_archive).1.clone()
+}
+
+/// A new archive of [`HEADER_MAILS`] (their files are in `mail/` beside it).
+fn new_header_archive() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    for (n, (id, headers, body)) in HEADER_MAILS.iter().enumerate() {
+        let text = format!(
+            "{headers}\nMessage-ID: <{id}>\nMIME-Version: 1.0\n\
+             Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+        );
+        std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
+    }
+    let archive = dir.path().join("a");
+    let s = import(&archive, &[&mail]);
+    assert_eq!(s["new"], HEADER_MAILS.len(), "import: {s}");
+    (dir, archive)
 }
 
 /// The Message-IDs of [`HEADER_MAILS`] numbered `n` (1-based).
@@ -1425,6 +1426,119 @@ fn a_whole_address_matches_in_its_own_header_only() {
     ] {
         let o = kura_run(&a, &["count", "--threads", "--", q]);
         assert_eq!(stdout(&o).trim(), n, "count --threads {q}: {}", stderr(&o));
+    }
+}
+
+/// Hits of the raw `addr` term `term`, read from the index directly.
+fn raw_addr_hits(a: &Path, term: &str) -> usize {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let q = tantivy::query::TermQuery::new(
+        tantivy::Term::from_field_text(fields.addr, term),
+        tantivy::schema::IndexRecordOption::Basic,
+    );
+    let reader = index.reader().unwrap();
+    reader
+        .searcher()
+        .search(&q, &tantivy::collector::Count)
+        .unwrap()
+}
+
+/// An index written before the terms that say which header an address is in
+/// (a whole-address query is one such term) lacks them: the messages of
+/// rows below the recorded `addr_roles_since` are checked in the store
+/// instead, with the same results; `kura reindex` writes the terms for all.
+#[test]
+fn whole_addresses_in_documents_written_without_their_header_terms() {
+    use tantivy::schema::Value as _;
+    let (dir, a) = new_header_archive();
+    let queries = [
+        "from:tanaka@kyowa.co.jp",
+        "to:info@sakura.co.jp",
+        "cc:k.tanaka@kyowa.co.jp",
+        "-from:tanaka@kyowa.co.jp",
+        "invoice -to:info@sakura.co.jp",
+        "customer:tanaka@kyowa.co.jp",
+    ];
+    let before: Vec<Ids> = queries.iter().map(|q| hits(&a, q)).collect();
+    let term = kura::index::role_address_term(kura::index::AddressRole::From, "tanaka@kyowa.co.jp");
+    assert_eq!(raw_addr_hits(&a, &term), 1);
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let since = || -> String {
+        db.query_row(
+            "SELECT value FROM meta WHERE key = 'addr_roles_since'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(since(), "1", "a new archive has the terms throughout");
+
+    // The documents as an earlier version wrote them, and the row id from
+    // which this version would write them.
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let batch = kura::index::committed_batch(&index).unwrap();
+    let mut rows = Vec::new();
+    let mut docs = Vec::new();
+    for e in std::fs::read_dir(dir.path().join("mail")).unwrap() {
+        let raw = std::fs::read(e.unwrap().path()).unwrap();
+        let m = kura::parse::parse_message(&raw, None).unwrap();
+        let row: i64 = db
+            .query_row(
+                "SELECT id FROM messages WHERE message_id = ?1",
+                [&m.message_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let mut old = tantivy::TantivyDocument::new();
+        for (field, value) in kura::index::document(&fields, &m).field_values() {
+            let role_term =
+                field == fields.addr && value.as_str().is_some_and(|t| t.starts_with('\u{1}'));
+            if !role_term {
+                old.add_field_value(field, value);
+            }
+        }
+        kura::index::set_id(&mut old, &fields, row);
+        rows.push(row);
+        docs.push(old);
+    }
+    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
+    kura::index::delete_ids(&w, &rows).unwrap();
+    for doc in docs {
+        w.add_document(doc).unwrap();
+    }
+    kura::index::commit(&mut w, batch).unwrap();
+    w.wait_merging_threads().unwrap();
+    let next_row = rows.iter().max().unwrap() + 1;
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'addr_roles_since'",
+        [next_row.to_string()],
+    )
+    .unwrap();
+    assert_eq!(raw_addr_hits(&a, &term), 0, "the documents lack the terms");
+    for (q, want) in queries.iter().zip(&before) {
+        assert_eq!(
+            &hits(&a, q),
+            want,
+            "search {q}, documents without the terms"
+        );
+        assert_eq!(count(&a, q), want.len() as u64, "count {q}");
+    }
+    // Unrecorded (no kura that writes the terms has opened the archive for
+    // writing): every document is checked in the store.
+    db.execute("DELETE FROM meta WHERE key = 'addr_roles_since'", [])
+        .unwrap();
+    for (q, want) in queries.iter().zip(&before) {
+        assert_eq!(&hits(&a, q), want, "search {q}, nothing recorded");
+    }
+
+    let o = run(kura(&a).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(since(), "0");
+    assert_eq!(raw_addr_hits(&a, &term), 1, "reindex writes the terms");
+    for (q, want) in queries.iter().zip(&before) {
+        assert_eq!(&hits(&a, q), want, "search {q}, after reindex");
     }
 }
 

@@ -179,6 +179,8 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         .with_context(|| format!("cannot rename {} to {}", new_dir.display(), dir.display()))?;
     sync_dir(&archive.root);
     store.set_meta("index_version", &index::INDEX_VERSION.to_string())?;
+    // Every document now says which header each address is in.
+    store.set_meta(index::ROLE_TERMS_SINCE, "0")?;
     if had_index {
         std::fs::remove_dir_all(&old_dir)
             .with_context(|| format!("cannot remove {}", old_dir.display()))?;

@@ -72,6 +72,12 @@ impl Searcher {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .context("cannot open an index reader")?;
+        // One read transaction for the searcher's life, begun once the index
+        // reader is open: the store is never behind the index it answers
+        // for, every lookup sees the same store, and SQLite takes its file
+        // locks once, not around every statement (a whole-address filter
+        // looks up thousands of rows: 16 ms of locking for 3,000).
+        store.begin_read()?;
         Ok(Searcher {
             index,
             reader,
@@ -194,26 +200,49 @@ impl Searcher {
     /// `field` (from, to or cc), given `words`, the query for its words in
     /// that field.
     ///
-    /// The index cannot tell on its own: its `addr` field holds the
-    /// addresses of all three headers together, and the words of
-    /// `k.tanaka@x.jp` in `from` include those of `tanaka@x.jp`. So the
-    /// messages that have the words in the field and the address in some
-    /// header are the candidates, and the store's `addresses` rows decide.
+    /// The index says it with one term ([`index::role_address_term`]).
+    /// Documents written before those terms existed (rows below
+    /// [`index::ROLE_TERMS_SINCE`]) lack it, and the rest of the index cannot
+    /// tell: its `addr` field holds the addresses of all three headers
+    /// together, and the words of `k.tanaka@x.jp` in `from` include those of
+    /// `tanaka@x.jp`. For those, the messages that have the words in the field
+    /// and the address in some header are the candidates, and the store's
+    /// `addresses` rows decide (about 2 µs a candidate).
     fn address_in_role(
         &self,
         field: QField,
         address: &str,
         words: Box<dyn TQuery>,
     ) -> Result<Box<dyn TQuery>> {
-        let role = match field {
-            QField::From => ROLE_FROM,
-            QField::To => ROLE_TO,
-            QField::Cc => ROLE_CC,
+        let (role, index_role) = match field {
+            QField::From => (ROLE_FROM, index::AddressRole::From),
+            QField::To => (ROLE_TO, index::AddressRole::To),
+            QField::Cc => (ROLE_CC, index::AddressRole::Cc),
             _ => bail!("{field:?} is not an address header"),
         };
+        let exact = raw_term(
+            self.fields.addr,
+            &index::role_address_term(index_role, address),
+        );
+        // Unrecorded: no kura that writes the terms has written to the archive.
+        let since = self
+            .store
+            .meta(index::ROLE_TERMS_SINCE)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(u64::MAX);
+        if since <= 1 {
+            return Ok(exact);
+        }
         let candidates = BooleanQuery::new(vec![
             (Occur::Must, words),
             (Occur::Must, raw_term(self.fields.addr, address)),
+            (
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Unbounded,
+                    Bound::Excluded(Term::from_field_u64(self.fields.id, since)),
+                )),
+            ),
         ]);
         let hits = self
             .reader
@@ -235,7 +264,10 @@ impl Searcher {
                 }
             }
         }
-        Ok(index::id_set_query(&kept))
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Should, exact),
+            (Occur::Should, index::id_set_query(&kept)),
+        ])))
     }
 
     /// The message rows `sql` (one parameter) selects.
