@@ -84,17 +84,6 @@ fn tamper_index(a: &Path, delete: i64, orphan: i64) {
     });
 }
 
-/// Changes the index with `change`, committed as kura commits.
-fn change_index(a: &Path, change: impl FnOnce(&tantivy::IndexWriter, &kura::index::Fields)) {
-    let index = kura::index::open_existing(&a.join("index")).unwrap();
-    let fields = kura::index::fields_of(&index).unwrap();
-    let batch = kura::index::committed_batch(&index).unwrap();
-    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
-    change(&w, &fields);
-    kura::index::commit(&mut w, batch).unwrap();
-    w.wait_merging_threads().unwrap();
-}
-
 /// A document for row `row` whose only text is `subject`.
 fn stray_document(
     fields: &kura::index::Fields,

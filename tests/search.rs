@@ -1476,40 +1476,36 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
 
     // The documents as an earlier version wrote them, and the row id from
     // which this version would write them.
-    let index = kura::index::open_existing(&a.join("index")).unwrap();
-    let fields = kura::index::fields_of(&index).unwrap();
-    let batch = kura::index::committed_batch(&index).unwrap();
     let mut rows = Vec::new();
-    let mut docs = Vec::new();
-    for e in std::fs::read_dir(dir.path().join("mail")).unwrap() {
-        let raw = std::fs::read(e.unwrap().path()).unwrap();
-        let m = kura::parse::parse_message(&raw, None).unwrap();
-        let row: i64 = db
-            .query_row(
-                "SELECT id FROM messages WHERE message_id = ?1",
-                [&m.message_id],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let mut old = tantivy::TantivyDocument::new();
-        for (field, value) in kura::index::document(&fields, &m).field_values() {
-            let role_term =
-                field == fields.addr && value.as_str().is_some_and(|t| t.starts_with('\u{1}'));
-            if !role_term {
-                old.add_field_value(field, value);
+    change_index(&a, |w, fields| {
+        let mut docs = Vec::new();
+        for e in std::fs::read_dir(dir.path().join("mail")).unwrap() {
+            let raw = std::fs::read(e.unwrap().path()).unwrap();
+            let m = kura::parse::parse_message(&raw, None).unwrap();
+            let row: i64 = db
+                .query_row(
+                    "SELECT id FROM messages WHERE message_id = ?1",
+                    [&m.message_id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let mut old = tantivy::TantivyDocument::new();
+            for (field, value) in kura::index::document(fields, &m).field_values() {
+                let role_term =
+                    field == fields.addr && value.as_str().is_some_and(|t| t.starts_with('\u{1}'));
+                if !role_term {
+                    old.add_field_value(field, value);
+                }
             }
+            kura::index::set_id(&mut old, fields, row);
+            rows.push(row);
+            docs.push(old);
         }
-        kura::index::set_id(&mut old, &fields, row);
-        rows.push(row);
-        docs.push(old);
-    }
-    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
-    kura::index::delete_ids(&w, &rows).unwrap();
-    for doc in docs {
-        w.add_document(doc).unwrap();
-    }
-    kura::index::commit(&mut w, batch).unwrap();
-    w.wait_merging_threads().unwrap();
+        kura::index::delete_ids(w, &rows).unwrap();
+        for doc in docs {
+            w.add_document(doc).unwrap();
+        }
+    });
     let next_row = rows.iter().max().unwrap() + 1;
     db.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'addr_roles_since'",

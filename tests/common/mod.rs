@@ -179,3 +179,15 @@ pub fn assert_accounted(s: &serde_json::Value) {
         "counts do not add up: {s}"
     );
 }
+
+/// Changes the index of archive `a` behind kura's back with `change`,
+/// committed as kura commits (the same batch payload).
+pub fn change_index(a: &Path, change: impl FnOnce(&tantivy::IndexWriter, &kura::index::Fields)) {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let batch = kura::index::committed_batch(&index).unwrap();
+    let mut w = index.writer_with_num_threads(1, 32 << 20).unwrap();
+    change(&w, &fields);
+    kura::index::commit(&mut w, batch).unwrap();
+    w.wait_merging_threads().unwrap();
+}
