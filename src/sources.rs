@@ -627,6 +627,57 @@ fn is_from_line(line: &[u8]) -> bool {
     has_time(date) || has_year(date)
 }
 
+/// Whether `line` is a `From ` line with a sender and nothing else
+/// (`From tanaka@example.jp`, `From MAILER-DAEMON`): a separator some
+/// exporters write without the date, when a message's headers follow it
+/// (see [`starts_a_header_block`]).
+fn is_dateless_from_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"From ") else {
+        return false;
+    };
+    let mut words = rest
+        .split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty());
+    words.next().is_some() && words.next().is_none()
+}
+
+/// Whether `line` is a header that mail starts with, by name: the common
+/// trace, origin and MIME headers, and `X-`, `ARC-`, `DKIM-`, `List-` and
+/// `Resent-` ones. (Not any `Name:` line: body text like `Note: ...` after a
+/// line `From Tanaka` must stay text.)
+fn starts_a_header_block(line: &[u8]) -> bool {
+    const NAMES: [&[u8]; 18] = [
+        b"return-path",
+        b"received",
+        b"delivered-to",
+        b"envelope-to",
+        b"x-original-to",
+        b"from",
+        b"to",
+        b"cc",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"mime-version",
+        b"content-type",
+        b"reply-to",
+        b"sender",
+        b"in-reply-to",
+        b"references",
+        b"authentication-results",
+    ];
+    const PREFIXES: [&[u8]; 5] = [b"x-", b"arc-", b"dkim-", b"list-", b"resent-"];
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let name = &line[..colon];
+    if name.is_empty() || !name.iter().all(|&b| b.is_ascii_graphic()) {
+        return false;
+    }
+    let name = name.to_ascii_lowercase();
+    NAMES.contains(&name.as_slice()) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// The date of a `From_` line written the way mail systems write it,
 /// `From SENDER Www Mmm dd hh:mm[:ss] [ZONE] yyyy` (asctime, with an optional
 /// zone such as `+0900` or `JST`), as unix seconds (UTC unless a numeric zone
@@ -717,6 +768,10 @@ pub struct MboxMessage {
 /// A complete `From_` line (`From SENDER Www Mmm dd hh:mm:ss yyyy`, see
 /// `from_line_date`) is a separator even without the empty line before it
 /// (mbox files joined with `cat` whose first did not end with one).
+/// A `From ` line with a sender and no date (`From tanaka@example.jp`, as
+/// some exporters write) is a separator too, where a separator may be, when
+/// the next line is a header mail starts with (`Return-Path:`, `Received:`,
+/// `From:`, `Subject:`, `X-...:`; see `starts_a_header_block`).
 /// Any other line starting with `From ` is body text (mboxo files contain
 /// unquoted ones). The empty line before a separator, and one empty line at
 /// the end of the file, are not part of a message.
@@ -745,6 +800,9 @@ pub struct MboxReader {
     line_start: bool,
     /// Whether the last line of the input was blank (set at its end).
     ended_blank: bool,
+    /// The first line of the next message, read to tell that the dateless
+    /// `From ` line before it was a separator.
+    carry: Option<Vec<u8>>,
 }
 
 /// The decompressed bytes of a gzip file: its members one after another, as
@@ -848,6 +906,7 @@ impl MboxReader {
             line: Vec::new(),
             line_start: true,
             ended_blank: false,
+            carry: None,
         })
     }
 
@@ -897,6 +956,15 @@ impl MboxReader {
         // Whether bytes past the limit were dropped: then `bytes` (one byte
         // over the limit) ends with none of the blank line to take off.
         let mut cut = false;
+        if let Some(first) = self.carry.take() {
+            bytes.extend_from_slice(&first);
+            blank_len = None;
+        }
+        // A dateless `From ` line where a separator may be, until the next
+        // line says whether it was one: its offset, and the length of
+        // `bytes` before it and the blank line before it (`None` when past
+        // the limit: nothing to take off).
+        let mut pending: Option<(u64, Option<usize>)> = None;
         loop {
             let Some(line_off) = self.read_line()? else {
                 self.done = true;
@@ -942,6 +1010,37 @@ impl MboxReader {
                     envelope_date,
                     bytes,
                 }));
+            }
+            if let Some((sep_off, before)) = pending.take()
+                && self.line_start
+                && starts_a_header_block(&self.line)
+            {
+                if let Some(n) = before {
+                    bytes.truncate(n);
+                }
+                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                    // Nothing but blank lines before the first separator.
+                    offset = sep_off;
+                    envelope_date = None;
+                    preamble = false;
+                    bytes.clear();
+                    cut = false;
+                } else {
+                    self.next_sep = Some((sep_off, None));
+                    self.carry = Some(self.line.clone());
+                    return Ok(Some(MboxMessage {
+                        offset,
+                        envelope_date,
+                        bytes,
+                    }));
+                }
+            }
+            if let Some(n) = blank_len
+                && self.line_start
+                && is_dateless_from_line(&self.line)
+            {
+                let before = (!cut).then(|| bytes.len().saturating_sub(n));
+                pending = Some((line_off, before));
             }
             let line = &self.line;
             blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
@@ -1391,6 +1490,59 @@ mod tests {
             assert!(r.next().is_none());
             assert_eq!(r.position(), file.len() as u64);
             assert!(read_all(&path, false, file.len() as u64).is_empty());
+        }
+    }
+
+    /// Separators written without a date (`From tanaka@example.jp`), as
+    /// some exporters write them: each starts a message when a header mail
+    /// starts with follows it; elsewhere such a line is text.
+    #[test]
+    fn dateless_separators_start_messages_when_headers_follow() {
+        for nl in ["\n", "\r\n"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("box.mbox");
+            let m1 = format!(
+                "Return-Path: <a@example.jp>{nl}From: a@example.jp{nl}Subject: one{nl}{nl}\
+                 Regards,{nl}{nl}From Tanaka{nl}Thank you{nl}{nl}From Suzuki{nl}Note: not a header{nl}\
+                 {nl}From x@y.jp more words{nl}From: z@y.jp{nl}"
+            );
+            let m2 = format!("Received: by mx{nl}Subject: two{nl}{nl}body{nl}");
+            let m3 = format!("X-Mailer: m{nl}Subject: three{nl}{nl}last{nl}");
+            let file = format!(
+                "From a@example.jp{nl}{m1}{nl}From MAILER-DAEMON{nl}{m2}{nl}\
+                 From c@example.jp   {nl}{m3}{nl}"
+            );
+            write(&path, file.as_bytes());
+            let msgs = read_all(&path, false, 0);
+            let bytes: Vec<String> = msgs
+                .iter()
+                .map(|m| String::from_utf8(m.bytes.clone()).unwrap())
+                .collect();
+            assert_eq!(bytes, [m1.clone(), m2.clone(), m3.clone()], "nl={nl:?}");
+            let offsets: Vec<u64> = msgs.iter().map(|m| m.offset).collect();
+            let second = file.find("From MAILER-DAEMON").unwrap() as u64;
+            let third = file.find("From c@example.jp").unwrap() as u64;
+            assert_eq!(offsets, [0, second, third]);
+            assert!(msgs.iter().all(|m| m.envelope_date.is_none()));
+
+            // Resumed at a dateless separator, the reader starts there.
+            let mut r = MboxReader::open(&path, false, 0).unwrap();
+            r.next().unwrap().unwrap();
+            assert_eq!(r.position(), second);
+            assert_eq!(read_all(&path, false, second), msgs[1..].to_vec());
+            assert_eq!(read_all(&path, false, third), msgs[2..].to_vec());
+
+            // Not where a separator may be (no blank line before), or with
+            // nothing after it: text.
+            let text = format!(
+                "From a@example.jp{nl}Subject: s{nl}{nl}x{nl}From b@x.jp{nl}Subject: t{nl}{nl}From c@x.jp{nl}"
+            );
+            write(&path, text.as_bytes());
+            let msgs = read_all(&path, false, 0);
+            assert_eq!(msgs.len(), 1, "nl={nl:?}: {msgs:?}");
+            let want =
+                format!("Subject: s{nl}{nl}x{nl}From b@x.jp{nl}Subject: t{nl}{nl}From c@x.jp{nl}");
+            assert_eq!(String::from_utf8_lossy(&msgs[0].bytes), want);
         }
     }
 

@@ -7,12 +7,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 /// Number of messages a corpus folder holds (Maildir files, or mbox messages).
-/// Sets the modification time of the file at `path`.
-fn set_mtime(path: &Path, when: SystemTime) {
-    let file = std::fs::File::options().write(true).open(path).unwrap();
-    file.set_modified(when).unwrap();
-}
-
 fn corpus_messages(dir: &Path) -> u64 {
     let cur = dir.join("cur");
     if cur.is_dir() {

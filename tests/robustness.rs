@@ -593,6 +593,50 @@ From z@y Mon Jan 1 00:00:00 2024\nSubject: three\nMessage-ID: <three@example.jp>
     assert_eq!(count(&archive, "body:\"from here on\""), 1);
 }
 
+/// An export whose separators have no date (`From sender` alone) is read
+/// message by message, not as one message holding all the others; a message
+/// appended later the same way is picked up where the last import stopped.
+#[test]
+fn an_mbox_of_dateless_separators_imports_each_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("export.mbox");
+    let one = "From tanaka@kyowa.co.jp\nFrom: tanaka@kyowa.co.jp\nSubject: one\n\
+               Message-ID: <d1@kyowa.co.jp>\n\n請求書を送ります\n\nFrom Tanaka\nThanks\n\n";
+    let two = "From suzuki@kyowa.co.jp\nReturn-Path: <suzuki@kyowa.co.jp>\nFrom: suzuki@kyowa.co.jp\n\
+               Subject: two\nMessage-ID: <d2@kyowa.co.jp>\n\n見積書です\n\n";
+    std::fs::write(&path, format!("{one}{two}")).unwrap();
+    // Not "being written": the file was not changed in the last minute.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    set_mtime(&path, old);
+    let (archive, s) = import_checked(tmp.path(), &[&path]);
+    assert_eq!(
+        (s["seen"].as_u64(), s["new"].as_u64()),
+        (Some(2), Some(2)),
+        "{s}"
+    );
+    assert_eq!(ids(&archive, "請求書"), ["d1@kyowa.co.jp"]);
+    assert_eq!(ids(&archive, "見積書"), ["d2@kyowa.co.jp"]);
+    assert_eq!(count(&archive, "thanks"), 1, "a `From Tanaka` line is text");
+
+    let three = "From sato@kyowa.co.jp\nSubject: three\nMessage-ID: <d3@kyowa.co.jp>\n\n納品書\n\n";
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    std::io::Write::write_all(&mut f, three.as_bytes()).unwrap();
+    drop(f);
+    set_mtime(&path, old + std::time::Duration::from_secs(60));
+    let s = import(&archive, &[&path]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["new"].as_u64(), s["unchanged"].as_u64()),
+        (Some(1), Some(2)),
+        "{s}"
+    );
+    assert_eq!(ids(&archive, "納品書"), ["d3@kyowa.co.jp"]);
+    assert_eq!(count(&archive, "*"), 3);
+}
+
 #[test]
 fn an_empty_mbox_and_an_empty_message() {
     let tmp = tempfile::tempdir().unwrap();

@@ -191,3 +191,9 @@ pub fn change_index(a: &Path, change: impl FnOnce(&tantivy::IndexWriter, &kura::
     kura::index::commit(&mut w, batch).unwrap();
     w.wait_merging_threads().unwrap();
 }
+
+/// Sets the modification time of the file at `path`.
+pub fn set_mtime(path: &Path, when: std::time::SystemTime) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(when).unwrap();
+}
