@@ -1983,3 +1983,132 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod review_fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LINES: &[&str] = &[
+        "From a@x.jp",
+        "From MAILER-DAEMON",
+        "From a@x.jp Thu Jan  1 00:00:00 2024",
+        "From a@x.jp 2024",
+        "From Tanaka said",
+        "From ",
+        ">From a@x.jp",
+        ">>From b",
+        "Subject: s",
+        "Received: by mx",
+        "X-Foo: y",
+        "Note: n",
+        "body text",
+        "From: z@y.jp",
+        "From  a@x.jp",
+        "From a@x.jp ",
+        "From a@x.jp\r",
+        " ",
+        "Content-Type: text/plain",
+        "",
+        "",
+        "",
+    ];
+
+    fn build(idx: &[usize], nl: &str, end_nl: bool) -> Vec<u8> {
+        let mut s = String::new();
+        for (k, &i) in idx.iter().enumerate() {
+            s.push_str(LINES[i]);
+            if k + 1 < idx.len() || end_nl {
+                s.push_str(nl);
+            }
+        }
+        s.into_bytes()
+    }
+
+    fn unquote_count(bytes: &[u8]) -> usize {
+        // number of lines starting with >+From (each lost one '>')
+        bytes
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|l| {
+                let n = l.iter().take_while(|&&b| b == b'>').count();
+                n > 0 && l[n..].starts_with(b"From ")
+            })
+            .count()
+    }
+
+    fn read_all(path: &Path, gzip: bool, start: u64) -> Vec<MboxMessage> {
+        MboxReader::open(path, gzip, start)
+            .unwrap()
+            .collect::<anyhow::Result<Vec<_>>>()
+            .unwrap()
+    }
+
+    fn line_at(file: &[u8], off: usize) -> &[u8] {
+        let end = file[off..].iter().position(|&b| b == b'\n').map_or(file.len(), |p| off + p + 1);
+        &file[off..end]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn accounting(idx in proptest::collection::vec(0usize..LINES.len(), 0..18), crlf: bool, end_nl: bool) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let file = build(&idx, nl, end_nl);
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("b.mbox");
+            std::fs::write(&path, &file).unwrap();
+            let msgs = read_all(&path, false, 0);
+            if let Some(m0) = msgs.first() { prop_assert!(file[..m0.offset as usize].iter().all(u8::is_ascii_whitespace), "lost before first: {:?}", String::from_utf8_lossy(&file)); }
+            else { prop_assert!(file.iter().all(u8::is_ascii_whitespace), "all lost: {:?}", String::from_utf8_lossy(&file)); }
+            // offsets increasing
+            for w in msgs.windows(2) { prop_assert!(w[0].offset < w[1].offset, "{:?}", msgs); }
+            for (i, m) in msgs.iter().enumerate() {
+                let start = m.offset as usize;
+                let end = msgs.get(i + 1).map_or(file.len(), |n| n.offset as usize);
+                let region = &file[start..end];
+                let sep = line_at(&file, start);
+                let ok = |body_start: usize, unq: bool| -> bool {
+                    let rest = &region[body_start..];
+                    let got = m.bytes.len() + if unq { unquote_count(rest) } else { 0 };
+                    let blank = rest.len() as isize - got as isize;
+                    if !(0..=2).contains(&blank) { return false; }
+                    let tail = &rest[rest.len() - blank as usize..];
+                    let tail_ok = tail.is_empty() || tail == b"\n" || tail == b"\r\n";
+                    // bytes must equal the rest minus tail, with unquoting
+                    let mut want = Vec::new();
+                    for l in rest[..rest.len() - blank as usize].split_inclusive(|&b| b == b'\n') {
+                        let n = l.iter().take_while(|&&b| b == b'>').count();
+                        if unq && n > 0 && l[n..].starts_with(b"From ") { want.extend_from_slice(&l[1..]); } else { want.extend_from_slice(l); }
+                    }
+                    tail_ok && want == m.bytes
+                };
+                let pass = (sep.starts_with(b"From ") && ok(sep.len(), true)) || (i == 0 && ok(0, false));
+                prop_assert!(pass, "msg {} of {:?}: region {:?} bytes {:?}", i, String::from_utf8_lossy(&file), String::from_utf8_lossy(region), String::from_utf8_lossy(&m.bytes));
+            }
+            // resume at every separator offset gives the same suffix
+            for i in 0..msgs.len() {
+                if i == 0 && msgs[0].offset == 0 && !line_at(&file, 0).starts_with(b"From ") { continue; }
+                if i == 0 { continue; }
+                let again = read_all(&path, false, msgs[i].offset);
+                prop_assert_eq!(&again[..], &msgs[i..], "resume at {} of {:?}", msgs[i].offset, String::from_utf8_lossy(&file));
+            }
+            // gzip same
+            let gz = {
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut e, &file).unwrap();
+                e.finish().unwrap()
+            };
+            let gpath = tmp.path().join("b.mbox.gz");
+            std::fs::write(&gpath, &gz).unwrap();
+            prop_assert_eq!(read_all(&gpath, true, 0), msgs.clone());
+            // crlf equivalence: same number of messages as LF version
+            if crlf {
+                let lf = build(&idx, "\n", end_nl);
+                std::fs::write(&path, &lf).unwrap();
+                let lfm = read_all(&path, false, 0);
+                prop_assert_eq!(lfm.len(), msgs.len(), "{:?}", String::from_utf8_lossy(&file));
+            }
+        }
+    }
+}
+
