@@ -967,6 +967,30 @@ impl MboxReader {
         let mut pending: Option<(u64, Option<usize>)> = None;
         loop {
             let Some(line_off) = self.read_line()? else {
+                // A dateless `From ` line was the last line: a separator,
+                // as a dated one there is. The message it starts is empty
+                // (or still being written), and the one before it ends
+                // without it.
+                if let Some((sep_off, before)) = pending.take() {
+                    if let Some(n) = before {
+                        bytes.truncate(n);
+                    }
+                    if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                        offset = sep_off;
+                        envelope_date = None;
+                        preamble = false;
+                        bytes.clear();
+                        blank_len = None;
+                        cut = false;
+                    } else {
+                        self.next_sep = Some((sep_off, None));
+                        return Ok(Some(MboxMessage {
+                            offset,
+                            envelope_date,
+                            bytes,
+                        }));
+                    }
+                }
                 self.done = true;
                 // (Blank lines alone are no message to end.)
                 self.ended_blank = blank_len.is_some_and(|n| n > 0)
@@ -1532,17 +1556,28 @@ mod tests {
             assert_eq!(read_all(&path, false, second), msgs[1..].to_vec());
             assert_eq!(read_all(&path, false, third), msgs[2..].to_vec());
 
-            // Not where a separator may be (no blank line before), or with
-            // nothing after it: text.
+            // Not where a separator may be (no blank line before): text. As
+            // the last line of the file, with nothing after it: a separator,
+            // as a dated one there is, of an empty message (the file ends
+            // inside it).
             let text = format!(
                 "From a@example.jp{nl}Subject: s{nl}{nl}x{nl}From b@x.jp{nl}Subject: t{nl}{nl}From c@x.jp{nl}"
             );
             write(&path, text.as_bytes());
-            let msgs = read_all(&path, false, 0);
-            assert_eq!(msgs.len(), 1, "nl={nl:?}: {msgs:?}");
-            let want =
-                format!("Subject: s{nl}{nl}x{nl}From b@x.jp{nl}Subject: t{nl}{nl}From c@x.jp{nl}");
+            let mut r = MboxReader::open(&path, false, 0).unwrap();
+            let msgs: Vec<MboxMessage> = r.by_ref().map(Result::unwrap).collect();
+            assert!(r.ended_inside_a_message());
+            assert_eq!(msgs.len(), 2, "nl={nl:?}: {msgs:?}");
+            let want = format!("Subject: s{nl}{nl}x{nl}From b@x.jp{nl}Subject: t{nl}");
             assert_eq!(String::from_utf8_lossy(&msgs[0].bytes), want);
+            let last = text.rfind("From c@x.jp").unwrap() as u64;
+            assert_eq!((msgs[1].offset, msgs[1].bytes.len()), (last, 0));
+            for alone in [format!("From c@x.jp{nl}"), "From c@x.jp".to_string()] {
+                write(&path, alone.as_bytes());
+                let msgs = read_all(&path, false, 0);
+                assert_eq!(msgs.len(), 1, "{alone:?}: {msgs:?}");
+                assert_eq!((msgs[0].offset, msgs[0].bytes.len()), (0, 0), "{alone:?}");
+            }
         }
     }
 
@@ -1984,8 +2019,13 @@ mod tests {
     }
 }
 
+/// Property test of the mbox reader over random mixes of dated and dateless
+/// `From ` lines, quoted ones, headers, body text and blank lines, LF and
+/// CRLF: every message is its separator line, its bytes (unquoted) and at
+/// most one blank line, offsets increase, resuming at any message gives the
+/// same rest, and a gzip copy reads the same.
 #[cfg(test)]
-mod review_fuzz {
+mod mbox_accounting {
     use super::*;
     use proptest::prelude::*;
 
@@ -2044,7 +2084,10 @@ mod review_fuzz {
     }
 
     fn line_at(file: &[u8], off: usize) -> &[u8] {
-        let end = file[off..].iter().position(|&b| b == b'\n').map_or(file.len(), |p| off + p + 1);
+        let end = file[off..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(file.len(), |p| off + p + 1);
         &file[off..end]
     }
 
@@ -2111,4 +2154,3 @@ mod review_fuzz {
         }
     }
 }
-
