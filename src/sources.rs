@@ -943,22 +943,15 @@ impl MboxReader {
     }
 
     fn read_message(&mut self) -> io::Result<Option<MboxMessage>> {
-        let (mut offset, mut envelope_date, mut preamble) = match self.next_sep.take() {
-            Some((off, date)) => (off, date, false),
+        let mut d = match self.next_sep.take() {
+            Some((off, date)) => Draft::new(off, date, false),
             None if self.started => return Ok(None),
-            None => (self.pos, None, true),
+            None => Draft::new(self.pos, None, true),
         };
         self.started = true;
-        let mut bytes = Vec::new();
-        // Length of the blank line that ends `bytes`, if the last line was
-        // blank; at the very start, a separator needs no blank line before it.
-        let mut blank_len: Option<usize> = if preamble { Some(0) } else { None };
-        // Whether bytes past the limit were dropped: then `bytes` (one byte
-        // over the limit) ends with none of the blank line to take off.
-        let mut cut = false;
         if let Some(first) = self.carry.take() {
-            bytes.extend_from_slice(&first);
-            blank_len = None;
+            d.bytes.extend_from_slice(&first);
+            d.blank_len = None;
         }
         // A dateless `From ` line where a separator may be, until the next
         // line says whether it was one: its offset, and the length of
@@ -971,41 +964,21 @@ impl MboxReader {
                 // as a dated one there is. The message it starts is empty
                 // (or still being written), and the one before it ends
                 // without it.
-                if let Some((sep_off, before)) = pending.take() {
-                    if let Some(n) = before {
-                        bytes.truncate(n);
-                    }
-                    if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
-                        offset = sep_off;
-                        envelope_date = None;
-                        preamble = false;
-                        bytes.clear();
-                        blank_len = None;
-                        cut = false;
-                    } else {
-                        self.next_sep = Some((sep_off, None));
-                        return Ok(Some(MboxMessage {
-                            offset,
-                            envelope_date,
-                            bytes,
-                        }));
-                    }
+                if let Some((sep_off, before)) = pending.take()
+                    && let Some(m) = d.end_at(before, sep_off, None)
+                {
+                    self.next_sep = Some((sep_off, None));
+                    return Ok(Some(m));
                 }
                 self.done = true;
                 // (Blank lines alone are no message to end.)
-                self.ended_blank = blank_len.is_some_and(|n| n > 0)
-                    || (preamble && bytes.iter().all(u8::is_ascii_whitespace));
-                if let Some(n) = blank_len.filter(|_| !cut) {
-                    bytes.truncate(bytes.len().saturating_sub(n));
-                }
-                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                self.ended_blank = d.blank_len.is_some_and(|n| n > 0) || d.is_blank_preamble();
+                if d.is_blank_preamble() {
                     return Ok(None);
                 }
-                return Ok(Some(MboxMessage {
-                    offset,
-                    envelope_date,
-                    bytes,
-                }));
+                // The end of input ends the message as a separator would.
+                let keep = d.keep_before_blank();
+                return Ok(d.end_at(keep, self.pos, None));
             };
             let date = if self.line_start {
                 from_line_date(&self.line)
@@ -1013,63 +986,40 @@ impl MboxReader {
                 None
             };
             if self.line_start
-                && (date.is_some() || (blank_len.is_some() && is_from_line(&self.line)))
+                && (date.is_some() || (d.blank_len.is_some() && is_from_line(&self.line)))
             {
-                if let Some(n) = blank_len.filter(|_| !cut) {
-                    bytes.truncate(bytes.len().saturating_sub(n));
-                }
-                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
+                let keep = d.keep_before_blank();
+                match d.end_at(keep, line_off, date) {
                     // Nothing but blank lines before the first separator.
-                    offset = line_off;
-                    envelope_date = date;
-                    preamble = false;
-                    bytes.clear();
-                    blank_len = None;
-                    cut = false;
-                    continue;
+                    None => continue,
+                    Some(m) => {
+                        self.next_sep = Some((line_off, date));
+                        return Ok(Some(m));
+                    }
                 }
-                self.next_sep = Some((line_off, date));
-                return Ok(Some(MboxMessage {
-                    offset,
-                    envelope_date,
-                    bytes,
-                }));
             }
             if let Some((sep_off, before)) = pending.take()
                 && self.line_start
                 && starts_a_header_block(&self.line)
+                && let Some(m) = d.end_at(before, sep_off, None)
             {
-                if let Some(n) = before {
-                    bytes.truncate(n);
-                }
-                if preamble && bytes.iter().all(u8::is_ascii_whitespace) {
-                    // Nothing but blank lines before the first separator.
-                    offset = sep_off;
-                    envelope_date = None;
-                    preamble = false;
-                    bytes.clear();
-                    cut = false;
-                } else {
-                    self.next_sep = Some((sep_off, None));
-                    self.carry = Some(self.line.clone());
-                    return Ok(Some(MboxMessage {
-                        offset,
-                        envelope_date,
-                        bytes,
-                    }));
-                }
+                // (Or only blank lines came before: the draft starts over
+                // at the separator, and this line is its first.)
+                self.next_sep = Some((sep_off, None));
+                self.carry = Some(self.line.clone());
+                return Ok(Some(m));
             }
-            if let Some(n) = blank_len
+            if let Some(n) = d.blank_len
                 && self.line_start
                 && is_dateless_from_line(&self.line)
             {
-                let before = (!cut).then(|| bytes.len().saturating_sub(n));
+                let before = (!d.cut).then(|| d.bytes.len().saturating_sub(n));
                 pending = Some((line_off, before));
             }
             let line = &self.line;
-            blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
+            d.blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
             let unquoted = match line.iter().position(|&b| b != b'>') {
-                Some(n) if self.line_start && !preamble && n > 0 => {
+                Some(n) if self.line_start && !d.preamble && n > 0 => {
                     line.get(n..).is_some_and(|l| l.starts_with(b"From "))
                 }
                 _ => false,
@@ -1081,11 +1031,79 @@ impl MboxReader {
             };
             // Past the limit, one byte more than it is kept: enough to reject
             // the message as too large; the rest is skipped, not held.
-            let room = (crate::parse::MAX_MESSAGE_SIZE + 1).saturating_sub(bytes.len());
+            let room = (crate::parse::MAX_MESSAGE_SIZE + 1).saturating_sub(d.bytes.len());
             let kept = room.min(line.len());
-            cut |= kept < line.len();
-            bytes.extend_from_slice(line.get(..kept).unwrap_or_default());
+            d.cut |= kept < line.len();
+            d.bytes
+                .extend_from_slice(line.get(..kept).unwrap_or_default());
         }
+    }
+}
+
+/// The message [`MboxReader::read_message`] is reading.
+struct Draft {
+    offset: u64,
+    envelope_date: Option<i64>,
+    /// Reading began here, not at a separator: what comes before the first
+    /// separator (kept as a message of its own unless only blank lines).
+    preamble: bool,
+    bytes: Vec<u8>,
+    /// Length of the blank line that ends `bytes`, if the last line was
+    /// blank; at the very start, a separator needs no blank line before it.
+    blank_len: Option<usize>,
+    /// Whether bytes past the limit were dropped: then `bytes` (one byte
+    /// over the limit) ends with none of the blank line to take off.
+    cut: bool,
+}
+
+impl Draft {
+    fn new(offset: u64, envelope_date: Option<i64>, preamble: bool) -> Draft {
+        Draft {
+            offset,
+            envelope_date,
+            preamble,
+            bytes: Vec::new(),
+            blank_len: preamble.then_some(0),
+            cut: false,
+        }
+    }
+
+    /// Only blank lines so far, before the first separator of a read.
+    fn is_blank_preamble(&self) -> bool {
+        self.preamble && self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+
+    /// The length of `bytes` without the blank line that ends them (`None`:
+    /// nothing to take off).
+    fn keep_before_blank(&self) -> Option<usize> {
+        self.blank_len
+            .filter(|_| !self.cut)
+            .map(|n| self.bytes.len().saturating_sub(n))
+    }
+
+    /// A separator at `sep_off` (with its date, if any) ends the message:
+    /// its bytes are cut to `keep` (what came before the separator and the
+    /// blank line before it) and it is returned. When only blank lines came
+    /// before the first separator, there is no message: the draft starts
+    /// over at the separator, and `None` is returned.
+    fn end_at(
+        &mut self,
+        keep: Option<usize>,
+        sep_off: u64,
+        date: Option<i64>,
+    ) -> Option<MboxMessage> {
+        if let Some(n) = keep {
+            self.bytes.truncate(n);
+        }
+        if self.is_blank_preamble() {
+            *self = Draft::new(sep_off, date, false);
+            return None;
+        }
+        Some(MboxMessage {
+            offset: self.offset,
+            envelope_date: self.envelope_date,
+            bytes: std::mem::take(&mut self.bytes),
+        })
     }
 }
 
