@@ -512,10 +512,11 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     // The import's own error comes first (a full disk fails both).
     result?;
     logged.context("cannot record the import in the log")?;
-    // Let segment merges finish, so the index is compact and its garbage collected.
-    writer
-        .wait_merging_threads()
+    // Merge what the import added, so the index stays compact and its
+    // garbage collected.
+    index::finish(writer)
         .context("the index merge failed (the archive is consistent; run `kura gc` later)")?;
+    summary.seconds = started.elapsed().as_secs_f64();
     tighten_permissions(&archive.root)?;
     Ok(summary)
 }

@@ -6,6 +6,10 @@
 //! Each commit carries the number of the last store batch it covers as its
 //! payload, so [`committed_batch`] tells how far the index is behind the store.
 
+mod merge;
+
+pub use merge::finish;
+
 use crate::parse::ParsedMessage;
 use crate::tokenizer::{self, TOKENIZER_NAME};
 use anyhow::{Context, Result, bail};
@@ -347,10 +351,13 @@ pub fn rebuild_writer(index: &Index) -> Result<IndexWriter> {
     open_writer(index, cores().clamp(1, 4))
 }
 
+/// Every writer leaves merging to [`finish`] (see [`merge`]).
 fn open_writer(index: &Index, threads: usize) -> Result<IndexWriter> {
-    index
+    let writer = index
         .writer_with_num_threads(threads, WRITER_MEMORY)
-        .context("cannot open the index writer (is another import running?)")
+        .context("cannot open the index writer (is another import running?)")?;
+    merge::no_background_merges(&writer);
+    Ok(writer)
 }
 
 fn cores() -> usize {

@@ -395,6 +395,43 @@ fn gc_keeps_results_and_reports_sizes() {
     assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
 }
 
+/// The segments of the archive's index.
+fn segments(a: &Path) -> usize {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    index.searchable_segment_ids().unwrap().len()
+}
+
+#[test]
+fn an_import_merges_the_small_segments_its_commits_made() {
+    let (_tmp, a, s) = archive();
+    let want = results(&a);
+    // One commit per new message: a segment each, and no merge in the
+    // background (the writers leave merging to the end of the command).
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("archive");
+    let o = run(kura(&b)
+        .args(["import", "--batch-size", "1", "--json"])
+        .arg(fixtures()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(t["new"], s["new"]);
+    assert!(t["new"].as_u64().unwrap() >= 8, "{t}");
+    assert_eq!(segments(&b), 1, "eight or more small segments become one");
+    assert_eq!(results(&b), want);
+    // A nightly import adds one small segment: left until there are eight.
+    let eml = tmp.path().join("new.eml");
+    std::fs::write(
+        &eml,
+        "From: a@example.jp\nTo: b@example.jp\nSubject: nightly\nMessage-ID: <n@example.jp>\n\nbody\n",
+    )
+    .unwrap();
+    assert_eq!(import(&b, &[&eml])["new"], 1);
+    assert_eq!(segments(&b), 2);
+    assert_eq!(count(&b, "nightly"), 1);
+    let (code, r) = json(&b, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+}
+
 #[test]
 fn log_lists_the_imports_newest_first() {
     let (_tmp, a, s) = archive();

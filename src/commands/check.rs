@@ -393,9 +393,7 @@ fn check_index(
         .meta_i64("batch")?
         .max(index::committed_batch(&index)?);
     index::commit(&mut writer, batch)?;
-    writer
-        .wait_merging_threads()
-        .context("the index merge failed")?;
+    index::finish(writer).context("the index merge failed")?;
     for p in fixed {
         report.mark_repaired(p);
     }

@@ -153,9 +153,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         seconds: 0.0,
     };
     index::commit(&mut writer, batch)?;
-    writer
-        .wait_merging_threads()
-        .context("the merge of the new index failed")?;
+    index::finish(writer).context("the merge of the new index failed")?;
     // The store's attachment lists follow the new reading too (what `show`
     // lists is what it extracts). Before the swap: a kill between the two
     // leaves the old index, whose documents only lack the newer reading.

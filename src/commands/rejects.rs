@@ -257,9 +257,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     } else {
         store.commit()?;
     }
-    writer
-        .wait_merging_threads()
-        .context("the index merge failed")?;
+    index::finish(writer).context("the index merge failed")?;
     tighten_permissions(&archive.root)?;
     Ok(summary)
 }
