@@ -129,6 +129,8 @@ pub struct ImportSummary {
     pub errors: u64,
     /// Messages re-indexed after an interrupted import.
     pub recovered: u64,
+    /// Wall time of the whole import, with the index merges at its end (the
+    /// import log's times end before them).
     pub seconds: f64,
     /// Wall time spent assigning threads (Message-ID links and the subject
     /// fallback), part of `seconds`.
@@ -486,10 +488,12 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         w.summary.seen += unchanged;
         Ok(())
     });
-    progress.finish_and_clear();
+    // The bar stays through the index merges at the end (seconds for a
+    // large import).
+    progress.set_message("(merging the index)");
     if let Some(e) = dictionaries.error() {
         summary.errors += 1;
-        eprintln!("kura: error: {e}");
+        progress.suspend(|| eprintln!("kura: error: {e}"));
     }
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if result.is_ok() { "ok" } else { "failed" };
@@ -509,13 +513,18 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             log_id
         ],
     );
+    if result.is_err() || logged.is_err() {
+        progress.finish_and_clear();
+    }
     // The import's own error comes first (a full disk fails both).
     result?;
     logged.context("cannot record the import in the log")?;
     // Merge what the import added, so the index stays compact and its
     // garbage collected.
-    index::finish(writer)
-        .context("the index merge failed (the archive is consistent; run `kura gc` later)")?;
+    let merged = index::finish(writer)
+        .context("the index merge failed (the archive is consistent; run `kura gc` later)");
+    progress.finish_and_clear();
+    merged?;
     summary.seconds = started.elapsed().as_secs_f64();
     tighten_permissions(&archive.root)?;
     Ok(summary)
