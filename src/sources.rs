@@ -427,10 +427,10 @@ fn walk_maildir_messages(dir: &Path, out: &mut Found<'_>) {
     }
 }
 
-/// One entry of a folder listing: its name and type only (a Maildir `cur/`
-/// may hold a million files, and the listing lives while they are
-/// imported: 40-70 bytes per file, where the path and the `DirEntry` took
-/// ~280).
+/// One entry of a folder listing: its name and type only. A Maildir `cur/`
+/// may hold a million files, and its listing lives while they are
+/// imported: about 70 bytes per file, where the path and the `DirEntry`
+/// took about 280.
 struct Entry {
     name: Box<OsStr>,
     ft: fs::FileType,
