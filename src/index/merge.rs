@@ -264,6 +264,70 @@ mod tests {
         assert_eq!(finish(writer).unwrap(), 0);
     }
 
+    /// A size near the edges `plan` draws lines at: tiny, the level of
+    /// tiny ones, either side of a level ratio, half the cap, the cap.
+    fn edge_size() -> impl proptest::strategy::Strategy<Value = u64> {
+        use proptest::prelude::*;
+        prop_oneof![
+            1u64..64 * 1024,
+            (MIN_LEVEL_BYTES - 4096)..(MIN_LEVEL_BYTES + 4096),
+            MB..(8 * MB),
+            (MAX_MERGE_BYTES / 2 - 4096)..(MAX_MERGE_BYTES / 2 + 4096),
+            (MAX_MERGE_BYTES - 4096)..(MAX_MERGE_BYTES + 4096),
+            1u64..(400 * MB),
+        ]
+    }
+
+    proptest::proptest! {
+        /// `finish` re-plans after each round of merges until nothing is
+        /// planned: whatever the sizes, and whether a merge shrinks its
+        /// segments (deletes dropped) or grows them a little, that ends; each
+        /// merge is of one level, of two segments or more, under the cap,
+        /// and no segment is in two merges of a round.
+        #[test]
+        fn replanning_ends(
+            sizes in proptest::collection::vec(edge_size(), 0..120),
+            shrink in proptest::collection::vec(30u64..=110, 1..16),
+        ) {
+            let mut live: Vec<Segment<usize>> = segs(&sizes);
+            let mut next_id = live.len();
+            let mut rounds = 0;
+            let mut merges_run = 0;
+            loop {
+                let merges = plan(&live);
+                if merges.is_empty() {
+                    break;
+                }
+                rounds += 1;
+                let mut seen = std::collections::HashSet::new();
+                for m in &merges {
+                    proptest::prop_assert!(m.len() >= 2);
+                    let of: Vec<u64> = m
+                        .iter()
+                        .map(|id| live.iter().find(|s| s.id == *id).unwrap().bytes)
+                        .collect();
+                    let total: u64 = of.iter().sum();
+                    proptest::prop_assert!(total <= MAX_MERGE_BYTES, "{of:?}");
+                    let hi = of.iter().max().unwrap().max(&MIN_LEVEL_BYTES);
+                    let lo = of.iter().min().unwrap().max(&MIN_LEVEL_BYTES);
+                    proptest::prop_assert!(*hi as f64 / *lo as f64 <= LEVEL_RATIO, "{of:?}");
+                    for id in m {
+                        proptest::prop_assert!(seen.insert(*id), "{id} in two merges");
+                    }
+                    // Merged: the segments go, one of about their sum comes.
+                    let pct = shrink[merges_run % shrink.len()];
+                    live.retain(|s| !m.contains(&s.id));
+                    live.push(Segment { id: next_id, bytes: (total * pct / 100).max(1) });
+                    next_id += 1;
+                    merges_run += 1;
+                }
+                // Every merge takes a segment away at least.
+                proptest::prop_assert!(rounds <= sizes.len());
+            }
+            proptest::prop_assert!(merges_run < sizes.len().max(1));
+        }
+    }
+
     #[test]
     fn no_merge_is_over_the_cap_or_single() {
         // Sizes of every kind, in a deterministic spread.
