@@ -30,11 +30,17 @@ pub fn compact(archive: &Archive) -> Result<GcReport> {
         .searchable_segment_ids()
         .context("cannot list the index segments")?;
     let mut writer = index::writer(&index)?;
-    if segments.len() > 1 {
-        writer
-            .merge(&segments)
-            .wait()
-            .context("cannot merge the index segments")?;
+    // First the files left by a merge that failed or was killed: the room
+    // they take may be what the merge needs.
+    writer
+        .garbage_collect_files()
+        .wait()
+        .context("cannot remove unused index files")?;
+    if segments.len() > 1
+        && let Err(e) = writer.merge(&segments).wait()
+    {
+        let _ = writer.garbage_collect_files().wait();
+        return Err(e).context("cannot merge the index segments");
     }
     writer
         .garbage_collect_files()

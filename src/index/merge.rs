@@ -149,10 +149,13 @@ pub fn finish(mut writer: IndexWriter) -> Result<usize> {
             break;
         }
         for ids in merges {
-            writer
-                .merge(&ids)
-                .wait()
-                .context("cannot merge the index segments")?;
+            if let Err(e) = writer.merge(&ids).wait() {
+                // What a failed merge wrote of its segment (up to the size of
+                // the merge, with the disk full) is removed now: left, it
+                // would keep the disk full, and `kura gc` could not run.
+                let _ = writer.garbage_collect_files().wait();
+                return Err(e).context("cannot merge the index segments");
+            }
             merged += 1;
         }
     }
