@@ -129,8 +129,7 @@ pub struct ImportSummary {
     pub errors: u64,
     /// Messages re-indexed after an interrupted import.
     pub recovered: u64,
-    /// Wall time of the whole import, with the index merges at its end (the
-    /// import log's times end before them).
+    /// Wall time of the whole import, with the index merges at its end.
     pub seconds: f64,
     /// Wall time spent assigning threads (Message-ID links and the subject
     /// fallback), part of `seconds`.
@@ -488,13 +487,23 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         w.summary.seen += unchanged;
         Ok(())
     });
-    // The bar stays through the index merges at the end (seconds for a
-    // large import).
-    progress.set_message("(merging the index)");
     if let Some(e) = dictionaries.error() {
         summary.errors += 1;
         progress.suspend(|| eprintln!("kura: error: {e}"));
     }
+    // Merge what the import added, so the index stays compact and its
+    // garbage collected (seconds for a large import: the bar stays). A failed
+    // import leaves its segments to the next one.
+    let merged = if result.is_ok() {
+        progress.set_message("(merging the index)");
+        index::finish(writer).map(|_| ())
+    } else {
+        Ok(())
+    };
+    progress.finish_and_clear();
+    // The log's times and the summary's are the whole import's, merges
+    // included; the data is in before them, so a failed merge is still an
+    // import `ok`.
     summary.seconds = started.elapsed().as_secs_f64();
     let status = if result.is_ok() { "ok" } else { "failed" };
     let logged = store.conn.execute(
@@ -513,19 +522,10 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             log_id
         ],
     );
-    if result.is_err() || logged.is_err() {
-        progress.finish_and_clear();
-    }
-    // The import's own error comes first (a full disk fails both).
+    // The import's own error comes first (a full disk fails all three).
     result?;
+    merged.context("the index merge failed (the archive is consistent; run `kura gc` later)")?;
     logged.context("cannot record the import in the log")?;
-    // Merge what the import added, so the index stays compact and its
-    // garbage collected.
-    let merged = index::finish(writer)
-        .context("the index merge failed (the archive is consistent; run `kura gc` later)");
-    progress.finish_and_clear();
-    merged?;
-    summary.seconds = started.elapsed().as_secs_f64();
     tighten_permissions(&archive.root)?;
     Ok(summary)
 }
