@@ -1,5 +1,6 @@
 //! Faults and hostile conditions: a crash at each step of a batch commit, a
-//! full disk, a read-only archive, no network, and SQL in queries.
+//! full disk (also during an index merge), a read-only archive, no network,
+//! and SQL in queries.
 //!
 //! Tests that need privileges (mounting, network namespaces, tracing) skip
 //! with a message where the operation is not permitted.
@@ -245,6 +246,92 @@ fn full_disk(disk: &Mounted, mail: &Path, expected: &(Vec<String>, u64)) {
     assert_accounted(&s);
     assert_eq!(&archive_state(&archive), expected, "after the rerun: {s}");
     assert_check_passes(&archive, "after the rerun");
+}
+
+/// A folder of `n` small messages with ids and words of their own.
+fn small_mailbox(dir: &Path, tag: usize, n: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        let words: String = (0..40)
+            .map(|w| format!("w{tag}x{i}x{w} 請求書{w} "))
+            .collect();
+        std::fs::write(
+            dir.join(format!("{i}.eml")),
+            format!(
+                "From: a{tag}@example.jp\nTo: b@example.jp\nSubject: s{tag} {i}\n\
+                 Message-ID: <{tag}.{i}@example.jp>\nDate: Mon, 4 Mar 2024 10:12:03 +0900\n\n{words}\n"
+            ),
+        )
+        .unwrap();
+    }
+}
+
+/// The files of an archive's index, by name.
+fn index_files(archive: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(archive.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_merge_that_finds_the_disk_full_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(disk) = Mounted::new(
+        &tmp.path().join("disk"),
+        &["-t", "tmpfs", "-o", "size=64m", "tmpfs"],
+    ) else {
+        return;
+    };
+    let a = disk.path().join("a");
+    // Eight imports, each stopped as by `kill -9` once its index commit is
+    // done: eight segments of one size, not merged yet.
+    for tag in 0..8 {
+        let mail = tmp.path().join(format!("mail{tag}"));
+        small_mailbox(&mail, tag, 150);
+        let o = run(kura(&a)
+            .env("KURA_TEST_ABORT_AT", "index-committed")
+            .arg("import")
+            .arg(&mail));
+        assert!(!o.status.success(), "the import should have stopped");
+    }
+    let want = archive_state(&a);
+    assert_eq!(want.1, 8 * 150);
+    let files = index_files(&a);
+    // Fill the disk, then give back less than the merge needs.
+    let filler = disk.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 << 10];
+        while f.write_all(&block).is_ok() {}
+    }
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len - (64 << 10))
+        .unwrap();
+    let o = run(kura(&a).arg("import").arg(tmp.path().join("mail0")));
+    assert_no_panic(&o, "an import whose merge fills the disk");
+    let err = stderr(&o);
+    assert!(!o.status.success(), "the merge should not fit: {err}");
+    assert!(
+        err.contains("merge") && err.to_lowercase().contains("no space left"),
+        "{err}"
+    );
+    // What the merge wrote is gone: the disk is not left full.
+    assert_eq!(index_files(&a), files);
+    assert_eq!(archive_state(&a), want);
+    // With room again, the next command merges.
+    std::fs::remove_file(&filler).unwrap();
+    let o = run(kura(&a).arg("gc"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(archive_state(&a), want);
+    assert_check_passes(&a, "after gc");
 }
 
 #[test]
