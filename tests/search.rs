@@ -1444,42 +1444,16 @@ fn raw_addr_hits(a: &Path, term: &str) -> usize {
         .unwrap()
 }
 
-/// An index written before the terms that say which header an address is in
-/// (a whole-address query is one such term) lacks them: the messages of
-/// rows below the recorded `addr_roles_since` are checked in the store
-/// instead, with the same results; `kura reindex` writes the terms for all.
-#[test]
-fn whole_addresses_in_documents_written_without_their_header_terms() {
+/// Rewrites the index documents of the mail in `dir/mail` (imported into
+/// `a`) as a kura without header terms wrote them; returns the row after
+/// the last of them.
+fn without_header_terms(dir: &Path, a: &Path) -> i64 {
     use tantivy::schema::Value as _;
-    let (dir, a) = new_header_archive();
-    let queries = [
-        "from:tanaka@kyowa.co.jp",
-        "to:info@sakura.co.jp",
-        "cc:k.tanaka@kyowa.co.jp",
-        "-from:tanaka@kyowa.co.jp",
-        "invoice -to:info@sakura.co.jp",
-        "customer:tanaka@kyowa.co.jp",
-    ];
-    let before: Vec<Ids> = queries.iter().map(|q| hits(&a, q)).collect();
-    let term = kura::index::role_address_term(kura::index::AddressRole::From, "tanaka@kyowa.co.jp");
-    assert_eq!(raw_addr_hits(&a, &term), 1);
     let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
-    let since = || -> String {
-        db.query_row(
-            "SELECT value FROM meta WHERE key = 'addr_roles_since'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
-    };
-    assert_eq!(since(), "1", "a new archive has the terms throughout");
-
-    // The documents as an earlier version wrote them, and the row id from
-    // which this version would write them.
     let mut rows = Vec::new();
-    change_index(&a, |w, fields| {
+    change_index(a, |w, fields| {
         let mut docs = Vec::new();
-        for e in std::fs::read_dir(dir.path().join("mail")).unwrap() {
+        for e in std::fs::read_dir(dir.join("mail")).unwrap() {
             let raw = std::fs::read(e.unwrap().path()).unwrap();
             let m = kura::parse::parse_message(&raw, None).unwrap();
             let row: i64 = db
@@ -1506,7 +1480,44 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
             w.add_document(doc).unwrap();
         }
     });
-    let next_row = rows.iter().max().unwrap() + 1;
+    rows.iter().max().unwrap() + 1
+}
+
+/// An index written before the terms that say which header an address is in
+/// (a whole-address query is one such term) lacks them: the messages of
+/// rows below the recorded `addr_roles_since` are checked in the store
+/// instead, with the same results; `kura reindex` writes the terms for all.
+/// Documents without them above that row (an older kura wrote to the
+/// archive after this one) are found by `kura check` and rewritten by
+/// `--repair`.
+#[test]
+fn whole_addresses_in_documents_written_without_their_header_terms() {
+    let (dir, a) = new_header_archive();
+    let queries = [
+        "from:tanaka@kyowa.co.jp",
+        "to:info@sakura.co.jp",
+        "cc:k.tanaka@kyowa.co.jp",
+        "-from:tanaka@kyowa.co.jp",
+        "invoice -to:info@sakura.co.jp",
+        "customer:tanaka@kyowa.co.jp",
+    ];
+    let before: Vec<Ids> = queries.iter().map(|q| hits(&a, q)).collect();
+    let term = kura::index::role_address_term(kura::index::AddressRole::From, "tanaka@kyowa.co.jp");
+    assert_eq!(raw_addr_hits(&a, &term), 1);
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let since = || -> String {
+        db.query_row(
+            "SELECT value FROM meta WHERE key = 'addr_roles_since'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(since(), "1", "a new archive has the terms throughout");
+
+    // The documents as an earlier version wrote them, and the row id from
+    // which this version would write them.
+    let next_row = without_header_terms(dir.path(), &a);
     db.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'addr_roles_since'",
         [next_row.to_string()],
@@ -1536,6 +1547,48 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
     for (q, want) in queries.iter().zip(&before) {
         assert_eq!(&hits(&a, q), want, "search {q}, after reindex");
     }
+
+    // An older kura writes the documents again, after this one recorded that
+    // every row has the terms: whole-address queries miss them, and check
+    // says so.
+    without_header_terms(dir.path(), &a);
+    db.execute(
+        "UPDATE meta SET value = '1' WHERE key = 'addr_roles_since'",
+        [],
+    )
+    .unwrap();
+    assert!(hits(&a, queries[0]).is_empty(), "the gap check closes");
+    let check = |repair: bool| -> (i32, serde_json::Value) {
+        let mut c = kura(&a);
+        c.args(["check", "--format", "json"]);
+        if repair {
+            c.arg("--repair");
+        }
+        let o = run(&mut c);
+        let v = serde_json::from_str(&stdout(&o)).unwrap();
+        (o.status.code().unwrap_or(-1), v)
+    };
+    let (code, r) = check(false);
+    let stale: Vec<&serde_json::Value> = r["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "index_stale")
+        .collect();
+    assert_eq!(code, 2, "{r}");
+    assert_eq!(stale.len(), HEADER_MAILS.len(), "{r}");
+    let (code, r) = check(true);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(raw_addr_hits(&a, &term), 1, "repair writes the terms");
+    for (q, want) in queries.iter().zip(&before) {
+        assert_eq!(&hits(&a, q), want, "search {q}, after check --repair");
+    }
+    let (code, r) = check(false);
+    assert_eq!(
+        (code, r["problems"].as_array().unwrap().len()),
+        (0, 0),
+        "{r}"
+    );
 }
 
 #[test]

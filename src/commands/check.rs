@@ -6,9 +6,12 @@
 //! live document against the `messages` rows); every stored original
 //! (messages, conflicting copies, rejects) decompresses to bytes with the
 //! recorded BLAKE3 hash; a message whose Message-ID is also recorded as a
-//! ghost (`thread_ids`) is in the ghost's thread. `--repair` re-indexes missing documents from
-//! their originals, removes stray and doubled documents (re-adding one),
-//! joins such threads (merging, never splitting them). A corrupt
+//! ghost (`thread_ids`) is in the ghost's thread; the documents of rows from
+//! [`index::ROLE_TERMS_SINCE`] on carry the terms that say which header an
+//! address is in (an older kura writing to the archive leaves them out).
+//! `--repair` re-indexes missing and such stale documents from their
+//! originals, removes stray and doubled documents (re-adding one), joins
+//! such threads (merging, never splitting them). A corrupt
 //! original or database cannot be repaired: it is reported.
 
 use super::reindex::{self, document_from_original};
@@ -17,19 +20,19 @@ use crate::cli::{CheckArgs, GlobalArgs, ReportFormat};
 use crate::index;
 use crate::output::sanitize;
 use crate::pack::{PackReader, PackRef};
-use crate::store::Store;
-use crate::store::StoredMessage;
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store, StoredMessage};
 use anyhow::{Context, Result};
-use rusqlite::OptionalExtension;
+use rusqlite::{OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use tantivy::{Index, ReloadPolicy};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocSet, Index, ReloadPolicy, TERMINATED};
 
 /// One problem found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Problem {
     /// `database`, `index`, `index_missing`, `index_duplicate`, `index_orphan`,
-    /// `original`, `thread_mismatch`.
+    /// `index_stale`, `original`, `thread_mismatch`.
     pub kind: &'static str,
     /// The message row concerned, if any.
     pub row: Option<i64>,
@@ -99,16 +102,30 @@ fn verify_original(
         .map_err(|e| format!("{e:#}"))
 }
 
-/// The message row id of every live index document, with how often it occurs.
-fn index_ids(index: &Index) -> Result<(HashMap<i64, u32>, u64)> {
+/// What the index's live documents are.
+struct IndexDocs {
+    /// The message row id of every document, with how often it occurs.
+    ids: HashMap<i64, u32>,
+    /// Documents without a row id.
+    without_id: u64,
+    /// The rows whose documents have a header term of an address
+    /// ([`index::role_address_term`]).
+    with_header_terms: HashSet<i64>,
+}
+
+fn index_docs(index: &Index) -> Result<IndexDocs> {
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()
         .context("cannot open an index reader")?;
+    let fields = index::fields_of(index)?;
     let searcher = reader.searcher();
-    let mut ids: HashMap<i64, u32> = HashMap::new();
-    let mut without_id = 0u64;
+    let mut docs = IndexDocs {
+        ids: HashMap::new(),
+        without_id: 0,
+        with_header_terms: HashSet::new(),
+    };
     for seg in searcher.segment_readers() {
         let col = seg
             .fast_fields()
@@ -116,12 +133,56 @@ fn index_ids(index: &Index) -> Result<(HashMap<i64, u32>, u64)> {
             .context("the index has no `id` fast field: run `kura reindex`")?;
         for doc in seg.doc_ids_alive() {
             match col.first(doc) {
-                Some(id) => *ids.entry(id as i64).or_default() += 1,
-                None => without_id += 1,
+                Some(id) => *docs.ids.entry(id as i64).or_default() += 1,
+                None => docs.without_id += 1,
+            }
+        }
+        // The header terms are the `addr` terms that start with \u{1}.
+        let inverted = seg
+            .inverted_index(fields.addr)
+            .context("cannot read the index's address terms")?;
+        let mut terms = inverted
+            .terms()
+            .range()
+            .ge([1u8])
+            .lt([2u8])
+            .into_stream()
+            .context("cannot read the index's address terms")?;
+        while terms.advance() {
+            let mut postings = inverted
+                .read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)
+                .context("cannot read the index's address terms")?;
+            let mut doc = postings.doc();
+            while doc != TERMINATED {
+                if !seg.is_deleted(doc)
+                    && let Some(id) = col.first(doc)
+                {
+                    docs.with_header_terms.insert(id as i64);
+                }
+                doc = postings.advance();
             }
         }
     }
-    Ok((ids, without_id))
+    Ok(docs)
+}
+
+/// The rows from [`index::ROLE_TERMS_SINCE`] on with an address in From, To
+/// or Cc: their documents must have header terms.
+fn rows_needing_header_terms(store: &Store) -> Result<HashSet<i64>> {
+    let Some(since) = store
+        .meta(index::ROLE_TERMS_SINCE)?
+        .and_then(|v| v.parse::<i64>().ok())
+    else {
+        return Ok(HashSet::new());
+    };
+    let mut q = store.conn.prepare(
+        "SELECT DISTINCT message FROM addresses
+         WHERE message >= ?1 AND role IN (?2, ?3, ?4) AND trim(address) != ''",
+    )?;
+    let rows = q
+        .query_map(params![since, ROLE_FROM, ROLE_TO, ROLE_CC], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// Checks (and with `repair`, repairs) `archive`; the caller holds the lock
@@ -265,10 +326,17 @@ fn check_index(
         index::settle_swap(&dir)?;
     }
     let opened = index::open_existing(&dir).and_then(|i| {
-        let ids = index_ids(&i)?;
-        Ok((i, ids))
+        let docs = index_docs(&i)?;
+        Ok((i, docs))
     });
-    let (index, (ids, without_id)) = match opened {
+    let (
+        index,
+        IndexDocs {
+            ids,
+            without_id,
+            with_header_terms,
+        },
+    ) = match opened {
         Ok(x) => x,
         Err(e) => {
             let p = report.problem("index", None, None, format!("{e:#}"));
@@ -283,11 +351,25 @@ fn check_index(
     };
     report.checked.index_documents = ids.values().map(|&n| u64::from(n)).sum::<u64>() + without_id;
     let mut missing: Vec<(usize, &StoredMessage)> = Vec::new();
-    let mut doubled: Vec<(usize, &StoredMessage)> = Vec::new();
+    // Doubled and stale documents: built anew, replacing what is there.
+    let mut replace: Vec<(usize, &StoredMessage)> = Vec::new();
     let indexed_batch = index::committed_batch(&index)?;
+    let need_header_terms = rows_needing_header_terms(store)?;
     for m in messages {
         let msgid = msgids.get(&m.id).map(String::as_str);
         match ids.get(&m.id).copied().unwrap_or(0) {
+            1 if need_header_terms.contains(&m.id) && !with_header_terms.contains(&m.id) => {
+                let p = report.problem(
+                    "index_stale",
+                    Some(m.id),
+                    msgid,
+                    format!(
+                        "the index document of message {} does not say which header its addresses are in (written by an older kura): from:, to: and cc: with a whole address miss it",
+                        m.id
+                    ),
+                );
+                replace.push((p, m));
+            }
             1 => {}
             // Stored by a batch the index has not committed: not damage, the
             // state a kill or a full disk between the two commits leaves.
@@ -308,7 +390,7 @@ fn check_index(
                     msgid,
                     format!("message {} is in the index {n} times", m.id),
                 );
-                doubled.push((p, m));
+                replace.push((p, m));
             }
         }
     }
@@ -338,7 +420,7 @@ fn check_index(
     } else {
         None
     };
-    if !repair || (missing.is_empty() && doubled.is_empty() && orphans.is_empty()) {
+    if !repair || (missing.is_empty() && replace.is_empty() && orphans.is_empty()) {
         return Ok(());
     }
     if no_id.is_some() {
@@ -366,12 +448,13 @@ fn check_index(
         delete.push(*id);
         fixed.push(*p);
     }
-    // A message indexed twice loses both documents only once its new one is
-    // built; deletes apply to documents added before them, so those (few)
-    // are built first, then everything is deleted, then added. A missing
-    // message has nothing to delete: its document is added as it is built.
+    // A message indexed twice (or stale) loses its documents only once its
+    // new one is built; deletes apply to documents added before them, so
+    // those (few) are built first, then everything is deleted, then added. A
+    // missing message has nothing to delete: its document is added as it is
+    // built.
     let mut rebuilt = Vec::new();
-    for (p, m) in &doubled {
+    for (p, m) in &replace {
         if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
             delete.push(m.id);
             rebuilt.push(doc);
