@@ -1448,7 +1448,6 @@ fn raw_addr_hits(a: &Path, term: &str) -> usize {
 /// `a`) as a kura without header terms wrote them; returns the row after
 /// the last of them.
 fn without_header_terms(dir: &Path, a: &Path) -> i64 {
-    use tantivy::schema::Value as _;
     let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
     let mut rows = Vec::new();
     change_index(a, |w, fields| {
@@ -1463,13 +1462,23 @@ fn without_header_terms(dir: &Path, a: &Path) -> i64 {
                     |r| r.get(0),
                 )
                 .unwrap();
+            // The `addr` field held each address and its domains only.
             let mut old = tantivy::TantivyDocument::new();
             for (field, value) in kura::index::document(fields, &m).field_values() {
-                let role_term =
-                    field == fields.addr && value.as_str().is_some_and(|t| t.starts_with('\u{1}'));
-                if !role_term {
+                if field != fields.addr {
                     old.add_field_value(field, value);
                 }
+            }
+            let mut addr = Vec::new();
+            for mb in m.from.iter().chain(&m.to).chain(&m.cc) {
+                if !mb.address.is_empty() {
+                    kura::index::addr_terms(&mb.address, &mut addr);
+                }
+            }
+            addr.sort();
+            addr.dedup();
+            for a in &addr {
+                old.add_text(fields.addr, a);
             }
             kura::index::set_id(&mut old, fields, row);
             rows.push(row);
@@ -1589,6 +1598,81 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
         (0, 0),
         "{r}"
     );
+}
+
+/// `kura check` finds the documents without header terms whatever the
+/// addresses: right after an import of odd address headers it finds
+/// nothing (an address too long for an index term has no header term, and
+/// none is asked for), and a document written without header terms is
+/// found even when one of its addresses begins with the control character
+/// that header terms begin with (its plain address term looks like one).
+#[test]
+fn check_tells_stale_documents_whatever_their_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let long = format!("{}@x.jp", "a".repeat(70_000));
+    let mails = [
+        ("long@x.jp", format!("From: {long}")),
+        (
+            "ctl@x.jp",
+            "From: \u{1}from\u{1}victim@x.jp\nTo: z@x.jp".to_string(),
+        ),
+        (
+            "plain@x.jp",
+            "From: tanaka@kyowa.co.jp\nTo: info@sakura.co.jp".to_string(),
+        ),
+        (
+            "odd@x.jp",
+            "From: Just A Name\nTo: undisclosed-recipients:;\nCc: <>, \"a b\"@x.jp".to_string(),
+        ),
+    ];
+    for (n, (id, headers)) in mails.iter().enumerate() {
+        let text = format!(
+            "{headers}\nSubject: s\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\
+             Message-ID: <{id}>\n\nbody\n"
+        );
+        std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
+    }
+    let a = dir.path().join("a");
+    let s = import(&a, &[&mail]);
+    assert_eq!(s["new"], mails.len(), "import: {s}");
+    let check = |repair: bool| -> (i32, Vec<String>) {
+        let mut c = kura(&a);
+        c.args(["check", "--format", "json"]);
+        if repair {
+            c.arg("--repair");
+        }
+        let o = run(&mut c);
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let problems = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {}", p["kind"], p["message_id"]))
+            .collect();
+        (o.status.code().unwrap_or(-1), problems)
+    };
+    assert_eq!(check(false), (0, vec![]), "after the import");
+
+    without_header_terms(dir.path(), &a);
+    assert!(
+        hits(&a, "to:z@x.jp").is_empty(),
+        "the documents lack the terms"
+    );
+    let (code, mut problems) = check(false);
+    problems.sort();
+    let stale = |id: &str| format!("\"index_stale\" \"{id}\"");
+    assert_eq!(
+        (code, problems),
+        (
+            2,
+            vec![stale("ctl@x.jp"), stale("odd@x.jp"), stale("plain@x.jp")]
+        )
+    );
+    assert_eq!(check(true).0, 0, "repair");
+    assert_eq!(hits(&a, "to:z@x.jp"), ["ctl@x.jp".to_string()].into());
+    assert_eq!(check(false), (0, vec![]), "after the repair");
 }
 
 #[test]

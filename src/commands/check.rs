@@ -26,6 +26,7 @@ use rusqlite::{OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::MAX_TOKEN_LEN;
 use tantivy::{DocSet, Index, ReloadPolicy, TERMINATED};
 
 /// One problem found.
@@ -108,12 +109,12 @@ struct IndexDocs {
     ids: HashMap<i64, u32>,
     /// Documents without a row id.
     without_id: u64,
-    /// The rows whose documents have a header term of an address
-    /// ([`index::role_address_term`]).
+    /// The rows of [`HeaderTermsNeeded`] whose documents have one of their
+    /// header terms.
     with_header_terms: HashSet<i64>,
 }
 
-fn index_docs(index: &Index) -> Result<IndexDocs> {
+fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
     let reader = index
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
@@ -137,7 +138,11 @@ fn index_docs(index: &Index) -> Result<IndexDocs> {
                 None => docs.without_id += 1,
             }
         }
-        // The header terms are the `addr` terms that start with \u{1}.
+        if needed.rows.is_empty() {
+            continue;
+        }
+        // The header terms are the `addr` terms that start with \u{1}; of
+        // those, the ones of the addresses the rows have.
         let inverted = seg
             .inverted_index(fields.addr)
             .context("cannot read the index's address terms")?;
@@ -149,6 +154,9 @@ fn index_docs(index: &Index) -> Result<IndexDocs> {
             .into_stream()
             .context("cannot read the index's address terms")?;
         while terms.advance() {
+            let Some(rows) = needed.rows_by_term.get(terms.key()) else {
+                continue;
+            };
             let mut postings = inverted
                 .read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)
                 .context("cannot read the index's address terms")?;
@@ -156,6 +164,7 @@ fn index_docs(index: &Index) -> Result<IndexDocs> {
             while doc != TERMINATED {
                 if !seg.is_deleted(doc)
                     && let Some(id) = col.first(doc)
+                    && rows.binary_search(&(id as i64)).is_ok()
                 {
                     docs.with_header_terms.insert(id as i64);
                 }
@@ -166,23 +175,62 @@ fn index_docs(index: &Index) -> Result<IndexDocs> {
     Ok(docs)
 }
 
-/// The rows from [`index::ROLE_TERMS_SINCE`] on with an address in From, To
-/// or Cc: their documents must have header terms.
-fn rows_needing_header_terms(store: &Store) -> Result<HashSet<i64>> {
+/// The header terms ([`index::role_address_term`]) the documents of the
+/// rows from [`index::ROLE_TERMS_SINCE`] on must have: each row's document
+/// one of the terms of its own From, To and Cc addresses. Any term that
+/// starts as header terms do would not do: an address can itself begin
+/// with that control character, and a document written without header terms
+/// then has a term that looks like one. An address whose term is longer than
+/// the index keeps ([`MAX_TOKEN_LEN`]: the term is dropped) asks for none.
+#[derive(Default)]
+struct HeaderTermsNeeded {
+    /// Each header term with the rows that have it, in ascending order.
+    rows_by_term: HashMap<Box<[u8]>, Vec<i64>>,
+    /// Every row that needs a header term.
+    rows: HashSet<i64>,
+}
+
+fn header_terms_needed(store: &Store) -> Result<HeaderTermsNeeded> {
+    let mut needed = HeaderTermsNeeded::default();
+    // Read as search reads it: a value it cannot read has it look every
+    // whole address up in the store, and no document needs the terms.
     let Some(since) = store
         .meta(index::ROLE_TERMS_SINCE)?
-        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(|v| v.parse::<u64>().ok())
     else {
-        return Ok(HashSet::new());
+        return Ok(needed);
     };
     let mut q = store.conn.prepare(
-        "SELECT DISTINCT message FROM addresses
-         WHERE message >= ?1 AND role IN (?2, ?3, ?4) AND trim(address) != ''",
+        "SELECT message, role, address FROM addresses
+         WHERE message >= ?1 AND role IN (?2, ?3, ?4) ORDER BY message",
     )?;
-    let rows = q
-        .query_map(params![since, ROLE_FROM, ROLE_TO, ROLE_CC], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    let since = i64::try_from(since).unwrap_or(i64::MAX);
+    let mut rows = q.query(params![since, ROLE_FROM, ROLE_TO, ROLE_CC])?;
+    while let Some(r) = rows.next()? {
+        let (message, role, address): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        // As index::document writes them.
+        if address.is_empty() {
+            continue;
+        }
+        let role = match role {
+            ROLE_FROM => index::AddressRole::From,
+            ROLE_TO => index::AddressRole::To,
+            _ => index::AddressRole::Cc,
+        };
+        let term = index::role_address_term(role, &address);
+        if term.len() > MAX_TOKEN_LEN {
+            continue;
+        }
+        let list = needed
+            .rows_by_term
+            .entry(term.into_bytes().into_boxed_slice())
+            .or_default();
+        if list.last() != Some(&message) {
+            list.push(message);
+        }
+        needed.rows.insert(message);
+    }
+    Ok(needed)
 }
 
 /// Checks (and with `repair`, repairs) `archive`; the caller holds the lock
@@ -325,8 +373,9 @@ fn check_index(
     if repair {
         index::settle_swap(&dir)?;
     }
+    let needed = header_terms_needed(store)?;
     let opened = index::open_existing(&dir).and_then(|i| {
-        let docs = index_docs(&i)?;
+        let docs = index_docs(&i, &needed)?;
         Ok((i, docs))
     });
     let (
@@ -354,11 +403,10 @@ fn check_index(
     // Doubled and stale documents: built anew, replacing what is there.
     let mut replace: Vec<(usize, &StoredMessage)> = Vec::new();
     let indexed_batch = index::committed_batch(&index)?;
-    let need_header_terms = rows_needing_header_terms(store)?;
     for m in messages {
         let msgid = msgids.get(&m.id).map(String::as_str);
         match ids.get(&m.id).copied().unwrap_or(0) {
-            1 if need_header_terms.contains(&m.id) && !with_header_terms.contains(&m.id) => {
+            1 if needed.rows.contains(&m.id) && !with_header_terms.contains(&m.id) => {
                 let p = report.problem(
                     "index_stale",
                     Some(m.id),
@@ -448,22 +496,32 @@ fn check_index(
         delete.push(*id);
         fixed.push(*p);
     }
+    index::delete_ids(&writer, &delete)?;
     // A message indexed twice (or stale) loses its documents only once its
     // new one is built; deletes apply to documents added before them, so
-    // those (few) are built first, then everything is deleted, then added. A
-    // missing message has nothing to delete: its document is added as it is
-    // built.
-    let mut rebuilt = Vec::new();
-    for (p, m) in &replace {
+    // the new documents are built first, then the old ones deleted, then
+    // the new ones added: a chunk at a time, as every document is stale
+    // after an older kura rebuilt the index. A missing message has nothing
+    // to delete: its document is added as it is built.
+    let mut chunk: Vec<tantivy::TantivyDocument> = Vec::new();
+    let mut chunk_ids: Vec<i64> = Vec::new();
+    let mut chunk_bytes = 0usize;
+    for (n, (p, m)) in replace.iter().enumerate() {
         if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
-            delete.push(m.id);
-            rebuilt.push(doc);
+            chunk_ids.push(m.id);
+            chunk.push(doc);
+            chunk_bytes += m.size;
             fixed.push(*p);
         }
-    }
-    index::delete_ids(&writer, &delete)?;
-    for doc in rebuilt {
-        writer.add_document(doc)?;
+        let last = n + 1 == replace.len();
+        if last || chunk.len() >= REBUILD_CHUNK_DOCS || chunk_bytes >= REBUILD_CHUNK_BYTES {
+            index::delete_ids(&writer, &chunk_ids)?;
+            for doc in chunk.drain(..) {
+                writer.add_document(doc)?;
+            }
+            chunk_ids.clear();
+            chunk_bytes = 0;
+        }
     }
     for (p, m) in &missing {
         if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
@@ -482,6 +540,11 @@ fn check_index(
     }
     Ok(())
 }
+
+/// At most this many documents replacing others are held at a time by
+/// `--repair`, and built from at most about this many bytes of originals.
+const REBUILD_CHUNK_DOCS: usize = 1000;
+const REBUILD_CHUNK_BYTES: usize = 64 << 20;
 
 /// Message `m`'s document built anew from its original for problem `p`, or
 /// `None` with the reason added to the problem (its original is damaged or no
