@@ -156,7 +156,7 @@ complete -c kura -n "__fish_kura_using_subcommand check" -l format -r -f -a "tex
 json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand check" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand check" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
-complete -c kura -n "__fish_kura_using_subcommand check" -l repair -d 'Fix what can be fixed: re-index missing messages from their originals, drop stray index documents, restore thread links'
+complete -c kura -n "__fish_kura_using_subcommand check" -l repair -d 'Fix what can be fixed: re-index missing and stale messages from their originals, drop stray index documents, restore thread links'
 complete -c kura -n "__fish_kura_using_subcommand check" -l wait -d 'Wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand check" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'

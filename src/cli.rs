@@ -419,8 +419,8 @@ pub struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Fix what can be fixed: re-index missing messages from their originals,
-    /// drop stray index documents, restore thread links.
+    /// Fix what can be fixed: re-index missing and stale messages from their
+    /// originals, drop stray index documents, restore thread links.
     #[arg(long)]
     pub repair: bool,
     /// Wait for a running import instead of exiting with status 75.
