@@ -1459,18 +1459,29 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
-    /// A mail `m{id}` referencing `refs`, from one of two senders to both
-    /// (so that the subject fallback finds overlapping participants).
+    /// The Message-ID numbered `n`: from 5 on, those below 5 in capitals
+    /// (ids differ in their case alone: another message each).
+    fn msgid(n: usize) -> String {
+        if n < 5 {
+            format!("m{n}@t.example")
+        } else {
+            format!("M{}@T.EXAMPLE", n - 5)
+        }
+    }
+
+    /// A mail [`msgid`] `id` referencing `refs`, from one of two senders to
+    /// both (so that the subject fallback finds overlapping participants).
     fn mail(id: usize, refs: &[usize], subject: &str, body: usize) -> ParsedMessage {
-        let refs: Vec<String> = refs.iter().map(|r| format!("<m{r}@t.example>")).collect();
+        let refs: Vec<String> = refs.iter().map(|&r| format!("<{}>", msgid(r))).collect();
         let refs = if refs.is_empty() {
             String::new()
         } else {
             format!("References: {}\n", refs.join(" "))
         };
         let raw = format!(
-            "Message-ID: <m{id}@t.example>\n{refs}From: a{}@t.example\nTo: a0@t.example, a1@t.example\n\
+            "Message-ID: <{}>\n{refs}From: a{}@t.example\nTo: a0@t.example, a1@t.example\n\
              Subject: {subject}\nDate: Mon, 2 Mar 2026 10:{:02}:00 +0900\n\nbody {body}\n",
+            msgid(id),
             id % 2,
             id % 60,
         );
@@ -1481,6 +1492,9 @@ mod tests {
     enum Cache {
         On,
         Off,
+        /// Turned off before the later import's mail of this index, as
+        /// [`IdCache::MAX_IDS`] turns it off.
+        OffAfter(usize),
     }
 
     /// Imports `mails` the way the import writer does, into a fresh store
@@ -1505,6 +1519,9 @@ mod tests {
                 *store.ids.borrow_mut() = IdCache::Off;
             }
             for (i, (id, refs, subject, body)) in list.iter().enumerate() {
+                if step == 1 && cache == Cache::OffAfter(i) {
+                    *store.ids.borrow_mut() = IdCache::Off;
+                }
                 let m = mail(*id, refs, subject, *body);
                 let pack = PackRef {
                     pack: 1,
@@ -1577,15 +1594,21 @@ mod tests {
 
         /// The id cache changes no answer: duplicates, conflicts, ghosts and
         /// threads (merges, subject fallback) come out as SQLite alone gives
-        /// them, on a first import and on a later one.
+        /// them, on a first import and on a later one, and when the cache
+        /// turns off part way (its limit). Ids that differ in case alone are
+        /// other messages.
         #[test]
-        fn the_id_cache_gives_what_sqlite_gives(earlier in mails(), later in mails()) {
-            let cached = import(&[], &later, Cache::On);
+        fn the_id_cache_gives_what_sqlite_gives(
+            earlier in mails(),
+            later in mails(),
+            off_after in 0usize..16,
+        ) {
             let uncached = import(&[], &later, Cache::Off);
-            prop_assert_eq!(cached, uncached);
-            let cached = import(&earlier, &later, Cache::On);
+            prop_assert_eq!(&import(&[], &later, Cache::On), &uncached);
+            prop_assert_eq!(&import(&[], &later, Cache::OffAfter(off_after)), &uncached);
             let uncached = import(&earlier, &later, Cache::Off);
-            prop_assert_eq!(cached, uncached);
+            prop_assert_eq!(&import(&earlier, &later, Cache::On), &uncached);
+            prop_assert_eq!(&import(&earlier, &later, Cache::OffAfter(off_after)), &uncached);
         }
     }
 
