@@ -1676,6 +1676,26 @@ fn check_tells_stale_documents_whatever_their_addresses() {
 }
 
 #[test]
+fn an_address_with_control_characters_cannot_pass_for_another_in_a_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let write = |n: usize, from: &str| {
+        let text =
+            format!("From: {from}\nTo: z@x.jp\nSubject: s{n}\nMessage-ID: <c{n}@x.jp>\n\nbody\n");
+        std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
+    };
+    write(1, "<\u{1}from\u{1}victim@x.jp>");
+    write(2, "Victim <victim@x.jp>");
+    let a = dir.path().join("a");
+    assert_eq!(import(&a, &[&mail])["new"], 2);
+    let want: Ids = ["c2@x.jp".to_string()].into_iter().collect();
+    assert_eq!(hits(&a, "from:victim@x.jp"), want);
+    let o = run(kura(&a).args(["check", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
 fn words_with_nothing_searchable_are_left_out() {
     let a = header_archive();
     let invoice = mails(&[1, 3, 4]);
