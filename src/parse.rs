@@ -635,20 +635,19 @@ fn addresses(msg: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
     }
 }
 
+/// An address as kura stores and indexes it: trimmed, lower-cased, without
+/// control characters. Those have no place in an address; kept, one could
+/// make an address's index term look like a header term (`\u{1}from\u{1}…`,
+/// see `index::role_address_term`).
+pub fn clean_address(address: &str) -> String {
+    let kept: String = address.chars().filter(|c| !c.is_control()).collect();
+    kept.trim().to_lowercase()
+}
+
 fn mailboxes(a: &Address<'_>) -> Vec<Mailbox> {
     a.iter()
         .filter_map(|m| {
-            // Control characters have no place in an address; kept, one
-            // could make an address's index term look like a header term
-            // (`\u{1}from\u{1}…`, see `index::role_address_term`).
-            let address: String = m
-                .address
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .filter(|c| !c.is_control())
-                .collect();
-            let address = address.trim().to_lowercase();
+            let address = clean_address(m.address.as_deref().unwrap_or(""));
             let name = m.name.as_deref().map(clean_line).unwrap_or_default();
             let name = name.trim_matches('"').trim().to_string();
             if address.is_empty() && name.is_empty() {

@@ -1679,19 +1679,33 @@ fn an_address_with_control_characters_cannot_pass_for_another_in_a_header() {
     let dir = tempfile::tempdir().unwrap();
     let mail = dir.path().join("mail");
     std::fs::create_dir(&mail).unwrap();
-    let write = |n: usize, from: &str| {
-        let text =
-            format!("From: {from}\nTo: z@x.jp\nSubject: s{n}\nMessage-ID: <c{n}@x.jp>\n\nbody\n");
+    let write = |n: usize, headers: &str| {
+        let text = format!("{headers}\nSubject: s{n}\nMessage-ID: <c{n}@x.jp>\n\nbody\n");
         std::fs::write(mail.join(format!("{n}.eml")), text).unwrap();
     };
-    write(1, "<\u{1}from\u{1}victim@x.jp>");
-    write(2, "Victim <victim@x.jp>");
+    // (Its From is its only address: check asks for its header term alone.)
+    write(1, "From: <\u{1}from\u{1}victim@x.jp>");
+    write(2, "From: Victim <victim@x.jp>\nTo: z@x.jp");
     let a = dir.path().join("a");
     assert_eq!(import(&a, &[&mail])["new"], 2);
     let want: Ids = ["c2@x.jp".to_string()].into_iter().collect();
     assert_eq!(hits(&a, "from:victim@x.jp"), want);
-    let o = run(kura(&a).args(["check", "--format", "json"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_eq!(check_report(&a, false).0, 0);
+    // As an earlier version stored the address: check reads it as this one
+    // does, so a reindex leaves nothing to report.
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE addresses SET address = ?1 WHERE address = 'fromvictim@x.jp'",
+            ["\u{1}from\u{1}victim@x.jp"],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let o = run(kura(&a).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (code, r) = check_report(&a, false);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(hits(&a, "from:victim@x.jp"), want);
 }
 
 #[test]

@@ -208,7 +208,9 @@ fn header_terms_needed(store: &Store) -> Result<HeaderTermsNeeded> {
     let mut rows = q.query(params![since, ROLE_FROM, ROLE_TO, ROLE_CC])?;
     while let Some(r) = rows.next()? {
         let (message, role, address): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        // As index::document writes them.
+        // As index::document writes them, from the address as this version
+        // reads it (an earlier one kept control characters).
+        let address = crate::parse::clean_address(&address);
         if address.is_empty() {
             continue;
         }
