@@ -8,7 +8,7 @@
 
 mod merge;
 
-pub use merge::finish;
+pub use merge::{finish, merge_segments};
 
 use crate::parse::ParsedMessage;
 use crate::tokenizer::{self, TOKENIZER_NAME};

@@ -178,9 +178,9 @@ fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
 /// The header terms ([`index::role_address_term`]) the documents of the
 /// rows from [`index::ROLE_TERMS_SINCE`] on must have: each row's document
 /// one of the terms of its own From, To and Cc addresses. Any term that
-/// starts as header terms do would not do: an address can itself begin
-/// with that control character, and a document written without header terms
-/// then has a term that looks like one. An address whose term is longer than
+/// starts as header terms do would not do: an address stored by an earlier
+/// version can itself begin with that control character, and a document
+/// written without header terms then has a term that looks like one. An address whose term is longer than
 /// the index keeps ([`MAX_TOKEN_LEN`]: the term is dropped) asks for none.
 #[derive(Default)]
 struct HeaderTermsNeeded {

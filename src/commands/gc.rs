@@ -36,11 +36,8 @@ pub fn compact(archive: &Archive) -> Result<GcReport> {
         .garbage_collect_files()
         .wait()
         .context("cannot remove unused index files")?;
-    if segments.len() > 1
-        && let Err(e) = writer.merge(&segments).wait()
-    {
-        let _ = writer.garbage_collect_files().wait();
-        return Err(e).context("cannot merge the index segments");
+    if segments.len() > 1 {
+        index::merge_segments(&mut writer, &segments)?;
     }
     writer
         .garbage_collect_files()

@@ -137,6 +137,18 @@ fn segments(writer: &IndexWriter) -> Result<Vec<Segment<SegmentId>>> {
         .collect())
 }
 
+/// Merges the segments `ids` into one. What a failed merge wrote of its
+/// segment (up to the size of the merge, with the disk full) is removed
+/// before the error is returned: left, it would keep the disk full, and
+/// `kura gc` could not run.
+pub fn merge_segments(writer: &mut IndexWriter, ids: &[SegmentId]) -> Result<()> {
+    if let Err(e) = writer.merge(ids).wait() {
+        let _ = writer.garbage_collect_files().wait();
+        return Err(e).context("cannot merge the index segments");
+    }
+    Ok(())
+}
+
 /// Ends a writer's work after its last commit: runs the merges [`plan`]
 /// gives, one at a time, until it gives none, then waits for the writer's
 /// threads (which also removes the files merged away). Returns the merges
@@ -149,13 +161,7 @@ pub fn finish(mut writer: IndexWriter) -> Result<usize> {
             break;
         }
         for ids in merges {
-            if let Err(e) = writer.merge(&ids).wait() {
-                // What a failed merge wrote of its segment (up to the size of
-                // the merge, with the disk full) is removed now: left, it
-                // would keep the disk full, and `kura gc` could not run.
-                let _ = writer.garbage_collect_files().wait();
-                return Err(e).context("cannot merge the index segments");
-            }
+            merge_segments(&mut writer, &ids)?;
             merged += 1;
         }
     }
