@@ -25,11 +25,11 @@ use crate::index::{self, Fields};
 use crate::pack::{self, Compressed, DictionaryTrainer, PackReader, PackRef, PackWriter};
 use crate::parse::{self, ParsedMessage};
 use crate::sources::{self, MboxReader, SourceFile, SourceKind};
-use crate::store::{Outcome, Place, Store, ThreadOptions};
+use crate::store::{KnownFile, KnownFiles, Outcome, Place, Store, ThreadOptions};
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::params;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -270,27 +270,17 @@ struct FileRecord {
     head_hash: Option<Vec<u8>>,
 }
 
-/// What the archive knows of a file from an earlier import.
-#[derive(Debug, Clone)]
-struct Known {
-    size: u64,
-    mtime_ns: i64,
-    messages: u64,
-    resume: u64,
-    head_hash: Option<Vec<u8>>,
-}
-
 /// What identifies a Maildir message file across renames: its Maildir
 /// folder and its unique name (the file name before the `:2,flags` info).
 /// `None` for a file that is not in a `cur/` or `new/` folder.
-fn maildir_name(path: &Path) -> Option<String> {
+fn maildir_name(path: &Path) -> Option<(&Path, String)> {
     let dir = path.parent()?;
     if !matches!(dir.file_name()?.to_str()?, "cur" | "new") {
         return None;
     }
     let file = path.file_name()?.to_string_lossy();
     let unique = file.split_once(':').map_or(&*file, |(unique, _)| unique);
-    Some(format!("{}\0{unique}", dir.parent()?.display()))
+    Some((dir.parent()?, unique.to_owned()))
 }
 
 fn kind_name(kind: SourceKind) -> &'static str {
@@ -398,7 +388,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         store.conn.last_insert_rowid()
     };
 
-    let known = load_known(&store)?;
+    let known = KnownFiles::open(archive)?;
     // The planner adds each file's size to the length as the walk finds it.
     let progress = if opts.progress {
         let pb = indicatif::ProgressBar::new(0);
@@ -557,30 +547,6 @@ fn open_pack(archive: &Archive, store: &Store) -> Result<PackWriter> {
     PackWriter::open(&archive.originals_dir(), pack, len)
 }
 
-fn load_known(store: &Store) -> Result<HashMap<String, Known>> {
-    let mut q = store
-        .conn
-        .prepare("SELECT path, size, mtime_ns, messages, resume, head_hash FROM files")?;
-    let rows = q.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Known {
-                size: r.get::<_, i64>(1)? as u64,
-                mtime_ns: r.get(2)?,
-                messages: r.get::<_, i64>(3)? as u64,
-                resume: r.get::<_, i64>(4)? as u64,
-                head_hash: r.get(5)?,
-            },
-        ))
-    })?;
-    let mut map = HashMap::new();
-    for row in rows {
-        let (p, k) = row?;
-        map.insert(p, k);
-    }
-    Ok(map)
-}
-
 /// Re-indexes the messages of store batches the index has not committed.
 /// Returns how many were re-indexed.
 pub fn recover(
@@ -662,7 +628,7 @@ fn still_being_written(file: &SourceFile) -> bool {
 /// the walk goes on.
 fn plan(
     paths: &[PathBuf],
-    known: HashMap<String, Known>,
+    known: KnownFiles,
     jobs: Sender<Vec<Job>>,
     items: Sender<Vec<Item>>,
     progress: indicatif::ProgressBar,
@@ -672,7 +638,8 @@ fn plan(
         unchanged: 0,
         incomplete: 0,
         known,
-        maildir_names: None,
+        moved_away: HashSet::new(),
+        failed: None,
         jobs,
         batch: Vec::with_capacity(JOB_BATCH),
         batch_bytes: 0,
@@ -683,6 +650,9 @@ fn plan(
     let ignored = sources::discover_each(paths, |file| planner.file(file))?;
     // A writer that stopped listening has its own error to report.
     let _ = planner.flush();
+    if let Some(e) = planner.failed {
+        return Err(e);
+    }
     Ok(Planned {
         unchanged: planner.unchanged,
         incomplete: planner.incomplete,
@@ -696,10 +666,11 @@ struct Planner {
     unchanged: u64,
     /// See [`ImportSummary::incomplete`].
     incomplete: u64,
-    known: HashMap<String, Known>,
-    /// Known Maildir files by [`maildir_name`], built when first needed
-    /// (see [`Planner::moved_from`]).
-    maildir_names: Option<HashMap<String, Vec<String>>>,
+    known: KnownFiles,
+    /// The known files found renamed so far (see [`Planner::moved_from`]).
+    moved_away: HashSet<String>,
+    /// Why the walk was stopped (the archive's list of files could not be read).
+    failed: Option<anyhow::Error>,
     jobs: Sender<Vec<Job>>,
     /// Jobs not sent yet (see [`JOB_BATCH`]).
     batch: Vec<Job>,
@@ -718,32 +689,27 @@ impl Planner {
     /// The known Maildir file that `file` is, renamed: same folder, same
     /// unique name (what comes before `:2,` and the flags), same size and
     /// modification time (a rename keeps them), and gone from its old place.
-    /// Taken out of `known` when found.
-    fn moved_from(&mut self, file: &SourceFile) -> Option<(String, Known)> {
-        if self.known.is_empty() {
-            return None;
-        }
-        let name = maildir_name(&file.path)?;
-        let known = &self.known;
-        let names = self.maildir_names.get_or_insert_with(|| {
-            let mut names: HashMap<String, Vec<String>> = HashMap::new();
-            for path in known.keys() {
-                if let Some(name) = maildir_name(Path::new(path)) {
-                    names.entry(name).or_default().push(path.clone());
+    fn moved_from(&mut self, file: &SourceFile) -> Result<Option<(String, KnownFile)>> {
+        let Some(name) = maildir_name(&file.path) else {
+            return Ok(None);
+        };
+        let (maildir, unique) = &name;
+        for folder in ["cur", "new"] {
+            let prefix = format!("{}/{unique}", maildir.join(folder).to_string_lossy());
+            for (old, was) in self.known.starting_with(&prefix)? {
+                if was.size == file.size
+                    && was.mtime_ns == file.mtime_ns
+                    && maildir_name(Path::new(&old)).as_ref() == Some(&name)
+                    && !self.moved_away.contains(&old)
+                    && std::fs::symlink_metadata(&old)
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                {
+                    self.moved_away.insert(old.clone());
+                    return Ok(Some((old, was)));
                 }
             }
-            names
-        });
-        let from = names.get(&name)?.iter().find(|old| {
-            known
-                .get(old.as_str())
-                .is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns)
-                && std::fs::symlink_metadata(old.as_str())
-                    .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
-        })?;
-        let from = from.clone();
-        let was = self.known.remove(&from)?;
-        Some((from, was))
+        }
+        Ok(None)
     }
 
     /// Queues a job; false once the writer has stopped listening.
@@ -774,31 +740,44 @@ impl Planner {
         self.items.send(vec![item]).is_ok()
     }
 
-    /// Plans one file; false once the writer has stopped listening.
+    /// Plans one file; false once the writer has stopped listening or the
+    /// walk must stop ([`Planner::failed`]).
     fn file(&mut self, file: SourceFile) -> bool {
+        match self.plan_file(file) {
+            Ok(go_on) => go_on,
+            Err(e) => {
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
+
+    fn plan_file(&mut self, file: SourceFile) -> Result<bool> {
         self.progress.inc_length(file.size);
         let path_str = file.path.to_string_lossy().into_owned();
-        // Each path comes once: what the store knew about it is taken out.
-        let prior = self.known.remove(&path_str);
+        let prior = self
+            .known
+            .get(&path_str)
+            .context("cannot read the archive's list of imported files")?;
         let prior = prior.as_ref();
         let same = prior.is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns);
         match file.kind {
             SourceKind::MaildirFile | SourceKind::Eml => {
                 if same {
                     self.unchanged += prior.map_or(1, |k| k.messages);
-                    return true;
+                    return Ok(true);
                 }
                 if prior.is_none()
                     && file.kind == SourceKind::MaildirFile
-                    && let Some((from, was)) = self.moved_from(&file)
+                    && let Some((from, was)) = self.moved_from(&file)?
                 {
                     self.unchanged += was.messages;
                     let seq = self.next();
-                    return self.item(Item::Moved {
+                    return Ok(self.item(Item::Moved {
                         seq,
                         from,
                         to: path_str,
-                    });
+                    }));
                 }
                 let done = FileRecord {
                     path: path_str,
@@ -817,13 +796,13 @@ impl Planner {
                     done,
                     opened,
                 }) {
-                    return false;
+                    return Ok(false);
                 }
             }
             SourceKind::Mbox { gzip } => {
                 if same {
                     self.unchanged += prior.map_or(0, |k| k.messages);
-                    return true;
+                    return Ok(true);
                 }
                 // Resume a plain mbox that only grew; re-read anything else.
                 let mut start = 0;
@@ -845,7 +824,7 @@ impl Planner {
                         seq: s,
                         path: path_str.clone(),
                     }) {
-                        return false;
+                        return Ok(false);
                     }
                 }
                 let path: std::sync::Arc<str> = path_str.clone().into();
@@ -856,10 +835,10 @@ impl Planner {
                     Ok(r) => r,
                     Err(e) => {
                         let s = self.next();
-                        return self.item(Item::Error {
+                        return Ok(self.item(Item::Error {
                             seq: s,
                             message: format!("{e:#}"),
-                        });
+                        }));
                     }
                 };
                 // Each message is sent once the next one has begun (or the
@@ -882,20 +861,20 @@ impl Planner {
                             if let Some(prev) = held.replace(m)
                                 && !send(self, prev)
                             {
-                                return false;
+                                return Ok(false);
                             }
                         }
                         Err(e) => {
                             if let Some(prev) = held.take()
                                 && !send(self, prev)
                             {
-                                return false;
+                                return Ok(false);
                             }
                             let s = self.next();
-                            return self.item(Item::Error {
+                            return Ok(self.item(Item::Error {
                                 seq: s,
                                 message: format!("{}: {e:#}", file.path.display()),
-                            });
+                            }));
                         }
                     }
                 }
@@ -908,12 +887,12 @@ impl Planner {
                         deferred = true;
                         self.incomplete += 1;
                     } else if !send(self, last) {
-                        return false;
+                        return Ok(false);
                     }
                 }
                 if deferred && resume == 0 {
                     // Nothing taken from the file: the next import reads it anew.
-                    return true;
+                    return Ok(true);
                 }
                 let head_hash = if gzip {
                     None
@@ -933,11 +912,11 @@ impl Planner {
                     head_hash,
                 };
                 if !self.item(Item::FileDone { seq: s, record }) {
-                    return false;
+                    return Ok(false);
                 }
             }
         }
-        true
+        Ok(true)
     }
 }
 

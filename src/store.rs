@@ -198,6 +198,88 @@ pub struct RecordedCopy {
 /// Where a message's original is: pack location, size, BLAKE3 hash.
 pub type OriginalRef = (PackRef, usize, Vec<u8>);
 
+/// What an earlier import recorded of a source file (its `files` row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownFile {
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Messages read from it so far.
+    pub messages: u64,
+    /// mbox: the offset the next import resumes at.
+    pub resume: u64,
+    /// mbox: the hash of the bytes before `resume`.
+    pub head_hash: Option<Vec<u8>>,
+}
+
+/// The `files` table as an import's planner reads it: a lookup per path on a
+/// read-only connection of its own (the planner runs beside the writer), so
+/// that an import's memory does not grow with the files the archive knows.
+/// Each lookup sees what the writer has committed so far.
+pub struct KnownFiles {
+    /// `None` when the archive knew no file as the import began: nothing to
+    /// look up.
+    conn: Option<Connection>,
+}
+
+impl KnownFiles {
+    pub fn open(archive: &Archive) -> Result<KnownFiles> {
+        let path = archive.db_path();
+        let conn = open_read_only(&path)?;
+        configure(&conn)?;
+        let any: bool = conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM files)", [], |r| r.get(0))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(KnownFiles {
+            conn: any.then_some(conn),
+        })
+    }
+
+    /// What the archive knows of the file at `path`.
+    pub fn get(&self, path: &str) -> Result<Option<KnownFile>> {
+        let Some(conn) = &self.conn else {
+            return Ok(None);
+        };
+        let row = conn
+            .prepare_cached(
+                "SELECT size, mtime_ns, messages, resume, head_hash FROM files WHERE path = ?1",
+            )?
+            .query_row([path], |r| known_file(r, 0))
+            .optional()?;
+        Ok(row)
+    }
+
+    /// The known files whose path starts with `prefix`, in path order.
+    pub fn starting_with(&self, prefix: &str) -> Result<Vec<(String, KnownFile)>> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        // Paths sort by their UTF-8 bytes; U+10FFFF's come after those of
+        // any other character.
+        let end = format!("{prefix}\u{10FFFF}");
+        let rows = conn
+            .prepare_cached(
+                "SELECT path, size, mtime_ns, messages, resume, head_hash FROM files
+                 WHERE path >= ?1 AND path < ?2 ORDER BY path",
+            )?
+            .query_map([prefix, end.as_str()], |r| {
+                Ok((r.get(0)?, known_file(r, 1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+/// The [`KnownFile`] in the columns of `r` from `at` on.
+fn known_file(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<KnownFile> {
+    Ok(KnownFile {
+        size: r.get::<_, i64>(at)? as u64,
+        mtime_ns: r.get(at + 1)?,
+        messages: r.get::<_, i64>(at + 2)? as u64,
+        resume: r.get::<_, i64>(at + 3)? as u64,
+        head_hash: r.get(at + 4)?,
+    })
+}
+
 /// Address roles in the `addresses` table.
 pub const ROLE_FROM: i64 = 0;
 pub const ROLE_TO: i64 = 1;

@@ -799,6 +799,54 @@ fn maildir_files_renamed_by_a_mail_client_are_the_same_places_not_duplicates() {
 }
 
 #[test]
+fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
+    // Known files are looked up by the renamed file's unique name as a path
+    // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
+    // time, and is gone too, but it is another message.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = tmp.path().join("shared");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    let time = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+    for (name, n) in [("u:2,", 1), ("u0", 2)] {
+        let path = md.join("new").join(name);
+        std::fs::write(
+            &path,
+            format!("From: a@x.example\nSubject: s\nMessage-ID: <r{n}@x.example>\n\nbody\n"),
+        )
+        .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    }
+    assert_eq!(import(&archive, &[&md])["new"], 2);
+    std::fs::rename(md.join("new/u:2,"), md.join("cur/u:2,S")).unwrap();
+    std::fs::remove_file(md.join("new/u0")).unwrap();
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["new"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let found_in: String = conn
+        .query_row(
+            "SELECT m.message_id FROM locations l JOIN messages m ON m.id = l.message
+             WHERE l.source LIKE '%/cur/u:2,S'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found_in, "r1@x.example");
+}
+
+#[test]
 fn the_same_files_reached_by_another_path_are_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
