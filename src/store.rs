@@ -280,6 +280,15 @@ fn known_file(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<KnownFile> {
     })
 }
 
+/// A message's mailboxes by role: From, To, Cc, Reply-To (the `addresses`
+/// table's roles are their positions here).
+pub type Mailboxes<'a> = [&'a [Mailbox]; 4];
+
+/// The mailboxes of `m` by role.
+pub fn mailboxes(m: &ParsedMessage) -> Mailboxes<'_> {
+    [m.from.as_slice(), &m.to, &m.cc, &m.reply_to]
+}
+
 /// Address roles in the `addresses` table.
 pub const ROLE_FROM: i64 = 0;
 pub const ROLE_TO: i64 = 1;
@@ -796,22 +805,79 @@ impl Store {
         self.ids
             .borrow_mut()
             .record(&m.message_id, thread, Some((id, m.content_hash)));
+        self.insert_mailboxes(id, mailboxes(m))?;
+        self.insert_attachments(id, &m.attachments)?;
+        Ok(id)
+    }
+
+    fn insert_mailboxes(&self, message: i64, lists: Mailboxes<'_>) -> Result<()> {
         let mut addr = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO addresses (message, role, position, name, address) VALUES (?1,?2,?3,?4,?5)")?;
-        let roles: [(i64, &[Mailbox]); 4] = [
-            (ROLE_FROM, m.from.as_slice()),
-            (ROLE_TO, &m.to),
-            (ROLE_CC, &m.cc),
-            (ROLE_REPLY_TO, &m.reply_to),
-        ];
-        for (role, list) in roles {
+        for (role, list) in lists.iter().enumerate() {
             for (i, mb) in list.iter().enumerate() {
-                addr.execute(params![id, role, i as i64, mb.name, mb.address])?;
+                addr.execute(params![message, role as i64, i as i64, mb.name, mb.address])?;
             }
         }
-        self.insert_attachments(id, &m.attachments)?;
-        Ok(id)
+        Ok(())
+    }
+
+    /// The mailboxes recorded for `message`, by role.
+    pub fn recorded_mailboxes(&self, message: i64) -> Result<[Vec<Mailbox>; 4]> {
+        let mut lists: [Vec<Mailbox>; 4] = Default::default();
+        let mut q = self.conn.prepare_cached(
+            "SELECT role, name, address FROM addresses WHERE message = ?1 ORDER BY role, position",
+        )?;
+        let rows = q.query_map([message], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Mailbox {
+                    name: r.get(1)?,
+                    address: r.get(2)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (role, mb) = row?;
+            if let Some(list) = usize::try_from(role).ok().and_then(|r| lists.get_mut(r)) {
+                list.push(mb);
+            }
+        }
+        Ok(lists)
+    }
+
+    /// Replaces the mailboxes recorded for `message` (and its From).
+    pub fn replace_mailboxes(&self, message: i64, lists: Mailboxes<'_>) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM addresses WHERE message = ?1")?
+            .execute([message])?;
+        self.insert_mailboxes(message, lists)?;
+        let from = lists[ROLE_FROM as usize]
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        self.conn
+            .prepare_cached("UPDATE messages SET from_name = ?2, from_addr = ?3 WHERE id = ?1")?
+            .execute(params![message, from.name, from.address])?;
+        Ok(())
+    }
+
+    /// The attachment list recorded for `message`.
+    pub fn recorded_attachments(&self, message: i64) -> Result<Vec<Attachment>> {
+        let list = self
+            .conn
+            .prepare_cached(
+                "SELECT filename, mime, size FROM attachments WHERE message = ?1 ORDER BY position",
+            )?
+            .query_map([message], |r| {
+                Ok(Attachment {
+                    filename: r.get(0)?,
+                    mime: r.get(1)?,
+                    size: r.get::<_, i64>(2)?.max(0) as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(list)
     }
 
     fn insert_attachments(&self, message: i64, list: &[Attachment]) -> Result<()> {
@@ -828,29 +894,6 @@ impl Store {
             ])?;
         }
         Ok(())
-    }
-
-    /// The recorded attachment list of every message that has one.
-    pub fn attachment_lists(&self) -> Result<HashMap<i64, Vec<Attachment>>> {
-        let mut lists: HashMap<i64, Vec<Attachment>> = HashMap::new();
-        let mut q = self.conn.prepare(
-            "SELECT message, filename, mime, size FROM attachments ORDER BY message, position",
-        )?;
-        let rows = q.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Attachment {
-                    filename: r.get(1)?,
-                    mime: r.get(2)?,
-                    size: r.get::<_, i64>(3)?.max(0) as u64,
-                },
-            ))
-        })?;
-        for row in rows {
-            let (message, a) = row?;
-            lists.entry(message).or_default().push(a);
-        }
-        Ok(lists)
     }
 
     /// Replaces the attachment list recorded for `message` (and its count).

@@ -1709,6 +1709,63 @@ fn an_address_with_control_characters_cannot_pass_for_another_in_a_header() {
 }
 
 #[test]
+fn a_reindex_brings_the_recorded_addresses_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    std::fs::write(
+        mail.join("1.eml"),
+        "From: =?UTF-8?B?55Sw5LitIOiqoA==?= <tanaka@kyowa.co.jp>\nTo: info@sakura.co.jp\n\
+         Cc: Suzuki <suzuki@kyowa.co.jp>\nSubject: s\nMessage-ID: <r1@x.jp>\n\nbody\n",
+    )
+    .unwrap();
+    let a = dir.path().join("a");
+    assert_eq!(import(&a, &[&mail])["new"], 1);
+    let recorded = || {
+        let json: Value = serde_json::from_str(&stdout(&run(
+            kura(&a).args(["show", "--format", "json", "r1@x.jp"])
+        )))
+        .unwrap();
+        (json["from"].clone(), json["to"].clone(), json["cc"].clone())
+    };
+    let right = recorded();
+    assert_eq!(right.0["name"], "田中 誠", "{right:?}");
+
+    // As an earlier version might have read the headers: another From name,
+    // a To address it got wrong, the Cc not at all.
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET from_name = '=?UTF-8?B?55Sw5LitIOiqoA==?=';
+         UPDATE addresses SET name = '=?UTF-8?B?55Sw5LitIOiqoA==?=' WHERE role = 0;
+         UPDATE addresses SET address = 'info@sakura' WHERE role = 1;
+         DELETE FROM addresses WHERE role = 2;",
+    )
+    .unwrap();
+    drop(db);
+    assert_ne!(recorded(), right);
+
+    let o = run(kura(&a).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 messages indexed, the addresses of 1 brought up to date"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(recorded(), right);
+    assert_eq!(check_report(&a, false).0, 0);
+    assert_eq!(
+        hits(&a, "cc:suzuki@kyowa.co.jp"),
+        ["r1@x.jp".to_string()].into()
+    );
+    let o = run(kura(&a).arg("reindex"));
+    assert!(
+        !stderr(&o).contains("brought up to date"),
+        "nothing left to update: {}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn words_with_nothing_searchable_are_left_out() {
     let a = header_archive();
     let invoice = mails(&[1, 3, 4]);

@@ -11,7 +11,7 @@ use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GlobalArgs, ReindexArgs};
 use crate::index::{self, Fields};
 use crate::pack::PackReader;
-use crate::parse::{self, Attachment};
+use crate::parse::{self, Attachment, Mailbox, ParsedMessage};
 use crate::store::{Store, StoredMessage};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -32,12 +32,12 @@ pub fn document_from_original(
 }
 
 /// A stored message read anew from its original, as this version reads
-/// mail: its index document and its attachments.
+/// mail: its index document and the message.
 fn reparse_original(
     reader: &mut PackReader,
     fields: &Fields,
     m: &StoredMessage,
-) -> Result<(TantivyDocument, Vec<Attachment>)> {
+) -> Result<(TantivyDocument, ParsedMessage)> {
     let raw = reader
         .read(m.pack, m.size, &m.raw_hash)
         .with_context(|| format!("message {}", m.id))?;
@@ -52,7 +52,40 @@ fn reparse_original(
     parsed.date = m.date;
     let mut doc = index::document(fields, &parsed);
     index::set_id(&mut doc, fields, m.id);
-    Ok((doc, parsed.attachments))
+    Ok((doc, parsed))
+}
+
+/// What the store recorded of a message otherwise than this version reads
+/// its original (an earlier version recorded it): brought up to date by a
+/// rebuild, so that what `show` and `customers` list is what is indexed.
+struct Refresh {
+    id: i64,
+    attachments: Option<Vec<Attachment>>,
+    mailboxes: Option<[Vec<Mailbox>; 4]>,
+}
+
+impl Refresh {
+    /// What of `parsed` (message `id`) differs from what `store` recorded;
+    /// `None` when nothing does.
+    fn of(store: &Store, id: i64, parsed: ParsedMessage) -> Result<Option<Refresh>> {
+        let attachments =
+            (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
+        let recorded = store.recorded_mailboxes(id)?;
+        let now = [
+            parsed.from.into_iter().collect(),
+            parsed.to,
+            parsed.cc,
+            parsed.reply_to,
+        ];
+        let mailboxes = (recorded != now).then_some(now);
+        Ok(
+            (attachments.is_some() || mailboxes.is_some()).then_some(Refresh {
+                id,
+                attachments,
+                mailboxes,
+            }),
+        )
+    }
 }
 
 /// What a rebuild did.
@@ -62,6 +95,8 @@ pub struct ReindexSummary {
     /// Messages whose recorded attachments were not what this version reads
     /// in their original (recorded by an earlier version): updated.
     pub attachments_updated: u64,
+    /// The same for the From, To, Cc and Reply-To addresses and names.
+    pub addresses_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
     pub seconds: f64,
@@ -78,7 +113,6 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     let mut writer = index::rebuild_writer(&index)?;
     let batch = store.meta_i64("batch")?;
     let messages = store.stored_messages()?;
-    let recorded = store.attachment_lists()?;
 
     let pb = if progress {
         let pb = indicatif::ProgressBar::new(messages.len() as u64);
@@ -94,7 +128,8 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     };
 
     // Parsing is the expensive part: one worker per core, each with its own
-    // pack reader, all feeding the (shared, thread-safe) index writer.
+    // pack reader and store connection (to compare what the store recorded),
+    // all feeding the (shared, thread-safe) index writer.
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -109,15 +144,15 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
             .map(|_| {
                 scope.spawn(|| -> Result<()> {
                     let mut reader = PackReader::new(&originals);
+                    let recorded = Store::open_ro(archive)?;
                     while let Some(m) = messages.get(next.fetch_add(1, Ordering::Relaxed)) {
                         match reparse_original(&mut reader, &fields, m) {
-                            Ok((doc, attachments)) => {
+                            Ok((doc, parsed)) => {
                                 writer.add_document(doc)?;
-                                let before = recorded.get(&m.id).map_or(&[][..], |l| &l[..]);
-                                if attachments != before
+                                if let Some(r) = Refresh::of(&recorded, m.id, parsed)?
                                     && let Ok(mut c) = changed.lock()
                                 {
-                                    c.push((m.id, attachments));
+                                    c.push(r);
                                 }
                                 indexed.fetch_add(1, Ordering::Relaxed);
                             }
@@ -143,24 +178,30 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))?;
     failed.sort();
-    let changed = changed
+    let changed: Vec<Refresh> = changed
         .into_inner()
         .map_err(|_| anyhow::anyhow!("a reindex thread panicked"))?;
     let mut summary = ReindexSummary {
         indexed: indexed.into_inner(),
-        attachments_updated: changed.len() as u64,
+        attachments_updated: changed.iter().filter(|r| r.attachments.is_some()).count() as u64,
+        addresses_updated: changed.iter().filter(|r| r.mailboxes.is_some()).count() as u64,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
     };
     index::commit(&mut writer, batch)?;
     index::finish(writer).context("the merge of the new index failed")?;
-    // The store's attachment lists follow the new reading too (what `show`
-    // lists is what it extracts). Before the swap: a kill between the two
-    // leaves the old index, whose documents only lack the newer reading.
+    // The store follows the new reading too (what `show` lists is what it
+    // extracts). Before the swap: a kill between the two leaves the old
+    // index, whose documents only lack the newer reading.
     if !changed.is_empty() {
         store.begin()?;
-        for (id, list) in &changed {
-            store.replace_attachments(*id, list)?;
+        for r in &changed {
+            if let Some(list) = &r.attachments {
+                store.replace_attachments(r.id, list)?;
+            }
+            if let Some(lists) = &r.mailboxes {
+                store.replace_mailboxes(r.id, lists.each_ref().map(Vec::as_slice))?;
+            }
         }
         store.commit()?;
     }
@@ -188,6 +229,14 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     Ok(summary)
 }
 
+/// `, the WHAT of N brought up to date`, or nothing for none.
+fn brought_up_to_date(what: &str, n: u64) -> String {
+    match n {
+        0 => String::new(),
+        n => format!(", the {what} of {n} brought up to date"),
+    }
+}
+
 /// Makes renames in `dir` durable (best effort).
 fn sync_dir(dir: &std::path::Path) {
     if let Ok(f) = std::fs::File::open(dir) {
@@ -207,13 +256,10 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}, {:.1} s",
             summary.indexed,
-            match summary.attachments_updated {
-                0 => String::new(),
-                1 => ", the attachments of 1 brought up to date".to_string(),
-                n => format!(", the attachments of {n} brought up to date"),
-            },
+            brought_up_to_date("attachments", summary.attachments_updated),
+            brought_up_to_date("addresses", summary.addresses_updated),
             if summary.failed.is_empty() {
                 String::new()
             } else {
