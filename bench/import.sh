@@ -25,11 +25,13 @@ if [[ -n "${MAIL:-}" ]]; then
 fi
 bench_mail "$TMP/mail"
 
-# Runs one import under GNU time; on failure shows kura's errors.
+# Runs one import (of MAIL, or of the paths after N) under GNU time; on
+# failure shows kura's errors.
 timed_import() {
     local n="$1"
+    shift
     if ! /usr/bin/time -f '%e %M %U %S' -o "$TMP/time$n" \
-        "$KURA" --archive "$TMP/archive" --quiet import --json "$MAIL" \
+        "$KURA" --archive "$TMP/archive" --quiet import --json "${@:-$MAIL}" \
         > "$TMP/summary$n.json" 2> "$TMP/stderr$n"; then
         echo "import.sh: import $n failed:" >&2
         cat "$TMP/stderr$n" >&2
@@ -65,15 +67,23 @@ median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$((RUNS / 2 + 1))p" | c
 mv "$TMP/time1.$median" "$TMP/time1"
 mv "$TMP/summary1.$median.json" "$TMP/summary1.json"
 timed_import 2 # the same mail again, into the last run's archive: nothing new
+# A night's new mail: 1% of N more messages (another seed), walked before the
+# mail the archive has, as a nightly import finds them.
+night=$((N / 100 > 0 ? N / 100 : 1))
+target/release/examples/gen_mailbox --out "$TMP/night" --messages "$night" \
+    --seed "$((SEED + 1))" --format maildir > /dev/null 2>&1
+timed_import 3 "$TMP/night" "$MAIL"
 
 read -r wall1 rss1_kb user1 sys1 < <(tail -n 1 "$TMP/time1")
 read -r wall2 rss2_kb _ _ < <(tail -n 1 "$TMP/time2")
+read -r wall3 rss3_kb _ _ < <(tail -n 1 "$TMP/time3")
 raw=$(du -sb "$MAIL" | cut -f1)
 archive=$(du -sb "$TMP/archive" | cut -f1)
 
 status=0
 python3 - "$N" "$wall1" "$rss1_kb" "$wall2" "$rss2_kb" "$raw" "$archive" "$user1" "$sys1" \
-    "$FORMAT" "$TMP/summary1.json" "$TMP/summary2.json" "$RUNS" <<'PY' || status=$?
+    "$FORMAT" "$TMP/summary1.json" "$TMP/summary2.json" "$RUNS" \
+    "$TMP/summary3.json" "$wall3" "$rss3_kb" <<'PY' || status=$?
 import json, sys
 n, wall1, rss1, wall2, rss2, raw, archive, user1, sys1 = (float(x) for x in sys.argv[1:10])
 fmt = sys.argv[10]
@@ -114,6 +124,11 @@ print(f"second import (nothing new)")
 if summary2:
     print(f"  kura: {summary2}")
 print(f"  wall time       {wall2:8.2f} s   peak RSS {rss2 / 1024:,.0f} MB")
+s3 = json.load(open(sys.argv[14]))
+wall3, rss3 = float(sys.argv[15]), float(sys.argv[16])
+print(f"a night's new mail ({s3['new'] + s3['duplicates']} messages, walked first, beside the others)")
+print(f"  kura: {line(s3)}")
+print(f"  wall time       {wall3:8.2f} s   peak RSS {rss3 / 1024:,.0f} MB")
 sys.exit(0 if all(ok for _, _, ok, _ in bars) else 1)
 PY
 
