@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Import benchmark: generates N synthetic messages (default 100000), imports them
-# into a fresh archive, then imports the same mail again (nothing new), and
-# prints throughput, wall time, peak RSS and sizes against the bars in
-# bench/README.md. Exit status 1 when a bar is missed.
+# into a fresh archive, then imports the same mail again (nothing new) and then
+# with a night's new mail beside it, and prints throughput, wall time, peak RSS
+# and sizes against the bars in bench/README.md. Exit status 1 when a bar is
+# missed.
 #
 #   bench/import.sh [N]
 #   SEED=7 FORMAT=mbox bench/import.sh 20000
