@@ -286,6 +286,7 @@ pub type Mailboxes<'a> = [&'a [Mailbox]; 4];
 
 /// The mailboxes of `m` by role.
 pub fn mailboxes(m: &ParsedMessage) -> Mailboxes<'_> {
+    const _: () = assert!(ROLE_FROM == 0 && ROLE_TO == 1 && ROLE_CC == 2 && ROLE_REPLY_TO == 3);
     [m.from.as_slice(), &m.to, &m.cc, &m.reply_to]
 }
 
@@ -1507,43 +1508,23 @@ impl Store {
         let Some((message_id, thread, date, from_name, from_addr, subject)) = base else {
             return Ok(None);
         };
-        let mut to = Vec::new();
-        let mut cc = Vec::new();
-        {
-            let mut q = self.conn.prepare_cached(
-                "SELECT role, name, address FROM addresses WHERE message = ?1 AND role IN (1, 2) ORDER BY role, position",
-            )?;
-            let rows = q.query_map([row], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    AddressView {
-                        name: r.get(1)?,
-                        address: r.get(2)?,
-                    },
-                ))
-            })?;
-            for x in rows {
-                let (role, a) = x?;
-                if role == ROLE_TO {
-                    to.push(a)
-                } else {
-                    cc.push(a)
-                }
-            }
-        }
-        let attachments = self
-            .conn
-            .prepare_cached(
-                "SELECT filename, mime, size FROM attachments WHERE message = ?1 ORDER BY position",
-            )?
-            .query_map([row], |r| {
-                Ok(AttachmentView {
-                    filename: r.get(0)?,
-                    mime: r.get(1)?,
-                    size: r.get(2)?,
+        let [_, to, cc, _] = self.recorded_mailboxes(row)?.map(|list| {
+            list.into_iter()
+                .map(|mb| AddressView {
+                    name: mb.name,
+                    address: mb.address,
                 })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Vec<_>>()
+        });
+        let attachments = self
+            .recorded_attachments(row)?
+            .into_iter()
+            .map(|a| AttachmentView {
+                filename: a.filename,
+                mime: a.mime,
+                size: a.size as i64,
+            })
+            .collect();
         let tags = self
             .conn
             .prepare_cached("SELECT tag FROM tags WHERE message = ?1 ORDER BY tag")?
