@@ -690,16 +690,22 @@ impl Planner {
     /// unique name (what comes before `:2,` and the flags), same size and
     /// modification time (a rename keeps them), and gone from its old place.
     fn moved_from(&mut self, file: &SourceFile) -> Result<Option<(String, KnownFile)>> {
-        let Some(name) = maildir_name(&file.path) else {
+        let Some((maildir, unique)) = maildir_name(&file.path) else {
             return Ok(None);
         };
-        let (maildir, unique) = &name;
         for folder in ["cur", "new"] {
+            // The path as the store records it (lossy, like `old`): compared
+            // as text, since a folder name that is not UTF-8 reads back as
+            // another path.
             let prefix = format!("{}/{unique}", maildir.join(folder).to_string_lossy());
             for (old, was) in self.known.starting_with(&prefix)? {
-                if was.size == file.size
+                // The same unique name: nothing or the `:2,` info after it.
+                let same_name = old
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'));
+                if same_name
+                    && was.size == file.size
                     && was.mtime_ns == file.mtime_ns
-                    && maildir_name(Path::new(&old)).as_ref() == Some(&name)
                     && !self.moved_away.contains(&old)
                     && std::fs::symlink_metadata(&old)
                         .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)

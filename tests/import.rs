@@ -847,6 +847,38 @@ fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
 }
 
 #[test]
+fn a_renamed_file_of_a_maildir_whose_folder_name_is_not_utf8_is_the_same_place() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    // A Latin-1 folder name ("Boîte"), as older systems wrote them.
+    let md = tmp.path().join(std::ffi::OsStr::from_bytes(b"Bo\xeete"));
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    std::fs::write(
+        md.join("new/1700000000.M1P1.host"),
+        "From: a@x.example\nSubject: s\nMessage-ID: <l1@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    assert_eq!(import(&archive, &[&md])["new"], 1);
+    std::fs::rename(
+        md.join("new/1700000000.M1P1.host"),
+        md.join("cur/1700000000.M1P1.host:2,S"),
+    )
+    .unwrap();
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["duplicates"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let s = import(&archive, &[&md]);
+    assert_eq!(s["unchanged"].as_u64(), Some(1), "{s}");
+}
+
+#[test]
 fn the_same_files_reached_by_another_path_are_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
