@@ -704,10 +704,7 @@ fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
 fn maildir_files_renamed_by_a_mail_client_are_the_same_places_not_duplicates() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
-    let md = tmp.path().join("shared");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(tmp.path().join("shared"));
     let mail = |n: u32| {
         format!(
             "From: a@x.example\nTo: b@y.example\nSubject: 請求書 {n}\nMessage-ID: <m{n}@x.example>\n\nbody {n}\n"
@@ -805,10 +802,7 @@ fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // time, and is gone too, but it is another message.
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
-    let md = tmp.path().join("shared");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(tmp.path().join("shared"));
     let time = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
     for (name, n) in [("u:2,", 1), ("u0", 2)] {
         let path = md.join("new").join(name);
@@ -817,12 +811,7 @@ fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
             format!("From: a@x.example\nSubject: s\nMessage-ID: <r{n}@x.example>\n\nbody\n"),
         )
         .unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(time)
-            .unwrap();
+        set_mtime(&path, time);
     }
     assert_eq!(import(&archive, &[&md])["new"], 2);
     std::fs::rename(md.join("new/u:2,"), md.join("cur/u:2,S")).unwrap();
@@ -852,10 +841,7 @@ fn a_renamed_file_of_a_maildir_whose_folder_name_is_not_utf8_is_the_same_place()
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
     // A Latin-1 folder name ("Boîte"), as older systems wrote them.
-    let md = tmp.path().join(std::ffi::OsStr::from_bytes(b"Bo\xeete"));
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(tmp.path().join(std::ffi::OsStr::from_bytes(b"Bo\xeete")));
     std::fs::write(
         md.join("new/1700000000.M1P1.host"),
         "From: a@x.example\nSubject: s\nMessage-ID: <l1@x.example>\n\nbody\n",

@@ -75,10 +75,7 @@ fn message_id_of(raw: &[u8]) -> String {
 
 /// A Maildir with `cur/`, `new/` and `tmp/` holding `messages` in `cur/`.
 fn maildir(dir: &Path, messages: &[(&str, Vec<u8>)]) -> PathBuf {
-    let md = dir.join("Maildir");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.join("Maildir"));
     for (i, (name, bytes)) in messages.iter().enumerate() {
         let file = format!("{}.M{i}P1Q{i}.{name}:2,S", 1_710_000_000 + i);
         std::fs::write(md.join("cur").join(file), bytes).unwrap();

@@ -135,10 +135,7 @@ struct Small {
 
 fn small() -> Small {
     let dir = tempfile::tempdir().unwrap();
-    let md = dir.path().join("mail");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.path().join("mail"));
     for (i, (id, date, from, to, subject, parent)) in MAILS.iter().enumerate() {
         let mut m = format!(
             "Message-ID: <{id}@test.example>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"

@@ -197,3 +197,11 @@ pub fn set_mtime(path: &Path, when: std::time::SystemTime) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
     file.set_modified(when).unwrap();
 }
+
+/// Makes `md` an empty Maildir (`cur/`, `new/`, `tmp/`) and returns it.
+pub fn empty_maildir(md: PathBuf) -> PathBuf {
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    md
+}
