@@ -25,11 +25,13 @@ use crate::index::{self, Fields};
 use crate::pack::{self, Compressed, DictionaryTrainer, PackReader, PackRef, PackWriter};
 use crate::parse::{self, ParsedMessage};
 use crate::sources::{self, MboxReader, SourceFile, SourceKind};
-use crate::store::{KnownFile, KnownFiles, Outcome, Place, Store, ThreadOptions};
+use crate::store::{KnownFile, KnownFiles, Outcome, Place, SourcePath, Store, ThreadOptions};
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::params;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -200,7 +202,7 @@ enum Job {
     /// message without a usable header date.
     Mbox {
         seq: u64,
-        path: std::sync::Arc<str>,
+        path: Arc<Path>,
         offset: u64,
         filed: i64,
         bytes: Vec<u8>,
@@ -223,14 +225,16 @@ enum Item {
     /// A changed mbox is re-read from the start: forget its old locations.
     Reread {
         seq: u64,
-        path: String,
+        path: PathBuf,
     },
     /// A Maildir file imported before was renamed (moved from `new/` to
-    /// `cur/`, or its flags changed): its records now name path `to`.
+    /// `cur/`, or its flags changed), or a file an earlier version recorded
+    /// by a lossy name is found ([`Planner::recorded_lossily`]): its records
+    /// now name path `to`.
     Moved {
         seq: u64,
-        from: String,
-        to: String,
+        from: PathBuf,
+        to: PathBuf,
     },
 }
 
@@ -249,7 +253,7 @@ impl Item {
 /// A parsed message on its way to the writer.
 struct Parsed {
     seq: u64,
-    source: std::sync::Arc<str>,
+    source: Arc<Path>,
     kind: &'static str,
     mbox_offset: Option<u64>,
     compressed: Compressed,
@@ -261,7 +265,7 @@ struct Parsed {
 /// A `files` row.
 #[derive(Debug, Clone)]
 struct FileRecord {
-    path: String,
+    path: PathBuf,
     kind: &'static str,
     size: u64,
     mtime_ns: i64,
@@ -273,14 +277,14 @@ struct FileRecord {
 /// What identifies a Maildir message file across renames: its Maildir
 /// folder and its unique name (the file name before the `:2,flags` info).
 /// `None` for a file that is not in a `cur/` or `new/` folder.
-fn maildir_name(path: &Path) -> Option<(&Path, String)> {
+fn maildir_name(path: &Path) -> Option<(&Path, &OsStr)> {
     let dir = path.parent()?;
     if !matches!(dir.file_name()?.to_str()?, "cur" | "new") {
         return None;
     }
-    let file = path.file_name()?.to_string_lossy();
-    let unique = file.split_once(':').map_or(&*file, |(unique, _)| unique);
-    Some((dir.parent()?, unique.to_owned()))
+    let file = path.file_name()?.as_bytes();
+    let unique = file.split(|&b| b == b':').next().unwrap_or(file);
+    Some((dir.parent()?, OsStr::from_bytes(unique)))
 }
 
 fn kind_name(kind: SourceKind) -> &'static str {
@@ -668,7 +672,7 @@ struct Planner {
     incomplete: u64,
     known: KnownFiles,
     /// The known files found renamed so far (see [`Planner::moved_from`]).
-    moved_away: HashSet<String>,
+    moved_away: HashSet<PathBuf>,
     /// Why the walk was stopped (the archive's list of files could not be read).
     failed: Option<anyhow::Error>,
     jobs: Sender<Vec<Job>>,
@@ -689,20 +693,19 @@ impl Planner {
     /// The known Maildir file that `file` is, renamed: same folder, same
     /// unique name (what comes before `:2,` and the flags), same size and
     /// modification time (a rename keeps them), and gone from its old place.
-    fn moved_from(&mut self, file: &SourceFile) -> Result<Option<(String, KnownFile)>> {
+    fn moved_from(&mut self, file: &SourceFile) -> Result<Option<(PathBuf, KnownFile)>> {
         let Some((maildir, unique)) = maildir_name(&file.path) else {
             return Ok(None);
         };
         for folder in ["cur", "new"] {
-            // The path as the store records it (lossy, like `old`): compared
-            // as text, since a folder name that is not UTF-8 reads back as
-            // another path.
-            let prefix = format!("{}/{unique}", maildir.join(folder).to_string_lossy());
-            for (old, was) in self.known.starting_with(&prefix)? {
+            let prefix = maildir.join(folder).join(unique);
+            for (old, was) in self.known.with_maildir_name(&prefix)? {
                 // The same unique name: nothing or the `:2,` info after it.
                 let same_name = old
-                    .strip_prefix(&prefix)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'));
+                    .as_os_str()
+                    .as_bytes()
+                    .strip_prefix(prefix.as_os_str().as_bytes())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b":"));
                 if same_name
                     && was.size == file.size
                     && was.mtime_ns == file.mtime_ns
@@ -714,6 +717,31 @@ impl Planner {
                     return Ok(Some((old, was)));
                 }
             }
+        }
+        Ok(None)
+    }
+
+    /// The record an earlier version of kura made of `file`, whose path is
+    /// not UTF-8, under the path's lossy text (U+FFFD for each bad byte; see
+    /// [`SourcePath`]), if the file has not changed since, no file has that
+    /// very name and no other file claimed the record: it becomes the
+    /// file's, by the path's own bytes.
+    fn recorded_lossily(&mut self, file: &SourceFile) -> Result<Option<(PathBuf, KnownFile)>> {
+        let std::borrow::Cow::Owned(lossy) = file.path.to_string_lossy() else {
+            return Ok(None);
+        };
+        let lossy = PathBuf::from(lossy);
+        let Some(was) = self.known.get(&lossy)? else {
+            return Ok(None);
+        };
+        if was.size == file.size
+            && was.mtime_ns == file.mtime_ns
+            && !self.moved_away.contains(&lossy)
+            && std::fs::symlink_metadata(&lossy)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            self.moved_away.insert(lossy.clone());
+            return Ok(Some((lossy, was)));
         }
         Ok(None)
     }
@@ -760,11 +788,21 @@ impl Planner {
 
     fn plan_file(&mut self, file: SourceFile) -> Result<bool> {
         self.progress.inc_length(file.size);
-        let path_str = file.path.to_string_lossy().into_owned();
         let prior = self
             .known
-            .get(&path_str)
+            .get(&file.path)
             .context("cannot read the archive's list of imported files")?;
+        if prior.is_none()
+            && let Some((from, was)) = self.recorded_lossily(&file)?
+        {
+            self.unchanged += was.messages;
+            let seq = self.next();
+            return Ok(self.item(Item::Moved {
+                seq,
+                from,
+                to: file.path,
+            }));
+        }
         let prior = prior.as_ref();
         let same = prior.is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns);
         match file.kind {
@@ -782,11 +820,11 @@ impl Planner {
                     return Ok(self.item(Item::Moved {
                         seq,
                         from,
-                        to: path_str,
+                        to: file.path.clone(),
                     }));
                 }
                 let done = FileRecord {
-                    path: path_str,
+                    path: file.path.clone(),
                     kind: kind_name(file.kind),
                     size: file.size,
                     mtime_ns: file.mtime_ns,
@@ -828,12 +866,12 @@ impl Planner {
                     let s = self.next();
                     if !self.item(Item::Reread {
                         seq: s,
-                        path: path_str.clone(),
+                        path: file.path.clone(),
                     }) {
                         return Ok(false);
                     }
                 }
-                let path: std::sync::Arc<str> = path_str.clone().into();
+                let path: Arc<Path> = file.path.as_path().into();
                 let mtime = file.mtime_ns.div_euclid(1_000_000_000);
                 let mut count = 0u64;
                 let reader = MboxReader::open(&file.path, gzip, start);
@@ -907,7 +945,7 @@ impl Planner {
                 };
                 let s = self.next();
                 let record = FileRecord {
-                    path: path_str,
+                    path: file.path.clone(),
                     kind: "mbox",
                     // The size read: a message left for the next import
                     // makes the file look changed to it, even if it is not.
@@ -968,8 +1006,7 @@ fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
             {
                 Ok(bytes) => {
                     let mtime = file.mtime_ns.div_euclid(1_000_000_000);
-                    let source: std::sync::Arc<str> =
-                        file.path.to_string_lossy().into_owned().into();
+                    let source: Arc<Path> = file.path.as_path().into();
                     let mut item = parse_one(
                         zstd,
                         seq,
@@ -1014,7 +1051,7 @@ fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
 fn parse_one(
     zstd: &mut pack::Compressor,
     seq: u64,
-    source: std::sync::Arc<str>,
+    source: Arc<Path>,
     kind: &'static str,
     mbox_offset: Option<u64>,
     bytes: &[u8],
@@ -1026,7 +1063,7 @@ fn parse_one(
         Err(e) => {
             return Item::Error {
                 seq,
-                message: format!("{source}: {e:#}"),
+                message: format!("{}: {e:#}", source.display()),
             };
         }
     };
@@ -1075,12 +1112,12 @@ struct Writer<'s, 'a> {
     /// No batch was committed yet by this run.
     first_commit: bool,
     /// Maildir files renamed since the last commit: (old path, new path).
-    moved: Vec<(String, String)>,
+    moved: Vec<(PathBuf, PathBuf)>,
     /// Files (not mbox messages) recorded as rejects: one that imports now
     /// is no longer listed.
-    rejected_files: std::collections::HashSet<String>,
+    rejected_files: std::collections::HashSet<PathBuf>,
     /// Mbox files being re-read (see [`Item::Reread`]).
-    rereading: HashMap<String, Reread>,
+    rereading: HashMap<PathBuf, Reread>,
 }
 
 /// What a re-read of an mbox has found again so far of what earlier imports
@@ -1212,7 +1249,7 @@ impl<'s, 'a> Writer<'s, 'a> {
                     head_hash=excluded.head_hash",
             )?
             .execute(params![
-                record.path,
+                SourcePath(&record.path),
                 record.kind,
                 record.size as i64,
                 record.mtime_ns,

@@ -11,9 +11,12 @@ use crate::archive::Archive;
 use crate::pack::PackRef;
 use crate::parse::{Attachment, Mailbox, ParsedMessage};
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, params};
 use std::collections::HashMap;
-use std::path::Path;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 
 /// Version of the SQLite schema this build writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -79,7 +82,9 @@ CREATE TABLE IF NOT EXISTS attachments (
     PRIMARY KEY (message, position)
 ) WITHOUT ROWID;
 
--- Every place a message was found. kind: maildir | mbox | eml.
+-- Every place a message was found. kind: maildir | mbox | eml. Paths here,
+-- in rejects and in files are text, or a BLOB of the path's bytes when they
+-- are not UTF-8 (see SourcePath).
 -- status: 0 the copy that was imported, 1 a duplicate, 2 a conflict (same
 -- Message-ID, other content; its bytes are kept in the pack too).
 CREATE TABLE IF NOT EXISTS locations (
@@ -235,7 +240,7 @@ impl KnownFiles {
     }
 
     /// What the archive knows of the file at `path`.
-    pub fn get(&self, path: &str) -> Result<Option<KnownFile>> {
+    pub fn get(&self, path: &Path) -> Result<Option<KnownFile>> {
         let Some(conn) = &self.conn else {
             return Ok(None);
         };
@@ -243,26 +248,29 @@ impl KnownFiles {
             .prepare_cached(
                 "SELECT size, mtime_ns, messages, resume, head_hash FROM files WHERE path = ?1",
             )?
-            .query_row([path], |r| known_file(r, 0))
+            .query_row([SourcePath(path)], |r| known_file(r, 0))
             .optional()?;
         Ok(row)
     }
 
-    /// The known files whose path starts with `prefix`, in path order.
-    pub fn starting_with(&self, prefix: &str) -> Result<Vec<(String, KnownFile)>> {
+    /// The known files whose path is `prefix` or `prefix` followed by `:`
+    /// and more (a Maildir file's name, with or without its `:2,` info),
+    /// in path order; and, since the range is of bytes, some that follow
+    /// `prefix` with a byte before `:` (the caller tells them apart).
+    pub fn with_maildir_name(&self, prefix: &Path) -> Result<Vec<(PathBuf, KnownFile)>> {
         let Some(conn) = &self.conn else {
             return Ok(Vec::new());
         };
-        // Paths sort by their UTF-8 bytes; U+10FFFF's come after those of
-        // any other character.
-        let end = format!("{prefix}\u{10FFFF}");
+        // Paths sort by their bytes (text by its UTF-8); `;` follows `:`.
+        let mut end = prefix.as_os_str().to_owned();
+        end.push(";");
         let rows = conn
             .prepare_cached(
                 "SELECT path, size, mtime_ns, messages, resume, head_hash FROM files
                  WHERE path >= ?1 AND path < ?2 ORDER BY path",
             )?
-            .query_map([prefix, end.as_str()], |r| {
-                Ok((r.get(0)?, known_file(r, 1)?))
+            .query_map([SourcePath(prefix), SourcePath(Path::new(&end))], |r| {
+                Ok((recorded_path(r, 0)?, known_file(r, 1)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
@@ -679,10 +687,38 @@ pub enum Outcome {
     Conflict(i64),
 }
 
+/// A source file's path as the store records it (`files.path`,
+/// `locations.source`, `rejects.source`): text when it is UTF-8, as nearly
+/// every path is, else its raw bytes (a BLOB), so that a name that is not
+/// UTF-8 (a folder named in CP932, as a zip made on Windows unpacks) stays
+/// the name it is: two such names are two files, and the path read back
+/// ([`recorded_path`]) opens the file. Text sorts before any BLOB and
+/// compares with none, so a lookup or a range of one kind meets only paths
+/// of its kind. (Earlier versions recorded such paths as text, with U+FFFD
+/// for each byte that is not UTF-8.)
+#[derive(Debug, Clone, Copy)]
+pub struct SourcePath<'a>(pub &'a Path);
+
+impl ToSql for SourcePath<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let bytes = self.0.as_os_str().as_bytes();
+        Ok(ToSqlOutput::Borrowed(match std::str::from_utf8(bytes) {
+            Ok(_) => ValueRef::Text(bytes),
+            Err(_) => ValueRef::Blob(bytes),
+        }))
+    }
+}
+
+/// The path recorded in column `i` of `r` (see [`SourcePath`]).
+pub fn recorded_path(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<PathBuf> {
+    let bytes = r.get_ref(i)?.as_bytes()?;
+    Ok(PathBuf::from(OsString::from_vec(bytes.to_vec())))
+}
+
 /// A place a message was read from.
 #[derive(Debug, Clone)]
 pub struct Place<'a> {
-    pub source: &'a str,
+    pub source: &'a Path,
     pub kind: &'a str,
     pub mbox_offset: Option<u64>,
 }
@@ -928,7 +964,7 @@ impl Store {
             )?
             .execute(params![
                 message,
-                place.source,
+                SourcePath(place.source),
                 place.kind,
                 place.mbox_offset.map(|o| o as i64),
                 status,
@@ -946,7 +982,7 @@ impl Store {
     /// size and mtime): the `files` rows, places and rejects that named an
     /// old path name the new one. One pass over `locations` (which has no
     /// index by source) for all of them.
-    pub fn rename_sources(&self, renames: &[(String, String)]) -> Result<()> {
+    pub fn rename_sources(&self, renames: &[(PathBuf, PathBuf)]) -> Result<()> {
         if renames.is_empty() {
             return Ok(());
         }
@@ -959,7 +995,7 @@ impl Store {
                 .conn
                 .prepare_cached("INSERT OR REPLACE INTO temp.renamed (old, new) VALUES (?1, ?2)")?;
             for (old, new) in renames {
-                insert.execute(params![old, new])?;
+                insert.execute([SourcePath(old), SourcePath(new)])?;
             }
         }
         self.conn
@@ -995,7 +1031,7 @@ impl Store {
                  AND (?4 IS NULL OR raw_hash = ?4)",
             )?
             .query_row(
-                params![message, place.source, off, raw_hash],
+                params![message, SourcePath(place.source), off, raw_hash],
                 |r| r.get(0),
             )
             .optional()?;
@@ -1004,14 +1040,14 @@ impl Store {
 
     /// The copies of `message` recorded from the mbox `source`, primary
     /// first: (location id, offset, status, raw hash).
-    pub fn copies_in(&self, message: i64, source: &str) -> Result<Vec<RecordedCopy>> {
+    pub fn copies_in(&self, message: i64, source: &Path) -> Result<Vec<RecordedCopy>> {
         let copies = self
             .conn
             .prepare_cached(
                 "SELECT id, mbox_offset, status, raw_hash FROM locations
                  WHERE message = ?1 AND source = ?2 ORDER BY status, mbox_offset",
             )?
-            .query_map(params![message, source], |r| {
+            .query_map(params![message, SourcePath(source)], |r| {
                 Ok(RecordedCopy {
                     id: r.get(0)?,
                     offset: r.get::<_, Option<i64>>(1)?.map(|o| o as u64),
@@ -1025,11 +1061,11 @@ impl Store {
 
     /// The extra copies (not the place a message was first imported from)
     /// recorded from `source`: their location ids.
-    pub fn extra_copies_from(&self, source: &str) -> Result<Vec<i64>> {
+    pub fn extra_copies_from(&self, source: &Path) -> Result<Vec<i64>> {
         let ids = self
             .conn
             .prepare_cached("SELECT id FROM locations WHERE source = ?1 AND status != 0")?
-            .query_map([source], |r| r.get(0))?
+            .query_map([SourcePath(source)], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(ids)
     }
@@ -1062,7 +1098,7 @@ impl Store {
             .prepare_cached(
                 "SELECT raw_hash FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
             )?
-            .query_row(params![place.source, off], |r| r.get(0))
+            .query_row(params![SourcePath(place.source), off], |r| r.get(0))
             .optional()?;
         match known {
             None => Ok(false),
@@ -1075,12 +1111,12 @@ impl Store {
     }
 
     /// Sources of the rejects that are whole files (not mbox messages).
-    pub fn rejected_files(&self) -> Result<std::collections::HashSet<String>> {
+    pub fn rejected_files(&self) -> Result<std::collections::HashSet<PathBuf>> {
         let mut q = self
             .conn
             .prepare("SELECT source FROM rejects WHERE mbox_offset IS NULL")?;
         let rows = q
-            .query_map([], |r| r.get(0))?
+            .query_map([], |r| recorded_path(r, 0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -1093,7 +1129,7 @@ impl Store {
             .prepare_cached(
                 "DELETE FROM rejects WHERE source = ?1 AND ifnull(mbox_offset, -1) = ?2",
             )?
-            .execute(params![place.source, off])?;
+            .execute(params![SourcePath(place.source), off])?;
         Ok(())
     }
 
@@ -1118,7 +1154,7 @@ impl Store {
                  WHERE source = ?1 AND raw_hash = ?2 AND mbox_offset IS NOT NULL
                  ORDER BY mbox_offset",
             )?
-            .query_map(params![place.source, &raw_hash[..]], |r| {
+            .query_map(params![SourcePath(place.source), &raw_hash[..]], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -1151,7 +1187,7 @@ impl Store {
                     pack_len, time, batch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
             )?
             .execute(params![
-                place.source,
+                SourcePath(place.source),
                 place.mbox_offset.map(|o| o as i64),
                 reason,
                 size as i64,

@@ -864,6 +864,139 @@ fn a_renamed_file_of_a_maildir_whose_folder_name_is_not_utf8_is_the_same_place()
     assert_eq!(s["unchanged"].as_u64(), Some(1), "{s}");
 }
 
+/// The paths an archive records in `column` of `table`, as the bytes
+/// they are recorded with.
+fn recorded_paths(archive: &Path, table: &str, column: &str) -> Vec<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let mut q = conn
+        .prepare(&format!("SELECT {column} FROM {table} ORDER BY 1"))
+        .unwrap();
+    q.query_map([], |r| {
+        let bytes = r.get_ref(0)?.as_bytes()?;
+        Ok(std::ffi::OsStr::from_bytes(bytes).into())
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+#[test]
+fn file_names_that_are_not_utf8_are_recorded_as_they_are() {
+    use std::os::unix::ffi::OsStrExt;
+    // Two mbox files named in CP932 (請求.mbox and 見積.mbox), as a zip made
+    // on Windows unpacks: read as UTF-8 with U+FFFD for each bad byte, the
+    // two names are the same text.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let exports = tmp.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let invoices = exports.join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81.mbox"));
+    let quotes = exports.join(std::ffi::OsStr::from_bytes(b"\x8c\xa9\x90\xcf.mbox"));
+    assert_eq!(
+        invoices.to_string_lossy(),
+        quotes.to_string_lossy(),
+        "the test needs names that read as the same text"
+    );
+    let mbox = |subjects: &[&str]| -> String {
+        subjects
+            .iter()
+            .enumerate()
+            .map(|(i, subject)| {
+                format!(
+                    "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\n\
+                     Subject: {subject}\nMessage-ID: <{subject}{i}@x.example>\n\nbody\n\n"
+                )
+            })
+            .collect()
+    };
+    std::fs::write(&quotes, mbox(&["mitsumori"])).unwrap();
+    std::fs::write(&invoices, mbox(&["seikyu", "nyukin"])).unwrap();
+    let s = import(&archive, &[&exports]);
+    assert_eq!(s["new"], 3, "{s}");
+    // Each place names its own file, which opens.
+    let files = recorded_paths(&archive, "files", "path");
+    assert_eq!(files.len(), 2, "{files:?}");
+    let sources = recorded_paths(&archive, "locations", "source");
+    assert_eq!(sources.len(), 3);
+    for path in files.iter().chain(&sources) {
+        assert!(path.is_file(), "{} is not the file", path.display());
+    }
+    // Unchanged files are passed over (before, each re-read the other's
+    // record as changed), and one that grows is resumed.
+    let s = import(&archive, &[&exports]);
+    assert_eq!((&s["seen"], &s["unchanged"]), (&3.into(), &3.into()), "{s}");
+    std::fs::write(&quotes, mbox(&["mitsumori", "teisei"])).unwrap();
+    let s = import(&archive, &[&exports]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["unchanged"]), (&1.into(), &3.into()), "{s}");
+    let listed = stdout(&run(
+        kura(&archive).args(["search", "--format", "json", "teisei"])
+    ));
+    assert!(listed.contains("teisei1@x.example"), "{listed}");
+}
+
+#[test]
+fn a_path_an_earlier_version_recorded_lossily_is_taken_over_not_imported_again() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = empty_maildir(
+        tmp.path()
+            .join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81")),
+    );
+    for n in 1..=2 {
+        std::fs::write(
+            md.join(format!("cur/1700000000.M{n}P1.host:2,S")),
+            format!("From: a@x.example\nSubject: s\nMessage-ID: <t{n}@x.example>\n\nbody\n"),
+        )
+        .unwrap();
+    }
+    assert_eq!(import(&archive, &[&md])["new"], 2);
+    // As a kura that recorded paths as lossy text left them.
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let lossy = md.to_string_lossy().into_owned();
+    for (table, column) in [("files", "path"), ("locations", "source")] {
+        let mut q = conn
+            .prepare(&format!("SELECT {column} FROM {table}"))
+            .unwrap();
+        let old: Vec<Vec<u8>> = q
+            .query_map([], |r| Ok(r.get_ref(0)?.as_bytes()?.to_vec()))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for old in old {
+            let name = std::path::Path::new(std::ffi::OsStr::from_bytes(&old))
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            conn.execute(
+                &format!("UPDATE {table} SET {column} = ?1 WHERE {column} = ?2"),
+                rusqlite::params![format!("{lossy}/cur/{name}"), old],
+            )
+            .unwrap();
+        }
+    }
+    drop(conn);
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!(
+        (&s["unchanged"], &s["duplicates"], &s["new"]),
+        (&2.into(), &0.into(), &0.into()),
+        "{s}"
+    );
+    let sources = recorded_paths(&archive, "locations", "source");
+    assert_eq!(sources.len(), 2);
+    for path in recorded_paths(&archive, "files", "path")
+        .iter()
+        .chain(&sources)
+    {
+        assert!(path.is_file(), "{} is not the file", path.display());
+    }
+}
+
 #[test]
 fn the_same_files_reached_by_another_path_are_unchanged() {
     let tmp = tempfile::tempdir().unwrap();

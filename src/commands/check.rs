@@ -20,11 +20,12 @@ use crate::cli::{CheckArgs, GlobalArgs, ReportFormat};
 use crate::index;
 use crate::output::sanitize;
 use crate::pack::{PackReader, PackRef};
-use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store, StoredMessage};
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store, StoredMessage, recorded_path};
 use anyhow::{Context, Result};
 use rusqlite::{OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::path::PathBuf;
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::MAX_TOKEN_LEN;
 use tantivy::{DocSet, Index, ReloadPolicy, TERMINATED};
@@ -294,7 +295,7 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
 
 /// Conflicting copies kept in the pack, and rejects.
 fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckReport) -> Result<()> {
-    type Copy = (i64, i64, String, PackRef, usize, Vec<u8>, String);
+    type Copy = (i64, i64, String, PackRef, usize, Vec<u8>, PathBuf);
     let mut q = store.conn.prepare(
         "SELECT l.id, l.message, m.message_id, l.pack, l.pack_offset, l.pack_len, l.size, l.raw_hash, l.source
          FROM locations l JOIN messages m ON m.id = l.message
@@ -313,7 +314,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 },
                 r.get::<_, i64>(6)? as usize,
                 r.get(7)?,
-                r.get(8)?,
+                recorded_path(r, 8)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<Copy>>>()?;
@@ -325,7 +326,8 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 Some(row),
                 Some(&msgid),
                 format!(
-                    "the conflicting copy {loc} of message {row} (from {source}) is damaged: {e}"
+                    "the conflicting copy {loc} of message {row} (from {}) is damaged: {e}",
+                    source.display()
                 ),
             );
         }
@@ -337,7 +339,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
         .query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
+                recorded_path(r, 1)?,
                 PackRef {
                     pack: r.get(2)?,
                     offset: r.get::<_, i64>(3)? as u64,
@@ -355,7 +357,10 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 "original",
                 None,
                 None,
-                format!("the stored bytes of reject {id} (from {source}) are damaged: {e}"),
+                format!(
+                    "the stored bytes of reject {id} (from {}) are damaged: {e}",
+                    source.display()
+                ),
             );
         }
     }

@@ -8,7 +8,7 @@ use crate::index;
 use crate::output::{self, sanitize};
 use crate::pack::{PackReader, PackRef};
 use crate::parse;
-use crate::store::{Place, Store, ThreadOptions};
+use crate::store::{Place, SourcePath, Store, ThreadOptions, recorded_path};
 use anyhow::{Context, Result, bail};
 use rusqlite::OptionalExtension;
 use std::io::Write;
@@ -44,7 +44,9 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
     let rows = q
         .query_map([], |r| {
             Ok(Reject {
-                source: r.get(0)?,
+                // Shown as text: a path that is not UTF-8 with U+FFFD for
+                // its bad bytes.
+                source: recorded_path(r, 0)?.to_string_lossy().into_owned(),
                 mbox_offset: r.get(1)?,
                 reason: r.get(2)?,
                 size: r.get(3)?,
@@ -119,7 +121,7 @@ impl std::fmt::Display for RetrySummary {
 /// A `rejects` row with where its bytes are.
 struct StoredReject {
     id: i64,
-    source: String,
+    source: std::path::PathBuf,
     mbox_offset: Option<i64>,
     reason: String,
     size: usize,
@@ -154,7 +156,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
         q.query_map([], |r| {
             Ok(StoredReject {
                 id: r.get(0)?,
-                source: r.get(1)?,
+                source: recorded_path(r, 1)?,
                 mbox_offset: r.get(2)?,
                 reason: r.get(3)?,
                 size: r.get::<_, i64>(4)? as usize,
@@ -207,14 +209,14 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             .conn
             .query_row(
                 "SELECT kind FROM files WHERE path = ?1",
-                [&rj.source],
+                [SourcePath(&rj.source)],
                 |r| r.get(0),
             )
             .optional()?
         {
             Some(k) => k,
             None if rj.mbox_offset.is_some() => "mbox".into(),
-            None if rj.source.ends_with(".eml") => "eml".into(),
+            None if rj.source.extension().is_some_and(|e| e == "eml") => "eml".into(),
             None => "maildir".into(),
         };
         let place = Place {
