@@ -159,7 +159,7 @@ pub enum Command {
     /// Count messages (or threads) matching a query.
     #[command(after_long_help = QUERY_HELP)]
     Count(CountArgs),
-    /// Show one message: decoded headers, text and attachments, or the raw original.
+    /// Show one message: decoded headers, where it was found, text and attachments, or the raw original.
     Show(ShowArgs),
     /// Show a conversation as a tree.
     Thread(ThreadArgs),

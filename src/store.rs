@@ -1517,12 +1517,51 @@ pub struct AttachmentView {
     pub size: i64,
 }
 
+/// A place a message was found, as `show` lists it (JSON schema version 1).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LocationView {
+    /// The source file (a path that is not UTF-8 with U+FFFD for its bad
+    /// bytes).
+    pub path: String,
+    /// `maildir`, `mbox` or `eml`.
+    pub kind: String,
+    /// The byte offset of the message's `From ` line in an mbox.
+    pub offset: Option<u64>,
+    /// `imported` (the copy whose bytes the archive holds as the message's
+    /// original), `duplicate` (the same message again) or `conflict` (the
+    /// same Message-ID with other content, its bytes kept too).
+    pub copy: &'static str,
+}
+
 /// Thread ids as printed and accepted by `thread:`.
 pub fn thread_label(thread: i64) -> String {
     thread.to_string()
 }
 
 impl Store {
+    /// Every place `message` was found, in the order they were recorded.
+    pub fn locations(&self, message: i64) -> Result<Vec<LocationView>> {
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT source, kind, mbox_offset, status FROM locations WHERE message = ?1 ORDER BY id",
+            )?
+            .query_map([message], |r| {
+                Ok(LocationView {
+                    path: recorded_path(r, 0)?.to_string_lossy().into_owned(),
+                    kind: r.get(1)?,
+                    offset: r.get::<_, Option<i64>>(2)?.map(|o| o as u64),
+                    copy: match r.get::<_, i64>(3)? {
+                        0 => "imported",
+                        1 => "duplicate",
+                        _ => "conflict",
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     /// Loads a message for display (the snippet is left empty: it needs the text).
     pub fn message_view(&self, row: i64, utc: bool) -> Result<Option<MessageView>> {
         let base = self

@@ -256,6 +256,78 @@ fn show_prints_decoded_headers_attachments_and_text() {
 }
 
 #[test]
+fn show_lists_every_place_a_message_was_found() {
+    let a = archive();
+    let duplicate =
+        "CY4PR1901MB22317A8B9C0D1E2F3A4B5C6D7E8F@CY4PR1901MB2231.namprd19.prod.outlook.com";
+    let conflict = "notice.0001@maruei-logi.co.jp";
+    let maildir_copy = "maildir/cur/1710202507.M1515P3021Q15.mx1.minato-shokai.co.jp:2,S";
+    let places = |id: &str| -> Vec<(String, String, Value, String)> {
+        let v = json_of(&ok(&a, &["show", "--format", "json", id]));
+        v["locations"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no locations: {v}"))
+            .iter()
+            .map(|l| {
+                let path = PathBuf::from(l["path"].as_str().unwrap());
+                let file = path
+                    .strip_prefix(fixtures())
+                    .unwrap_or_else(|_| panic!("{} is not a fixture", path.display()));
+                (
+                    file.to_str().unwrap().to_owned(),
+                    l["kind"].as_str().unwrap().to_owned(),
+                    l["offset"].clone(),
+                    l["copy"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let place = |file: &str, kind: &str, offset: Value, copy: &str| {
+        (file.to_owned(), kind.to_owned(), offset, copy.to_owned())
+    };
+    // The copy imported first, then the same message again in the mbox.
+    assert_eq!(
+        places(duplicate),
+        [
+            place(maildir_copy, "maildir", Value::Null, "imported"),
+            place(MBOX, "mbox", 1633.into(), "duplicate"),
+        ]
+    );
+    let conflicting = places(conflict);
+    assert_eq!(conflicting.len(), 2, "{conflicting:?}");
+    assert_eq!(conflicting[1], place(MBOX, "mbox", 9093.into(), "conflict"));
+    // An mbox offset is where the message's `From ` line starts.
+    let mbox = std::fs::read(fixtures().join(MBOX)).unwrap();
+    for offset in [1633, 9093] {
+        assert!(mbox[offset..].starts_with(b"From "), "{offset}");
+    }
+    let tanaka = "maildir/cur/1709514725.M101P3021Q1.mx1.minato-shokai.co.jp:2,S";
+    assert_eq!(
+        places(TANAKA),
+        [place(tanaka, "maildir", Value::Null, "imported")]
+    );
+    assert_eq!(
+        places(QUOTE_PDF),
+        [place(MBOX, "mbox", 4557.into(), "imported")]
+    );
+    // The text form: one line for each.
+    let out = stdout(&ok(&a, &["show", duplicate]));
+    let found: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("Found in:   "))
+        .collect();
+    let root = fixtures();
+    assert_eq!(
+        found,
+        [
+            format!("{}", root.join(maildir_copy).display()),
+            format!("{} at byte 1633 (duplicate)", root.join(MBOX).display()),
+        ],
+        "{out}"
+    );
+}
+
+#[test]
 fn show_matches_the_ground_truth_for_every_message() {
     let e = expected();
     let a = archive();

@@ -4,7 +4,7 @@ use crate::archive::ExitError;
 use crate::cli::{GlobalArgs, ShowArgs, ShowFormat};
 use crate::output::{self, mailbox_label, sanitize, sanitize_text};
 use crate::pack::PackReader;
-use crate::store::{MessageView, Store};
+use crate::store::{LocationView, MessageView, Store};
 use anyhow::{Context, Result};
 use std::io::Write;
 
@@ -80,6 +80,7 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
         .message_view(row, false)?
         .context("message vanished from the archive")?;
     let text = crate::parse::display_text(&raw);
+    let locations = store.locations(row)?;
     match args.format {
         ShowFormat::Json | ShowFormat::Jsonl => {
             #[derive(serde::Serialize)]
@@ -87,22 +88,29 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
                 #[serde(flatten)]
                 view: &'a MessageView,
                 body: &'a str,
+                locations: &'a [LocationView],
             }
             serde_json::to_writer(
                 &mut out,
                 &Full {
                     view: &view,
                     body: &text,
+                    locations: &locations,
                 },
             )?;
             writeln!(out)?;
         }
-        ShowFormat::Auto | ShowFormat::Text => print_message(&mut out, &view, &text)?,
+        ShowFormat::Auto | ShowFormat::Text => print_message(&mut out, &view, &locations, &text)?,
     }
     Ok(0)
 }
 
-fn print_message(out: &mut impl Write, v: &MessageView, text: &str) -> Result<()> {
+fn print_message(
+    out: &mut impl Write,
+    v: &MessageView,
+    locations: &[LocationView],
+    text: &str,
+) -> Result<()> {
     let list = |l: &[crate::store::AddressView]| {
         l.iter()
             .map(|a| mailbox_label(&a.name, &a.address))
@@ -136,6 +144,17 @@ fn print_message(out: &mut impl Write, v: &MessageView, text: &str) -> Result<()
             sanitize(&a.mime),
             a.size
         )?;
+    }
+    for l in locations {
+        let offset = l
+            .offset
+            .map(|o| format!(" at byte {o}"))
+            .unwrap_or_default();
+        let copy = match l.copy {
+            "imported" => String::new(),
+            other => format!(" ({other})"),
+        };
+        writeln!(out, "Found in:   {}{offset}{copy}", sanitize(&l.path))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", sanitize_text(text, false))?;
