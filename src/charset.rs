@@ -129,13 +129,14 @@ pub fn encoding_for_label(label: &str) -> Option<&'static encoding_rs::Encoding>
 
 /// Decodes a body part's bytes (already transfer-decoded) to text. `label` is
 /// the declared charset, if any. Never fails: a missing or wrong label falls
-/// back to UTF-8 if valid, then to the Japanese encodings, then to lossy text.
+/// back to UTF-8 if valid, then to the Japanese encodings, then to lossy text
+/// ([`utf8_or_latin1`] the last resort).
 pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
     let Some(label) = label.filter(|l| !l.trim().is_empty()) else {
         return guess_or_lossy(bytes);
     };
     match encoding_for_label(label) {
-        Some(enc) => decode_known(bytes, enc, label),
+        Some(enc) => decode_known(bytes, enc),
         None => {
             let norm = normalize_label(label);
             if UTF7_LABELS.contains(&norm.as_str()) {
@@ -152,7 +153,8 @@ pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
 }
 
 /// Guesses; when nothing decodes cleanly, lossy ISO-2022-JP if its escapes
-/// are present, else lossy UTF-8.
+/// are present, else lossy Japanese if it reads as Japanese, else
+/// [`utf8_or_latin1`].
 fn guess_or_lossy(bytes: &[u8]) -> String {
     if let Some(text) = guess_clean(bytes) {
         return text;
@@ -172,7 +174,24 @@ fn guess_or_lossy(bytes: &[u8]) -> String {
     if looks_japanese(&best) {
         best
     } else {
+        utf8_or_latin1(bytes)
+    }
+}
+
+/// The last resort for 8-bit text that is not UTF-8 and that no Japanese
+/// encoding reads: lossy UTF-8 when some of it is UTF-8 (a broken part), else
+/// windows-1252 (Latin-1), which reads every byte. Text without a single
+/// UTF-8 character is most likely Western mail from an old client
+/// (`Frösche` in Latin-1 under a UTF-8 label, or in a raw 8-bit header), and
+/// U+FFFD would leave its words unsearchable.
+fn utf8_or_latin1(bytes: &[u8]) -> String {
+    if utf8_counts(bytes).0 > 0 {
         String::from_utf8_lossy(bytes).into_owned()
+    } else {
+        WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned()
     }
 }
 
@@ -199,7 +218,7 @@ fn looks_japanese(text: &str) -> bool {
 
 /// Decodes with a known encoding: strictly first, then by guessing when the
 /// strict decode fails, then lossily with the label's decoder.
-fn decode_known(bytes: &[u8], enc: &'static Encoding, label: &str) -> String {
+fn decode_known(bytes: &[u8], enc: &'static Encoding) -> String {
     if let Some(text) = decode_strict(bytes, enc) {
         // ISO-2022-JP mislabelled as us-ascii, UTF-8 or a Latin charset.
         if enc != ISO_2022_JP && enc != UTF_16LE && enc != UTF_16BE && has_jis_escape(bytes) {
@@ -225,12 +244,9 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding, label: &str) -> String {
     if let Some(text) = guess_clean(bytes) {
         return text;
     }
-    if enc == UTF_8 && ASCII_LABELS.contains(&normalize_label(label).as_str()) {
-        // 8-bit text under an ASCII label: the WHATWG reading loses nothing.
-        return WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned();
+    if enc == UTF_8 {
+        // Under a UTF-8 or ASCII label, but not UTF-8.
+        return utf8_or_latin1(bytes);
     }
     decode_lossy(bytes, enc)
 }
@@ -239,12 +255,19 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding, label: &str) -> String {
 /// well-formed non-ASCII characters than twice the malformed sequences (text
 /// in another encoding read as UTF-8 is malformed nearly everywhere).
 fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (good, bad) = utf8_counts(bytes);
+    good > 2 * bad
+}
+
+/// The well-formed non-ASCII UTF-8 characters in `bytes`, and the malformed
+/// sequences.
+fn utf8_counts(bytes: &[u8]) -> (usize, usize) {
     let (mut good, mut bad) = (0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
         good += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
         bad += usize::from(!chunk.invalid().is_empty());
     }
-    good > 2 * bad
+    (good, bad)
 }
 
 /// Decodes `bytes` as `enc`; `None` when any sequence is malformed.
@@ -1167,10 +1190,36 @@ mod tests {
             decode_text(b"caf\xE9 cr\xE8me ", Some("us-ascii")),
             "café crème "
         );
-        // Nothing decodes: lossy with the label's decoder.
+        // Nothing decodes: lossy with the label's decoder; without a label
+        // (or under a UTF-8 one), bytes that read as neither Japanese nor
+        // UTF-8 read as windows-1252.
         let broken = b"abc\x82\xFF";
         assert_eq!(decode_text(broken, Some("shift_jis")), "abc\u{FFFD}");
-        assert!(decode_text(broken, None).starts_with("abc\u{FFFD}"));
+        assert_eq!(decode_text(broken, None), "abc\u{201A}\u{FF}");
+        // Latin-1 under a UTF-8 label (an old Netscape), and UTF-8 with a
+        // stray byte, which stays UTF-8.
+        assert_eq!(
+            decode_text(b"Fr\xF6sche, \xFCber, mi\xDFlich", Some("UTF-8")),
+            "Frösche, über, mißlich"
+        );
+        assert_eq!(
+            decode_text(
+                "Grüße aus Köln \u{2014} "
+                    .as_bytes()
+                    .iter()
+                    .copied()
+                    .chain([0xFF])
+                    .collect::<Vec<u8>>()
+                    .as_slice(),
+                Some("utf-8")
+            ),
+            "Grüße aus Köln \u{2014} \u{FFFD}"
+        );
+        // A broken part with some UTF-8 in it stays UTF-8, its bad bytes lost.
+        assert_eq!(
+            decode_text(b"y\xC3\xB6t\xC3\xA4 vaan. \x8Ax\xE8 y\xFF", Some("utf-8")),
+            "yötä vaan. \u{FFFD}x\u{FFFD} y\u{FFFD}"
+        );
     }
 
     #[test]
@@ -1272,9 +1321,10 @@ mod tests {
     #[test]
     fn latin1_is_not_taken_for_japanese() {
         // "Frösche" in Latin-1: ö (F6) + s would be a valid Shift_JIS
-        // user-defined character, but the result does not look Japanese.
+        // user-defined character, but the result does not look Japanese:
+        // it is read as Latin-1.
         let decoded = decode_header(b"Die Hasen und die Fr\xF6sche");
-        assert_eq!(decoded, "Die Hasen und die Fr\u{FFFD}sche");
+        assert_eq!(decoded, "Die Hasen und die Frösche");
         assert!(
             !decoded
                 .chars()

@@ -1,6 +1,6 @@
 //! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
-//! `format=flowed` text (RFC 3676) and a multipart whose closing boundary is
-//! missing.
+//! `format=flowed` text (RFC 3676), a multipart whose closing boundary is
+//! missing, and Latin-1 text under a UTF-8 label or in a raw 8-bit header.
 
 mod common;
 use common::*;
@@ -197,4 +197,44 @@ JVBERi0xLjQK\n--Z--\n",
     );
     let o = run(kura(&a).arg("check"));
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// An old client's German mail: Latin-1 body under a UTF-8 label, and a raw
+/// 8-bit Latin-1 Subject. Neither is UTF-8 nor Japanese; read as Latin-1,
+/// its words are found and shown, not lost to U+FFFD. Japanese raw 8-bit
+/// text (Shift_JIS) beside it still reads as Japanese.
+#[test]
+fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("md");
+    write(
+        &md.join("cur"),
+        "1.host:2,S",
+        b"From: Doug <d@example.com>\r\nTo: s@example.com\r\n\
+          Subject: Die Hasen und die Fr\xF6sche\r\nMessage-ID: <hasen@example.com>\r\n\
+          Date: Wed, 17 May 2000 23:30:41 -0400\r\nMIME-Version: 1.0\r\n\
+          Content-Type: text/plain; charset=UTF-8\r\n\
+          Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+          Die Hasen klagten einst =FCber ihre mi=DFliche Lage.\r\n",
+    );
+    let mut sjis = b"From: a@x.example\r\nSubject: ".to_vec();
+    sjis.extend(encoding_rs::SHIFT_JIS.encode("お見積もりの件").0.iter());
+    sjis.extend(b"\r\nMessage-ID: <mitsumori@x.example>\r\n\r\nbody\r\n");
+    write(&md.join("cur"), "2.host:2,S", &sjis);
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&md])["new"], 2);
+    for word in ["Frösche", "über", "mißliche"] {
+        assert_eq!(ids(&archive, word), ["hasen@example.com"], "{word}");
+    }
+    assert_eq!(ids(&archive, "見積"), ["mitsumori@x.example"]);
+    let out = show(&archive, &["hasen@example.com"]);
+    assert!(
+        out.contains("Subject:    Die Hasen und die Frösche"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Die Hasen klagten einst über ihre mißliche Lage."),
+        "{out}"
+    );
+    assert!(!out.contains('\u{FFFD}'), "{out}");
 }
