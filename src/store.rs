@@ -10,6 +10,7 @@
 use crate::archive::Archive;
 use crate::pack::PackRef;
 use crate::parse::{Attachment, Mailbox, ParsedMessage};
+use crate::threads::subject::SubjectInfo;
 use anyhow::{Context, Result, bail};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, params};
@@ -896,6 +897,45 @@ impl Store {
         self.conn
             .prepare_cached("UPDATE messages SET from_name = ?2, from_addr = ?3 WHERE id = ?1")?
             .execute(params![message, from.name, from.address])?;
+        Ok(())
+    }
+
+    /// The Subject and content hash recorded for `message`.
+    pub fn recorded_subject(&self, message: i64) -> Result<(String, Vec<u8>)> {
+        let row = self
+            .conn
+            .prepare_cached("SELECT subject, content_hash FROM messages WHERE id = ?1")?
+            .query_row([message], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(row)
+    }
+
+    /// Replaces the Subject recorded for `message`, with what threading by
+    /// subject reads of it.
+    pub fn replace_subject(&self, message: i64, subject: &str, info: &SubjectInfo) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE messages SET subject = ?2, subject_norm = ?3, is_reply = ?4, is_forward = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                message,
+                subject,
+                info.normalized,
+                info.is_reply,
+                info.is_forward
+            ])?;
+        self.conn
+            .prepare_cached("UPDATE refless_replies SET subject_norm = ?2 WHERE message = ?1")?
+            .execute(params![message, info.normalized])?;
+        Ok(())
+    }
+
+    /// Replaces the content hash recorded for `message` (which tells a later
+    /// copy's duplicate from a conflict).
+    pub fn replace_content_hash(&self, message: i64, hash: &[u8; 32]) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE messages SET content_hash = ?2 WHERE id = ?1")?
+            .execute(params![message, &hash[..]])?;
         Ok(())
     }
 

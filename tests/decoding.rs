@@ -199,16 +199,10 @@ JVBERi0xLjQK\n--Z--\n",
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
 
-/// An old client's German mail: Latin-1 body under a UTF-8 label, and a raw
-/// 8-bit Latin-1 Subject. Neither is UTF-8 nor Japanese; read as Latin-1,
-/// its words are found and shown, not lost to U+FFFD. Japanese raw 8-bit
-/// text (Shift_JIS) beside it still reads as Japanese.
-#[test]
-fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
-    let tmp = tempfile::tempdir().unwrap();
-    let md = tmp.path().join("md");
+/// A German mail with a raw 8-bit Latin-1 Subject.
+fn hasen(dir: &Path) -> PathBuf {
     write(
-        &md.join("cur"),
+        &dir.join("cur"),
         "1.host:2,S",
         b"From: Doug <d@example.com>\r\nTo: s@example.com\r\n\
           Subject: Die Hasen und die Fr\xF6sche\r\nMessage-ID: <hasen@example.com>\r\n\
@@ -217,6 +211,17 @@ fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
           Content-Transfer-Encoding: quoted-printable\r\n\r\n\
           Die Hasen klagten einst =FCber ihre mi=DFliche Lage.\r\n",
     );
+    dir.to_path_buf()
+}
+
+/// An old client's German mail: Latin-1 body under a UTF-8 label, and a raw
+/// 8-bit Latin-1 Subject. Neither is UTF-8 nor Japanese; read as Latin-1,
+/// its words are found and shown, not lost to U+FFFD. Japanese raw 8-bit
+/// text (Shift_JIS) beside it still reads as Japanese.
+#[test]
+fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = hasen(&tmp.path().join("md"));
     let mut sjis = b"From: a@x.example\r\nSubject: ".to_vec();
     sjis.extend(encoding_rs::SHIFT_JIS.encode("お見積もりの件").0.iter());
     sjis.extend(b"\r\nMessage-ID: <mitsumori@x.example>\r\n\r\nbody\r\n");
@@ -237,4 +242,61 @@ fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
         "{out}"
     );
     assert!(!out.contains('\u{FFFD}'), "{out}");
+}
+
+/// A Subject an earlier version read otherwise (U+FFFD for the Latin-1
+/// byte), and the content hash computed from it: `reindex` brings both up to
+/// date, so that `show` and search results list the Subject as it reads now,
+/// and a later copy of the message is a duplicate, not a conflict.
+#[test]
+fn a_reindex_brings_a_subject_read_otherwise_before_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    assert_eq!(
+        import(&archive, &[&hasen(&tmp.path().join("md"))])["new"],
+        1
+    );
+    let subject = |archive: &Path| -> String {
+        let json: serde_json::Value =
+            serde_json::from_str(&show(archive, &["--format", "json", "hasen@example.com"]))
+                .unwrap();
+        json["subject"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(subject(&archive), "Die Hasen und die Frösche");
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET subject = 'Die Hasen und die Fr\u{FFFD}sche',
+             subject_norm = 'die hasen und die fr\u{FFFD}sche', content_hash = zeroblob(32);",
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(subject(&archive), "Die Hasen und die Fr\u{FFFD}sche");
+
+    let o = run(kura(&archive).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 messages indexed, the subjects of 1 brought up to date"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(subject(&archive), "Die Hasen und die Frösche");
+    let o = run(kura(&archive).args(["search", "--format", "json", "subject:Frösche"]));
+    assert!(
+        stdout(&o).contains("\"subject\":\"Die Hasen und die Frösche\""),
+        "{}",
+        stdout(&o)
+    );
+    // The same mail again, from another export: a duplicate.
+    let s = import(&archive, &[&hasen(&tmp.path().join("other"))]);
+    assert_eq!(
+        (&s["duplicates"], &s["conflicts"]),
+        (&1.into(), &0.into()),
+        "{s}"
+    );
+    let o = run(kura(&archive).arg("reindex"));
+    assert!(
+        !stderr(&o).contains("brought up to date"),
+        "nothing left to update: {}",
+        stderr(&o)
+    );
 }

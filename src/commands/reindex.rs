@@ -13,6 +13,7 @@ use crate::index::{self, Fields};
 use crate::pack::PackReader;
 use crate::parse::{self, Attachment, Mailbox, ParsedMessage};
 use crate::store::{Store, StoredMessage};
+use crate::threads::subject::SubjectInfo;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -62,6 +63,9 @@ struct Refresh {
     id: i64,
     attachments: Option<Vec<Attachment>>,
     mailboxes: Option<[Vec<Mailbox>; 4]>,
+    subject: Option<(String, SubjectInfo)>,
+    /// Computed from the headers as decoded: follows their reading.
+    content_hash: Option<[u8; 32]>,
 }
 
 impl Refresh {
@@ -78,13 +82,21 @@ impl Refresh {
             parsed.reply_to,
         ];
         let mailboxes = (recorded != now).then_some(now);
-        Ok(
-            (attachments.is_some() || mailboxes.is_some()).then_some(Refresh {
-                id,
-                attachments,
-                mailboxes,
-            }),
-        )
+        let (subject, hash) = store.recorded_subject(id)?;
+        let subject = (subject != parsed.subject).then_some((parsed.subject, parsed.subject_info));
+        let content_hash = (hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
+        let refresh = Refresh {
+            id,
+            attachments,
+            mailboxes,
+            subject,
+            content_hash,
+        };
+        Ok((refresh.attachments.is_some()
+            || refresh.mailboxes.is_some()
+            || refresh.subject.is_some()
+            || refresh.content_hash.is_some())
+        .then_some(refresh))
     }
 }
 
@@ -97,6 +109,8 @@ pub struct ReindexSummary {
     pub attachments_updated: u64,
     /// The same for the From, To, Cc and Reply-To addresses and names.
     pub addresses_updated: u64,
+    /// The same for the Subject.
+    pub subjects_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
     pub seconds: f64,
@@ -185,6 +199,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         indexed: indexed.into_inner(),
         attachments_updated: changed.iter().filter(|r| r.attachments.is_some()).count() as u64,
         addresses_updated: changed.iter().filter(|r| r.mailboxes.is_some()).count() as u64,
+        subjects_updated: changed.iter().filter(|r| r.subject.is_some()).count() as u64,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
     };
@@ -201,6 +216,12 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
             }
             if let Some(lists) = &r.mailboxes {
                 store.replace_mailboxes(r.id, lists.each_ref().map(Vec::as_slice))?;
+            }
+            if let Some((subject, info)) = &r.subject {
+                store.replace_subject(r.id, subject, info)?;
+            }
+            if let Some(hash) = &r.content_hash {
+                store.replace_content_hash(r.id, hash)?;
             }
         }
         store.commit()?;
@@ -256,10 +277,11 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}{}, {:.1} s",
             summary.indexed,
             brought_up_to_date("attachments", summary.attachments_updated),
             brought_up_to_date("addresses", summary.addresses_updated),
+            brought_up_to_date("subjects", summary.subjects_updated),
             if summary.failed.is_empty() {
                 String::new()
             } else {
