@@ -643,6 +643,7 @@ fn plan(
         incomplete: 0,
         known,
         moved_away: HashSet::new(),
+        lossy_names: LossyNames::default(),
         failed: None,
         jobs,
         batch: Vec::with_capacity(JOB_BATCH),
@@ -673,6 +674,8 @@ struct Planner {
     known: KnownFiles,
     /// The known files found renamed so far (see [`Planner::moved_from`]).
     moved_away: HashSet<PathBuf>,
+    /// Folders listed by [`Planner::recorded_lossily`].
+    lossy_names: LossyNames,
     /// Why the walk was stopped (the archive's list of files could not be read).
     failed: Option<anyhow::Error>,
     jobs: Sender<Vec<Job>>,
@@ -682,6 +685,60 @@ struct Planner {
     items: Sender<Vec<Item>>,
     progress: indicatif::ProgressBar,
     prefetcher: sources::Prefetcher,
+}
+
+/// The names in folders, by their lossy text (U+FFFD for each byte that is
+/// not UTF-8): which paths an earlier version of kura took for one.
+#[derive(Default)]
+struct LossyNames {
+    /// Folder: its entries' names, by their lossy text (an empty map for a
+    /// folder that cannot be listed).
+    folders: HashMap<PathBuf, HashMap<String, Vec<std::ffi::OsString>>>,
+}
+
+impl LossyNames {
+    /// Whether `path` is the one path on disk that reads as its lossy text:
+    /// no name that is not UTF-8 along it has a neighbour of the same text
+    /// that leads to another such path. False when a folder on the way
+    /// cannot be listed (the answer is not known).
+    fn only_path_reading_as(&mut self, path: &Path) -> bool {
+        let mut found = vec![PathBuf::new()];
+        for part in path.components() {
+            let name = part.as_os_str();
+            if name.to_str().is_some() {
+                for p in &mut found {
+                    p.push(name);
+                }
+                continue;
+            }
+            let text = name.to_string_lossy();
+            let mut next = Vec::new();
+            for dir in &found {
+                let names = self.folders.entry(dir.clone()).or_insert_with(|| {
+                    let mut names: HashMap<String, Vec<std::ffi::OsString>> = HashMap::new();
+                    let listed = if dir.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        dir
+                    };
+                    for e in std::fs::read_dir(listed).into_iter().flatten().flatten() {
+                        let name = e.file_name();
+                        names
+                            .entry(name.to_string_lossy().into_owned())
+                            .or_default()
+                            .push(name);
+                    }
+                    names
+                });
+                for same in names.get(&*text).into_iter().flatten() {
+                    next.push(dir.join(same));
+                }
+            }
+            found = next;
+        }
+        found.retain(|p| std::fs::symlink_metadata(p).is_ok());
+        found == [path]
+    }
 }
 
 impl Planner {
@@ -724,8 +781,10 @@ impl Planner {
     /// The record an earlier version of kura made of `file`, whose path is
     /// not UTF-8, under the path's lossy text (U+FFFD for each bad byte; see
     /// [`SourcePath`]), if the file has not changed since, no file has that
-    /// very name and no other file claimed the record: it becomes the
-    /// file's, by the path's own bytes.
+    /// very name, no other file claimed the record and no other file reads
+    /// as the same text (that version recorded such files as one: the
+    /// places of both under that name, which are not all this file's): it
+    /// becomes the file's, by the path's own bytes.
     fn recorded_lossily(&mut self, file: &SourceFile) -> Result<Option<(PathBuf, KnownFile)>> {
         let std::borrow::Cow::Owned(lossy) = file.path.to_string_lossy() else {
             return Ok(None);
@@ -739,6 +798,7 @@ impl Planner {
             && !self.moved_away.contains(&lossy)
             && std::fs::symlink_metadata(&lossy)
                 .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            && self.lossy_names.only_path_reading_as(&file.path)
         {
             self.moved_away.insert(lossy.clone());
             return Ok(Some((lossy, was)));

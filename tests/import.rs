@@ -998,6 +998,82 @@ fn a_path_an_earlier_version_recorded_lossily_is_taken_over_not_imported_again()
 }
 
 #[test]
+fn a_lossy_record_two_files_read_as_is_taken_over_by_neither() {
+    use std::os::unix::ffi::OsStrExt;
+    // Two mbox files whose CP932 names read as the same text: an earlier
+    // version recorded them as one file, under that text, with the places
+    // of the messages of both.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let exports = tmp.path().join("exports");
+    std::fs::create_dir(&exports).unwrap();
+    let invoices = exports.join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81.mbox"));
+    let quotes = exports.join(std::ffi::OsStr::from_bytes(b"\x8c\xa9\x90\xcf.mbox"));
+    let mbox = |subjects: &[&str]| -> String {
+        subjects
+            .iter()
+            .map(|subject| {
+                format!(
+                    "From a@x.example Mon Mar  4 10:00:00 2024\nFrom: a@x.example\n\
+                     Subject: {subject}\nMessage-ID: <{subject}@x.example>\n\nbody\n\n"
+                )
+            })
+            .collect()
+    };
+    std::fs::write(&quotes, mbox(&["mitsumori"])).unwrap();
+    std::fs::write(&invoices, mbox(&["seikyu", "nyukin"])).unwrap();
+    assert_eq!(import(&archive, &[&exports])["new"], 3);
+    let lossy = invoices.to_string_lossy().into_owned();
+    assert_eq!(quotes.to_string_lossy(), lossy);
+    {
+        // The files row of the one recorded last (invoices, whose size and
+        // modification time it holds).
+        let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+        conn.execute(
+            "DELETE FROM files WHERE path = ?1",
+            [quotes.as_os_str().as_bytes()],
+        )
+        .unwrap();
+        conn.execute("UPDATE files SET path = ?1", [&lossy])
+            .unwrap();
+        conn.execute("UPDATE locations SET source = ?1", [&lossy])
+            .unwrap();
+    }
+    let s = import(&archive, &[&exports]);
+    assert_accounted(&s);
+    assert_eq!(s["new"], 0, "{s}");
+    // No message is said to be in the other file.
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    for (id, own) in [
+        ("mitsumori@x.example", &quotes),
+        ("seikyu@x.example", &invoices),
+        ("nyukin@x.example", &invoices),
+    ] {
+        let mut q = conn
+            .prepare(
+                "SELECT l.source FROM locations l JOIN messages m ON m.id = l.message
+                 WHERE m.message_id = ?1",
+            )
+            .unwrap();
+        let sources: Vec<Vec<u8>> = q
+            .query_map([id], |r| Ok(r.get_ref(0)?.as_bytes()?.to_vec()))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for source in sources {
+            assert!(
+                source == lossy.as_bytes() || source == own.as_os_str().as_bytes(),
+                "{id} is said to be in {:?}",
+                std::ffi::OsStr::from_bytes(&source)
+            );
+        }
+    }
+    // Each file is known by its own name now.
+    let s = import(&archive, &[&exports]);
+    assert_eq!((&s["seen"], &s["unchanged"]), (&3.into(), &3.into()), "{s}");
+}
+
+#[test]
 fn the_same_files_reached_by_another_path_are_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
