@@ -750,12 +750,26 @@ impl Planner {
     /// The known Maildir file that `file` is, renamed: same folder, same
     /// unique name (what comes before `:2,` and the flags), same size and
     /// modification time (a rename keeps them), and gone from its old place.
+    /// A path that is not UTF-8 is also looked for as the lossy text an
+    /// earlier version recorded it by (see [`Planner::recorded_lossily`]):
+    /// a file renamed since that version's last import.
     fn moved_from(&mut self, file: &SourceFile) -> Result<Option<(PathBuf, KnownFile)>> {
         let Some((maildir, unique)) = maildir_name(&file.path) else {
             return Ok(None);
         };
-        for folder in ["cur", "new"] {
-            let prefix = maildir.join(folder).join(unique);
+        let mut prefixes: Vec<PathBuf> = ["cur", "new"]
+            .iter()
+            .map(|folder| maildir.join(folder).join(unique))
+            .collect();
+        let lossy: Vec<PathBuf> = prefixes
+            .iter()
+            .filter_map(|p| match p.to_string_lossy() {
+                std::borrow::Cow::Owned(text) => Some(text.into()),
+                std::borrow::Cow::Borrowed(_) => None,
+            })
+            .collect();
+        prefixes.extend(lossy);
+        for prefix in prefixes {
             for (old, was) in self.known.with_maildir_name(&prefix)? {
                 // The same unique name: nothing or the `:2,` info after it.
                 let same_name = old

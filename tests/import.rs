@@ -1074,6 +1074,62 @@ fn a_lossy_record_two_files_read_as_is_taken_over_by_neither() {
 }
 
 #[test]
+fn a_maildir_file_an_earlier_version_recorded_lossily_and_renamed_since_is_taken_over() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = empty_maildir(
+        tmp.path()
+            .join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81")),
+    );
+    for n in 1..=2 {
+        std::fs::write(
+            md.join(format!("new/1700000000.M{n}P1.host")),
+            format!("From: a@x.example\nSubject: s\nMessage-ID: <t{n}@x.example>\n\nbody\n"),
+        )
+        .unwrap();
+    }
+    assert_eq!(import(&archive, &[&md])["new"], 2);
+    // As a kura that recorded paths as lossy text left them.
+    let lossy = md.to_string_lossy().into_owned();
+    {
+        let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+        for n in 1..=2 {
+            let name = format!("new/1700000000.M{n}P1.host");
+            let bytes = md.join(&name);
+            for (table, column) in [("files", "path"), ("locations", "source")] {
+                conn.execute(
+                    &format!("UPDATE {table} SET {column} = ?1 WHERE {column} = ?2"),
+                    rusqlite::params![format!("{lossy}/{name}"), bytes.as_os_str().as_bytes()],
+                )
+                .unwrap();
+            }
+        }
+    }
+    // Then, before this version's first import, a mail client reads one.
+    std::fs::rename(
+        md.join("new/1700000000.M1P1.host"),
+        md.join("cur/1700000000.M1P1.host:2,S"),
+    )
+    .unwrap();
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!(
+        (&s["unchanged"], &s["duplicates"], &s["new"]),
+        (&2.into(), &0.into(), &0.into()),
+        "{s}"
+    );
+    let sources = recorded_paths(&archive, "locations", "source");
+    assert_eq!(sources.len(), 2);
+    for path in recorded_paths(&archive, "files", "path")
+        .iter()
+        .chain(&sources)
+    {
+        assert!(path.is_file(), "{} is not the file", path.display());
+    }
+}
+
+#[test]
 fn the_same_files_reached_by_another_path_are_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
