@@ -1765,6 +1765,76 @@ fn a_reindex_brings_the_recorded_addresses_up_to_date() {
     );
 }
 
+/// `kura check` finds a document whose header terms are only partly what
+/// the database records (its From right, its To read otherwise), either
+/// way round, and `--repair` makes the two agree with the original as this
+/// version reads it: the document rebuilt, and the database's addresses
+/// brought up to date.
+#[test]
+fn check_finds_documents_whose_addresses_are_partly_not_the_recorded_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mail = dir.path().join("mail");
+    std::fs::create_dir(&mail).unwrap();
+    let raw = "From: Tanaka <tanaka@kyowa.co.jp>\nTo: info@sakura.co.jp\n\
+               Cc: Suzuki <suzuki@kyowa.co.jp>\nSubject: s\nMessage-ID: <p1@x.jp>\n\nbody\n";
+    std::fs::write(mail.join("1.eml"), raw).unwrap();
+    let a = dir.path().join("a");
+    assert_eq!(import(&a, &[&mail])["new"], 1);
+    let stale = || -> Vec<String> {
+        let (_, r) = check_report(&a, false);
+        r["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{} {}", p["kind"].as_str().unwrap(), p["detail"]))
+            .collect()
+    };
+    assert_eq!(stale(), Vec::<String>::new());
+    let to = || hits(&a, "to:info@sakura.co.jp");
+    let found: Ids = ["p1@x.jp".to_string()].into();
+    assert_eq!(to(), found);
+
+    // The index read the To otherwise (as an earlier version might have).
+    change_index(&a, |w, fields| {
+        let mut m = kura::parse::parse_message(raw.as_bytes(), None).unwrap();
+        m.to[0].address = "info@sakura".into();
+        let mut doc = kura::index::document(fields, &m);
+        kura::index::set_id(&mut doc, fields, 1);
+        kura::index::delete_ids(w, &[1]).unwrap();
+        w.add_document(doc).unwrap();
+    });
+    assert!(to().is_empty());
+    let problems = stale();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("index_stale") && problems[0].contains("lacks 1 of the 3"),
+        "{problems:?}"
+    );
+    let (code, r) = check_report(&a, true);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(to(), found);
+    assert_eq!(stale(), Vec::<String>::new());
+
+    // The database read the Cc otherwise: the index is the original's
+    // reading, and the repair brings the database to it.
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    db.execute(
+        "UPDATE addresses SET address = 'suzuki@kyowa' WHERE role = 2",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    assert_eq!(stale().len(), 1);
+    let (code, r) = check_report(&a, true);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(stale(), Vec::<String>::new());
+    let json: Value = serde_json::from_str(&stdout(&run(
+        kura(&a).args(["show", "--format", "json", "p1@x.jp"])
+    )))
+    .unwrap();
+    assert_eq!(json["cc"][0]["address"], "suzuki@kyowa.co.jp", "{json}");
+}
+
 #[test]
 fn words_with_nothing_searchable_are_left_out() {
     let a = header_archive();

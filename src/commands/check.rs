@@ -110,9 +110,9 @@ struct IndexDocs {
     ids: HashMap<i64, u32>,
     /// Documents without a row id.
     without_id: u64,
-    /// The rows of [`HeaderTermsNeeded`] whose documents have one of their
-    /// header terms.
-    with_header_terms: HashSet<i64>,
+    /// For the rows of [`HeaderTermsNeeded`], how many of their header
+    /// terms their documents have.
+    header_terms_found: HashMap<i64, u32>,
 }
 
 fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
@@ -126,7 +126,7 @@ fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
     let mut docs = IndexDocs {
         ids: HashMap::new(),
         without_id: 0,
-        with_header_terms: HashSet::new(),
+        header_terms_found: HashMap::new(),
     };
     for seg in searcher.segment_readers() {
         let col = seg
@@ -167,7 +167,7 @@ fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
                     && let Some(id) = col.first(doc)
                     && rows.binary_search(&(id as i64)).is_ok()
                 {
-                    docs.with_header_terms.insert(id as i64);
+                    *docs.header_terms_found.entry(id as i64).or_default() += 1;
                 }
                 doc = postings.advance();
             }
@@ -178,17 +178,19 @@ fn index_docs(index: &Index, needed: &HeaderTermsNeeded) -> Result<IndexDocs> {
 
 /// The header terms ([`index::role_address_term`]) the documents of the
 /// rows from [`index::ROLE_TERMS_SINCE`] on must have: each row's document
-/// one of the terms of its own From, To and Cc addresses. Any term that
-/// starts as header terms do would not do: an address stored by an earlier
-/// version can itself begin with that control character, and a document
-/// written without header terms then has a term that looks like one. An address whose term is longer than
-/// the index keeps ([`MAX_TOKEN_LEN`]: the term is dropped) asks for none.
+/// the terms of its own From, To and Cc addresses, all of them (a document
+/// written by an older kura has none; one whose addresses the store records
+/// otherwise lacks some). Only these very terms count: an address stored by
+/// an earlier version can itself begin with the control character header
+/// terms begin with, and a document written without header terms then has
+/// a term that looks like one. An address whose term is longer than the
+/// index keeps ([`MAX_TOKEN_LEN`]: the term is dropped) asks for none.
 #[derive(Default)]
 struct HeaderTermsNeeded {
     /// Each header term with the rows that have it, in ascending order.
     rows_by_term: HashMap<Box<[u8]>, Vec<i64>>,
-    /// Every row that needs a header term.
-    rows: HashSet<i64>,
+    /// Every row that needs header terms, with how many.
+    rows: HashMap<i64, u32>,
 }
 
 fn header_terms_needed(store: &Store) -> Result<HeaderTermsNeeded> {
@@ -230,8 +232,8 @@ fn header_terms_needed(store: &Store) -> Result<HeaderTermsNeeded> {
             .or_default();
         if list.last() != Some(&message) {
             list.push(message);
+            *needed.rows.entry(message).or_default() += 1;
         }
-        needed.rows.insert(message);
     }
     Ok(needed)
 }
@@ -390,7 +392,7 @@ fn check_index(
         IndexDocs {
             ids,
             without_id,
-            with_header_terms,
+            header_terms_found,
         },
     ) = match opened {
         Ok(x) => x,
@@ -412,17 +414,23 @@ fn check_index(
     let indexed_batch = index::committed_batch(&index)?;
     for m in messages {
         let msgid = msgids.get(&m.id).map(String::as_str);
+        let terms_needed = needed.rows.get(&m.id).copied().unwrap_or(0);
+        let terms_found = header_terms_found.get(&m.id).copied().unwrap_or(0);
         match ids.get(&m.id).copied().unwrap_or(0) {
-            1 if needed.rows.contains(&m.id) && !with_header_terms.contains(&m.id) => {
-                let p = report.problem(
-                    "index_stale",
-                    Some(m.id),
-                    msgid,
+            1 if terms_found < terms_needed => {
+                let detail = if terms_found == 0 {
                     format!(
                         "the index document of message {} does not say which header its addresses are in (written by an older kura): from:, to: and cc: with a whole address miss it",
                         m.id
-                    ),
-                );
+                    )
+                } else {
+                    format!(
+                        "the index document of message {} lacks {} of the {terms_needed} From, To and Cc addresses the database records for it: from:, to: and cc: with such an address miss it",
+                        m.id,
+                        terms_needed - terms_found
+                    )
+                };
+                let p = report.problem("index_stale", Some(m.id), msgid, detail);
                 replace.push((p, m));
             }
             1 => {}
@@ -510,11 +518,14 @@ fn check_index(
     // the new ones added: a chunk at a time, as every document is stale
     // after an older kura rebuilt the index. A missing message has nothing
     // to delete: its document is added as it is built.
+    // What the store records of rebuilt messages follows their new reading
+    // in one transaction.
+    store.begin()?;
     let mut chunk: Vec<tantivy::TantivyDocument> = Vec::new();
     let mut chunk_ids: Vec<i64> = Vec::new();
     let mut chunk_bytes = 0usize;
     for (n, (p, m)) in replace.iter().enumerate() {
-        if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
+        if let Some(doc) = rebuild_document(store, &mut reader, &fields, m, corrupt, *p, report) {
             chunk_ids.push(m.id);
             chunk.push(doc);
             chunk_bytes += m.size;
@@ -531,11 +542,12 @@ fn check_index(
         }
     }
     for (p, m) in &missing {
-        if let Some(doc) = rebuild_document(&mut reader, &fields, m, corrupt, *p, report) {
+        if let Some(doc) = rebuild_document(store, &mut reader, &fields, m, corrupt, *p, report) {
             writer.add_document(doc)?;
             fixed.push(*p);
         }
     }
+    store.commit()?;
     // The index covers every batch of the store again.
     let batch = store
         .meta_i64("batch")?
@@ -553,10 +565,12 @@ fn check_index(
 const REBUILD_CHUNK_DOCS: usize = 1000;
 const REBUILD_CHUNK_BYTES: usize = 64 << 20;
 
-/// Message `m`'s document built anew from its original for problem `p`, or
-/// `None` with the reason added to the problem (its original is damaged or no
-/// longer parses).
+/// Message `m`'s document built anew from its original for problem `p` (and
+/// what `store` records of it brought up to date with the same reading), or
+/// `None` with the reason added to the problem (its original is damaged or
+/// no longer parses).
 fn rebuild_document(
+    store: &Store,
     reader: &mut PackReader,
     fields: &index::Fields,
     m: &StoredMessage,
@@ -567,7 +581,7 @@ fn rebuild_document(
     let why = if corrupt.contains(&m.id) {
         " (cannot be re-indexed: its original is damaged)".to_string()
     } else {
-        match document_from_original(reader, fields, m) {
+        match document_from_original(store, reader, fields, m) {
             Ok(doc) => return Some(doc),
             Err(e) => format!(" (cannot be re-indexed: {e:#})"),
         }

@@ -21,15 +21,21 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tantivy::TantivyDocument;
 
-/// The index document of a stored message, rebuilt from its original. Fails
-/// when the original cannot be read, does not match its recorded hash, or no
-/// longer parses.
+/// The index document of a stored message, rebuilt from its original, and
+/// what `store` recorded of the message brought up to date with the same
+/// reading (see [`Refresh`]), so that the two agree. Fails when the original
+/// cannot be read, does not match its recorded hash, or no longer parses.
 pub fn document_from_original(
+    store: &Store,
     reader: &mut PackReader,
     fields: &Fields,
     m: &StoredMessage,
 ) -> Result<TantivyDocument> {
-    reparse_original(reader, fields, m).map(|(doc, _)| doc)
+    let (doc, parsed) = reparse_original(reader, fields, m)?;
+    if let Some(r) = Refresh::of(store, m.id, parsed)? {
+        r.apply(store)?;
+    }
+    Ok(doc)
 }
 
 /// A stored message read anew from its original, as this version reads
@@ -97,6 +103,23 @@ impl Refresh {
             || refresh.subject.is_some()
             || refresh.content_hash.is_some())
         .then_some(refresh))
+    }
+
+    /// Records the new reading in `store`.
+    fn apply(&self, store: &Store) -> Result<()> {
+        if let Some(list) = &self.attachments {
+            store.replace_attachments(self.id, list)?;
+        }
+        if let Some(lists) = &self.mailboxes {
+            store.replace_mailboxes(self.id, lists.each_ref().map(Vec::as_slice))?;
+        }
+        if let Some((subject, info)) = &self.subject {
+            store.replace_subject(self.id, subject, info)?;
+        }
+        if let Some(hash) = &self.content_hash {
+            store.replace_content_hash(self.id, hash)?;
+        }
+        Ok(())
     }
 }
 
@@ -211,18 +234,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     if !changed.is_empty() {
         store.begin()?;
         for r in &changed {
-            if let Some(list) = &r.attachments {
-                store.replace_attachments(r.id, list)?;
-            }
-            if let Some(lists) = &r.mailboxes {
-                store.replace_mailboxes(r.id, lists.each_ref().map(Vec::as_slice))?;
-            }
-            if let Some((subject, info)) = &r.subject {
-                store.replace_subject(r.id, subject, info)?;
-            }
-            if let Some(hash) = &r.content_hash {
-                store.replace_content_hash(r.id, hash)?;
-            }
+            r.apply(store)?;
         }
         store.commit()?;
     }
