@@ -792,6 +792,20 @@ impl Planner {
         Ok(None)
     }
 
+    /// The record of `file`, which the archive does not know by its path,
+    /// under another path: the one an earlier version recorded it by
+    /// ([`Planner::recorded_lossily`]), or, for a Maildir file a mail client
+    /// renamed, its old place ([`Planner::moved_from`]).
+    fn recorded_elsewhere(&mut self, file: &SourceFile) -> Result<Option<(PathBuf, KnownFile)>> {
+        if let Some(found) = self.recorded_lossily(file)? {
+            return Ok(Some(found));
+        }
+        if file.kind == SourceKind::MaildirFile {
+            return self.moved_from(file);
+        }
+        Ok(None)
+    }
+
     /// The record an earlier version of kura made of `file`, whose path is
     /// not UTF-8, under the path's lossy text (U+FFFD for each bad byte; see
     /// [`SourcePath`]), if the file has not changed since, no file has that
@@ -867,7 +881,7 @@ impl Planner {
             .get(&file.path)
             .context("cannot read the archive's list of imported files")?;
         if prior.is_none()
-            && let Some((from, was)) = self.recorded_lossily(&file)?
+            && let Some((from, was)) = self.recorded_elsewhere(&file)?
         {
             self.unchanged += was.messages;
             let seq = self.next();
@@ -884,18 +898,6 @@ impl Planner {
                 if same {
                     self.unchanged += prior.map_or(1, |k| k.messages);
                     return Ok(true);
-                }
-                if prior.is_none()
-                    && file.kind == SourceKind::MaildirFile
-                    && let Some((from, was)) = self.moved_from(&file)?
-                {
-                    self.unchanged += was.messages;
-                    let seq = self.next();
-                    return Ok(self.item(Item::Moved {
-                        seq,
-                        from,
-                        to: file.path.clone(),
-                    }));
                 }
                 let done = FileRecord {
                     path: file.path.clone(),
