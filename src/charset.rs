@@ -159,11 +159,17 @@ fn guess_or_lossy(bytes: &[u8]) -> String {
     if let Some(text) = guess_clean(bytes) {
         return text;
     }
+    lossy_japanese(bytes).unwrap_or_else(|| utf8_or_latin1(bytes))
+}
+
+/// Japanese with a few broken sequences (a truncated character, a stray
+/// byte), which reads better as Japanese with a U+FFFD than as lossy UTF-8
+/// or Latin-1: lossy ISO-2022-JP if its escapes are present, else the
+/// better of lossy Shift_JIS and EUC-JP if it looks Japanese.
+fn lossy_japanese(bytes: &[u8]) -> Option<String> {
     if has_jis_escape(bytes) {
-        return decode_lossy(bytes, ISO_2022_JP);
+        return Some(decode_lossy(bytes, ISO_2022_JP));
     }
-    // Japanese with a few broken sequences (a truncated character, a stray
-    // byte) reads better as Japanese with a U+FFFD than as lossy UTF-8.
     let sjis = decode_lossy(bytes, SHIFT_JIS);
     let euc = decode_lossy(bytes, EUC_JP);
     let best = if lossy_score(&euc) > lossy_score(&sjis) {
@@ -171,11 +177,7 @@ fn guess_or_lossy(bytes: &[u8]) -> String {
     } else {
         sjis
     };
-    if looks_japanese(&best) {
-        best
-    } else {
-        utf8_or_latin1(bytes)
-    }
+    looks_japanese(&best).then_some(best)
 }
 
 /// The last resort for 8-bit text that is not UTF-8 and that no Japanese
@@ -245,7 +247,17 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding) -> String {
         return text;
     }
     if enc == UTF_8 {
-        // Under a UTF-8 or ASCII label, but not UTF-8.
+        // Under a UTF-8 or ASCII label, but not UTF-8: Japanese with a few
+        // broken sequences (Shift_JIS from a misconfigured form, with a
+        // stray byte) reads as Japanese, as without a label. Not UTF-8 with
+        // junk in it, where a Japanese reading breaks about as often: it
+        // must break far less often than UTF-8 does.
+        let broken = |text: &String| text.chars().filter(|&c| c == '\u{FFFD}').count();
+        if let Some(text) = lossy_japanese(bytes)
+            .filter(|t| has_jis_escape(bytes) || 2 * broken(t) < utf8_counts(bytes).1)
+        {
+            return text;
+        }
         return utf8_or_latin1(bytes);
     }
     decode_lossy(bytes, enc)
@@ -1334,6 +1346,50 @@ mod tests {
         let mut cut = sjis("お見積もりの件");
         cut.pop();
         assert_eq!(decode_text(&cut, None), "お見積もりの\u{FFFD}");
+    }
+
+    #[test]
+    fn broken_japanese_under_a_utf8_or_ascii_label_stays_japanese() {
+        // Shift_JIS, EUC-JP and ISO-2022-JP with a character cut off or a
+        // stray byte, under the label of a misconfigured form mailer: read
+        // as without a label, not as windows-1252 or lossy UTF-8.
+        let text = "お見積もりの件について、ご確認をお願いします。";
+        let mut cut = sjis(text);
+        cut.pop();
+        let mut stray = sjis("見積");
+        stray.insert(2, 0xFF);
+        let mut euc_cut = euc(text);
+        euc_cut.pop();
+        let mut jis_stray = jis("見積");
+        jis_stray.push(0x80);
+        for label in ["utf-8", "UTF8", "us-ascii"] {
+            let l = Some(label);
+            assert_eq!(decode_text(&cut, l), decode_text(&cut, None), "{label}");
+            assert_eq!(
+                decode_text(&cut, l),
+                "お見積もりの件について、ご確認をお願いします\u{FFFD}"
+            );
+            assert_eq!(decode_text(&stray, l), "見\u{FFFD}積", "{label}");
+            assert_eq!(
+                decode_text(&euc_cut, l),
+                "お見積もりの件について、ご確認をお願いします\u{FFFD}"
+            );
+            assert_eq!(decode_text(&jis_stray, l), "見積\u{FFFD}", "{label}");
+        }
+        // In an RFC 2047 word too.
+        assert_eq!(
+            decode_header(format!("=?utf-8?B?{}?=", b64(&cut)).as_bytes()),
+            "お見積もりの件について、ご確認をお願いします\u{FFFD}"
+        );
+        // UTF-8 with junk in it, which a Japanese reading breaks about as
+        // often (a base64 part with garbage after its end), stays UTF-8.
+        assert_eq!(
+            decode_text(
+                b"y\xC3\xB6t\xC3\xA4 vaan.\n\x8A\t\xE8\xAD\xE7",
+                Some("utf-8")
+            ),
+            "yötä vaan.\n\u{FFFD}\t\u{FFFD}\u{FFFD}"
+        );
     }
 
     #[test]
