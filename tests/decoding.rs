@@ -1,6 +1,7 @@
 //! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
 //! `format=flowed` text (RFC 3676), a multipart whose closing boundary is
-//! missing, and Latin-1 text under a UTF-8 label or in a raw 8-bit header.
+//! missing, and Latin-1 text under a UTF-8 label or in a raw 8-bit header (and
+//! the content hashes of archives that read it otherwise).
 
 mod common;
 use common::*;
@@ -298,5 +299,40 @@ fn a_reindex_brings_a_subject_read_otherwise_before_up_to_date() {
         !stderr(&o).contains("brought up to date"),
         "nothing left to update: {}",
         stderr(&o)
+    );
+}
+
+/// An archive written before its Latin-1 Subject read as Latin-1 (version 2
+/// of the content hash, which read it with U+FFFD) has its hashes
+/// recomputed by the first command that writes to it: a later copy of the
+/// mail (another Received line, from another export) is a duplicate, not a
+/// conflict, without a `kura reindex` first.
+#[test]
+fn content_hashes_of_headers_read_otherwise_before_are_upgraded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    assert_eq!(
+        import(&archive, &[&hasen(&tmp.path().join("md"))])["new"],
+        1
+    );
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET content_hash = zeroblob(32);
+         UPDATE meta SET value = '2' WHERE key = 'content_hash'",
+    )
+    .unwrap();
+    drop(db);
+    let original = std::fs::read(hasen(&tmp.path().join("md")).join("cur/1.host:2,S")).unwrap();
+    let mut copy = b"Received: from relay.example.com by mx.example.com;\r\n \
+                     Wed, 17 May 2000 23:31:02 -0400\r\n"
+        .to_vec();
+    copy.extend(original);
+    let other = tmp.path().join("other");
+    write(&other.join("cur"), "2.host:2,S", &copy);
+    let s = import(&archive, &[&other]);
+    assert_eq!(
+        (&s["duplicates"], &s["conflicts"]),
+        (&1.into(), &0.into()),
+        "{s}"
     );
 }
