@@ -10,7 +10,6 @@
 use crate::archive::Archive;
 use crate::pack::PackRef;
 use crate::parse::{Attachment, Mailbox, ParsedMessage};
-use crate::threads::subject::SubjectInfo;
 use anyhow::{Context, Result, bail};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, params};
@@ -912,9 +911,15 @@ impl Store {
         Ok(row)
     }
 
-    /// Replaces the Subject recorded for `message`, with what threading by
-    /// subject reads of it.
-    pub fn replace_subject(&self, message: i64, subject: &str, info: &SubjectInfo) -> Result<()> {
+    /// Replaces the Subject recorded for `message` with that of `m` (the
+    /// message read anew), with what threading by subject reads of it, and
+    /// threads it by that subject as an import would (with the default
+    /// [`ThreadOptions`]): a reference-less reply joins the thread of its
+    /// original, and an original the reference-less replies imported before
+    /// it (merging threads, never splitting them). Its row among the
+    /// reference-less replies follows: gone if it is not one any more.
+    pub fn replace_subject(&self, message: i64, m: &ParsedMessage) -> Result<()> {
+        let info = &m.subject_info;
         self.conn
             .prepare_cached(
                 "UPDATE messages SET subject = ?2, subject_norm = ?3, is_reply = ?4, is_forward = ?5
@@ -922,14 +927,19 @@ impl Store {
             )?
             .execute(params![
                 message,
-                subject,
+                m.subject,
                 info.normalized,
                 info.is_reply,
                 info.is_forward
             ])?;
         self.conn
-            .prepare_cached("UPDATE refless_replies SET subject_norm = ?2 WHERE message = ?1")?
-            .execute(params![message, info.normalized])?;
+            .prepare_cached("DELETE FROM refless_replies WHERE message = ?1")?
+            .execute([message])?;
+        let thread: i64 = self
+            .conn
+            .prepare_cached("SELECT thread FROM messages WHERE id = ?1")?
+            .query_row([message], |r| r.get(0))?;
+        self.subject_fallback(message, m, thread, ThreadOptions::default())?;
         Ok(())
     }
 

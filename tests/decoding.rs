@@ -336,3 +336,115 @@ fn content_hashes_of_headers_read_otherwise_before_are_upgraded() {
         "{s}"
     );
 }
+
+/// The messages of `archive` grouped by thread (Message-IDs, sorted), and
+/// its reference-less replies (Message-ID and normalised subject).
+fn threads_and_refless(archive: &Path) -> (Vec<Vec<String>>, Vec<(String, String)>) {
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    let mut by_thread: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+    let mut q = db
+        .prepare("SELECT thread, message_id FROM messages ORDER BY message_id")
+        .unwrap();
+    for row in q.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap() {
+        let (thread, id): (i64, String) = row.unwrap();
+        by_thread.entry(thread).or_default().push(id);
+    }
+    let mut threads: Vec<Vec<String>> = by_thread.into_values().collect();
+    threads.sort();
+    let mut q = db
+        .prepare(
+            "SELECT m.message_id, r.subject_norm FROM refless_replies r
+             JOIN messages m ON m.id = r.message ORDER BY 1",
+        )
+        .unwrap();
+    let refless = q
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    (threads, refless)
+}
+
+/// Subjects an earlier version read otherwise: a raw Latin-1 Subject (read
+/// with U+FFFD, so that a reference-less reply whose Subject is an RFC 2047
+/// word was not taken for a reply to it), and a reply whose `Re:` that
+/// version did not read. Once `reindex` brings the subjects up to date, the
+/// threads and the reference-less replies are those a fresh import makes:
+/// the reply joins its original, a message of the same Subject between
+/// other people stays apart, and the reply whose prefix is read now is
+/// found by the subject fallback of a later import.
+#[test]
+fn a_reindex_threads_the_subjects_it_brings_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("md");
+    let cur = md.join("cur");
+    write(
+        &cur,
+        "1.host:2,S",
+        b"From: a@x.example\r\nTo: b@y.example\r\n\
+          Subject: Die Hasen und die Fr\xF6sche\r\nMessage-ID: <orig@x.example>\r\n\
+          Date: Wed, 17 May 2000 10:00:00 +0000\r\n\r\nhi\r\n",
+    );
+    write(
+        &cur,
+        "2.host:2,S",
+        b"From: b@y.example\r\nTo: a@x.example\r\n\
+          Subject: Re: =?iso-8859-1?Q?Die_Hasen_und_die_Fr=F6sche?=\r\n\
+          Message-ID: <reply@y.example>\r\n\
+          Date: Wed, 17 May 2000 11:00:00 +0000\r\n\r\nho\r\n",
+    );
+    write(
+        &cur,
+        "3.host:2,S",
+        b"From: c@z.example\r\nTo: d@w.example\r\n\
+          Subject: Re: Die Hasen und die Fr\xF6sche\r\nMessage-ID: <other@z.example>\r\n\
+          Date: Wed, 17 May 2000 12:00:00 +0000\r\n\r\nelsewhere\r\n",
+    );
+    write(
+        &cur,
+        "4.host:2,S",
+        b"From: e@v.example\r\nTo: f@u.example\r\nSubject: Re: Angebot\r\n\
+          Message-ID: <angebot-re@v.example>\r\n\
+          Date: Thu, 18 May 2000 10:00:00 +0000\r\n\r\nja\r\n",
+    );
+    let fresh = tmp.path().join("fresh");
+    assert_eq!(import(&fresh, &[&md])["new"], 4);
+    let want = threads_and_refless(&fresh);
+    assert_eq!(want.0.len(), 3, "{want:?}");
+
+    // As the earlier version recorded them: each message in a thread of its
+    // own, the subjects read otherwise.
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&md])["new"], 4);
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET thread = 100 + id;
+         UPDATE messages SET subject = 'Die Hasen und die Fr\u{FFFD}sche',
+             subject_norm = 'die hasen und die fr\u{FFFD}sche'
+             WHERE message_id = 'orig@x.example';
+         UPDATE messages SET subject = 'Re: Die Hasen und die Fr\u{FFFD}sche',
+             subject_norm = 'die hasen und die fr\u{FFFD}sche'
+             WHERE message_id = 'other@z.example';
+         UPDATE refless_replies SET subject_norm = 'die hasen und die fr\u{FFFD}sche'
+             WHERE message = (SELECT id FROM messages WHERE message_id = 'other@z.example');
+         UPDATE messages SET subject = '=?x?Q?Re:_Angebot?=',
+             subject_norm = '=?x?q?re:_angebot?=', is_reply = 0
+             WHERE message_id = 'angebot-re@v.example';
+         DELETE FROM refless_replies
+             WHERE message = (SELECT id FROM messages WHERE message_id = 'angebot-re@v.example');",
+    )
+    .unwrap();
+    drop(db);
+    assert_ne!(threads_and_refless(&archive), want);
+
+    let o = run(kura(&archive).arg("reindex"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the subjects of 3 brought up to date"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(threads_and_refless(&archive), want);
+    let o = run(kura(&archive).arg("check"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

@@ -13,7 +13,6 @@ use crate::index::{self, Fields};
 use crate::pack::PackReader;
 use crate::parse::{self, Attachment, Mailbox, ParsedMessage};
 use crate::store::{Store, StoredMessage};
-use crate::threads::subject::SubjectInfo;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -69,7 +68,9 @@ struct Refresh {
     id: i64,
     attachments: Option<Vec<Attachment>>,
     mailboxes: Option<[Vec<Mailbox>; 4]>,
-    subject: Option<(String, SubjectInfo)>,
+    /// The message as read now (without its text), when its Subject is
+    /// not what was recorded: threaded by it again.
+    subject: Option<Box<ParsedMessage>>,
     /// Computed from the headers as decoded: follows their reading.
     content_hash: Option<[u8; 32]>,
 }
@@ -77,7 +78,11 @@ struct Refresh {
 impl Refresh {
     /// What of `parsed` (message `id`) differs from what `store` recorded;
     /// `None` when nothing does.
-    fn of(store: &Store, id: i64, parsed: ParsedMessage) -> Result<Option<Refresh>> {
+    fn of(store: &Store, id: i64, mut parsed: ParsedMessage) -> Result<Option<Refresh>> {
+        parsed.text = String::new();
+        let (subject, hash) = store.recorded_subject(id)?;
+        let subject = (subject != parsed.subject).then(|| Box::new(parsed.clone()));
+        let content_hash = (hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
         let attachments =
             (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
         let recorded = store.recorded_mailboxes(id)?;
@@ -88,9 +93,6 @@ impl Refresh {
             parsed.reply_to,
         ];
         let mailboxes = (recorded != now).then_some(now);
-        let (subject, hash) = store.recorded_subject(id)?;
-        let subject = (subject != parsed.subject).then_some((parsed.subject, parsed.subject_info));
-        let content_hash = (hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
         let refresh = Refresh {
             id,
             attachments,
@@ -113,8 +115,8 @@ impl Refresh {
         if let Some(lists) = &self.mailboxes {
             store.replace_mailboxes(self.id, lists.each_ref().map(Vec::as_slice))?;
         }
-        if let Some((subject, info)) = &self.subject {
-            store.replace_subject(self.id, subject, info)?;
+        if let Some(m) = &self.subject {
+            store.replace_subject(self.id, m)?;
         }
         if let Some(hash) = &self.content_hash {
             store.replace_content_hash(self.id, hash)?;
