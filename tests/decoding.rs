@@ -168,12 +168,10 @@ JVBERi0xLjQK\n--Z--\n",
         "the stale row is what show lists"
     );
 
-    let o = run(kura(&a).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let said = reindex(&a);
     assert!(
-        stderr(&o).contains("2 messages indexed, the attachments of 1 brought up to date"),
-        "{}",
-        stderr(&o)
+        said.contains("2 messages indexed, the attachments of 1 brought up to date"),
+        "{said}"
     );
     assert_eq!(attachments("u@x.example"), serde_json::json!([]));
     assert_eq!(attachments("p@x.example"), pdf_list, "a right list stays");
@@ -189,12 +187,10 @@ JVBERi0xLjQK\n--Z--\n",
         .unwrap();
     assert_eq!(n, 0, "the count follows the list");
 
-    let o = run(kura(&a).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let said = reindex(&a);
     assert!(
-        !stderr(&o).contains("attachments"),
-        "nothing left to update: {}",
-        stderr(&o)
+        !said.contains("attachments"),
+        "nothing left to update: {said}"
     );
     let o = run(kura(&a).arg("check"));
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
@@ -273,12 +269,10 @@ fn a_reindex_brings_a_subject_read_otherwise_before_up_to_date() {
     drop(db);
     assert_eq!(subject(&archive), "Die Hasen und die Fr\u{FFFD}sche");
 
-    let o = run(kura(&archive).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let said = reindex(&archive);
     assert!(
-        stderr(&o).contains("1 messages indexed, the subjects of 1 brought up to date"),
-        "{}",
-        stderr(&o)
+        said.contains("1 messages indexed, the subjects of 1 brought up to date"),
+        "{said}"
     );
     assert_eq!(subject(&archive), "Die Hasen und die Frösche");
     let o = run(kura(&archive).args(["search", "--format", "json", "subject:Frösche"]));
@@ -294,11 +288,10 @@ fn a_reindex_brings_a_subject_read_otherwise_before_up_to_date() {
         (&1.into(), &0.into()),
         "{s}"
     );
-    let o = run(kura(&archive).arg("reindex"));
+    let said = reindex(&archive);
     assert!(
-        !stderr(&o).contains("brought up to date"),
-        "nothing left to update: {}",
-        stderr(&o)
+        !said.contains("brought up to date"),
+        "nothing left to update: {said}"
     );
 }
 
@@ -437,12 +430,10 @@ fn a_reindex_threads_the_subjects_it_brings_up_to_date() {
     drop(db);
     assert_ne!(threads_and_refless(&archive), want);
 
-    let o = run(kura(&archive).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let said = reindex(&archive);
     assert!(
-        stderr(&o).contains("the subjects of 3 brought up to date"),
-        "{}",
-        stderr(&o)
+        said.contains("the subjects of 3 brought up to date"),
+        "{said}"
     );
     assert_eq!(threads_and_refless(&archive), want);
     let o = run(kura(&archive).arg("check"));

@@ -923,15 +923,14 @@ fn mbox_of(subjects: &[&str]) -> String {
         .collect()
 }
 
-#[test]
-fn file_names_that_are_not_utf8_are_recorded_as_they_are() {
+/// `dir/exports` with two mbox files named in CP932 (請求.mbox and
+/// 見積.mbox), as a zip made on Windows unpacks them: read as UTF-8 with
+/// U+FFFD for each bad byte, the two names are the same text. The invoices
+/// hold `seikyu` and `nyukin`, the quotes `mitsumori` ([`mbox_of`]).
+/// Returns (exports, invoices, quotes).
+fn cp932_mboxes(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     use std::os::unix::ffi::OsStrExt;
-    // Two mbox files named in CP932 (請求.mbox and 見積.mbox), as a zip made
-    // on Windows unpacks: read as UTF-8 with U+FFFD for each bad byte, the
-    // two names are the same text.
-    let tmp = tempfile::tempdir().unwrap();
-    let archive = tmp.path().join("a");
-    let exports = tmp.path().join("exports");
+    let exports = dir.join("exports");
     std::fs::create_dir(&exports).unwrap();
     let invoices = exports.join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81.mbox"));
     let quotes = exports.join(std::ffi::OsStr::from_bytes(b"\x8c\xa9\x90\xcf.mbox"));
@@ -942,6 +941,14 @@ fn file_names_that_are_not_utf8_are_recorded_as_they_are() {
     );
     std::fs::write(&quotes, mbox_of(&["mitsumori"])).unwrap();
     std::fs::write(&invoices, mbox_of(&["seikyu", "nyukin"])).unwrap();
+    (exports, invoices, quotes)
+}
+
+#[test]
+fn file_names_that_are_not_utf8_are_recorded_as_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let (exports, _, quotes) = cp932_mboxes(tmp.path());
     let s = import(&archive, &[&exports]);
     assert_eq!(s["new"], 3, "{s}");
     // Each place names its own file, which opens.
@@ -1009,15 +1016,9 @@ fn a_lossy_record_two_files_read_as_is_taken_over_by_neither() {
     // of the messages of both.
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
-    let exports = tmp.path().join("exports");
-    std::fs::create_dir(&exports).unwrap();
-    let invoices = exports.join(std::ffi::OsStr::from_bytes(b"\x90\xbf\x8b\x81.mbox"));
-    let quotes = exports.join(std::ffi::OsStr::from_bytes(b"\x8c\xa9\x90\xcf.mbox"));
-    std::fs::write(&quotes, mbox_of(&["mitsumori"])).unwrap();
-    std::fs::write(&invoices, mbox_of(&["seikyu", "nyukin"])).unwrap();
+    let (exports, invoices, quotes) = cp932_mboxes(tmp.path());
     assert_eq!(import(&archive, &[&exports])["new"], 3);
     let lossy = invoices.to_string_lossy().into_owned();
-    assert_eq!(quotes.to_string_lossy(), lossy);
     {
         // The files row of the one recorded last (invoices, whose size and
         // modification time it holds).

@@ -1561,8 +1561,7 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
         assert_eq!(&hits(&a, q), want, "search {q}, nothing recorded");
     }
 
-    let o = run(kura(&a).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    reindex(&a);
     assert_eq!(since(), "0");
     assert_eq!(raw_addr_hits(&a, &term), 1, "reindex writes the terms");
     for (q, want) in queries.iter().zip(&before) {
@@ -1701,8 +1700,7 @@ fn an_address_with_control_characters_cannot_pass_for_another_in_a_header() {
         )
         .unwrap();
     assert_eq!(changed, 1);
-    let o = run(kura(&a).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    reindex(&a);
     let (code, r) = check_report(&a, false);
     assert_eq!(code, 0, "{r}");
     assert_eq!(hits(&a, "from:victim@x.jp"), want);
@@ -1744,12 +1742,10 @@ fn a_reindex_brings_the_recorded_addresses_up_to_date() {
     drop(db);
     assert_ne!(recorded(), right);
 
-    let o = run(kura(&a).arg("reindex"));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let said = reindex(&a);
     assert!(
-        stderr(&o).contains("1 messages indexed, the addresses of 1 brought up to date"),
-        "{}",
-        stderr(&o)
+        said.contains("1 messages indexed, the addresses of 1 brought up to date"),
+        "{said}"
     );
     assert_eq!(recorded(), right);
     assert_eq!(check_report(&a, false).0, 0);
@@ -1757,11 +1753,10 @@ fn a_reindex_brings_the_recorded_addresses_up_to_date() {
         hits(&a, "cc:suzuki@kyowa.co.jp"),
         ["r1@x.jp".to_string()].into()
     );
-    let o = run(kura(&a).arg("reindex"));
+    let said = reindex(&a);
     assert!(
-        !stderr(&o).contains("brought up to date"),
-        "nothing left to update: {}",
-        stderr(&o)
+        !said.contains("brought up to date"),
+        "nothing left to update: {said}"
     );
 }
 

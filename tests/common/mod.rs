@@ -98,6 +98,14 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run kura")
 }
 
+/// Runs `kura reindex` on `archive`, asserts that it succeeded, and returns
+/// what it said (its summary line).
+pub fn reindex(archive: &Path) -> String {
+    let o = run(kura(archive).arg("reindex"));
+    assert!(o.status.success(), "reindex failed: {}", stderr(&o));
+    stderr(&o)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
