@@ -20,6 +20,7 @@
 //! - [`customers`]: who is a customer, message directions, customer summaries.
 //! - [`status`]: pending conversations and response times.
 //! - [`export`]: one customer's history as mbox, JSON, CSV or HTML; redaction; the audit trail.
+//! - [`zone`]: the time zone wall-clock times (query dates, zone-less Date: headers) are read in.
 
 #![forbid(unsafe_code)]
 
@@ -42,3 +43,4 @@ pub mod status;
 pub mod store;
 pub mod threads;
 pub mod tokenizer;
+pub mod zone;

@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use crate::charset;
 use crate::threads::{refs, subject};
+use crate::zone::Zone;
 use mail_parser::{
     Address, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
@@ -663,30 +664,21 @@ fn mailboxes(a: &Address<'_>) -> Vec<Mailbox> {
 /// within ±14:00, and the year as written. mail-parser checks fields one by
 /// one (31 February passes and becomes 3 March; zones up to ±23:59 pass)
 /// and reads any year below 100 as a two-digit one, so a written `0000` is
-/// 2000: `raw` (the header's value) is checked for a four-digit year that
-/// is not the one read.
-fn real_date(d: &mail_parser::DateTime, raw: Option<&[u8]>) -> bool {
+/// 2000: `written` (the date as written) is checked for a four-digit year
+/// that is not the one read.
+fn real_date(d: &mail_parser::DateTime, written: &str) -> bool {
     let day_exists =
         chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
             .is_some();
     let zone_minutes = u32::from(d.tz_hour) * 60 + u32::from(d.tz_minute);
-    let written_year = raw.and_then(|raw| {
-        let text = std::str::from_utf8(raw).ok()?;
-        let mut words = text.split(|c: char| c.is_ascii_whitespace() || c == ',');
-        words.find(|w| {
-            w.len() == 3
-                && [
-                    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-                    "dec",
-                ]
-                .iter()
-                .any(|m| w.eq_ignore_ascii_case(m))
-        })?;
-        let year = words.find(|w| !w.is_empty())?;
-        (year.len() == 4 && year.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| year.parse::<u16>().ok())
-            .flatten()
-    });
+    let written_year = {
+        let mut words = written.split(|c: char| c.is_ascii_whitespace() || c == ',');
+        words
+            .find(|w| is_month_name(w))
+            .and_then(|_| words.find(|w| !w.is_empty()))
+            .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|y| y.parse::<u16>().ok())
+    };
     d.is_valid()
         && day_exists
         && zone_minutes <= 14 * 60
@@ -698,11 +690,10 @@ fn real_date(d: &mail_parser::DateTime, raw: Option<&[u8]>) -> bool {
 fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) {
     let max_sane = chrono::Utc::now().timestamp() + 2 * 86_400;
     let sane = |t: i64| (MIN_SANE_DATE..=max_sane).contains(&t);
-    if let Some(d) = msg.date()
-        && real_date(d, raw_header_bytes(msg, HeaderName::Date))
-        && sane(d.to_timestamp())
+    if let Some(t) = raw_header_bytes(msg, HeaderName::Date).and_then(|v| read_date(v, Zone::Local))
+        && sane(t)
     {
-        return (d.to_timestamp(), DateSource::Header);
+        return (t, DateSource::Header);
     }
     let newest = msg
         .root_part()
@@ -713,7 +704,7 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
             msg.raw_message
                 .get(h.offset_start as usize..h.offset_end as usize)
         })
-        .filter_map(received_date)
+        .filter_map(|v| received_date(v, Zone::Local))
         .filter(|&t| sane(t))
         .max();
     if let Some(t) = newest {
@@ -727,13 +718,106 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
 
 /// The date of a raw Received: value: what follows its last `;`
 /// (RFC 5322 section 3.6.7), as unix seconds.
-fn received_date(raw: &[u8]) -> Option<i64> {
+fn received_date(raw: &[u8], local: Zone) -> Option<i64> {
     let pos = raw.iter().rposition(|&b| b == b';')?;
-    let text = String::from_utf8_lossy(raw.get(pos + 1..)?);
-    let unfolded = text.replace(['\r', '\n', '\t'], " ");
-    mail_parser::DateTime::parse_rfc822(unfolded.trim())
-        .filter(|d| real_date(d, Some(unfolded.as_bytes())))
-        .map(|d| d.to_timestamp())
+    read_date(raw.get(pos + 1..)?, local)
+}
+
+/// Zone names outside RFC 5322's list that mail is written with (PHP's
+/// `date('T')` writes `JST`), as minutes east of UTC. mail-parser reads
+/// RFC 5322's names (UT, GMT, Z and the North American ones) and takes any
+/// other for +0000, which RFC 5322 (section 4.3) asks of a name whose meaning
+/// is not known: so only names that mean one zone are here, not `IST` (India,
+/// Ireland or Israel) or `CST` (North America in RFC 5322, China in Chinese
+/// mail).
+const NAMED_ZONES: &[(&str, i32)] = &[
+    ("JST", 9 * 60),
+    ("KST", 9 * 60),
+    ("HKT", 8 * 60),
+    ("SGT", 8 * 60),
+    ("AWST", 8 * 60),
+    ("ACST", 9 * 60 + 30),
+    ("AEST", 10 * 60),
+    ("AEDT", 11 * 60),
+    ("NZST", 12 * 60),
+    ("NZDT", 13 * 60),
+    ("CET", 60),
+    ("CEST", 2 * 60),
+    ("MET", 60),
+    ("MEST", 2 * 60),
+    ("EET", 2 * 60),
+    ("EEST", 3 * 60),
+    ("WET", 0),
+    ("WEST", 60),
+    ("BST", 60),
+    ("UTC", 0),
+    ("HST", -10 * 60),
+    ("AKST", -9 * 60),
+    ("AKDT", -8 * 60),
+];
+
+/// A date as written in a Date: or Received: header, as unix seconds;
+/// `None` when it names no real instant ([`real_date`]). mail-parser reads
+/// RFC 5322 dates; two more forms real mail carries are read here:
+/// - a zone named outside RFC 5322's list ([`NAMED_ZONES`]: `10:00:00 JST`),
+///   which mail-parser takes for +0000 (nine hours off for `JST`);
+/// - no zone at all (`Tue, 16 Jan 2024 11:00:00`, as form mailers write),
+///   which mail-parser does not read: a wall-clock time in `local` (the local
+///   time zone), as mail clients show it and as query dates are read.
+fn read_date(raw: &[u8], local: Zone) -> Option<i64> {
+    let text = String::from_utf8_lossy(raw).replace(['\r', '\n', '\t'], " ");
+    let text = without_comments(&text);
+    let text = text.trim();
+    let read = |t: &str| mail_parser::DateTime::parse_rfc822(t).filter(|d| real_date(d, t));
+    let (rest, last) = text.rsplit_once(' ').unwrap_or(("", text));
+    // Only a date that spells its month (the RFC 5322 shape) is read with a
+    // zone put in: `2024/01/15 10:00` is no date to mail-parser, and left so.
+    let month_named = text.split([' ', ',']).any(is_month_name);
+    if month_named
+        && let Some(&(_, minutes)) = NAMED_ZONES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(last))
+    {
+        let d = read(&format!("{rest} +0000"))?;
+        return Some(d.to_timestamp() - i64::from(minutes) * 60);
+    }
+    let is_time = last.contains(':') && last.bytes().all(|b| b.is_ascii_digit() || b == b':');
+    if month_named && is_time {
+        let d = read(&format!("{text} +0000"))?;
+        let wall = chrono::DateTime::from_timestamp(d.to_timestamp(), 0)?.naive_utc();
+        return local.instant(wall).map(|t| t.timestamp());
+    }
+    read(text).map(|d| d.to_timestamp())
+}
+
+/// Whether `word` is an English month's three-letter name.
+fn is_month_name(word: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    word.len() == 3 && MONTHS.iter().any(|m| word.eq_ignore_ascii_case(m))
+}
+
+/// `text` without its RFC 5322 comments (`(JST)`, nested ones too); a
+/// comment left open runs to the end.
+fn without_comments(text: &str) -> Cow<'_, str> {
+    if !text.contains('(') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if depth > 0 => escaped = true,
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Hash of what makes two copies "the same message": the From, To and Cc
@@ -1791,11 +1875,11 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
     fn date_falls_back_to_the_newest_received() {
         // The date part of a folded Received: value.
         assert_eq!(
-            received_date(b" from mx.example.jp (mx [192.0.2.1])\r\n\tby mail.example.jp;\r\n\tFri, 9 Apr 2021 02:50:30 +0900\r\n"),
+            received_date(b" from mx.example.jp (mx [192.0.2.1])\r\n\tby mail.example.jp;\r\n\tFri, 9 Apr 2021 02:50:30 +0900\r\n", Zone::Utc),
             Some(1_617_904_230)
         );
-        assert_eq!(received_date(b" from a by b"), None);
-        assert_eq!(received_date(b" from a by b; not a date"), None);
+        assert_eq!(received_date(b" from a by b", Zone::Utc), None);
+        assert_eq!(received_date(b" from a by b; not a date", Zone::Utc), None);
         let p = kura_parse(
             "Received: from a by b; Fri, 9 Apr 2021 02:50:30 +0900\n\
              Received: from c by a; Thu, 8 Apr 2021 10:00:00 +0900\n\
@@ -1814,6 +1898,50 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         )
         .unwrap();
         assert_eq!((q.date, q.date_source), (1_617_235_200, DateSource::Header));
+    }
+
+    /// Dates as PHP form mailers and old Japanese mailers write them: a zone
+    /// named outside RFC 5322's list, or none at all (read in the local zone,
+    /// here Japan's).
+    #[test]
+    fn dates_with_a_named_zone_or_none_are_read() {
+        let jst = Zone::Fixed(chrono::FixedOffset::east_opt(9 * 3600).expect("valid offset"));
+        // 2024-01-15 10:00 in Japan, and in UTC.
+        let (japan, utc) = (1_705_280_400, 1_705_312_800);
+        for (date, zone, t) in [
+            ("Mon, 15 Jan 2024 10:00:00 JST", Zone::Utc, Some(japan)),
+            ("Mon, 15 Jan 2024 10:00:00 jst", Zone::Utc, Some(japan)),
+            (
+                "Mon, 15 Jan 2024 10:00:00 +0900 (JST)",
+                Zone::Utc,
+                Some(japan),
+            ),
+            (
+                "Mon, 15 Jan 2024 10:00:00 JST (Japan\\) time)",
+                Zone::Utc,
+                Some(japan),
+            ),
+            ("Mon, 15 Jan 2024 02:00:00 CET", Zone::Utc, Some(japan)),
+            ("Mon,\r\n 15 Jan 2024 10:00:00 KST", Zone::Utc, Some(japan)),
+            ("Mon, 15 Jan 2024 10:00:00", jst, Some(japan)),
+            ("15 Jan 2024 10:00", jst, Some(japan)),
+            ("Mon, 15 Jan 2024 10:00:00", Zone::Utc, Some(utc)),
+            // RFC 5322's names as mail-parser reads them; an unknown one is UTC.
+            ("Sun, 14 Jan 2024 20:00:00 EST", jst, Some(japan)),
+            ("Mon, 15 Jan 2024 10:00:00 GMT", jst, Some(utc)),
+            ("Mon, 15 Jan 2024 10:00:00 XYZ", jst, Some(utc)),
+            // No real instant, or no RFC 5322 shape: not read.
+            ("Wed, 31 Feb 2021 09:00:00 JST", jst, None),
+            ("Wed, 31 Feb 2021 09:00:00", jst, None),
+            ("2024/01/15 10:00:00", jst, None),
+            ("10:00:00", jst, None),
+        ] {
+            assert_eq!(read_date(date.as_bytes(), zone), t, "{date}");
+        }
+        assert_eq!(
+            received_date(b"from a by b; Mon, 15 Jan 2024 10:00:00 JST", Zone::Utc),
+            Some(japan)
+        );
     }
 
     /// A Date: that names no real instant is absurd, like a missing one: the

@@ -192,6 +192,17 @@ pub struct StoredMessage {
     pub batch: i64,
 }
 
+/// What the store recorded of a message's headers that a reindex compares
+/// with a new reading of its original (see [`Store::recorded_headers`]).
+#[derive(Debug, Clone)]
+pub struct RecordedHeaders {
+    pub subject: String,
+    pub content_hash: Vec<u8>,
+    pub date: i64,
+    /// As [`crate::parse::DateSource::as_str`] writes it.
+    pub date_source: String,
+}
+
 /// A copy of a message recorded from an mbox (see [`Store::copies_in`]).
 #[derive(Debug, Clone)]
 pub struct RecordedCopy {
@@ -902,35 +913,47 @@ impl Store {
         Ok(())
     }
 
-    /// The Subject and content hash recorded for `message`.
-    pub fn recorded_subject(&self, message: i64) -> Result<(String, Vec<u8>)> {
+    /// The Subject, content hash and date recorded for `message`.
+    pub fn recorded_headers(&self, message: i64) -> Result<RecordedHeaders> {
         let row = self
             .conn
-            .prepare_cached("SELECT subject, content_hash FROM messages WHERE id = ?1")?
-            .query_row([message], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .prepare_cached(
+                "SELECT subject, content_hash, date, date_source FROM messages WHERE id = ?1",
+            )?
+            .query_row([message], |r| {
+                Ok(RecordedHeaders {
+                    subject: r.get(0)?,
+                    content_hash: r.get(1)?,
+                    date: r.get(2)?,
+                    date_source: r.get(3)?,
+                })
+            })?;
         Ok(row)
     }
 
-    /// Replaces the Subject recorded for `message` with that of `m` (the
-    /// message read anew), with what threading by subject reads of it, and
-    /// threads it by that subject as an import would (with the default
-    /// [`ThreadOptions`]): a reference-less reply joins the thread of its
-    /// original, and an original the reference-less replies imported before
-    /// it (merging threads, never splitting them). Its row among the
-    /// reference-less replies follows: gone if it is not one any more.
-    pub fn replace_subject(&self, message: i64, m: &ParsedMessage) -> Result<()> {
+    /// Replaces the Subject and date recorded for `message` with those of
+    /// `m` (the message read anew), with what threading by subject reads of
+    /// the Subject, and threads it by subject as an import would (with the
+    /// default [`ThreadOptions`]; the date decides which mail is near
+    /// enough): a reference-less reply joins the thread of its original, and
+    /// an original the reference-less replies imported before it (merging
+    /// threads, never splitting them). Its row among the reference-less
+    /// replies follows: gone if it is not one any more.
+    pub fn replace_subject_and_date(&self, message: i64, m: &ParsedMessage) -> Result<()> {
         let info = &m.subject_info;
         self.conn
             .prepare_cached(
-                "UPDATE messages SET subject = ?2, subject_norm = ?3, is_reply = ?4, is_forward = ?5
-                 WHERE id = ?1",
+                "UPDATE messages SET subject = ?2, subject_norm = ?3, is_reply = ?4, is_forward = ?5,
+                 date = ?6, date_source = ?7 WHERE id = ?1",
             )?
             .execute(params![
                 message,
                 m.subject,
                 info.normalized,
                 info.is_reply,
-                info.is_forward
+                info.is_forward,
+                m.date,
+                m.date_source.as_str()
             ])?;
         self.conn
             .prepare_cached("DELETE FROM refless_replies WHERE message = ?1")?

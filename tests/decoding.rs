@@ -1,7 +1,8 @@
 //! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
 //! `format=flowed` text (RFC 3676), a multipart whose closing boundary is
 //! missing, and Latin-1 text under a UTF-8 label or in a raw 8-bit header (and
-//! the content hashes of archives that read it otherwise).
+//! the content hashes of archives that read it otherwise); and Date: headers
+//! with a zone RFC 5322 does not name, or none.
 
 mod common;
 use common::*;
@@ -438,4 +439,141 @@ fn a_reindex_threads_the_subjects_it_brings_up_to_date() {
     assert_eq!(threads_and_refless(&archive), want);
     let o = run(kura(&archive).arg("check"));
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// Customer inquiries from web forms carry dates as PHP writes them: a zone
+/// named outside RFC 5322's list (`JST`, which mail-parser reads as +0000,
+/// nine hours late) or no zone at all (which it cannot read: the file time
+/// stood in). Both are read as the sender meant: `JST` as +0900, no zone as
+/// the local time zone (`TZ`). A search by day finds them on the day they
+/// were sent, and a reference-less reply a day later joins the zone-less
+/// inquiry's thread. An archive an earlier version wrote with those dates
+/// read otherwise is brought up to date by `kura reindex`.
+#[test]
+fn dates_with_a_named_zone_or_none_are_read_as_the_sender_meant() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("md");
+    let cur = md.join("cur");
+    let mail = |name: &str, from: &str, to: &str, subject: &str, id: &str, date: &str| {
+        let p = write(
+            &cur,
+            name,
+            format!(
+                "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+                 Date: {date}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nbody\r\n"
+            )
+            .as_bytes(),
+        );
+        // Years before the mail: a date taken from the file time is far off.
+        set_mtime(
+            &p,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800),
+        );
+    };
+    let (customer, shop) = ("form@kyowa.example", "info@minato.example");
+    mail(
+        "1.host:2,S",
+        customer,
+        shop,
+        "お見積りのお願い",
+        "named@kyowa.example",
+        "Mon, 15 Jan 2024 23:30:00 JST",
+    );
+    mail(
+        "2.host:2,S",
+        customer,
+        shop,
+        "納期について",
+        "zoneless@kyowa.example",
+        "Mon, 15 Jan 2024 23:30:00",
+    );
+    mail(
+        "3.host:2,S",
+        shop,
+        customer,
+        "Re: 納期について",
+        "reply@minato.example",
+        "Tue, 16 Jan 2024 09:00:00 +0900",
+    );
+    mail(
+        "4.host:2,S",
+        customer,
+        shop,
+        "カタログ送付",
+        "numeric@kyowa.example",
+        "Mon, 15 Jan 2024 23:30:00 +0900 (JST)",
+    );
+    let dates = |archive: &Path, tz: &str| -> Vec<(String, String)> {
+        let o = run(kura(archive)
+            .env("TZ", tz)
+            .args(["search", "--format", "json", "--utc", "*"]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let mut dates: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["message_id"].as_str().unwrap().into(),
+                    m["date"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        dates.sort();
+        dates
+    };
+    let want = |zoneless: &str| -> Vec<(String, String)> {
+        [
+            ("named@kyowa.example", "2024-01-15T14:30:00Z"),
+            ("numeric@kyowa.example", "2024-01-15T14:30:00Z"),
+            ("reply@minato.example", "2024-01-16T00:00:00Z"),
+            ("zoneless@kyowa.example", zoneless),
+        ]
+        .map(|(id, date)| (id.to_string(), date.to_string()))
+        .to_vec()
+    };
+
+    // Imported in Japan (the tests' TZ): the three were sent on 15 January.
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&md])["new"], 4);
+    assert_eq!(dates(&archive, "JST-9"), want("2024-01-15T14:30:00Z"));
+    assert_eq!(count(&archive, "date:2024-01-15"), 3);
+    let fresh = threads_and_refless(&archive);
+    assert!(
+        fresh.0.contains(&vec![
+            "reply@minato.example".to_string(),
+            "zoneless@kyowa.example".to_string()
+        ]),
+        "{fresh:?}"
+    );
+    // Imported where the local zone is UTC, the zone-less date is UTC's.
+    let utc = tmp.path().join("utc");
+    let o = run(kura(&utc).env("TZ", "UTC0").arg("import").arg(&md));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(dates(&utc, "UTC0"), want("2024-01-15T23:30:00Z"));
+
+    // As an earlier version recorded them: `JST` read as +0000, the zone-less
+    // date taken from the file time, each message in a thread of its own.
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET thread = 100 + id;
+         UPDATE messages SET date = 1705361400 WHERE message_id = 'named@kyowa.example';
+         UPDATE messages SET date = 1577836800, date_source = 'file'
+             WHERE message_id = 'zoneless@kyowa.example';",
+    )
+    .unwrap();
+    drop(db);
+    let before = dates(&archive, "JST-9");
+    assert_eq!(before[0].1, "2024-01-15T23:30:00Z");
+    assert_eq!(before[3].1, "2020-01-01T00:00:00Z");
+    let said = reindex(&archive);
+    assert!(said.contains("the dates of 2 brought up to date"), "{said}");
+    assert_eq!(dates(&archive, "JST-9"), want("2024-01-15T14:30:00Z"));
+    assert_eq!(count(&archive, "date:2024-01-15"), 3);
+    assert_eq!(threads_and_refless(&archive), fresh);
+    let o = run(kura(&archive).arg("check"));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let said = reindex(&archive);
+    assert!(!said.contains("brought up to date"), "nothing left: {said}");
 }

@@ -11,7 +11,7 @@ use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GlobalArgs, ReindexArgs};
 use crate::index::{self, Fields};
 use crate::pack::PackReader;
-use crate::parse::{self, Attachment, Mailbox, ParsedMessage};
+use crate::parse::{self, Attachment, DateSource, Mailbox, ParsedMessage};
 use crate::store::{Store, StoredMessage};
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -47,15 +47,15 @@ fn reparse_original(
     let raw = reader
         .read(m.pack, m.size, &m.raw_hash)
         .with_context(|| format!("message {}", m.id))?;
-    let mut parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
+    // The store's date stands in for the file time: a date the original does
+    // not name came from where the message was filed, and stays.
+    let parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
         anyhow::anyhow!(
             "the original of message {} no longer parses: {}",
             m.id,
             e.reason
         )
     })?;
-    // The store's date is authoritative (it may have come from the file time).
-    parsed.date = m.date;
     let mut doc = index::document(fields, &parsed);
     index::set_id(&mut doc, fields, m.id);
     Ok((doc, parsed))
@@ -68,9 +68,12 @@ struct Refresh {
     id: i64,
     attachments: Option<Vec<Attachment>>,
     mailboxes: Option<[Vec<Mailbox>; 4]>,
-    /// The message as read now (without its text), when its Subject is
-    /// not what was recorded: threaded by it again.
-    subject: Option<Box<ParsedMessage>>,
+    /// The message as read now (without its text), when its Subject or the
+    /// date its headers give is not what was recorded: both are recorded
+    /// anew, and the message threaded by subject again.
+    headers: Option<Box<ParsedMessage>>,
+    subject_changed: bool,
+    date_changed: bool,
     /// Computed from the headers as decoded: follows their reading.
     content_hash: Option<[u8; 32]>,
 }
@@ -80,9 +83,25 @@ impl Refresh {
     /// `None` when nothing does.
     fn of(store: &Store, id: i64, mut parsed: ParsedMessage) -> Result<Option<Refresh>> {
         parsed.text = String::new();
-        let (subject, hash) = store.recorded_subject(id)?;
-        let subject = (subject != parsed.subject).then(|| Box::new(parsed.clone()));
-        let content_hash = (hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
+        let recorded = store.recorded_headers(id)?;
+        let subject_changed = recorded.subject != parsed.subject;
+        // A date the headers give (Date:, else Received:) replaces what was
+        // recorded; one they do not give was the recorded date (the file
+        // time) and stays as recorded, with where it came from.
+        let date_changed = matches!(
+            parsed.date_source,
+            DateSource::Header | DateSource::Received
+        ) && (recorded.date, recorded.date_source.as_str())
+            != (parsed.date, parsed.date_source.as_str());
+        let headers = (subject_changed || date_changed).then(|| {
+            let mut m = Box::new(parsed.clone());
+            if !date_changed {
+                m.date = recorded.date;
+            }
+            m
+        });
+        let content_hash =
+            (recorded.content_hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
         let attachments =
             (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
         let recorded = store.recorded_mailboxes(id)?;
@@ -97,12 +116,14 @@ impl Refresh {
             id,
             attachments,
             mailboxes,
-            subject,
+            headers,
+            subject_changed,
+            date_changed,
             content_hash,
         };
         Ok((refresh.attachments.is_some()
             || refresh.mailboxes.is_some()
-            || refresh.subject.is_some()
+            || refresh.headers.is_some()
             || refresh.content_hash.is_some())
         .then_some(refresh))
     }
@@ -115,8 +136,8 @@ impl Refresh {
         if let Some(lists) = &self.mailboxes {
             store.replace_mailboxes(self.id, lists.each_ref().map(Vec::as_slice))?;
         }
-        if let Some(m) = &self.subject {
-            store.replace_subject(self.id, m)?;
+        if let Some(m) = &self.headers {
+            store.replace_subject_and_date(self.id, m)?;
         }
         if let Some(hash) = &self.content_hash {
             store.replace_content_hash(self.id, hash)?;
@@ -136,6 +157,8 @@ pub struct ReindexSummary {
     pub addresses_updated: u64,
     /// The same for the Subject.
     pub subjects_updated: u64,
+    /// The same for the date the Date: or Received: headers give.
+    pub dates_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
     pub seconds: f64,
@@ -224,7 +247,8 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         indexed: indexed.into_inner(),
         attachments_updated: changed.iter().filter(|r| r.attachments.is_some()).count() as u64,
         addresses_updated: changed.iter().filter(|r| r.mailboxes.is_some()).count() as u64,
-        subjects_updated: changed.iter().filter(|r| r.subject.is_some()).count() as u64,
+        subjects_updated: changed.iter().filter(|r| r.subject_changed).count() as u64,
+        dates_updated: changed.iter().filter(|r| r.date_changed).count() as u64,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
     };
@@ -291,11 +315,12 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}{}{}, {:.1} s",
             summary.indexed,
             brought_up_to_date("attachments", summary.attachments_updated),
             brought_up_to_date("addresses", summary.addresses_updated),
             brought_up_to_date("subjects", summary.subjects_updated),
+            brought_up_to_date("dates", summary.dates_updated),
             if summary.failed.is_empty() {
                 String::new()
             } else {

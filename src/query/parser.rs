@@ -34,10 +34,8 @@
 
 use super::ast::{DateBound, Field, Query};
 use crate::tokenizer;
-use chrono::{
-    DateTime, Days, FixedOffset, Local, LocalResult, Months, NaiveDate, NaiveDateTime, TimeDelta,
-    TimeZone, Utc,
-};
+use crate::zone::Zone;
+use chrono::{DateTime, Days, Months, NaiveDate, TimeDelta, Utc};
 use std::fmt;
 
 /// The longest query accepted, in bytes.
@@ -135,52 +133,6 @@ fn char_width(c: char) -> usize {
 pub fn parse(input: &str, now: DateTime<Utc>, utc: bool) -> Result<Query, ParseError> {
     let zone = if utc { Zone::Utc } else { Zone::Local };
     parse_in(input, now, zone)
-}
-
-/// The time zone calendar dates are read in.
-#[derive(Debug, Clone, Copy)]
-enum Zone {
-    Utc,
-    Local,
-    #[cfg_attr(not(test), allow(dead_code))]
-    Fixed(FixedOffset),
-}
-
-impl Zone {
-    /// `now` as a wall-clock time in this zone.
-    fn wall(self, now: DateTime<Utc>) -> NaiveDateTime {
-        match self {
-            Zone::Utc => now.naive_utc(),
-            Zone::Local => now.with_timezone(&Local).naive_local(),
-            Zone::Fixed(off) => now.with_timezone(&off).naive_local(),
-        }
-    }
-
-    /// The instant a wall-clock time in this zone denotes. An ambiguous time
-    /// (clocks going back) is its earlier instant; a time in a gap (clocks
-    /// going forward, in zones that do it at midnight) is the first valid
-    /// time after it.
-    fn instant(self, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
-        fn pick<Tz: TimeZone>(tz: &Tz, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
-            let mut t = wall;
-            // Gaps are at most a few hours; step through them a quarter hour at a time.
-            for _ in 0..=4 * 24 {
-                match tz.from_local_datetime(&t) {
-                    LocalResult::Single(d) => return Some(d.with_timezone(&Utc)),
-                    LocalResult::Ambiguous(a, b) => {
-                        return Some(a.min(b).with_timezone(&Utc));
-                    }
-                    LocalResult::None => t = t.checked_add_signed(TimeDelta::minutes(15))?,
-                }
-            }
-            None
-        }
-        match self {
-            Zone::Utc => Some(wall.and_utc()),
-            Zone::Local => pick(&Local, wall),
-            Zone::Fixed(off) => pick(&off, wall),
-        }
-    }
 }
 
 /// Parses with an explicit zone (the tests use a fixed offset).
@@ -988,6 +940,7 @@ fn make_not(q: Query) -> Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{FixedOffset, Local, TimeZone};
     use proptest::prelude::*;
     use std::time::{Duration, Instant};
 
