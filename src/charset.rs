@@ -26,7 +26,8 @@
 use std::borrow::Cow;
 
 use encoding_rs::{
-    EUC_JP, Encoding, ISO_2022_JP, REPLACEMENT, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252,
+    EUC_JP, Encoding, ISO_2022_JP, ISO_8859_15, REPLACEMENT, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE,
+    WINDOWS_1252,
 };
 
 /// Labels of 7-bit ASCII. WHATWG maps them to windows-1252, but mail labelled
@@ -231,6 +232,12 @@ fn decode_known(bytes: &[u8], enc: &'static Encoding) -> String {
                 return jis;
             }
         }
+        if is_latin(enc)
+            && !bytes.is_ascii()
+            && let Some(japanese) = under_a_latin_label(bytes)
+        {
+            return japanese;
+        }
         return text;
     }
     if enc == ISO_2022_JP && bytes.is_ascii() {
@@ -348,9 +355,16 @@ fn guess_clean(bytes: &[u8]) -> Option<String> {
     if let Some(text) = decode_strict(bytes, UTF_8) {
         return Some(text);
     }
-    let plausible = |t: &String| !(jis && t.contains('\u{1b}')) && looks_japanese(t);
-    let sjis = decode_strict(bytes, SHIFT_JIS).filter(plausible);
-    let euc = decode_strict(bytes, EUC_JP).filter(plausible);
+    clean_sjis_or_euc(bytes, |t| {
+        !(jis && t.contains('\u{1b}')) && looks_japanese(t)
+    })
+}
+
+/// The clean Shift_JIS and EUC-JP readings of `bytes` that `plausible`
+/// accepts; the more Japanese-looking one when both are.
+fn clean_sjis_or_euc(bytes: &[u8], plausible: impl Fn(&String) -> bool) -> Option<String> {
+    let sjis = decode_strict(bytes, SHIFT_JIS).filter(&plausible);
+    let euc = decode_strict(bytes, EUC_JP).filter(&plausible);
     match (sjis, euc) {
         (Some(s), Some(e)) => {
             if japanese_score(&e) > japanese_score(&s) {
@@ -361,6 +375,72 @@ fn guess_clean(bytes: &[u8]) -> Option<String> {
         }
         (s, e) => s.or(e),
     }
+}
+
+/// Whether `enc` is a Latin charset: what `ISO-8859-1`, `latin1`,
+/// `windows-1252` and `ISO-8859-15` labels name.
+fn is_latin(enc: &'static Encoding) -> bool {
+    enc == WINDOWS_1252 || enc == ISO_8859_15
+}
+
+/// Whether `label` names a Latin charset ([`is_latin`]), which reads any
+/// bytes: mail-parser's reading under it is to be checked by
+/// [`decode_text`] whenever it is not ASCII.
+pub fn is_latin_label(label: &str) -> bool {
+    encoding_for_label(label).is_some_and(is_latin)
+}
+
+/// Whether `text` holds characters of the Latin-1 range (U+0080 to U+00FF):
+/// what a Latin reading of Shift_JIS, EUC-JP or UTF-8 bytes is full of
+/// (`‚¨Œ©Ï‚è` for `お見積り`), so text mail-parser decoded is to be decoded
+/// again by this module, which reads such bytes as Japanese.
+pub fn has_latin1(text: &str) -> bool {
+    // In UTF-8, U+0080 to U+00FF start with 0xC2 or 0xC3.
+    memchr::memchr2(0xC2, 0xC3, text.as_bytes()).is_some()
+}
+
+/// Japanese (or UTF-8) text under a Latin label, as a misconfigured form
+/// mailer or gateway sends it: valid UTF-8 that is not ASCII, else a clean
+/// Shift_JIS or EUC-JP reading that [`reads_as_japanese_not_latin`].
+fn under_a_latin_label(bytes: &[u8]) -> Option<String> {
+    if let Some(text) = decode_strict(bytes, UTF_8) {
+        return Some(text);
+    }
+    clean_sjis_or_euc(bytes, |t| reads_as_japanese_not_latin(t))
+}
+
+/// Whether a clean Shift_JIS or EUC-JP reading of bytes under a Latin
+/// label is Japanese rather than Latin-1 text read so by chance. A Latin
+/// charset reads any bytes, so only the reading tells. Latin-1 read as
+/// Shift_JIS or EUC-JP gives kanji, half-width katakana and Private Use
+/// characters (`é` and the letter after it make a kanji, `Ë` is `ﾋ`), beside
+/// Latin letters, and kana next to never (their lead bytes are `‚`, `ƒ` and
+/// `¤`, each followed by one more such character). So either full-width
+/// kana are at least a fifth of the other characters that are not ASCII
+/// (Japanese prose is a third kana or more), or the text is only kanji,
+/// kana and Japanese punctuation, no Latin letter next to them (a name,
+/// `山田 太郎`, or a word, `Re: 見積書`).
+fn reads_as_japanese_not_latin(text: &str) -> bool {
+    let (mut kana, mut kanji, mut other) = (0usize, 0usize, 0usize);
+    let mut latin_beside = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        match c {
+            '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' => kana += 1,
+            '\u{4E00}'..='\u{9FFF}' | '\u{3000}'..='\u{303F}' | '\u{30FB}'..='\u{30FC}' => {
+                kanji += 1
+            }
+            '\u{FF01}'..='\u{FF5E}' => kanji += 1,
+            c if c.is_ascii() => {}
+            _ => other += 1,
+        }
+        latin_beside |= (prev.is_ascii_alphabetic() && !c.is_ascii())
+            || (!prev.is_ascii() && c.is_ascii_alphabetic());
+        prev = c;
+    }
+    let prose = kana >= 2 && 4 * kana >= kanji + other;
+    let words = other == 0 && kana + kanji >= 2 && !latin_beside;
+    prose || words
 }
 
 /// How Japanese a decoded text looks: full-width kana, kanji and punctuation
@@ -1346,6 +1426,42 @@ mod tests {
         let mut cut = sjis("お見積もりの件");
         cut.pop();
         assert_eq!(decode_text(&cut, None), "お見積もりの\u{FFFD}");
+    }
+
+    /// A Latin label on Japanese (a misconfigured form mailer or gateway):
+    /// Shift_JIS, EUC-JP and UTF-8 read as Japanese, while Latin-1 text,
+    /// whose accented letters Shift_JIS and EUC-JP read as kanji by chance,
+    /// stays Latin-1.
+    #[test]
+    fn japanese_under_a_latin_label_is_read_as_japanese() {
+        for japanese in [
+            "お見積りのお願い。請求書を再発行してください。",
+            "山田 太郎",
+            "Re: 見積書",
+        ] {
+            for label in ["iso-8859-1", "ISO-8859-15", "latin1", "windows-1252"] {
+                for enc in [SHIFT_JIS, EUC_JP, UTF_8] {
+                    let (bytes, _, unmappable) = enc.encode(japanese);
+                    assert!(!unmappable);
+                    let read = decode_text(&bytes, Some(label));
+                    assert_eq!(read, japanese, "{label} {enc:?}");
+                }
+            }
+        }
+        for latin in [
+            "Die Hasen und die Frösche. Grüße aus Köln, Straße 5, 20 € – ÄÖÜäöüß",
+            "Où êtes-vous ? Déjà à l'école, l'élève était très intéressé. Ça va, garçon ?",
+            "Ærø, Øresund, Åland; señor, niño, ¿qué tal? ¡olé!",
+            "Ëë Ïï Ÿÿ Œœ Šš Žž «»‹› “”‘’ ‚„ †‡ ‰ ƒ ¤ ¥ ©®",
+            // Shift_JIS reads `’s`, `“Q` and `ço` as kanji, EUC-JP `Þó`.
+            "It’s “Quoted",
+            "Françoise",
+            "Þórð",
+        ] {
+            let (bytes, _, unmappable) = WINDOWS_1252.encode(latin);
+            assert!(!unmappable);
+            assert_eq!(decode_text(&bytes, Some("iso-8859-1")), latin);
+        }
     }
 
     #[test]

@@ -574,15 +574,17 @@ fn raw_header(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
 }
 
 /// A decoded unstructured header, redone by [`charset`] when mail-parser's
-/// decoding left garbage.
+/// decoding left garbage or read Latin-1 (which may be Japanese under a
+/// Latin label: [`charset::has_latin1`]).
 fn header_text(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
     let parsed = msg
         .header(name.clone())
         .and_then(|v| v.as_text())
         .map(str::to_owned);
     let raw = raw_header_bytes(msg, name);
+    let trusted = |p: &str| !charset::needs_redecode(p) && !charset::has_latin1(p);
     match (parsed, raw) {
-        (Some(p), Some(r)) if !charset::needs_redecode(&p) && r.is_ascii() => Some(clean_line(&p)),
+        (Some(p), Some(r)) if trusted(&p) && r.is_ascii() => Some(clean_line(&p)),
         (_, Some(r)) => Some(clean_line(&charset::decode_header(r))),
         (p, None) => p.map(|p| clean_line(&p)),
     }
@@ -610,8 +612,11 @@ fn clean_line(s: &str) -> String {
 fn addresses(msg: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
     let raw = raw_header_bytes(msg, name.clone());
     let needs_redo = |a: &Address<'_>| {
-        a.iter()
-            .any(|m| m.name.as_deref().is_some_and(charset::needs_redecode))
+        a.iter().any(|m| {
+            m.name
+                .as_deref()
+                .is_some_and(|n| charset::needs_redecode(n) || charset::has_latin1(n))
+        })
     };
     match msg.header(name.clone()) {
         Some(HeaderValue::Address(a)) if !needs_redo(a) && raw.is_none_or(|r| r.is_ascii()) => {
@@ -919,7 +924,10 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
             || (mail_parser::decoders::charsets::map::charset_decoder(l.as_bytes()).is_some()
                 && !mislabelled(l))
     });
-    if trusted_label && !charset::needs_redecode(decoded) {
+    // A Latin label reads any bytes, so its reading is checked (Japanese
+    // from a misconfigured form mailer is sent under one).
+    let latin = label.is_some_and(charset::is_latin_label) && charset::has_latin1(decoded);
+    if trusted_label && !latin && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
     }
     match transfer_decoded(msg, part) {

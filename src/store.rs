@@ -167,9 +167,11 @@ CREATE TABLE IF NOT EXISTS import_log (
 /// 2 compares headers as decoded; 3 as decoded since 8-bit text that is
 /// neither UTF-8 nor Japanese reads as windows-1252 and broken Japanese under
 /// a UTF-8 label as Japanese (version 2 read both as U+FFFD, so a raw
-/// Latin-1 Subject hashed otherwise). Archives written before hold the
-/// earlier version's hashes until [`Store::open_rw`] upgrades them.
-pub const CONTENT_HASH_VERSION: i64 = 3;
+/// Latin-1 Subject hashed otherwise); 4 as decoded since Japanese and UTF-8
+/// under a Latin label (ISO-8859-1) read as such, not as Latin-1. Archives
+/// written before hold the earlier version's hashes until
+/// [`Store::open_rw`] upgrades them.
+pub const CONTENT_HASH_VERSION: i64 = 4;
 
 /// Columns added to schema 1 after archives were written with it: `(table,
 /// column, declaration)`. [`Store::open_rw`] adds those an archive lacks. Each

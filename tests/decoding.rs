@@ -242,6 +242,83 @@ fn latin1_under_a_utf8_label_and_in_raw_headers_is_found_and_shown() {
     assert!(!out.contains('\u{FFFD}'), "{out}");
 }
 
+/// A web form's inquiry from a misconfigured form mailer: Shift_JIS text,
+/// name and Subject, all labelled ISO-8859-1 (which reads any bytes, so
+/// mail-parser showed `‚¨Œ©Ï‚è`), and EUC-JP text so labelled. Read as
+/// Japanese: found by 請求書 and shown as written, not found by 要求書. A
+/// German mail under the same label beside them stays Latin-1.
+#[test]
+fn japanese_under_a_latin_label_is_found_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = tmp.path().join("md/cur");
+    // An RFC 2047 Q-encoded word of `text` in `charset`, labelled ISO-8859-1.
+    let word = |text: &str, charset: &'static encoding_rs::Encoding| {
+        let bytes = charset.encode(text).0;
+        let hex: String = bytes.iter().map(|b| format!("={b:02X}")).collect();
+        format!("=?ISO-8859-1?Q?{hex}?=")
+    };
+    let mail = |name: &str, from: String, subject: String, id: &str, body: &[u8]| {
+        let mut raw = format!(
+            "From: {from}\r\nTo: info@minato.example\r\nSubject: {subject}\r\n\
+             Message-ID: <{id}>\r\nDate: Mon, 15 Jan 2024 10:00:00 +0900\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=ISO-8859-1\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\n"
+        )
+        .into_bytes();
+        raw.extend_from_slice(body);
+        write(&cur, name, &raw);
+    };
+    let sjis = encoding_rs::SHIFT_JIS;
+    mail(
+        "1.host:2,S",
+        format!("{} <yamada@kyowa.example>", word("山田 太郎", sjis)),
+        // Bytes windows-1252 reads all (no U+FFFD to give it away).
+        word("納期について", sjis),
+        "form@kyowa.example",
+        &sjis
+            .encode("お世話になっております。先月分の請求書を再発行していただけますか。\r\n")
+            .0,
+    );
+    // EUC-JP, from an old Unix form mailer: every byte reads as Latin-1.
+    mail(
+        "3.host:2,S",
+        "form@tohoku.example".to_string(),
+        "Inquiry".to_string(),
+        "euc@tohoku.example",
+        &encoding_rs::EUC_JP.encode("見積書をお送りください。\r\n").0,
+    );
+    let latin = encoding_rs::WINDOWS_1252;
+    mail(
+        "2.host:2,S",
+        format!("{} <j@koeln.example>", word("Jürgen Schmürgen", latin)),
+        word("Grüße aus Köln", latin),
+        "gruesse@koeln.example",
+        &latin
+            .encode("Die Hasen klagten einst über ihre mißliche Lage.\r\n")
+            .0,
+    );
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&tmp.path().join("md")])["new"], 3);
+    assert_eq!(ids(&archive, "請求書"), ["form@kyowa.example"]);
+    assert_eq!(ids(&archive, "見積書"), ["euc@tohoku.example"]);
+    assert_eq!(ids(&archive, "subject:納期"), ["form@kyowa.example"]);
+    assert_eq!(ids(&archive, "from:山田太郎"), ["form@kyowa.example"]);
+    assert_eq!(count(&archive, "要求書"), 0);
+    let out = show(&archive, &["form@kyowa.example"]);
+    for shown in [
+        "Subject:    納期について",
+        "山田 太郎 <yamada@kyowa.example>",
+        "先月分の請求書を再発行していただけますか。",
+    ] {
+        assert!(out.contains(shown), "{shown}: {out}");
+    }
+    for word in ["mißliche", "subject:Grüße", "from:Schmürgen"] {
+        assert_eq!(ids(&archive, word), ["gruesse@koeln.example"], "{word}");
+    }
+    let out = show(&archive, &["gruesse@koeln.example"]);
+    assert!(out.contains("Subject:    Grüße aus Köln"), "{out}");
+}
+
 /// A Subject an earlier version read otherwise (U+FFFD for the Latin-1
 /// byte), and the content hash computed from it: `reindex` brings both up to
 /// date, so that `show` and search results list the Subject as it reads now,
