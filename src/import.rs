@@ -275,16 +275,31 @@ struct FileRecord {
 }
 
 /// What identifies a Maildir message file across renames: its Maildir
-/// folder and its unique name (the file name before the `:2,flags` info).
-/// `None` for a file that is not in a `cur/` or `new/` folder.
+/// folder and its unique name (the file name before the `:2,flags` info, see
+/// [`maildir_info_at`]). `None` for a file that is not in a `cur/` or `new/`
+/// folder.
 fn maildir_name(path: &Path) -> Option<(&Path, &OsStr)> {
     let dir = path.parent()?;
     if !matches!(dir.file_name()?.to_str()?, "cur" | "new") {
         return None;
     }
     let file = path.file_name()?.as_bytes();
-    let unique = file.split(|&b| b == b':').next().unwrap_or(file);
+    let unique = file.get(..maildir_info_at(file).unwrap_or(file.len()))?;
     Some((dir.parent()?, OsStr::from_bytes(unique)))
+}
+
+/// Where the info of a Maildir file name (`:2,FLAGS`) starts: at its first
+/// `:`; in a name without one, at a `!` or `;` followed by `2,` and flag
+/// letters that end the name (`1700000000.M1P2.host!2,S`): the separator
+/// that mail clients and sync tools write on Windows, whose file names
+/// cannot hold a `:`, and that a Maildir copied from there keeps.
+fn maildir_info_at(name: &[u8]) -> Option<usize> {
+    if let Some(colon) = memchr::memchr(b':', name) {
+        return Some(colon);
+    }
+    let sep = memchr::memrchr2(b'!', b';', name)?;
+    let flags = name.get(sep + 1..)?.strip_prefix(b"2,")?;
+    flags.iter().all(u8::is_ascii_alphabetic).then_some(sep)
 }
 
 fn kind_name(kind: SourceKind) -> &'static str {
@@ -769,14 +784,25 @@ impl Planner {
             })
             .collect();
         prefixes.extend(lossy);
+        // Known files are listed by a prefix of their names up to, not
+        // including, a `;`: names whose info follows a `;` (as this one's
+        // does) are listed by the prefix that ends with it.
+        let name = file.path.file_name().map_or(&[][..], OsStr::as_bytes);
+        let semicolon = maildir_info_at(name).is_some_and(|at| name.get(at) == Some(&b';'));
         for prefix in prefixes {
-            for (old, was) in self.known.with_maildir_name(&prefix)? {
+            let mut known = self.known.with_maildir_name(&prefix)?;
+            if semicolon {
+                let mut with_sep = prefix.clone().into_os_string();
+                with_sep.push(";");
+                known.extend(self.known.with_maildir_name(Path::new(&with_sep))?);
+            }
+            for (old, was) in known {
                 // The same unique name: nothing or the `:2,` info after it.
                 let same_name = old
                     .as_os_str()
                     .as_bytes()
                     .strip_prefix(prefix.as_os_str().as_bytes())
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b":"));
+                    .is_some_and(|rest| rest.is_empty() || maildir_info_at(rest) == Some(0));
                 if same_name
                     && was.size == file.size
                     && was.mtime_ns == file.mtime_ns

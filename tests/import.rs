@@ -796,6 +796,57 @@ fn maildir_files_renamed_by_a_mail_client_are_the_same_places_not_duplicates() {
 }
 
 #[test]
+fn maildir_files_renamed_under_a_windows_info_separator_are_the_same_places() {
+    // Copied through Windows, whose file names cannot hold a `:`, a Maildir's
+    // info follows a `!` or a `;` (`u!2,S`); a mail client that changes the
+    // flags renames the file the same way.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = empty_maildir(tmp.path().join("shared"));
+    let mail = |n: u32| {
+        format!(
+            "From: a@x.example\r\nSubject: 見積 {n}\r\nMessage-ID: <w{n}@x.example>\r\n\r\nbody {n}\r\n"
+        )
+    };
+    let names = [
+        "cur/1700000000.M1P1.host!2,S",
+        "cur/1700000000.M2P1.host;2,S",
+        "new/1700000000.M3P1.host",
+    ];
+    for (n, name) in (1..).zip(names) {
+        std::fs::write(md.join(name), mail(n)).unwrap();
+    }
+    assert_eq!(import(&archive, &[&md])["new"], 3);
+    for (from, to) in [
+        (names[0], "cur/1700000000.M1P1.host!2,RS"),
+        (names[1], "cur/1700000000.M2P1.host;2,FS"),
+        (names[2], "cur/1700000000.M3P1.host;2,S"),
+    ] {
+        std::fs::rename(md.join(from), md.join(to)).unwrap();
+    }
+    for _ in 0..2 {
+        let s = import(&archive, &[&md]);
+        assert_accounted(&s);
+        assert_eq!(
+            (s["seen"].as_u64(), s["unchanged"].as_u64()),
+            (Some(3), Some(3)),
+            "{s}"
+        );
+    }
+    let o = run(kura(&archive).args(["stats", "--format", "json"]));
+    let stats: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(stats["duplicates"], 0, "{stats}");
+    // Each message is found where its file is now, and only there.
+    for (n, name) in [(1, "host!2,RS"), (2, "host;2,FS"), (3, "host;2,S")] {
+        let o = run(kura(&archive).args(["show", "--format", "json", &format!("w{n}@x.example")]));
+        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let places = m["locations"].as_array().unwrap();
+        assert_eq!(places.len(), 1, "{m}");
+        assert!(places[0]["path"].as_str().unwrap().ends_with(name), "{m}");
+    }
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
