@@ -1109,13 +1109,22 @@ fn parse_job(zstd: &mut pack::Compressor, job: Job, fields: &Fields) -> Item {
                 Ok(bytes) => {
                     let mtime = file.mtime_ns.div_euclid(1_000_000_000);
                     let source: Arc<Path> = file.path.as_path().into();
+                    // An Apple Mail `.emlx` holds the message between a line
+                    // with its length and a property list: the message is
+                    // what is imported and kept.
+                    let message = match file.kind {
+                        SourceKind::Eml if sources::is_emlx(&file.path) => {
+                            sources::emlx_message(&bytes).unwrap_or(&bytes)
+                        }
+                        _ => &bytes,
+                    };
                     let mut item = parse_one(
                         zstd,
                         seq,
                         source,
                         kind_name(file.kind),
                         None,
-                        &bytes,
+                        message,
                         Some(mtime),
                         fields,
                     );

@@ -540,6 +540,31 @@ fn has_mail_extension(path: &Path) -> bool {
         .is_some_and(|e| MAIL_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)))
 }
 
+/// Whether `path` is named like an Apple Mail message file (`*.emlx`, also
+/// `*.partial.emlx`), which [`emlx_message`] unwraps.
+pub fn is_emlx(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("emlx"))
+}
+
+/// The message inside an Apple Mail `.emlx` file: the file starts with a line
+/// holding the message's length in bytes (padded with spaces), then holds the
+/// message, then an XML property list of Apple Mail's flags, which is not
+/// mail. `None` when `bytes` do not start with such a line. A message shorter
+/// than its line says (a file cut short) is what there is of it.
+pub fn emlx_message(bytes: &[u8]) -> Option<&[u8]> {
+    let head = bytes.get(..bytes.len().min(32)).unwrap_or_default();
+    let nl = memchr::memchr(b'\n', head)?;
+    let digits = head.get(..nl)?.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    let message = bytes.get(nl + 1..)?;
+    Some(message.get(..len).unwrap_or(message))
+}
+
 /// An empty file named `*.mbox` or `*.mbx` is an mbox without messages (an
 /// empty folder exported), not an empty message to reject.
 fn is_empty_mbox(path: &Path, md: &Metadata) -> bool {

@@ -847,6 +847,58 @@ fn maildir_files_renamed_under_a_windows_info_separator_are_the_same_places() {
 }
 
 #[test]
+fn apple_mail_emlx_files_are_imported_without_their_wrapping() {
+    // An `.emlx` holds a line with the message's length, the message, and a
+    // property list of Apple Mail's flags.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let dir = tmp.path().join("INBOX.mbox/Data/1/Messages");
+    std::fs::create_dir_all(&dir).unwrap();
+    let plist = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n\
+        <dict>\n\t<key>flags</key>\n\t<integer>8590195713</integer>\n</dict>\n</plist>\n";
+    let mail = |n: u32| {
+        format!(
+            "From: Suzuki <suzuki@x.example>\nSubject: 見積 {n}\nDate: Wed, 07 Feb 2024 10:00:00 +0900\n\
+             Message-Id: <apple{n}@x.example>\n\napple body {n}\n"
+        )
+    };
+    let (one, two) = (mail(1), mail(2));
+    std::fs::write(
+        dir.join("1.emlx"),
+        format!("{:<10}\n{one}{plist}", one.len()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("2.partial.emlx"),
+        format!("{}\n{two}{plist}", two.len()),
+    )
+    .unwrap();
+    let inbox = tmp.path().join("INBOX.mbox");
+    let s = import(&archive, &[&inbox]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["new"].as_u64(), s["rejected"].as_u64()),
+        (Some(2), Some(0)),
+        "{s}"
+    );
+    assert!(listed_rejects(&archive).is_empty());
+    assert_eq!(
+        ids(&archive, "apple"),
+        ["apple1@x.example", "apple2@x.example"]
+    );
+    assert_eq!(
+        count(&archive, "integer"),
+        0,
+        "the property list is not mail"
+    );
+    // The original kept is the message.
+    let o = run(kura(&archive).args(["show", "--raw", "apple1@x.example"]));
+    assert_eq!(stdout(&o), one);
+    let s = import(&archive, &[&inbox]);
+    assert_eq!(s["unchanged"], 2, "{s}");
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
