@@ -70,6 +70,8 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 ///   `.`, which covers the `.kura*` files kura writes) and symbolic links
 ///   (never followed) are ignored. A file that cannot be read inside a walked
 ///   folder is ignored with the error as its reason.
+/// - A Maildir's `cur/` or `new/` folder named as an argument is listed as
+///   in its Maildir: its files are [`SourceKind::MaildirFile`].
 /// - A file named as an argument is sniffed the same way; an argument itself
 ///   may be a symbolic link and may be hidden (it was named explicitly).
 ///
@@ -288,6 +290,9 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
         if is_maildir(arg) {
             fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
             walk_maildir(arg, out);
+        } else if is_maildir_messages(arg) {
+            fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
+            walk_maildir_messages(arg, out);
         } else {
             walk_dir(arg, out)?;
         }
@@ -324,6 +329,20 @@ fn is_maildir(dir: &Path) -> bool {
             .unwrap_or(false)
     };
     is_dir("cur") || is_dir("new")
+}
+
+/// Whether `dir` is the `cur/` or `new/` folder of a Maildir (named as an
+/// argument by itself): its files are Maildir files, which a mail client
+/// renames, not single message files.
+fn is_maildir_messages(dir: &Path) -> bool {
+    matches!(dir.file_name().and_then(OsStr::to_str), Some("cur" | "new"))
+        && dir.parent().is_some_and(|p| {
+            is_maildir(if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            })
+        })
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {

@@ -899,6 +899,50 @@ fn apple_mail_emlx_files_are_imported_without_their_wrapping() {
 }
 
 #[test]
+fn files_of_a_maildir_cur_and_new_named_as_arguments_are_maildir_files() {
+    // `kura import Maildir/cur Maildir/new`: a file a mail client renames
+    // there is the same place, as when the Maildir itself is named.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let md = empty_maildir(tmp.path().join("shared"));
+    let mail = |n: u32| {
+        format!("From: a@x.example\nSubject: s {n}\nMessage-ID: <c{n}@x.example>\n\nbody {n}\n")
+    };
+    std::fs::write(md.join("new/1700000000.M1P1.host"), mail(1)).unwrap();
+    std::fs::write(md.join("cur/1700000000.M2P1.host:2,"), mail(2)).unwrap();
+    let (cur, new) = (md.join("cur"), md.join("new"));
+    assert_eq!(import(&archive, &[&cur, &new])["new"], 2);
+    std::fs::rename(
+        md.join("new/1700000000.M1P1.host"),
+        md.join("cur/1700000000.M1P1.host:2,S"),
+    )
+    .unwrap();
+    std::fs::rename(
+        md.join("cur/1700000000.M2P1.host:2,"),
+        md.join("cur/1700000000.M2P1.host:2,RS"),
+    )
+    .unwrap();
+    let s = import(&archive, &[&cur, &new]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["unchanged"].as_u64(), s["duplicates"].as_u64()),
+        (Some(2), Some(0)),
+        "{s}"
+    );
+    let o = run(kura(&archive).args(["show", "--format", "json", "c1@x.example"]));
+    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let places = m["locations"].as_array().unwrap();
+    assert_eq!(places.len(), 1, "{m}");
+    assert_eq!(places[0]["kind"], "maildir", "{m}");
+    assert!(
+        places[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("cur/1700000000.M1P1.host:2,S")
+    );
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
