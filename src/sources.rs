@@ -780,7 +780,7 @@ fn has_year(s: &[u8]) -> bool {
 }
 
 fn is_blank_line(line: &[u8]) -> bool {
-    line == b"\n" || line == b"\r\n"
+    line == b"\n" || line == b"\r\n" || line == b"\r"
 }
 
 /// One message read from an mbox file.
@@ -835,6 +835,8 @@ pub struct MboxReader {
     started: bool,
     /// Set at end of input or after an error.
     done: bool,
+    /// The byte lines end with: LF (also CRLF), or CR in an old Mac mbox.
+    eol: u8,
     line: Vec<u8>,
     /// Whether `line` starts a line (the chunk before it ended one).
     line_start: bool,
@@ -937,9 +939,22 @@ impl MboxReader {
                 pos = UTF8_BOM.len() as u64;
             }
         }
+        // An old Mac mbox (Eudora, Mac OS 9) ends its lines with a bare CR:
+        // read as one line, it was one `From ` line, and every message in it
+        // was lost. Its head holds CRs and no LF, which no other mbox's does.
+        let head = reader
+            .fill_buf()
+            .with_context(|| format!("cannot read mbox {}", path.display()))?;
+        let eol = if memchr::memchr(b'\n', head).is_none() && memchr::memchr(b'\r', head).is_some()
+        {
+            b'\r'
+        } else {
+            b'\n'
+        };
         Ok(MboxReader {
             reader,
             pos,
+            eol,
             next_sep: None,
             started: false,
             done: false,
@@ -969,12 +984,12 @@ impl MboxReader {
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
     /// `self.line`; returns its offset, or `None` at EOF.
     fn read_line(&mut self) -> io::Result<Option<u64>> {
-        self.line_start = self.line.last().is_none_or(|&b| b == b'\n');
+        self.line_start = self.line.last().is_none_or(|&b| b == self.eol);
         self.line.clear();
         let offset = self.pos;
         let n = (&mut self.reader)
             .take(LINE_CHUNK)
-            .read_until(b'\n', &mut self.line)?;
+            .read_until(self.eol, &mut self.line)?;
         if n == 0 {
             return Ok(None);
         }
@@ -1543,7 +1558,8 @@ mod tests {
 
     #[test]
     fn mbox_lf_and_crlf() {
-        for nl in ["\n", "\r\n"] {
+        // Also a bare CR, as old Mac mboxes end their lines.
+        for nl in ["\n", "\r\n", "\r"] {
             let tmp = tempfile::tempdir().unwrap();
             let path = tmp.path().join("box.mbox");
             let (file, want) = three_messages(nl);

@@ -563,6 +563,55 @@ fn originals_compressed_with_a_trained_dictionary_read_back_exactly() {
     assert!(stderr(&failed[0]).contains(&name), "{}", stderr(&failed[0]));
 }
 
+/// An old Mac mbox (Eudora, Mac OS 9) ends its lines with a bare CR. Read
+/// as one long line, it was one `From ` line: every message in it was lost
+/// (one empty message rejected). Each message is imported, found, and shown;
+/// a second import finds the file unchanged, and one grown since is resumed.
+#[test]
+fn an_old_mac_mbox_with_bare_cr_line_ends_is_read_message_by_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("eudora.mbx");
+    let message = |n: u32| {
+        format!(
+            "From ???@??? Mon Mar  4 10:0{n}:00 2024\rFrom: tanaka{n}@x.example\r\
+             Subject: mac {n}\rMessage-ID: <mac{n}@x.example>\r\
+             Date: Mon, 4 Mar 2024 10:0{n}:00 +0900\r\rline one\rFrom the desk of Tanaka\r\r"
+        )
+    };
+    std::fs::write(&mbox, (1..=3).map(message).collect::<String>()).unwrap();
+    set_mtime(
+        &mbox,
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    );
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["rejected"]), (&3.into(), &0.into()), "{s}");
+    for n in 1..=3 {
+        assert_eq!(
+            ids(&archive, &format!("subject:\"mac {n}\"")),
+            [format!("mac{n}@x.example")]
+        );
+    }
+    let o = run(kura(&archive).args(["show", "mac2@x.example"]));
+    assert!(
+        stdout(&o).contains("From the desk of Tanaka"),
+        "{}",
+        stdout(&o)
+    );
+    let s = import(&archive, &[&mbox]);
+    assert_eq!((&s["new"], &s["unchanged"]), (&0.into(), &3.into()), "{s}");
+
+    std::fs::write(&mbox, (1..=4).map(message).collect::<String>()).unwrap();
+    set_mtime(
+        &mbox,
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_100),
+    );
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["duplicates"]), (&1.into(), &0.into()), "{s}");
+}
+
 #[test]
 fn mbox_messages_without_a_header_date_take_their_from_line_date_else_the_file_time() {
     let tmp = tempfile::tempdir().unwrap();
