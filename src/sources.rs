@@ -1035,20 +1035,30 @@ impl MboxReader {
                 let keep = d.keep_before_blank();
                 return Ok(d.end_at(keep, self.pos, None));
             };
+            // NUL bytes before a dated `From ` line are the padding a mail
+            // client that crashed while writing (or a file system that lost
+            // a write) leaves: part of neither message, and no reason to
+            // take the separator for text.
+            let nuls = if self.line_start {
+                self.line.iter().take_while(|&&b| b == 0).count()
+            } else {
+                0
+            };
             let date = if self.line_start {
-                from_line_date(&self.line)
+                from_line_date(self.line.get(nuls..).unwrap_or_default())
             } else {
                 None
             };
             if self.line_start
                 && (date.is_some() || (d.blank_len.is_some() && is_from_line(&self.line)))
             {
+                let sep_off = line_off + nuls as u64;
                 let keep = d.keep_before_blank();
-                match d.end_at(keep, line_off, date) {
+                match d.end_at(keep, sep_off, date) {
                     // Nothing but blank lines before the first separator.
                     None => continue,
                     Some(m) => {
-                        self.next_sep = Some((line_off, date));
+                        self.next_sep = Some((sep_off, date));
                         return Ok(Some(m));
                     }
                 }
@@ -1554,6 +1564,39 @@ mod tests {
             .unwrap()
             .collect::<anyhow::Result<Vec<_>>>()
             .unwrap()
+    }
+
+    /// A crashed mail client's padding: NUL bytes, then the next message's
+    /// `From ` line. The message after them is one of its own, from its
+    /// `From ` line, not text of the one before; the NULs belong to neither.
+    #[test]
+    fn nul_padding_before_a_from_line_separates_messages() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("Inbox");
+        let message = |n: u32| {
+            format!(
+                "From - Sun Feb 11 10:00:0{n} 2024\nFrom: a{n}@x.example\nSubject: {n}\n\nbody {n}\n"
+            )
+        };
+        let mut file = message(1).into_bytes();
+        file.extend(b"\n");
+        let padded = file.len() + 3000;
+        file.resize(padded, 0);
+        file.extend(message(2).as_bytes());
+        file.extend(b"\n");
+        file.extend(message(3).as_bytes());
+        write(&path, &file);
+        let msgs = read_all(&path, false, 0);
+        let subjects: Vec<String> = msgs
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.bytes).into_owned())
+            .collect();
+        assert_eq!(
+            subjects,
+            [1, 2, 3].map(|n| format!("From: a{n}@x.example\nSubject: {n}\n\nbody {n}\n"))
+        );
+        assert_eq!(msgs[1].offset, padded as u64);
+        assert!(msgs[1].envelope_date.is_some());
     }
 
     #[test]
