@@ -1261,10 +1261,12 @@ fn push_text(text: &mut String, s: &str) {
 
 /// The display text of a stored original (for `show`, `thread --body`, snippets).
 /// Only the text is extracted (no hashes, addresses or dates): this runs for
-/// every search hit shown.
+/// every search hit shown. Lines end with LF, whatever the mail's line ends
+/// (CRLF in mail from Windows clients and Gmail's exports): the same text
+/// whichever copy was stored, and no CR for a terminal to show.
 pub fn display_text(raw: &[u8]) -> String {
     let normalized = mail_bytes(raw);
-    match parse_mime(&normalized) {
+    let text = match parse_mime(&normalized) {
         Ok(msg) => {
             let mut text = String::new();
             let mut attachments = Vec::new();
@@ -1273,6 +1275,11 @@ pub fn display_text(raw: &[u8]) -> String {
             text
         }
         Err(_) => String::from_utf8_lossy(raw).into_owned(),
+    };
+    if text.contains("\r\n") {
+        text.replace("\r\n", "\n")
+    } else {
+        text
     }
 }
 

@@ -255,6 +255,32 @@ fn show_prints_decoded_headers_attachments_and_text() {
     }
 }
 
+/// A CRLF mail (the fixture `.eml`, as Windows clients save it; Gmail's
+/// exports are CRLF too) shows with LF line ends: no CR in the JSON body, no
+/// CR shown as a space at the end of each line of the text, and the same
+/// body as an LF copy of the same mail.
+#[test]
+fn a_crlf_mail_shows_with_lf_line_ends() {
+    let a = archive();
+    let raw = ok(&a, &["show", "--raw", INVOICE_EML]).stdout;
+    assert!(raw.windows(2).any(|w| w == b"\r\n"), "the fixture is CRLF");
+    let body = |archive: &Path| -> String {
+        let json = json_of(&ok(archive, &["show", "--format", "json", INVOICE_EML]));
+        json["body"].as_str().unwrap().to_owned()
+    };
+    let crlf = body(&a);
+    assert!(crlf.lines().count() > 3 && !crlf.contains('\r'), "{crlf:?}");
+    let text = stdout(&ok(&a, &["show", INVOICE_EML]));
+    assert!(!text.lines().any(|l| l.ends_with(' ')), "{text}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let lf = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+    let md = maildir(tmp.path(), &[("lf", lf.into_bytes())]);
+    let copy = tmp.path().join("a");
+    assert_eq!(import(&copy, &[&md])["new"], 1);
+    assert_eq!(body(&copy), crlf);
+}
+
 #[test]
 fn show_lists_every_place_a_message_was_found() {
     let a = archive();
