@@ -1262,8 +1262,10 @@ fn push_text(text: &mut String, s: &str) {
 /// The display text of a stored original (for `show`, `thread --body`, snippets).
 /// Only the text is extracted (no hashes, addresses or dates): this runs for
 /// every search hit shown. Lines end with LF, whatever the mail's line ends
-/// (CRLF in mail from Windows clients and Gmail's exports): the same text
-/// whichever copy was stored, and no CR for a terminal to show.
+/// (CRLF in mail from Windows clients and Gmail's exports, a bare CR in old
+/// Mac text, also inside a base64 or quoted-printable part, which
+/// [`mail_bytes`] does not see): the same text whichever copy was stored,
+/// and no CR for a terminal to show.
 pub fn display_text(raw: &[u8]) -> String {
     let normalized = mail_bytes(raw);
     let text = match parse_mime(&normalized) {
@@ -1276,8 +1278,8 @@ pub fn display_text(raw: &[u8]) -> String {
         }
         Err(_) => String::from_utf8_lossy(raw).into_owned(),
     };
-    if text.contains("\r\n") {
-        text.replace("\r\n", "\n")
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
     } else {
         text
     }
@@ -2128,6 +2130,26 @@ mod flowed_tests {
                 "{ct}"
             );
         }
+    }
+
+    /// Text an old Mac client wrote, with bare CR line ends, inside a base64
+    /// part (which `mail_bytes` cannot see) or next to CRLF: shown with LF
+    /// line ends, not as one line with a CR (a space on a terminal) between.
+    #[test]
+    fn bare_cr_inside_a_part_is_shown_as_line_ends() {
+        // "line one\rline two\r"
+        let raw = mail(
+            "text/plain; charset=utf-8",
+            "base64",
+            b"bGluZSBvbmUNbGluZSB0d28N\r\n",
+        );
+        assert_eq!(display_text(&raw), "line one\nline two\n");
+        let raw = mail(
+            "text/plain; charset=utf-8",
+            "8bit",
+            b"one\rtwo\r\nthree\r\n",
+        );
+        assert_eq!(display_text(&raw), "one\ntwo\nthree\n");
     }
 }
 
