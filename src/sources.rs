@@ -333,15 +333,25 @@ fn is_maildir(dir: &Path) -> bool {
 
 /// Whether `dir` is the `cur/` or `new/` folder of a Maildir (named as an
 /// argument by itself): its files are Maildir files, which a mail client
-/// renames, not single message files.
+/// renames, not single message files. Its parent must hold another of a
+/// Maildir's folders (`cur/`, `new/` or `tmp/`) beside it: a folder that is
+/// merely named `new` (`exports/new`, holding mbox files and subfolders) is
+/// walked as any folder is.
 fn is_maildir_messages(dir: &Path) -> bool {
-    matches!(dir.file_name().and_then(OsStr::to_str), Some("cur" | "new"))
-        && dir.parent().is_some_and(|p| {
-            is_maildir(if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            })
+    let Some(name) = dir.file_name().and_then(OsStr::to_str) else {
+        return false;
+    };
+    let Some(parent) = dir.parent() else {
+        return false;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    matches!(name, "cur" | "new")
+        && ["cur", "new", "tmp"].iter().any(|&sibling| {
+            sibling != name && fs::symlink_metadata(parent.join(sibling)).is_ok_and(|m| m.is_dir())
         })
 }
 
@@ -617,7 +627,7 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
         let read = GzMembers::new(rest)
             .take(SNIFF_LEN as u64)
             .read_to_end(&mut inner);
-        return Ok(if past_bom_and_blank_lines(&inner).starts_with(b"From ") {
+        return Ok(if starts_like_an_mbox(&inner) {
             Ok(SourceKind::Mbox { gzip: true })
         } else if let Err(e) = read {
             Err(format!("not mail: unreadable gzip data ({e})"))
@@ -627,13 +637,23 @@ fn sniff(file: &mut File) -> io::Result<Result<SourceKind, String>> {
             Err("not mail: gzip data that is not an mbox".into())
         });
     }
-    Ok(if past_bom_and_blank_lines(&head).starts_with(b"From ") {
+    Ok(if starts_like_an_mbox(&head) {
         Ok(SourceKind::Mbox { gzip: false })
     } else if looks_like_mail(&head) {
         Ok(SourceKind::Eml)
     } else {
         Err("not mail: does not start with a header line".into())
     })
+}
+
+/// Whether `head` (the first bytes of a file) starts like an mbox: a `From `
+/// line after an optional UTF-8 BOM and blank lines, or after NUL bytes (the
+/// padding a mail client that crashed while writing leaves, which
+/// [`MboxReader`] passes over before a dated `From ` line).
+fn starts_like_an_mbox(head: &[u8]) -> bool {
+    let s = past_bom_and_blank_lines(head);
+    let nuls = s.iter().take_while(|&&b| b == 0).count();
+    s.get(nuls..).is_some_and(|s| s.starts_with(b"From "))
 }
 
 /// Whether `head` (the first bytes of a file) starts like an RFC 5322

@@ -992,6 +992,75 @@ fn files_of_a_maildir_cur_and_new_named_as_arguments_are_maildir_files() {
 }
 
 #[test]
+fn an_mbox_that_starts_with_nul_padding_is_an_mbox() {
+    // A mail client that crashed while rewriting the file leaves NUL bytes
+    // before the first `From ` line: the file is still an mbox, its messages
+    // each their own, not one file rejected (named) or passed over (walked).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let message = |n: u32| {
+        format!(
+            "From a{n}@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a{n}@x.example\n\
+             Subject: s {n}\nMessage-ID: <z{n}@x.example>\n\nbody {n}\n\n"
+        )
+    };
+    let mut file = vec![0u8; 3000];
+    file.extend((1..=2).map(message).collect::<String>().into_bytes());
+    std::fs::write(dir.join("Inbox"), &file).unwrap();
+    for (archive, path) in [("a", dir.clone()), ("b", dir.join("Inbox"))] {
+        let archive = tmp.path().join(archive);
+        let s = import(&archive, &[&path]);
+        assert_accounted(&s);
+        assert_eq!((&s["new"], &s["rejected"]), (&2.into(), &0.into()), "{s}");
+        let mut found = ids(&archive, "body");
+        found.sort();
+        assert_eq!(found, ["z1@x.example", "z2@x.example"]);
+    }
+}
+
+#[test]
+fn a_folder_merely_named_new_is_walked_as_any_folder() {
+    // `kura import exports/new`, where `new` is just where the latest
+    // exports are kept (an mbox, a subfolder of messages), not a Maildir's
+    // `new/`: each message of the mbox is its own, and the subfolder is read.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let new = tmp.path().join("exports/new");
+    std::fs::create_dir_all(new.join("sub")).unwrap();
+    let message = |n: u32| {
+        format!(
+            "From a{n}@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a{n}@x.example\n\
+             Subject: s {n}\nMessage-ID: <n{n}@x.example>\n\nbody {n}\n\n"
+        )
+    };
+    std::fs::write(
+        new.join("2024.mbox"),
+        (1..=3).map(message).collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(
+        new.join("sub/one.eml"),
+        "From: a4@x.example\nSubject: s 4\nMessage-ID: <n4@x.example>\n\nbody 4\n",
+    )
+    .unwrap();
+    let s = import(&archive, &[&new]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["rejected"]), (&4.into(), &0.into()), "{s}");
+    let mut found = ids(&archive, "body");
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "n1@x.example",
+            "n2@x.example",
+            "n3@x.example",
+            "n4@x.example"
+        ]
+    );
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
