@@ -855,8 +855,9 @@ pub struct MboxReader {
     started: bool,
     /// Set at end of input or after an error.
     done: bool,
-    /// The byte lines end with: LF (also CRLF), or CR in an old Mac mbox.
-    eol: u8,
+    /// Whether a bare CR ends a line too (an old Mac mbox), besides LF and
+    /// CRLF (mail a later client appended to it).
+    bare_cr: bool,
     line: Vec<u8>,
     /// Whether `line` starts a line (the chunk before it ended one).
     line_start: bool,
@@ -965,16 +966,12 @@ impl MboxReader {
         let head = reader
             .fill_buf()
             .with_context(|| format!("cannot read mbox {}", path.display()))?;
-        let eol = if memchr::memchr(b'\n', head).is_none() && memchr::memchr(b'\r', head).is_some()
-        {
-            b'\r'
-        } else {
-            b'\n'
-        };
+        let bare_cr =
+            memchr::memchr(b'\n', head).is_none() && memchr::memchr(b'\r', head).is_some();
         Ok(MboxReader {
             reader,
             pos,
-            eol,
+            bare_cr,
             next_sep: None,
             started: false,
             done: false,
@@ -1004,12 +1001,19 @@ impl MboxReader {
     /// Reads one line, or the next [`LINE_CHUNK`] bytes of a longer one, into
     /// `self.line`; returns its offset, or `None` at EOF.
     fn read_line(&mut self) -> io::Result<Option<u64>> {
-        self.line_start = self.line.last().is_none_or(|&b| b == self.eol);
+        self.line_start = self
+            .line
+            .last()
+            .is_none_or(|&b| b == b'\n' || (self.bare_cr && b == b'\r'));
         self.line.clear();
         let offset = self.pos;
-        let n = (&mut self.reader)
-            .take(LINE_CHUNK)
-            .read_until(self.eol, &mut self.line)?;
+        let n = if self.bare_cr {
+            read_through_cr_or_lf(&mut *self.reader, LINE_CHUNK, &mut self.line)?
+        } else {
+            (&mut self.reader)
+                .take(LINE_CHUNK)
+                .read_until(b'\n', &mut self.line)?
+        };
         if n == 0 {
             return Ok(None);
         }
@@ -1055,22 +1059,24 @@ impl MboxReader {
                 let keep = d.keep_before_blank();
                 return Ok(d.end_at(keep, self.pos, None));
             };
-            // NUL bytes before a dated `From ` line are the padding a mail
-            // client that crashed while writing (or a file system that lost
-            // a write) leaves: part of neither message, and no reason to
-            // take the separator for text.
+            // NUL bytes before a `From ` line are the padding a mail client
+            // that crashed while writing (or a file system that lost a
+            // write) leaves: part of neither message, and no reason to take
+            // the separator for text (a dateless one needs no blank line
+            // before it then).
             let nuls = if self.line_start {
                 self.line.iter().take_while(|&&b| b == 0).count()
             } else {
                 0
             };
+            let from_line = self.line.get(nuls..).unwrap_or_default();
             let date = if self.line_start {
-                from_line_date(self.line.get(nuls..).unwrap_or_default())
+                from_line_date(from_line)
             } else {
                 None
             };
             if self.line_start
-                && (date.is_some() || (d.blank_len.is_some() && is_from_line(&self.line)))
+                && (date.is_some() || (d.blank_len.is_some() && is_from_line(from_line)))
             {
                 let sep_off = line_off + nuls as u64;
                 let keep = d.keep_before_blank();
@@ -1094,12 +1100,13 @@ impl MboxReader {
                 self.carry = Some(self.line.clone());
                 return Ok(Some(m));
             }
-            if let Some(n) = d.blank_len
+            if (d.blank_len.is_some() || nuls > 0)
                 && self.line_start
-                && is_dateless_from_line(&self.line)
+                && is_dateless_from_line(from_line)
             {
-                let before = (!d.cut).then(|| d.bytes.len().saturating_sub(n));
-                pending = Some((line_off, before));
+                let blank = d.blank_len.unwrap_or(0);
+                let before = (!d.cut).then(|| d.bytes.len().saturating_sub(blank));
+                pending = Some((line_off + nuls as u64, before));
             }
             let line = &self.line;
             d.blank_len = (self.line_start && is_blank_line(line)).then_some(line.len());
@@ -1121,6 +1128,47 @@ impl MboxReader {
             d.cut |= kept < line.len();
             d.bytes
                 .extend_from_slice(line.get(..kept).unwrap_or_default());
+        }
+    }
+}
+
+/// Reads into `line` through the first line end, LF, CRLF or a bare CR, or
+/// `limit` bytes if none comes before; returns how many bytes were read (0
+/// at the end of input).
+fn read_through_cr_or_lf(r: &mut dyn BufRead, limit: u64, line: &mut Vec<u8>) -> io::Result<usize> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut n = 0;
+    let mut after_cr = false;
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if after_cr {
+            // An LF right after the CR is part of its line end.
+            if buf.first() == Some(&b'\n') && n < limit {
+                line.push(b'\n');
+                r.consume(1);
+                n += 1;
+            }
+            return Ok(n);
+        }
+        let chunk = buf.get(..buf.len().min(limit - n)).unwrap_or_default();
+        if chunk.is_empty() {
+            return Ok(n);
+        }
+        let (take, ends) = match memchr::memchr2(b'\n', b'\r', chunk) {
+            Some(i) => (i + 1, chunk.get(i).copied()),
+            None => (chunk.len(), None),
+        };
+        line.extend_from_slice(chunk.get(..take).unwrap_or_default());
+        r.consume(take);
+        n += take;
+        match ends {
+            Some(b'\n') => return Ok(n),
+            Some(_) => after_cr = true,
+            None => {}
         }
     }
 }
@@ -1586,6 +1634,55 @@ mod tests {
             .unwrap()
     }
 
+    /// Line ends in an old Mac mbox: a bare CR, and CRLF or LF in mail a
+    /// later client appended, also when a buffer ends between CR and LF.
+    #[test]
+    fn lines_end_at_a_bare_cr_crlf_or_lf() {
+        let text = b"one\rtwo\r\nthree\nfour\r\rlast";
+        let want: [&[u8]; 6] = [b"one\r", b"two\r\n", b"three\n", b"four\r", b"\r", b"last"];
+        for capacity in 1..9 {
+            let mut r = BufReader::with_capacity(capacity, &text[..]);
+            let mut lines = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                let n = read_through_cr_or_lf(&mut r, LINE_CHUNK, &mut line).unwrap();
+                if n == 0 {
+                    break;
+                }
+                assert_eq!(n, line.len());
+                lines.push(line);
+            }
+            assert_eq!(lines, want, "capacity {capacity}");
+        }
+        // A line longer than the limit comes in pieces.
+        let mut r = BufReader::new(&b"abcdef\r\n"[..]);
+        let mut line = Vec::new();
+        assert_eq!(read_through_cr_or_lf(&mut r, 4, &mut line).unwrap(), 4);
+        assert_eq!(line, b"abcd");
+    }
+
+    /// An old Mac mbox (more than a read buffer of it: what tells it) to
+    /// which later clients appended CRLF and LF mail (files joined with
+    /// `cat`): every message of each part.
+    #[test]
+    fn an_old_mac_mbox_with_crlf_and_lf_mail_after_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("joined.mbx");
+        let mut file = Vec::new();
+        let mut want = Vec::new();
+        for nl in [&["\r"; 40][..], &["\r\n", "\n"]].concat() {
+            let (f, w) = three_messages(nl);
+            file.extend(f);
+            want.extend(w);
+        }
+        assert!(file.iter().take(8192).all(|&b| b != b'\n'));
+        write(&path, &file);
+        let msgs = read_all(&path, false, 0);
+        let bytes: Vec<&[u8]> = msgs.iter().map(|m| m.bytes.as_slice()).collect();
+        let want: Vec<&[u8]> = want.iter().map(Vec::as_slice).collect();
+        assert_eq!(bytes, want);
+    }
+
     /// A crashed mail client's padding: NUL bytes, then the next message's
     /// `From ` line. The message after them is one of its own, from its
     /// `From ` line, not text of the one before; the NULs belong to neither.
@@ -1605,6 +1702,10 @@ mod tests {
         file.extend(message(2).as_bytes());
         file.extend(b"\n");
         file.extend(message(3).as_bytes());
+        // NULs again, before a `From ` line without a date.
+        let dateless = file.len() + 100;
+        file.resize(dateless, 0);
+        file.extend(b"From a4@x.example\nFrom: a4@x.example\nSubject: 4\n\nbody 4\n");
         write(&path, &file);
         let msgs = read_all(&path, false, 0);
         let subjects: Vec<String> = msgs
@@ -1613,10 +1714,11 @@ mod tests {
             .collect();
         assert_eq!(
             subjects,
-            [1, 2, 3].map(|n| format!("From: a{n}@x.example\nSubject: {n}\n\nbody {n}\n"))
+            [1, 2, 3, 4].map(|n| format!("From: a{n}@x.example\nSubject: {n}\n\nbody {n}\n"))
         );
         assert_eq!(msgs[1].offset, padded as u64);
         assert!(msgs[1].envelope_date.is_some());
+        assert_eq!(msgs[3].offset, dateless as u64);
     }
 
     #[test]
