@@ -784,19 +784,8 @@ impl Planner {
             })
             .collect();
         prefixes.extend(lossy);
-        // Known files are listed by a prefix of their names up to, not
-        // including, a `;`: names whose info follows a `;` (as this one's
-        // does) are listed by the prefix that ends with it.
-        let name = file.path.file_name().map_or(&[][..], OsStr::as_bytes);
-        let semicolon = maildir_info_at(name).is_some_and(|at| name.get(at) == Some(&b';'));
         for prefix in prefixes {
-            let mut known = self.known.with_maildir_name(&prefix)?;
-            if semicolon {
-                let mut with_sep = prefix.clone().into_os_string();
-                with_sep.push(";");
-                known.extend(self.known.with_maildir_name(Path::new(&with_sep))?);
-            }
-            for (old, was) in known {
+            for (old, was) in self.known.with_maildir_name(&prefix)? {
                 // The same unique name: nothing or the `:2,` info after it.
                 let same_name = old
                     .as_os_str()

@@ -269,17 +269,19 @@ impl KnownFiles {
         Ok(row)
     }
 
-    /// The known files whose path is `prefix` or `prefix` followed by `:`
-    /// and more (a Maildir file's name, with or without its `:2,` info),
-    /// in path order; and, since the range is of bytes, some that follow
-    /// `prefix` with a byte before `:` (the caller tells them apart).
+    /// The known files whose path is `prefix` or `prefix` followed by `:`,
+    /// `;` or `!` and more (a Maildir file's name, with or without its
+    /// `:2,` info, or the `;2,` or `!2,` of a Maildir kept on Windows), in
+    /// path order; and, since the range is of bytes, some that follow
+    /// `prefix` with another byte before `<` (the caller tells them apart).
     pub fn with_maildir_name(&self, prefix: &Path) -> Result<Vec<(PathBuf, KnownFile)>> {
         let Some(conn) = &self.conn else {
             return Ok(Vec::new());
         };
-        // Paths sort by their bytes (text by its UTF-8); `;` follows `:`.
+        // Paths sort by their bytes (text by its UTF-8): `!`, then `:`, then
+        // `;`, then `<`.
         let mut end = prefix.as_os_str().to_owned();
-        end.push(";");
+        end.push("<");
         let rows = conn
             .prepare_cached(
                 "SELECT path, size, mtime_ns, messages, resume, head_hash FROM files
