@@ -564,24 +564,31 @@ fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
 const MAIL_EXTENSIONS: &[&str] = &["eml", "msg", "mail", "mbox", "mbx", "emlx"];
 
 fn has_mail_extension(path: &Path) -> bool {
+    has_extension(path, MAIL_EXTENSIONS)
+}
+
+/// Whether the extension of `path` is one of `extensions`, in any case.
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| MAIL_EXTENSIONS.iter().any(|m| e.eq_ignore_ascii_case(m)))
+        .is_some_and(|e| extensions.iter().any(|m| e.eq_ignore_ascii_case(m)))
 }
 
 /// Whether `path` is named like an Apple Mail message file (`*.emlx`, also
 /// `*.partial.emlx`), which [`emlx_message`] unwraps.
 pub fn is_emlx(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("emlx"))
+    has_extension(path, &["emlx"])
 }
 
 /// The message inside an Apple Mail `.emlx` file: the file starts with a line
 /// holding the message's length in bytes (padded with spaces), then holds the
 /// message, then an XML property list of Apple Mail's flags, which is not
 /// mail. `None` when `bytes` do not start with such a line. A message shorter
-/// than its line says (a file cut short) is what there is of it.
+/// than its line says (a file cut short) is what there is of it. When the
+/// length is wrong (the property list does not start where it says: a file
+/// whose line ends were converted), the message ends where the last
+/// property list starts, else at the end of the file: nothing of the mail
+/// is cut off, and no property list is read as mail.
 pub fn emlx_message(bytes: &[u8]) -> Option<&[u8]> {
     let head = bytes.get(..bytes.len().min(32)).unwrap_or_default();
     let nl = memchr::memchr(b'\n', head)?;
@@ -591,17 +598,25 @@ pub fn emlx_message(bytes: &[u8]) -> Option<&[u8]> {
     }
     let len: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
     let message = bytes.get(nl + 1..)?;
-    Some(message.get(..len).unwrap_or(message))
+    // The length is right when the property list, or the end of the file,
+    // comes right after it.
+    if let Some((m, rest)) = message.split_at_checked(len)
+        && !m.is_empty()
+        && (rest.trim_ascii().is_empty() || rest.trim_ascii_start().starts_with(b"<?xml"))
+    {
+        return Some(m);
+    }
+    Some(
+        memchr::memmem::rfind(message, b"<?xml")
+            .and_then(|at| message.get(..at))
+            .unwrap_or(message),
+    )
 }
 
 /// An empty file named `*.mbox` or `*.mbx` is an mbox without messages (an
 /// empty folder exported), not an empty message to reject.
 fn is_empty_mbox(path: &Path, md: &Metadata) -> bool {
-    md.len() == 0
-        && path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"))
+    md.len() == 0 && has_extension(path, &["mbox", "mbx"])
 }
 
 /// Reads up to `SNIFF_LEN` bytes (fewer only at end of input).
@@ -1632,6 +1647,31 @@ mod tests {
             .unwrap()
             .collect::<anyhow::Result<Vec<_>>>()
             .unwrap()
+    }
+
+    /// An Apple Mail `.emlx`: its length line, the message, a property
+    /// list. A wrong length (line ends converted, a tool that wrote 0) cuts
+    /// nothing off the message and reads no property list as mail.
+    #[test]
+    fn the_message_of_an_emlx_file() {
+        let message = "From: a@x.example\r\nSubject: s\r\n\r\nbody\r\n";
+        let plist = "<?xml version=\"1.0\"?>\n<plist version=\"1.0\"><dict/></plist>\n";
+        let emlx = |len: usize, tail: &str| format!("{len:<10}\n{message}{tail}").into_bytes();
+        let n = message.len();
+        for (file, why) in [
+            (emlx(n, plist), "right"),
+            (emlx(n, ""), "right, without a property list"),
+            (emlx(n - 8, plist), "too short"),
+            (emlx(n + 8, plist), "too long"),
+            (emlx(0, plist), "zero"),
+            (
+                emlx(n + 8, ""),
+                "cut short, or too long without a property list",
+            ),
+        ] {
+            assert_eq!(emlx_message(&file), Some(message.as_bytes()), "{why}");
+        }
+        assert_eq!(emlx_message(message.as_bytes()), None, "no length line");
     }
 
     /// Line ends in an old Mac mbox: a bare CR, and CRLF or LF in mail a
