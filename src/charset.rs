@@ -390,13 +390,19 @@ pub fn is_latin_label(label: &str) -> bool {
     encoding_for_label(label).is_some_and(is_latin)
 }
 
-/// Whether `text` holds characters of the Latin-1 range (U+0080 to U+00FF):
-/// what a Latin reading of Shift_JIS, EUC-JP or UTF-8 bytes is full of
-/// (`‚¨Œ©Ï‚è` for `お見積り`), so text mail-parser decoded is to be decoded
-/// again by this module, which reads such bytes as Japanese.
+/// Whether `text` holds characters a Latin reading gives bytes 0x80 to 0xFF:
+/// the Latin-1 range (U+0080 to U+00FF) and windows-1252's punctuation for
+/// 0x80 to 0x9F (`‚`, `Œ`, `“`). A Latin reading of Shift_JIS, EUC-JP or
+/// UTF-8 bytes is full of them (`‚¨Œ©Ï‚è` for `お見積り`; `“Œ‹ž` for
+/// `東京`, whose bytes are all 0x80 to 0x9F), so text mail-parser decoded is
+/// to be decoded again by this module, which reads such bytes as Japanese.
 pub fn has_latin1(text: &str) -> bool {
+    /// What windows-1252 reads bytes 0x80 to 0x9F as (0x81, 0x8D, 0x8F,
+    /// 0x90 and 0x9D, which it leaves undefined, are U+0081 and the like).
+    const WINDOWS_1252_PUNCTUATION: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
     // In UTF-8, U+0080 to U+00FF start with 0xC2 or 0xC3.
     memchr::memchr2(0xC2, 0xC3, text.as_bytes()).is_some()
+        || (!text.is_ascii() && text.chars().any(|c| WINDOWS_1252_PUNCTUATION.contains(c)))
 }
 
 /// Japanese (or UTF-8) text under a Latin label, as a misconfigured form
@@ -418,13 +424,18 @@ fn under_a_latin_label(bytes: &[u8]) -> Option<String> {
 /// `¤`, each followed by one more such character). So either full-width
 /// kana are at least a fifth of the other characters that are not ASCII
 /// (Japanese prose is a third kana or more), or the text is only kanji,
-/// kana and Japanese punctuation, no Latin letter next to them (a name,
-/// `山田 太郎`, or a word, `Re: 見積書`).
+/// kana and Japanese punctuation, no Latin letter next to them, two or more
+/// of them in a row (a name, `山田 太郎`, or a word, `Re: 見積書`). A word of
+/// one accented letter and one more makes one kanji between spaces
+/// (Swedish `är`, `än`, `år`, Catalan `és`), never two in a row.
 fn reads_as_japanese_not_latin(text: &str) -> bool {
     let (mut kana, mut kanji, mut other) = (0usize, 0usize, 0usize);
     let mut latin_beside = false;
+    let (mut run, mut longest_run) = (0usize, 0usize);
     let mut prev = ' ';
     for c in text.chars() {
+        run = if c.is_ascii() { 0 } else { run + 1 };
+        longest_run = longest_run.max(run);
         match c {
             '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' => kana += 1,
             '\u{4E00}'..='\u{9FFF}' | '\u{3000}'..='\u{303F}' | '\u{30FB}'..='\u{30FC}' => {
@@ -439,7 +450,7 @@ fn reads_as_japanese_not_latin(text: &str) -> bool {
         prev = c;
     }
     let prose = kana >= 2 && 4 * kana >= kanji + other;
-    let words = other == 0 && kana + kanji >= 2 && !latin_beside;
+    let words = other == 0 && longest_run >= 2 && !latin_beside;
     prose || words
 }
 
@@ -1457,6 +1468,10 @@ mod tests {
             "It’s “Quoted",
             "Françoise",
             "Þórð",
+            // One kanji each (`är` in Shift_JIS, `és` too), between spaces.
+            "Servern är version 5, biblioteket är version 4.",
+            "Fakturan är betald, men beloppet är fel",
+            "El preu és fix i el termini és dilluns",
         ] {
             let (bytes, _, unmappable) = WINDOWS_1252.encode(latin);
             assert!(!unmappable);

@@ -778,7 +778,15 @@ fn read_date(raw: &[u8], local: Zone) -> Option<i64> {
     // Only a date that spells its month (the RFC 5322 shape) is read with a
     // zone put in: `2024/01/15 10:00` is no date to mail-parser, and left so.
     let month_named = text.split([' ', ',']).any(is_month_name);
+    // A name after a numeric zone (`+0900 JST`, PHP's `O T`) only names it:
+    // the numeric zone says the offset, and mail-parser reads it so.
+    let after_numeric_zone = rest.rsplit(' ').next().is_some_and(|w| {
+        w.len() >= 5
+            && w.starts_with(['+', '-'])
+            && w[1..].bytes().all(|b| b.is_ascii_digit() || b == b':')
+    });
     if month_named
+        && !after_numeric_zone
         && let Some(&(_, minutes)) = NAMED_ZONES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(last))
@@ -1917,6 +1925,24 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         assert_eq!((q.date, q.date_source), (1_617_235_200, DateSource::Header));
     }
 
+    /// Shift_JIS words whose bytes are all 0x80 to 0x9F or ASCII (`東京` is
+    /// 93 8C 8B 9E) in a Subject and a display name labelled ISO-8859-1 or
+    /// windows-1252: mail-parser reads them as windows-1252 punctuation
+    /// (`“Œ‹ž`), not the Latin-1 range, and they are Japanese all the same.
+    #[test]
+    fn japanese_under_a_latin_label_read_as_windows_1252_punctuation() {
+        for label in ["ISO-8859-1", "windows-1252"] {
+            let p = kura_parse(&format!(
+                "From: =?{label}?Q?=93=8C=8B=9E?= <t@example.jp>\nTo: b@example.jp\n\
+                 Subject: =?{label}?Q?=93=8C=8B=9E?=\nMessage-ID: <tokyo@x>\n\
+                 Date: Mon, 15 Jan 2024 10:00:00 +0900\n\nx\n"
+            ))
+            .expect("parses");
+            assert_eq!(p.subject, "東京", "{label}");
+            assert_eq!(p.from.map(|m| m.name).as_deref(), Some("東京"), "{label}");
+        }
+    }
+
     /// Dates as PHP form mailers and old Japanese mailers write them: a zone
     /// named outside RFC 5322's list, or none at all (read in the local zone,
     /// here Japan's).
@@ -1939,6 +1965,18 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
                 Some(japan),
             ),
             ("Mon, 15 Jan 2024 02:00:00 CET", Zone::Utc, Some(japan)),
+            // A name after a numeric zone only names it (PHP's `O T`).
+            (
+                "Mon, 15 Jan 2024 10:00:00 +0900 JST",
+                Zone::Utc,
+                Some(japan),
+            ),
+            ("Mon, 15 Jan 2024 02:00:00 +0100 CET", jst, Some(japan)),
+            (
+                "Mon, 15 Jan 2024 10:00:00 +09:00 JST",
+                Zone::Utc,
+                Some(japan),
+            ),
             ("Mon,\r\n 15 Jan 2024 10:00:00 KST", Zone::Utc, Some(japan)),
             ("Mon, 15 Jan 2024 10:00:00", jst, Some(japan)),
             ("15 Jan 2024 10:00", jst, Some(japan)),
