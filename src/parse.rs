@@ -200,13 +200,14 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         .map(|v| refs::message_ids(&v))
         .unwrap_or_default();
 
-    let content_hash = content_hash(&msg, raw, from.as_ref(), &to, &cc, &subject);
+    let written_date = raw_header_bytes(&msg, HeaderName::Date).map(|v| (v, read_date(v)));
+    let content_hash = content_hash(&msg, raw, &written_date, from.as_ref(), &to, &cc, &subject);
     let (message_id, synthetic_id) =
         match raw_header(&msg, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
             Some(id) => (id, false),
             None => (synthetic_message_id(&synthetic_id_hash(&msg, raw)), true),
         };
-    let (date, date_source) = message_date(&msg, file_time);
+    let (date, date_source) = message_date(&msg, written_date.and_then(|(_, d)| d), file_time);
 
     let mut text = String::new();
     let mut attachments = Vec::new();
@@ -690,29 +691,37 @@ fn real_date(d: &mail_parser::DateTime, written: &str) -> bool {
         && written_year.is_none_or(|y| y == d.year)
 }
 
-/// The message date and where it came from: Date:, else the newest Received:,
-/// else the file time.
-fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) {
+/// The message date and where it came from: `written` (the Date: header
+/// as read), else the newest Received:, else the file time.
+fn message_date(
+    msg: &Message<'_>,
+    written: Option<WrittenDate>,
+    file_time: Option<i64>,
+) -> (i64, DateSource) {
     let max_sane = chrono::Utc::now().timestamp() + 2 * 86_400;
     let sane = |t: i64| (MIN_SANE_DATE..=max_sane).contains(&t);
-    if let Some(t) = raw_header_bytes(msg, HeaderName::Date).and_then(|v| read_date(v, Zone::Local))
-        && sane(t)
-    {
+    let newest_received = || {
+        msg.root_part()
+            .headers
+            .iter()
+            .filter(|h| h.name == HeaderName::Received)
+            .filter_map(|h| {
+                msg.raw_message
+                    .get(h.offset_start as usize..h.offset_end as usize)
+            })
+            .filter_map(|v| received_date(v, Zone::Local))
+            .filter(|&t| sane(t))
+            .max()
+    };
+    let header = match written {
+        Some(WrittenDate::Instant(t)) => Some(t),
+        Some(WrittenDate::Wall(wall)) => zoneless_instant(wall, newest_received(), Zone::Local),
+        None => None,
+    };
+    if let Some(t) = header.filter(|&t| sane(t)) {
         return (t, DateSource::Header);
     }
-    let newest = msg
-        .root_part()
-        .headers
-        .iter()
-        .filter(|h| h.name == HeaderName::Received)
-        .filter_map(|h| {
-            msg.raw_message
-                .get(h.offset_start as usize..h.offset_end as usize)
-        })
-        .filter_map(|v| received_date(v, Zone::Local))
-        .filter(|&t| sane(t))
-        .max();
-    if let Some(t) = newest {
+    if let Some(t) = newest_received() {
         return (t, DateSource::Received);
     }
     match file_time {
@@ -721,11 +730,47 @@ fn message_date(msg: &Message<'_>, file_time: Option<i64>) -> (i64, DateSource) 
     }
 }
 
+/// The instant of a Date: written without a zone (`wall`), given the
+/// newest Received: date (`received`). In the local zone when that reads as
+/// written at most 2 hours before its receipt and not after it (15 minutes
+/// of clock skew allowed): a mail client shows it so. Otherwise the local
+/// zone is not the sender's (a form mailer on a server kept in UTC, read in
+/// Japan, or the reverse): the zone, in quarter hours within ±14:00, that
+/// puts it at or just before its receipt, so that the date does not depend
+/// on the zone of whoever imports it. The local zone too when none does, or
+/// when there is no Received: date.
+fn zoneless_instant(
+    wall: chrono::NaiveDateTime,
+    received: Option<i64>,
+    local: Zone,
+) -> Option<i64> {
+    const QUARTER: i64 = 15 * 60;
+    let in_local = local.instant(wall)?.timestamp();
+    let Some(received) = received else {
+        return Some(in_local);
+    };
+    if (received - 2 * 3600..=received + QUARTER).contains(&in_local) {
+        return Some(in_local);
+    }
+    let as_utc = wall.and_utc().timestamp();
+    // The smallest offset east of UTC that puts it at or before `received`.
+    let offset = -(received - as_utc).div_euclid(QUARTER) * QUARTER;
+    Some(if offset.abs() <= 14 * 3600 {
+        as_utc - offset
+    } else {
+        in_local
+    })
+}
+
 /// The date of a raw Received: value: what follows its last `;`
-/// (RFC 5322 section 3.6.7), as unix seconds.
+/// (RFC 5322 section 3.6.7), as unix seconds (a date without a zone in
+/// `local`).
 fn received_date(raw: &[u8], local: Zone) -> Option<i64> {
     let pos = raw.iter().rposition(|&b| b == b';')?;
-    read_date(raw.get(pos + 1..)?, local)
+    match read_date(raw.get(pos + 1..)?)? {
+        WrittenDate::Instant(t) => Some(t),
+        WrittenDate::Wall(wall) => local.instant(wall).map(|t| t.timestamp()),
+    }
 }
 
 /// Zone names outside RFC 5322's list that mail is written with (PHP's
@@ -761,15 +806,24 @@ const NAMED_ZONES: &[(&str, i32)] = &[
     ("AKDT", -8 * 60),
 ];
 
-/// A date as written in a Date: or Received: header, as unix seconds;
-/// `None` when it names no real instant ([`real_date`]). mail-parser reads
-/// RFC 5322 dates; two more forms real mail carries are read here:
-/// - a zone named outside RFC 5322's list ([`NAMED_ZONES`]: `10:00:00 JST`),
-///   which mail-parser takes for +0000 (nine hours off for `JST`);
-/// - no zone at all (`Tue, 16 Jan 2024 11:00:00`, as form mailers write),
-///   which mail-parser does not read: a wall-clock time in `local` (the local
-///   time zone), as mail clients show it and as query dates are read.
-fn read_date(raw: &[u8], local: Zone) -> Option<i64> {
+/// A date as a Date: or Received: header writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WrittenDate {
+    /// An instant (unix seconds): the date has a zone.
+    Instant(i64),
+    /// A wall-clock time without a zone (`Tue, 16 Jan 2024 11:00:00`, as
+    /// form mailers write), which mail-parser does not read: its instant
+    /// depends on whose clock it is ([`zoneless_instant`]).
+    Wall(chrono::NaiveDateTime),
+}
+
+/// A date as written in a Date: or Received: header; `None` when it names
+/// no real instant ([`real_date`]). mail-parser reads RFC 5322 dates; two
+/// more forms real mail carries are read here: a zone named outside RFC
+/// 5322's list ([`NAMED_ZONES`]: `10:00:00 JST`), which mail-parser takes
+/// for +0000 (nine hours off for `JST`), and no zone at all
+/// ([`WrittenDate::Wall`]).
+fn read_date(raw: &[u8]) -> Option<WrittenDate> {
     let text = String::from_utf8_lossy(raw).replace(['\r', '\n', '\t'], " ");
     let text = without_comments(&text);
     let text = text.trim();
@@ -792,15 +846,17 @@ fn read_date(raw: &[u8], local: Zone) -> Option<i64> {
             .find(|(n, _)| n.eq_ignore_ascii_case(last))
     {
         let d = read(&format!("{rest} +0000"))?;
-        return Some(d.to_timestamp() - i64::from(minutes) * 60);
+        return Some(WrittenDate::Instant(
+            d.to_timestamp() - i64::from(minutes) * 60,
+        ));
     }
     let is_time = last.contains(':') && last.bytes().all(|b| b.is_ascii_digit() || b == b':');
     if month_named && is_time {
         let d = read(&format!("{text} +0000"))?;
         let wall = chrono::DateTime::from_timestamp(d.to_timestamp(), 0)?.naive_utc();
-        return local.instant(wall).map(|t| t.timestamp());
+        return Some(WrittenDate::Wall(wall));
     }
-    read(text).map(|d| d.to_timestamp())
+    read(text).map(|d| WrittenDate::Instant(d.to_timestamp()))
 }
 
 /// Whether `word` is an English month's three-letter name.
@@ -843,6 +899,7 @@ fn without_comments(text: &str) -> Cow<'_, str> {
 fn content_hash(
     msg: &Message<'_>,
     raw: &[u8],
+    written_date: &Option<(&[u8], Option<WrittenDate>)>,
     from: Option<&Mailbox>,
     to: &[Mailbox],
     cc: &[Mailbox],
@@ -861,13 +918,17 @@ fn content_hash(
         h.update(b" ");
     }
     h.update(b"\x00");
-    match msg.date().filter(|d| d.is_valid()) {
-        Some(d) => h.update(&d.to_timestamp().to_le_bytes()),
-        // Unreadable: as written, in case two copies differ in it.
-        None => match raw_header_bytes(msg, HeaderName::Date) {
-            Some(v) => h.update(v.trim_ascii()),
-            None => h.update(b"-"),
-        },
+    // The Date as kura reads it (`10:00 JST` is `01:00 +0000`); one
+    // without a zone as written (its instant depends on the reader's zone);
+    // an unreadable one as written, in case two copies differ in it.
+    match written_date {
+        Some((_, Some(WrittenDate::Instant(t)))) => h.update(&t.to_le_bytes()),
+        Some((_, Some(WrittenDate::Wall(wall)))) => {
+            h.update(b"wall");
+            h.update(&wall.and_utc().timestamp().to_le_bytes())
+        }
+        Some((v, None)) => h.update(v.trim_ascii()),
+        None => h.update(b"-"),
     };
     h.update(b"\x00");
     hash_body(&mut h, msg, raw);
@@ -934,7 +995,7 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
     });
     // A Latin label reads any bytes, so its reading is checked (Japanese
     // from a misconfigured form mailer is sent under one).
-    let latin = label.is_some_and(charset::is_latin_label) && charset::has_latin1(decoded);
+    let latin = charset::has_latin1(decoded) && label.is_some_and(charset::is_latin_label);
     if trusted_label && !latin && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
     }
@@ -1991,12 +2052,90 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             ("2024/01/15 10:00:00", jst, None),
             ("10:00:00", jst, None),
         ] {
-            assert_eq!(read_date(date.as_bytes(), zone), t, "{date}");
+            let read = match read_date(date.as_bytes()) {
+                Some(WrittenDate::Instant(t)) => Some(t),
+                Some(WrittenDate::Wall(wall)) => zone.instant(wall).map(|t| t.timestamp()),
+                None => None,
+            };
+            assert_eq!(read, t, "{date}");
         }
         assert_eq!(
             received_date(b"from a by b; Mon, 15 Jan 2024 10:00:00 JST", Zone::Utc),
             Some(japan)
         );
+    }
+
+    /// Copies of one mail whose Date a gateway rewrote in another zone, or
+    /// with the zone's name for its offset, are the same message (a
+    /// duplicate, not a conflict); another instant is not.
+    #[test]
+    fn the_content_hash_counts_the_date_as_read() {
+        let hash = |date: &str| {
+            kura_parse(&format!(
+                "Date: {date}\nFrom: a@example.jp\nSubject: s\n\nbody\n"
+            ))
+            .unwrap()
+            .content_hash
+        };
+        let one = hash("Mon, 15 Jan 2024 10:00:00 +0900");
+        assert_eq!(hash("Mon, 15 Jan 2024 10:00:00 JST"), one);
+        assert_eq!(hash("Mon, 15 Jan 2024 01:00:00 +0000 (UTC)"), one);
+        assert_ne!(hash("Mon, 15 Jan 2024 10:00:00 +0000"), one);
+        assert_ne!(hash("Mon, 15 Jan 2024 10:00:00"), one);
+    }
+
+    /// A Date without a zone beside a Received date: in the local zone when
+    /// that reads as written just before its receipt, else in the zone that
+    /// does (whatever the zone of whoever imports it).
+    #[test]
+    fn a_zoneless_date_is_read_in_the_zone_its_receipt_says() {
+        let jst = Zone::Fixed(chrono::FixedOffset::east_opt(9 * 3600).expect("valid offset"));
+        let wall = chrono::NaiveDate::from_ymd_opt(2024, 1, 15)
+            .and_then(|d| d.and_hms_opt(10, 0, 0))
+            .expect("a date");
+        // 10:00 in Japan, and in UTC.
+        let (japan, utc) = (1_705_280_400, 1_705_312_800);
+        for (received, local, want, why) in [
+            (
+                Some(japan + 5),
+                Zone::Utc,
+                japan,
+                "sent from Japan, read in UTC",
+            ),
+            (
+                Some(japan + 5),
+                jst,
+                japan,
+                "sent from Japan, read in Japan",
+            ),
+            (
+                Some(utc + 5),
+                jst,
+                utc,
+                "sent from a UTC server, read in Japan",
+            ),
+            (Some(japan + 3600), jst, japan, "delivered an hour late"),
+            (
+                Some(japan + 86_400),
+                Zone::Utc,
+                utc,
+                "no zone puts it near: local",
+            ),
+            (None, Zone::Utc, utc, "no Received: local"),
+            (None, jst, japan, "no Received: local"),
+        ] {
+            assert_eq!(zoneless_instant(wall, received, local), Some(want), "{why}");
+        }
+        // Through parsing: a form mailer's zone-less Date, read in UTC.
+        let p = kura_parse(
+            "Received: from web by mx; Mon, 15 Jan 2024 10:00:05 +0900\n\
+             Date: Mon, 15 Jan 2024 10:00:00\nFrom: form@example.jp\n\nbody\n",
+        )
+        .unwrap();
+        assert_eq!(p.date_source, DateSource::Header);
+        // (The test process's zone is whatever the machine's is: either
+        // reading gives the instant in Japan.)
+        assert_eq!(p.date, japan);
     }
 
     /// A Date: that names no real instant is absurd, like a missing one: the

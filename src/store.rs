@@ -168,7 +168,8 @@ CREATE TABLE IF NOT EXISTS import_log (
 /// neither UTF-8 nor Japanese reads as windows-1252 and broken Japanese under
 /// a UTF-8 label as Japanese (version 2 read both as U+FFFD, so a raw
 /// Latin-1 Subject hashed otherwise); 4 as decoded since Japanese and UTF-8
-/// under a Latin label (ISO-8859-1) read as such, not as Latin-1. Archives
+/// under a Latin label (ISO-8859-1) read as such, not as Latin-1, and with
+/// the Date as kura reads it (`10:00 JST` is `01:00 +0000`). Archives
 /// written before hold the earlier version's hashes until
 /// [`Store::open_rw`] upgrades them.
 pub const CONTENT_HASH_VERSION: i64 = 4;
