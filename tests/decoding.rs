@@ -580,25 +580,10 @@ fn dates_with_a_named_zone_or_none_are_read_as_the_sender_meant() {
         "numeric@kyowa.example",
         "Mon, 15 Jan 2024 23:30:00 +0900 (JST)",
     );
-    let dates = |archive: &Path, tz: &str| -> Vec<(String, String)> {
-        let o = run(kura(archive)
-            .env("TZ", tz)
-            .args(["search", "--format", "json", "--utc", "*"]));
-        assert!(o.status.success(), "{}", stderr(&o));
-        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        let mut dates: Vec<(String, String)> = v
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                (
-                    m["message_id"].as_str().unwrap().into(),
-                    m["date"].as_str().unwrap().into(),
-                )
-            })
-            .collect();
-        dates.sort();
-        dates
+    let dates = |archive: &Path, tz: &str| {
+        let mut cmd = kura(archive);
+        cmd.env("TZ", tz);
+        dates_by(cmd, "message_id")
     };
     let want = |zoneless: &str| -> Vec<(String, String)> {
         [

@@ -638,22 +638,8 @@ fn mbox_messages_without_a_header_date_take_their_from_line_date_else_the_file_t
     let s = import(&archive, &[&mbox]);
     assert_accounted(&s);
     assert_eq!(s["new"], 3, "{s}");
-    let o = run(kura(&archive).args(["search", "--format", "json", "--utc", "*"]));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    let mut dates: Vec<(String, String)> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["subject"].as_str().unwrap().to_string(),
-                m["date"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    dates.sort();
     assert_eq!(
-        dates,
+        dates_by(kura(&archive), "subject"),
         [
             ("one".to_string(), "2024-03-04T10:00:00Z".to_string()),
             ("three".to_string(), "2023-11-14T22:13:20Z".to_string()),

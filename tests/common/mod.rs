@@ -151,6 +151,25 @@ fn import_cmd(mut cmd: Command, paths: &[&Path]) -> serde_json::Value {
     serde_json::from_str(&stdout(&o)).expect("summary json")
 }
 
+/// Every message of the archive `cmd` (a [`kura`] command) runs on, as
+/// pairs of its `key` field and its date in UTC, sorted (`kura search --utc`).
+pub fn dates_by(mut cmd: Command, key: &str) -> Vec<(String, String)> {
+    let o = run(cmd.args(["search", "--format", "json", "--utc", "*"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("search JSON");
+    let mut dates: Vec<(String, String)> = v
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|m| {
+            let field = |name: &str| m[name].as_str().unwrap_or_default().to_string();
+            (field(key), field("date"))
+        })
+        .collect();
+    dates.sort();
+    dates
+}
+
 /// `kura count QUERY` as a number.
 pub fn count(archive: &Path, query: &str) -> u64 {
     let o = run(kura(archive).arg("count").arg("--").arg(query));
