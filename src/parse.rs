@@ -74,6 +74,18 @@ pub enum DateSource {
 }
 
 impl DateSource {
+    /// The source [`DateSource::as_str`] names.
+    pub fn from_name(name: &str) -> Option<DateSource> {
+        [
+            DateSource::Header,
+            DateSource::Received,
+            DateSource::FileTime,
+            DateSource::Unknown,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DateSource::Header => "date",

@@ -436,6 +436,45 @@ fn threads_and_refless(archive: &Path) -> (Vec<Vec<String>>, Vec<(String, String
     (threads, refless)
 }
 
+/// A Subject brought up to date leaves the recorded date, and where it came
+/// from, alone when this version's reading of the original gives no date of
+/// its own (an earlier version read a Received line this one does not).
+#[test]
+fn a_subject_brought_up_to_date_keeps_the_recorded_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("md");
+    write(
+        &md.join("cur"),
+        "1.host:2,S",
+        b"From: d@example.com\r\nSubject: Die Hasen und die Fr\xF6sche\r\n\
+          Message-ID: <nodate@example.com>\r\n\r\nhi\r\n",
+    );
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&md])["new"], 1);
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET subject = 'Die Hasen und die Fr\u{FFFD}sche',
+             subject_norm = 'die hasen und die fr\u{FFFD}sche', date = 1000000000,
+             date_source = 'received';",
+    )
+    .unwrap();
+    let said = reindex(&archive);
+    assert!(
+        said.contains("the subjects of 1 brought up to date"),
+        "{said}"
+    );
+    assert!(!said.contains("dates"), "{said}");
+    let (subject, date, source): (String, i64, String) = db
+        .query_row("SELECT subject, date, date_source FROM messages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (subject.as_str(), date, source.as_str()),
+        ("Die Hasen und die Frösche", 1_000_000_000, "received")
+    );
+}
+
 /// Subjects an earlier version read otherwise: a raw Latin-1 Subject (read
 /// with U+FFFD, so that a reference-less reply whose Subject is an RFC 2047
 /// word was not taken for a reply to it), and a reply whose `Re:` that

@@ -97,6 +97,8 @@ impl Refresh {
             let mut m = Box::new(parsed.clone());
             if !date_changed {
                 m.date = recorded.date;
+                m.date_source =
+                    DateSource::from_name(&recorded.date_source).unwrap_or(m.date_source);
             }
             m
         });
