@@ -2021,7 +2021,7 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
     /// here Japan's).
     #[test]
     fn dates_with_a_named_zone_or_none_are_read() {
-        let jst = Zone::Fixed(chrono::FixedOffset::east_opt(9 * 3600).expect("valid offset"));
+        let jst = Zone::japan();
         // 2024-01-15 10:00 in Japan, and in UTC.
         let (japan, utc) = (1_705_280_400, 1_705_312_800);
         for (date, zone, t) in [
@@ -2101,7 +2101,7 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
     /// does (whatever the zone of whoever imports it).
     #[test]
     fn a_zoneless_date_is_read_in_the_zone_its_receipt_says() {
-        let jst = Zone::Fixed(chrono::FixedOffset::east_opt(9 * 3600).expect("valid offset"));
+        let jst = Zone::japan();
         let wall = chrono::NaiveDate::from_ymd_opt(2024, 1, 15)
             .and_then(|d| d.and_hms_opt(10, 0, 0))
             .expect("a date");

@@ -16,6 +16,13 @@ pub enum Zone {
 }
 
 impl Zone {
+    /// Japan's zone (UTC+9, no daylight saving), for tests that need a zone
+    /// other than the machine's.
+    #[cfg(test)]
+    pub(crate) fn japan() -> Zone {
+        Zone::Fixed(FixedOffset::east_opt(9 * 3600).expect("a valid offset"))
+    }
+
     /// `now` as a wall-clock time in this zone.
     pub fn wall(self, now: DateTime<Utc>) -> NaiveDateTime {
         match self {

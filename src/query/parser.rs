@@ -940,7 +940,7 @@ fn make_not(q: Query) -> Query {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{FixedOffset, Local, TimeZone};
+    use chrono::{Local, TimeZone};
     use proptest::prelude::*;
     use std::time::{Duration, Instant};
 
@@ -1360,8 +1360,7 @@ mod tests {
 
     #[test]
     fn dates_in_japan_time() {
-        let jst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
-        let parse_jst = |s: &str, now| parse_in(s, now, Zone::Fixed(jst)).expect("parses");
+        let parse_jst = |s: &str, now| parse_in(s, now, Zone::japan()).expect("parses");
         assert_eq!(
             parse_jst("date:2024-03-05", now()),
             date(Some(at(2024, 3, 4, 15, 0)), Some(at(2024, 3, 5, 15, 0)))
