@@ -33,6 +33,8 @@ Query language:
   thread:              a thread id
   tag:                 a tag
   has:attachment       messages with attachments
+  is:inbound           from a customer; is:outbound from staff to a customer; is:internal
+                       among staff (by the configuration: see kura customers --help)
   attachment:          an attachment file name (Japanese too)
   mimetype:            an attachment type: pdf, application/pdf
   date:                2024-03-05, 2024-03, 2024, 2024-01..2024-03-31, 2024-06.., ..2023,

@@ -151,6 +151,13 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The direction named `name` (as [`Direction::as_str`] writes it).
+    pub fn from_name(name: &str) -> Option<Direction> {
+        [Direction::Inbound, Direction::Outbound, Direction::Internal]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Inbound => "inbound",

@@ -573,3 +573,125 @@ fn synthetic_customer_counts_equal_the_truth() {
         }
     }
 }
+
+/// `is:inbound`, `is:outbound` and `is:internal` select the messages of each
+/// direction by the configuration: together every message, each once, the
+/// directions `customers` counts; combined with words, negated, and in the
+/// commands that narrow by a query. Without the company's addresses
+/// configured they are an error, and queries without them never read the
+/// configuration.
+#[test]
+fn is_terms_select_messages_by_direction() {
+    let fx = fixture_archive();
+    let with_config = |args: &[&str]| {
+        let mut c = kura_cfg(&fx.archive, &fx.home);
+        c.arg("--config").arg(&fx.config).args(args);
+        c
+    };
+    let ids_of = |query: &str| -> std::collections::BTreeSet<String> {
+        let o = run(&mut with_config(&[
+            "search", "--format", "ids", "--", query,
+        ]));
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{query}: {}",
+            stderr(&o)
+        );
+        stdout(&o).lines().map(str::to_string).collect()
+    };
+    // Each message's direction, from its addresses, as the configuration
+    // says: staff are minato-shokai.co.jp (and subdomains) and the shared
+    // address.
+    let staff = |a: &str| {
+        let a = a.to_lowercase();
+        a.ends_with("@minato-shokai.co.jp") || a.ends_with(".minato-shokai.co.jp")
+    };
+    let mut want: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let all = run(&mut with_config(&["search", "--format", "jsonl", "*"]));
+    for line in stdout(&all).lines() {
+        let m: Value = serde_json::from_str(line).unwrap();
+        let from = m["from"]["address"].as_str().unwrap_or("");
+        let outside = ["to", "cc"].iter().any(|r| {
+            m[*r].as_array().unwrap().iter().any(|a| {
+                let a = a["address"].as_str().unwrap();
+                a.contains('@') && !staff(a)
+            })
+        });
+        let direction = match (staff(from), outside) {
+            (false, _) => "inbound",
+            (true, true) => "outbound",
+            (true, false) => "internal",
+        };
+        want.entry(direction)
+            .or_default()
+            .insert(m["message_id"].as_str().unwrap().to_string());
+    }
+    assert!(
+        want.values().all(|s| s.len() >= 3) && want.len() == 3,
+        "the fixture has mail of every direction: {want:?}"
+    );
+    for (direction, messages) in &want {
+        assert_eq!(
+            &ids_of(&format!("is:{direction}")),
+            messages,
+            "is:{direction}"
+        );
+    }
+    let outbound = &want["outbound"];
+    let not_inbound: std::collections::BTreeSet<String> =
+        outbound.union(&want["internal"]).cloned().collect();
+    assert_eq!(ids_of("-is:inbound"), not_inbound);
+    assert_eq!(ids_of("is:outbound OR is:internal"), not_inbound);
+    // Combined with words: the staff replies that say 見積.
+    let estimates = ids_of("見積");
+    let replies: std::collections::BTreeSet<String> =
+        estimates.intersection(outbound).cloned().collect();
+    assert!(!replies.is_empty() && replies.len() < estimates.len());
+    assert_eq!(ids_of("is:outbound 見積"), replies);
+
+    // The directions `customers` counts, of the messages the term selects.
+    let everyone = customers(&fx, &[]);
+    let inbound_only = customers(&fx, &["is:inbound"]);
+    assert!(!inbound_only.is_empty());
+    for (key, c) in &inbound_only {
+        assert_eq!(c["outbound"], 0, "{key}: {c}");
+        assert_eq!(c["inbound"], everyone[key]["inbound"], "{key}");
+    }
+    let n = |v: &Value| v.as_u64().unwrap();
+    assert_eq!(
+        everyone.values().filter(|c| n(&c["inbound"]) > 0).count(),
+        inbound_only.len()
+    );
+
+    // No company addresses configured: an error that says what to set.
+    let bare = fx.home.join("bare.toml");
+    std::fs::write(&bare, "free_mail_domains = [\"example-mail.jp\"]\n").unwrap();
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&bare)
+        .args(["count", "is:outbound"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("internal_domains"), "{}", stderr(&o));
+    // A configuration that cannot be read matters only to is: terms.
+    let broken = fx.home.join("broken.toml");
+    std::fs::write(&broken, "internal_domains = \n").unwrap();
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&broken)
+        .args(["count", "見積"]));
+    assert_eq!(
+        stdout(&o).trim(),
+        estimates.len().to_string(),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(kura_cfg(&fx.archive, &fx.home)
+        .arg("--config")
+        .arg(&broken)
+        .args(["count", "is:inbound"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
+    let o = run(&mut with_config(&["count", "is:sent"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is:outbound"), "{}", stderr(&o));
+}

@@ -1523,6 +1523,34 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
         "customer:tanaka@kyowa.co.jp",
     ];
     let before: Vec<Ids> = queries.iter().map(|q| hits(&a, q)).collect();
+    // Directions are read off the header terms too (sakura.co.jp is the
+    // company: m2 is its reply, the rest come from outside).
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, "internal_domains = [\"sakura.co.jp\"]\n").unwrap();
+    let directions = || -> Vec<Ids> {
+        [
+            "is:inbound",
+            "is:outbound",
+            "is:internal",
+            "delivery -is:inbound",
+        ]
+        .iter()
+        .map(|q| {
+            let o = run(kura(&a)
+                .env("KURA_CONFIG", &config)
+                .args(["search", "--format", "ids", "--"])
+                .arg(q));
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{q}: {}",
+                stderr(&o)
+            );
+            stdout(&o).lines().map(str::to_string).collect()
+        })
+        .collect()
+    };
+    let directed = vec![mails(&[1, 3, 4]), mails(&[2]), Ids::new(), mails(&[2])];
+    assert_eq!(directions(), directed);
     let term = kura::index::role_address_term(kura::index::AddressRole::From, "tanaka@kyowa.co.jp");
     assert_eq!(raw_addr_hits(&a, &term), 1);
     let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
@@ -1553,6 +1581,7 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
         );
         assert_eq!(count(&a, q), want.len() as u64, "count {q}");
     }
+    assert_eq!(directions(), directed, "documents without the terms");
     // Unrecorded (no kura that writes the terms has opened the archive for
     // writing): every document is checked in the store.
     db.execute("DELETE FROM meta WHERE key = 'addr_roles_since'", [])
@@ -1560,6 +1589,7 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
     for (q, want) in queries.iter().zip(&before) {
         assert_eq!(&hits(&a, q), want, "search {q}, nothing recorded");
     }
+    assert_eq!(directions(), directed, "nothing recorded");
 
     reindex(&a);
     assert_eq!(since(), "0");
@@ -1567,6 +1597,7 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
     for (q, want) in queries.iter().zip(&before) {
         assert_eq!(&hits(&a, q), want, "search {q}, after reindex");
     }
+    assert_eq!(directions(), directed, "after reindex");
 
     // An older kura writes the documents again, after this one recorded that
     // every row has the terms: whole-address queries miss them, and check

@@ -99,7 +99,7 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
     let classifier = Classifier::new(&config);
     let format = args.format.resolve();
     // With a query, the matching rows; the scan itself needs only the store.
-    let (store, only) = super::store_and_matches(&archive, &args.query, args.utc)?;
+    let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
     if let Some(key) = &args.show {
         return show(&store, &classifier, key, only.as_ref(), format, args.utc);
     }

@@ -34,7 +34,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     let (start, end) =
         crate::query::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
             .map_err(|e| usage(format!("{e:#}")))?;
-    let (store, only) = super::store_and_matches(&archive, &args.query, args.utc)?;
+    let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
     let mut items = export::history(&store, &classifier, &key)?;
     items.retain(|it| {
         only.as_ref().is_none_or(|o| o.contains(&it.row))

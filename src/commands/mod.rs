@@ -21,6 +21,9 @@ pub mod thread;
 use crate::archive::Archive;
 use crate::cli::GlobalArgs;
 use crate::config::Config;
+use crate::customers::Classifier;
+use crate::query::Query;
+use crate::query::exec::Searcher;
 use anyhow::Result;
 
 /// The archive named by the global options.
@@ -33,10 +36,24 @@ pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> 
     Config::load(global.config.as_deref(), archive)
 }
 
+/// A searcher of the archive for the query `q`, with the configuration read
+/// when the query needs it (`is:`), so that other queries work whatever
+/// the configuration holds.
+pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Searcher> {
+    let searcher = Searcher::open(archive)?;
+    Ok(if q.has_direction() {
+        let config = config(global, Some(archive))?;
+        searcher.with_classifier(Classifier::new(&config))
+    } else {
+        searcher
+    })
+}
+
 /// The store, and the rows of the messages matching `query` (`None` when no
 /// query was given: every message). For commands that work on the store but
 /// take a query to narrow what they look at.
 pub fn store_and_matches(
+    global: &GlobalArgs,
     archive: &Archive,
     query: &[String],
     utc: bool,
@@ -48,7 +65,7 @@ pub fn store_and_matches(
         query: query.to_vec(),
         utc,
     })?;
-    let searcher = crate::query::exec::Searcher::open(archive)?;
+    let searcher = searcher(global, archive, &q)?;
     let rows = searcher
         .search(&q, crate::query::exec::Order::Newest, 0, None)?
         .into_iter()

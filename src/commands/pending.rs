@@ -41,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
             message: format!("--older-than: {e:#}"),
         })?;
     let format = args.format.resolve();
-    let (store, rows) = super::store_and_matches(&archive, &args.query, args.utc)?;
+    let (store, rows) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
     let threads = rows.map(|r| threads_of(&store, &r)).transpose()?;
     let analysis = status::analyse(&store, &classifier, 0)?;
     let now = chrono::Utc::now().timestamp();

@@ -48,7 +48,7 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
 pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let q = parse_query(&args.query)?;
-    let searcher = Searcher::open(&archive)?;
+    let searcher = super::searcher(global, &archive, &q)?;
     let format = output::resolve_format(args.format);
     let limit = args.limit.or(if output::stdout_is_terminal() {
         Some(50)
@@ -334,7 +334,7 @@ fn print_threads(threads: &[ThreadSummary], format: Format) -> Result<()> {
 pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let q = parse_query(&args.query)?;
-    let searcher = Searcher::open(&archive)?;
+    let searcher = super::searcher(global, &archive, &q)?;
     let n = if args.threads {
         let hits = searcher.search(&q, Order::Newest, 0, None)?;
         let mut q = searcher

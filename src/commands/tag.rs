@@ -16,7 +16,7 @@
 use crate::archive::{Archive, ExitError, private_file_options};
 use crate::cli::{Format, GlobalArgs, QueryArgs, TagArgs, TagsArgs};
 use crate::output::{self, sanitize};
-use crate::query::exec::{Order, Searcher};
+use crate::query::exec::Order;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -163,7 +163,7 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<i32> {
     })?;
     let archive = super::archive(global)?;
     let mut rows: Vec<i64> = {
-        let searcher = Searcher::open(&archive)?;
+        let searcher = super::searcher(global, &archive, &q)?;
         searcher
             .search(&q, Order::Newest, 0, None)?
             .iter()

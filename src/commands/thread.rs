@@ -4,7 +4,7 @@ use crate::archive::ExitError;
 use crate::cli::{GlobalArgs, QueryArgs, ThreadArgs, ThreadFormat};
 use crate::output::{self, sanitize, sanitize_text, short_date};
 use crate::pack::PackReader;
-use crate::query::exec::{Order, Searcher};
+use crate::query::exec::Order;
 use crate::store::{MessageView, Store};
 use crate::threads::jwz::{self, ThreadMessage, TreeNode};
 use anyhow::Result;
@@ -77,7 +77,7 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
                 utc: args.utc,
             };
             let parsed = super::search::parse_query(&qa)?;
-            let searcher = Searcher::open(&archive)?;
+            let searcher = super::searcher(global, &archive, &parsed)?;
             let hits = searcher.search(&parsed, Order::Newest, 0, None)?;
             let mut threads = Vec::new();
             let mut seen = std::collections::HashSet::new();

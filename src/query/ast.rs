@@ -1,5 +1,6 @@
 //! The query AST: what a parsed query means, independent of how it is run.
 
+use crate::customers::Direction;
 use chrono::{DateTime, Utc};
 
 /// A text field a term can be restricted to.
@@ -57,6 +58,21 @@ pub enum Query {
     Tag(String),
     /// `has:attachment`.
     HasAttachment,
+    /// `is:inbound`, `is:outbound`, `is:internal`: the message's direction,
+    /// by the configuration ([`crate::customers`]).
+    Direction(Direction),
     /// `mimetype:` e.g. `application/pdf` or `pdf`.
     MimeType(String),
+}
+
+impl Query {
+    /// Whether an `is:` term is in the query (it needs the configuration).
+    pub fn has_direction(&self) -> bool {
+        match self {
+            Query::Direction(_) => true,
+            Query::And(parts) | Query::Or(parts) => parts.iter().any(Query::has_direction),
+            Query::Not(inner) => inner.has_direction(),
+            _ => false,
+        }
+    }
 }

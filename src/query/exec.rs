@@ -12,7 +12,8 @@
 
 use super::ast::{Field as QField, Query};
 use crate::archive::Archive;
-use crate::index::{self, Fields};
+use crate::customers::{self, Classifier, Direction};
+use crate::index::{self, AddressRole, Fields};
 use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
 use crate::tokenizer::{BIGRAM_STEP, QueryToken, QueryTokenKind, analyze_query};
 use anyhow::{Context, Result, bail};
@@ -21,7 +22,8 @@ use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
     AllQuery, BooleanQuery, EmptyQuery, EnableScoring, Explanation, Occur, PhraseQuery,
-    Query as TQuery, RangeQuery, RegexPhraseQuery, RegexQuery, Scorer, TermQuery, Weight,
+    Query as TQuery, RangeQuery, RegexPhraseQuery, RegexQuery, Scorer, TermQuery, TermSetQuery,
+    Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
@@ -32,6 +34,8 @@ pub struct Searcher {
     pub reader: IndexReader,
     pub fields: Fields,
     pub store: Store,
+    /// Tells staff from customers, for `is:` terms ([`Searcher::with_classifier`]).
+    pub classifier: Option<Classifier>,
 }
 
 /// A matching message.
@@ -83,7 +87,15 @@ impl Searcher {
             reader,
             fields,
             store,
+            classifier: None,
         })
+    }
+
+    /// The searcher with the classifier `is:` terms need (built from the
+    /// configuration, which only such queries read).
+    pub fn with_classifier(mut self, classifier: Classifier) -> Searcher {
+        self.classifier = Some(classifier);
+        self
     }
 
     /// The tantivy query for `q`.
@@ -182,6 +194,7 @@ impl Searcher {
                 )
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
+            Query::Direction(d) => self.direction_query(*d)?,
             Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
             Query::Thread(t) => {
                 let ids = match parse_thread_id(t) {
@@ -215,21 +228,16 @@ impl Searcher {
         words: Box<dyn TQuery>,
     ) -> Result<Box<dyn TQuery>> {
         let (role, index_role) = match field {
-            QField::From => (ROLE_FROM, index::AddressRole::From),
-            QField::To => (ROLE_TO, index::AddressRole::To),
-            QField::Cc => (ROLE_CC, index::AddressRole::Cc),
+            QField::From => (ROLE_FROM, AddressRole::From),
+            QField::To => (ROLE_TO, AddressRole::To),
+            QField::Cc => (ROLE_CC, AddressRole::Cc),
             _ => bail!("{field:?} is not an address header"),
         };
         let exact = raw_term(
             self.fields.addr,
             &index::role_address_term(index_role, address),
         );
-        // Unrecorded: no kura that writes the terms has written to the archive.
-        let since = self
-            .store
-            .meta(index::ROLE_TERMS_SINCE)?
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
+        let since = self.role_terms_since()?;
         if since <= 1 {
             return Ok(exact);
         }
@@ -268,6 +276,120 @@ impl Searcher {
             (Occur::Should, exact),
             (Occur::Should, index::id_set_query(&kept)),
         ])))
+    }
+
+    /// The messages whose direction is `want` ([`customers`]: inbound when
+    /// From is not staff, outbound when it is and some To or Cc is outside,
+    /// internal otherwise), read off the header terms of the index
+    /// ([`index::role_address_term`]): the From terms of staff addresses, and
+    /// the To and Cc terms of addresses outside. The distinct addresses of a
+    /// header are a few thousand, so classifying them all costs about a
+    /// millisecond. Documents written before those terms existed (rows
+    /// below [`index::ROLE_TERMS_SINCE`]) are classified from the store, as
+    /// `kura customers` does.
+    ///
+    /// A message with two From addresses counts as sent by staff when either
+    /// is (`customers` looks at the first only); an address longer than the
+    /// index keeps a term of ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none
+    /// and counts as absent.
+    fn direction_query(&self, want: Direction) -> Result<Box<dyn TQuery>> {
+        let classifier = self
+            .classifier
+            .as_ref()
+            .context("is: terms need the configuration (internal error: no classifier)")?;
+        if !classifier.has_internal() && classifier.shared_address().is_none() {
+            bail!(
+                "is:{} needs to know the company's own addresses: set internal_domains (and shared_address) in the configuration (see `kura config`)",
+                want.as_str()
+            );
+        }
+        let external = |a: &str| customers::domain_of(a).is_some() && !classifier.is_internal(a);
+        let from_staff = self.header_terms(AddressRole::From, |a| classifier.is_internal(a))?;
+        let mut to_outside = self.header_terms(AddressRole::To, external)?;
+        to_outside.extend(self.header_terms(AddressRole::Cc, external)?);
+        let from_staff = || Box::new(TermSetQuery::new(from_staff.clone())) as Box<dyn TQuery>;
+        let to_outside = || Box::new(TermSetQuery::new(to_outside.clone())) as Box<dyn TQuery>;
+        let all = || Box::new(AllQuery) as Box<dyn TQuery>;
+        let indexed: Box<dyn TQuery> = Box::new(BooleanQuery::new(match want {
+            Direction::Inbound => vec![(Occur::Must, all()), (Occur::MustNot, from_staff())],
+            Direction::Outbound => vec![(Occur::Must, from_staff()), (Occur::Must, to_outside())],
+            Direction::Internal => {
+                vec![(Occur::Must, from_staff()), (Occur::MustNot, to_outside())]
+            }
+        }));
+        let since = self.role_terms_since()?;
+        if since <= 1 {
+            return Ok(indexed);
+        }
+        // The rows below `since` by the store. Their documents have no header
+        // terms: all of them pass "From is not staff" and none the others.
+        let since = i64::try_from(since).unwrap_or(i64::MAX);
+        let mut legacy = Vec::new();
+        customers::scan(&self.store, classifier, |_, m| {
+            let counted = match want {
+                Direction::Inbound => m.direction != Direction::Inbound,
+                _ => m.direction == want,
+            };
+            if m.row < since && counted {
+                legacy.push(m.row);
+            }
+        })?;
+        let legacy = index::id_set_query(&legacy);
+        Ok(Box::new(BooleanQuery::new(match want {
+            Direction::Inbound => vec![(Occur::Must, indexed), (Occur::MustNot, legacy)],
+            _ => vec![(Occur::Should, indexed), (Occur::Should, legacy)],
+        })))
+    }
+
+    /// The header terms of `role` in the index whose address `keep` says yes
+    /// to, each once.
+    fn header_terms(&self, role: AddressRole, keep: impl Fn(&str) -> bool) -> Result<Vec<Term>> {
+        let prefix = index::role_address_term(role, "");
+        let mut end = prefix.clone().into_bytes();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let mut terms = std::collections::BTreeSet::new();
+        for seg in self.reader.searcher().segment_readers() {
+            let inverted = seg
+                .inverted_index(self.fields.addr)
+                .context("cannot read the index's address terms")?;
+            let mut stream = inverted
+                .terms()
+                .range()
+                .ge(prefix.as_bytes())
+                .lt(&end)
+                .into_stream()
+                .context("cannot read the index's address terms")?;
+            while stream.advance() {
+                let key = stream.key();
+                if terms.contains(key) {
+                    continue;
+                }
+                if let Some(address) = key
+                    .strip_prefix(prefix.as_bytes())
+                    .and_then(|a| std::str::from_utf8(a).ok())
+                    && keep(address)
+                {
+                    terms.insert(key.to_vec());
+                }
+            }
+        }
+        Ok(terms
+            .into_iter()
+            .map(|t| Term::from_field_bytes(self.fields.addr, &t))
+            .collect())
+    }
+
+    /// The lowest row whose document is known to have header terms
+    /// ([`index::ROLE_TERMS_SINCE`]; `u64::MAX` when unrecorded: no kura that
+    /// writes them has written to the archive).
+    fn role_terms_since(&self) -> Result<u64> {
+        Ok(self
+            .store
+            .meta(index::ROLE_TERMS_SINCE)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(u64::MAX))
     }
 
     /// The message rows `sql` (one parameter) selects.

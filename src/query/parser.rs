@@ -11,7 +11,7 @@
 //!   U+3000 separates words like an ASCII space.
 //! - Field prefixes (case-insensitive): `from:` `to:` `cc:` `subject:` `body:`
 //!   `attachment:` (text fields), `customer:` `domain:` `id:` `thread:` `tag:`
-//!   `has:attachment` `mimetype:` `date:`. A prefix applies to a word, to a
+//!   `has:attachment` `is:inbound|outbound|internal` `mimetype:` `date:`. A prefix applies to a word, to a
 //!   quoted phrase (`subject:"見積 依頼"`) and to a group
 //!   (`from:(tanaka OR suzuki)`).
 //! - A word whose text before `:` is not purely ASCII letters (`10:30`,
@@ -33,6 +33,7 @@
 //! can underline it ([`ParseError::render`]).
 
 use super::ast::{DateBound, Field, Query};
+use crate::customers::Direction;
 use crate::tokenizer;
 use crate::zone::Zone;
 use chrono::{DateTime, Days, Months, NaiveDate, TimeDelta, Utc};
@@ -206,6 +207,7 @@ enum Ctx {
     Thread,
     Tag,
     Has,
+    Is,
     MimeType,
     Date,
 }
@@ -225,6 +227,7 @@ const FIELDS: &[(&str, Ctx)] = &[
     ("thread", Ctx::Thread),
     ("tag", Ctx::Tag),
     ("has", Ctx::Has),
+    ("is", Ctx::Is),
     ("mimetype", Ctx::MimeType),
     ("date", Ctx::Date),
 ];
@@ -685,6 +688,18 @@ impl<'a> Parser<'a> {
                     ));
                 }
             }
+            Ctx::Is => match Direction::from_name(&text.to_ascii_lowercase()) {
+                Some(d) => Query::Direction(d),
+                None => {
+                    return Err(ParseError::new(
+                        format!(
+                            "unknown 'is:' value '{text}'; valid: is:inbound, is:outbound, is:internal"
+                        ),
+                        t.text_start,
+                        t.text_end,
+                    ));
+                }
+            },
             Ctx::Date => {
                 let (start, end) = self.date(text, t.text_start)?;
                 Query::Date { start, end }
@@ -1078,6 +1093,9 @@ mod tests {
             ("thread:t-00042", Query::Thread("t-00042".into())),
             ("tag:要対応", Query::Tag("要対応".into())),
             ("has:attachment", Query::HasAttachment),
+            ("is:inbound", Query::Direction(Direction::Inbound)),
+            ("is:outbound", Query::Direction(Direction::Outbound)),
+            ("is:internal", Query::Direction(Direction::Internal)),
             (
                 "mimetype:application/pdf",
                 Query::MimeType("application/pdf".into()),
@@ -1098,6 +1116,7 @@ mod tests {
         assert_eq!(ok("FROM:Tanaka"), t(Field::From, "Tanaka"));
         assert_eq!(ok("Subject:見積"), t(Field::Subject, "見積"));
         assert_eq!(ok("HAS:Attachment"), Query::HasAttachment);
+        assert_eq!(ok("IS:Outbound"), Query::Direction(Direction::Outbound));
     }
 
     #[test]
@@ -1442,6 +1461,24 @@ mod tests {
         let e = err("has:pdf");
         assert_eq!((e.start, e.end), (4, 7));
         assert!(e.message.contains("has:attachment"), "{}", e.message);
+    }
+
+    #[test]
+    fn is_takes_the_three_directions_only() {
+        let e = err("見積 is:sent");
+        assert_eq!((e.start, e.end), (10, 14));
+        for d in ["is:inbound", "is:outbound", "is:internal"] {
+            assert!(e.message.contains(d), "{}", e.message);
+        }
+        assert_eq!(
+            ok("-is:inbound"),
+            Query::And(vec![
+                Query::All,
+                Query::Not(Box::new(Query::Direction(Direction::Inbound)))
+            ])
+        );
+        assert!(ok("見積 OR -is:internal").has_direction());
+        assert!(!ok("見積 OR has:attachment").has_direction());
     }
 
     #[test]
