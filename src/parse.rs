@@ -830,15 +830,30 @@ enum WrittenDate {
 }
 
 /// A date as written in a Date: or Received: header; `None` when it names
-/// no real instant ([`real_date`]). mail-parser reads RFC 5322 dates; two
-/// more forms real mail carries are read here: a zone named outside RFC
-/// 5322's list ([`NAMED_ZONES`]: `10:00:00 JST`), which mail-parser takes
-/// for +0000 (nine hours off for `JST`), and no zone at all
-/// ([`WrittenDate::Wall`]).
+/// no real instant ([`real_date`]). mail-parser reads RFC 5322 dates; more
+/// forms real mail carries are read here: a zone named outside RFC 5322's
+/// list ([`NAMED_ZONES`]: `10:00:00 JST`, also `GMT+0900`), which
+/// mail-parser takes for +0000 (nine hours off for `JST`), no zone at all
+/// ([`WrittenDate::Wall`]), and dates not in RFC 5322's form
+/// ([`other_date`]: ISO 8601, `2024/01/15 10:00`, asctime).
 fn read_date(raw: &[u8]) -> Option<WrittenDate> {
     let text = String::from_utf8_lossy(raw).replace(['\r', '\n', '\t'], " ");
     let text = without_comments(&text);
     let text = text.trim();
+    rfc_date(text).or_else(|| other_date(text))
+}
+
+/// A date in RFC 5322's form (`[Mon, ]15 Jan 2024 10:00[:00] zone`), the
+/// zone named otherwise or left out as [`read_date`] says. A 12-hour clock
+/// (`06:09:22 PM EDT`, as date(1) writes in an American locale) is no such
+/// date: mail-parser would read the time without its `PM`.
+fn rfc_date(text: &str) -> Option<WrittenDate> {
+    if text
+        .split([' ', ','])
+        .any(|w| w.eq_ignore_ascii_case("am") || w.eq_ignore_ascii_case("pm"))
+    {
+        return None;
+    }
     let read = |t: &str| mail_parser::DateTime::parse_rfc822(t).filter(|d| real_date(d, t));
     let (rest, last) = text.rsplit_once(' ').unwrap_or(("", text));
     // Only a date that spells its month (the RFC 5322 shape) is read with a
@@ -853,9 +868,8 @@ fn read_date(raw: &[u8]) -> Option<WrittenDate> {
     });
     if month_named
         && !after_numeric_zone
-        && let Some(&(_, minutes)) = NAMED_ZONES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(last))
+        && last.starts_with(|c: char| c.is_ascii_alphabetic())
+        && let Some(minutes) = zone_of_word(last)
     {
         let d = read(&format!("{rest} +0000"))?;
         return Some(WrittenDate::Instant(
@@ -869,6 +883,212 @@ fn read_date(raw: &[u8]) -> Option<WrittenDate> {
         return Some(WrittenDate::Wall(wall));
     }
     read(text).map(|d| WrittenDate::Instant(d.to_timestamp()))
+}
+
+/// A date in a form other than RFC 5322's, as scripts and older mailers
+/// write it: ISO 8601 (`2024-01-15T10:00:00+09:00`, `2024-01-15 10:00:00`),
+/// slashed (`2024/01/15 10:00`; the `(月)` often after it is a comment,
+/// already gone), asctime and date(1) (`Mon Jan 15 10:00:00 JST 2024`), and
+/// IMAP's `15-Jan-2024 10:00:00 +0900`. Each word must be one of a weekday,
+/// a month's name, a day, a four-digit year, a numeric or IMAP date (with a
+/// time after `T`), a time (with a zone after it), a zone ([`zone_of_word`])
+/// or AM/PM, each part given once, in any order; anything else, or a date
+/// without its day, month, year or time, is no date. Without a zone it is a
+/// [`WrittenDate::Wall`].
+fn other_date(text: &str) -> Option<WrittenDate> {
+    fn put<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+        slot.is_none().then(|| *slot = Some(value))
+    }
+    let (mut year, mut month, mut day) = (None, None, None);
+    let (mut time, mut zone, mut pm) = (None, None, None);
+    for word in text.split([' ', ',']).filter(|w| !w.is_empty()) {
+        let lower = word.to_ascii_lowercase();
+        if WEEKDAYS.iter().any(|d| lower == d[..3] || lower == *d) {
+            continue;
+        }
+        if let Some(m) = month_number(&lower) {
+            put(&mut month, m)?;
+        } else if lower == "am" || lower == "pm" {
+            put(&mut pm, lower == "pm")?;
+        } else if word.bytes().all(|b| b.is_ascii_digit()) {
+            match word.len() {
+                1 | 2 => put(&mut day, word.parse().ok()?)?,
+                4 => put(&mut year, word.parse().ok()?)?,
+                _ => return None,
+            }
+        } else if let Some((t, z)) = time_of_word(word) {
+            put(&mut time, t)?;
+            if let Some(z) = z {
+                put(&mut zone, z)?;
+            }
+        } else if let Some(z) = zone_of_word(word) {
+            put(&mut zone, z)?;
+        } else {
+            // A date, perhaps with a time after `T`: ISO 8601 (`-`),
+            // slashed, or IMAP's (`15-Jan-2024`).
+            let (date, at) = match word.split_once(['T', 't']) {
+                Some((d, t)) => (d, Some(t)),
+                None => (word, None),
+            };
+            let parts: Vec<&str> = date.split(['-', '/']).collect();
+            let [a, b, c] = parts[..] else {
+                return None;
+            };
+            let number = |s: &str, len: std::ops::RangeInclusive<usize>| {
+                (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| s.parse::<u32>().ok())
+                    .flatten()
+            };
+            let (y, m, d) = match month_number(&b.to_ascii_lowercase()) {
+                Some(m) => (number(c, 4..=4)?, m, number(a, 1..=2)?),
+                None => (number(a, 4..=4)?, number(b, 1..=2)?, number(c, 1..=2)?),
+            };
+            put(&mut year, i32::try_from(y).ok()?)?;
+            put(&mut month, m)?;
+            put(&mut day, d)?;
+            if let Some(at) = at {
+                let (t, z) = time_of_word(at)?;
+                put(&mut time, t)?;
+                if let Some(z) = z {
+                    put(&mut zone, z)?;
+                }
+            }
+        }
+    }
+    let mut time: chrono::NaiveTime = time?;
+    if let Some(pm) = pm {
+        use chrono::Timelike;
+        let hour = match time.hour() {
+            0 | 13.. => return None,
+            12 => 0,
+            h => h,
+        } + if pm { 12 } else { 0 };
+        time = time.with_hour(hour)?;
+    }
+    let wall = chrono::NaiveDate::from_ymd_opt(year?, month?, day?)?.and_time(time);
+    Some(match zone {
+        Some(minutes) => WrittenDate::Instant(wall.and_utc().timestamp() - i64::from(minutes) * 60),
+        None => WrittenDate::Wall(wall),
+    })
+}
+
+/// The time a word starts with (`10:00`, `10:00:00`, `10:00:00.250`), and
+/// the zone after it, if any (`Z`, `+09:00`, `+0900`).
+fn time_of_word(word: &str) -> Option<(chrono::NaiveTime, Option<i32>)> {
+    let end = word
+        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+        .unwrap_or(word.len());
+    let (clock, zone) = word.split_at(end);
+    let clock = clock.split('.').next()?;
+    let mut fields = clock.split(':');
+    let mut field = || -> Option<u32> {
+        fields
+            .next()
+            .filter(|f| (1..=2).contains(&f.len()))
+            .and_then(|f| f.parse().ok())
+    };
+    let (h, m) = (field()?, field()?);
+    let s = match clock.matches(':').count() {
+        1 => 0,
+        2 => field()?,
+        _ => return None,
+    };
+    let time = chrono::NaiveTime::from_hms_opt(h, m, s)?;
+    let zone = match zone {
+        "" => None,
+        z if z.eq_ignore_ascii_case("z") => Some(0),
+        z => Some(numeric_zone(z)?),
+    };
+    Some((time, zone))
+}
+
+/// The offset (minutes east of UTC) a zone word says: numeric (`+0900`,
+/// `+09:00`, `+09`), a name ([`NAMED_ZONES`], RFC 5322's, `Z`), or a name
+/// and a numeric offset (`GMT+0900`, `UTC+9`, `JST+0900`), which the offset
+/// says.
+fn zone_of_word(word: &str) -> Option<i32> {
+    let (name, offset) = word.split_at(word.find(['+', '-']).unwrap_or(word.len()));
+    match (name.is_empty(), offset.is_empty()) {
+        (_, true) => zone_name(name),
+        (true, false) => numeric_zone(offset),
+        (false, false) => zone_name(name).and(numeric_zone(offset)),
+    }
+}
+
+/// The offset of a zone name: [`NAMED_ZONES`] and RFC 5322's.
+fn zone_name(name: &str) -> Option<i32> {
+    const RFC_5322: &[(&str, i32)] = &[
+        ("UT", 0),
+        ("GMT", 0),
+        ("Z", 0),
+        ("EST", -5 * 60),
+        ("EDT", -4 * 60),
+        ("CST", -6 * 60),
+        ("CDT", -5 * 60),
+        ("MST", -7 * 60),
+        ("MDT", -6 * 60),
+        ("PST", -8 * 60),
+        ("PDT", -7 * 60),
+    ];
+    NAMED_ZONES
+        .iter()
+        .chain(RFC_5322)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, minutes)| minutes)
+}
+
+/// A numeric zone (`+0900`, `+09:00`, `+09`, `+9`) as minutes east of UTC,
+/// within ±14:00.
+fn numeric_zone(z: &str) -> Option<i32> {
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = z[1..].replacen(':', "", usize::from(z[1..].len() == 5));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (i32, i32) = match digits.len() {
+        1 | 2 => (digits.parse().ok()?, 0),
+        4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+        _ => return None,
+    };
+    (m < 60 && h * 60 + m <= 14 * 60).then_some(sign * (h * 60 + m))
+}
+
+/// English weekdays, for [`other_date`] (their first three letters too).
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// The number of an English month named in lower case, whole or by its
+/// first three letters (`sept` too).
+fn month_number(lower: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    (lower.len() >= 3)
+        .then(|| MONTHS.iter().position(|m| m.starts_with(lower)))
+        .flatten()
+        .and_then(|i| u32::try_from(i + 1).ok())
 }
 
 /// Whether `word` is an English month's three-letter name.
@@ -2058,11 +2278,64 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             ("Sun, 14 Jan 2024 20:00:00 EST", jst, Some(japan)),
             ("Mon, 15 Jan 2024 10:00:00 GMT", jst, Some(utc)),
             ("Mon, 15 Jan 2024 10:00:00 XYZ", jst, Some(utc)),
-            // No real instant, or no RFC 5322 shape: not read.
+            // A name with a numeric offset: the offset.
+            ("Mon, 15 Jan 2024 10:00:00 GMT+0900", Zone::Utc, Some(japan)),
+            (
+                "Mon, 15 Jan 2024 10:00:00 GMT+09:00",
+                Zone::Utc,
+                Some(japan),
+            ),
+            ("Mon, 15 Jan 2024 10:00:00 UTC+9", Zone::Utc, Some(japan)),
+            ("Mon, 15 Jan 2024 01:00:00 GMT", jst, Some(japan)),
+            ("Sun, 14 Jan 2024 20:00:00 GMT-0500", jst, Some(japan)),
+            // Not RFC 5322's form: ISO 8601, slashed, asctime and date(1),
+            // IMAP's, spelt out.
+            ("2024-01-15T10:00:00+09:00", Zone::Utc, Some(japan)),
+            ("2024-01-15T01:00:00Z", jst, Some(japan)),
+            ("2024-01-15T01:00:00.250Z", jst, Some(japan)),
+            ("2024-01-15 10:00:00 +0900", Zone::Utc, Some(japan)),
+            ("2024-01-15 10:00:00 JST", Zone::Utc, Some(japan)),
+            ("2024-01-15 10:00:00", jst, Some(japan)),
+            ("2024/01/15 10:00:00", jst, Some(japan)),
+            ("2024/01/15(月) 10:00", jst, Some(japan)),
+            ("2024/1/15 10:00", Zone::Utc, Some(utc)),
+            ("Mon Jan 15 10:00:00 2024", jst, Some(japan)),
+            ("Mon Jan 15 10:00:00 JST 2024", Zone::Utc, Some(japan)),
+            ("Mon Jan 15 01:00:00 UTC 2024", jst, Some(japan)),
+            ("15-Jan-2024 10:00:00 +0900", Zone::Utc, Some(japan)),
+            ("Monday, January 15, 2024 10:00 AM", jst, Some(japan)),
+            (
+                "January 15, 2024 7:00 PM GMT+0900",
+                Zone::Utc,
+                Some(japan + 9 * 3600),
+            ),
+            (
+                "Jan 15 2024 12:30 am",
+                Zone::Utc,
+                Some(utc - 10 * 3600 + 1800),
+            ),
+            ("Sun 14 Jan 2024 08:00:00 PM EST", jst, Some(japan)),
+            (
+                "Monday, January 15, 2024 9:00 AM",
+                Zone::Utc,
+                Some(utc - 3600),
+            ),
+            // No real instant, no time, a part twice or a word that is no
+            // part of a date: not read.
             ("Wed, 31 Feb 2021 09:00:00 JST", jst, None),
             ("Wed, 31 Feb 2021 09:00:00", jst, None),
-            ("2024/01/15 10:00:00", jst, None),
+            ("2021-02-31 09:00:00", jst, None),
+            ("2024-01-15 25:00:00", jst, None),
+            ("2024-01-15 10:00:00 +1500", jst, None),
+            ("2024-01-15", jst, None),
             ("10:00:00", jst, None),
+            ("2024-01-15 10:00 11:00", jst, None),
+            ("Jan 15 2024 10:00 +0900 +0900", jst, None),
+            ("15 2024-01-15 10:00", jst, None),
+            ("2024-01-15 13:00 PM", jst, None),
+            ("2024-01-15 10:00 tomorrow", jst, None),
+            ("24-01-15 10:00", jst, None),
+            ("id 12345; 2024-01-15 10:00", jst, None),
         ] {
             let read = match read_date(date.as_bytes()) {
                 Some(WrittenDate::Instant(t)) => Some(t),

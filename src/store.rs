@@ -169,10 +169,11 @@ CREATE TABLE IF NOT EXISTS import_log (
 /// a UTF-8 label as Japanese (version 2 read both as U+FFFD, so a raw
 /// Latin-1 Subject hashed otherwise); 4 as decoded since Japanese and UTF-8
 /// under a Latin label (ISO-8859-1) read as such, not as Latin-1, and with
-/// the Date as kura reads it (`10:00 JST` is `01:00 +0000`). Archives
-/// written before hold the earlier version's hashes until
-/// [`Store::open_rw`] upgrades them.
-pub const CONTENT_HASH_VERSION: i64 = 4;
+/// the Date as kura reads it (`10:00 JST` is `01:00 +0000`); 5 with dates
+/// not in RFC 5322's form read (`2024/01/15 10:00`, ISO 8601, asctime,
+/// `GMT+0900`). Archives written before hold the earlier version's hashes
+/// until [`Store::open_rw`] upgrades them.
+pub const CONTENT_HASH_VERSION: i64 = 5;
 
 /// Columns added to schema 1 after archives were written with it: `(table,
 /// column, declaration)`. [`Store::open_rw`] adds those an archive lacks. Each

@@ -678,3 +678,82 @@ fn dates_with_a_named_zone_or_none_are_read_as_the_sender_meant() {
     let said = reindex(&archive);
     assert!(!said.contains("brought up to date"), "nothing left: {said}");
 }
+
+/// Dates scripts and older mailers write outside RFC 5322's form: a PHP form
+/// mailer's `date('Y/m/d H:i:s')` (no zone: the local one), date(1) in a
+/// shell script, ISO 8601, a Java mailer's `GMT+09:00`. Each is the date
+/// it says, from the Date header, not the file's time; a copy whose Date a
+/// gateway rewrote in RFC 5322's form is a duplicate, not a conflict; and
+/// an archive an earlier version wrote with those dates taken from the
+/// file time is brought up to date by `kura reindex`.
+#[test]
+fn dates_outside_rfc_5322s_form_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cur = tmp.path().join("md").join("cur");
+    let forms = [
+        ("slashed", "2024/01/15(月) 23:30:00"),
+        ("date1", "Mon Jan 15 23:30:00 JST 2024"),
+        ("iso", "2024-01-15T23:30:00+09:00"),
+        ("java", "Mon, 15 Jan 2024 23:30:00 GMT+09:00"),
+        ("rewritten", "Mon, 15 Jan 2024 14:30:00 +0000"),
+    ];
+    for (n, (id, date)) in forms.iter().enumerate() {
+        // The gateway's copy is of date(1)'s mail. (A date without a zone
+        // is not the same as one with: it depends on whose clock it is.)
+        let id = if *id == "rewritten" { "date1" } else { id };
+        let p = write(
+            &cur,
+            &format!("{n}.host:2,S"),
+            format!(
+                "From: form@kyowa.example\r\nTo: info@minato.example\r\n\
+                 Subject: =?UTF-8?B?5ZWP44GE5ZCI44KP44Gb?=\r\nMessage-ID: <{id}@kyowa.example>\r\n\
+                 Date: {date}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nbody\r\n"
+            )
+            .as_bytes(),
+        );
+        set_mtime(
+            &p,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_577_836_800),
+        );
+    }
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&tmp.path().join("md")]);
+    assert_eq!(
+        (
+            s["new"].as_u64(),
+            s["duplicates"].as_u64(),
+            s["conflicts"].as_u64()
+        ),
+        (Some(4), Some(1), Some(0)),
+        "{s}"
+    );
+    let want: Vec<(String, String)> = ["date1", "iso", "java", "slashed"]
+        .map(|id| {
+            (
+                format!("{id}@kyowa.example"),
+                "2024-01-15T14:30:00Z".to_string(),
+            )
+        })
+        .to_vec();
+    assert_eq!(dates_by(kura(&archive), "message_id"), want);
+    assert_eq!(count(&archive, "date:2024-01-15"), 4);
+
+    // As an earlier version recorded them: dated by the file.
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute(
+        "UPDATE messages SET date = 1577836800, date_source = 'file'",
+        [],
+    )
+    .unwrap();
+    let said = reindex(&archive);
+    assert!(said.contains("the dates of 4 brought up to date"), "{said}");
+    assert_eq!(dates_by(kura(&archive), "message_id"), want);
+    let sources: Vec<String> = db
+        .prepare("SELECT date_source FROM messages")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(sources, ["date"; 4], "taken from the Date header");
+}
