@@ -925,9 +925,14 @@ fn other_date(text: &str) -> Option<WrittenDate> {
             put(&mut zone, z)?;
         } else {
             // A date, perhaps with a time after `T`: ISO 8601 (`-`),
-            // slashed, or IMAP's (`15-Jan-2024`).
-            let (date, at) = match word.split_once(['T', 't']) {
-                Some((d, t)) => (d, Some(t)),
+            // slashed, or IMAP's (`15-Jan-2024`). The `T` follows a digit:
+            // the `t` of IMAP's `15-Oct-2024` starts no time.
+            let t = word
+                .bytes()
+                .zip(word.bytes().skip(1))
+                .position(|(d, t)| d.is_ascii_digit() && matches!(t, b'T' | b't'));
+            let (date, at) = match t.map(|i| word.split_at(i + 1)) {
+                Some((d, t)) => (d, t.get(1..)),
                 None => (word, None),
             };
             let parts: Vec<&str> = date.split(['-', '/']).collect();
@@ -2348,6 +2353,30 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             received_date(b"from a by b; Mon, 15 Jan 2024 10:00:00 JST", Zone::Utc),
             Some(japan)
         );
+    }
+
+    /// IMAP's dates (`15-Oct-2024`) of every month are the dates RFC 5322's
+    /// form says, with a time after a space or ISO 8601's `T`: the `t` of
+    /// `Oct` starts no time.
+    #[test]
+    fn imap_dates_of_every_month_are_read() {
+        let instant = |date: &str| match read_date(date.as_bytes()) {
+            Some(WrittenDate::Instant(t)) => Some(t),
+            _ => None,
+        };
+        for month in [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ] {
+            let want = instant(&format!("15 {month} 2024 10:00:00 +0900"));
+            assert!(want.is_some(), "{month}");
+            for date in [
+                format!("15-{month}-2024 10:00:00 +0900"),
+                format!("15-{}-2024 10:00:00 +0900", month.to_lowercase()),
+                format!("15-{month}-2024T10:00:00+09:00"),
+            ] {
+                assert_eq!(instant(&date), want, "{date}");
+            }
+        }
     }
 
     /// Copies of one mail whose Date a gateway rewrote in another zone, or
