@@ -854,11 +854,25 @@ fn rfc_date(text: &str) -> Option<WrittenDate> {
     {
         return None;
     }
+    // Only a date in RFC 5322's order, a day, the month's name and the year
+    // (`15 Jan 2024`), is mail-parser's to read: it reads others too, but
+    // wrongly (`2024/01/15 10:00 +0900` as 19 October 2000, asctime's
+    // `Mon Jan 15 10:00:00 +0900 2024` as 14 October 2000); those are
+    // [`other_date`]'s.
+    let number = |w: &str, len: std::ops::RangeInclusive<usize>| {
+        len.contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit())
+    };
+    let words: Vec<&str> = text.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    if !words.windows(3).any(|w| {
+        matches!(w, [day, month, year]
+            if number(day, 1..=2)
+                && is_month_name(month.trim_end_matches('.'))
+                && number(year, 2..=4))
+    }) {
+        return None;
+    }
     let read = |t: &str| mail_parser::DateTime::parse_rfc822(t).filter(|d| real_date(d, t));
     let (rest, last) = text.rsplit_once(' ').unwrap_or(("", text));
-    // Only a date that spells its month (the RFC 5322 shape) is read with a
-    // zone put in: `2024/01/15 10:00` is no date to mail-parser, and left so.
-    let month_named = text.split([' ', ',']).any(is_month_name);
     // A name after a numeric zone (`+0900 JST`, PHP's `O T`) only names it:
     // the numeric zone says the offset, and mail-parser reads it so.
     let after_numeric_zone = rest.rsplit(' ').next().is_some_and(|w| {
@@ -866,8 +880,7 @@ fn rfc_date(text: &str) -> Option<WrittenDate> {
             && w.starts_with(['+', '-'])
             && w[1..].bytes().all(|b| b.is_ascii_digit() || b == b':')
     });
-    if month_named
-        && !after_numeric_zone
+    if !after_numeric_zone
         && last.starts_with(|c: char| c.is_ascii_alphabetic())
         && let Some(minutes) = zone_of_word(last)
     {
@@ -877,7 +890,7 @@ fn rfc_date(text: &str) -> Option<WrittenDate> {
         ));
     }
     let is_time = last.contains(':') && last.bytes().all(|b| b.is_ascii_digit() || b == b':');
-    if month_named && is_time {
+    if is_time {
         let d = read(&format!("{text} +0000"))?;
         let wall = chrono::DateTime::from_timestamp(d.to_timestamp(), 0)?.naive_utc();
         return Some(WrittenDate::Wall(wall));
@@ -2353,6 +2366,38 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             received_date(b"from a by b; Mon, 15 Jan 2024 10:00:00 JST", Zone::Utc),
             Some(japan)
         );
+    }
+
+    /// Only RFC 5322's order (`15 Jan 2024`) is read by mail-parser: the forms
+    /// [`other_date`] reads are the dates they say with a zone too, where
+    /// mail-parser read a slashed date with a zone as 19 October 2000 and
+    /// asctime with a numeric zone (Ruby's `Time#to_s` of old, Twitter's) as
+    /// 14 October 2000; without a year no date is read.
+    #[test]
+    fn only_rfc_5322s_order_is_read_by_mail_parser() {
+        let jst = Zone::japan();
+        let japan = 1_705_280_400;
+        for (date, t) in [
+            ("2024/01/15(月) 10:00:00 +0900", Some(japan)),
+            ("2024/01/15 10:00 GMT+0900", Some(japan)),
+            ("2024/01/15 01:00:00 -0000", Some(japan)),
+            ("Mon Jan 15 10:00:00 +0900 2024", Some(japan)),
+            ("Mon Jan 15 10:00:00 2024 +0900", Some(japan)),
+            ("Mon Jan 15 10:00:00 2024 JST", Some(japan)),
+            ("2024 Jan 15 10:00", Some(japan)),
+            ("Mon, 15 Jan 2024 10:00:00 +0900", Some(japan)),
+            ("Mon,15 Jan 24 10:00 JST", Some(japan)),
+            ("15 Jan. 2024 10:00:00 +0900", Some(japan)),
+            ("Mon Jan 15 10:00:00 +0900", None),
+            ("Jan 15 10:00:00", None),
+        ] {
+            let read = match read_date(date.as_bytes()) {
+                Some(WrittenDate::Instant(t)) => Some(t),
+                Some(WrittenDate::Wall(wall)) => jst.instant(wall).map(|t| t.timestamp()),
+                None => None,
+            };
+            assert_eq!(read, t, "{date}");
+        }
     }
 
     /// IMAP's dates (`15-Oct-2024`) of every month are the dates RFC 5322's
