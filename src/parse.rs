@@ -859,9 +859,7 @@ fn rfc_date(text: &str) -> Option<WrittenDate> {
     // wrongly (`2024/01/15 10:00 +0900` as 19 October 2000, asctime's
     // `Mon Jan 15 10:00:00 +0900 2024` as 14 October 2000); those are
     // [`other_date`]'s.
-    let number = |w: &str, len: std::ops::RangeInclusive<usize>| {
-        len.contains(&w.len()) && w.bytes().all(|b| b.is_ascii_digit())
-    };
+    let number = |w: &str, len| number_of(w, len).is_some();
     let words: Vec<&str> = text.split([' ', ',']).filter(|w| !w.is_empty()).collect();
     if !words.windows(3).any(|w| {
         matches!(w, [day, month, year]
@@ -952,14 +950,13 @@ fn other_date(text: &str) -> Option<WrittenDate> {
             let [a, b, c] = parts[..] else {
                 return None;
             };
-            let number = |s: &str, len: std::ops::RangeInclusive<usize>| {
-                (len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| s.parse::<u32>().ok())
-                    .flatten()
-            };
             let (y, m, d) = match month_number(&b.to_ascii_lowercase()) {
-                Some(m) => (number(c, 4..=4)?, m, number(a, 1..=2)?),
-                None => (number(a, 4..=4)?, number(b, 1..=2)?, number(c, 1..=2)?),
+                Some(m) => (number_of(c, 4..=4)?, m, number_of(a, 1..=2)?),
+                None => (
+                    number_of(a, 4..=4)?,
+                    number_of(b, 1..=2)?,
+                    number_of(c, 1..=2)?,
+                ),
             };
             put(&mut year, i32::try_from(y).ok()?)?;
             put(&mut month, m)?;
@@ -1111,10 +1108,14 @@ fn month_number(lower: &str) -> Option<u32> {
 
 /// Whether `word` is an English month's three-letter name.
 fn is_month_name(word: &str) -> bool {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    word.len() == 3 && MONTHS.iter().any(|m| word.eq_ignore_ascii_case(m))
+    word.len() == 3 && month_number(&word.to_ascii_lowercase()).is_some()
+}
+
+/// The number `word` writes in ASCII digits, `len` of them.
+fn number_of(word: &str, len: std::ops::RangeInclusive<usize>) -> Option<u32> {
+    (len.contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| word.parse().ok())
+        .flatten()
 }
 
 /// `text` without its RFC 5322 comments (`(JST)`, nested ones too); a

@@ -288,10 +288,8 @@ impl Searcher {
     /// below [`index::ROLE_TERMS_SINCE`]) are classified from the store, as
     /// `kura customers` does.
     ///
-    /// A message with two From addresses counts as sent by staff when either
-    /// is (`customers` looks at the first only); an address longer than the
-    /// index keeps a term of ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none
-    /// and counts as absent.
+    /// An address longer than the index keeps a term of
+    /// ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none and counts as absent.
     fn direction_query(&self, want: Direction) -> Result<Box<dyn TQuery>> {
         let classifier = self
             .classifier
@@ -303,19 +301,22 @@ impl Searcher {
                 want.as_str()
             );
         }
-        let external = |a: &str| customers::domain_of(a).is_some() && !classifier.is_internal(a);
-        let from_staff = self.header_terms(AddressRole::From, |a| classifier.is_internal(a))?;
-        let mut to_outside = self.header_terms(AddressRole::To, external)?;
-        to_outside.extend(self.header_terms(AddressRole::Cc, external)?);
-        let from_staff = || Box::new(TermSetQuery::new(from_staff.clone())) as Box<dyn TQuery>;
-        let to_outside = || Box::new(TermSetQuery::new(to_outside.clone())) as Box<dyn TQuery>;
-        let all = || Box::new(AllQuery) as Box<dyn TQuery>;
+        let from_staff: Box<dyn TQuery> = Box::new(TermSetQuery::new(
+            self.header_terms(&[AddressRole::From], |a| classifier.is_internal(a))?,
+        ));
+        let to_outside = || -> Result<Box<dyn TQuery>> {
+            let terms = self.header_terms(&[AddressRole::To, AddressRole::Cc], |a| {
+                customers::domain_of(a).is_some() && !classifier.is_internal(a)
+            })?;
+            Ok(Box::new(TermSetQuery::new(terms)))
+        };
         let indexed: Box<dyn TQuery> = Box::new(BooleanQuery::new(match want {
-            Direction::Inbound => vec![(Occur::Must, all()), (Occur::MustNot, from_staff())],
-            Direction::Outbound => vec![(Occur::Must, from_staff()), (Occur::Must, to_outside())],
-            Direction::Internal => {
-                vec![(Occur::Must, from_staff()), (Occur::MustNot, to_outside())]
-            }
+            Direction::Inbound => vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+                (Occur::MustNot, from_staff),
+            ],
+            Direction::Outbound => vec![(Occur::Must, from_staff), (Occur::Must, to_outside()?)],
+            Direction::Internal => vec![(Occur::Must, from_staff), (Occur::MustNot, to_outside()?)],
         }));
         let since = self.role_terms_since()?;
         if since <= 1 {
@@ -341,15 +342,35 @@ impl Searcher {
         })))
     }
 
-    /// The header terms of `role` in the index whose address `keep` says yes
-    /// to, each once.
-    fn header_terms(&self, role: AddressRole, keep: impl Fn(&str) -> bool) -> Result<Vec<Term>> {
+    /// The header terms of `roles` in the index whose address `keep` says
+    /// yes to, each once.
+    fn header_terms(
+        &self,
+        roles: &[AddressRole],
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Term>> {
+        let mut terms = std::collections::BTreeSet::new();
+        for &role in roles {
+            self.header_terms_of(role, &keep, &mut terms)?;
+        }
+        Ok(terms
+            .into_iter()
+            .map(|t| Term::from_field_bytes(self.fields.addr, &t))
+            .collect())
+    }
+
+    /// [`Searcher::header_terms`] of one role, added to `terms`.
+    fn header_terms_of(
+        &self,
+        role: AddressRole,
+        keep: &impl Fn(&str) -> bool,
+        terms: &mut std::collections::BTreeSet<Vec<u8>>,
+    ) -> Result<()> {
         let prefix = index::role_address_term(role, "");
         let mut end = prefix.clone().into_bytes();
         if let Some(last) = end.last_mut() {
             *last += 1;
         }
-        let mut terms = std::collections::BTreeSet::new();
         for seg in self.reader.searcher().segment_readers() {
             let inverted = seg
                 .inverted_index(self.fields.addr)
@@ -375,10 +396,7 @@ impl Searcher {
                 }
             }
         }
-        Ok(terms
-            .into_iter()
-            .map(|t| Term::from_field_bytes(self.fields.addr, &t))
-            .collect())
+        Ok(())
     }
 
     /// The lowest row whose document is known to have header terms
