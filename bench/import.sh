@@ -71,7 +71,7 @@ timed_import 2 # the same mail again, into the last run's archive: nothing new
 # A night's new mail: 1% of N more messages (another seed), walked before the
 # mail the archive has, as a nightly import finds them.
 night=$((N / 100 > 0 ? N / 100 : 1))
-target/release/examples/gen_mailbox --out "$TMP/night" --messages "$night" \
+"$TARGET"/release/examples/gen_mailbox --out "$TMP/night" --messages "$night" \
     --seed "$((SEED + 1))" --format maildir > /dev/null 2>&1
 timed_import 3 "$TMP/night" "$MAIL"
 

@@ -1,10 +1,12 @@
 # Shared by the bench scripts (sourced from the repository root). Each
 # function names the calling script in its errors.
 
-# Sets N (the script's first argument, default 100000) and SEED (default 1).
+# Sets N (the script's first argument, default 100000), SEED (default 1) and
+# TARGET (where cargo builds: CARGO_TARGET_DIR, else target).
 bench_defaults() {
     N="${1:-100000}"
     SEED="${SEED:-1}"
+    TARGET="${CARGO_TARGET_DIR:-target}"
 }
 
 # For the import benchmarks: sets N and SEED, checks for GNU time (wall, CPU and peak RSS),
@@ -20,7 +22,7 @@ bench_import_setup() {
     cargo build --release --bins --examples --quiet
     TMP="$(mktemp -d "${TMPDIR:-/tmp}/kura-bench.XXXXXX")"
     trap 'rm -rf "$TMP"' EXIT
-    KURA="${KURA:-target/release/kura}"
+    KURA="${KURA:-$TARGET/release/kura}"
 }
 
 # For the query benchmarks: sets N, SEED, RUNS (default 30), KURA and ARCHIVE
@@ -28,7 +30,7 @@ bench_import_setup() {
 bench_query_setup() {
     bench_defaults "$@"
     RUNS="${RUNS:-30}"
-    KURA="${KURA:-target/release/kura}"
+    KURA="${KURA:-$TARGET/release/kura}"
     bench_archive
     cargo build --release --bins --quiet
 }
@@ -39,7 +41,7 @@ bench_mail() {
     MAIL="${MAIL:-}"
     if [[ -z "$MAIL" ]]; then
         MAIL="$1"
-        target/release/examples/gen_mailbox --out "$MAIL" --messages "$N" --seed "$SEED" \
+        "$TARGET"/release/examples/gen_mailbox --out "$MAIL" --messages "$N" --seed "$SEED" \
             --format "${FORMAT:-maildir}" >&2
     else
         find "$MAIL" -type f -print0 | xargs -0 cat > /dev/null
