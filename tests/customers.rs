@@ -583,15 +583,14 @@ fn synthetic_customer_counts_equal_the_truth() {
 #[test]
 fn is_terms_select_messages_by_direction() {
     let fx = fixture_archive();
-    let with_config = |args: &[&str]| {
+    let configured = |config: &Path, args: &[&str]| {
         let mut c = kura_cfg(&fx.archive, &fx.home);
-        c.arg("--config").arg(&fx.config).args(args);
-        c
+        c.arg("--config").arg(config).args(args);
+        run(&mut c)
     };
+    let with_config = |args: &[&str]| configured(&fx.config, args);
     let ids_of = |query: &str| -> std::collections::BTreeSet<String> {
-        let o = run(&mut with_config(&[
-            "search", "--format", "ids", "--", query,
-        ]));
+        let o = with_config(&["search", "--format", "ids", "--", query]);
         assert!(
             matches!(o.status.code(), Some(0 | 1)),
             "{query}: {}",
@@ -607,7 +606,7 @@ fn is_terms_select_messages_by_direction() {
         a.ends_with("@minato-shokai.co.jp") || a.ends_with(".minato-shokai.co.jp")
     };
     let mut want: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
-    let all = run(&mut with_config(&["search", "--format", "jsonl", "*"]));
+    let all = with_config(&["search", "--format", "jsonl", "*"]);
     for line in stdout(&all).lines() {
         let m: Value = serde_json::from_str(line).unwrap();
         let from = m["from"]["address"].as_str().unwrap_or("");
@@ -666,32 +665,23 @@ fn is_terms_select_messages_by_direction() {
     // No company addresses configured: an error that says what to set.
     let bare = fx.home.join("bare.toml");
     std::fs::write(&bare, "free_mail_domains = [\"example-mail.jp\"]\n").unwrap();
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&bare)
-        .args(["count", "is:outbound"]));
+    let o = configured(&bare, &["count", "is:outbound"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("internal_domains"), "{}", stderr(&o));
     // A configuration that cannot be read matters only to is: terms.
     let broken = fx.home.join("broken.toml");
     std::fs::write(&broken, "internal_domains = \n").unwrap();
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&broken)
-        .args(["count", "見積"]));
+    let o = configured(&broken, &["count", "見積"]);
     assert_eq!(
         stdout(&o).trim(),
         estimates.len().to_string(),
         "{}",
         stderr(&o)
     );
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&broken)
-        .args(["count", "is:inbound"]));
+    let o = configured(&broken, &["count", "is:inbound"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("broken.toml"), "{}", stderr(&o));
-    let o = run(&mut with_config(&["count", "is:sent"]));
+    let o = with_config(&["count", "is:sent"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is:outbound"), "{}", stderr(&o));
 }
