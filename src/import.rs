@@ -1529,7 +1529,11 @@ impl<'s, 'a> Writer<'s, 'a> {
     }
 
     fn classify(&self, m: &ParsedMessage) -> Result<Outcome> {
-        Ok(match self.store.find_message(&m.message_id)? {
+        let mut found = self.store.find_message(&m.message_id)?;
+        if let (None, Some(earlier)) = (&found, &m.earlier_id) {
+            found = self.store.find_message(earlier)?;
+        }
+        Ok(match found {
             None => Outcome::New(0),
             Some((row, hash)) if hash == m.content_hash => Outcome::Duplicate(row),
             Some((row, _)) => Outcome::Conflict(row),

@@ -102,6 +102,9 @@ pub struct ParsedMessage {
     /// Message-ID without angle brackets; synthetic when the mail has none.
     pub message_id: String,
     pub synthetic_id: bool,
+    /// The id earlier versions gave this message, when it is another
+    /// ([`earlier_message_id`]): a copy they stored is this message.
+    pub earlier_id: Option<String>,
     /// Unix seconds.
     pub date: i64,
     pub date_source: DateSource,
@@ -148,12 +151,29 @@ fn reject(reason: impl Into<String>) -> Reject {
 }
 
 /// The mail-parser configuration kura uses: the MIME headers (to read the
-/// body), Date, Subject and the address headers are parsed; every other
-/// header is kept raw. Message-ID, References and In-Reply-To are read from
-/// their raw bytes ([`refs`]), the Received dates only when Date is missing
-/// (`received_date`), so parsing them on every message was wasted work.
-/// Built once: building it fills a hash map of header parsers.
+/// body), Subject and the address headers are parsed; every other header is
+/// kept raw. Message-ID, References and In-Reply-To are read from their raw
+/// bytes ([`refs`]), the Received dates only when Date is missing
+/// (`received_date`), so parsing them on every message was wasted work. Date
+/// is read from its raw bytes too ([`read_date`]), and must be: mail-parser's
+/// date parser runs past the end of a Date that ends in a one-letter zone
+/// (`Z`, military letters) and, on LF-ended mail, a two-letter word (`UT`,
+/// `am`), and takes the next header line for part of the date, losing it
+/// (the From, often). Built once: building it fills a hash map of header
+/// parsers.
 pub fn parser() -> &'static MessageParser {
+    static PARSER: std::sync::LazyLock<MessageParser> = std::sync::LazyLock::new(|| {
+        MessageParser::new()
+            .with_minimal_headers()
+            .header_raw(HeaderName::Date)
+    });
+    &PARSER
+}
+
+/// The configuration of earlier versions, which let mail-parser parse Date:
+/// how they read a message whose Date mail-parser runs past is how they
+/// named it ([`earlier_message_id`]).
+fn parser_with_parsed_dates() -> &'static MessageParser {
     static PARSER: std::sync::LazyLock<MessageParser> =
         std::sync::LazyLock::new(|| MessageParser::new().with_minimal_headers());
     &PARSER
@@ -219,6 +239,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
             Some(id) => (id, false),
             None => (synthetic_message_id(&synthetic_id_hash(&msg, raw)), true),
         };
+    let earlier_id = earlier_message_id(&msg).filter(|id| *id != message_id);
     let (date, date_source) = message_date(&msg, written_date.and_then(|(_, d)| d), file_time);
 
     let mut text = String::new();
@@ -235,6 +256,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     Ok(ParsedMessage {
         message_id,
         synthetic_id,
+        earlier_id,
         date,
         date_source,
         from,
@@ -1184,6 +1206,42 @@ fn content_hash(
     h.update(b"\x00");
     hash_body(&mut h, msg, raw);
     *h.finalize().as_bytes()
+}
+
+/// The id earlier versions gave a message, when they read it otherwise:
+/// they let mail-parser parse the Date, which runs past some Dates' end
+/// ([`parser`]) and takes the next line with it. A Message-ID on that line
+/// was not read (the message was named by [`synthetic_id_hash`]), and a
+/// message without one was named after the headers and body as mail-parser
+/// then bounded them. Only a message with such a Date is parsed again, as
+/// they parsed it; `None` for the others.
+fn earlier_message_id(msg: &Message<'_>) -> Option<String> {
+    let raw: &[u8] = &msg.raw_message;
+    let runs_past = msg
+        .root_part()
+        .headers
+        .iter()
+        .filter(|h| h.name == HeaderName::Date)
+        .any(|h| {
+            let start = h.offset_start as usize;
+            let mut stream =
+                mail_parser::parsers::MessageStream::new(raw.get(start..).unwrap_or_default());
+            stream.parse_date();
+            start + stream.offset() != h.offset_end as usize
+        });
+    if !runs_past {
+        return None;
+    }
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parser_with_parsed_dates().parse(raw)
+    }));
+    let before = parsed.ok().flatten()?;
+    Some(
+        match raw_header(&before, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
+            Some(id) => id,
+            None => synthetic_message_id(&synthetic_id_hash(&before, raw)),
+        },
+    )
 }
 
 /// The hash a message without a Message-ID is named after: its From, To,

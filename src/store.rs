@@ -171,9 +171,11 @@ CREATE TABLE IF NOT EXISTS import_log (
 /// under a Latin label (ISO-8859-1) read as such, not as Latin-1, and with
 /// the Date as kura reads it (`10:00 JST` is `01:00 +0000`); 5 with dates
 /// not in RFC 5322's form read (`2024/01/15 10:00`, ISO 8601, asctime,
-/// `GMT+0900`). Archives written before hold the earlier version's hashes
-/// until [`Store::open_rw`] upgrades them.
-pub const CONTENT_HASH_VERSION: i64 = 5;
+/// `GMT+0900`); 6 with the headers and body after a Date mail-parser ran
+/// past (`… 10:00:00 Z`) read, not lost (see [`crate::parse::parser`]).
+/// Archives written before hold the earlier version's hashes until
+/// [`Store::open_rw`] upgrades them.
+pub const CONTENT_HASH_VERSION: i64 = 6;
 
 /// Columns added to schema 1 after archives were written with it: `(table,
 /// column, declaration)`. [`Store::open_rw`] adds those an archive lacks. Each
@@ -200,6 +202,9 @@ pub struct StoredMessage {
 /// with a new reading of its original (see [`Store::recorded_headers`]).
 #[derive(Debug, Clone)]
 pub struct RecordedHeaders {
+    pub message_id: String,
+    /// The message had no Message-ID (as read when it was stored).
+    pub synthetic_id: bool,
     pub subject: String,
     pub content_hash: Vec<u8>,
     pub date: i64,
@@ -924,7 +929,8 @@ impl Store {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT subject, content_hash, date, date_source FROM messages WHERE id = ?1",
+                "SELECT subject, content_hash, date, date_source, message_id, synthetic_id
+                 FROM messages WHERE id = ?1",
             )?
             .query_row([message], |r| {
                 Ok(RecordedHeaders {
@@ -932,6 +938,8 @@ impl Store {
                     content_hash: r.get(1)?,
                     date: r.get(2)?,
                     date_source: r.get(3)?,
+                    message_id: r.get(4)?,
+                    synthetic_id: r.get(5)?,
                 })
             })?;
         Ok(row)
@@ -974,6 +982,30 @@ impl Store {
 
     /// Replaces the content hash recorded for `message` (which tells a later
     /// copy's duplicate from a conflict).
+    /// Names `message`, stored under a synthetic id, by its Message-ID `id`
+    /// (an earlier version did not read it), unless another message has
+    /// that id; its thread and that of the mail that referenced `id` become
+    /// one. Whether it was renamed.
+    pub fn name_by_message_id(&self, message: i64, id: &str) -> Result<bool> {
+        let taken: bool = self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE message_id = ?1)")?
+            .query_row([id], |r| r.get(0))?;
+        if taken {
+            return Ok(false);
+        }
+        let thread: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE messages SET message_id = ?2, synthetic_id = 0 WHERE id = ?1 RETURNING thread",
+            )?
+            .query_row(params![message, id], |r| r.get(0))?;
+        if let Some(referenced) = self.ghost_thread(id)? {
+            self.merge_threads(referenced.max(thread), referenced.min(thread))?;
+        }
+        Ok(true)
+    }
+
     pub fn replace_content_hash(&self, message: i64, hash: &[u8; 32]) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE messages SET content_hash = ?2 WHERE id = ?1")?

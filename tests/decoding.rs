@@ -1,8 +1,9 @@
 //! Mail bodies decoded end to end, as `import`, `count` and `show` see them:
 //! `format=flowed` text (RFC 3676), a multipart whose closing boundary is
 //! missing, and Latin-1 text under a UTF-8 label or in a raw 8-bit header (and
-//! the content hashes of archives that read it otherwise); and Date: headers
-//! with a zone RFC 5322 does not name, or none.
+//! the content hashes of archives that read it otherwise); Date: headers
+//! with a zone RFC 5322 does not name, or none, or in another form; and the
+//! line after a Date that mail-parser's date parser runs past.
 
 mod common;
 use common::*;
@@ -756,4 +757,110 @@ fn dates_outside_rfc_5322s_form_are_read() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(sources, ["date"; 4], "taken from the Date header");
+}
+
+/// mail-parser's date parser runs past a Date ending in a one-letter zone
+/// (`Z`) and, on LF-ended mail, in a two-letter word (`UT`, `am`), and takes
+/// the next line for part of the date. Earlier versions lost that line: the
+/// From after such a Date, a Message-ID (the message got a synthetic id),
+/// or, when the Date was the last header, the body's first lines. kura reads
+/// them; a copy of such a message stored by an earlier version, under the id
+/// it gave, is a duplicate of it, and `reindex` brings what it recorded up
+/// to date.
+#[test]
+fn the_line_after_a_date_ending_in_a_short_zone_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("md");
+    let mails = [
+        "From: Tanaka <tanaka@kyowa.example>\nTo: info@minato.example\nSubject: invoice\n\
+         Date: Mon, 15 Jan 2024 10:00:00 Z\nMessage-ID: <run-past@kyowa.example>\n\n\
+         Please send the invoice.\n",
+        "Date: Tue, 16 Jan 2024 09:30:00 UT\nFrom: Suzuki <suzuki@kyowa.example>\n\
+         To: info@minato.example\nSubject: no id\n\nNo Message-ID here.\n",
+        "From: Sato <sato@kyowa.example>\nTo: info@minato.example\nSubject: last\n\
+         Message-ID: <date-last@kyowa.example>\nDate: Wed, 17 Jan 2024 08:00:00 am\n\n\
+         納品書を送ります。\nsecond line\n",
+    ];
+    for (n, mail) in mails.iter().enumerate() {
+        write(&md.join("cur"), &format!("{n}.host:2,S"), mail.as_bytes());
+    }
+    let archive = tmp.path().join("a");
+    assert_eq!(import(&archive, &[&md])["new"], 3);
+    let mut listed = ids(&archive, "*");
+    listed.sort();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(
+        listed[1..],
+        ["date-last@kyowa.example", "run-past@kyowa.example"]
+    );
+    assert_eq!(count(&archive, "from:suzuki@kyowa.example"), 1);
+    assert_eq!(count(&archive, "納品書 \"second line\""), 1);
+
+    // As an earlier version recorded them (the ids are those it gave, the
+    // From and the body it lost).
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET message_id = '71ec7f5c4ee10eb9a8f57900325bf863@kura.invalid',
+           synthetic_id = 1
+           WHERE message_id = 'run-past@kyowa.example';
+         UPDATE messages SET message_id = '9fe5d5a5517e22bd06597ee258a4bab0@kura.invalid',
+           from_name = '', from_addr = '' WHERE subject = 'no id';
+         DELETE FROM addresses WHERE address = 'suzuki@kyowa.example';",
+    )
+    .unwrap();
+    drop(db);
+    let copies = tmp.path().join("copies");
+    for (n, mail) in mails.iter().enumerate() {
+        write(
+            &copies.join("cur"),
+            &format!("{n}.other:2,S"),
+            mail.as_bytes(),
+        );
+    }
+    write(
+        &copies.join("cur"),
+        "reply.other:2,S",
+        b"From: info@minato.example\nTo: tanaka@kyowa.example\nSubject: Re: invoice\n\
+          Date: Mon, 15 Jan 2024 11:00:00 +0900\nMessage-ID: <reply@minato.example>\n\
+          In-Reply-To: <run-past@kyowa.example>\n\nAttached.\n",
+    );
+    let s = import(&archive, &[&copies]);
+    assert_eq!(
+        (&s["new"], &s["duplicates"], &s["conflicts"]),
+        (&1.into(), &3.into(), &0.into()),
+        "{s}"
+    );
+    let thread_of = |id: &str| {
+        let o = run(kura(&archive).args(["search", "--format", "jsonl", &format!("id:{id}")]));
+        let m: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        m["thread"].clone()
+    };
+    assert_ne!(
+        thread_of("reply@minato.example"),
+        thread_of("71ec7f5c4ee10eb9a8f57900325bf863@kura.invalid")
+    );
+
+    // The reindex records the From and the Message-ID, which joins the
+    // reply's thread. The message without one keeps its name.
+    let said = reindex(&archive);
+    assert!(
+        said.contains("the Message-IDs of 1 brought up to date")
+            && said.contains("the addresses of 1 brought up to date"),
+        "{said}"
+    );
+    assert_eq!(
+        thread_of("reply@minato.example"),
+        thread_of("run-past@kyowa.example")
+    );
+    let o = run(kura(&archive).args(["search", "--format", "jsonl", "subject:id"]));
+    let m: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (&m["message_id"], &m["from"]["address"]),
+        (
+            &"9fe5d5a5517e22bd06597ee258a4bab0@kura.invalid".into(),
+            &"suzuki@kyowa.example".into()
+        )
+    );
+    let o = run(kura(&archive).arg("check"));
+    assert!(o.status.success(), "{}", stderr(&o));
 }

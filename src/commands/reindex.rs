@@ -76,6 +76,9 @@ struct Refresh {
     date_changed: bool,
     /// Computed from the headers as decoded: follows their reading.
     content_hash: Option<[u8; 32]>,
+    /// The Message-ID an earlier version did not read (it named the message
+    /// by a synthetic id: [`ParsedMessage::earlier_id`]).
+    message_id: Option<String>,
 }
 
 impl Refresh {
@@ -104,6 +107,10 @@ impl Refresh {
         });
         let content_hash =
             (recorded.content_hash[..] != parsed.content_hash[..]).then_some(parsed.content_hash);
+        let message_id = (recorded.synthetic_id
+            && !parsed.synthetic_id
+            && parsed.earlier_id.as_ref() == Some(&recorded.message_id))
+        .then(|| parsed.message_id.clone());
         let attachments =
             (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
         let recorded = store.recorded_mailboxes(id)?;
@@ -122,16 +129,19 @@ impl Refresh {
             subject_changed,
             date_changed,
             content_hash,
+            message_id,
         };
         Ok((refresh.attachments.is_some()
+            || refresh.message_id.is_some()
             || refresh.mailboxes.is_some()
             || refresh.headers.is_some()
             || refresh.content_hash.is_some())
         .then_some(refresh))
     }
 
-    /// Records the new reading in `store`.
-    fn apply(&self, store: &Store) -> Result<()> {
+    /// Records the new reading in `store`; whether the message was named
+    /// by its Message-ID.
+    fn apply(&self, store: &Store) -> Result<bool> {
         if let Some(list) = &self.attachments {
             store.replace_attachments(self.id, list)?;
         }
@@ -144,7 +154,10 @@ impl Refresh {
         if let Some(hash) = &self.content_hash {
             store.replace_content_hash(self.id, hash)?;
         }
-        Ok(())
+        match &self.message_id {
+            Some(id) => store.name_by_message_id(self.id, id),
+            None => Ok(false),
+        }
     }
 }
 
@@ -161,6 +174,10 @@ pub struct ReindexSummary {
     pub subjects_updated: u64,
     /// The same for the date the Date: or Received: headers give.
     pub dates_updated: u64,
+    /// Messages named by a synthetic id because an earlier version did not
+    /// read their Message-ID: named by it now (unless another message has
+    /// it).
+    pub ids_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
     pub seconds: f64,
@@ -251,6 +268,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         addresses_updated: changed.iter().filter(|r| r.mailboxes.is_some()).count() as u64,
         subjects_updated: changed.iter().filter(|r| r.subject_changed).count() as u64,
         dates_updated: changed.iter().filter(|r| r.date_changed).count() as u64,
+        ids_updated: 0,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
     };
@@ -262,7 +280,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     if !changed.is_empty() {
         store.begin()?;
         for r in &changed {
-            r.apply(store)?;
+            summary.ids_updated += u64::from(r.apply(store)?);
         }
         store.commit()?;
     }
@@ -317,8 +335,9 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}{}{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}{}{}{}, {:.1} s",
             summary.indexed,
+            brought_up_to_date("Message-IDs", summary.ids_updated),
             brought_up_to_date("attachments", summary.attachments_updated),
             brought_up_to_date("addresses", summary.addresses_updated),
             brought_up_to_date("subjects", summary.subjects_updated),
