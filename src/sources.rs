@@ -56,7 +56,8 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 /// Walks each path and lists the files to import.
 ///
-/// - A directory containing `cur/` or `new/` is a Maildir: the regular files
+/// - A directory containing `cur/`, or `new/` with `tmp/` or alone (see
+///   [`is_maildir_outside_one`]), is a Maildir: the regular files
 ///   of `cur/` and `new/` are [`SourceKind::MaildirFile`]; `tmp/` is ignored;
 ///   subfolders that are themselves Maildirs (Maildir++ `.Sent`,
 ///   `.Archive.2024`, and also verbatim `Sent/` layouts) are included; anything
@@ -287,7 +288,7 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     let md =
         fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
     if md.is_dir() {
-        if is_maildir(arg) {
+        if is_maildir_outside_one(arg) {
             fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
             walk_maildir(arg, out);
         } else if is_maildir_messages(arg) {
@@ -321,7 +322,8 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A folder is a Maildir when it has a `cur/` or `new/` folder (not a link).
+/// Whether `dir`, a subfolder of a Maildir, is a Maildir++ folder: it has a
+/// `cur/` or `new/` folder (not a link).
 fn is_maildir(dir: &Path) -> bool {
     let is_dir = |name: &str| {
         fs::symlink_metadata(dir.join(name))
@@ -329,6 +331,35 @@ fn is_maildir(dir: &Path) -> bool {
             .unwrap_or(false)
     };
     is_dir("cur") || is_dir("new")
+}
+
+/// Whether `dir`, named as an argument or found in a folder that is not a
+/// Maildir, is a Maildir: it has a `cur/` folder, or a `new/` folder with
+/// `tmp/` beside it or nothing else beside it (hidden entries aside: a
+/// Maildir exported without its empty `cur/` and `tmp/`). A folder that
+/// holds a `new/` among other things (`exports/`, with `2023.mbox` and the
+/// latest exports in `new/`) is walked as any folder is: in a Maildir, its
+/// files would be passed over and the mbox files in `new/` read as one
+/// message each. (Inside a Maildir, a subfolder with `cur/` or `new/` is a
+/// Maildir++ folder: [`is_maildir`].)
+fn is_maildir_outside_one(dir: &Path) -> bool {
+    let is_dir = |name: &str| {
+        fs::symlink_metadata(dir.join(name))
+            .map(|m| m.is_dir())
+            .unwrap_or(false)
+    };
+    if is_dir("cur") {
+        return true;
+    }
+    if !is_dir("new") {
+        return false;
+    }
+    is_dir("tmp")
+        || fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .all(|e| e.file_name() == "new" || is_hidden(&e.file_name()))
+        })
 }
 
 /// Whether `dir` is the `cur/` or `new/` folder of a Maildir (named as an
@@ -525,7 +556,7 @@ fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
                 it.skip_current_dir();
             }
         } else if ft.is_dir() {
-            if is_maildir(path) {
+            if is_maildir_outside_one(path) {
                 walk_maildir(path, out);
                 it.skip_current_dir();
             }

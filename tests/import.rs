@@ -1067,6 +1067,49 @@ fn a_folder_merely_named_new_is_walked_as_any_folder() {
             "n4@x.example"
         ]
     );
+
+    // `kura import exports`, with last year's mbox beside `new/`: a folder
+    // that holds `new/` among other files is no Maildir either.
+    let exports = tmp.path().join("exports");
+    std::fs::write(
+        exports.join("2023.mbox"),
+        (5..=6).map(message).collect::<String>(),
+    )
+    .unwrap();
+    let archive = tmp.path().join("b");
+    let s = import(&archive, &[&exports]);
+    assert_accounted(&s);
+    assert_eq!(
+        (&s["new"], &s["rejected"], &s["ignored_files"]),
+        (&6.into(), &0.into(), &0.into()),
+        "{s}"
+    );
+    assert_eq!(ids(&archive, "body").len(), 6);
+
+    // A Maildir exported without its empty `cur/` and `tmp/` (`new/` alone,
+    // hidden entries aside) is still a Maildir: its files are Maildir files.
+    let bare = tmp.path().join("bare");
+    std::fs::create_dir_all(bare.join("new")).unwrap();
+    std::fs::create_dir_all(bare.join(".Sent/cur")).unwrap();
+    std::fs::write(
+        bare.join("new/1700000000.1.host"),
+        "From: a7@x.example\nSubject: s 7\nMessage-ID: <n7@x.example>\n\nbody 7\n",
+    )
+    .unwrap();
+    std::fs::write(
+        bare.join(".Sent/cur/1700000001.2.host:2,S"),
+        "From: a8@x.example\nSubject: s 8\nMessage-ID: <n8@x.example>\n\nbody 8\n",
+    )
+    .unwrap();
+    let o = run(kura(&archive).args(["import", "--json"]).arg(&bare));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(s["new"], 2, "{s}");
+    for id in ["n7@x.example", "n8@x.example"] {
+        let o = run(kura(&archive).args(["show", "--format", "json", id]));
+        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+    }
 }
 
 #[test]
