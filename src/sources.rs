@@ -58,7 +58,8 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 ///
 /// - A directory containing `cur/`, or `new/` with `tmp/` or alone (see
 ///   [`is_maildir_outside_one`]), is a Maildir: the regular files
-///   of `cur/` and `new/` are [`SourceKind::MaildirFile`]; `tmp/` is ignored;
+///   of `cur/` and `new/` are [`SourceKind::MaildirFile`] (but for one
+///   named like an mbox that starts like one); `tmp/` is ignored;
 ///   subfolders that are themselves Maildirs (Maildir++ `.Sent`,
 ///   `.Archive.2024`, and also verbatim `Sent/` layouts) are included; anything
 ///   else in the Maildir folder (`SOURCES.tsv`, `expected-json/`, ...) is
@@ -479,8 +480,21 @@ fn walk_maildir_messages(dir: &Path, out: &mut Found<'_>) {
         } else if is_hidden(&name) {
             out.ignored.push((path, "hidden file".into()));
         } else {
-            match fs::symlink_metadata(&path) {
-                Ok(md) => out.file(source_file(path, SourceKind::MaildirFile, &md)),
+            // A file named like an mbox (someone put `2024.mbox` here) is
+            // read as one if it is: as a Maildir file, its messages after
+            // the first would be taken for the first one's body. Maildir
+            // files are never so named, and only those are sniffed.
+            let kind = |md: &Metadata| -> io::Result<SourceKind> {
+                if !named_like_an_mbox(&path) || md.len() == 0 {
+                    return Ok(SourceKind::MaildirFile);
+                }
+                Ok(match sniff(&mut File::open(&path)?)? {
+                    Ok(mbox @ SourceKind::Mbox { .. }) => mbox,
+                    _ => SourceKind::MaildirFile,
+                })
+            };
+            match fs::symlink_metadata(&path).and_then(|md| Ok((kind(&md)?, md))) {
+                Ok((kind, md)) => out.file(source_file(path, kind, &md)),
                 Err(e) => out.ignored.push((path, format!("unreadable: {e}"))),
             }
         }
@@ -596,6 +610,17 @@ const MAIL_EXTENSIONS: &[&str] = &["eml", "msg", "mail", "mbox", "mbx", "emlx"];
 
 fn has_mail_extension(path: &Path) -> bool {
     has_extension(path, MAIL_EXTENSIONS)
+}
+
+/// Whether `path` is named like an mbox file: `*.mbox`, `*.mbx`, also
+/// gzipped (`*.mbox.gz`).
+fn named_like_an_mbox(path: &Path) -> bool {
+    const MBOX: &[&str] = &["mbox", "mbx"];
+    has_extension(path, MBOX)
+        || (has_extension(path, &["gz"])
+            && path
+                .file_stem()
+                .is_some_and(|s| has_extension(Path::new(s), MBOX)))
 }
 
 /// Whether the extension of `path` is one of `extensions`, in any case.
@@ -1365,6 +1390,23 @@ mod tests {
     }
 
     const EML: &[u8] = b"From: Tanaka <tanaka@example.jp>\nSubject: test\n\nbody\n";
+
+    #[test]
+    fn mbox_files_are_known_by_their_names() {
+        for name in ["2024.mbox", "Inbox.MBX", "2024-03.mbox.gz", "a.b.Mbox.GZ"] {
+            assert!(named_like_an_mbox(Path::new(name)), "{name}");
+        }
+        for name in [
+            "1700000000.M1P2.host:2,S",
+            "mbox",
+            "x.gz",
+            "mbox.gz",
+            "a.eml",
+            "a.mbox.zip",
+        ] {
+            assert!(!named_like_an_mbox(Path::new(name)), "{name}");
+        }
+    }
 
     #[test]
     fn maildir_plus_plus_tree() {

@@ -1113,6 +1113,38 @@ fn a_folder_merely_named_new_is_walked_as_any_folder() {
 }
 
 #[test]
+fn an_mbox_put_in_a_maildirs_new_is_read_as_an_mbox() {
+    // Someone saved an export into the shared Maildir's `new/`: its three
+    // messages are three messages, not one with the others as its body.
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("Maildir");
+    std::fs::create_dir_all(md.join("cur")).unwrap();
+    std::fs::create_dir_all(md.join("new")).unwrap();
+    let message = |n: u32| {
+        format!(
+            "From a{n}@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a{n}@x.example\n\
+             Subject: s {n}\nMessage-ID: <m{n}@x.example>\n\nbody {n}\n\n"
+        )
+    };
+    std::fs::write(
+        md.join("new/2024-03.MBOX"),
+        (1..=3).map(message).collect::<String>(),
+    )
+    .unwrap();
+    // A Maildir file that starts with a `From ` line is still one message.
+    std::fs::write(md.join("cur/1700000000.1.host:2,S"), message(4)).unwrap();
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!((&s["new"], &s["rejected"]), (&4.into(), &0.into()), "{s}");
+    assert_eq!(count(&archive, "body"), 4);
+    assert_eq!(count(&archive, "\"body 2\""), 1);
+    let o = run(kura(&archive).args(["show", "--format", "json", "m4@x.example"]));
+    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
