@@ -326,12 +326,12 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
 /// Whether `dir`, a subfolder of a Maildir, is a Maildir++ folder: it has a
 /// `cur/` or `new/` folder (not a link).
 fn is_maildir(dir: &Path) -> bool {
-    let is_dir = |name: &str| {
-        fs::symlink_metadata(dir.join(name))
-            .map(|m| m.is_dir())
-            .unwrap_or(false)
-    };
-    is_dir("cur") || is_dir("new")
+    has_folder(dir, "cur") || has_folder(dir, "new")
+}
+
+/// Whether `dir` holds a folder (not a link to one) named `name`.
+fn has_folder(dir: &Path, name: &str) -> bool {
+    fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_dir())
 }
 
 /// Whether `dir`, named as an argument or found in a folder that is not a
@@ -344,18 +344,13 @@ fn is_maildir(dir: &Path) -> bool {
 /// message each. (Inside a Maildir, a subfolder with `cur/` or `new/` is a
 /// Maildir++ folder: [`is_maildir`].)
 fn is_maildir_outside_one(dir: &Path) -> bool {
-    let is_dir = |name: &str| {
-        fs::symlink_metadata(dir.join(name))
-            .map(|m| m.is_dir())
-            .unwrap_or(false)
-    };
-    if is_dir("cur") {
+    if has_folder(dir, "cur") {
         return true;
     }
-    if !is_dir("new") {
+    if !has_folder(dir, "new") {
         return false;
     }
-    is_dir("tmp")
+    has_folder(dir, "tmp")
         || fs::read_dir(dir).is_ok_and(|entries| {
             entries
                 .flatten()
@@ -382,9 +377,9 @@ fn is_maildir_messages(dir: &Path) -> bool {
         parent
     };
     matches!(name, "cur" | "new")
-        && ["cur", "new", "tmp"].iter().any(|&sibling| {
-            sibling != name && fs::symlink_metadata(parent.join(sibling)).is_ok_and(|m| m.is_dir())
-        })
+        && ["cur", "new", "tmp"]
+            .iter()
+            .any(|&sibling| sibling != name && has_folder(parent, sibling))
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
@@ -605,6 +600,9 @@ fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// File name extensions that say "an mbox".
+const MBOX_EXTENSIONS: &[&str] = &["mbox", "mbx"];
+
 /// File name extensions that say "one message" (or an mbox).
 const MAIL_EXTENSIONS: &[&str] = &["eml", "msg", "mail", "mbox", "mbx", "emlx"];
 
@@ -615,12 +613,11 @@ fn has_mail_extension(path: &Path) -> bool {
 /// Whether `path` is named like an mbox file: `*.mbox`, `*.mbx`, also
 /// gzipped (`*.mbox.gz`).
 fn named_like_an_mbox(path: &Path) -> bool {
-    const MBOX: &[&str] = &["mbox", "mbx"];
-    has_extension(path, MBOX)
+    has_extension(path, MBOX_EXTENSIONS)
         || (has_extension(path, &["gz"])
             && path
                 .file_stem()
-                .is_some_and(|s| has_extension(Path::new(s), MBOX)))
+                .is_some_and(|s| has_extension(Path::new(s), MBOX_EXTENSIONS)))
 }
 
 /// Whether the extension of `path` is one of `extensions`, in any case.
@@ -672,7 +669,7 @@ pub fn emlx_message(bytes: &[u8]) -> Option<&[u8]> {
 /// An empty file named `*.mbox` or `*.mbx` is an mbox without messages (an
 /// empty folder exported), not an empty message to reject.
 fn is_empty_mbox(path: &Path, md: &Metadata) -> bool {
-    md.len() == 0 && has_extension(path, &["mbox", "mbx"])
+    md.len() == 0 && has_extension(path, MBOX_EXTENSIONS)
 }
 
 /// Reads up to `SNIFF_LEN` bytes (fewer only at end of input).
