@@ -324,6 +324,11 @@ pub fn cr_line_endings(raw: &[u8]) -> Option<Vec<u8>> {
 /// or quoted-printable forwarded messages), more than [`MAX_PARTS`] parts, and
 /// a panic inside mail-parser, are rejected with a reason.
 pub fn parse_mime(raw: &[u8]) -> Result<Message<'_>, Reject> {
+    parse_mime_with(parser(), raw)
+}
+
+/// [`parse_mime`] with the mail-parser configuration `mime_parser`.
+fn parse_mime_with<'r>(mime_parser: &MessageParser, raw: &'r [u8]) -> Result<Message<'r>, Reject> {
     let mut budget = MAX_ENCODED_MESSAGES;
     let hidden = encoded_nesting(raw, 0, &mut budget);
     if hidden == usize::MAX {
@@ -336,7 +341,7 @@ pub fn parse_mime(raw: &[u8]) -> Result<Message<'_>, Reject> {
             "encoded forwarded messages nest more than {MAX_NESTING} messages"
         )));
     }
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser().parse(raw)));
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mime_parser.parse(raw)));
     let msg = match parsed {
         Ok(Some(m)) => m,
         Ok(None) => return Err(reject("not a mail message (no header could be parsed)")),
@@ -1214,7 +1219,10 @@ fn content_hash(
 /// was not read (the message was named by [`synthetic_id_hash`]), and a
 /// message without one was named after the headers and body as mail-parser
 /// then bounded them. Only a message with such a Date is parsed again, as
-/// they parsed it; `None` for the others.
+/// they parsed it, and with the same limits ([`parse_mime`]: the lines a
+/// Date takes can turn the body's first lines into header lines, and make
+/// the body a forwarded message nested however deep); `None` for the
+/// others, and for a message they rejected.
 fn earlier_message_id(msg: &Message<'_>) -> Option<String> {
     let raw: &[u8] = &msg.raw_message;
     let runs_past = msg
@@ -1232,10 +1240,7 @@ fn earlier_message_id(msg: &Message<'_>) -> Option<String> {
     if !runs_past {
         return None;
     }
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parser_with_parsed_dates().parse(raw)
-    }));
-    let before = parsed.ok().flatten()?;
+    let before = parse_mime_with(parser_with_parsed_dates(), raw).ok()?;
     Some(
         match raw_header(&before, HeaderName::MessageId).and_then(|v| refs::normalize_id(&v)) {
             Some(id) => id,
@@ -1949,6 +1954,23 @@ mod tests {
                 format!("forwarded messages nested more than {MAX_NESTING} levels deep")
             );
         }
+    }
+
+    /// A Date that mail-parser's date parser runs past takes the blank line
+    /// after the header with it, and in the reading of earlier versions the
+    /// body's first lines become header lines: here those of a message
+    /// forwarded 100,000 levels deep, which that reading must reject (as
+    /// earlier versions did) rather than drop, recursively, on the import
+    /// worker's stack. The message itself is one text part.
+    #[test]
+    fn a_deep_forward_only_the_earlier_reading_sees_does_not_overflow_the_stack() {
+        let raw = format!(
+            "Subject: fwd\nDate: Mon, 15 Jan 2024 10:00:00 Z\n\n{}",
+            forwards(100_000)
+        );
+        let m = on_small_stack(move || parse_message(raw.as_bytes(), None)).unwrap();
+        assert!(m.text.contains("level 0"), "{}", m.text.len());
+        assert_eq!(m.earlier_id, None);
     }
 
     fn kura_parse(s: &str) -> Result<ParsedMessage, Reject> {
