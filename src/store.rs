@@ -980,8 +980,6 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces the content hash recorded for `message` (which tells a later
-    /// copy's duplicate from a conflict).
     /// Names `message`, stored under a synthetic id, by its Message-ID `id`
     /// (an earlier version did not read it), unless another message has
     /// that id; its thread and that of the mail that referenced `id` become
@@ -1006,6 +1004,8 @@ impl Store {
         Ok(true)
     }
 
+    /// Replaces the content hash recorded for `message` (which tells a later
+    /// copy's duplicate from a conflict).
     pub fn replace_content_hash(&self, message: i64, hash: &[u8; 32]) -> Result<()> {
         self.conn
             .prepare_cached("UPDATE messages SET content_hash = ?2 WHERE id = ?1")?
