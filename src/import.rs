@@ -1530,8 +1530,18 @@ impl<'s, 'a> Writer<'s, 'a> {
 
     fn classify(&self, m: &ParsedMessage) -> Result<Outcome> {
         let mut found = self.store.find_message(&m.message_id)?;
-        if let (None, Some(earlier)) = (&found, &m.earlier_id) {
-            found = self.store.find_message(earlier)?;
+        // The copy an earlier version stored under the id it gave is this
+        // message, also when another message has its Message-ID (stored
+        // under it then, and left so by `reindex`): looked for unless a
+        // message with the id is this one.
+        if let Some(earlier) = &m.earlier_id
+            && found
+                .as_ref()
+                .is_none_or(|(_, hash)| *hash != m.content_hash)
+            && let Some(stored) = self.store.find_message(earlier)?
+            && (found.is_none() || stored.1 == m.content_hash)
+        {
+            found = Some(stored);
         }
         Ok(match found {
             None => Outcome::New(0),

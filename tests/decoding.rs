@@ -864,3 +864,57 @@ fn the_line_after_a_date_ending_in_a_short_zone_is_read() {
     let o = run(kura(&archive).arg("check"));
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// A message whose Message-ID an earlier version lost (after a Date it ran
+/// past) was stored under the synthetic id it gave, and another message
+/// with that Message-ID under it: a later copy of the first is a duplicate
+/// of the row it was stored as, not a conflict of the other, before a
+/// reindex and after it (which leaves the first under its synthetic id, as
+/// the Message-ID is taken).
+#[test]
+fn a_copy_of_a_message_stored_under_its_earlier_id_is_no_conflict_of_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = "Subject: order\nFrom: A <a@kyowa.example>\n\
+                 Date: Mon, 15 Jan 2024 10:00:00 UT\nMessage-ID: <shared@kyowa.example>\n\
+                 To: info@minato.example\n\nfirst version\n";
+    let other = "Subject: order (corrected)\r\nFrom: A <a@kyowa.example>\r\n\
+                 Date: Mon, 15 Jan 2024 10:05:00 +0000\r\nMessage-ID: <shared@kyowa.example>\r\n\
+                 To: info@minato.example\r\n\r\nsecond version\r\n";
+    let archive = tmp.path().join("a");
+    write(&tmp.path().join("a1/cur"), "1.host:2,S", first.as_bytes());
+    assert_eq!(import(&archive, &[&tmp.path().join("a1")])["new"], 1);
+    // As an earlier version named it.
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch(
+        "UPDATE messages SET message_id = '48786f69fa651e71f334b9da2a534853@kura.invalid',
+           synthetic_id = 1",
+    )
+    .unwrap();
+    drop(db);
+    write(&tmp.path().join("a2/cur"), "2.host:2,S", other.as_bytes());
+    assert_eq!(import(&archive, &[&tmp.path().join("a2")])["new"], 1);
+    for round in ["b", "c"] {
+        let copies = tmp.path().join(round);
+        write(&copies.join("cur"), "1.other:2,S", first.as_bytes());
+        write(&copies.join("cur"), "2.other:2,S", other.as_bytes());
+        let s = import(&archive, &[&copies]);
+        assert_eq!(
+            (&s["new"], &s["duplicates"], &s["conflicts"]),
+            (&0.into(), &2.into(), &0.into()),
+            "{round}: {s}"
+        );
+        let said = reindex(&archive);
+        assert!(!said.contains("Message-IDs"), "{said}");
+    }
+    let mut listed = ids(&archive, "*");
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            "48786f69fa651e71f334b9da2a534853@kura.invalid",
+            "shared@kyowa.example"
+        ]
+    );
+    let o = run(kura(&archive).arg("check"));
+    assert!(o.status.success(), "{}", stderr(&o));
+}
