@@ -787,7 +787,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__pending)
-            opts="-q -h -V --older-than --sort --format --utc --archive --quiet --config --help --version"
+            opts="-q -h -V --older-than --wall-clock --sort --format --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -869,7 +869,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__report)
-            opts="-q -h -V --since --until --by --late --window --format --utc --archive --quiet --config --help --version"
+            opts="-q -h -V --since --until --by --late --wall-clock --window --format --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -234,7 +234,7 @@ complete -c kura -n "__fish_kura_using_subcommand audit" -l config -d 'The confi
 complete -c kura -n "__fish_kura_using_subcommand audit" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand audit" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand audit" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand pending" -l older-than -d 'Only conversations waiting at least this long: 30m, 24h, 3d, 2w' -r
+complete -c kura -n "__fish_kura_using_subcommand pending" -l older-than -d 'Only conversations waiting at least this long: 30m, 24h, 3d, 2w (of working time when working_hours is configured)' -r
 complete -c kura -n "__fish_kura_using_subcommand pending" -l sort -r -f -a "oldest\t'Waiting longest first'
 newest\t'Waiting shortest first'"
 complete -c kura -n "__fish_kura_using_subcommand pending" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
@@ -245,6 +245,7 @@ jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
 complete -c kura -n "__fish_kura_using_subcommand pending" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand pending" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand pending" -l wall-clock -d 'Count wall-clock time even when working_hours is configured'
 complete -c kura -n "__fish_kura_using_subcommand pending" -l utc -d 'Dates in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand pending" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand pending" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -254,7 +255,7 @@ complete -c kura -n "__fish_kura_using_subcommand report" -l until -d 'Only inbo
 complete -c kura -n "__fish_kura_using_subcommand report" -l by -d 'Group the counts' -r -f -a "staff\t'The staff address of the first reply'
 customer\t'The customer key'
 month\t'The month of the inbound message'"
-complete -c kura -n "__fish_kura_using_subcommand report" -l late -d 'Replies slower than this are late: 30m, 4h, 3d, 2w' -r
+complete -c kura -n "__fish_kura_using_subcommand report" -l late -d 'Replies slower than this are late: 30m, 4h, 3d, 2w (of working time when working_hours is configured)' -r
 complete -c kura -n "__fish_kura_using_subcommand report" -l window -d 'Two staff replying within this time after a message make a double answer' -r
 complete -c kura -n "__fish_kura_using_subcommand report" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
 table\t'A table (comfy-table)'
@@ -264,6 +265,7 @@ jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
 complete -c kura -n "__fish_kura_using_subcommand report" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand report" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand report" -l wall-clock -d 'Count wall-clock time even when working_hours is configured'
 complete -c kura -n "__fish_kura_using_subcommand report" -l utc -d 'Days and months in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand report" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -612,9 +612,12 @@ pub struct PendingArgs {
     /// Only threads with a message matching this query (default: every thread).
     #[arg(value_name = "QUERY")]
     pub query: Vec<String>,
-    /// Only conversations waiting at least this long: 30m, 24h, 3d, 2w.
+    /// Only conversations waiting at least this long: 30m, 24h, 3d, 2w (of working time when working_hours is configured).
     #[arg(long, value_name = "DURATION")]
     pub older_than: Option<String>,
+    /// Count wall-clock time even when working_hours is configured.
+    #[arg(long)]
+    pub wall_clock: bool,
     #[arg(long, value_enum, default_value_t = PendingSort::Oldest)]
     pub sort: PendingSort,
     #[arg(long, value_enum, default_value_t = ListFormat::Auto)]
@@ -646,9 +649,12 @@ pub struct ReportArgs {
     /// Group the counts.
     #[arg(long, value_enum, value_name = "GROUP")]
     pub by: Option<ReportBy>,
-    /// Replies slower than this are late: 30m, 4h, 3d, 2w.
+    /// Replies slower than this are late: 30m, 4h, 3d, 2w (of working time when working_hours is configured).
     #[arg(long, default_value = "4h", value_name = "DURATION")]
     pub late: String,
+    /// Count wall-clock time even when working_hours is configured.
+    #[arg(long)]
+    pub wall_clock: bool,
     /// Two staff replying within this time after a message make a double answer.
     #[arg(long, default_value = "24h", value_name = "DURATION")]
     pub window: String,

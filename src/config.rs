@@ -11,9 +11,13 @@
 //! internal_domains = ["minato-shokai.co.jp"]
 //! shared_address = "support@minato-shokai.co.jp"
 //! free_mail_domains = ["example-mail.jp"]   # added to the built-in list
+//! working_hours = "09:00-18:00"   # response and waiting times count these only
+//! working_days = ["mon", "tue", "wed", "thu", "fri"]   # the default
+//! holidays = ["2025-01-01", "2024-12-28..2025-01-05"]
 //! ```
 
 use crate::archive::Archive;
+use crate::hours::WorkingHours;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -29,6 +33,9 @@ struct RawConfig {
     internal_domains: Option<Vec<String>>,
     shared_address: Option<String>,
     free_mail_domains: Option<Vec<String>>,
+    working_hours: Option<String>,
+    working_days: Option<Vec<String>>,
+    holidays: Option<Vec<String>>,
 }
 
 /// Where a configuration value came from.
@@ -88,6 +95,9 @@ pub struct Config {
     pub shared_address: Setting<Option<String>>,
     /// Free-mail and carrier domains added to [`crate::customers::FREE_MAIL_DOMAINS`].
     pub extra_free_mail_domains: Setting<Vec<String>>,
+    /// When response and waiting times count (`working_hours`,
+    /// `working_days`, `holidays`); `None`: always.
+    pub working_hours: Setting<Option<WorkingHours>>,
 }
 
 impl Default for Config {
@@ -105,6 +115,10 @@ impl Default for Config {
             },
             extra_free_mail_domains: Setting {
                 value: Vec::new(),
+                source: Source::Default,
+            },
+            working_hours: Setting {
+                value: None,
                 source: Source::Default,
             },
         }
@@ -196,8 +210,23 @@ impl Config {
         if let Some(v) = raw.free_mail_domains {
             c.extra_free_mail_domains = Setting {
                 value: domains(&v, path, "free_mail_domains")?,
-                source: from_file,
+                source: from_file.clone(),
             };
+        }
+        match (raw.working_hours, raw.working_days, raw.holidays) {
+            (Some(hours), days, holidays) => {
+                let w = WorkingHours::parse(&hours, days.as_deref(), &holidays.unwrap_or_default())
+                    .map_err(|e| anyhow::anyhow!("{}: bad configuration: {e}", path.display()))?;
+                c.working_hours = Setting {
+                    value: Some(w),
+                    source: from_file,
+                };
+            }
+            (None, Some(_), _) | (None, _, Some(_)) => bail!(
+                "{}: bad configuration: working_days and holidays need working_hours (\"09:00-18:00\")",
+                path.display()
+            ),
+            (None, None, None) => {}
         }
         Ok(c)
     }

@@ -32,6 +32,7 @@ pub mod config;
 pub mod customers;
 pub mod docs;
 pub mod export;
+pub mod hours;
 pub mod import;
 pub mod index;
 pub mod output;

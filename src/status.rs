@@ -5,10 +5,11 @@
 //! [`crate::customers::Classifier`]), grouped by thread and ordered by date
 //! (ties by row), then one pass per thread. Internal messages (staff to staff)
 //! are ignored; only inbound (from a customer) and outbound (staff to a
-//! customer) messages count. Working hours and holidays are not considered:
-//! every time is wall-clock time.
+//! customer) messages count. Times are measured by a [`Clock`]: wall-clock
+//! time, or the working hours the configuration sets.
 
 use crate::customers::{self, AddrId, Classifier, CustomerId, Direction};
+use crate::hours::Clock;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use std::collections::{HashMap, HashSet};
@@ -70,11 +71,11 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    /// Seconds to the first reply (never negative).
-    pub fn response_time(&self) -> Option<i64> {
+    /// Seconds to the first reply (never negative), by `clock`.
+    pub fn response_time(&self, clock: Clock<'_>) -> Option<i64> {
         self.first_reply
             .as_ref()
-            .map(|r| r.date.saturating_sub(self.date).max(0))
+            .map(|r| clock.elapsed(self.date, r.date))
     }
 
     /// True when two or more different staff replied within the window.
@@ -261,6 +262,12 @@ pub fn percentile(sorted: &[i64], p: u32) -> Option<i64> {
 /// Parses a duration: a number and a unit, `m` (minutes), `h`, `d` or `w`
 /// (`30m`, `24h`, `3d`, `2w`); returns seconds.
 pub fn parse_duration(s: &str) -> Result<i64> {
+    parse_duration_in(s, 86_400, 7 * 86_400)
+}
+
+/// [`parse_duration`] with days of `day` seconds and weeks of `week` (a
+/// working day and week: [`Clock`]).
+pub fn parse_duration_in(s: &str, day: i64, week: i64) -> Result<i64> {
     let s = s.trim();
     let Some(unit) = s.chars().last() else {
         bail!("empty duration (use e.g. 30m, 24h, 3d, 2w)");
@@ -268,8 +275,8 @@ pub fn parse_duration(s: &str) -> Result<i64> {
     let seconds = match unit.to_ascii_lowercase() {
         'm' => 60,
         'h' => 3600,
-        'd' => 86_400,
-        'w' => 7 * 86_400,
+        'd' => day,
+        'w' => week,
         _ => bail!("{s:?} is not a duration (use e.g. 30m, 24h, 3d, 2w)"),
     };
     let n: i64 = s
@@ -285,8 +292,14 @@ pub fn parse_duration(s: &str) -> Result<i64> {
 
 /// A duration for people: `45m`, `5h 12m`, `3d 4h`.
 pub fn format_duration(seconds: i64) -> String {
+    format_duration_in(seconds, 86_400)
+}
+
+/// [`format_duration`] with days of `day` seconds (a working day: [`Clock`]).
+pub fn format_duration_in(seconds: i64, day: i64) -> String {
     let s = seconds.max(0);
-    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    let day = day.max(1);
+    let (d, h, m) = (s / day, s % day / 3600, s % 3600 / 60);
     if d > 0 {
         format!("{d}d {h}h")
     } else if h > 0 {
@@ -344,8 +357,8 @@ mod tests {
         let mut v = Vec::new();
         inbound_of(1, &turns, 86_400, &mut v);
         assert_eq!(v.len(), 2);
-        assert_eq!(v[0].response_time(), Some(7200));
-        assert_eq!(v[1].response_time(), Some(3600));
+        assert_eq!(v[0].response_time(Clock::Wall), Some(7200));
+        assert_eq!(v[1].response_time(Clock::Wall), Some(3600));
         // The first message's replies come after the second: only the
         // second one counts the double answer, and the late third reply is
         // outside the window.

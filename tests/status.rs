@@ -405,6 +405,85 @@ fn report_counts_times_and_double_answers() {
     );
 }
 
+/// With `working_hours` configured, response and waiting times count only
+/// working time (here 10:00-12:00 on weekdays, in Japan), and durations
+/// given or printed in days are working days; `--wall-clock` counts every
+/// hour.
+#[test]
+fn working_hours_count_only_working_time() {
+    let s = small();
+    let config = s.archive.join("hours.toml");
+    std::fs::write(
+        &config,
+        format!("{CONFIG}working_hours = \"10:00-12:00\"\nholidays = [\"2024-04-04\"]\n"),
+    )
+    .unwrap();
+    let report = |extra: &[&str]| {
+        let o = run(kura_cfg(&s.archive, &config)
+            .env("TZ", "Asia/Tokyo")
+            .args(["report", "--format", "json"])
+            .args(extra));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        json_of(&o)
+    };
+    // a1 09:00 -> 11:00 is 1h of working time, a3 10:00 -> 16:00 2h, b1
+    // 10:00 -> 11:00 1h.
+    let v = report(&[]);
+    assert_eq!(v["working_hours"], "10:00-12:00 Mon-Fri, 1 holiday");
+    let t = &v["total"];
+    assert_eq!(
+        (&t["median_seconds"], &t["p90_seconds"]),
+        (&3600.into(), &7200.into())
+    );
+    assert_eq!(t["late"], 0, "4h of working time is two working days");
+    assert_eq!(report(&["--late", "1h"])["total"]["late"], 1);
+    assert_eq!(report(&["--late", "1d"])["total"]["late"], 0);
+    let v = report(&["--wall-clock"]);
+    assert_eq!(v["working_hours"], Value::Null);
+    assert_eq!(v["total"]["p90_seconds"], 21600);
+    let o = run(kura_cfg(&s.archive, &config)
+        .env("TZ", "Asia/Tokyo")
+        .args(["report", "--format", "text"]));
+    assert!(
+        stdout(&o).contains("times in working hours: 10:00-12:00 Mon-Fri, 1 holiday"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A waits since Wednesday 09:00, C since Saturday 10:00: Wednesday's
+    // and Friday's working hours apart (Thursday is a holiday).
+    let ages = |extra: &[&str]| {
+        let o = run(kura_cfg(&s.archive, &config)
+            .env("TZ", "Asia/Tokyo")
+            .args(["pending", "--format", "json"])
+            .args(extra));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let v = json_of(&o);
+        let age = |i: usize| v[i]["age_seconds"].as_i64().unwrap();
+        (age(0) - age(1), v[0]["age"].as_str().unwrap().to_string())
+    };
+    let (apart, age) = ages(&[]);
+    assert_eq!(apart, 4 * 3600);
+    let days: i64 = age.split_once("d ").unwrap().0.parse().unwrap();
+    assert!(days > 400, "{age}: working days, not 24-hour ones");
+    assert_eq!(ages(&["--wall-clock"]).0, 3 * 86_400 + 3600);
+
+    // Days and holidays need the hours; a bad value names the file.
+    for (text, why) in [
+        ("holidays = [\"2024-01-01\"]\n", "need working_hours"),
+        ("working_hours = \"18-9\"\n", "ends before it starts"),
+    ] {
+        std::fs::write(&config, format!("{CONFIG}{text}")).unwrap();
+        let o = run(kura_cfg(&s.archive, &config).arg("report"));
+        assert_ne!(o.status.code(), Some(0));
+        assert!(
+            stderr(&o).contains("hours.toml") && stderr(&o).contains(why),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
 /// Staff as the test sees it: the company domain (or a subdomain) or the
 /// shared address.
 fn is_staff(addr: &str, domain: &str, shared: &str) -> bool {

@@ -35,6 +35,9 @@ struct View {
     internal_domains: Value<Vec<String>>,
     shared_address: Value<Option<String>>,
     free_mail_domains: FreeMail,
+    /// When response and waiting times count (`09:00-18:00 Mon-Fri, 16
+    /// holidays`), `null`: always (wall-clock time).
+    working_hours: Value<Option<String>>,
     /// Consequences worth knowing (no internal domains, ...).
     notes: Vec<String>,
 }
@@ -90,6 +93,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<i32> {
             built_in: FREE_MAIL_DOMAINS.to_vec(),
             extra: c.extra_free_mail_domains.value.clone(),
             source: c.extra_free_mail_domains.source.clone(),
+        },
+        working_hours: Value {
+            value: c.working_hours.value.as_ref().map(|w| w.describe()),
+            source: c.working_hours.source.clone(),
         },
         notes: notes(&c),
     };
@@ -153,6 +160,18 @@ fn write_text(out: &mut impl Write, v: &View) -> Result<()> {
         sanitize(&toml_list(&fm.value)),
         sanitize(&source)
     )?;
+    match &v.working_hours.value {
+        Some(w) => writeln!(
+            out,
+            "# working hours: {}  # {}",
+            sanitize(w),
+            sanitize(&v.working_hours.source.to_string())
+        )?,
+        None => writeln!(
+            out,
+            "# working_hours is not set: response and waiting times are wall-clock  # default"
+        )?,
+    }
     for n in &v.notes {
         writeln!(out, "# note: {}", sanitize(n))?;
     }

@@ -5,6 +5,7 @@ use crate::archive::ExitError;
 use crate::cli::{GlobalArgs, ListFormat, PendingArgs, PendingSort};
 use crate::commands::customers::csv_field;
 use crate::customers::Classifier;
+use crate::hours::Clock;
 use crate::output::{self, sanitize, truncate_columns};
 use crate::status::{self, Pending};
 use crate::store::{Store, format_date, thread_label};
@@ -31,10 +32,11 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
+    let clock = Clock::of(&config, args.wall_clock);
     let older_than = args
         .older_than
         .as_deref()
-        .map(status::parse_duration)
+        .map(|d| clock.parse_duration(d))
         .transpose()
         .map_err(|e| ExitError {
             code: 2,
@@ -49,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
         .pending
         .into_iter()
         .filter(|p| threads.as_ref().is_none_or(|t| t.contains(&p.thread)))
-        .filter(|p| older_than.is_none_or(|o| now.saturating_sub(p.waiting_since) >= o))
+        .filter(|p| older_than.is_none_or(|o| clock.elapsed(p.waiting_since, now) >= o))
         .collect();
     match args.sort {
         PendingSort::Oldest => list.sort_by_key(|p| (p.waiting_since, p.thread)),
@@ -57,7 +59,7 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
     }
     let views = list
         .iter()
-        .map(|p| view(&store, p, now, args.utc))
+        .map(|p| view(&store, p, clock, now, args.utc))
         .collect::<Result<Vec<_>>>()?;
     print(&views, format)?;
     Ok(if views.is_empty() { 0 } else { 1 })
@@ -76,7 +78,7 @@ fn threads_of(store: &Store, rows: &HashSet<i64>) -> Result<HashSet<i64>> {
     Ok(set)
 }
 
-fn view(store: &Store, p: &Pending, now: i64, utc: bool) -> Result<PendingView> {
+fn view(store: &Store, p: &Pending, clock: Clock<'_>, now: i64, utc: bool) -> Result<PendingView> {
     let subject: String = store
         .conn
         .query_row(
@@ -85,7 +87,7 @@ fn view(store: &Store, p: &Pending, now: i64, utc: bool) -> Result<PendingView> 
             |r| r.get(0),
         )
         .with_context(|| format!("reading the subject of thread {}", p.thread))?;
-    let age = now.saturating_sub(p.waiting_since).max(0);
+    let age = clock.elapsed(p.waiting_since, now);
     Ok(PendingView {
         thread: thread_label(p.thread),
         customer: p.customer.clone(),
@@ -93,7 +95,7 @@ fn view(store: &Store, p: &Pending, now: i64, utc: bool) -> Result<PendingView> 
         waiting_since: format_date(p.waiting_since, utc),
         last_inbound: format_date(p.last_inbound, utc),
         age_seconds: age,
-        age: status::format_duration(age),
+        age: clock.format(age),
         unanswered: p.unanswered,
         handled_by: p.handled_by.clone(),
     })

@@ -6,6 +6,7 @@ use crate::archive::ExitError;
 use crate::cli::{GlobalArgs, ListFormat, ReportArgs, ReportBy};
 use crate::commands::customers::csv_field;
 use crate::customers::Classifier;
+use crate::hours::Clock;
 use crate::output::{self, sanitize, truncate_columns};
 use crate::status::{self, Inbound};
 use crate::store::{Store, format_date, thread_label};
@@ -50,6 +51,9 @@ pub struct ReportView {
     pub until: Option<String>,
     pub late_seconds: i64,
     pub window_seconds: i64,
+    /// The working hours response times count (`09:00-18:00 Mon-Fri, 16
+    /// holidays`); `null`: wall-clock time.
+    pub working_hours: Option<String>,
     pub total: GroupView,
     pub groups: Vec<GroupView>,
     pub double_answers: Vec<DoubleView>,
@@ -64,8 +68,11 @@ fn bad(option: &str, e: impl std::fmt::Display) -> anyhow::Error {
 }
 
 /// Counts over `items`.
-pub fn group(name: &str, items: &[&Inbound], late: i64) -> GroupView {
-    let mut times: Vec<i64> = items.iter().filter_map(|i| i.response_time()).collect();
+pub fn group(name: &str, items: &[&Inbound], late: i64, clock: Clock<'_>) -> GroupView {
+    let mut times: Vec<i64> = items
+        .iter()
+        .filter_map(|i| i.response_time(clock))
+        .collect();
     times.sort_unstable();
     GroupView {
         group: name.to_string(),
@@ -83,7 +90,10 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
-    let late = status::parse_duration(&args.late).map_err(|e| bad("--late", format!("{e:#}")))?;
+    let clock = Clock::of(&config, args.wall_clock);
+    let late = clock
+        .parse_duration(&args.late)
+        .map_err(|e| bad("--late", format!("{e:#}")))?;
     let window =
         status::parse_duration(&args.window).map_err(|e| bad("--window", format!("{e:#}")))?;
     let (since, until) =
@@ -125,8 +135,12 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
         until: until.map(|u| format_date(u, args.utc)),
         late_seconds: late,
         window_seconds: window,
-        total: group("total", &items, late),
-        groups: groups.iter().map(|(k, v)| group(k, v, late)).collect(),
+        working_hours: clock.working_hours(),
+        total: group("total", &items, late, clock),
+        groups: groups
+            .iter()
+            .map(|(k, v)| group(k, v, late, clock))
+            .collect(),
         double_answers: doubles
             .iter()
             .map(|i| DoubleView {
@@ -144,15 +158,12 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
             })
             .collect(),
     };
-    print(&report, format)?;
+    print(&report, format, clock)?;
     Ok(0)
 }
 
-fn dur(s: Option<i64>) -> String {
-    s.map_or_else(|| "-".to_string(), status::format_duration)
-}
-
-fn print(r: &ReportView, format: ListFormat) -> Result<()> {
+fn print(r: &ReportView, format: ListFormat, clock: Clock<'_>) -> Result<()> {
+    let dur = |s: Option<i64>| s.map_or_else(|| "-".to_string(), |s| clock.format(s));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let rows: Vec<&GroupView> = r.groups.iter().chain(std::iter::once(&r.total)).collect();
     match format {
@@ -236,6 +247,9 @@ fn print(r: &ReportView, format: ListFormat) -> Result<()> {
                         g.double_answers
                     )?;
                 }
+            }
+            if let Some(w) = &r.working_hours {
+                writeln!(out, "times in working hours: {w}")?;
             }
             if !r.double_answers.is_empty() {
                 writeln!(out, "\ndouble answers:")?;

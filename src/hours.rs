@@ -1,0 +1,409 @@
+//! Working hours: the part of the week the company answers mail in, for
+//! `kura report` and `kura pending` to count response and waiting times in.
+//! A mail that arrives on Friday at 19:00 and is answered on Monday at 9:30
+//! waited 30 minutes of working time (with 9:00-18:00, Monday to Friday),
+//! not 62 and a half hours. Configured by `working_hours`, `working_days`
+//! and `holidays` ([`crate::config`]); without them, times are wall-clock.
+//!
+//! Times are counted on the local wall clock (`TZ`): a day's working hours
+//! are its `start` to `end` as the office clock shows them, whatever the
+//! offset (a daylight-saving change, at night, moves no working hour).
+
+use crate::config::Config;
+use crate::zone::Zone;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use std::collections::BTreeSet;
+
+/// How `report` and `pending` measure the time between two instants.
+#[derive(Debug, Clone, Copy)]
+pub enum Clock<'a> {
+    /// Wall-clock time.
+    Wall,
+    /// Working time, on the local clock.
+    Working(&'a WorkingHours),
+}
+
+impl<'a> Clock<'a> {
+    /// Working time when `config` sets working hours, unless `wall_clock`
+    /// (`--wall-clock`) asks for wall-clock time.
+    pub fn of(config: &'a Config, wall_clock: bool) -> Clock<'a> {
+        match &config.working_hours.value {
+            Some(w) if !wall_clock => Clock::Working(w),
+            _ => Clock::Wall,
+        }
+    }
+
+    /// Seconds from `from` to `to` (0 when `to` is not after `from`).
+    pub fn elapsed(self, from: i64, to: i64) -> i64 {
+        match self {
+            Clock::Wall => to.saturating_sub(from).max(0),
+            Clock::Working(w) => w.elapsed(from, to, Zone::Local),
+        }
+    }
+
+    /// Seconds in a day: a working day's for working time.
+    fn day(self) -> i64 {
+        match self {
+            Clock::Wall => 86_400,
+            Clock::Working(w) => i64::from(w.end - w.start),
+        }
+    }
+
+    /// Parses a duration as [`crate::status::parse_duration`] does; in
+    /// working time, a day (`3d`) is a working day and a week (`1w`) the
+    /// working days of one.
+    pub fn parse_duration(self, s: &str) -> anyhow::Result<i64> {
+        let week = match self {
+            Clock::Wall => 7 * 86_400,
+            Clock::Working(w) => self.day() * w.days.iter().filter(|&&d| d).count() as i64,
+        };
+        crate::status::parse_duration_in(s, self.day(), week)
+    }
+
+    /// A duration for people (`3d 4h`); in working time, in working days.
+    pub fn format(self, seconds: i64) -> String {
+        crate::status::format_duration_in(seconds, self.day())
+    }
+
+    /// The working hours counted, `None` for wall-clock time.
+    pub fn working_hours(self) -> Option<String> {
+        match self {
+            Clock::Wall => None,
+            Clock::Working(w) => Some(w.describe()),
+        }
+    }
+}
+
+/// The longest holiday range accepted (`2024-12-28..2025-01-05`): a longer
+/// one is taken for a typing error.
+const MAX_HOLIDAY_RANGE_DAYS: i64 = 366;
+
+/// When the company works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkingHours {
+    /// Start of a working day, seconds after midnight.
+    start: u32,
+    /// End of a working day, seconds after midnight (after `start`).
+    end: u32,
+    /// Working weekdays, Monday first.
+    days: [bool; 7],
+    /// Days off that would be working days by their weekday, or not.
+    holidays: BTreeSet<NaiveDate>,
+}
+
+impl WorkingHours {
+    /// Reads the configuration's values: `hours` as `09:00-18:00` (also
+    /// `9-18`, `8:30-17:15`; the end at most `24:00`), `days` as weekday
+    /// names (`mon`, `Monday`, `月`; Monday to Friday when `None`),
+    /// `holidays` as dates (`2024-01-01`) or ranges of them, both ends
+    /// included (`2024-12-28..2025-01-05`). The error says which value is
+    /// wrong and why.
+    pub fn parse(
+        hours: &str,
+        days: Option<&[String]>,
+        holidays: &[String],
+    ) -> Result<WorkingHours, String> {
+        let (start, end) = hours
+            .split_once('-')
+            .and_then(|(s, e)| Some((time_of_day(s)?, time_of_day(e)?)))
+            .ok_or_else(|| format!("working_hours {hours:?} is not like \"09:00-18:00\""))?;
+        if start >= end {
+            return Err(format!(
+                "working_hours {hours:?} ends before it starts (a night shift is not supported)"
+            ));
+        }
+        let days = match days {
+            None => [true, true, true, true, true, false, false],
+            Some(names) => {
+                let mut days = [false; 7];
+                for name in names {
+                    let day = weekday(name)
+                        .ok_or_else(|| format!("working_days has {name:?}, which is no weekday"))?;
+                    days[day] = true;
+                }
+                if !days.contains(&true) {
+                    return Err("working_days is empty".to_string());
+                }
+                days
+            }
+        };
+        let mut set = BTreeSet::new();
+        for h in holidays {
+            let bad = || {
+                format!(
+                    "holidays has {h:?}, which is not a date like \"2024-01-01\" or a range like \"2024-12-28..2025-01-05\""
+                )
+            };
+            let (first, last) = match h.split_once("..") {
+                Some((a, b)) => (date(a).ok_or_else(bad)?, date(b).ok_or_else(bad)?),
+                None => {
+                    let d = date(h).ok_or_else(bad)?;
+                    (d, d)
+                }
+            };
+            let span = (last - first).num_days();
+            if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
+                return Err(format!(
+                    "holidays has {h:?}, a range that ends before it starts or is longer than a year"
+                ));
+            }
+            set.extend(first.iter_days().take(span as usize + 1));
+        }
+        Ok(WorkingHours {
+            start,
+            end,
+            days,
+            holidays: set,
+        })
+    }
+
+    /// Seconds of working time from `from` to `to` (unix seconds; 0 when
+    /// `to` is not after `from`), on `zone`'s wall clock.
+    pub fn elapsed(&self, from: i64, to: i64, zone: Zone) -> i64 {
+        let wall = |t: i64| DateTime::from_timestamp(t, 0).map(|d| zone.wall(d));
+        match (wall(from), wall(to)) {
+            (Some(a), Some(b)) if a < b => self.between(a, b),
+            _ => 0,
+        }
+    }
+
+    /// Working seconds between two wall-clock times, `a` before `b`.
+    fn between(&self, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
+        let secs = |t: NaiveDateTime| t.num_seconds_from_midnight();
+        let (da, db) = (a.date(), b.date());
+        if da == db {
+            return self.within_day(da, secs(a), secs(b));
+        }
+        let first = self.within_day(da, secs(a), 86_400);
+        let last = self.within_day(db, 0, secs(b));
+        let whole_days = match (da.succ_opt(), db.pred_opt()) {
+            (Some(d1), Some(d2)) if d1 <= d2 => self.working_days(d1, d2),
+            _ => 0,
+        };
+        first + last + whole_days * i64::from(self.end - self.start)
+    }
+
+    /// Working seconds of day `d` between `lo` and `hi` (seconds after midnight).
+    fn within_day(&self, d: NaiveDate, lo: u32, hi: u32) -> i64 {
+        if !self.works_on(d) {
+            return 0;
+        }
+        let (lo, hi) = (lo.max(self.start), hi.min(self.end));
+        i64::from(hi.saturating_sub(lo))
+    }
+
+    fn works_on(&self, d: NaiveDate) -> bool {
+        self.days[d.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&d)
+    }
+
+    /// Working days from `d1` to `d2`, both included (`d1 <= d2`): whole
+    /// weeks by count, the rest one by one, less the holidays among them.
+    fn working_days(&self, d1: NaiveDate, d2: NaiveDate) -> i64 {
+        let n = (d2 - d1).num_days() + 1;
+        let per_week = self.days.iter().filter(|&&w| w).count() as i64;
+        let monday_first = d1.weekday().num_days_from_monday() as i64;
+        let rest = (0..n % 7)
+            .filter(|i| self.days[((monday_first + i) % 7) as usize])
+            .count() as i64;
+        let off = self
+            .holidays
+            .range(d1..=d2)
+            .filter(|h| self.days[h.weekday().num_days_from_monday() as usize])
+            .count() as i64;
+        n / 7 * per_week + rest - off
+    }
+
+    /// `09:00-18:00 Mon-Fri, 16 holidays`, for reports and `kura config`.
+    pub fn describe(&self) -> String {
+        const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let hm = |s: u32| format!("{:02}:{:02}", s / 3600, s % 3600 / 60);
+        // Runs of consecutive working days: `Mon-Fri`, `Mon-Wed,Fri`.
+        let mut runs: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            if !self.days[i] {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j + 1 < 7 && self.days[j + 1] {
+                j += 1;
+            }
+            runs.push(match j - i {
+                0 => NAMES[i].to_string(),
+                _ => format!("{}-{}", NAMES[i], NAMES[j]),
+            });
+            i = j + 1;
+        }
+        let holidays = match self.holidays.len() {
+            0 => String::new(),
+            1 => ", 1 holiday".to_string(),
+            n => format!(", {n} holidays"),
+        };
+        format!(
+            "{}-{} {}{holidays}",
+            hm(self.start),
+            hm(self.end),
+            runs.join(",")
+        )
+    }
+}
+
+/// `9`, `09:00`, `8:30`, `24:00`: seconds after midnight.
+fn time_of_day(s: &str) -> Option<u32> {
+    let s = s.trim();
+    let (h, m) = s.split_once(':').unwrap_or((s, "0"));
+    let digits = |v: &str, max_len| {
+        (!v.is_empty() && v.len() <= max_len && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse::<u32>().ok())
+            .flatten()
+    };
+    let (h, m) = (digits(h, 2)?, digits(m, 2)?);
+    (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 3600 + m * 60)
+}
+
+/// A weekday's index, Monday 0, by its English name (whole or its first
+/// three letters, any case) or its Japanese one (`月`, `月曜`, `月曜日`).
+fn weekday(name: &str) -> Option<usize> {
+    const EN: [&str; 7] = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
+    let n = name.trim().to_lowercase();
+    EN.iter()
+        .position(|d| n == *d || (n.len() == 3 && d.starts_with(&n)))
+        .or_else(|| {
+            let ja = n.trim_end_matches("日").trim_end_matches("曜");
+            let ja = if ja.is_empty() { n.as_str() } else { ja };
+            JA.iter().position(|d| ja == *d)
+        })
+}
+
+fn date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nine_to_six(holidays: &[&str]) -> WorkingHours {
+        let holidays: Vec<String> = holidays.iter().map(|h| h.to_string()).collect();
+        WorkingHours::parse("09:00-18:00", None, &holidays).unwrap()
+    }
+
+    /// Unix seconds of a wall-clock time in Japan.
+    fn jst(s: &str) -> i64 {
+        let wall = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        Zone::japan().instant(wall).unwrap().timestamp()
+    }
+
+    fn hours(w: &WorkingHours, from: &str, to: &str) -> f64 {
+        w.elapsed(jst(from), jst(to), Zone::japan()) as f64 / 3600.0
+    }
+
+    #[test]
+    fn only_working_hours_of_working_days_count() {
+        let w = nine_to_six(&[]);
+        // 2024-03-01 is a Friday.
+        assert_eq!(hours(&w, "2024-03-01 10:00", "2024-03-01 12:30"), 2.5);
+        assert_eq!(hours(&w, "2024-03-01 07:00", "2024-03-01 20:00"), 9.0);
+        assert_eq!(hours(&w, "2024-03-01 19:00", "2024-03-04 09:30"), 0.5);
+        assert_eq!(hours(&w, "2024-03-02 10:00", "2024-03-03 18:00"), 0.0);
+        assert_eq!(hours(&w, "2024-03-01 17:00", "2024-03-05 10:00"), 11.0);
+        // Four whole weeks and a day: 21 working days, 9 hours each.
+        assert_eq!(hours(&w, "2024-03-01 00:00", "2024-03-30 00:00"), 189.0);
+        assert_eq!(hours(&w, "2024-03-04 12:00", "2024-03-04 11:00"), 0.0);
+    }
+
+    #[test]
+    fn holidays_are_days_off() {
+        // 2024-05-03 (Friday) and 05-06 (Monday) are holidays.
+        let w = nine_to_six(&["2024-05-03", "2024-05-06", "2024-05-04"]);
+        assert_eq!(hours(&w, "2024-05-02 17:00", "2024-05-07 10:00"), 2.0);
+        assert_eq!(hours(&w, "2024-05-03 10:00", "2024-05-03 12:00"), 0.0);
+        let w = nine_to_six(&["2024-12-28..2025-01-05"]);
+        assert_eq!(w.holidays.len(), 9);
+        assert_eq!(hours(&w, "2024-12-27 17:00", "2025-01-06 09:30"), 1.5);
+    }
+
+    #[test]
+    fn whole_days_are_counted_as_a_day_by_day_walk_counts_them() {
+        let w = WorkingHours::parse(
+            "8:30-17:15",
+            Some(&["mon", "Tuesday", "水", "木曜日", "sat"].map(String::from)),
+            &["2024-02-12".to_string(), "2024-02-17".to_string()],
+        )
+        .unwrap();
+        let start = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        for len in 0..40 {
+            for offset in 0..9 {
+                let d1 = start + chrono::Days::new(offset);
+                let d2 = d1 + chrono::Days::new(len);
+                let walked = d1
+                    .iter_days()
+                    .take(len as usize + 1)
+                    .filter(|d| w.works_on(*d))
+                    .count();
+                assert_eq!(w.working_days(d1, d2), walked as i64, "{d1} {d2}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_working_clock_counts_days_and_weeks_in_working_ones() {
+        let w = WorkingHours::parse("10:00-12:00", None, &[]).unwrap();
+        let clock = Clock::Working(&w);
+        assert_eq!(clock.parse_duration("1d").unwrap(), 7200);
+        assert_eq!(clock.parse_duration("1w").unwrap(), 5 * 7200);
+        assert_eq!(clock.parse_duration("90m").unwrap(), 5400);
+        assert_eq!(clock.format(3 * 7200 + 3600), "3d 1h");
+        assert_eq!(Clock::Wall.parse_duration("1d").unwrap(), 86_400);
+        assert_eq!(Clock::Wall.format(3 * 7200 + 3600), "7h 0m");
+        assert_eq!(Clock::Wall.elapsed(100, 40), 0);
+    }
+
+    #[test]
+    fn settings_are_read_or_refused_with_the_reason() {
+        let w = WorkingHours::parse("9-18", None, &[]).unwrap();
+        assert_eq!(w, nine_to_six(&[]));
+        assert_eq!(w.describe(), "09:00-18:00 Mon-Fri");
+        let w = WorkingHours::parse(
+            "08:30-24:00",
+            Some(&["月", "火", "木", "金", "土"].map(String::from)),
+            &["2024-01-01".to_string()],
+        )
+        .unwrap();
+        assert_eq!(w.describe(), "08:30-24:00 Mon-Tue,Thu-Sat, 1 holiday");
+        for (hours, days, holidays, why) in [
+            ("18:00-09:00", None, "", "ends before it starts"),
+            ("9:00", None, "", "not like"),
+            ("25:00-26:00", None, "", "not like"),
+            ("09:60-18:00", None, "", "not like"),
+            ("9-18", Some("someday"), "", "no weekday"),
+            ("9-18", None, "2024-13-01", "not a date"),
+            (
+                "9-18",
+                None,
+                "2025-01-05..2024-12-28",
+                "ends before it starts",
+            ),
+            ("9-18", None, "2024-01-01..2026-01-01", "longer than a year"),
+        ] {
+            let days: Option<Vec<String>> = days.map(|d: &str| vec![d.to_string()]);
+            let holidays: Vec<String> = (!holidays.is_empty())
+                .then(|| holidays.to_string())
+                .into_iter()
+                .collect();
+            let e = WorkingHours::parse(hours, days.as_deref(), &holidays).unwrap_err();
+            assert!(e.contains(why), "{hours} {days:?} {holidays:?}: {e}");
+        }
+        assert!(WorkingHours::parse("9-18", Some(&[]), &[]).is_err());
+    }
+}
