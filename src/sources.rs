@@ -336,8 +336,10 @@ fn has_folder(dir: &Path, name: &str) -> bool {
 
 /// Whether `dir`, named as an argument or found in a folder that is not a
 /// Maildir, is a Maildir: it has a `cur/` folder, or a `new/` folder with
-/// `tmp/` beside it or nothing else beside it (hidden entries aside: a
-/// Maildir exported without its empty `cur/` and `tmp/`). A folder that
+/// `tmp/` beside it or nothing else beside it (hidden entries, such as
+/// Maildir++ folders, and the files a mail server keeps in a Maildir aside
+/// ([`is_mail_server_file`]): a Maildir exported without its empty `cur/`
+/// and `tmp/`). A folder that
 /// holds a `new/` among other things (`exports/`, with `2023.mbox` and the
 /// latest exports in `new/`) is walked as any folder is: in a Maildir, its
 /// files would be passed over and the mbox files in `new/` read as one
@@ -352,10 +354,22 @@ fn is_maildir_outside_one(dir: &Path) -> bool {
     }
     has_folder(dir, "tmp")
         || fs::read_dir(dir).is_ok_and(|entries| {
-            entries
-                .flatten()
-                .all(|e| e.file_name() == "new" || is_hidden(&e.file_name()))
+            entries.flatten().all(|e| {
+                let name = e.file_name();
+                name == "new" || is_hidden(&name) || is_mail_server_file(&name)
+            })
         })
+}
+
+/// Whether `name` is that of a file (or folder) a mail server keeps in a
+/// Maildir beside `cur/`, `new/` and `tmp/`: Dovecot's (`dovecot-uidlist`,
+/// `dovecot.index.log`, ...), Courier's (`courierimapuiddb`, ...), and
+/// `subscriptions`, `maildirfolder`, `maildirsize`.
+fn is_mail_server_file(name: &OsStr) -> bool {
+    let name = name.as_encoded_bytes();
+    name.starts_with(b"dovecot")
+        || name.starts_with(b"courier")
+        || matches!(name, b"subscriptions" | b"maildirfolder" | b"maildirsize")
 }
 
 /// Whether `dir` is the `cur/` or `new/` folder of a Maildir (named as an

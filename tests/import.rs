@@ -1113,6 +1113,46 @@ fn a_folder_merely_named_new_is_walked_as_any_folder() {
 }
 
 #[test]
+fn a_maildir_exported_without_cur_and_tmp_is_one_beside_its_servers_files() {
+    // A Dovecot Maildir whose empty `cur/` and `tmp/` were not exported:
+    // the server's files beside `new/` do not make it a folder of files,
+    // whose Maildir++ folders (hidden) would be passed over.
+    let tmp = tempfile::tempdir().unwrap();
+    let md = tmp.path().join("shared");
+    std::fs::create_dir_all(md.join("new")).unwrap();
+    std::fs::create_dir_all(md.join(".Sent/cur")).unwrap();
+    std::fs::create_dir_all(md.join("courierimapkeywords")).unwrap();
+    for f in [
+        "dovecot-uidlist",
+        "dovecot-uidvalidity",
+        "dovecot.index.log",
+        "subscriptions",
+        ".Sent/maildirfolder",
+    ] {
+        std::fs::write(md.join(f), "3 V1 N2\n").unwrap();
+    }
+    std::fs::write(
+        md.join("new/1700000000.1.host"),
+        "From: a1@x.example\nSubject: s 1\nMessage-ID: <n1@x.example>\n\nbody 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        md.join(".Sent/cur/1700000001.2.host:2,S"),
+        "From: a2@x.example\nSubject: s 2\nMessage-ID: <n2@x.example>\n\nbody 2\n",
+    )
+    .unwrap();
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    assert_eq!((&s["seen"], &s["new"]), (&2.into(), &2.into()), "{s}");
+    for id in ["n1@x.example", "n2@x.example"] {
+        let o = run(kura(&archive).args(["show", "--format", "json", id]));
+        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+    }
+}
+
+#[test]
 fn an_mbox_put_in_a_maildirs_new_is_read_as_an_mbox() {
     // Someone saved an export into the shared Maildir's `new/`: its three
     // messages are three messages, not one with the others as its body.
