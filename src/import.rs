@@ -907,7 +907,16 @@ impl Planner {
             }));
         }
         let prior = prior.as_ref();
-        let same = prior.is_some_and(|k| k.size == file.size && k.mtime_ns == file.mtime_ns);
+        // A file read before as one message that is now read as an mbox (an
+        // mbox in a Maildir's cur/ or new/, which earlier versions read as
+        // one message), or the other way round, is read again as it is now
+        // read, even if it did not change: else the messages after its
+        // first would stay unread, the file counted unchanged.
+        let same = prior.is_some_and(|k| {
+            k.size == file.size
+                && k.mtime_ns == file.mtime_ns
+                && k.mbox == matches!(file.kind, SourceKind::Mbox { .. })
+        });
         match file.kind {
             SourceKind::MaildirFile | SourceKind::Eml => {
                 if same {
@@ -1400,6 +1409,15 @@ impl<'s, 'a> Writer<'s, 'a> {
                 // imported from (status 0) is kept even if the rewritten file
                 // no longer holds it: it documents where the stored original
                 // came from.
+                if self.rejected_files.remove(&path) {
+                    // A file rejected as one message before, read as an mbox
+                    // now: its messages are imported or rejected one by one.
+                    self.store.forget_reject(&Place {
+                        source: &path,
+                        kind: "mbox",
+                        mbox_offset: None,
+                    })?;
+                }
                 let stale = self.store.extra_copies_from(&path)?.into_iter().collect();
                 self.rereading.insert(
                     path,

@@ -237,6 +237,8 @@ pub struct KnownFile {
     pub resume: u64,
     /// mbox: the hash of the bytes before `resume`.
     pub head_hash: Option<Vec<u8>>,
+    /// Whether it was read as an mbox (else as one message).
+    pub mbox: bool,
 }
 
 /// The `files` table as an import's planner reads it: a lookup per path on a
@@ -269,7 +271,7 @@ impl KnownFiles {
         };
         let row = conn
             .prepare_cached(
-                "SELECT size, mtime_ns, messages, resume, head_hash FROM files WHERE path = ?1",
+                "SELECT size, mtime_ns, messages, resume, head_hash, kind = 'mbox' FROM files WHERE path = ?1",
             )?
             .query_row([SourcePath(path)], |r| known_file(r, 0))
             .optional()?;
@@ -291,7 +293,7 @@ impl KnownFiles {
         end.push("<");
         let rows = conn
             .prepare_cached(
-                "SELECT path, size, mtime_ns, messages, resume, head_hash FROM files
+                "SELECT path, size, mtime_ns, messages, resume, head_hash, kind = 'mbox' FROM files
                  WHERE path >= ?1 AND path < ?2 ORDER BY path",
             )?
             .query_map([SourcePath(prefix), SourcePath(Path::new(&end))], |r| {
@@ -310,6 +312,7 @@ fn known_file(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<KnownFile> {
         messages: r.get::<_, i64>(at + 2)? as u64,
         resume: r.get::<_, i64>(at + 3)? as u64,
         head_hash: r.get(at + 4)?,
+        mbox: r.get(at + 5)?,
     })
 }
 

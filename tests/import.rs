@@ -1185,6 +1185,66 @@ fn an_mbox_put_in_a_maildirs_new_is_read_as_an_mbox() {
 }
 
 #[test]
+fn an_mbox_in_a_maildir_an_earlier_version_read_as_one_message_is_read_again() {
+    // Earlier versions read an mbox in a Maildir's `new/` as one message (the
+    // others its body) and a gzipped one as a reject. The file has not
+    // changed since, but it is read now as an mbox: its other messages are
+    // imported, not left out with the file counted unchanged.
+    let tmp = tempfile::tempdir().unwrap();
+    let md = empty_maildir(tmp.path().join("Maildir"));
+    let message = |n: u32| {
+        format!(
+            "From a{n}@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a{n}@x.example\n\
+             Subject: s {n}\nMessage-ID: <m{n}@x.example>\n\nbody {n}\n\n"
+        )
+    };
+    std::fs::write(md.join("new/a"), (1..=3).map(message).collect::<String>()).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, (4..=5).map(message).collect::<String>().as_bytes())
+        .unwrap();
+    std::fs::write(md.join("new/b"), gz.finish().unwrap()).unwrap();
+    let archive = tmp.path().join("a");
+    let s = import(&archive, &[&md]);
+    assert_eq!((&s["new"], &s["rejected"]), (&1.into(), &1.into()), "{s}");
+    // What an earlier version recorded of them by their names (a rename
+    // keeps the size and modification time).
+    let conn = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    for (old, new) in [
+        ("new/a", "new/2024-03.mbox"),
+        ("new/b", "new/2024-04.mbox.gz"),
+    ] {
+        let (old, new) = (md.join(old), md.join(new));
+        std::fs::rename(&old, &new).unwrap();
+        let (old, new) = (old.to_str().unwrap(), new.to_str().unwrap());
+        for table in [
+            "files SET path",
+            "locations SET source",
+            "rejects SET source",
+        ] {
+            let column = table.rsplit(' ').next().unwrap();
+            conn.execute(
+                &format!("UPDATE {table} = ?1 WHERE {column} = ?2"),
+                [new, old],
+            )
+            .unwrap();
+        }
+    }
+    drop(conn);
+    let s = import(&archive, &[&md]);
+    assert_accounted(&s);
+    // The first message, stored with the others as its body, conflicts.
+    assert_eq!(
+        (&s["seen"], &s["new"], &s["duplicates"]),
+        (&5.into(), &4.into(), &1.into()),
+        "{s}"
+    );
+    assert_eq!(count(&archive, "body"), 5);
+    assert_eq!(listed_rejects(&archive).len(), 0);
+    let s = import(&archive, &[&md]);
+    assert_eq!((&s["seen"], &s["unchanged"]), (&5.into(), &5.into()), "{s}");
+}
+
+#[test]
 fn a_renamed_maildir_file_is_matched_by_its_whole_unique_name() {
     // Known files are looked up by the renamed file's unique name as a path
     // prefix: `new/u0` shares the prefix of `new/u:2,`, has the same size and
