@@ -35,7 +35,9 @@ struct RawConfig {
     free_mail_domains: Option<Vec<String>>,
     working_hours: Option<String>,
     working_days: Option<Vec<String>>,
-    holidays: Option<Vec<String>>,
+    /// Dates as strings (`"2024-01-01"`, `"2024-12-28..2025-01-05"`) or as
+    /// TOML dates (`2024-01-01`, unquoted).
+    holidays: Option<Vec<toml::Value>>,
 }
 
 /// Where a configuration value came from.
@@ -215,7 +217,17 @@ impl Config {
         }
         match (raw.working_hours, raw.working_days, raw.holidays) {
             (Some(hours), days, holidays) => {
-                let w = WorkingHours::parse(&hours, days.as_deref(), &holidays.unwrap_or_default())
+                // A TOML date (`2024-01-01`, unquoted) is its text; anything
+                // else not a string is refused by its TOML text.
+                let holidays: Vec<String> = holidays
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| match v {
+                        toml::Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect();
+                let w = WorkingHours::parse(&hours, days.as_deref(), &holidays)
                     .map_err(|e| anyhow::anyhow!("{}: bad configuration: {e}", path.display()))?;
                 c.working_hours = Setting {
                     value: Some(w),
@@ -322,6 +334,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn holidays_may_be_toml_dates() {
+        let p = Path::new("c.toml");
+        let c = Config::parse(
+            "working_hours = \"9-18\"\nholidays = [2024-01-01, \"2024-12-28..2025-01-05\"]\n",
+            p,
+        )
+        .unwrap();
+        let w = WorkingHours::parse(
+            "9-18",
+            None,
+            &[
+                "2024-01-01".to_string(),
+                "2024-12-28..2025-01-05".to_string(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.working_hours.value, Some(w));
+        for (holiday, shown) in [
+            ("20240101", "\"20240101\""),
+            ("2024-01-01T09:00:00", "2024-01-01T09:00:00"),
+        ] {
+            let e = Config::parse(
+                &format!("working_hours = \"9-18\"\nholidays = [{holiday}]\n"),
+                p,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(shown) && e.contains("not a date"), "{e}");
+        }
     }
 
     #[test]
