@@ -494,8 +494,12 @@ fn walk_maildir_messages(dir: &Path, out: &mut Found<'_>) {
             // the first would be taken for the first one's body. Maildir
             // files are never so named, and only those are sniffed.
             let kind = |md: &Metadata| -> io::Result<SourceKind> {
-                if !named_like_an_mbox(&path) || md.len() == 0 {
+                if !named_like_an_mbox(&path) {
                     return Ok(SourceKind::MaildirFile);
+                }
+                if is_empty_mbox(&path, md) {
+                    // An empty folder exported, as anywhere else.
+                    return Ok(SourceKind::Mbox { gzip: false });
                 }
                 Ok(match sniff(&mut File::open(&path)?)? {
                     Ok(mbox @ SourceKind::Mbox { .. }) => mbox,
@@ -1669,6 +1673,25 @@ mod tests {
         let d = discover(std::slice::from_ref(&named)).unwrap();
         assert_eq!(d.files[0].kind, SourceKind::Mbox { gzip: false });
         assert!(read_all(&named, false, 0).is_empty());
+        // Also in a Maildir's cur/ or new/, where an empty Maildir file is
+        // still one (rejected as an empty message).
+        let md = tmp.path().join("Maildir");
+        write(&md.join("cur/Trash.mbox"), b"");
+        write(&md.join("cur/1700000000.1.host:2,S"), b"");
+        let d = discover(std::slice::from_ref(&md)).unwrap();
+        assert_eq!(
+            files_rel(&md, &d),
+            vec![
+                (
+                    "cur/1700000000.1.host:2,S".to_string(),
+                    SourceKind::MaildirFile
+                ),
+                (
+                    "cur/Trash.mbox".to_string(),
+                    SourceKind::Mbox { gzip: false }
+                ),
+            ]
+        );
     }
 
     #[test]
