@@ -5,9 +5,11 @@
 //! not 62 and a half hours. Configured by `working_hours`, `working_days`
 //! and `holidays` ([`crate::config`]); without them, times are wall-clock.
 //!
-//! Times are counted on the local wall clock (`TZ`): a day's working hours
-//! are its `start` to `end` as the office clock shows them, whatever the
-//! offset (a daylight-saving change, at night, moves no working hour).
+//! Times are counted on the local wall clock (`TZ`), which reports name: a
+//! day's working hours are its `start` to `end` as the office clock shows
+//! them. A daylight-saving change, at night, moves no office hour; working
+//! hours that span the change (`00:00-24:00` on a Sunday in Europe) count
+//! the hour the clock skips, or not the one it repeats.
 
 use crate::config::Config;
 use crate::zone::Zone;
@@ -55,7 +57,7 @@ impl<'a> Clock<'a> {
     pub fn parse_duration(self, s: &str) -> anyhow::Result<i64> {
         let week = match self {
             Clock::Wall => 7 * 86_400,
-            Clock::Working(w) => self.day() * w.days.iter().filter(|&&d| d).count() as i64,
+            Clock::Working(w) => self.day() * w.days_a_week(),
         };
         crate::status::parse_duration_in(s, self.day(), week)
     }
@@ -65,11 +67,16 @@ impl<'a> Clock<'a> {
         crate::status::format_duration_in(seconds, self.day())
     }
 
-    /// The working hours counted, `None` for wall-clock time.
+    /// The working hours counted and the clock they are read on (`09:00-18:00
+    /// Mon-Fri, 7 holidays, UTC+09:00`), `None` for wall-clock time.
     pub fn working_hours(self) -> Option<String> {
         match self {
             Clock::Wall => None,
-            Clock::Working(w) => Some(w.describe()),
+            Clock::Working(w) => Some(format!(
+                "{}, UTC{}",
+                w.describe(),
+                chrono::Local::now().offset()
+            )),
         }
     }
 }
@@ -103,7 +110,17 @@ impl WorkingHours {
         days: Option<&[String]>,
         holidays: &[String],
     ) -> Result<WorkingHours, String> {
-        let (start, end) = hours
+        // As typed on a Japanese keyboard: `０９：００〜１８：００`.
+        let ascii: String = hours
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+                '：' => ':',
+                '〜' | '～' | '~' | '－' | '‐' => '-',
+                c => c,
+            })
+            .collect();
+        let (start, end) = ascii
             .split_once('-')
             .and_then(|(s, e)| Some((time_of_day(s)?, time_of_day(e)?)))
             .ok_or_else(|| format!("working_hours {hours:?} is not like \"09:00-18:00\""))?;
@@ -192,6 +209,10 @@ impl WorkingHours {
         i64::from(hi.saturating_sub(lo))
     }
 
+    fn days_a_week(&self) -> i64 {
+        self.days.iter().filter(|&&d| d).count() as i64
+    }
+
     fn works_on(&self, d: NaiveDate) -> bool {
         self.days[d.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&d)
     }
@@ -200,7 +221,7 @@ impl WorkingHours {
     /// weeks by count, the rest one by one, less the holidays among them.
     fn working_days(&self, d1: NaiveDate, d2: NaiveDate) -> i64 {
         let n = (d2 - d1).num_days() + 1;
-        let per_week = self.days.iter().filter(|&&w| w).count() as i64;
+        let per_week = self.days_a_week();
         let monday_first = d1.weekday().num_days_from_monday() as i64;
         let rest = (0..n % 7)
             .filter(|i| self.days[((monday_first + i) % 7) as usize])
@@ -235,7 +256,13 @@ impl WorkingHours {
             });
             i = j + 1;
         }
-        let holidays = match self.holidays.len() {
+        // The holidays that are days off: those on working days.
+        let off = self
+            .holidays
+            .iter()
+            .filter(|d| self.days[d.weekday().num_days_from_monday() as usize])
+            .count();
+        let holidays = match off {
             0 => String::new(),
             1 => ", 1 holiday".to_string(),
             n => format!(", {n} holidays"),
@@ -373,6 +400,13 @@ mod tests {
     fn settings_are_read_or_refused_with_the_reason() {
         let w = WorkingHours::parse("9-18", None, &[]).unwrap();
         assert_eq!(w, nine_to_six(&[]));
+        for typed in ["０９：００〜１８：００", "9:00～18:00", " 09:00 - 18:00 "] {
+            assert_eq!(
+                WorkingHours::parse(typed, None, &[]).as_ref(),
+                Ok(&w),
+                "{typed}"
+            );
+        }
         assert_eq!(w.describe(), "09:00-18:00 Mon-Fri");
         let w = WorkingHours::parse(
             "08:30-24:00",

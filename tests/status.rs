@@ -429,7 +429,10 @@ fn working_hours_count_only_working_time() {
     // a1 09:00 -> 11:00 is 1h of working time, a3 10:00 -> 16:00 2h, b1
     // 10:00 -> 11:00 1h.
     let v = report(&[]);
-    assert_eq!(v["working_hours"], "10:00-12:00 Mon-Fri, 1 holiday");
+    assert_eq!(
+        v["working_hours"],
+        "10:00-12:00 Mon-Fri, 1 holiday, UTC+09:00"
+    );
     let t = &v["total"];
     assert_eq!(
         (&t["median_seconds"], &t["p90_seconds"]),
@@ -445,7 +448,7 @@ fn working_hours_count_only_working_time() {
         .env("TZ", "Asia/Tokyo")
         .args(["report", "--format", "text"]));
     assert!(
-        stdout(&o).contains("times in working hours: 10:00-12:00 Mon-Fri, 1 holiday"),
+        stdout(&o).contains("times in working hours: 10:00-12:00 Mon-Fri, 1 holiday, UTC+09:00"),
         "{}",
         stdout(&o)
     );
@@ -467,6 +470,14 @@ fn working_hours_count_only_working_time() {
     let days: i64 = age.split_once("d ").unwrap().0.parse().unwrap();
     assert!(days > 400, "{age}: working days, not 24-hour ones");
     assert_eq!(ages(&["--wall-clock"]).0, 3 * 86_400 + 3600);
+    let o = run(kura_cfg(&s.archive, &config)
+        .env("TZ", "Asia/Tokyo")
+        .args(["pending", "--format", "table"]));
+    assert!(
+        stdout(&o).contains("ages in working hours: 10:00-12:00 Mon-Fri, 1 holiday, UTC+09:00"),
+        "{}",
+        stdout(&o)
+    );
 
     // Days and holidays need the hours; a bad value names the file.
     for (text, why) in [

@@ -61,7 +61,7 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
         .iter()
         .map(|p| view(&store, p, clock, now, args.utc))
         .collect::<Result<Vec<_>>>()?;
-    print(&views, format)?;
+    print(&views, format, clock.working_hours())?;
     Ok(if views.is_empty() { 0 } else { 1 })
 }
 
@@ -101,7 +101,8 @@ fn view(store: &Store, p: &Pending, clock: Clock<'_>, now: i64, utc: bool) -> Re
     })
 }
 
-fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
+/// `working_hours`: the hours ages count, said under a table.
+fn print(views: &[PendingView], format: ListFormat, working_hours: Option<String>) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let since = |v: &PendingView| v.waiting_since.get(..16).unwrap_or("").replace('T', " ");
     match format {
@@ -147,6 +148,9 @@ fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
                 ]);
             }
             writeln!(out, "{t}")?;
+            if let Some(w) = working_hours.filter(|_| !views.is_empty()) {
+                writeln!(out, "ages in working hours: {w}")?;
+            }
         }
         ListFormat::Text => {
             for v in views {
