@@ -292,18 +292,10 @@ fn time_of_day(s: &str) -> Option<u32> {
 /// A weekday's index, Monday 0, by its English name (whole or its first
 /// three letters, any case) or its Japanese one (`月`, `月曜`, `月曜日`).
 fn weekday(name: &str) -> Option<usize> {
-    const EN: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
     const JA: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
     let n = name.trim().to_lowercase();
-    EN.iter()
+    crate::parse::WEEKDAYS
+        .iter()
         .position(|d| n == *d || (n.len() == 3 && d.starts_with(&n)))
         .or_else(|| {
             let ja = n.trim_end_matches("日").trim_end_matches("曜");

@@ -1099,8 +1099,9 @@ fn numeric_zone(z: &str) -> Option<i32> {
     (m < 60 && h * 60 + m <= 14 * 60).then_some(sign * (h * 60 + m))
 }
 
-/// English weekdays, for [`other_date`] (their first three letters too).
-const WEEKDAYS: [&str; 7] = [
+/// English weekdays, Monday first, for [`other_date`] and working days
+/// (their first three letters too).
+pub(crate) const WEEKDAYS: [&str; 7] = [
     "monday",
     "tuesday",
     "wednesday",
