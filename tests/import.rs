@@ -1028,6 +1028,17 @@ fn an_mbox_that_starts_with_nul_padding_is_an_mbox() {
     }
 }
 
+/// How message `id` was first found (`maildir`, `mbox`, `eml`), as `show`
+/// lists its locations.
+fn first_location_kind(archive: &Path, id: &str) -> String {
+    let o = run(kura(archive).args(["show", "--format", "json", id]));
+    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    m["locations"][0]["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn a_folder_merely_named_new_is_walked_as_any_folder() {
     // `kura import exports/new`, where `new` is just where the latest
@@ -1106,9 +1117,7 @@ fn a_folder_merely_named_new_is_walked_as_any_folder() {
     let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(s["new"], 2, "{s}");
     for id in ["n7@x.example", "n8@x.example"] {
-        let o = run(kura(&archive).args(["show", "--format", "json", id]));
-        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+        assert_eq!(first_location_kind(&archive, id), "maildir", "{id}");
     }
 }
 
@@ -1146,9 +1155,7 @@ fn a_maildir_exported_without_cur_and_tmp_is_one_beside_its_servers_files() {
     assert_accounted(&s);
     assert_eq!((&s["seen"], &s["new"]), (&2.into(), &2.into()), "{s}");
     for id in ["n1@x.example", "n2@x.example"] {
-        let o = run(kura(&archive).args(["show", "--format", "json", id]));
-        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-        assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+        assert_eq!(first_location_kind(&archive, id), "maildir", "{id}");
     }
 }
 
@@ -1179,9 +1186,7 @@ fn an_mbox_put_in_a_maildirs_new_is_read_as_an_mbox() {
     assert_eq!((&s["new"], &s["rejected"]), (&4.into(), &0.into()), "{s}");
     assert_eq!(count(&archive, "body"), 4);
     assert_eq!(count(&archive, "\"body 2\""), 1);
-    let o = run(kura(&archive).args(["show", "--format", "json", "m4@x.example"]));
-    let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(m["locations"][0]["kind"], "maildir", "{m}");
+    assert_eq!(first_location_kind(&archive, "m4@x.example"), "maildir");
 }
 
 #[test]

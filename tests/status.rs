@@ -418,11 +418,14 @@ fn working_hours_count_only_working_time() {
         format!("{CONFIG}working_hours = \"10:00-12:00\"\nholidays = [\"2024-04-04\"]\n"),
     )
     .unwrap();
+    // Working hours are read on the office's clock.
+    let in_tokyo = || {
+        let mut c = kura_cfg(&s.archive, &config);
+        c.env("TZ", "Asia/Tokyo");
+        c
+    };
     let report = |extra: &[&str]| {
-        let o = run(kura_cfg(&s.archive, &config)
-            .env("TZ", "Asia/Tokyo")
-            .args(["report", "--format", "json"])
-            .args(extra));
+        let o = run(in_tokyo().args(["report", "--format", "json"]).args(extra));
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         json_of(&o)
     };
@@ -444,9 +447,7 @@ fn working_hours_count_only_working_time() {
     let v = report(&["--wall-clock"]);
     assert_eq!(v["working_hours"], Value::Null);
     assert_eq!(v["total"]["p90_seconds"], 21600);
-    let o = run(kura_cfg(&s.archive, &config)
-        .env("TZ", "Asia/Tokyo")
-        .args(["report", "--format", "text"]));
+    let o = run(in_tokyo().args(["report", "--format", "text"]));
     assert!(
         stdout(&o).contains("times in working hours: 10:00-12:00 Mon-Fri, 1 holiday, UTC+09:00"),
         "{}",
@@ -456,10 +457,7 @@ fn working_hours_count_only_working_time() {
     // A waits since Wednesday 09:00, C since Saturday 10:00: Wednesday's
     // and Friday's working hours apart (Thursday is a holiday).
     let ages = |extra: &[&str]| {
-        let o = run(kura_cfg(&s.archive, &config)
-            .env("TZ", "Asia/Tokyo")
-            .args(["pending", "--format", "json"])
-            .args(extra));
+        let o = run(in_tokyo().args(["pending", "--format", "json"]).args(extra));
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         let v = json_of(&o);
         let age = |i: usize| v[i]["age_seconds"].as_i64().unwrap();
@@ -470,9 +468,7 @@ fn working_hours_count_only_working_time() {
     let days: i64 = age.split_once("d ").unwrap().0.parse().unwrap();
     assert!(days > 400, "{age}: working days, not 24-hour ones");
     assert_eq!(ages(&["--wall-clock"]).0, 3 * 86_400 + 3600);
-    let o = run(kura_cfg(&s.archive, &config)
-        .env("TZ", "Asia/Tokyo")
-        .args(["pending", "--format", "table"]));
+    let o = run(in_tokyo().args(["pending", "--format", "table"]));
     assert!(
         stdout(&o).contains("ages in working hours: 10:00-12:00 Mon-Fri, 1 holiday, UTC+09:00"),
         "{}",
