@@ -11,9 +11,9 @@
 //! internal_domains = ["minato-shokai.co.jp"]
 //! shared_address = "support@minato-shokai.co.jp"
 //! free_mail_domains = ["example-mail.jp"]   # added to the built-in list
-//! working_hours = "09:00-18:00"   # response and waiting times count these only
+//! working_hours = "09:00-12:00, 13:00-18:00"   # response and waiting times count these only
 //! working_days = ["mon", "tue", "wed", "thu", "fri"]   # the default
-//! holidays = ["2025-01-01", "2024-12-28..2025-01-05"]
+//! holidays = ["japan", "12-29..01-03", "2025-08-13", "2024-12-28..2025-01-05"]
 //! ```
 
 use crate::archive::Archive;

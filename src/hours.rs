@@ -2,8 +2,10 @@
 //! `kura report` and `kura pending` to count response and waiting times in.
 //! A mail that arrives on Friday at 19:00 and is answered on Monday at 9:30
 //! waited 30 minutes of working time (with 9:00-18:00, Monday to Friday),
-//! not 62 and a half hours. Configured by `working_hours`, `working_days`
-//! and `holidays` ([`crate::config`]); without them, times are wall-clock.
+//! not 62 and a half hours. Configured by `working_hours` (one period of a
+//! day or several: a lunch break), `working_days` and `holidays` (dates,
+//! days off every year, Japan's national holidays from [`crate::holidays`])
+//! in [`crate::config`]; without them, times are wall-clock.
 //!
 //! Times are counted on the local wall clock (`TZ`), which reports name: a
 //! day's working hours are its `start` to `end` as the office clock shows
@@ -47,7 +49,7 @@ impl<'a> Clock<'a> {
     fn day(self) -> i64 {
         match self {
             Clock::Wall => 86_400,
-            Clock::Working(w) => i64::from(w.end - w.start),
+            Clock::Working(w) => w.day_length(),
         }
     }
 
@@ -85,26 +87,42 @@ impl<'a> Clock<'a> {
 /// one is taken for a typing error.
 const MAX_HOLIDAY_RANGE_DAYS: i64 = 366;
 
+/// The longest range of days off every year (`12-29..01-03`): a longer
+/// one is most likely typed the wrong way round (`08-16..08-13`, all year
+/// but three days).
+const MAX_YEARLY_RANGE_DAYS: i64 = 100;
+
+/// How `holidays` names Japan's national holidays ([`crate::holidays`]).
+const NATIONAL: [&str; 3] = ["japan", "jp", "祝日"];
+
 /// When the company works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingHours {
-    /// Start of a working day, seconds after midnight.
-    start: u32,
-    /// End of a working day, seconds after midnight (after `start`).
-    end: u32,
+    /// The working periods of a day (`09:00-12:00`, `13:00-18:00`), seconds
+    /// after midnight, in order, none overlapping another.
+    periods: Vec<(u32, u32)>,
     /// Working weekdays, Monday first.
     days: [bool; 7],
-    /// Days off that would be working days by their weekday, or not.
+    /// Days off that would be working days by their weekday, or not: the
+    /// dates listed, those of every year and the national holidays, from
+    /// [`crate::holidays::FIRST_YEAR`] to [`crate::holidays::LAST_YEAR`].
     holidays: BTreeSet<NaiveDate>,
+    /// What `holidays` listed, for [`WorkingHours::describe`]: the national
+    /// holidays or not, how many days a year, how many dates.
+    national: bool,
+    yearly: usize,
+    dated: BTreeSet<NaiveDate>,
 }
 
 impl WorkingHours {
     /// Reads the configuration's values: `hours` as `09:00-18:00` (also
-    /// `9-18`, `8:30-17:15`; the end at most `24:00`), `days` as weekday
-    /// names (`mon`, `Monday`, `月`; Monday to Friday when `None`),
+    /// `9-18`, `8:30-17:15`; the end at most `24:00`), or several periods
+    /// of a day (`09:00-12:00, 13:00-18:00`: a lunch break); `days` as
+    /// weekday names (`mon`, `Monday`, `月`; Monday to Friday when `None`);
     /// `holidays` as dates (`2024-01-01`) or ranges of them, both ends
-    /// included (`2024-12-28..2025-01-05`). The error says which value is
-    /// wrong and why.
+    /// included (`2024-12-28..2025-01-05`), days off every year (`05-01`,
+    /// `12-29..01-03`), and `japan` for the national holidays. The error
+    /// says which value is wrong and why.
     pub fn parse(
         hours: &str,
         days: Option<&[String]>,
@@ -117,17 +135,30 @@ impl WorkingHours {
                 '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
                 '：' => ':',
                 '〜' | '～' | '~' | '－' | '‐' => '-',
+                '，' | '、' => ',',
                 c => c,
             })
             .collect();
-        let (start, end) = ascii
-            .split_once('-')
-            .and_then(|(s, e)| Some((time_of_day(s)?, time_of_day(e)?)))
-            .ok_or_else(|| format!("working_hours {hours:?} is not like \"09:00-18:00\""))?;
-        if start >= end {
-            return Err(format!(
-                "working_hours {hours:?} ends before it starts (a night shift is not supported)"
-            ));
+        let mut periods = Vec::new();
+        for period in ascii.split(',') {
+            let (start, end) = period
+                .split_once('-')
+                .and_then(|(s, e)| Some((time_of_day(s)?, time_of_day(e)?)))
+                .ok_or_else(|| {
+                    format!(
+                        "working_hours {hours:?} is not like \"09:00-18:00\" or \"09:00-12:00, 13:00-18:00\""
+                    )
+                })?;
+            if start >= end {
+                return Err(format!(
+                    "working_hours {hours:?} ends before it starts (a night shift is not supported)"
+                ));
+            }
+            periods.push((start, end));
+        }
+        periods.sort_unstable();
+        if periods.windows(2).any(|p| p[1].0 < p[0].1) {
+            return Err(format!("working_hours {hours:?} has periods that overlap"));
         }
         let days = match days {
             None => [true, true, true, true, true, false, false],
@@ -144,34 +175,77 @@ impl WorkingHours {
                 days
             }
         };
-        let mut set = BTreeSet::new();
+        let mut w = WorkingHours {
+            periods,
+            days,
+            holidays: BTreeSet::new(),
+            national: false,
+            yearly: 0,
+            dated: BTreeSet::new(),
+        };
+        let years = crate::holidays::FIRST_YEAR..=crate::holidays::LAST_YEAR;
+        let mut yearly = BTreeSet::new();
         for h in holidays {
             let bad = || {
                 format!(
-                    "holidays has {h:?}, which is not a date like \"2024-01-01\" or a range like \"2024-12-28..2025-01-05\""
+                    "holidays has {h:?}, which is not a date like \"2024-01-01\", a range like \"2024-12-28..2025-01-05\", a day of every year like \"05-01\" or \"12-29..01-03\", or \"japan\""
                 )
             };
-            let (first, last) = match h.split_once("..") {
-                Some((a, b)) => (date(a).ok_or_else(bad)?, date(b).ok_or_else(bad)?),
-                None => {
-                    let d = date(h).ok_or_else(bad)?;
-                    (d, d)
+            let (a, b) = h.split_once("..").unwrap_or((h, h));
+            if NATIONAL.contains(&h.trim().to_lowercase().as_str()) {
+                w.national = true;
+                for year in years.clone() {
+                    w.holidays
+                        .extend(crate::holidays::of_year(year).into_iter().map(|(d, _)| d));
                 }
-            };
-            let span = (last - first).num_days();
-            if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
-                return Err(format!(
-                    "holidays has {h:?}, a range that ends before it starts or is longer than a year"
-                ));
+            } else if let (Some(first), Some(last)) = (date(a), date(b)) {
+                let span = (last - first).num_days();
+                if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
+                    return Err(format!(
+                        "holidays has {h:?}, a range that ends before it starts or is longer than a year"
+                    ));
+                }
+                let listed = first.iter_days().take(span as usize + 1);
+                w.dated.extend(listed.clone());
+                w.holidays.extend(listed);
+            } else if let (Some(first), Some(last)) = (month_day(a), month_day(b)) {
+                // A day of every year; a range may go on into the next year.
+                // The span is counted in a leap year: 02-29 is one of its days.
+                let in_year = |y: i32, (m, d): (u32, u32)| NaiveDate::from_ymd_opt(y, m, d);
+                let (Some(from), Some(mut to)) = (in_year(2024, first), in_year(2024, last)) else {
+                    return Err(bad());
+                };
+                let wraps = to < from;
+                if wraps {
+                    to = in_year(2025, last).ok_or_else(bad)?;
+                }
+                let span = (to - from).num_days();
+                if span >= MAX_YEARLY_RANGE_DAYS {
+                    return Err(format!(
+                        "holidays has {h:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
+                    ));
+                }
+                yearly.extend(
+                    from.iter_days()
+                        .take(span as usize + 1)
+                        .map(|d| (d.month(), d.day())),
+                );
+                for year in years.clone() {
+                    // 02-29 is a day off in leap years only.
+                    let from = in_year(year, first)
+                        .or_else(|| in_year(year, (3, 1)))
+                        .ok_or_else(bad)?;
+                    let to = in_year(year + i32::from(wraps), last)
+                        .or_else(|| in_year(year + i32::from(wraps), (2, 28)))
+                        .ok_or_else(bad)?;
+                    w.holidays.extend(from.iter_days().take_while(|d| *d <= to));
+                }
+            } else {
+                return Err(bad());
             }
-            set.extend(first.iter_days().take(span as usize + 1));
         }
-        Ok(WorkingHours {
-            start,
-            end,
-            days,
-            holidays: set,
-        })
+        w.yearly = yearly.len();
+        Ok(w)
     }
 
     /// Seconds of working time from `from` to `to` (unix seconds; 0 when
@@ -197,7 +271,12 @@ impl WorkingHours {
             (Some(d1), Some(d2)) if d1 <= d2 => self.working_days(d1, d2),
             _ => 0,
         };
-        first + last + whole_days * i64::from(self.end - self.start)
+        first + last + whole_days * self.day_length()
+    }
+
+    /// Working seconds of a working day.
+    fn day_length(&self) -> i64 {
+        self.periods.iter().map(|(s, e)| i64::from(e - s)).sum()
     }
 
     /// Working seconds of day `d` between `lo` and `hi` (seconds after midnight).
@@ -205,8 +284,10 @@ impl WorkingHours {
         if !self.works_on(d) {
             return 0;
         }
-        let (lo, hi) = (lo.max(self.start), hi.min(self.end));
-        i64::from(hi.saturating_sub(lo))
+        self.periods
+            .iter()
+            .map(|&(start, end)| i64::from(hi.min(end).saturating_sub(lo.max(start))))
+            .sum()
     }
 
     fn days_a_week(&self) -> i64 {
@@ -256,23 +337,33 @@ impl WorkingHours {
             });
             i = j + 1;
         }
-        // The holidays that are days off: those on working days.
+        // The holidays listed: the national ones, the days off every year,
+        // and the dated ones that are days off (those on working days).
+        let mut holidays = String::new();
+        if self.national {
+            holidays.push_str(", Japan's national holidays");
+        }
+        match self.yearly {
+            0 => {}
+            1 => holidays.push_str(", 1 day off every year"),
+            n => holidays.push_str(&format!(", {n} days off every year")),
+        }
         let off = self
-            .holidays
+            .dated
             .iter()
             .filter(|d| self.days[d.weekday().num_days_from_monday() as usize])
             .count();
-        let holidays = match off {
-            0 => String::new(),
-            1 => ", 1 holiday".to_string(),
-            n => format!(", {n} holidays"),
-        };
-        format!(
-            "{}-{} {}{holidays}",
-            hm(self.start),
-            hm(self.end),
-            runs.join(",")
-        )
+        match off {
+            0 => {}
+            1 => holidays.push_str(", 1 holiday"),
+            n => holidays.push_str(&format!(", {n} holidays")),
+        }
+        let periods: Vec<String> = self
+            .periods
+            .iter()
+            .map(|&(start, end)| format!("{}-{}", hm(start), hm(end)))
+            .collect();
+        format!("{} {}{holidays}", periods.join(","), runs.join(","))
     }
 }
 
@@ -306,6 +397,18 @@ fn weekday(name: &str) -> Option<usize> {
 
 fn date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+}
+
+/// `12-29`, `5-1`: a month and a day of it (of a leap year: `02-29` too).
+fn month_day(s: &str) -> Option<(u32, u32)> {
+    let (m, d) = s.trim().split_once('-')?;
+    let number = |v: &str| {
+        (!v.is_empty() && v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse::<u32>().ok())
+            .flatten()
+    };
+    let (m, d) = (number(m)?, number(d)?);
+    NaiveDate::from_ymd_opt(2024, m, d).map(|_| (m, d))
 }
 
 #[cfg(test)]
@@ -350,6 +453,67 @@ mod tests {
         let w = nine_to_six(&["2024-12-28..2025-01-05"]);
         assert_eq!(w.holidays.len(), 9);
         assert_eq!(hours(&w, "2024-12-27 17:00", "2025-01-06 09:30"), 1.5);
+    }
+
+    #[test]
+    fn a_lunch_break_is_no_working_time() {
+        let w = WorkingHours::parse("09:00-12:00、13:00-18:00", None, &[]).unwrap();
+        // 2024-03-01 is a Friday.
+        assert_eq!(
+            hours(&w, "2024-03-01 11:50", "2024-03-01 13:10"),
+            20.0 / 60.0
+        );
+        assert_eq!(hours(&w, "2024-03-01 12:10", "2024-03-01 12:50"), 0.0);
+        assert_eq!(hours(&w, "2024-03-01 07:00", "2024-03-01 20:00"), 8.0);
+        assert_eq!(
+            hours(&w, "2024-03-01 17:00", "2024-03-05 12:30"),
+            1.0 + 8.0 + 3.0
+        );
+        assert_eq!(Clock::Working(&w).parse_duration("1d").unwrap(), 8 * 3600);
+        assert_eq!(w.describe(), "09:00-12:00,13:00-18:00 Mon-Fri");
+        // In any order; periods that touch are fine, overlapping ones not.
+        let w2 = WorkingHours::parse("13-18, 9-12", None, &[]).unwrap();
+        assert_eq!(w2, w);
+        assert!(WorkingHours::parse("9-12,12-18", None, &[]).is_ok());
+        let e = WorkingHours::parse("09:00-12:30, 12:00-18:00", None, &[]).unwrap_err();
+        assert!(e.contains("overlap"), "{e}");
+    }
+
+    #[test]
+    fn national_holidays_and_days_off_every_year() {
+        let list = |h: &[&str]| h.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let w = WorkingHours::parse("9-18", None, &list(&["japan"])).unwrap();
+        // 2025-01-13, a Monday, is 成人の日; Golden Week 2025 is 5/3 to 5/6.
+        assert_eq!(hours(&w, "2025-01-10 17:00", "2025-01-14 10:00"), 2.0);
+        assert_eq!(hours(&w, "2025-05-02 17:00", "2025-05-07 10:00"), 2.0);
+        // A substitute holiday (2024-02-12) and a citizens' holiday
+        // (2026-09-22), as well as any other national holiday.
+        assert_eq!(hours(&w, "2024-02-09 17:00", "2024-02-13 10:00"), 2.0);
+        assert_eq!(hours(&w, "2026-09-18 17:00", "2026-09-24 10:00"), 2.0);
+        assert_eq!(hours(&w, "2024-03-01 17:00", "2024-03-04 10:00"), 2.0);
+        assert_eq!(
+            w.describe(),
+            "09:00-18:00 Mon-Fri, Japan's national holidays"
+        );
+
+        let w = WorkingHours::parse(
+            "9-18",
+            None,
+            &list(&["祝日", "12-29..01-03", "8-13..8-15", "02-29", "2024-03-01"]),
+        )
+        .unwrap();
+        // Every year's closing days, over the year's end too.
+        assert_eq!(hours(&w, "2024-12-27 17:00", "2025-01-06 09:30"), 1.5);
+        assert_eq!(hours(&w, "2030-12-27 17:00", "2031-01-06 09:30"), 1.5);
+        assert_eq!(hours(&w, "2025-08-12 17:00", "2025-08-18 09:30"), 1.5);
+        // 02-29 is a day off in leap years; the 28th stays a working day.
+        assert_eq!(hours(&w, "2028-02-29 10:00", "2028-02-29 12:00"), 0.0);
+        assert_eq!(hours(&w, "2027-02-26 17:00", "2027-03-01 10:00"), 2.0);
+        assert_eq!(hours(&w, "2027-02-26 17:00", "2027-02-28 10:00"), 1.0);
+        assert_eq!(
+            w.describe(),
+            "09:00-18:00 Mon-Fri, Japan's national holidays, 10 days off every year, 1 holiday"
+        );
     }
 
     #[test]
@@ -421,6 +585,10 @@ mod tests {
                 "ends before it starts",
             ),
             ("9-18", None, "2024-01-01..2026-01-01", "longer than a year"),
+            ("9-18", None, "08-16..08-13", "the wrong way round"),
+            ("9-18", None, "02-30", "not a date"),
+            ("9-18", None, "2024-12-28..01-03", "not a date"),
+            ("9-18", None, "japanese", "not a date"),
         ] {
             let days: Option<Vec<String>> = days.map(|d: &str| vec![d.to_string()]);
             let holidays: Vec<String> = (!holidays.is_empty())

@@ -19,6 +19,8 @@
 //! - [`config`]: the configuration file (internal domains, shared address).
 //! - [`customers`]: who is a customer, message directions, customer summaries.
 //! - [`status`]: pending conversations and response times.
+//! - [`hours`]: working hours, the clock `status` may count in.
+//! - [`holidays`]: Japan's national holidays, days off for working hours.
 //! - [`export`]: one customer's history as mbox, JSON, CSV or HTML; redaction; the audit trail.
 //! - [`zone`]: the time zone wall-clock times (query dates, zone-less Date: headers) are read in.
 
@@ -32,6 +34,7 @@ pub mod config;
 pub mod customers;
 pub mod docs;
 pub mod export;
+pub mod holidays;
 pub mod hours;
 pub mod import;
 pub mod index;

@@ -134,9 +134,14 @@ struct Small {
 }
 
 fn small() -> Small {
+    archive_of(MAILS)
+}
+
+/// An archive of `mails`, and [`CONFIG`] beside it.
+fn archive_of(mails: &[Mail]) -> Small {
     let dir = tempfile::tempdir().unwrap();
     let md = empty_maildir(dir.path().join("mail"));
-    for (i, (id, date, from, to, subject, parent)) in MAILS.iter().enumerate() {
+    for (i, (id, date, from, to, subject, parent)) in mails.iter().enumerate() {
         let mut m = format!(
             "Message-ID: <{id}@test.example>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         );
@@ -489,6 +494,99 @@ fn working_hours_count_only_working_time() {
             stderr(&o)
         );
     }
+}
+
+#[test]
+fn national_holidays_days_off_every_year_and_a_lunch_break_are_no_working_time() {
+    const CUSTOMER: &str = "ito@hikari-sys.co.jp";
+    const STAFF: &str = "sato@minato-shokai.co.jp";
+    let s = archive_of(&[
+        // Answered after a long weekend: Monday 13 January 2025 is 成人の日.
+        (
+            "n1",
+            "Fri, 10 Jan 2025 17:30:00 +0900",
+            CUSTOMER,
+            STAFF,
+            "見積の件",
+            None,
+        ),
+        (
+            "n2",
+            "Tue, 14 Jan 2025 09:30:00 +0900",
+            STAFF,
+            CUSTOMER,
+            "Re: 見積の件",
+            Some("n1"),
+        ),
+        // Answered after lunch.
+        (
+            "l1",
+            "Wed, 15 Jan 2025 11:50:00 +0900",
+            CUSTOMER,
+            STAFF,
+            "納期の件",
+            None,
+        ),
+        (
+            "l2",
+            "Wed, 15 Jan 2025 13:10:00 +0900",
+            STAFF,
+            CUSTOMER,
+            "Re: 納期の件",
+            Some("l1"),
+        ),
+        // Answered after the company's year-end closing.
+        (
+            "y1",
+            "Fri, 27 Dec 2024 17:00:00 +0900",
+            CUSTOMER,
+            STAFF,
+            "請求書の件",
+            None,
+        ),
+        (
+            "y2",
+            "Mon, 06 Jan 2025 09:30:00 +0900",
+            STAFF,
+            CUSTOMER,
+            "Re: 請求書の件",
+            Some("y1"),
+        ),
+    ]);
+    let config = s.archive.join("calendar.toml");
+    let report = |holidays: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "{CONFIG}working_hours = \"09:00-12:00, 13:00-18:00\"\nholidays = [{holidays}]\n"
+            ),
+        )
+        .unwrap();
+        let o = run(kura_cfg(&s.archive, &config)
+            .env("TZ", "Asia/Tokyo")
+            .args(["report", "--format", "json", "--late", "1h"]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json_of(&o);
+        let t = &v["total"];
+        (
+            v["working_hours"].as_str().unwrap().to_string(),
+            [&t["median_seconds"], &t["p90_seconds"], &t["late"]].map(|x| x.as_i64().unwrap()),
+        )
+    };
+    // 20 minutes around lunch; 30 + 30 minutes around the long weekend; 1
+    // hour and a half around the closing.
+    let (hours, [median, p90, late]) = report("\"japan\", \"12-29..01-03\"");
+    assert_eq!((median, p90, late), (3600, 5400, 1));
+    assert_eq!(
+        hours,
+        "09:00-12:00,13:00-18:00 Mon-Fri, Japan's national holidays, 6 days off every year, UTC+09:00"
+    );
+    // Without the national holidays, 成人の日 is 8 working hours; without
+    // the closing, New Year's Day alone is off (four working days of 8
+    // hours from 30 December to 3 January).
+    assert_eq!(report("\"12-29..01-03\"").1, [5400, 32_400, 2]);
+    let closing = 3600 + 4 * 8 * 3600 + 1800;
+    assert_eq!(report("\"japan\"").1, [3600, closing, 1]);
 }
 
 /// Staff as the test sees it: the company domain (or a subdomain) or the
