@@ -19,6 +19,15 @@ use std::path::{Path, PathBuf};
 /// Exit status for "the archive is busy" (EX_TEMPFAIL from sysexits.h).
 pub const EXIT_LOCKED: i32 = 75;
 
+/// The database's file name in an archive.
+const DB_FILE: &str = "kura.sqlite";
+
+/// Whether `dir` is an archive (it has a database): an import passes over
+/// one it finds among the exports it walks, and refuses one it is given.
+pub fn is_archive(dir: &Path) -> bool {
+    dir.join(DB_FILE).is_file()
+}
+
 /// An error that carries the process exit status it should end with.
 #[derive(Debug)]
 pub struct ExitError {
@@ -63,7 +72,7 @@ impl Archive {
     }
 
     pub fn db_path(&self) -> PathBuf {
-        self.root.join("kura.sqlite")
+        self.root.join(DB_FILE)
     }
     pub fn index_dir(&self) -> PathBuf {
         self.root.join("index")
@@ -77,7 +86,7 @@ impl Archive {
 
     /// True when the archive has been created (it has a database).
     pub fn exists(&self) -> bool {
-        self.db_path().is_file()
+        is_archive(&self.root)
     }
 
     /// Fails with a helpful message when the archive does not exist yet.

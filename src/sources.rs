@@ -71,7 +71,9 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 ///   is ignored as not mail. Hidden files and folders (name starting with
 ///   `.`, which covers the `.kura*` files kura writes) and symbolic links
 ///   (never followed) are ignored. A file that cannot be read inside a walked
-///   folder is ignored with the error as its reason.
+///   folder is ignored with the error as its reason. A kura archive found in
+///   the walk (the archive kept beside the exports) is ignored whole; one
+///   named as an argument is an error.
 /// - A Maildir's `cur/` or `new/` folder named as an argument is listed as
 ///   in its Maildir: its files are [`SourceKind::MaildirFile`].
 /// - A file named as an argument is sniffed the same way; an argument itself
@@ -289,6 +291,12 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     let md =
         fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
     if md.is_dir() {
+        if crate::archive::is_archive(arg) {
+            anyhow::bail!(
+                "{} is a kura archive, not mail to import (an archive is named with --archive)",
+                arg.display()
+            );
+        }
         if is_maildir_outside_one(arg) {
             fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
             walk_maildir(arg, out);
@@ -583,7 +591,12 @@ fn walk_dir(root: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
                 it.skip_current_dir();
             }
         } else if ft.is_dir() {
-            if is_maildir_outside_one(path) {
+            if crate::archive::is_archive(path) {
+                // An archive kept beside the exports: its files are no mail.
+                out.ignored
+                    .push((path.to_path_buf(), "a kura archive (not walked)".into()));
+                it.skip_current_dir();
+            } else if is_maildir_outside_one(path) {
                 walk_maildir(path, out);
                 it.skip_current_dir();
             }

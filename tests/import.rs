@@ -686,6 +686,37 @@ fn files_that_are_not_mail_are_counted_and_listed_with_verbose() {
 }
 
 #[test]
+fn an_archive_kept_beside_the_exports_is_passed_over_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    std::fs::create_dir_all(&mail).unwrap();
+    std::fs::write(
+        mail.join("one.eml"),
+        "From: a@x.example\nSubject: s\nMessage-ID: <one@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    // The archive lives in the folder the nightly job imports.
+    let archive = mail.join("kura");
+    for _ in 0..2 {
+        let o = run(kura(&archive).args(["import", "-v", "--json"]).arg(&mail));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let s: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let err = stderr(&o);
+        assert!(err.contains("kura: a kura archive (not walked)"), "{err}");
+        assert_eq!(s["ignored_files"], 1, "{s}\n{err}");
+    }
+    assert_eq!(count(&archive, "*"), 1);
+    // Named as the mail to import, it is a mistake said at once.
+    let o = run(kura(&tmp.path().join("other")).arg("import").arg(&archive));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a kura archive, not mail to import"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
