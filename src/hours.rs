@@ -107,10 +107,11 @@ pub struct WorkingHours {
     /// dates listed, those of every year and the national holidays, from
     /// [`crate::holidays::FIRST_YEAR`] to [`crate::holidays::LAST_YEAR`].
     holidays: BTreeSet<NaiveDate>,
-    /// What `holidays` listed, for [`WorkingHours::describe`]: the national
-    /// holidays or not, how many days a year, how many dates.
+    /// What `holidays` listed, for [`WorkingHours::describe`] and
+    /// [`WorkingHours::days_off`]: the national holidays or not, the days
+    /// off every year (month, day), the dates.
     national: bool,
-    yearly: usize,
+    yearly: BTreeSet<(u32, u32)>,
     dated: BTreeSet<NaiveDate>,
 }
 
@@ -180,11 +181,10 @@ impl WorkingHours {
             days,
             holidays: BTreeSet::new(),
             national: false,
-            yearly: 0,
+            yearly: BTreeSet::new(),
             dated: BTreeSet::new(),
         };
         let years = crate::holidays::FIRST_YEAR..=crate::holidays::LAST_YEAR;
-        let mut yearly = BTreeSet::new();
         for h in holidays {
             let bad = || {
                 format!(
@@ -225,7 +225,7 @@ impl WorkingHours {
                         "holidays has {h:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
                     ));
                 }
-                yearly.extend(
+                w.yearly.extend(
                     from.iter_days()
                         .take(span as usize + 1)
                         .map(|d| (d.month(), d.day())),
@@ -244,7 +244,6 @@ impl WorkingHours {
                 return Err(bad());
             }
         }
-        w.yearly = yearly.len();
         Ok(w)
     }
 
@@ -315,6 +314,35 @@ impl WorkingHours {
         n / 7 * per_week + rest - off
     }
 
+    /// The days off of `year` that fall on working days, in order, each with
+    /// why it is one: its name (a national holiday), `every year` or
+    /// `listed` (`kura config --days-off`).
+    pub fn days_off(&self, year: i32) -> Vec<(NaiveDate, String)> {
+        let (Some(first), Some(last)) = (
+            NaiveDate::from_ymd_opt(year, 1, 1),
+            NaiveDate::from_ymd_opt(year, 12, 31),
+        ) else {
+            return Vec::new();
+        };
+        let national = if self.national {
+            crate::holidays::of_year(year)
+        } else {
+            Vec::new()
+        };
+        self.holidays
+            .range(first..=last)
+            .filter(|d| self.days[d.weekday().num_days_from_monday() as usize])
+            .map(|&d| {
+                let why = match national.iter().find(|(h, _)| *h == d) {
+                    Some((_, name)) => name.to_string(),
+                    None if self.yearly.contains(&(d.month(), d.day())) => "every year".into(),
+                    None => "listed".into(),
+                };
+                (d, why)
+            })
+            .collect()
+    }
+
     /// `09:00-18:00 Mon-Fri, 16 holidays`, for reports and `kura config`.
     pub fn describe(&self) -> String {
         const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -343,7 +371,7 @@ impl WorkingHours {
         if self.national {
             holidays.push_str(", Japan's national holidays");
         }
-        match self.yearly {
+        match self.yearly.len() {
             0 => {}
             1 => holidays.push_str(", 1 day off every year"),
             n => holidays.push_str(&format!(", {n} days off every year")),
@@ -513,6 +541,29 @@ mod tests {
         assert_eq!(
             w.describe(),
             "09:00-18:00 Mon-Fri, Japan's national holidays, 10 days off every year, 1 holiday"
+        );
+        // Those of a year that fall on working days, and why.
+        let off: Vec<String> = w
+            .days_off(2024)
+            .into_iter()
+            .filter(|(d, _)| d.month() <= 3 || d.month() == 12)
+            .map(|(d, why)| format!("{} {why}", d.format("%m-%d %a")))
+            .collect();
+        assert_eq!(
+            off,
+            [
+                "01-01 Mon 元日",
+                "01-02 Tue every year",
+                "01-03 Wed every year",
+                "01-08 Mon 成人の日",
+                "02-12 Mon 振替休日",
+                "02-23 Fri 天皇誕生日",
+                "02-29 Thu every year",
+                "03-01 Fri listed",
+                "03-20 Wed 春分の日",
+                "12-30 Mon every year",
+                "12-31 Tue every year",
+            ]
         );
     }
 

@@ -587,6 +587,47 @@ fn national_holidays_days_off_every_year_and_a_lunch_break_are_no_working_time()
     assert_eq!(report("\"12-29..01-03\"").1, [5400, 32_400, 2]);
     let closing = 3600 + 4 * 8 * 3600 + 1800;
     assert_eq!(report("\"japan\"").1, [3600, closing, 1]);
+
+    // The days off a year has on working days, and why, to check the
+    // configuration by.
+    std::fs::write(
+        &config,
+        format!("{CONFIG}working_hours = \"9-18\"\nholidays = [\"japan\", \"12-29..01-03\", 2025-08-13]\n"),
+    )
+    .unwrap();
+    let o = run(kura_cfg(&s.archive, &config).args([
+        "config",
+        "--days-off",
+        "2025",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let days = json_of(&o);
+    let days = days.as_array().unwrap();
+    assert_eq!(days.len(), 21, "{days:?}");
+    assert_eq!(days[3]["date"], "2025-01-13");
+    assert_eq!(days[3]["weekday"], "Mon");
+    assert_eq!(days[3]["why"], "成人の日");
+    let why = |date: &str| {
+        days.iter()
+            .find(|d| d["date"] == date)
+            .map(|d| d["why"].as_str().unwrap().to_string())
+    };
+    assert_eq!(why("2025-11-24").as_deref(), Some("振替休日"));
+    assert_eq!(why("2025-12-30").as_deref(), Some("every year"));
+    assert_eq!(why("2025-08-13").as_deref(), Some("listed"));
+    assert_eq!(why("2025-11-23"), None, "a Sunday is no working day anyway");
+    let o = run(kura_cfg(&s.archive, &config).args(["config", "--days-off", "2025"]));
+    assert!(
+        stdout(&o).starts_with("2025-01-01 Wed 元日\n2025-01-02 Thu every year\n"),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::write(&config, CONFIG).unwrap();
+    let o = run(kura_cfg(&s.archive, &config).args(["config", "--days-off", "2025"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no working hours"), "{}", stderr(&o));
 }
 
 /// Staff as the test sees it: the company domain (or a subdomain) or the

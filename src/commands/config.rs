@@ -70,6 +70,9 @@ pub fn notes(c: &Config) -> Vec<String> {
 pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<i32> {
     let archive = super::archive(global).ok();
     let c = super::config(global, archive.as_ref())?;
+    if let Some(year) = args.days_off {
+        return days_off(&c, year, args.format);
+    }
     let mut value: Vec<String> = FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect();
     for d in &c.extra_free_mail_domains.value {
         if !value.contains(d) {
@@ -107,6 +110,47 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<i32> {
             writeln!(out)?;
         }
         ConfigFormat::Text => write_text(&mut out, &view)?,
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// A day off, in `kura config --days-off --format json`.
+#[derive(Serialize)]
+struct DayOff {
+    date: String,
+    weekday: String,
+    /// The national holiday's name, `every year` or `listed`.
+    why: String,
+}
+
+/// `kura config --days-off YEAR`: the days off of a year on working days.
+fn days_off(c: &Config, year: i32, format: ConfigFormat) -> Result<i32> {
+    let Some(w) = &c.working_hours.value else {
+        anyhow::bail!(
+            "no working hours are configured, so there are no days off (see working_hours and holidays in kura config)"
+        );
+    };
+    let days: Vec<DayOff> = w
+        .days_off(year)
+        .into_iter()
+        .map(|(d, why)| DayOff {
+            date: d.format("%Y-%m-%d").to_string(),
+            weekday: d.format("%a").to_string(),
+            why,
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        ConfigFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &days)?;
+            writeln!(out)?;
+        }
+        ConfigFormat::Text => {
+            for d in &days {
+                writeln!(out, "{} {} {}", d.date, d.weekday, d.why)?;
+            }
+        }
     }
     out.flush()?;
     Ok(0)
