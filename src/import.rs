@@ -1017,7 +1017,7 @@ impl Planner {
                             let s = self.next();
                             return Ok(self.item(Item::Error {
                                 seq: s,
-                                message: format!("{}: {e:#}", file.path.display()),
+                                message: format!("{}: {e:#}", crate::output::path_text(&file.path)),
                             }));
                         }
                     }

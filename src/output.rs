@@ -55,9 +55,56 @@ pub fn sanitize(s: &str) -> String {
     sanitize_text(s, true)
 }
 
+/// A path as text, for people and JSON. Each part of it that is not UTF-8
+/// is read as Shift_JIS (CP932) when it is valid as that: a Windows zip
+/// unpacked as it was keeps its Japanese file names in Shift_JIS
+/// (`受信トレイ.mbox`, not `��M�g���C.mbox`). Bytes valid as neither become
+/// U+FFFD. The archive keeps the path's bytes as they are; this is only
+/// how it is shown.
+pub fn path_text(path: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let parts: Vec<String> = bytes
+        .split(|&b| b == b'/')
+        .map(|part| match std::str::from_utf8(part) {
+            Ok(s) => s.to_string(),
+            Err(_) => encoding_rs::SHIFT_JIS
+                .decode_without_bom_handling_and_without_replacement(part)
+                .map(|s| s.into_owned())
+                .unwrap_or_else(|| String::from_utf8_lossy(part).into_owned()),
+        })
+        .collect();
+    parts.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_in_shift_jis_are_shown_as_japanese() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = |b: &[u8]| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b));
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("受信トレイ.mbox");
+        let mut p = "/home/山田/エクスポート/".as_bytes().to_vec();
+        p.extend_from_slice(&sjis);
+        assert_eq!(
+            path_text(&path(&p)),
+            "/home/山田/エクスポート/受信トレイ.mbox"
+        );
+        assert_eq!(
+            path_text(&path("/a/請求書.eml".as_bytes())),
+            "/a/請求書.eml"
+        );
+        // Neither UTF-8 nor Shift_JIS: the bad bytes are marked.
+        assert_eq!(
+            path_text(&path(b"/a/x\xff\xfe.eml")),
+            "/a/x\u{fffd}\u{fffd}.eml"
+        );
+    }
 
     #[test]
     fn escapes_never_reach_the_terminal() {

@@ -1665,7 +1665,7 @@ impl Store {
             )?
             .query_map([message], |r| {
                 Ok(LocationView {
-                    path: recorded_path(r, 0)?.to_string_lossy().into_owned(),
+                    path: crate::output::path_text(&recorded_path(r, 0)?),
                     kind: r.get(1)?,
                     offset: r.get::<_, Option<i64>>(2)?.map(|o| o as u64),
                     copy: match r.get::<_, i64>(3)? {

@@ -717,6 +717,45 @@ fn an_archive_kept_beside_the_exports_is_passed_over_whole() {
 }
 
 #[test]
+fn file_names_in_shift_jis_are_shown_in_japanese() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    // A Windows zip unpacked as it was: its names are Shift_JIS bytes.
+    let dir = tmp.path().join("export");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sjis = |name: &str| {
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(name);
+        dir.join(std::ffi::OsStr::from_bytes(&bytes))
+    };
+    std::fs::write(
+        sjis("受信トレイ.mbox"),
+        "From a@x.example Mon Jan  1 00:00:00 2024\nFrom: a@x.example\nSubject: s\nMessage-ID: <sj@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    // Written an hour ago: not an mbox still being written to.
+    set_mtime(
+        &sjis("受信トレイ.mbox"),
+        std::time::SystemTime::now() - std::time::Duration::from_secs(3600),
+    );
+    std::fs::write(sjis("メモ.txt"), "買い物\n").unwrap();
+    let archive = tmp.path().join("a");
+    let o = run(kura(&archive).args(["import", "-v"]).arg(&dir));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/メモ.txt: not mail"), "{}", stderr(&o));
+    let o = run(kura(&archive).args(["show", "--format", "json", "sj@x.example"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let path = v["locations"][0]["path"].as_str().unwrap();
+    assert!(path.ends_with("/export/受信トレイ.mbox"), "{path}");
+    // The file itself is known by its bytes: nothing new the next night.
+    let again = import(&archive, &[&dir]);
+    assert_eq!(
+        (again["new"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+}
+
+#[test]
 fn a_file_rewritten_with_other_content_is_a_conflict_not_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");

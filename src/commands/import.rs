@@ -33,7 +33,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
         for (path, why) in &summary.ignored {
             eprintln!(
                 "import: passed over {}: {why}",
-                crate::output::sanitize(&path.display().to_string())
+                crate::output::sanitize(&crate::output::path_text(path))
             );
         }
         eprintln!(

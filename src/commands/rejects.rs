@@ -44,9 +44,7 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
     let rows = q
         .query_map([], |r| {
             Ok(Reject {
-                // Shown as text: a path that is not UTF-8 with U+FFFD for
-                // its bad bytes.
-                source: recorded_path(r, 0)?.to_string_lossy().into_owned(),
+                source: crate::output::path_text(&recorded_path(r, 0)?),
                 mbox_offset: r.get(1)?,
                 reason: r.get(2)?,
                 size: r.get(3)?,
