@@ -210,26 +210,24 @@ impl WorkingHours {
                 w.holidays.extend(listed);
             } else if let (Some(first), Some(last)) = (month_day(a), month_day(b)) {
                 // A day of every year; a range may go on into the next year.
-                // The span is counted in a leap year: 02-29 is one of its days.
+                // The span is counted on a leap year's calendar, round its
+                // end when the range wraps: 02-29 is one of its days.
                 let in_year = |y: i32, (m, d): (u32, u32)| NaiveDate::from_ymd_opt(y, m, d);
-                let (Some(from), Some(mut to)) = (in_year(2024, first), in_year(2024, last)) else {
+                let (Some(from), Some(to)) = (in_year(2024, first), in_year(2024, last)) else {
                     return Err(bad());
                 };
                 let wraps = to < from;
-                if wraps {
-                    to = in_year(2025, last).ok_or_else(bad)?;
-                }
-                let span = (to - from).num_days();
+                let span = (to - from).num_days() + if wraps { 366 } else { 0 };
                 if span >= MAX_YEARLY_RANGE_DAYS {
                     return Err(format!(
                         "holidays has {h:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
                     ));
                 }
-                w.yearly.extend(
-                    from.iter_days()
-                        .take(span as usize + 1)
-                        .map(|d| (d.month(), d.day())),
-                );
+                let start = i64::from(from.ordinal0());
+                w.yearly.extend((start..=start + span).filter_map(|i| {
+                    let d = NaiveDate::from_yo_opt(2024, (i % 366) as u32 + 1)?;
+                    Some((d.month(), d.day()))
+                }));
                 for year in years.clone() {
                     // 02-29 is a day off in leap years only.
                     let from = in_year(year, first)
@@ -565,6 +563,21 @@ mod tests {
                 "12-31 Tue every year",
             ]
         );
+    }
+
+    #[test]
+    fn a_range_of_every_year_may_wrap_round_to_the_end_of_february() {
+        let list = |h: &[&str]| h.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let w = WorkingHours::parse("9-18", None, &list(&["12-25..02-29"])).unwrap();
+        // 12-25 to 12-31 and 01-01 to 02-29: 67 days of a leap year.
+        assert_eq!(w.describe(), "09:00-18:00 Mon-Fri, 67 days off every year");
+        // 2024-02-29 (a Thursday) is off; so is 2027-02-26 (a Friday), and
+        // the next working day is 2027-03-01 (a Monday) as it is in 2028.
+        assert_eq!(hours(&w, "2024-02-28 10:00", "2024-03-01 10:00"), 1.0);
+        assert_eq!(hours(&w, "2027-02-26 10:00", "2027-03-01 10:00"), 1.0);
+        assert_eq!(hours(&w, "2027-12-24 17:00", "2028-03-01 10:00"), 2.0);
+        let e = WorkingHours::parse("9-18", None, &list(&["03-01..02-29"])).unwrap_err();
+        assert!(e.contains("the wrong way round"), "{e}");
     }
 
     #[test]
