@@ -184,7 +184,6 @@ impl WorkingHours {
             yearly: BTreeSet::new(),
             dated: BTreeSet::new(),
         };
-        let years = crate::holidays::FIRST_YEAR..=crate::holidays::LAST_YEAR;
         for h in holidays {
             let bad = || {
                 format!(
@@ -194,10 +193,6 @@ impl WorkingHours {
             let (a, b) = h.split_once("..").unwrap_or((h, h));
             if NATIONAL.contains(&h.trim().to_lowercase().as_str()) {
                 w.national = true;
-                for year in years.clone() {
-                    w.holidays
-                        .extend(crate::holidays::of_year(year).into_iter().map(|(d, _)| d));
-                }
             } else if let (Some(first), Some(last)) = (date(a), date(b)) {
                 let span = (last - first).num_days();
                 if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
@@ -228,19 +223,23 @@ impl WorkingHours {
                     let d = NaiveDate::from_yo_opt(2024, (i % 366) as u32 + 1)?;
                     Some((d.month(), d.day()))
                 }));
-                for year in years.clone() {
-                    // 02-29 is a day off in leap years only.
-                    let from = in_year(year, first)
-                        .or_else(|| in_year(year, (3, 1)))
-                        .ok_or_else(bad)?;
-                    let to = in_year(year + i32::from(wraps), last)
-                        .or_else(|| in_year(year + i32::from(wraps), (2, 28)))
-                        .ok_or_else(bad)?;
-                    w.holidays.extend(from.iter_days().take_while(|d| *d <= to));
-                }
             } else {
                 return Err(bad());
             }
+        }
+        // The national holidays and the days off every year, each listed
+        // once however often it was: in every year from the first to the
+        // last (02-29 in leap years only).
+        for year in crate::holidays::FIRST_YEAR..=crate::holidays::LAST_YEAR {
+            if w.national {
+                w.holidays
+                    .extend(crate::holidays::of_year(year).into_iter().map(|(d, _)| d));
+            }
+            w.holidays.extend(
+                w.yearly
+                    .iter()
+                    .filter_map(|&(m, d)| NaiveDate::from_ymd_opt(year, m, d)),
+            );
         }
         Ok(w)
     }
@@ -578,6 +577,18 @@ mod tests {
         assert_eq!(hours(&w, "2027-12-24 17:00", "2028-03-01 10:00"), 2.0);
         let e = WorkingHours::parse("9-18", None, &list(&["03-01..02-29"])).unwrap_err();
         assert!(e.contains("the wrong way round"), "{e}");
+    }
+
+    #[test]
+    fn days_off_every_year_are_off_in_the_first_year_too() {
+        let list = |h: &[&str]| h.iter().map(|h| h.to_string()).collect::<Vec<_>>();
+        let w =
+            WorkingHours::parse("9-18", None, &list(&["12-29..01-03", "12-29..01-03"])).unwrap();
+        // 1980-01-02 and 01-03 (Wednesday, Thursday) are off as in any
+        // other year; 1980-01-04 is a working Friday.
+        assert_eq!(hours(&w, "1980-01-02 10:00", "1980-01-04 10:00"), 1.0);
+        assert_eq!(hours(&w, "2099-12-28 17:00", "2099-12-31 18:00"), 1.0);
+        assert_eq!(w.describe(), "09:00-18:00 Mon-Fri, 6 days off every year");
     }
 
     #[test]
