@@ -14,6 +14,7 @@
 //! the hour the clock skips, or not the one it repeats.
 
 use crate::config::Config;
+use crate::parse::number_of;
 use crate::zone::Zone;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 use std::collections::BTreeSet;
@@ -396,12 +397,7 @@ impl WorkingHours {
 fn time_of_day(s: &str) -> Option<u32> {
     let s = s.trim();
     let (h, m) = s.split_once(':').unwrap_or((s, "0"));
-    let digits = |v: &str, max_len| {
-        (!v.is_empty() && v.len() <= max_len && v.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| v.parse::<u32>().ok())
-            .flatten()
-    };
-    let (h, m) = (digits(h, 2)?, digits(m, 2)?);
+    let (h, m) = (number_of(h, 1..=2)?, number_of(m, 1..=2)?);
     (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 3600 + m * 60)
 }
 
@@ -427,12 +423,7 @@ fn date(s: &str) -> Option<NaiveDate> {
 /// `12-29`, `5-1`: a month and a day of it (of a leap year: `02-29` too).
 fn month_day(s: &str) -> Option<(u32, u32)> {
     let (m, d) = s.trim().split_once('-')?;
-    let number = |v: &str| {
-        (!v.is_empty() && v.len() <= 2 && v.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| v.parse::<u32>().ok())
-            .flatten()
-    };
-    let (m, d) = (number(m)?, number(d)?);
+    let (m, d) = (number_of(m, 1..=2)?, number_of(d, 1..=2)?);
     NaiveDate::from_ymd_opt(2024, m, d).map(|_| (m, d))
 }
 

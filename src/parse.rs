@@ -1140,7 +1140,7 @@ fn is_month_name(word: &str) -> bool {
 }
 
 /// The number `word` writes in ASCII digits, `len` of them.
-fn number_of(word: &str, len: std::ops::RangeInclusive<usize>) -> Option<u32> {
+pub(crate) fn number_of(word: &str, len: std::ops::RangeInclusive<usize>) -> Option<u32> {
     (len.contains(&word.len()) && word.bytes().all(|b| b.is_ascii_digit()))
         .then(|| word.parse().ok())
         .flatten()
