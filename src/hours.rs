@@ -131,17 +131,8 @@ impl WorkingHours {
         holidays: &[String],
     ) -> Result<WorkingHours, String> {
         // As typed on a Japanese keyboard: `０９：００〜１８：００`.
-        let ascii: String = hours
-            .chars()
-            .map(|c| match c {
-                '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-                '：' => ':',
-                '〜' | '～' | '~' | '－' | '‐' => '-',
-                '，' | '、' => ',',
-                c => c,
-            })
-            .collect();
-        let mut periods = Vec::new();
+        let ascii = half_width(hours).replace(['〜', '～', '~'], "-");
+        let mut periods: Vec<(u32, u32)> = Vec::new();
         for period in ascii.split(',') {
             let (start, end) = period
                 .split_once('-')
@@ -152,8 +143,9 @@ impl WorkingHours {
                     )
                 })?;
             if start >= end {
+                let when = if start == end { "when" } else { "before" };
                 return Err(format!(
-                    "working_hours {hours:?} ends before it starts (a night shift is not supported)"
+                    "working_hours {hours:?} ends {when} it starts (a night shift is not supported)"
                 ));
             }
             periods.push((start, end));
@@ -162,6 +154,14 @@ impl WorkingHours {
         if periods.windows(2).any(|p| p[1].0 < p[0].1) {
             return Err(format!("working_hours {hours:?} has periods that overlap"));
         }
+        // Periods that touch are one: `9-12, 12-18` is `9-18`.
+        periods.dedup_by(|next, prev| {
+            let touch = next.0 == prev.1;
+            if touch {
+                prev.1 = next.1;
+            }
+            touch
+        });
         let days = match days {
             None => [true, true, true, true, true, false, false],
             Some(names) => {
@@ -185,10 +185,12 @@ impl WorkingHours {
             yearly: BTreeSet::new(),
             dated: BTreeSet::new(),
         };
-        for h in holidays {
+        for typed in holidays {
+            // `２０２５－０１－１３`, `１２－２９〜０１－０３` as typed in Japanese.
+            let h = &half_width(typed).replace(['〜', '～'], "..");
             let bad = || {
                 format!(
-                    "holidays has {h:?}, which is not a date like \"2024-01-01\", a range like \"2024-12-28..2025-01-05\", a day of every year like \"05-01\" or \"12-29..01-03\", or \"japan\""
+                    "holidays has {typed:?}, which is not a date like \"2024-01-01\", a range like \"2024-12-28..2025-01-05\", a day of every year like \"05-01\" or \"12-29..01-03\", or \"japan\""
                 )
             };
             let (a, b) = h.split_once("..").unwrap_or((h, h));
@@ -198,7 +200,7 @@ impl WorkingHours {
                 let span = (last - first).num_days();
                 if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
                     return Err(format!(
-                        "holidays has {h:?}, a range that ends before it starts or is longer than a year"
+                        "holidays has {typed:?}, a range that ends before it starts or is longer than a year"
                     ));
                 }
                 let listed = first.iter_days().take(span as usize + 1);
@@ -216,7 +218,7 @@ impl WorkingHours {
                 let span = (to - from).num_days() + if wraps { 366 } else { 0 };
                 if span >= MAX_YEARLY_RANGE_DAYS {
                     return Err(format!(
-                        "holidays has {h:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
+                        "holidays has {typed:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
                     ));
                 }
                 let start = i64::from(from.ordinal0());
@@ -393,6 +395,21 @@ impl WorkingHours {
     }
 }
 
+/// Digits, colons, hyphens, commas and full stops typed full-width (on a
+/// Japanese keyboard) as their ASCII twins.
+fn half_width(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
+            '：' => ':',
+            '－' | '‐' => '-',
+            '，' | '、' => ',',
+            '．' => '.',
+            c => c,
+        })
+        .collect()
+}
+
 /// `9`, `09:00`, `8:30`, `24:00`: seconds after midnight.
 fn time_of_day(s: &str) -> Option<u32> {
     let s = s.trim();
@@ -490,7 +507,11 @@ mod tests {
         // In any order; periods that touch are fine, overlapping ones not.
         let w2 = WorkingHours::parse("13-18, 9-12", None, &[]).unwrap();
         assert_eq!(w2, w);
-        assert!(WorkingHours::parse("9-12,12-18", None, &[]).is_ok());
+        // Periods that touch are one.
+        assert_eq!(
+            WorkingHours::parse("9-12,12-18", None, &[]).unwrap(),
+            nine_to_six(&[])
+        );
         let e = WorkingHours::parse("09:00-12:30, 12:00-18:00", None, &[]).unwrap_err();
         assert!(e.contains("overlap"), "{e}");
     }
@@ -622,6 +643,15 @@ mod tests {
     fn settings_are_read_or_refused_with_the_reason() {
         let w = WorkingHours::parse("9-18", None, &[]).unwrap();
         assert_eq!(w, nine_to_six(&[]));
+        let typed_holidays = ["２０２５－０１－１３", "１２－２９〜０１－０３"].map(String::from);
+        assert_eq!(
+            WorkingHours::parse("9-18", None, &typed_holidays),
+            WorkingHours::parse(
+                "9-18",
+                None,
+                &["2025-01-13", "12-29..01-03"].map(String::from)
+            )
+        );
         for typed in ["０９：００〜１８：００", "9:00～18:00", " 09:00 - 18:00 "] {
             assert_eq!(
                 WorkingHours::parse(typed, None, &[]).as_ref(),
@@ -639,6 +669,7 @@ mod tests {
         assert_eq!(w.describe(), "08:30-24:00 Mon-Tue,Thu-Sat, 1 holiday");
         for (hours, days, holidays, why) in [
             ("18:00-09:00", None, "", "ends before it starts"),
+            ("12-12", None, "", "ends when it starts"),
             ("9:00", None, "", "not like"),
             ("25:00-26:00", None, "", "not like"),
             ("09:60-18:00", None, "", "not like"),
