@@ -17,10 +17,11 @@
 //! ```
 
 use crate::archive::Archive;
-use crate::hours::WorkingHours;
+use crate::hours::{Key, WorkingHours};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use toml::Spanned;
 
 /// The file name looked for in the configuration directory and the archive.
 pub const FILE_NAME: &str = "config.toml";
@@ -29,15 +30,17 @@ pub const FILE_NAME: &str = "config.toml";
 /// that a misspelt key is not silently ignored).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+/// Values keep their place in the file (`Spanned`), for an error about one
+/// to name its line.
 struct RawConfig {
-    internal_domains: Option<Vec<String>>,
-    shared_address: Option<String>,
-    free_mail_domains: Option<Vec<String>>,
-    working_hours: Option<String>,
-    working_days: Option<Vec<String>>,
+    internal_domains: Option<Vec<Spanned<String>>>,
+    shared_address: Option<Spanned<String>>,
+    free_mail_domains: Option<Vec<Spanned<String>>>,
+    working_hours: Option<Spanned<String>>,
+    working_days: Option<Spanned<Vec<Spanned<String>>>>,
     /// Dates as strings (`"2024-01-01"`, `"2024-12-28..2025-01-05"`) or as
     /// TOML dates (`2024-01-01`, unquoted).
-    holidays: Option<Vec<toml::Value>>,
+    holidays: Option<Spanned<Vec<Spanned<toml::Value>>>>,
 }
 
 /// Where a configuration value came from.
@@ -175,34 +178,35 @@ impl Config {
 
     /// Parses configuration text; `path` names it in errors and sources.
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text.get(..s.start).unwrap_or(text).matches('\n').count() + 1);
-            let msg = e.message().trim().to_string();
+        // `FILE:LINE: bad configuration: ...`, the line of the byte `at`.
+        let bad = |at: Option<usize>, msg: &str| {
+            let line = at.map(|at| text.get(..at).unwrap_or(text).matches('\n').count() + 1);
             match line {
                 Some(l) => anyhow::anyhow!("{}:{l}: bad configuration: {msg}", path.display()),
                 None => anyhow::anyhow!("{}: bad configuration: {msg}", path.display()),
             }
-        })?;
+        };
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| bad(e.span().map(|s| s.start), e.message().trim()))?;
         let from_file = Source::File(path.to_path_buf());
         let mut c = Config::default();
         if let Some(v) = raw.internal_domains {
             c.internal_domains = Setting {
-                value: domains(&v, path, "internal_domains")?,
+                value: domains(&v, "internal_domains").map_err(|(at, m)| bad(Some(at), &m))?,
                 source: from_file.clone(),
             };
         }
         if let Some(a) = raw.shared_address {
-            let a = a.trim().to_lowercase();
+            let at = a.span().start;
+            let a = a.into_inner().trim().to_lowercase();
             let valid = a
                 .split_once('@')
                 .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty() && !d.contains('@'));
             if !valid {
-                bail!(
-                    "{}: bad configuration: shared_address {a:?} is not a mail address",
-                    path.display()
-                );
+                return Err(bad(
+                    Some(at),
+                    &format!("shared_address {a:?} is not a mail address"),
+                ));
             }
             c.shared_address = Setting {
                 value: Some(a),
@@ -211,53 +215,73 @@ impl Config {
         }
         if let Some(v) = raw.free_mail_domains {
             c.extra_free_mail_domains = Setting {
-                value: domains(&v, path, "free_mail_domains")?,
+                value: domains(&v, "free_mail_domains").map_err(|(at, m)| bad(Some(at), &m))?,
                 source: from_file.clone(),
             };
         }
         match (raw.working_hours, raw.working_days, raw.holidays) {
             (Some(hours), days, holidays) => {
+                let day_items: Option<&[Spanned<String>]> = days.as_ref().map(|d| &d.get_ref()[..]);
+                let day_names: Option<Vec<String>> =
+                    day_items.map(|d| d.iter().map(|s| s.get_ref().clone()).collect());
+                let holiday_items: &[Spanned<toml::Value>] =
+                    holidays.as_ref().map_or(&[], |h| h.get_ref());
                 // A TOML date (`2024-01-01`, unquoted) is its text; anything
                 // else not a string is refused by its TOML text.
-                let holidays: Vec<String> = holidays
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|v| match v {
-                        toml::Value::String(s) => s,
+                let holiday_texts: Vec<String> = holiday_items
+                    .iter()
+                    .map(|v| match v.get_ref() {
+                        toml::Value::String(s) => s.clone(),
                         other => other.to_string(),
                     })
                     .collect();
-                let w = WorkingHours::parse(&hours, days.as_deref(), &holidays)
-                    .map_err(|e| anyhow::anyhow!("{}: bad configuration: {e}", path.display()))?;
+                let w = WorkingHours::parse(hours.get_ref(), day_names.as_deref(), &holiday_texts)
+                    .map_err(|e| {
+                        let at = match e.key {
+                            Key::Hours => Some(hours.span().start),
+                            Key::Days => days.as_ref().map(|d| d.span().start),
+                            Key::Day(i) => day_items.and_then(|d| d.get(i)).map(|d| d.span().start),
+                            Key::Holiday(i) => holiday_items.get(i).map(|h| h.span().start),
+                        };
+                        bad(at, &e.message)
+                    })?;
                 c.working_hours = Setting {
                     value: Some(w),
                     source: from_file,
                 };
             }
-            (None, Some(_), _) | (None, _, Some(_)) => bail!(
-                "{}: bad configuration: working_days and holidays need working_hours (\"09:00-18:00\")",
-                path.display()
-            ),
-            (None, None, None) => {}
+            (None, days, holidays) => {
+                if let Some(at) = days
+                    .map(|d| d.span().start)
+                    .or(holidays.map(|h| h.span().start))
+                {
+                    return Err(bad(
+                        Some(at),
+                        "working_days and holidays need working_hours (\"09:00-18:00\")",
+                    ));
+                }
+            }
         }
         Ok(c)
     }
 }
 
 /// Domains as configured, normalised: lower case, no `@` or trailing dot.
-fn domains(v: &[String], path: &Path, key: &str) -> Result<Vec<String>> {
+/// A bad one is refused with its place in the file.
+fn domains(v: &[Spanned<String>], key: &str) -> Result<Vec<String>, (usize, String)> {
     let mut out = Vec::with_capacity(v.len());
-    for d in v {
+    for spanned in v {
+        let d = spanned.get_ref();
         let n = d
             .trim()
             .trim_start_matches('@')
             .trim_end_matches('.')
             .to_lowercase();
         if n.is_empty() || n.contains('@') || n.contains(char::is_whitespace) {
-            bail!(
-                "{}: bad configuration: {key} has {d:?}, which is not a domain",
-                path.display()
-            );
+            return Err((
+                spanned.span().start,
+                format!("{key} has {d:?}, which is not a domain"),
+            ));
         }
         if !out.contains(&n) {
             out.push(n);
@@ -334,6 +358,42 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("c.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn a_value_refused_after_the_toml_parses_is_named_by_its_line() {
+        let p = Path::new("c.toml");
+        for (text, line, why) in [
+            (
+                "internal_domains = [\n  \"a.jp\",\n  \"x y\",\n]\n",
+                3,
+                "not a domain",
+            ),
+            ("\nshared_address = \"nobody\"\n", 2, "not a mail address"),
+            ("\n\nworking_hours = \"18-9\"\n", 3, "ends before it starts"),
+            (
+                "working_hours = \"9-18\"\nworking_days = [\"mon\",\n \"someday\"]\n",
+                3,
+                "no weekday",
+            ),
+            (
+                "working_hours = \"9-18\"\n\nworking_days = []\n",
+                3,
+                "working_days is empty",
+            ),
+            (
+                "working_hours = \"9-18\"\nholidays = [\n  \"japan\",\n  \"08-16..08-13\",\n]\n",
+                4,
+                "the wrong way round",
+            ),
+            ("\nholidays = [\"japan\"]\n", 2, "need working_hours"),
+        ] {
+            let e = Config::parse(text, p).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("c.toml:{line}: bad configuration: ")) && e.contains(why),
+                "{text:?}: {e}"
+            );
+        }
     }
 
     #[test]

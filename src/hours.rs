@@ -96,6 +96,34 @@ const MAX_YEARLY_RANGE_DAYS: i64 = 100;
 /// How `holidays` names Japan's national holidays ([`crate::holidays`]).
 const NATIONAL: [&str; 3] = ["japan", "jp", "祝日"];
 
+/// A value of the configuration [`WorkingHours::parse`] refuses: which one
+/// (for the configuration to name its line) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub key: Key,
+    /// Why, naming the value as it was typed.
+    pub message: String,
+}
+
+/// Which key of the configuration a [`Refusal`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `working_hours`.
+    Hours,
+    /// `working_days`, as a whole.
+    Days,
+    /// The item of `working_days` at this index.
+    Day(usize),
+    /// The item of `holidays` at this index.
+    Holiday(usize),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// When the company works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingHours {
@@ -129,7 +157,9 @@ impl WorkingHours {
         hours: &str,
         days: Option<&[String]>,
         holidays: &[String],
-    ) -> Result<WorkingHours, String> {
+    ) -> Result<WorkingHours, Refusal> {
+        let refuse = |key, message| Refusal { key, message };
+        let refuse_hours = |message| refuse(Key::Hours, message);
         // As typed on a Japanese keyboard: `０９：００〜１８：００`.
         let ascii = half_width(hours).replace(['〜', '～', '~'], "-");
         let mut periods: Vec<(u32, u32)> = Vec::new();
@@ -138,21 +168,23 @@ impl WorkingHours {
                 .split_once('-')
                 .and_then(|(s, e)| Some((time_of_day(s)?, time_of_day(e)?)))
                 .ok_or_else(|| {
-                    format!(
+                    refuse_hours(format!(
                         "working_hours {hours:?} is not like \"09:00-18:00\" or \"09:00-12:00, 13:00-18:00\""
-                    )
+                    ))
                 })?;
             if start >= end {
                 let when = if start == end { "when" } else { "before" };
-                return Err(format!(
+                return Err(refuse_hours(format!(
                     "working_hours {hours:?} ends {when} it starts (a night shift is not supported)"
-                ));
+                )));
             }
             periods.push((start, end));
         }
         periods.sort_unstable();
         if periods.windows(2).any(|p| p[1].0 < p[0].1) {
-            return Err(format!("working_hours {hours:?} has periods that overlap"));
+            return Err(refuse_hours(format!(
+                "working_hours {hours:?} has periods that overlap"
+            )));
         }
         // Periods that touch are one: `9-12, 12-18` is `9-18`.
         periods.dedup_by(|next, prev| {
@@ -166,13 +198,17 @@ impl WorkingHours {
             None => [true, true, true, true, true, false, false],
             Some(names) => {
                 let mut days = [false; 7];
-                for name in names {
-                    let day = weekday(name)
-                        .ok_or_else(|| format!("working_days has {name:?}, which is no weekday"))?;
+                for (i, name) in names.iter().enumerate() {
+                    let day = weekday(name).ok_or_else(|| {
+                        refuse(
+                            Key::Day(i),
+                            format!("working_days has {name:?}, which is no weekday"),
+                        )
+                    })?;
                     days[day] = true;
                 }
                 if !days.contains(&true) {
-                    return Err("working_days is empty".to_string());
+                    return Err(refuse(Key::Days, "working_days is empty".to_string()));
                 }
                 days
             }
@@ -185,13 +221,14 @@ impl WorkingHours {
             yearly: BTreeSet::new(),
             dated: BTreeSet::new(),
         };
-        for typed in holidays {
+        for (i, typed) in holidays.iter().enumerate() {
+            let refuse_holiday = |message| refuse(Key::Holiday(i), message);
             // `２０２５－０１－１３`, `１２－２９〜０１－０３` as typed in Japanese.
             let h = &half_width(typed).replace(['〜', '～'], "..");
             let bad = || {
-                format!(
+                refuse_holiday(format!(
                     "holidays has {typed:?}, which is not a date like \"2024-01-01\", a range like \"2024-12-28..2025-01-05\", a day of every year like \"05-01\" or \"12-29..01-03\", or \"japan\""
-                )
+                ))
             };
             let (a, b) = h.split_once("..").unwrap_or((h, h));
             if NATIONAL.contains(&h.trim().to_lowercase().as_str()) {
@@ -199,9 +236,9 @@ impl WorkingHours {
             } else if let (Some(first), Some(last)) = (date(a), date(b)) {
                 let span = (last - first).num_days();
                 if !(0..MAX_HOLIDAY_RANGE_DAYS).contains(&span) {
-                    return Err(format!(
+                    return Err(refuse_holiday(format!(
                         "holidays has {typed:?}, a range that ends before it starts or is longer than a year"
-                    ));
+                    )));
                 }
                 let listed = first.iter_days().take(span as usize + 1);
                 w.dated.extend(listed.clone());
@@ -217,9 +254,9 @@ impl WorkingHours {
                 let wraps = to < from;
                 let span = (to - from).num_days() + if wraps { 366 } else { 0 };
                 if span >= MAX_YEARLY_RANGE_DAYS {
-                    return Err(format!(
+                    return Err(refuse_holiday(format!(
                         "holidays has {typed:?}, a range of every year longer than {MAX_YEARLY_RANGE_DAYS} days (the wrong way round?)"
-                    ));
+                    )));
                 }
                 let start = i64::from(from.ordinal0());
                 w.yearly.extend((start..=start + span).filter_map(|i| {
@@ -512,7 +549,9 @@ mod tests {
             WorkingHours::parse("9-12,12-18", None, &[]).unwrap(),
             nine_to_six(&[])
         );
-        let e = WorkingHours::parse("09:00-12:30, 12:00-18:00", None, &[]).unwrap_err();
+        let e = WorkingHours::parse("09:00-12:30, 12:00-18:00", None, &[])
+            .unwrap_err()
+            .message;
         assert!(e.contains("overlap"), "{e}");
     }
 
@@ -587,7 +626,9 @@ mod tests {
         assert_eq!(hours(&w, "2024-02-28 10:00", "2024-03-01 10:00"), 1.0);
         assert_eq!(hours(&w, "2027-02-26 10:00", "2027-03-01 10:00"), 1.0);
         assert_eq!(hours(&w, "2027-12-24 17:00", "2028-03-01 10:00"), 2.0);
-        let e = WorkingHours::parse("9-18", None, &list(&["03-01..02-29"])).unwrap_err();
+        let e = WorkingHours::parse("9-18", None, &list(&["03-01..02-29"]))
+            .unwrap_err()
+            .message;
         assert!(e.contains("the wrong way round"), "{e}");
     }
 
@@ -692,7 +733,9 @@ mod tests {
                 .then(|| holidays.to_string())
                 .into_iter()
                 .collect();
-            let e = WorkingHours::parse(hours, days.as_deref(), &holidays).unwrap_err();
+            let e = WorkingHours::parse(hours, days.as_deref(), &holidays)
+                .unwrap_err()
+                .message;
             assert!(e.contains(why), "{hours} {days:?} {holidays:?}: {e}");
         }
         assert!(WorkingHours::parse("9-18", Some(&[]), &[]).is_err());
