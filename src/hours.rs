@@ -8,8 +8,8 @@
 //! in [`crate::config`]; without them, times are wall-clock.
 //!
 //! Times are counted on the local wall clock (`TZ`), which reports name: a
-//! day's working hours are its `start` to `end` as the office clock shows
-//! them. A daylight-saving change, at night, moves no office hour; working
+//! day's working hours are its periods (`09:00-12:00`, `13:00-18:00`) as the
+//! office clock shows them. A daylight-saving change, at night, moves no office hour; working
 //! hours that span the change (`00:00-24:00` on a Sunday in Europe) count
 //! the hour the clock skips, or not the one it repeats.
 
@@ -330,8 +330,13 @@ impl WorkingHours {
         self.days.iter().filter(|&&d| d).count() as i64
     }
 
+    /// Whether `d` is a working day by its weekday (holidays aside).
+    fn works_on_weekday(&self, d: NaiveDate) -> bool {
+        self.days[d.weekday().num_days_from_monday() as usize]
+    }
+
     fn works_on(&self, d: NaiveDate) -> bool {
-        self.days[d.weekday().num_days_from_monday() as usize] && !self.holidays.contains(&d)
+        self.works_on_weekday(d) && !self.holidays.contains(&d)
     }
 
     /// Working days from `d1` to `d2`, both included (`d1 <= d2`): whole
@@ -346,7 +351,7 @@ impl WorkingHours {
         let off = self
             .holidays
             .range(d1..=d2)
-            .filter(|h| self.days[h.weekday().num_days_from_monday() as usize])
+            .filter(|h| self.works_on_weekday(**h))
             .count() as i64;
         n / 7 * per_week + rest - off
     }
@@ -368,7 +373,7 @@ impl WorkingHours {
         };
         self.holidays
             .range(first..=last)
-            .filter(|d| self.days[d.weekday().num_days_from_monday() as usize])
+            .filter(|d| self.works_on_weekday(**d))
             .map(|&d| {
                 let why = match national.iter().find(|(h, _)| *h == d) {
                     Some((_, name)) => name.to_string(),
@@ -416,7 +421,7 @@ impl WorkingHours {
         let off = self
             .dated
             .iter()
-            .filter(|d| self.days[d.weekday().num_days_from_monday() as usize])
+            .filter(|d| self.works_on_weekday(**d))
             .count();
         match off {
             0 => {}
