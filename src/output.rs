@@ -59,8 +59,10 @@ pub fn sanitize(s: &str) -> String {
 /// is read as Shift_JIS (CP932) when it is valid as that: a Windows zip
 /// unpacked as it was keeps its Japanese file names in Shift_JIS
 /// (`受信トレイ.mbox`, not `��M�g���C.mbox`). Bytes valid as neither become
-/// U+FFFD. The archive keeps the path's bytes as they are; this is only
-/// how it is shown.
+/// U+FFFD, and so do those of a part that reads as Shift_JIS only through
+/// its user-defined area (private-use characters, which no file name from
+/// Windows holds but a Latin-1 one reads as: `Größe.mbox`). The archive
+/// keeps the path's bytes as they are; this is only how it is shown.
 pub fn path_text(path: &std::path::Path) -> String {
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
@@ -73,6 +75,7 @@ pub fn path_text(path: &std::path::Path) -> String {
             Ok(s) => s.to_string(),
             Err(_) => encoding_rs::SHIFT_JIS
                 .decode_without_bom_handling_and_without_replacement(part)
+                .filter(|s| !s.chars().any(|c| ('\u{e000}'..='\u{f8ff}').contains(&c)))
                 .map(|s| s.into_owned())
                 .unwrap_or_else(|| String::from_utf8_lossy(part).into_owned()),
         })
@@ -104,6 +107,13 @@ mod tests {
             path_text(&path(b"/a/x\xff\xfe.eml")),
             "/a/x\u{fffd}\u{fffd}.eml"
         );
+        // Latin-1 that Shift_JIS reads only as private-use characters
+        // (`Größe`, `señor`): the bad bytes are marked, not hidden.
+        assert_eq!(
+            path_text(&path(b"/a/Gr\xf6\xdfe.mbox")),
+            "/a/Gr\u{fffd}\u{fffd}e.mbox"
+        );
+        assert_eq!(path_text(&path(b"/a/se\xf1or.eml")), "/a/se\u{fffd}or.eml");
     }
 
     #[test]
