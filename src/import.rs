@@ -1172,7 +1172,7 @@ fn parse_one(
         Err(e) => {
             return Item::Error {
                 seq,
-                message: format!("{}: {e:#}", source.display()),
+                message: format!("{}: {e:#}", crate::output::path_text(&source)),
             };
         }
     };

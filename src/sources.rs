@@ -173,8 +173,8 @@ pub fn read_message_file(
     let mut file: &File = match &opened {
         Some(o) => &o.file,
         None => {
-            reopened =
-                File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            reopened = File::open(path)
+                .with_context(|| format!("cannot open {}", crate::output::path_text(path)))?;
             &reopened
         }
     };
@@ -193,7 +193,7 @@ pub fn read_message_file(
     (&mut file)
         .take(room)
         .read_to_end(&mut buf)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+        .with_context(|| format!("cannot read {}", crate::output::path_text(path)))?;
     Ok(buf)
 }
 
@@ -1036,24 +1036,26 @@ impl MboxReader {
     /// Offsets count bytes of the decompressed stream; for gzip, the first
     /// `start` bytes are decompressed and skipped.
     pub fn open(path: &Path, gzip: bool, start: u64) -> anyhow::Result<Self> {
-        let mut file =
-            File::open(path).with_context(|| format!("cannot open mbox {}", path.display()))?;
+        let mut file = File::open(path)
+            .with_context(|| format!("cannot open mbox {}", crate::output::path_text(path)))?;
         let (mut reader, mut pos): (Box<dyn BufRead + Send>, u64) = if gzip {
             let mut r = BufReader::new(GzMembers::new(file));
-            let skipped = io::copy(&mut (&mut r).take(start), &mut io::sink())
-                .with_context(|| format!("cannot decompress mbox {}", path.display()))?;
+            let skipped =
+                io::copy(&mut (&mut r).take(start), &mut io::sink()).with_context(|| {
+                    format!("cannot decompress mbox {}", crate::output::path_text(path))
+                })?;
             (Box::new(r), skipped)
         } else {
-            let pos = file
-                .seek(SeekFrom::Start(start))
-                .with_context(|| format!("cannot seek in mbox {}", path.display()))?;
+            let pos = file.seek(SeekFrom::Start(start)).with_context(|| {
+                format!("cannot seek in mbox {}", crate::output::path_text(path))
+            })?;
             (Box::new(BufReader::new(file)), pos)
         };
         if pos == 0 {
             // A byte order mark before the first `From ` line is not part of it.
             let head = reader
                 .fill_buf()
-                .with_context(|| format!("cannot read mbox {}", path.display()))?;
+                .with_context(|| format!("cannot read mbox {}", crate::output::path_text(path)))?;
             if head.starts_with(UTF8_BOM) {
                 reader.consume(UTF8_BOM.len());
                 pos = UTF8_BOM.len() as u64;
@@ -1064,7 +1066,7 @@ impl MboxReader {
         // was lost. Its head holds CRs and no LF, which no other mbox's does.
         let head = reader
             .fill_buf()
-            .with_context(|| format!("cannot read mbox {}", path.display()))?;
+            .with_context(|| format!("cannot read mbox {}", crate::output::path_text(path)))?;
         let bare_cr =
             memchr::memchr(b'\n', head).is_none() && memchr::memchr(b'\r', head).is_some();
         Ok(MboxReader {
@@ -1666,6 +1668,19 @@ mod tests {
         assert!(d.files.is_empty());
         assert_eq!(d.ignored.len(), 1);
         assert!(d.ignored[0].1.starts_with("unreadable: "));
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_named_in_japanese_when_its_name_is_shift_jis() {
+        use std::os::unix::ffi::OsStrExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode("受信トレイ.mbox");
+        // Gone since the walk saw it.
+        let gone = tmp.path().join(OsStr::from_bytes(&sjis));
+        let e = format!("{:#}", read_message_file(&gone, 10, None, 100).unwrap_err());
+        assert!(e.contains("/受信トレイ.mbox"), "{e}");
+        let e = format!("{:#}", MboxReader::open(&gone, false, 0).err().unwrap());
+        assert!(e.contains("/受信トレイ.mbox"), "{e}");
     }
 
     #[test]
