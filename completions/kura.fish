@@ -272,7 +272,7 @@ complete -c kura -n "__fish_kura_using_subcommand report" -s h -l help -d 'Print
 complete -c kura -n "__fish_kura_using_subcommand report" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand config" -l format -r -f -a "text\t'Lines of `key = value  # source`'
 json\t'One JSON object'"
-complete -c kura -n "__fish_kura_using_subcommand config" -l days-off -d 'Lists the days off of YEAR on which the company would otherwise work (national holidays, days off every year, dates listed), instead of the configuration' -r
+complete -c kura -n "__fish_kura_using_subcommand config" -l days-off -d 'Lists the days off of YEAR (1980 to 2099) on which the company would otherwise work (national holidays, days off every year, dates listed), instead of the configuration' -r
 complete -c kura -n "__fish_kura_using_subcommand config" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand config" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand config" -s q -l quiet -d 'Print nothing but errors (for cron)'

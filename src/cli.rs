@@ -535,10 +535,16 @@ pub enum ConfigFormat {
 pub struct ConfigArgs {
     #[arg(long, value_enum, default_value_t = ConfigFormat::Text)]
     pub format: ConfigFormat,
-    /// Lists the days off of YEAR on which the company would otherwise work
-    /// (national holidays, days off every year, dates listed), instead of
-    /// the configuration.
-    #[arg(long, value_name = "YEAR", value_parser = clap::value_parser!(i32).range(1..=9999))]
+    /// Lists the days off of YEAR (1980 to 2099) on which the company would
+    /// otherwise work (national holidays, days off every year, dates
+    /// listed), instead of the configuration.
+    #[arg(
+        long,
+        value_name = "YEAR",
+        value_parser = clap::value_parser!(i32).range(
+            i64::from(crate::holidays::FIRST_YEAR)..=i64::from(crate::holidays::LAST_YEAR)
+        )
+    )]
     pub days_off: Option<i32>,
 }
 

@@ -624,6 +624,13 @@ fn national_holidays_days_off_every_year_and_a_lunch_break_are_no_working_time()
         "{}",
         stdout(&o)
     );
+    // Days off are known from 1980 to 2099: a year past them is refused,
+    // not listed as having none.
+    for year in ["1979", "2100"] {
+        let o = run(kura_cfg(&s.archive, &config).args(["config", "--days-off", year]));
+        assert_eq!(o.status.code(), Some(2), "{year}: {}", stdout(&o));
+        assert!(stderr(&o).contains("1980..=2099"), "{}", stderr(&o));
+    }
     std::fs::write(&config, CONFIG).unwrap();
     let o = run(kura_cfg(&s.archive, &config).args(["config", "--days-off", "2025"]));
     assert_eq!(o.status.code(), Some(2));
