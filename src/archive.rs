@@ -22,10 +22,17 @@ pub const EXIT_LOCKED: i32 = 75;
 /// The database's file name in an archive.
 const DB_FILE: &str = "kura.sqlite";
 
-/// Whether `dir` is an archive (it has a database): an import passes over
-/// one it finds among the exports it walks, and refuses one it is given.
+/// Whether `dir` is an archive (it has a database, an SQLite file): an
+/// import passes over one it finds among the exports it walks, and refuses
+/// one it is given. A folder that merely holds a file of that name (empty,
+/// or something else) is mail to walk like any other.
 pub fn is_archive(dir: &Path) -> bool {
-    dir.join(DB_FILE).is_file()
+    use std::io::Read;
+    const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+    let mut head = [0u8; 16];
+    std::fs::File::open(dir.join(DB_FILE))
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == SQLITE_HEADER)
 }
 
 /// An error that carries the process exit status it should end with.
@@ -86,7 +93,7 @@ impl Archive {
 
     /// True when the archive has been created (it has a database).
     pub fn exists(&self) -> bool {
-        is_archive(&self.root)
+        self.db_path().is_file()
     }
 
     /// Fails with a helpful message when the archive does not exist yet.

@@ -706,6 +706,24 @@ fn an_archive_kept_beside_the_exports_is_passed_over_whole() {
         assert_eq!(s["ignored_files"], 1, "{s}\n{err}");
     }
     assert_eq!(count(&archive, "*"), 1);
+    // A folder that merely holds a file of that name is mail all the same
+    // (the empty file is passed over as not mail).
+    let notes = mail.join("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join("kura.sqlite"), "").unwrap();
+    std::fs::write(
+        notes.join("two.eml"),
+        "From: a@x.example\nSubject: s\nMessage-ID: <two@x.example>\n\nbody\n",
+    )
+    .unwrap();
+    let s = import(&archive, &[&mail]);
+    assert_eq!(
+        (s["new"].as_u64(), s["ignored_files"].as_u64()),
+        (Some(1), Some(2)),
+        "{s}"
+    );
+    let s = import(&archive, &[&notes]);
+    assert_eq!(s["unchanged"].as_u64(), Some(1), "{s}");
     // Named as the mail to import, it is a mistake said at once.
     let o = run(kura(&tmp.path().join("other")).arg("import").arg(&archive));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
