@@ -27,11 +27,10 @@ use toml::Spanned;
 pub const FILE_NAME: &str = "config.toml";
 
 /// The file as written (every key optional; unknown keys are an error, so
-/// that a misspelt key is not silently ignored).
+/// that a misspelt key is not silently ignored). Values keep their place in
+/// the file (`Spanned`), for an error about one to name its line.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-/// Values keep their place in the file (`Spanned`), for an error about one
-/// to name its line.
 struct RawConfig {
     internal_domains: Option<Vec<Spanned<String>>>,
     shared_address: Option<Spanned<String>>,

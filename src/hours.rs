@@ -118,12 +118,6 @@ pub enum Key {
     Holiday(usize),
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// When the company works.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingHours {

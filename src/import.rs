@@ -374,6 +374,8 @@ fn explain_disk_full(e: anyhow::Error, archive: &Archive) -> anyhow::Error {
 
 fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
+    // A mistyped path fails before an archive is created for it.
+    sources::check_sources(&opts.paths)?;
     archive.create_dirs()?;
     let _lock = archive.lock_for_writing(opts.wait)?;
     let store = Store::open_rw(archive)?;
@@ -1398,6 +1400,8 @@ impl<'s, 'a> Writer<'s, 'a> {
             }
             Item::Error { message, .. } => {
                 self.summary.errors += 1;
+                // It names a file, whose name may hold control characters.
+                let message = crate::output::sanitize(&message);
                 self.progress
                     .suspend(|| eprintln!("kura: error: {message}"));
             }

@@ -260,12 +260,20 @@ pub fn discover_each(
 }
 
 /// Checks that every argument exists and can be resolved; returns their
-/// canonical paths. An import calls it before it starts, so that a mistyped
-/// path fails at once, naming it.
+/// canonical paths. An import calls it before it starts (before it creates
+/// its archive), so that a mistyped path, or a kura archive named as the
+/// mail to import, fails at once, naming it.
 pub fn check_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut canonical = Vec::with_capacity(paths.len());
     for arg in paths {
-        fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
+        let md = fs::metadata(arg)
+            .with_context(|| format!("cannot read source path {}", arg.display()))?;
+        if md.is_dir() && crate::archive::is_archive(arg) {
+            anyhow::bail!(
+                "{} is a kura archive, not mail to import (an archive is named with --archive)",
+                arg.display()
+            );
+        }
         canonical.push(
             fs::canonicalize(arg)
                 .with_context(|| format!("cannot resolve source path {}", arg.display()))?,
@@ -291,12 +299,6 @@ fn discover_one(arg: &Path, out: &mut Found<'_>) -> anyhow::Result<()> {
     let md =
         fs::metadata(arg).with_context(|| format!("cannot read source path {}", arg.display()))?;
     if md.is_dir() {
-        if crate::archive::is_archive(arg) {
-            anyhow::bail!(
-                "{} is a kura archive, not mail to import (an archive is named with --archive)",
-                arg.display()
-            );
-        }
         if is_maildir_outside_one(arg) {
             fs::read_dir(arg).with_context(|| format!("cannot read Maildir {}", arg.display()))?;
             walk_maildir(arg, out);

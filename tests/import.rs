@@ -724,14 +724,17 @@ fn an_archive_kept_beside_the_exports_is_passed_over_whole() {
     );
     let s = import(&archive, &[&notes]);
     assert_eq!(s["unchanged"].as_u64(), Some(1), "{s}");
-    // Named as the mail to import, it is a mistake said at once.
-    let o = run(kura(&tmp.path().join("other")).arg("import").arg(&archive));
+    // Named as the mail to import, it is a mistake said at once, before an
+    // archive is made for it.
+    let other = tmp.path().join("other");
+    let o = run(kura(&other).arg("import").arg(&archive));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("is a kura archive, not mail to import"),
         "{}",
         stderr(&o)
     );
+    assert!(!other.exists());
 }
 
 #[test]
