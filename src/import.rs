@@ -401,7 +401,11 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         })
         .collect::<Result<_>>()?;
     let log_id = {
-        let paths: Vec<String> = opts.paths.iter().map(|p| p.display().to_string()).collect();
+        let paths: Vec<String> = opts
+            .paths
+            .iter()
+            .map(|p| crate::output::path_text(p))
+            .collect();
         store.conn.execute(
             "INSERT INTO import_log (started, status, paths) VALUES (?1, 'running', ?2)",
             params![chrono::Utc::now().timestamp(), paths.join("\n")],

@@ -774,6 +774,12 @@ fn file_names_in_shift_jis_are_shown_in_japanese() {
         (Some(0), Some(1)),
         "{again}"
     );
+    // Named on the command line, it is in the import history in Japanese.
+    import(&archive, &[&sjis("受信トレイ.mbox")]);
+    let o = run(kura(&archive).args(["log", "--format", "json"]));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let paths = log[0]["paths"].to_string();
+    assert!(paths.contains("/export/受信トレイ.mbox"), "{paths}");
 }
 
 #[test]

@@ -329,7 +329,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 Some(&msgid),
                 format!(
                     "the conflicting copy {loc} of message {row} (from {}) is damaged: {e}",
-                    source.display()
+                    crate::output::path_text(&source)
                 ),
             );
         }
@@ -361,7 +361,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 None,
                 format!(
                     "the stored bytes of reject {id} (from {}) are damaged: {e}",
-                    source.display()
+                    crate::output::path_text(&source)
                 ),
             );
         }
