@@ -374,8 +374,11 @@ fn explain_disk_full(e: anyhow::Error, archive: &Archive) -> anyhow::Error {
 
 fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let started = Instant::now();
-    // A mistyped path fails before an archive is created for it.
-    sources::check_sources(&opts.paths)?;
+    // Canonical paths: the archive records where mail came from, and a later
+    // import must recognise the same files however they are reached (from
+    // another working directory, through `..` or a symbolic link). A
+    // mistyped path fails here, before an archive is created for it.
+    let paths = sources::check_sources(&opts.paths)?;
     archive.create_dirs()?;
     let _lock = archive.lock_for_writing(opts.wait)?;
     let store = Store::open_rw(archive)?;
@@ -389,17 +392,6 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         ..Default::default()
     };
 
-    // Canonical paths: the archive records where mail came from, and a later
-    // import must recognise the same files however they are reached (from
-    // another working directory, through `..` or a symbolic link).
-    let paths: Vec<PathBuf> = opts
-        .paths
-        .iter()
-        .map(|p| {
-            std::fs::canonicalize(p)
-                .with_context(|| format!("cannot read source path {}", p.display()))
-        })
-        .collect::<Result<_>>()?;
     let log_id = {
         let paths: Vec<String> = opts
             .paths
