@@ -27,6 +27,9 @@ Query language:
   Put -- before a query that starts with - (kura search -- -spam).
   from: to: cc:        address, part of it, or display name (Japanese too)
   subject: body:       the subject / the decoded text
+  unquoted:            the text a message writes itself, not what it quotes (> lines and
+                       their attribution, -----Original Message----- and below) or forwards
+  quoted:              only what a message quotes or forwards
   customer:            an address or a domain (subdomains included), in any role
   domain:              a mail domain, in any role
   id:                  a Message-ID, with or without <>

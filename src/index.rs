@@ -47,7 +47,13 @@ pub struct Fields {
     /// column; indexes written by earlier builds also index it, unused).
     pub date: Field,
     pub subject: Field,
+    /// The message's own text: what it does not quote ([`crate::quotes`]).
     pub body: Field,
+    /// The text it quotes from earlier mail, and the text of the messages
+    /// it forwards as attachments. `None` in an index written by a build
+    /// before this field, where `body` holds all the text (`kura reindex`
+    /// adds it).
+    pub quoted: Option<Field>,
     pub from: Field,
     pub to: Field,
     pub cc: Field,
@@ -82,6 +88,7 @@ pub fn schema() -> (Schema, Fields) {
         date: b.add_i64_field("date", FAST),
         subject: b.add_text_field("subject", text.clone()),
         body: b.add_text_field("body", text.clone()),
+        quoted: Some(b.add_text_field("quoted", text.clone())),
         from: b.add_text_field("from", text.clone()),
         to: b.add_text_field("to", text.clone()),
         cc: b.add_text_field("cc", text.clone()),
@@ -105,6 +112,7 @@ pub fn fields_of(index: &Index) -> Result<Fields> {
         date: f("date")?,
         subject: f("subject")?,
         body: f("body")?,
+        quoted: s.get_field("quoted").ok(),
         from: f("from")?,
         to: f("to")?,
         cc: f("cc")?,
@@ -547,9 +555,7 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
     if !m.subject.is_empty() {
         doc.add_text(fields.subject, &m.subject);
     }
-    if !m.text.is_empty() {
-        doc.add_text(fields.body, &m.text);
-    }
+    add_text(&mut doc, fields, m);
     let mut addrs: Vec<String> = Vec::new();
     let mut mailbox_field =
         |field: Field,
@@ -596,6 +602,30 @@ pub fn document(fields: &Fields, m: &ParsedMessage) -> TantivyDocument {
         doc.add_text(fields.has, "attachment");
     }
     doc
+}
+
+/// The message's text: its own lines in `body`, what it quotes or forwards
+/// in `quoted`, each run of lines a value of its own (so that no phrase
+/// spans the quote between two runs).
+fn add_text(doc: &mut TantivyDocument, fields: &Fields, m: &ParsedMessage) {
+    let Some(quoted) = fields.quoted else {
+        if !m.text.is_empty() {
+            doc.add_text(fields.body, &m.text);
+        }
+        return;
+    };
+    let (own, forwarded) = m
+        .text
+        .split_at_checked(m.forwarded_at)
+        .unwrap_or((&m.text, ""));
+    for part in crate::quotes::parts(own) {
+        if !part.text.trim().is_empty() {
+            doc.add_text(if part.quoted { quoted } else { fields.body }, part.text);
+        }
+    }
+    if !forwarded.trim().is_empty() {
+        doc.add_text(quoted, forwarded);
+    }
 }
 
 /// A Japanese name written with a space between family and given name

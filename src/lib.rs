@@ -8,6 +8,7 @@
 //! - [`sources`]: finding and reading Maildir folders, mbox files and `.eml` files.
 //! - [`charset`]: charset labels and Japanese decoding that mail-parser gets wrong.
 //! - [`parse`]: one raw message to the metadata and text kura stores and indexes.
+//! - [`quotes`]: which lines of a message's text quote earlier mail (`quoted:`, `unquoted:`).
 //! - [`pack`]: the compressed originals, appended to pack files.
 //! - [`store`]: the SQLite metadata store (schema, queries, migrations).
 //! - [`tokenizer`]: the tantivy tokenizer that makes Japanese and English searchable.
@@ -42,6 +43,7 @@ pub mod output;
 pub mod pack;
 pub mod parse;
 pub mod query;
+pub mod quotes;
 pub mod sources;
 pub mod status;
 pub mod store;

@@ -119,6 +119,9 @@ pub struct ParsedMessage {
     /// Decoded text: plain-text bodies (HTML converted when there is no plain
     /// text), and the headers and text of forwarded message/rfc822 parts.
     pub text: String,
+    /// Where in `text` the forwarded message/rfc822 parts begin (all come
+    /// after the message's own bodies); `text.len()` when there are none.
+    pub forwarded_at: usize,
     pub attachments: Vec<Attachment>,
     /// Identity of the content, for telling a duplicate from a conflict:
     /// hash of From, To, Cc, Subject, Date and the body.
@@ -244,7 +247,8 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
 
     let mut text = String::new();
     let mut attachments = Vec::new();
-    collect(&msg, &mut text, &mut attachments, 0);
+    let mut forwarded_at = None;
+    collect(&msg, &mut text, &mut attachments, &mut forwarded_at, 0);
     if text.len() > MAX_INDEXED_TEXT {
         let mut cut = MAX_INDEXED_TEXT;
         while !text.is_char_boundary(cut) {
@@ -252,6 +256,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         }
         text.truncate(cut);
     }
+    let forwarded_at = forwarded_at.map_or(text.len(), |at| at.min(text.len()));
 
     Ok(ParsedMessage {
         message_id,
@@ -268,6 +273,7 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         in_reply_to,
         references,
         text,
+        forwarded_at,
         attachments,
         content_hash,
     })
@@ -1566,8 +1572,15 @@ fn unflow(text: &str, delsp: bool) -> String {
     out
 }
 
-/// Collects the text and attachments of `msg` (and of forwarded messages inside it).
-fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachment>, depth: usize) {
+/// Collects the text and attachments of `msg` (and of forwarded messages
+/// inside it, whose text starts at `forwarded_at`).
+fn collect(
+    msg: &Message<'_>,
+    text: &mut String,
+    attachments: &mut Vec<Attachment>,
+    forwarded_at: &mut Option<usize>,
+    depth: usize,
+) {
     let split = split_parts(msg);
     for id in split.bodies {
         let Some(part) = msg.parts.get(id as usize) else {
@@ -1595,6 +1608,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
         };
         match &part.body {
             PartType::Message(inner) => {
+                forwarded_at.get_or_insert(text.len());
                 if depth < MAX_NESTED_MESSAGES {
                     if let Some(s) = header_text(inner, HeaderName::Subject) {
                         push_text(text, &s);
@@ -1602,7 +1616,7 @@ fn collect(msg: &Message<'_>, text: &mut String, attachments: &mut Vec<Attachmen
                     for m in addresses(inner, HeaderName::From) {
                         push_text(text, &format!("{} {}", m.name, m.address));
                     }
-                    collect(inner, text, attachments, depth + 1);
+                    collect(inner, text, attachments, forwarded_at, depth + 1);
                 }
                 if depth == 0 {
                     attachments.push(Attachment {
@@ -1656,7 +1670,7 @@ pub fn display_text(raw: &[u8]) -> String {
         Ok(msg) => {
             let mut text = String::new();
             let mut attachments = Vec::new();
-            collect(&msg, &mut text, &mut attachments, 0);
+            collect(&msg, &mut text, &mut attachments, &mut None, 0);
             dismantle(msg);
             text
         }

@@ -1932,15 +1932,21 @@ fn a_query_of_only_unsearchable_words_is_an_error() {
     }
 }
 
-/// An archive of `mails` imported as a folder of `.eml` files (kept while
-/// the returned guard lives).
-fn eml_archive(mails: &[String]) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("mail");
+/// `mails` written to `TMP/mail` as `.eml` files; returns the folder.
+fn write_emls(tmp: &Path, mails: &[impl AsRef<[u8]>]) -> PathBuf {
+    let dir = tmp.join("mail");
     std::fs::create_dir_all(&dir).unwrap();
     for (n, mail) in mails.iter().enumerate() {
         std::fs::write(dir.join(format!("{n}.eml")), mail).unwrap();
     }
+    dir
+}
+
+/// An archive of `mails` imported as a folder of `.eml` files (kept while
+/// the returned guard lives).
+fn eml_archive(mails: &[impl AsRef<[u8]>]) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = write_emls(tmp.path(), mails);
     let archive = tmp.path().join("a");
     let s = import(&archive, &[&dir]);
     assert_eq!(s["new"], mails.len(), "import: {s}");
@@ -2018,4 +2024,152 @@ fn a_word_ending_in_a_star_is_a_prefix() {
     ] {
         assert_eq!(ids(q), want, "{q}");
     }
+}
+
+/// The mails of the quoting tests: a customer's complaint, and what the
+/// company wrote back about it in the ways mailers quote (Gmail's `>` under
+/// an attribution, Outlook's banner in ISO-2022-JP, a forward as an
+/// attachment, an answer between quoted lines).
+fn quoting_mails() -> Vec<Vec<u8>> {
+    let head = |n: u32, from: &str, subject: &str| {
+        format!(
+            "From: {from}\nTo: info@sakura.example\nSubject: {subject}\n\
+             Message-ID: <q{n}@x.example>\nDate: Wed, 10 Apr 2024 1{n}:00:00 +0900\nMIME-Version: 1.0\n"
+        )
+    };
+    let utf8 = |n: u32, from: &str, body: &str| {
+        format!(
+            "{}Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}",
+            head(n, from, "Re: 検品結果")
+        )
+        .into_bytes()
+    };
+    let complaint = "青木です。\n納品いただいた部品に不良品が混入しておりました。\n";
+    let outlook_body = format!(
+        "承知いたしました。返品をお受けいたします。\n\n-----Original Message-----\n\
+         差出人: 青木 亮 <r.aoki@myojo.example>\n送信日時: 2024年4月10日 10:00\n\
+         件名: 検品結果\n\n{complaint}"
+    );
+    let (outlook, _, _) = encoding_rs::ISO_2022_JP.encode(&outlook_body);
+    let mut outlook_mail = format!(
+        "{}Content-Type: text/plain; charset=iso-2022-jp\nContent-Transfer-Encoding: 7bit\n\n",
+        head(3, "Suzuki <suzuki@sakura.example>", "RE: 検品結果")
+    )
+    .into_bytes();
+    outlook_mail.extend_from_slice(&outlook);
+    vec![
+        utf8(1, "青木 亮 <r.aoki@myojo.example>", complaint),
+        utf8(
+            2,
+            "Tanaka <tanaka@sakura.example>",
+            &format!(
+                "代替品を至急手配いたします。\n\n\
+                 2024年4月10日(水) 10:00 青木 亮 <r.aoki@myojo.example>:\n{}",
+                complaint
+                    .lines()
+                    .map(|l| format!("> {l}\n"))
+                    .collect::<String>()
+            ),
+        ),
+        outlook_mail,
+        format!(
+            "{}Content-Type: multipart/mixed; boundary=B\n\n\
+             --B\nContent-Type: text/plain; charset=utf-8\n\nご確認ください。\n\
+             --B\nContent-Type: message/rfc822\n\n\
+             From: r.aoki@myojo.example\nSubject: 検品結果\nContent-Type: text/plain; charset=utf-8\n\n\
+             {complaint}--B--\n",
+            head(4, "Tanaka <tanaka@sakura.example>", "FW: 検品結果")
+        )
+        .into_bytes(),
+        utf8(
+            5,
+            "Sato <sato@sakura.example>",
+            "> When will it ship?\nNext Monday.\n> And the invoice?\nAttached.\n",
+        ),
+    ]
+}
+
+/// Which of the quoting mails (by number) each query finds.
+fn quoting_queries() -> Vec<(&'static str, Vec<u32>)> {
+    vec![
+        ("不良品", vec![1, 2, 3, 4]),
+        ("body:不良品", vec![1, 2, 3, 4]),
+        ("unquoted:不良品", vec![1]),
+        ("quoted:不良品", vec![2, 3, 4]),
+        ("is:outbound unquoted:不良品", vec![]),
+        ("unquoted:代替品", vec![2]),
+        ("unquoted:返品", vec![3]),
+        ("unquoted:確認", vec![4]),
+        ("quoted:確認", vec![]),
+        // The attribution, Outlook's header block and the forwarded
+        // message's sender are quoted.
+        ("unquoted:aoki", vec![]),
+        ("quoted:aoki", vec![2, 3, 4]),
+        ("quoted:送信日時", vec![3]),
+        // Answers between quoted lines are the message's own.
+        ("unquoted:\"next monday\"", vec![5]),
+        ("unquoted:attached", vec![5]),
+        ("quoted:ship", vec![5]),
+        ("unquoted:ship", vec![]),
+        ("ship -unquoted:ship", vec![5]),
+    ]
+}
+
+fn assert_quoting_queries(archive: &Path, config: &Path) {
+    for (q, want) in quoting_queries() {
+        let o = run(kura(archive)
+            .env("KURA_CONFIG", config)
+            .args(["search", "--format", "ids", "--"])
+            .arg(q));
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{q}: {}",
+            stderr(&o)
+        );
+        let got: Ids = stdout(&o).lines().map(str::to_string).collect();
+        let want: Ids = want.iter().map(|n| format!("q{n}@x.example")).collect();
+        assert_eq!(got, want, "{q}");
+    }
+}
+
+#[test]
+fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
+    let (tmp, archive) = eml_archive(&quoting_mails());
+    let config = tmp.path().join("kura.toml");
+    std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
+    assert_quoting_queries(&archive, &config);
+}
+
+/// An index written before quoted text had a field of its own (its schema is
+/// today's without `quoted`): every query works as before, `quoted:` and
+/// `unquoted:` exit 2 asking for a reindex, which makes them work.
+#[test]
+fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mails = quoting_mails();
+    let dir = write_emls(tmp.path(), &mails);
+    let archive = tmp.path().join("a");
+    let index_dir = archive.join("index");
+    std::fs::create_dir_all(&index_dir).unwrap();
+    let mut older = tantivy::schema::Schema::builder();
+    for (_, entry) in kura::index::schema().0.fields() {
+        if entry.name() != "quoted" {
+            older.add_field(entry.clone());
+        }
+    }
+    tantivy::Index::create_in_dir(&index_dir, older.build()).unwrap();
+    let s = import(&archive, &[&dir]);
+    assert_eq!(s["new"], mails.len(), "import: {s}");
+    for (q, n) in [("不良品", 4), ("body:不良品", 4), ("ship", 1), ("返品", 1)] {
+        assert_eq!(count(&archive, q), n, "{q}");
+    }
+    for q in ["unquoted:不良品", "quoted:aoki"] {
+        let o = run(kura(&archive).args(["count", q]));
+        assert_eq!(o.status.code(), Some(2), "{q}");
+        assert!(stderr(&o).contains("kura reindex"), "{q}: {}", stderr(&o));
+    }
+    reindex(&archive);
+    let config = tmp.path().join("kura.toml");
+    std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
+    assert_quoting_queries(&archive, &config);
 }

@@ -255,14 +255,14 @@ impl Render<'_> {
             sanitize(&v.subject)
         )?;
         if self.body {
-            let text = self.body_text(k)?;
-            for line in sanitize_text(&text, false).lines() {
-                let quoted =
-                    line.trim_start().starts_with('>') || line.trim_start().starts_with('＞');
-                if quoted && self.color {
-                    writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
-                } else {
-                    writeln!(out, "{indent}    {line}")?;
+            let text = sanitize_text(&self.body_text(k)?, false);
+            for part in crate::quotes::parts(&text) {
+                for line in part.text.lines() {
+                    if part.quoted && self.color {
+                        writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
+                    } else {
+                        writeln!(out, "{indent}    {line}")?;
+                    }
                 }
             }
             writeln!(out)?;

@@ -16,8 +16,13 @@ pub enum Field {
     Cc,
     /// `subject:` the subject line.
     Subject,
-    /// `body:` the message text.
+    /// `body:` the message text, quotes included.
     Body,
+    /// `unquoted:` the message's own text, without what it quotes or
+    /// forwards ([`crate::quotes`]).
+    Unquoted,
+    /// `quoted:` the text it quotes from earlier mail or forwards.
+    Quoted,
     /// `attachment:` file names.
     Attachment,
 }

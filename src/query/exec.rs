@@ -139,13 +139,28 @@ impl Searcher {
                     Query::Term { .. } => word_prefix(text),
                     _ => (text.as_str(), false),
                 };
+                let quoted = || {
+                    f.quoted.context(
+                        "quoted: and unquoted: need an index that keeps quoted text apart, \
+                         which this archive's predates: run `kura reindex`",
+                    )
+                };
                 let targets = match field {
-                    QField::Any => vec![f.subject, f.body, f.from, f.to, f.cc, f.attachment],
+                    QField::Any => {
+                        let mut v = vec![f.subject, f.body, f.from, f.to, f.cc, f.attachment];
+                        v.extend(f.quoted);
+                        v
+                    }
                     QField::From => vec![f.from],
                     QField::To => vec![f.to],
                     QField::Cc => vec![f.cc],
                     QField::Subject => vec![f.subject],
-                    QField::Body => vec![f.body],
+                    QField::Body => [Some(f.body), f.quoted].into_iter().flatten().collect(),
+                    QField::Unquoted => {
+                        quoted()?;
+                        vec![f.body]
+                    }
+                    QField::Quoted => vec![quoted()?],
                     QField::Attachment => vec![f.attachment],
                 };
                 let mut clauses = Vec::new();

@@ -10,7 +10,7 @@
 //! - `"quoted phrases"` and `「かぎ括弧」` are phrases. The ideographic space
 //!   U+3000 separates words like an ASCII space.
 //! - Field prefixes (case-insensitive): `from:` `to:` `cc:` `subject:` `body:`
-//!   `attachment:` (text fields), `customer:` `domain:` `id:` `thread:` `tag:`
+//!   `unquoted:` `quoted:` `attachment:` (text fields), `customer:` `domain:` `id:` `thread:` `tag:`
 //!   `has:attachment` `is:inbound|outbound|internal` `mimetype:` `date:`. A prefix applies to a word, to a
 //!   quoted phrase (`subject:"見積 依頼"`) and to a group
 //!   (`from:(tanaka OR suzuki)`).
@@ -220,6 +220,8 @@ const FIELDS: &[(&str, Ctx)] = &[
     ("cc", Ctx::Text(Field::Cc)),
     ("subject", Ctx::Text(Field::Subject)),
     ("body", Ctx::Text(Field::Body)),
+    ("unquoted", Ctx::Text(Field::Unquoted)),
+    ("quoted", Ctx::Text(Field::Quoted)),
     ("attachment", Ctx::Text(Field::Attachment)),
     ("customer", Ctx::Customer),
     ("domain", Ctx::Domain),

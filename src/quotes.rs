@@ -1,0 +1,322 @@
+//! Which lines of a message's text quote earlier mail.
+//!
+//! A reply carries the mail it answers, in one of two ways:
+//! - `>`-quoted lines (also `＞`) under an attribution line such as
+//!   `2024年4月10日(水) 19:13 青木 亮 <r.aoki@example.co.jp>:` or
+//!   `On Wed, Apr 10, 2024 at 7:13 PM … wrote:`;
+//! - the whole earlier message below a banner, as Outlook replies and as
+//!   mailers forward: `-----Original Message-----`, `-----元のメッセージ-----`,
+//!   `---------- Forwarded message ---------`, `Begin forwarded message:`, a
+//!   line of underscores before `From:`/`差出人:`, or a bare header block
+//!   (`差出人:` then `送信日時:` then `件名:`, as HTML mail converted to text
+//!   shows it). Everything from there on is quoted.
+//!
+//! The index keeps quoted text in a field of its own, so that `unquoted:`
+//! finds what a message itself says (a past answer to reuse, not the
+//! question it quotes) and `quoted:` what it quotes; a plain word and `body:`
+//! still find both. `thread --body` dims the same lines.
+//!
+//! The rules look at a line and at most a few lines around it; a line of the
+//! message's own text that happens to look like an attribution (ends with a
+//! colon and holds a date or an address, right above a quoted line) is
+//! counted as quoted.
+
+/// A run of consecutive lines that are all quoted or all not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part<'a> {
+    pub quoted: bool,
+    /// The lines, each with its line end.
+    pub text: &'a str,
+}
+
+/// `text` cut into runs of the message's own lines and quoted lines, in
+/// order: the runs together are `text`.
+pub fn parts(text: &str) -> Vec<Part<'_>> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let quoted = classify(&lines);
+    let mut parts: Vec<Part<'_>> = Vec::new();
+    let (mut run_start, mut end) = (0, 0);
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 && quoted[i] != quoted[i - 1] {
+            parts.push(Part {
+                quoted: quoted[i - 1],
+                text: &text[run_start..end],
+            });
+            run_start = end;
+        }
+        end += line.len();
+    }
+    if let Some(&last) = quoted.last() {
+        parts.push(Part {
+            quoted: last,
+            text: &text[run_start..end],
+        });
+    }
+    parts
+}
+
+/// Whether each line is quoted.
+fn classify(lines: &[&str]) -> Vec<bool> {
+    let mut quoted = vec![false; lines.len()];
+    for i in 0..lines.len() {
+        if starts_earlier_message(lines, i) {
+            quoted[i..].fill(true);
+            break;
+        }
+        if !is_quote_line(lines[i]) {
+            continue;
+        }
+        quoted[i] = true;
+        if i > 0 && !quoted[i - 1] {
+            mark_attribution(lines, i, &mut quoted);
+        }
+    }
+    quoted
+}
+
+/// A `>` line: the first character that is not a space is `>` or `＞`.
+fn is_quote_line(line: &str) -> bool {
+    matches!(
+        line.trim_start_matches([' ', '\t', '\u{3000}'])
+            .chars()
+            .next(),
+        Some('>' | '＞')
+    )
+}
+
+/// Marks the attribution above the quote block starting at line `first`:
+/// the line right above it (or above one blank line), when it ends with a
+/// colon and holds a date, an address or `wrote`; with the `On …` line above
+/// it when the attribution takes two lines (`On <date>` / `Name <addr> wrote:`).
+fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
+    let mut j = first - 1;
+    if lines[j].trim().is_empty() {
+        if j == 0 {
+            return;
+        }
+        j -= 1;
+    }
+    let t = lines[j].trim();
+    let ends_with_colon = t.ends_with(':') || t.ends_with('：');
+    let lower = t.to_ascii_lowercase();
+    let looks_like = t.contains('@')
+        || t.bytes().any(|b| b.is_ascii_digit())
+        || lower.contains("wrote")
+        || t.contains("書き");
+    if quoted[j] || !ends_with_colon || !looks_like {
+        return;
+    }
+    quoted[j..first].fill(true);
+    if lower.ends_with("wrote:") && j > 0 {
+        let above = lines[j - 1].trim();
+        if above.len() > 3 && above[..3].eq_ignore_ascii_case("on ") && !quoted[j - 1] {
+            quoted[j - 1] = true;
+        }
+    }
+}
+
+/// Banners before an earlier message (compared lower-case, without the
+/// dashes or underscores around them).
+const BANNERS: &[&str] = &[
+    "original message",
+    "元のメッセージ",
+    "オリジナル メッセージ",
+    "forwarded message",
+    "転送メッセージ",
+    "転送されたメッセージ",
+    "ursprüngliche nachricht",
+    "weitergeleitete nachricht",
+    "message d'origine",
+    "message transféré",
+];
+
+/// Lines that start a forwarded message by themselves (Apple Mail).
+const FORWARD_LINES: &[&str] = &[
+    "begin forwarded message:",
+    "転送されたメッセージ:",
+    "転送されたメッセージ：",
+];
+
+/// Whether line `i` starts an earlier message quoted whole to the end.
+fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
+    let t = lines[i].trim();
+    let Some(&first) = t.as_bytes().first() else {
+        return false;
+    };
+    // A cheap first look: every rule needs one of these to start the line.
+    if !matches!(
+        first.to_ascii_lowercase(),
+        b'-' | b'_' | b'=' | b'*' | b'b' | b'f' | b'v' | b'd' | 0xe2..=0xef
+    ) {
+        return false;
+    }
+    let is_rule = |c: char| matches!(c, '-' | '－' | '─' | '―' | '=' | '_' | '＿');
+    if t.starts_with(is_rule) {
+        let inner = t.trim_matches(|c: char| is_rule(c) || c.is_whitespace());
+        if inner.is_empty() {
+            // A line of underscores before a `From:` line (Outlook).
+            return t.chars().filter(|&c| c == '_').count() >= 8
+                && next_non_blank(lines, i).is_some_and(|l| header_is(l, FROM));
+        }
+        let inner = inner.to_lowercase();
+        return BANNERS.iter().any(|b| inner.contains(b));
+    }
+    if FORWARD_LINES.iter().any(|f| t.eq_ignore_ascii_case(f)) {
+        return true;
+    }
+    // A header block: From, then a date within 4 lines, a subject within 6.
+    header_is(t, FROM)
+        && lines[i + 1..].iter().take(4).any(|l| header_is(l, DATE))
+        && lines[i + 1..].iter().take(6).any(|l| header_is(l, SUBJECT))
+}
+
+const FROM: &[&str] = &["from", "差出人", "送信者", "送信元", "von", "de"];
+const DATE: &[&str] = &[
+    "sent",
+    "date",
+    "送信日時",
+    "日付",
+    "日時",
+    "gesendet",
+    "envoyé",
+];
+const SUBJECT: &[&str] = &["subject", "件名", "betreff", "objet"];
+
+/// Whether `line` is a header `Name: …` (or `Name：…`) with one of `names`
+/// (ASCII names in any case; `*` around the name, as Outlook bolds it in
+/// HTML mail converted to text, is allowed).
+fn header_is(line: &str, names: &[&str]) -> bool {
+    let t = line.trim().trim_start_matches('*');
+    let Some(colon) = t.find([':', '：']) else {
+        return false;
+    };
+    let name = t[..colon].trim_end_matches('*').trim();
+    names.iter().any(|n| name.eq_ignore_ascii_case(n))
+}
+
+/// The next line after `i` that is not blank.
+fn next_non_blank<'a>(lines: &[&'a str], i: usize) -> Option<&'a str> {
+    lines[i + 1..]
+        .iter()
+        .find(|l| !l.trim().is_empty())
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The quoted text and the own text of `text`, each joined.
+    fn split(text: &str) -> (String, String) {
+        let (mut own, mut quoted) = (String::new(), String::new());
+        for p in parts(text) {
+            if p.quoted {
+                quoted.push_str(p.text);
+            } else {
+                own.push_str(p.text);
+            }
+        }
+        (own, quoted)
+    }
+
+    #[test]
+    fn parts_put_together_are_the_text() {
+        for text in [
+            "",
+            "one line",
+            "a\n> b\nc\n",
+            "a\r\n> b\r\n\r\n-----Original Message-----\r\nx",
+            "> only quoted",
+        ] {
+            let joined: String = parts(text).iter().map(|p| p.text).collect();
+            assert_eq!(joined, text);
+            let ps = parts(text);
+            assert!(ps.windows(2).all(|w| w[0].quoted != w[1].quoted), "{ps:?}");
+        }
+    }
+
+    #[test]
+    fn a_gmail_reply_in_japanese_quotes_under_its_attribution() {
+        let text = "青木様\n\n代替品を至急手配いたします。\n\n\
+                    2024年4月10日(水) 19:13 青木 亮 <r.aoki@example.co.jp>:\n\
+                    > 不良品が混入しておりました。\n>\n> よろしくお願いいたします。\n";
+        let (own, quoted) = split(text);
+        assert_eq!(own, "青木様\n\n代替品を至急手配いたします。\n\n");
+        assert!(quoted.starts_with("2024年4月10日(水)"), "{quoted}");
+        assert!(quoted.contains("不良品"));
+    }
+
+    #[test]
+    fn an_attribution_on_two_lines_is_quoted_whole() {
+        let text = "Thanks, shipped today.\n\nOn Tue, 5 Mar 2024 10:00:00 +0900\n\
+                    Taro <taro@example.com> wrote:\n> Where is my order?\n";
+        let (own, quoted) = split(text);
+        assert_eq!(own, "Thanks, shipped today.\n\n");
+        assert!(quoted.starts_with("On Tue"));
+    }
+
+    #[test]
+    fn inline_answers_between_quotes_are_own_text() {
+        let text = "> 納期はいつですか。\n来週月曜です。\n> 単価は？\n据え置きです。\n";
+        let ps = parts(text);
+        let flags: Vec<bool> = ps.iter().map(|p| p.quoted).collect();
+        assert_eq!(flags, [true, false, true, false]);
+        assert_eq!(ps[1].text, "来週月曜です。\n");
+    }
+
+    #[test]
+    fn a_line_ending_in_a_colon_without_date_or_address_stays_own() {
+        let text = "ご質問への回答は以下の通りです:\n> 納期は？\n";
+        let (own, _) = split(text);
+        assert_eq!(own, "ご質問への回答は以下の通りです:\n");
+    }
+
+    #[test]
+    fn outlook_banners_quote_everything_below() {
+        for banner in [
+            "-----Original Message-----",
+            "----- Original Message -----",
+            "-----元のメッセージ-----",
+            "---------- Forwarded message ---------",
+            "-------- 転送メッセージ --------",
+            "Begin forwarded message:",
+            "-----Ursprüngliche Nachricht-----",
+        ] {
+            let text = format!(
+                "承知いたしました。\n\n{banner}\n差出人: 青木 <a@example.jp>\n件名: 納期\n\n不良品の件\n"
+            );
+            let (own, quoted) = split(&text);
+            assert_eq!(own, "承知いたしました。\n\n", "{banner}");
+            assert!(quoted.starts_with(banner) && quoted.ends_with("不良品の件\n"));
+        }
+    }
+
+    #[test]
+    fn a_line_of_underscores_counts_only_before_a_from_line() {
+        let text = "Noted.\n________________________________\nFrom: Taro <t@example.com>\nSent: Tuesday\nold text\n";
+        let (own, quoted) = split(text);
+        assert_eq!(own, "Noted.\n");
+        assert!(quoted.ends_with("old text\n"));
+        // A rule under a heading is own text.
+        let text = "Price list\n________________\nA4 paper 500 yen\n";
+        assert_eq!(split(text).1, "");
+    }
+
+    #[test]
+    fn a_header_block_of_html_mail_converted_starts_the_earlier_message() {
+        let text = "了解です。\n\n差出人: 青木 亮 <a@example.jp>\n送信日時: 2024年4月10日 19:13\n\
+                    宛先: info@example.jp\n件名: 検品結果\n\n不良品が\n";
+        let (own, quoted) = split(text);
+        assert_eq!(own, "了解です。\n\n");
+        assert!(quoted.contains("不良品が"));
+        // `From:` alone (a visit report naming who called) is own text.
+        let text = "From: 青木様からお電話\n内容: 納期の確認\n";
+        assert_eq!(split(text).1, "");
+    }
+
+    #[test]
+    fn dashes_without_a_banner_word_are_own_text() {
+        let text = "-- \n株式会社ひびき物産\n----------\n中村\n";
+        assert_eq!(split(text).1, "");
+    }
+}
