@@ -401,8 +401,14 @@ pub fn has_latin1(text: &str) -> bool {
     /// 0x90 and 0x9D, which it leaves undefined, are U+0081 and the like).
     const WINDOWS_1252_PUNCTUATION: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";
     // In UTF-8, U+0080 to U+00FF start with 0xC2 or 0xC3.
+    // They lie between U+0152 (Œ) and U+2122 (™): a range check first
+    // spares the list to the characters of Japanese text, all above it.
+    const PUNCTUATION_RANGE: std::ops::RangeInclusive<char> = '\u{152}'..='\u{2122}';
     memchr::memchr2(0xC2, 0xC3, text.as_bytes()).is_some()
-        || (!text.is_ascii() && text.chars().any(|c| WINDOWS_1252_PUNCTUATION.contains(c)))
+        || (!text.is_ascii()
+            && text
+                .chars()
+                .any(|c| PUNCTUATION_RANGE.contains(&c) && WINDOWS_1252_PUNCTUATION.contains(c)))
 }
 
 /// Japanese (or UTF-8) text under a Latin label, as a misconfigured form
@@ -1419,6 +1425,16 @@ mod tests {
         assert_eq!(decode_header(b"=?x-foo?Q?abc?="), "abc");
         // A stray '=' in Q text is kept.
         assert_eq!(decode_header(b"=?utf-8?Q?a=ZZb?="), "a=ZZb");
+    }
+
+    #[test]
+    fn latin_text_is_told_from_japanese_text() {
+        for c in "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸé\u{80}ÿ".chars() {
+            assert!(has_latin1(&format!("請求書{c}送付")), "{c}");
+        }
+        for text in ["請求書①～髙", "Invoice", "―※→", "ﾃｽﾄ"] {
+            assert!(!has_latin1(text), "{text}");
+        }
     }
 
     #[test]

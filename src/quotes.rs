@@ -140,18 +140,21 @@ const FORWARD_LINES: &[&str] = &[
 /// Whether line `i` starts an earlier message quoted whole to the end.
 fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
     let t = lines[i].trim();
-    let Some(&first) = t.as_bytes().first() else {
+    // A cheap first look (this runs on every line of every message): each
+    // rule starts the line with one of these.
+    let is_rule = |c: char| matches!(c, '-' | '－' | '─' | '―' | '=' | '_' | '＿');
+    let Some(first) = t.chars().next() else {
         return false;
     };
-    // A cheap first look: every rule needs one of these to start the line.
-    if !matches!(
-        first.to_ascii_lowercase(),
-        b'-' | b'_' | b'=' | b'*' | b'b' | b'f' | b'v' | b'd' | 0xe2..=0xef
-    ) {
+    if !is_rule(first)
+        && !matches!(
+            first.to_ascii_lowercase(),
+            'b' | 'f' | 'v' | 'd' | '*' | '転' | '差' | '送'
+        )
+    {
         return false;
     }
-    let is_rule = |c: char| matches!(c, '-' | '－' | '─' | '―' | '=' | '_' | '＿');
-    if t.starts_with(is_rule) {
+    if is_rule(first) {
         let inner = t.trim_matches(|c: char| is_rule(c) || c.is_whitespace());
         if inner.is_empty() {
             // A line of underscores before a `From:` line (Outlook).
@@ -187,7 +190,12 @@ const SUBJECT: &[&str] = &["subject", "件名", "betreff", "objet"];
 /// HTML mail converted to text, is allowed).
 fn header_is(line: &str, names: &[&str]) -> bool {
     let t = line.trim().trim_start_matches('*');
-    let Some(colon) = t.find([':', '：']) else {
+    // Header names are short: the colon is among the first characters.
+    let Some((colon, _)) = t
+        .char_indices()
+        .take(12)
+        .find(|&(_, c)| c == ':' || c == '：')
+    else {
         return false;
     };
     let name = t[..colon].trim_end_matches('*').trim();
