@@ -1429,7 +1429,8 @@ mod tests {
 
     #[test]
     fn latin_text_is_told_from_japanese_text() {
-        for c in "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸé\u{80}ÿ".chars() {
+        for c in "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸé\u{80}ÿ".chars()
+        {
             assert!(has_latin1(&format!("請求書{c}送付")), "{c}");
         }
         for text in ["請求書①～髙", "Invoice", "―※→", "ﾃｽﾄ"] {

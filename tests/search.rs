@@ -2084,7 +2084,8 @@ fn quoting_mails() -> Vec<Vec<u8>> {
         utf8(
             5,
             "Sato <sato@sakura.example>",
-            "> When will it ship?\nNext Monday.\n> And the invoice?\nAttached.\n",
+            "> Could you tell us when the order will ship? We need it before the end of \
+             the month for our customer.\nIt will ship next Monday.\n> And the invoice?\nAttached.\n",
         ),
     ]
 }
@@ -2110,8 +2111,9 @@ fn quoting_queries() -> Vec<(&'static str, Vec<u32>)> {
         ("unquoted:\"next monday\"", vec![5]),
         ("unquoted:attached", vec![5]),
         ("quoted:ship", vec![5]),
-        ("unquoted:ship", vec![]),
-        ("ship -unquoted:ship", vec![5]),
+        ("unquoted:ship", vec![5]),
+        ("unquoted:customer", vec![]),
+        ("ship -unquoted:customer", vec![5]),
     ]
 }
 
@@ -2138,6 +2140,18 @@ fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
     let config = tmp.path().join("kura.toml");
     std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
     assert_quoting_queries(&archive, &config);
+    // A snippet shows the words where the query found them: an answer given
+    // below the question it quotes is shown from the answer.
+    let snippet = |q: &str| search_json(&archive, &[], q)[0]["snippet"].to_string();
+    let any = snippet("ship");
+    assert!(any.contains("the order will ship"), "{any}");
+    let own = snippet("unquoted:ship");
+    assert!(
+        own.contains("It will ship") && !own.contains("order"),
+        "{own}"
+    );
+    let quoted = snippet("quoted:不良品");
+    assert!(quoted.contains("不良品"), "{quoted}");
 }
 
 /// An index written before quoted text had a field of its own (its schema is

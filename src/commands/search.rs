@@ -5,7 +5,7 @@ use crate::cli::{CountArgs, Format, GlobalArgs, QueryArgs, SearchArgs, Sort};
 use crate::output::{self, mailbox_label, sanitize, short_date, truncate_columns};
 use crate::pack::PackReader;
 use crate::query::exec::{Hit, Order, Searcher};
-use crate::query::{self, Query};
+use crate::query::{self, Field, Query};
 use crate::store::{MessageView, OriginalRef, thread_label};
 use anyhow::Result;
 use serde::Serialize;
@@ -45,6 +45,26 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
     out
 }
 
+/// Which text a snippet is cut from: `Some(false)` when every positive text
+/// term of the query is `unquoted:` (the message's own lines), `Some(true)`
+/// when every one is `quoted:`, else `None` (the whole text).
+fn snippet_lines(q: &Query) -> Option<bool> {
+    fn walk(q: &Query, out: &mut Vec<Field>) {
+        match q {
+            Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
+            Query::Term { field, .. } | Query::Phrase { field, .. } => out.push(*field),
+            _ => {}
+        }
+    }
+    let mut fields = Vec::new();
+    walk(q, &mut fields);
+    match fields.first()? {
+        Field::Unquoted if fields.iter().all(|f| *f == Field::Unquoted) => Some(false),
+        Field::Quoted if fields.iter().all(|f| *f == Field::Quoted) => Some(true),
+        _ => None,
+    }
+}
+
 pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let q = parse_query(&args.query)?;
@@ -73,6 +93,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     }
     let hits = searcher.search(&q, order, args.offset, limit)?;
     let terms = highlight_terms(&q);
+    let lines = snippet_lines(&q);
     let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let color = output::color_enabled();
@@ -97,7 +118,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
             }
             continue;
         }
-        let snippets = snippets(&originals, &views, &terms);
+        let snippets = snippets(&originals, &views, &terms, lines);
         for ((mut v, _), (snip, ranges)) in views.into_iter().zip(snippets) {
             v.snippet = snip.clone();
             match format {
@@ -174,6 +195,7 @@ fn snippets(
     originals: &std::path::Path,
     views: &[(MessageView, Option<OriginalRef>)],
     terms: &[String],
+    lines: Option<bool>,
 ) -> Vec<Snippet> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -193,7 +215,7 @@ fn snippets(
                                 .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
                                 .map(|raw| crate::parse::display_text(&raw))
                                 .unwrap_or_default();
-                            output::snippet(&text, terms, 80)
+                            snippet_of(&text, terms, lines)
                         })
                         .collect::<Vec<_>>()
                 });
@@ -205,6 +227,23 @@ fn snippets(
             .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![Snippet::default(); n]))
             .collect()
     })
+}
+
+/// The snippet of `text`, cut from its quoted lines or its own lines when
+/// `lines` says so and the words are found there ([`snippet_lines`]).
+fn snippet_of(text: &str, terms: &[String], lines: Option<bool>) -> Snippet {
+    if let Some(quoted) = lines {
+        let some: String = crate::quotes::parts(text)
+            .iter()
+            .filter(|p| p.quoted == quoted)
+            .map(|p| p.text)
+            .collect();
+        let snippet = output::snippet(&some, terms, 80);
+        if !snippet.1.is_empty() {
+            return snippet;
+        }
+    }
+    output::snippet(text, terms, 80)
 }
 
 /// A thread in `search --threads` output.
