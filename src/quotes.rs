@@ -109,7 +109,10 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
     quoted[j..first].fill(true);
     if lower.ends_with("wrote:") && j > 0 {
         let above = lines[j - 1].trim();
-        if above.len() > 3 && above[..3].eq_ignore_ascii_case("on ") && !quoted[j - 1] {
+        let on = above
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("on "));
+        if on && !quoted[j - 1] {
             quoted[j - 1] = true;
         }
     }
@@ -261,6 +264,49 @@ mod tests {
         let (own, quoted) = split(text);
         assert_eq!(own, "Thanks, shipped today.\n\n");
         assert!(quoted.starts_with("On Tue"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Whatever the lines, the parts put together are the text, and no
+        /// two parts in a row are of the same kind.
+        #[test]
+        fn parts_of_any_lines_are_the_text(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        "> ", "＞", "\r", " ", "On ", "wrote:", ":", "：", "@", "2024",
+                        "-----", "Original Message", "元のメッセージ", "____________",
+                        "From: ", "差出人: ", "送信日時: ", "件名: ",
+                        "Begin forwarded message:", "éö", "請求書", "*",
+                    ]),
+                    0..4,
+                ),
+                0..12,
+            )
+        ) {
+            let text = lines.iter().map(|l| l.concat()).collect::<Vec<_>>().join("\n");
+            let ps = parts(&text);
+            let joined: String = ps.iter().map(|p| p.text).collect();
+            proptest::prop_assert_eq!(&joined, &text);
+            proptest::prop_assert!(ps.windows(2).all(|w| w[0].quoted != w[1].quoted));
+        }
+    }
+
+    #[test]
+    fn any_text_is_cut_without_a_panic() {
+        // Multi-byte characters where the rules look at a few bytes.
+        for text in [
+            "éö\nX <x@example.com> wrote:\n> a\n",
+            "あ\n日付: 2024\n> b\n",
+            "差出人：\n",
+            "＊\n**From:**\n",
+            "\u{3000}＞全角\n",
+        ] {
+            let joined: String = parts(text).iter().map(|p| p.text).collect();
+            assert_eq!(joined, text);
+        }
     }
 
     #[test]
