@@ -167,10 +167,15 @@ impl std::fmt::Display for ImportSummary {
             write!(f, ", {} unreadable files", self.errors)?;
         }
         if self.ignored_files > 0 {
-            let s = if self.ignored_files == 1 { "" } else { "s" };
+            // Folders too: a hidden one, a kura archive kept beside the mail.
+            let what = if self.ignored_files == 1 {
+                "file or folder"
+            } else {
+                "files or folders"
+            };
             write!(
                 f,
-                ", {} file{s} passed over (-v says why)",
+                ", {} {what} passed over (-v says why)",
                 self.ignored_files
             )?;
         }

@@ -668,7 +668,7 @@ fn files_that_are_not_mail_are_counted_and_listed_with_verbose() {
     let line = stderr(&o);
     assert!(line.contains("1 new"), "{line}");
     assert!(
-        line.contains(", 2 files passed over (-v says why)"),
+        line.contains(", 2 files or folders passed over (-v says why)"),
         "{line}"
     );
 
