@@ -454,10 +454,16 @@ impl Writer<'_> {
                 files.join(", ")
             ));
         }
-        h.push_str(&format!(
-            "</dl>\n<pre class=\"body\">{}</pre>\n</article>\n",
-            esc(&sanitize_text(&body, false))
-        ));
+        h.push_str("</dl>\n<pre class=\"body\">");
+        // What the message quotes from earlier mail is greyed.
+        for part in crate::quotes::parts(&sanitize_text(&body, false)) {
+            if part.quoted {
+                h.push_str(&format!("<span class=\"quoted\">{}</span>", esc(part.text)));
+            } else {
+                h.push_str(&esc(part.text));
+            }
+        }
+        h.push_str("</pre>\n</article>\n");
         out.write_all(h.as_bytes())?;
         self.written.messages += 1;
         Ok(())
@@ -471,6 +477,7 @@ dt{font-weight:bold;color:#555}dd{margin:0}\
 .message{border-left:4px solid #ccc;padding-left:1em;margin:1em 0}\
 .message.inbound{border-color:#4a8}.message.outbound{border-color:#48c}.message.internal{border-color:#aaa}\
 pre.body{white-space:pre-wrap;word-break:break-word;font-family:inherit}\
+.quoted{color:#777}\
 .n{color:#777;font-weight:normal}svg rect{fill:#48c}svg text{font-size:10px;fill:#555}";
 
 /// An inline SVG bar chart of messages per month.

@@ -359,6 +359,42 @@ fn html_is_self_contained_and_escaped() {
     chromium_check(&file, 2);
 }
 
+/// In the HTML page, what a reply quotes is greyed (a span of its own) and
+/// what it says is not.
+#[test]
+fn html_greys_the_quoted_lines_of_replies() {
+    let fx = fixture_archive();
+    let html =
+        String::from_utf8(fx.export_ok(&["--customer", "kyowa-shoji.co.jp", "--format", "html"]))
+            .unwrap();
+    let quoted: Vec<&str> = html
+        .split("<span class=\"quoted\">")
+        .skip(1)
+        .map(|s| s.split("</span>").next().unwrap())
+        .collect();
+    assert!(!quoted.is_empty(), "{html}");
+    for q in &quoted {
+        assert!(
+            q.lines().all(|l| l.trim_start().starts_with("&gt;")
+                || l.ends_with(':')
+                || l.trim().is_empty()),
+            "only quoted lines and their attribution are grey: {q}"
+        );
+    }
+    // Every `>` line of every body is in a grey span.
+    for body in html.split("<pre class=\"body\">").skip(1) {
+        let body = body.split("</pre>").next().unwrap();
+        let mut outside = body.to_string();
+        for q in &quoted {
+            outside = outside.replace(q, "");
+        }
+        assert!(
+            !outside.lines().any(|l| l.trim_start().starts_with("&gt;")),
+            "a quoted line not grey: {body}"
+        );
+    }
+}
+
 /// Loads the page in a headless Chromium, when one is installed.
 fn chromium_check(file: &Path, messages: usize) {
     let Some(bin) = ["chromium", "chromium-browser", "google-chrome"]
