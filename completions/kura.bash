@@ -957,7 +957,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__show)
-            opts="-o -q -h -V --raw --part --output --format --archive --quiet --config --help --version"
+            opts="-o -q -h -V --raw --part --output --format --unquoted --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1077,7 +1077,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__thread)
-            opts="-q -h -V --query --body --format --utc --archive --quiet --config --help --version"
+            opts="-q -h -V --query --body --unquoted --format --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -96,6 +96,7 @@ jsonl\t'The same object as json, on one line'"
 complete -c kura -n "__fish_kura_using_subcommand show" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l raw -d 'Print the exact original bytes'
+complete -c kura -n "__fish_kura_using_subcommand show" -l unquoted -d 'Only the text the message writes itself, not what it quotes or forwards (the rules of `unquoted:`): a past answer to reuse'
 complete -c kura -n "__fish_kura_using_subcommand show" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand show" -s V -l version -d 'Print version'
@@ -108,6 +109,7 @@ ids\t'Message-IDs of each thread\'s messages, oldest first, one per line'"
 complete -c kura -n "__fish_kura_using_subcommand thread" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand thread" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand thread" -l body -d 'Include the decoded text of each message (quoted lines dimmed on a terminal)'
+complete -c kura -n "__fish_kura_using_subcommand thread" -l unquoted -d 'Include only the text each message writes itself, not what it quotes or forwards (implies --body): a long conversation without its repeated quotes'
 complete -c kura -n "__fish_kura_using_subcommand thread" -l utc
 complete -c kura -n "__fish_kura_using_subcommand thread" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand thread" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -344,6 +344,10 @@ pub struct ShowArgs {
     pub output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ShowFormat::Auto)]
     pub format: ShowFormat,
+    /// Only the text the message writes itself, not what it quotes or forwards
+    /// (the rules of `unquoted:`): a past answer to reuse.
+    #[arg(long, conflicts_with_all = ["raw", "part"])]
+    pub unquoted: bool,
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +361,10 @@ pub struct ThreadArgs {
     /// Include the decoded text of each message (quoted lines dimmed on a terminal).
     #[arg(long)]
     pub body: bool,
+    /// Include only the text each message writes itself, not what it quotes or
+    /// forwards (implies --body): a long conversation without its repeated quotes.
+    #[arg(long)]
+    pub unquoted: bool,
     #[arg(long, value_enum, default_value_t = ThreadFormat::Auto)]
     pub format: ThreadFormat,
     #[arg(long)]

@@ -419,7 +419,7 @@ impl Writer<'_> {
         let v = self.view(it.row)?;
         let direction = self.direction(it, &v);
         let raw = self.raw(it.row)?;
-        let body = self.text(&crate::parse::display_text(&raw));
+        let body = crate::parse::display(&raw);
         self.save_attachments(&v, &raw)?;
         drop(raw);
         let label = |a: &crate::store::AddressView| {
@@ -456,11 +456,12 @@ impl Writer<'_> {
         }
         h.push_str("</dl>\n<pre class=\"body\">");
         // What the message quotes from earlier mail is greyed.
-        for part in crate::quotes::parts(&sanitize_text(&body, false)) {
+        for part in body.parts() {
+            let text = esc(&sanitize_text(&self.text(part.text), false));
             if part.quoted {
-                h.push_str(&format!("<span class=\"quoted\">{}</span>", esc(part.text)));
+                h.push_str(&format!("<span class=\"quoted\">{text}</span>"));
             } else {
-                h.push_str(&esc(part.text));
+                h.push_str(&text);
             }
         }
         h.push_str("</pre>\n</article>\n");

@@ -614,17 +614,10 @@ fn add_text(doc: &mut TantivyDocument, fields: &Fields, m: &ParsedMessage) {
         }
         return;
     };
-    let (own, forwarded) = m
-        .text
-        .split_at_checked(m.forwarded_at)
-        .unwrap_or((&m.text, ""));
-    for part in crate::quotes::parts(own) {
+    for part in crate::quotes::parts_of(&m.text, m.forwarded_at) {
         if !part.text.trim().is_empty() {
             doc.add_text(if part.quoted { quoted } else { fields.body }, part.text);
         }
-    }
-    if !forwarded.trim().is_empty() {
-        doc.add_text(quoted, forwarded);
     }
 }
 

@@ -1657,6 +1657,37 @@ fn push_text(text: &mut String, s: &str) {
     text.push_str(s);
 }
 
+/// The text of a stored original as [`display`] gives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisplayText {
+    pub text: String,
+    /// Where in `text` the forwarded message/rfc822 parts begin (as
+    /// [`ParsedMessage::forwarded_at`]); `text.len()` when there are none.
+    pub forwarded_at: usize,
+}
+
+impl DisplayText {
+    /// The text cut into the message's own lines and what it quotes or
+    /// forwards ([`crate::quotes::parts_of`]).
+    pub fn parts(&self) -> Vec<crate::quotes::Part<'_>> {
+        crate::quotes::parts_of(&self.text, self.forwarded_at)
+    }
+
+    /// Only the lines the message writes itself (`--unquoted`), without the
+    /// blank lines left at its end.
+    pub fn unquoted(&self) -> String {
+        let mut own: String = self
+            .parts()
+            .iter()
+            .filter(|p| !p.quoted)
+            .map(|p| p.text)
+            .collect();
+        own.truncate(own.trim_end().len());
+        own.push('\n');
+        own
+    }
+}
+
 /// The display text of a stored original (for `show`, `thread --body`, snippets).
 /// Only the text is extracted (no hashes, addresses or dates): this runs for
 /// every search hit shown. Lines end with LF, whatever the mail's line ends
@@ -1664,23 +1695,46 @@ fn push_text(text: &mut String, s: &str) {
 /// Mac text, also inside a base64 or quoted-printable part, which
 /// [`mail_bytes`] does not see): the same text whichever copy was stored,
 /// and no CR for a terminal to show.
-pub fn display_text(raw: &[u8]) -> String {
+pub fn display(raw: &[u8]) -> DisplayText {
     let normalized = mail_bytes(raw);
-    let text = match parse_mime(&normalized) {
+    let (text, forwarded_at) = match parse_mime(&normalized) {
         Ok(msg) => {
             let mut text = String::new();
             let mut attachments = Vec::new();
-            collect(&msg, &mut text, &mut attachments, &mut None, 0);
+            let mut forwarded_at = None;
+            collect(&msg, &mut text, &mut attachments, &mut forwarded_at, 0);
             dismantle(msg);
-            text
+            (text, forwarded_at)
         }
-        Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        Err(_) => (String::from_utf8_lossy(raw).into_owned(), None),
     };
-    if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        text
+    let lf = |t: &str| {
+        if t.contains('\r') {
+            t.replace("\r\n", "\n").replace('\r', "\n")
+        } else {
+            t.to_string()
+        }
+    };
+    match forwarded_at.and_then(|at| text.split_at_checked(at)) {
+        Some((own, forwarded)) => {
+            let mut text = lf(own);
+            let forwarded_at = text.len();
+            text.push_str(&lf(forwarded));
+            DisplayText { text, forwarded_at }
+        }
+        None => {
+            let text = lf(&text);
+            DisplayText {
+                forwarded_at: text.len(),
+                text,
+            }
+        }
     }
+}
+
+/// [`display`]'s text alone.
+pub fn display_text(raw: &[u8]) -> String {
+    display(raw).text
 }
 
 /// Attachment `n` (1-based, in the order `show` lists them) of a message:

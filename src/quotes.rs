@@ -55,6 +55,30 @@ pub fn parts(text: &str) -> Vec<Part<'_>> {
     parts
 }
 
+/// [`parts`] of `text` up to `forwarded_at`, then what follows (the text
+/// of the messages it forwards as attachments) as one quoted part.
+pub fn parts_of(text: &str, forwarded_at: usize) -> Vec<Part<'_>> {
+    let Some((own, forwarded)) = text.split_at_checked(forwarded_at) else {
+        return parts(text);
+    };
+    let mut out = parts(own);
+    if forwarded.is_empty() {
+        return out;
+    }
+    match out.last_mut() {
+        // The quoted lines at the end of the text run on into it.
+        Some(last) if last.quoted => {
+            let start = forwarded_at - last.text.len();
+            last.text = &text[start..];
+        }
+        _ => out.push(Part {
+            quoted: true,
+            text: forwarded,
+        }),
+    }
+    out
+}
+
 /// Whether each line is quoted.
 fn classify(lines: &[&str]) -> Vec<bool> {
     let mut quoted = vec![false; lines.len()];
@@ -244,6 +268,37 @@ mod tests {
             let ps = parts(text);
             assert!(ps.windows(2).all(|w| w[0].quoted != w[1].quoted), "{ps:?}");
         }
+    }
+
+    #[test]
+    fn forwarded_text_is_one_quoted_part_after_the_own_lines() {
+        let text = "見てください。\n> 前の話\n転送された本文\n";
+        let at = text.find("転送").unwrap();
+        let ps = parts_of(text, at);
+        assert_eq!(
+            ps,
+            [
+                Part {
+                    quoted: false,
+                    text: "見てください。\n"
+                },
+                Part {
+                    quoted: true,
+                    text: "> 前の話\n転送された本文\n"
+                },
+            ]
+        );
+        let ps = parts_of("a\nb\n", 2);
+        assert_eq!(
+            ps[1],
+            Part {
+                quoted: true,
+                text: "b\n"
+            }
+        );
+        // At the end, or not at a character's boundary: the lines alone.
+        assert_eq!(parts_of("a\n", 2), parts("a\n"));
+        assert_eq!(parts_of("あ\n", 1), parts("あ\n"));
     }
 
     #[test]

@@ -2152,6 +2152,41 @@ fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
     );
     let quoted = snippet("quoted:不良品");
     assert!(quoted.contains("不良品"), "{quoted}");
+
+    // `show --unquoted` and `thread --unquoted` print the own text alone:
+    // under a Gmail attribution, above Outlook's banner, beside a forward.
+    let out = |args: &[&str]| {
+        let o = run(kura(&archive).args(args));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    for (id, own) in [
+        ("q2@x.example", "代替品を至急手配いたします。"),
+        ("q3@x.example", "承知いたしました。返品をお受けいたします。"),
+        ("q4@x.example", "ご確認ください。"),
+    ] {
+        let whole = out(&["show", id]);
+        assert!(whole.contains(own) && whole.contains("不良品"), "{whole}");
+        let text = out(&["show", id, "--unquoted"]);
+        assert!(text.trim_end().ends_with(&format!("\n{own}")), "{text}");
+        assert!(!text.contains("不良品"), "{text}");
+        let json: Value =
+            serde_json::from_str(&out(&["show", "--format", "json", "--unquoted", id])).unwrap();
+        assert_eq!(json["body"], format!("{own}\n"));
+        let thread = out(&["thread", id, "--unquoted"]);
+        assert!(
+            thread.contains(own) && !thread.contains("不良品"),
+            "{thread}"
+        );
+        assert!(out(&["thread", id, "--body"]).contains("不良品"));
+    }
+    let inline = out(&["show", "q5@x.example", "--unquoted"]);
+    assert!(
+        inline
+            .trim_end()
+            .ends_with("\nIt will ship next Monday.\nAttached."),
+        "{inline}"
+    );
 }
 
 /// An index written before quoted text had a field of its own (its schema is

@@ -4,6 +4,7 @@ use crate::archive::ExitError;
 use crate::cli::{CountArgs, Format, GlobalArgs, QueryArgs, SearchArgs, Sort};
 use crate::output::{self, mailbox_label, sanitize, short_date, truncate_columns};
 use crate::pack::PackReader;
+use crate::parse::DisplayText;
 use crate::query::exec::{Hit, Order, Searcher};
 use crate::query::{self, Field, Query};
 use crate::store::{MessageView, OriginalRef, thread_label};
@@ -213,7 +214,7 @@ fn snippets(
                             let text = original
                                 .as_ref()
                                 .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
-                                .map(|raw| crate::parse::display_text(&raw))
+                                .map(|raw| crate::parse::display(&raw))
                                 .unwrap_or_default();
                             snippet_of(&text, terms, lines)
                         })
@@ -231,9 +232,10 @@ fn snippets(
 
 /// The snippet of `text`, cut from its quoted lines or its own lines when
 /// `lines` says so and the words are found there ([`snippet_lines`]).
-fn snippet_of(text: &str, terms: &[String], lines: Option<bool>) -> Snippet {
+fn snippet_of(text: &DisplayText, terms: &[String], lines: Option<bool>) -> Snippet {
     if let Some(quoted) = lines {
-        let some: String = crate::quotes::parts(text)
+        let some: String = text
+            .parts()
             .iter()
             .filter(|p| p.quoted == quoted)
             .map(|p| p.text)
@@ -243,7 +245,7 @@ fn snippet_of(text: &str, terms: &[String], lines: Option<bool>) -> Snippet {
             return snippet;
         }
     }
-    output::snippet(text, terms, 80)
+    output::snippet(&text.text, terms, 80)
 }
 
 /// A thread in `search --threads` output.

@@ -79,7 +79,12 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
     let view = store
         .message_view(row, false)?
         .context("message vanished from the archive")?;
-    let text = crate::parse::display_text(&raw);
+    let display = crate::parse::display(&raw);
+    let text = if args.unquoted {
+        display.unquoted()
+    } else {
+        display.text
+    };
     let locations = store.locations(row)?;
     match args.format {
         ShowFormat::Json | ShowFormat::Jsonl => {

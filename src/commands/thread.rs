@@ -109,7 +109,8 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
         let mut ctx = Render {
             store: &store,
             packs: &mut packs,
-            body: args.body,
+            body: args.body || args.unquoted,
+            unquoted: args.unquoted,
             utc: args.utc,
             color,
         };
@@ -164,6 +165,8 @@ struct Render<'a> {
     store: &'a Store,
     packs: &'a mut PackReader,
     body: bool,
+    /// Only each message's own text ([`crate::parse::DisplayText::unquoted`]).
+    unquoted: bool,
     utc: bool,
     color: bool,
 }
@@ -173,9 +176,14 @@ impl Render<'_> {
         self.store.message_view(key, self.utc)
     }
 
-    fn body_text(&mut self, key: i64) -> Result<String> {
+    fn body_text(&mut self, key: i64) -> Result<crate::parse::DisplayText> {
         let raw = super::show::original(self.store, self.packs, key)?;
-        Ok(crate::parse::display_text(&raw))
+        let mut text = crate::parse::display(&raw);
+        if self.unquoted {
+            text.text = text.unquoted();
+            text.forwarded_at = text.text.len();
+        }
+        Ok(text)
     }
 
     fn json(&mut self, n: &TreeNode, depth: usize) -> Result<Value> {
@@ -214,7 +222,7 @@ impl Render<'_> {
                 Some(view) => {
                     let mut v = serde_json::to_value(&view)?;
                     if self.body {
-                        v["body"] = Value::String(self.body_text(k)?);
+                        v["body"] = Value::String(self.body_text(k)?.text);
                     }
                     v
                 }
@@ -255,9 +263,10 @@ impl Render<'_> {
             sanitize(&v.subject)
         )?;
         if self.body {
-            let text = sanitize_text(&self.body_text(k)?, false);
-            for part in crate::quotes::parts(&text) {
-                for line in part.text.lines() {
+            let text = self.body_text(k)?;
+            for part in text.parts() {
+                let part_text = sanitize_text(part.text, false);
+                for line in part_text.lines() {
                     if part.quoted && self.color {
                         writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
                     } else {
