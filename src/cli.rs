@@ -588,14 +588,16 @@ Pending conversations:
   outbound message (from staff to a customer) after it; internal messages do not
   count (see kura customers --help for directions). Threads with a message tagged
   done are left out (kura tag +done thread:ID); a customer's thank-you is not
-  guessed. Times are wall-clock: working hours are not considered.
+  guessed. Ages are wall-clock time, or working time when the configuration sets
+  working_hours (see kura config; --wall-clock: wall-clock time all the same).
 
 Columns and JSON fields (schema version 1):
   thread, customer (key of the first unanswered message), subject (of the first
   message of the thread), waiting_since (RFC 3339: the first inbound message after
   the last outbound one), last_inbound, age_seconds (now - waiting_since), age,
   unanswered (inbound messages waiting), handled_by (sender of the last outbound
-  message, or null).
+  message, or null), working_hours (the hours ages count, or null: wall-clock
+  time). csv: the same columns but age.
 
 Exit status: 0 when nothing is pending, 1 when something is, 2 on error.";
 
@@ -605,20 +607,22 @@ Report:
   For every inbound message dated within --since/--until (local days unless --utc;
   --until is inclusive): answered when an outbound message of the same thread
   follows it (the first such message is its reply), else unanswered. Response
-  times are wall-clock (working hours are not considered): median (mean of the two
-  middle values for an even count) and 90th percentile (nearest rank); late counts
-  replies that took longer than --late. A double answer is an inbound message that
+  times are wall-clock time, or working time when the configuration sets
+  working_hours (--wall-clock: wall-clock time all the same): median (mean of the
+  two middle values for an even count) and 90th percentile (nearest rank); late
+  counts replies that took longer than --late. A double answer is an inbound message that
   got outbound messages from two or more different staff addresses within --window,
   before the customer wrote again.
   --by staff groups by the sender of the first reply (- for unanswered), --by
   customer by customer key, --by month by the month of the inbound message.
 
-JSON (one object): since, until, late_seconds, window_seconds, total, groups
+JSON (one object): since, until, late_seconds, window_seconds, working_hours
+  (the hours counted, or null: wall-clock time), total, groups
   [{group, inbound, answered, unanswered, median_seconds, p90_seconds, late,
   double_answers}], double_answers [{thread, customer, inbound_date,
   replies [{staff, date}]}]. jsonl: one object per group, then the total (group
-  \"total\"), then one per double answer (with \"double_answer\": true). csv: the
-  groups and the total.";
+  \"total\"), each with working_hours, then one per double answer (with
+  \"double_answer\": true). csv: the groups and the total, working_hours last.";
 
 /// Orders of `kura pending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -198,6 +198,8 @@ fn pending_lists_waiting_threads_and_done_removes_them() {
     // internal note does not count).
     assert_eq!(pa["handled_by"], "suzuki@minato-shokai.co.jp");
     assert!(pa["age_seconds"].as_i64().unwrap() > 86_400 * 300);
+    // Ages in wall-clock time, as every row says.
+    assert_eq!(pa["working_hours"], Value::Null);
     let pc = &list[1];
     assert_eq!(pc["customer"], "kenta@gmail.com");
     assert_eq!(pc["handled_by"], Value::Null);
@@ -243,6 +245,36 @@ fn pending_lists_waiting_threads_and_done_removes_them() {
     assert!(out.starts_with("thread,customer,subject,"), "{out}");
     assert_eq!(out.lines().count(), 2, "{out}");
     assert!(out.contains("kenta@gmail.com"), "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.ends_with(",working_hours") || l.ends_with(',')),
+        "{out}"
+    );
+    // In working hours, every row of jsonl and csv says which.
+    let hours = s.archive.join("hours.toml");
+    std::fs::write(&hours, format!("{CONFIG}working_hours = \"9-18\"\n")).unwrap();
+    let o = run(kura_cfg(&s.archive, &hours)
+        .env("TZ", "Asia/Tokyo")
+        .args(["pending", "--format", "jsonl"]));
+    let rows: Vec<Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", stdout(&o));
+    for r in &rows {
+        assert_eq!(r["working_hours"], "09:00-18:00 Mon-Fri, UTC+09:00", "{r}");
+    }
+    let o = run(kura_cfg(&s.archive, &hours)
+        .env("TZ", "Asia/Tokyo")
+        .args(["pending", "--format", "csv"]));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(
+        out.lines()
+            .skip(1)
+            .all(|l| l.ends_with(",\"09:00-18:00 Mon-Fri, UTC+09:00\"")),
+        "{out}"
+    );
 
     // Tagging C done removes it; then nothing with カタログ is pending.
     let o = run(kura(&s.archive)
@@ -586,7 +618,24 @@ fn national_holidays_days_off_every_year_and_a_lunch_break_are_no_working_time()
     // hours from 30 December to 3 January).
     assert_eq!(report("\"12-29..01-03\"").1, [5400, 32_400, 2]);
     let closing = 3600 + 4 * 8 * 3600 + 1800;
-    assert_eq!(report("\"japan\"").1, [3600, closing, 1]);
+    let (hours, times) = report("\"japan\"");
+    assert_eq!(times, [3600, closing, 1]);
+    // jsonl and csv say on each line which clock counted.
+    let lines = |format: &str| {
+        let o = run(kura_cfg(&s.archive, &config)
+            .env("TZ", "Asia/Tokyo")
+            .args(["report", "--format", format]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        stdout(&o).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    for line in lines("jsonl") {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["working_hours"], hours.as_str(), "{line}");
+    }
+    let csv = lines("csv");
+    assert!(csv[0].ends_with(",double_answers,working_hours"), "{csv:?}");
+    let quoted = format!(",\"{hours}\"");
+    assert!(csv[1..].iter().all(|l| l.ends_with(&quoted)), "{csv:?}");
 
     // The days off a year has on working days, and why, to check the
     // configuration by.

@@ -26,6 +26,9 @@ pub struct PendingView {
     pub age: String,
     pub unanswered: usize,
     pub handled_by: Option<String>,
+    /// The working hours `age_seconds` counts (`09:00-18:00 Mon-Fri, 16
+    /// holidays, UTC+09:00`); `null`: wall-clock time.
+    pub working_hours: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
@@ -57,11 +60,12 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
         PendingSort::Oldest => list.sort_by_key(|p| (p.waiting_since, p.thread)),
         PendingSort::Newest => list.sort_by_key(|p| (std::cmp::Reverse(p.waiting_since), p.thread)),
     }
+    let hours = clock.working_hours();
     let views = list
         .iter()
-        .map(|p| view(&store, p, clock, now, args.utc))
+        .map(|p| view(&store, p, clock, &hours, now, args.utc))
         .collect::<Result<Vec<_>>>()?;
-    print(&views, format, clock.working_hours())?;
+    print(&views, format)?;
     Ok(if views.is_empty() { 0 } else { 1 })
 }
 
@@ -78,7 +82,14 @@ fn threads_of(store: &Store, rows: &HashSet<i64>) -> Result<HashSet<i64>> {
     Ok(set)
 }
 
-fn view(store: &Store, p: &Pending, clock: Clock<'_>, now: i64, utc: bool) -> Result<PendingView> {
+fn view(
+    store: &Store,
+    p: &Pending,
+    clock: Clock<'_>,
+    hours: &Option<String>,
+    now: i64,
+    utc: bool,
+) -> Result<PendingView> {
     let subject: String = store
         .conn
         .query_row(
@@ -98,11 +109,11 @@ fn view(store: &Store, p: &Pending, clock: Clock<'_>, now: i64, utc: bool) -> Re
         age: clock.format(age),
         unanswered: p.unanswered,
         handled_by: p.handled_by.clone(),
+        working_hours: hours.clone(),
     })
 }
 
-/// `working_hours`: the hours ages count, said under a table.
-fn print(views: &[PendingView], format: ListFormat, working_hours: Option<String>) -> Result<()> {
+fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let since = |v: &PendingView| v.waiting_since.get(..16).unwrap_or("").replace('T', " ");
     match format {
@@ -111,7 +122,7 @@ fn print(views: &[PendingView], format: ListFormat, working_hours: Option<String
         ListFormat::Csv => {
             writeln!(
                 out,
-                "thread,customer,subject,waiting_since,last_inbound,age_seconds,unanswered,handled_by"
+                "thread,customer,subject,waiting_since,last_inbound,age_seconds,unanswered,handled_by,working_hours"
             )?;
             for v in views {
                 let fields = [
@@ -123,6 +134,7 @@ fn print(views: &[PendingView], format: ListFormat, working_hours: Option<String
                     v.age_seconds.to_string(),
                     v.unanswered.to_string(),
                     v.handled_by.as_deref().map(sanitize).unwrap_or_default(),
+                    v.working_hours.clone().unwrap_or_default(),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                 writeln!(out, "{}", line.join(","))?;
@@ -148,7 +160,8 @@ fn print(views: &[PendingView], format: ListFormat, working_hours: Option<String
                 ]);
             }
             writeln!(out, "{t}")?;
-            if let Some(w) = working_hours.filter(|_| !views.is_empty()) {
+            // The hours ages count, said under the table.
+            if let Some(w) = views.first().and_then(|v| v.working_hours.as_deref()) {
                 writeln!(out, "ages in working hours: {w}")?;
             }
         }

@@ -172,8 +172,13 @@ fn print(r: &ReportView, format: ListFormat, clock: Clock<'_>) -> Result<()> {
             writeln!(out)?;
         }
         ListFormat::Jsonl => {
+            // Each line says which clock counted its seconds.
             for g in &rows {
-                serde_json::to_writer(&mut out, g)?;
+                let mut v = serde_json::to_value(g)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("working_hours".into(), r.working_hours.clone().into());
+                }
+                serde_json::to_writer(&mut out, &v)?;
                 writeln!(out)?;
             }
             for d in &r.double_answers {
@@ -188,13 +193,13 @@ fn print(r: &ReportView, format: ListFormat, clock: Clock<'_>) -> Result<()> {
         ListFormat::Csv => {
             writeln!(
                 out,
-                "group,inbound,answered,unanswered,median_seconds,p90_seconds,late,double_answers"
+                "group,inbound,answered,unanswered,median_seconds,p90_seconds,late,double_answers,working_hours"
             )?;
             let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
             for g in &rows {
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{}",
                     csv_field(&sanitize(&g.group)),
                     g.inbound,
                     g.answered,
@@ -202,7 +207,8 @@ fn print(r: &ReportView, format: ListFormat, clock: Clock<'_>) -> Result<()> {
                     opt(g.median_seconds),
                     opt(g.p90_seconds),
                     g.late,
-                    g.double_answers
+                    g.double_answers,
+                    csv_field(r.working_hours.as_deref().unwrap_or_default())
                 )?;
             }
         }
