@@ -142,8 +142,9 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
     }
 }
 
-/// Banners before an earlier message (compared lower-case, without the
-/// dashes or underscores around them).
+/// Banners before an earlier message: the whole text between the dashes or
+/// underscores of the line, compared lower-case (mutt's `Forwarded message
+/// from …` may name the sender after it).
 const BANNERS: &[&str] = &[
     "original message",
     "元のメッセージ",
@@ -188,8 +189,14 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
             return t.chars().filter(|&c| c == '_').count() >= 8
                 && next_non_blank(lines, i).is_some_and(|l| header_is(l, FROM));
         }
+        // A banner stands alone between its rules: a line such as
+        // `- the original message went astray` is the message's own text.
         let inner = inner.to_lowercase();
-        return BANNERS.iter().any(|b| inner.contains(b));
+        return BANNERS.iter().any(|b| {
+            inner
+                .strip_prefix(b)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" from "))
+        });
     }
     if FORWARD_LINES.iter().any(|f| t.eq_ignore_ascii_case(f)) {
         return true;
@@ -398,6 +405,19 @@ mod tests {
             assert_eq!(own, "承知いたしました。\n\n", "{banner}");
             assert!(quoted.starts_with(banner) && quoted.ends_with("不良品の件\n"));
         }
+    }
+
+    #[test]
+    fn a_banner_word_in_a_line_of_own_text_is_not_a_banner() {
+        for text in [
+            "Hi,\n- the original message was sent to the wrong address\n- please resend it\n",
+            "各位\n－ 転送メッセージの件は別途連絡します －\n本日の議題\n",
+            "お知らせ\n======== 転送メッセージの扱いについて ========\n上長に確認\n",
+        ] {
+            assert_eq!(split(text).1, "", "{text}");
+        }
+        let text = "FYI\n----- Forwarded message from Taro <t@example.com> -----\nold\n";
+        assert_eq!(split(text).0, "FYI\n");
     }
 
     #[test]
