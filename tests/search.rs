@@ -2150,6 +2150,12 @@ fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
         own.contains("It will ship") && !own.contains("order"),
         "{own}"
     );
+    // A word on a header beside it leaves the snippet to the own lines.
+    let own = snippet("from:sato unquoted:ship");
+    assert!(
+        own.contains("It will ship") && !own.contains("order"),
+        "{own}"
+    );
     let quoted = snippet("quoted:不良品");
     assert!(quoted.contains("不良品"), "{quoted}");
 

@@ -46,14 +46,22 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
     out
 }
 
-/// Which text a snippet is cut from: `Some(false)` when every positive text
-/// term of the query is `unquoted:` (the message's own lines), `Some(true)`
-/// when every one is `quoted:`, else `None` (the whole text).
+/// Which text a snippet is cut from: `Some(false)` when every positive term
+/// of the query that searches the text is `unquoted:` (the message's own
+/// lines), `Some(true)` when every one is `quoted:`, else `None` (the whole
+/// text). Terms on headers (`to:`, `subject:`…) do not count.
 fn snippet_lines(q: &Query) -> Option<bool> {
     fn walk(q: &Query, out: &mut Vec<Field>) {
         match q {
             Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
-            Query::Term { field, .. } | Query::Phrase { field, .. } => out.push(*field),
+            Query::Term { field, .. } | Query::Phrase { field, .. }
+                if matches!(
+                    field,
+                    Field::Any | Field::Body | Field::Unquoted | Field::Quoted
+                ) =>
+            {
+                out.push(*field)
+            }
             _ => {}
         }
     }
