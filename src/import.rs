@@ -388,8 +388,11 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let _lock = archive.lock_for_writing(opts.wait)?;
     let store = Store::open_rw(archive)?;
     let index = index::open_or_create(&archive.index_dir())?;
-    check_index_version(&store)?;
     let fields = index::fields_of(&index)?;
+    match store.meta("index_version")? {
+        None => store.set_meta("index_version", &index::version_of(&fields).to_string())?,
+        recorded => index::check_version(recorded.as_deref())?,
+    }
     let mut writer = index::writer(&index)?;
 
     let mut summary = ImportSummary {
@@ -550,17 +553,6 @@ fn dictionary_samples() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(pack::DICT_SAMPLES)
-}
-
-fn check_index_version(store: &Store) -> Result<()> {
-    match store.meta("index_version")? {
-        None => store.set_meta("index_version", &index::INDEX_VERSION.to_string()),
-        Some(v) if v == index::INDEX_VERSION.to_string() => Ok(()),
-        Some(v) => bail!(
-            "the index was built by another version of kura (index version {v}, this kura writes {}): run `kura reindex` first",
-            index::INDEX_VERSION
-        ),
-    }
 }
 
 fn open_pack(archive: &Archive, store: &Store) -> Result<PackWriter> {

@@ -25,10 +25,38 @@ use tantivy::schema::{
 };
 use tantivy::{DocId, Index, IndexWriter, SegmentReader, TantivyDocument};
 
-/// Version of the schema and tokenizer; an index built with another version
-/// must be rebuilt (`kura reindex`) before it can be searched.
+/// Version of the schema and tokenizer (store meta `index_version`); an
+/// index built with a version this build does not read
+/// ([`check_version`]) must be rebuilt (`kura reindex`) before it can be
+/// searched.
 /// 2: a CJK run's last character no longer has a unigram of its own.
-pub const INDEX_VERSION: i64 = 2;
+/// 3: quoted text in a field of its own ([`Fields::quoted`]). This build
+/// still reads and writes version 2 (all text in `body`), so that an
+/// archive keeps working until its `kura reindex`; a build that knows only
+/// version 2 refuses version 3, whose quoted text it would not write apart.
+pub const INDEX_VERSION: i64 = 3;
+
+/// The version an index of `fields` is ([`INDEX_VERSION`], or 2 when it
+/// has no `quoted` field).
+pub fn version_of(fields: &Fields) -> i64 {
+    if fields.quoted.is_some() {
+        INDEX_VERSION
+    } else {
+        2
+    }
+}
+
+/// Refuses an index of a version this build does not read (`recorded`:
+/// the store's `index_version`, `None` before the first import).
+pub fn check_version(recorded: Option<&str>) -> Result<()> {
+    match recorded {
+        None | Some("2") => Ok(()),
+        Some(v) if v == INDEX_VERSION.to_string() => Ok(()),
+        Some(v) => anyhow::bail!(
+            "the index was built by another version of kura (index version {v}, this kura reads 2 and {INDEX_VERSION}): run `kura reindex`"
+        ),
+    }
+}
 
 /// Memory budget of the index writer, shared by its threads.
 pub const WRITER_MEMORY: usize = 192 << 20;

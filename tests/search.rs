@@ -2218,12 +2218,28 @@ fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
     for (q, n) in [("不良品", 4), ("body:不良品", 4), ("ship", 1), ("返品", 1)] {
         assert_eq!(count(&archive, q), n, "{q}");
     }
+    // The archive says its index is of version 2, which builds that know
+    // nothing of `quoted` read and write alike; after the reindex, 3, which
+    // they refuse rather than write all text in `body`.
+    let version = || -> String {
+        rusqlite::Connection::open(archive.join("kura.sqlite"))
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'index_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(version(), "2");
     for q in ["unquoted:不良品", "quoted:aoki"] {
         let o = run(kura(&archive).args(["count", q]));
         assert_eq!(o.status.code(), Some(2), "{q}");
         assert!(stderr(&o).contains("kura reindex"), "{q}: {}", stderr(&o));
     }
     reindex(&archive);
+    assert_eq!(version(), kura::index::INDEX_VERSION.to_string());
+    assert_eq!(version(), "3");
     let config = tmp.path().join("kura.toml");
     std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
     assert_quoting_queries(&archive, &config);

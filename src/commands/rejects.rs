@@ -9,7 +9,7 @@ use crate::output::{self, sanitize};
 use crate::pack::{PackReader, PackRef};
 use crate::parse;
 use crate::store::{Place, SourcePath, Store, ThreadOptions, recorded_path};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rusqlite::OptionalExtension;
 use std::io::Write;
 
@@ -133,13 +133,7 @@ struct StoredReject {
 /// The caller holds the import lock.
 pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let store = Store::open_rw(archive)?;
-    match store.meta("index_version")? {
-        Some(v) if v != index::INDEX_VERSION.to_string() => bail!(
-            "the index was built by another version of kura (index version {v}, this kura writes {}): run `kura reindex` first",
-            index::INDEX_VERSION
-        ),
-        _ => {}
-    }
+    index::check_version(store.meta("index_version")?.as_deref())?;
     let idx = index::open_or_create(&archive.index_dir())?;
     let fields = index::fields_of(&idx)?;
     let mut writer = index::writer(&idx)?;

@@ -60,15 +60,8 @@ impl Searcher {
     /// Opens the archive read-only. Refuses an index built by another version.
     pub fn open(archive: &Archive) -> Result<Searcher> {
         let store = Store::open_ro(archive)?;
-        if let Some(v) = store.meta("index_version")?
-            && v != index::INDEX_VERSION.to_string()
-        {
-            bail!(
-                "the index of {} was built by another version of kura (index version {v}, this kura reads {}): run `kura reindex`",
-                archive.root.display(),
-                index::INDEX_VERSION
-            );
-        }
+        index::check_version(store.meta("index_version")?.as_deref())
+            .with_context(|| format!("cannot search {}", archive.root.display()))?;
         let index = index::open_existing(&archive.index_dir())?;
         let fields = index::fields_of(&index)?;
         let reader = index
