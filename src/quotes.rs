@@ -201,10 +201,14 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
     if FORWARD_LINES.iter().any(|f| t.eq_ignore_ascii_case(f)) {
         return true;
     }
-    // A header block: From, then a date within 4 lines, a subject within 6.
+    // A header block: From, then a date within 4 lines, recipients and a
+    // subject within 6 (Outlook writes all four; a phone memo's `From:`,
+    // `日時:` and `件名:` name no recipient).
+    let below = || lines[i + 1..].iter().take(6);
     header_is(t, FROM)
         && lines[i + 1..].iter().take(4).any(|l| header_is(l, DATE))
-        && lines[i + 1..].iter().take(6).any(|l| header_is(l, SUBJECT))
+        && below().any(|l| header_is(l, TO))
+        && below().any(|l| header_is(l, SUBJECT))
 }
 
 const FROM: &[&str] = &["from", "差出人", "送信者", "送信元", "von", "de"];
@@ -217,6 +221,7 @@ const DATE: &[&str] = &[
     "gesendet",
     "envoyé",
 ];
+const TO: &[&str] = &["to", "宛先", "an", "à"];
 const SUBJECT: &[&str] = &["subject", "件名", "betreff", "objet"];
 
 /// Whether `line` is a header `Name: …` (or `Name：…`) with one of `names`
@@ -438,8 +443,11 @@ mod tests {
         let (own, quoted) = split(text);
         assert_eq!(own, "了解です。\n\n");
         assert!(quoted.contains("不良品が"));
-        // `From:` alone (a visit report naming who called) is own text.
+        // `From:` alone (a visit report naming who called) is own text, and
+        // so is a phone memo that names no recipient.
         let text = "From: 青木様からお電話\n内容: 納期の確認\n";
+        assert_eq!(split(text).1, "");
+        let text = "From: 青木様（明星建設）\n日時: 4/10 14:00\n件名: 納期の件\n\n来週に延期\n";
         assert_eq!(split(text).1, "");
     }
 

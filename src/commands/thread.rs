@@ -267,7 +267,7 @@ impl Render<'_> {
             for part in text.parts() {
                 let part_text = sanitize_text(part.text, false);
                 for line in part_text.lines() {
-                    if part.quoted && self.color {
+                    if part.quoted && self.color && !line.is_empty() {
                         writeln!(out, "{indent}    \u{1b}[2m{line}\u{1b}[0m")?;
                     } else {
                         writeln!(out, "{indent}    {line}")?;
