@@ -16,6 +16,9 @@ _kura() {
             ",$1")
                 cmd="kura"
                 ;;
+            kura,answers)
+                cmd="kura__subcmd__answers"
+                ;;
             kura,audit)
                 cmd="kura__subcmd__audit"
                 ;;
@@ -78,6 +81,9 @@ _kura() {
                 ;;
             kura,thread)
                 cmd="kura__subcmd__thread"
+                ;;
+            kura__subcmd__help,answers)
+                cmd="kura__subcmd__help__subcmd__answers"
                 ;;
             kura__subcmd__help,audit)
                 cmd="kura__subcmd__help__subcmd__audit"
@@ -149,12 +155,42 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report config completions help"
+            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report answers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__answers)
+            opts="-q -h -V --utc --limit --format --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "auto text json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
                 --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -415,8 +451,22 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help)
-            opts="import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report config completions help"
+            opts="import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report answers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__answers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -202,6 +202,9 @@ pub enum Command {
     /// Response times: inbound messages, answered, unanswered, late replies, double answers.
     #[command(after_long_help = REPORT_HELP)]
     Report(ReportArgs),
+    /// Past staff answers to customer messages matching a query: the replies to reuse.
+    #[command(after_long_help = ANSWERS_HELP)]
+    Answers(AnswersArgs),
     /// Print the effective configuration and where each value came from.
     #[command(after_long_help = CONFIG_HELP)]
     Config(ConfigArgs),
@@ -623,6 +626,49 @@ JSON (one object): since, until, late_seconds, window_seconds, working_hours
   replies [{staff, date}]}]. jsonl: one object per group, then the total (group
   \"total\"), each with working_hours, then one per double answer (with
   \"double_answer\": true). csv: the groups and the total, working_hours last.";
+
+/// What `answers` shows, shown in `answers --help` and the man page.
+pub const ANSWERS_HELP: &str = "\
+Answers:
+  The query finds customers' (inbound) messages, newest first; each is shown with
+  the first staff reply after it in its conversation (the reply report counts),
+  and of that reply only what it writes itself, not the question it quotes (the
+  rules of unquoted:). A reply answering several matching messages is shown once,
+  under the newest. Unanswered messages are left out. Needs internal_domains or
+  shared_address in the configuration (exit status 2 without).
+  kura answers 納期 遅延       how staff answered customers asking about late delivery
+  kura answers subject:見積 --limit 5
+
+JSON (schema version 1): question (a message object as in search, with its
+  snippet), answer (a message object, snippet empty), answer_text (the reply's own
+  text). jsonl: one such object per line.
+
+Exit status: 0 when something was answered, 1 when nothing was, 2 on error.";
+
+/// Output formats of `kura answers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnswersFormat {
+    /// The same as text.
+    Auto,
+    /// Each question (date, sender, subject, snippet), then the answer's text.
+    Text,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswersArgs {
+    /// The query the customers' messages must match.
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// At most this many answers (default: 10 on a terminal, all otherwise).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = AnswersFormat::Auto)]
+    pub format: AnswersFormat,
+}
 
 /// Orders of `kura pending`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -29,6 +29,7 @@ fn main() {
         Command::Customers(a) => commands::customers::run(&cli.global, a),
         Command::Pending(a) => commands::pending::run(&cli.global, a),
         Command::Report(a) => commands::report::run(&cli.global, a),
+        Command::Answers(a) => commands::answers::run(&cli.global, a),
         Command::Export(a) => commands::export::run(&cli.global, a),
         Command::Audit(a) => commands::export::audit(&cli.global, a),
         Command::Config(a) => commands::config::run(&cli.global, a),

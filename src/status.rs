@@ -51,6 +51,8 @@ pub struct Pending {
 /// A staff message to a customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The reply's message row.
+    pub row: i64,
     pub date: i64,
     /// The sender's address (lower case; empty when it has none).
     pub staff: String,
@@ -211,6 +213,7 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
         }
         let after = turns.get(i + 1..).unwrap_or_default();
         let reply = |t: &Turn| Reply {
+            row: t.row,
             date: t.date,
             staff: t.from.clone().unwrap_or_default(),
         };

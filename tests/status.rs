@@ -139,9 +139,18 @@ fn small() -> Small {
 
 /// An archive of `mails`, and [`CONFIG`] beside it.
 fn archive_of(mails: &[Mail]) -> Small {
+    let with_text: Vec<(Mail, &str)> = mails
+        .iter()
+        .map(|&m| (m, "いつもお世話になっております。"))
+        .collect();
+    archive_with_text(&with_text)
+}
+
+/// An archive of `mails`, each with its text, and [`CONFIG`] beside it.
+fn archive_with_text(mails: &[(Mail, &str)]) -> Small {
     let dir = tempfile::tempdir().unwrap();
     let md = empty_maildir(dir.path().join("mail"));
-    for (i, (id, date, from, to, subject, parent)) in mails.iter().enumerate() {
+    for (i, ((id, date, from, to, subject, parent), text)) in mails.iter().enumerate() {
         let mut m = format!(
             "Message-ID: <{id}@test.example>\r\nDate: {date}\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
         );
@@ -150,7 +159,7 @@ fn archive_of(mails: &[Mail]) -> Small {
                 "In-Reply-To: <{p}@test.example>\r\nReferences: <{p}@test.example>\r\n"
             ));
         }
-        m.push_str("\r\nいつもお世話になっております。\r\n");
+        m.push_str(&format!("\r\n{}\r\n", text.replace('\n', "\r\n")));
         std::fs::write(md.join("cur").join(format!("{i}.{id}:2,S")), m).unwrap();
     }
     let archive = dir.path().join("archive");
@@ -792,4 +801,177 @@ fn synthetic_pending_and_report_equal_an_independent_count() {
     assert_eq!(t["answered"].as_u64(), Some(n as u64));
     assert_eq!(t["unanswered"].as_u64(), Some(inbound - n as u64));
     assert_eq!(t["median_seconds"].as_i64(), Some(median));
+}
+
+/// `answers` shows each customer message matching the query with the first
+/// staff reply after it, cut to what the reply writes itself; a reply to
+/// two matching messages once, under the newer; unanswered messages and
+/// internal mail not at all.
+#[test]
+fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
+    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+    const SATO: &str = "sato@minato-shokai.co.jp";
+    const SHARED: &str = "support@minato-shokai.co.jp";
+    let s = archive_with_text(&[
+        (
+            (
+                "q1",
+                "Wed, 01 May 2024 10:00:00 +0900",
+                TANAKA,
+                SHARED,
+                "納期のご確認",
+                None,
+            ),
+            "発注した部品の納期が遅れていると聞きました。いつ届きますか。",
+        ),
+        (
+            (
+                "r1",
+                "Wed, 01 May 2024 13:00:00 +0900",
+                SATO,
+                TANAKA,
+                "Re: 納期のご確認",
+                Some("q1"),
+            ),
+            "ご迷惑をおかけしております。来週月曜に出荷いたします。\n\n\
+             2024年5月1日(水) 10:00 田中 <tanaka@kyowa-shoji.co.jp>:\n\
+             > 発注した部品の納期が遅れていると聞きました。\n",
+        ),
+        (
+            (
+                "r1b",
+                "Wed, 01 May 2024 14:00:00 +0900",
+                "suzuki@minato-shokai.co.jp",
+                TANAKA,
+                "Re: 納期のご確認",
+                Some("q1"),
+            ),
+            "重ねて失礼いたします。",
+        ),
+        (
+            (
+                "q2",
+                "Sat, 01 Jun 2024 10:00:00 +0900",
+                "ito@hikari-sys.co.jp",
+                SHARED,
+                "納期について",
+                None,
+            ),
+            "納期が遅れる場合は早めにご連絡ください。",
+        ),
+        (
+            (
+                "q3",
+                "Mon, 01 Jul 2024 10:00:00 +0900",
+                TANAKA,
+                SHARED,
+                "請求書の件",
+                None,
+            ),
+            "請求書を再発行してください。",
+        ),
+        (
+            (
+                "r3",
+                "Mon, 01 Jul 2024 11:00:00 +0900",
+                SATO,
+                TANAKA,
+                "Re: 請求書の件",
+                Some("q3"),
+            ),
+            "再発行いたしました。",
+        ),
+        (
+            (
+                "q4",
+                "Thu, 01 Aug 2024 09:00:00 +0900",
+                TANAKA,
+                SHARED,
+                "納期再確認",
+                None,
+            ),
+            "納期はまだでしょうか。",
+        ),
+        (
+            (
+                "q5",
+                "Thu, 01 Aug 2024 10:00:00 +0900",
+                TANAKA,
+                SHARED,
+                "Re: 納期再確認",
+                Some("q4"),
+            ),
+            "納期の件、至急ご確認ください。",
+        ),
+        (
+            (
+                "r5",
+                "Thu, 01 Aug 2024 11:00:00 +0900",
+                SATO,
+                TANAKA,
+                "Re: 納期再確認",
+                Some("q5"),
+            ),
+            "明日出荷します。",
+        ),
+        (
+            (
+                "i1",
+                "Thu, 01 Aug 2024 12:00:00 +0900",
+                SATO,
+                "suzuki@minato-shokai.co.jp",
+                "納期の社内メモ",
+                None,
+            ),
+            "納期は明日です。",
+        ),
+    ]);
+    let answers = |args: &[&str]| run(kura_cfg(&s.archive, &s.config).arg("answers").args(args));
+    let o = answers(&["--format", "json", "納期"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    let id = |x: &Value| x["message_id"].as_str().unwrap().to_string();
+    let pairs: Vec<(String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (id(&a["question"]), id(&a["answer"])))
+        .collect();
+    let pair = |q: &str, a: &str| (format!("{q}@test.example"), format!("{a}@test.example"));
+    assert_eq!(pairs, [pair("q5", "r5"), pair("q1", "r1")]);
+    assert_eq!(v[0]["answer_text"], "明日出荷します。\n");
+    assert_eq!(
+        v[1]["answer_text"],
+        "ご迷惑をおかけしております。来週月曜に出荷いたします。\n"
+    );
+    assert!(
+        v[1]["question"]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("納期"),
+        "{v}"
+    );
+
+    // As text: the question, then the answer's own text without its quote.
+    let o = answers(&["納期"]);
+    let text = stdout(&o);
+    assert!(text.contains("  answer: 2024-05-01"), "{text}");
+    assert!(
+        text.contains("\n    ご迷惑をおかけしております。来週月曜に出荷いたします。\n"),
+        "{text}"
+    );
+    // jsonl and --limit.
+    let o = answers(&["--format", "jsonl", "--limit", "1", "納期"]);
+    assert_eq!(stdout(&o).lines().count(), 1);
+    assert!(stdout(&o).contains("q5@test.example"));
+    // Nothing answered matches: exit 1.
+    let o = answers(&["--", "納期", "-tanaka"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    // Without the company's addresses, staff replies cannot be told.
+    let bare = s.archive.join("bare.toml");
+    std::fs::write(&bare, "").unwrap();
+    let o = run(kura_cfg(&s.archive, &bare).args(["answers", "納期"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("internal_domains"), "{}", stderr(&o));
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each `run` returns the process exit status.
 
+pub mod answers;
 pub mod check;
 pub mod completions;
 pub mod config;

@@ -1,0 +1,138 @@
+//! `kura answers`: past staff answers to customer messages like a query,
+//! the replies to reuse.
+//!
+//! The query finds customers' (inbound) messages; each is shown with the
+//! first staff reply after it in its conversation, as `report` counts it
+//! ([`crate::status`]), cut to what the reply writes itself
+//! ([`crate::parse::DisplayText::unquoted`]).
+
+use crate::archive::ExitError;
+use crate::cli::{AnswersArgs, AnswersFormat, GlobalArgs};
+use crate::customers::Classifier;
+use crate::output::{self, mailbox_label, sanitize, sanitize_text, short_date};
+use crate::pack::PackReader;
+use crate::query::exec::Order;
+use crate::status;
+use crate::store::{MessageView, Store};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+
+/// A customer's message and the staff reply to it (JSON schema version 1).
+#[derive(Debug, Serialize)]
+pub struct AnswerView {
+    /// The customer's message, with its snippet.
+    pub question: MessageView,
+    /// The first staff reply after it in its conversation.
+    pub answer: MessageView,
+    /// What the reply writes itself (not what it quotes or forwards).
+    pub answer_text: String,
+}
+
+pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
+    let archive = super::archive(global)?;
+    let config = super::config(global, Some(&archive))?;
+    let classifier = Classifier::new(&config);
+    if !classifier.has_internal() && classifier.shared_address().is_none() {
+        return Err(ExitError {
+            code: 2,
+            message: "answers needs to know the company's own addresses: set internal_domains \
+                      (and shared_address) in the configuration (see `kura config`)"
+                .into(),
+        }
+        .into());
+    }
+    let q = super::search::parse_query(&args.query)?;
+    let searcher = super::searcher(global, &archive, &q)?;
+    let hits = searcher.search(&q, Order::Newest, 0, None)?;
+    let store = &searcher.store;
+    // Each inbound message's first reply, by row.
+    let replies: HashMap<i64, i64> = status::analyse(store, &classifier, 0)?
+        .inbound
+        .into_iter()
+        .filter_map(|i| Some((i.row, i.first_reply?.row)))
+        .collect();
+    let limit = args.limit.or(if output::stdout_is_terminal() {
+        Some(10)
+    } else {
+        None
+    });
+    let mut shown = HashSet::new();
+    let pairs: Vec<(i64, i64)> = hits
+        .iter()
+        .filter_map(|h| Some((h.id, *replies.get(&h.id)?)))
+        .filter(|&(_, reply)| shown.insert(reply))
+        .take(limit.unwrap_or(usize::MAX))
+        .collect();
+    let terms = super::search::highlight_terms(&q);
+    let mut packs = PackReader::new(&archive.originals_dir());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut json = Vec::new();
+    for &(question, answer) in &pairs {
+        let v = view(store, &mut packs, question, answer, &terms, args.query.utc)?;
+        match args.format {
+            AnswersFormat::Json => json.push(v),
+            AnswersFormat::Jsonl => {
+                serde_json::to_writer(&mut out, &v)?;
+                writeln!(out)?;
+            }
+            AnswersFormat::Auto | AnswersFormat::Text => print(&mut out, &v, args.query.utc)?,
+        }
+    }
+    if args.format == AnswersFormat::Json {
+        serde_json::to_writer(&mut out, &json)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if pairs.is_empty() { 1 } else { 0 })
+}
+
+/// The question at row `question` (with its snippet for `terms`) and its
+/// answer at row `answer`.
+fn view(
+    store: &Store,
+    packs: &mut PackReader,
+    question: i64,
+    answer: i64,
+    terms: &[String],
+    utc: bool,
+) -> Result<AnswerView> {
+    let message = |row: i64| {
+        store
+            .message_view(row, utc)?
+            .context("message vanished from the archive")
+    };
+    let mut q = message(question)?;
+    let text = crate::parse::display_text(&super::show::original(store, packs, question)?);
+    q.snippet = output::snippet(&text, terms, 120).0;
+    let a = message(answer)?;
+    let answer_text =
+        crate::parse::display(&super::show::original(store, packs, answer)?).unquoted();
+    Ok(AnswerView {
+        question: q,
+        answer: a,
+        answer_text,
+    })
+}
+
+/// One answer as text: the question's date, sender, subject and snippet,
+/// then the reply's date, sender and subject over its own text.
+fn print(out: &mut impl Write, v: &AnswerView, utc: bool) -> Result<()> {
+    let head = |m: &MessageView| {
+        format!(
+            "{}  {}  {}",
+            short_date(m.timestamp, utc),
+            sanitize(&mailbox_label(&m.from.name, &m.from.address)),
+            sanitize(&m.subject)
+        )
+    };
+    writeln!(out, "{}  thread:{}", head(&v.question), v.question.thread)?;
+    writeln!(out, "    {}", sanitize(&v.question.snippet))?;
+    writeln!(out, "  answer: {}", head(&v.answer))?;
+    for line in sanitize_text(&v.answer_text, false).lines() {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
