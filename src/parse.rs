@@ -1708,27 +1708,21 @@ pub fn display(raw: &[u8]) -> DisplayText {
         }
         Err(_) => (String::from_utf8_lossy(raw).into_owned(), None),
     };
-    let lf = |t: &str| {
-        if t.contains('\r') {
-            t.replace("\r\n", "\n").replace('\r', "\n")
-        } else {
-            t.to_string()
-        }
-    };
-    match forwarded_at.and_then(|at| text.split_at_checked(at)) {
-        Some((own, forwarded)) => {
-            let mut text = lf(own);
-            let forwarded_at = text.len();
-            text.push_str(&lf(forwarded));
-            DisplayText { text, forwarded_at }
-        }
-        None => {
-            let text = lf(&text);
-            DisplayText {
-                forwarded_at: text.len(),
-                text,
-            }
-        }
+    let forwarded_at = forwarded_at
+        .filter(|&at| text.is_char_boundary(at))
+        .unwrap_or(text.len());
+    if !text.contains('\r') {
+        return DisplayText { text, forwarded_at };
+    }
+    // Each side on its own, so that the boundary moves with the text.
+    let lf = |t: &str| t.replace("\r\n", "\n").replace('\r', "\n");
+    let (own, forwarded) = text.split_at(forwarded_at);
+    let mut lf_text = lf(own);
+    let forwarded_at = lf_text.len();
+    lf_text.push_str(&lf(forwarded));
+    DisplayText {
+        text: lf_text,
+        forwarded_at,
     }
 }
 
@@ -2816,6 +2810,27 @@ mod flowed_tests {
                 "{ct}"
             );
         }
+    }
+
+    /// The text of a message forwarded as an attachment comes after the
+    /// message's own text, and `forwarded_at` says where, also once CRLF
+    /// line ends are made LF.
+    #[test]
+    fn display_says_where_the_forwarded_text_begins() {
+        let raw = b"From: a@example.jp\r\nSubject: FW\r\nMIME-Version: 1.0\r\n\
+            Content-Type: multipart/mixed; boundary=B\r\n\r\n\
+            --B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee below\r\nplease\r\n\
+            --B\r\nContent-Type: message/rfc822\r\n\r\n\
+            From: c@example.com\r\nSubject: old\r\n\r\nold text\r\nline two\r\n--B--\r\n";
+        let d = display(raw);
+        assert!(!d.text.contains('\r'), "{:?}", d.text);
+        let (own, forwarded) = d.text.split_at(d.forwarded_at);
+        assert_eq!(own.trim_end(), "see below\nplease");
+        assert!(forwarded.contains("old text\nline two"), "{forwarded:?}");
+        assert_eq!(d.unquoted(), "see below\nplease\n");
+        // Without a forwarded message, it is the end.
+        let d = display(b"Subject: x\r\n\r\nbody\r\n");
+        assert_eq!((d.text.as_str(), d.forwarded_at), ("body\n", 5));
     }
 
     /// Text an old Mac client wrote, with bare CR line ends, inside a base64

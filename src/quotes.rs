@@ -8,13 +8,18 @@
 //!   mailers forward: `-----Original Message-----`, `-----元のメッセージ-----`,
 //!   `---------- Forwarded message ---------`, `Begin forwarded message:`, a
 //!   line of underscores before `From:`/`差出人:`, or a bare header block
-//!   (`差出人:` then `送信日時:` then `件名:`, as HTML mail converted to text
-//!   shows it). Everything from there on is quoted.
+//!   (`差出人:`, `送信日時:`, `宛先:` and `件名:`, as Outlook's HTML mail
+//!   converted to text shows it). Everything from there on is quoted.
+//!
+//! The text of messages forwarded as attachments is quoted too
+//! ([`parts_of`]).
 //!
 //! The index keeps quoted text in a field of its own, so that `unquoted:`
 //! finds what a message itself says (a past answer to reuse, not the
 //! question it quotes) and `quoted:` what it quotes; a plain word and `body:`
-//! still find both. `thread --body` dims the same lines.
+//! still find both. `show --unquoted`, `thread --unquoted` and `answers`
+//! leave quoted lines out, `thread --body` dims them, the HTML export greys
+//! them.
 //!
 //! The rules look at a line and at most a few lines around it; a line of the
 //! message's own text that happens to look like an attribution (ends with a
@@ -168,18 +173,10 @@ const FORWARD_LINES: &[&str] = &[
 /// Whether line `i` starts an earlier message quoted whole to the end.
 fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
     let t = lines[i].trim();
-    // A cheap first look (this runs on every line of every message): each
-    // rule starts the line with one of these.
-    let is_rule = |c: char| matches!(c, '-' | '－' | '─' | '―' | '=' | '_' | '＿');
     let Some(first) = t.chars().next() else {
         return false;
     };
-    if !is_rule(first)
-        && !matches!(
-            first.to_ascii_lowercase(),
-            'b' | 'f' | 'v' | 'd' | '*' | '転' | '差' | '送'
-        )
-    {
+    if !may_start_earlier_message(first) {
         return false;
     }
     if is_rule(first) {
@@ -209,6 +206,22 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
         && lines[i + 1..].iter().take(4).any(|l| header_is(l, DATE))
         && below().any(|l| header_is(l, TO))
         && below().any(|l| header_is(l, SUBJECT))
+}
+
+/// A character of the lines banners are drawn with.
+fn is_rule(c: char) -> bool {
+    matches!(c, '-' | '－' | '─' | '―' | '=' | '_' | '＿')
+}
+
+/// A cheap first look at a line's first character (this runs on every line
+/// of every message): a rule, the first letter of a [`FROM`] header or a
+/// [`FORWARD_LINES`] line, or the `*` of a bold header.
+fn may_start_earlier_message(first: char) -> bool {
+    is_rule(first)
+        || matches!(
+            first.to_ascii_lowercase(),
+            'b' | 'f' | 'v' | 'd' | '*' | '転' | '差' | '送'
+        )
 }
 
 const FROM: &[&str] = &["from", "差出人", "送信者", "送信元", "von", "de"];
@@ -358,6 +371,16 @@ mod tests {
             let joined: String = ps.iter().map(|p| p.text).collect();
             proptest::prop_assert_eq!(&joined, &text);
             proptest::prop_assert!(ps.windows(2).all(|w| w[0].quoted != w[1].quoted));
+        }
+    }
+
+    #[test]
+    fn the_first_look_lets_every_from_header_and_forward_line_through() {
+        for word in FROM.iter().chain(FORWARD_LINES) {
+            for w in [word.to_string(), word.to_uppercase()] {
+                let first = w.chars().next().unwrap();
+                assert!(may_start_earlier_message(first), "{w}");
+            }
         }
     }
 

@@ -66,11 +66,18 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         .take(limit.unwrap_or(usize::MAX))
         .collect();
     let terms = super::search::highlight_terms(&q);
+    let lines = super::search::snippet_lines(&q);
     let mut packs = PackReader::new(&archive.originals_dir());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json = Vec::new();
     for &(question, answer) in &pairs {
-        let v = view(store, &mut packs, question, answer, &terms, args.query.utc)?;
+        let v = view(
+            store,
+            &mut packs,
+            (question, answer),
+            (&terms, lines),
+            args.query.utc,
+        )?;
         match args.format {
             AnswersFormat::Json => json.push(v),
             AnswersFormat::Jsonl => {
@@ -88,14 +95,13 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     Ok(if pairs.is_empty() { 1 } else { 0 })
 }
 
-/// The question at row `question` (with its snippet for `terms`) and its
-/// answer at row `answer`.
+/// The question and the answer at rows `(question, answer)`, the question
+/// with its snippet of `terms` (cut from `lines`, as in `search`).
 fn view(
     store: &Store,
     packs: &mut PackReader,
-    question: i64,
-    answer: i64,
-    terms: &[String],
+    (question, answer): (i64, i64),
+    (terms, lines): (&[String], Option<bool>),
     utc: bool,
 ) -> Result<AnswerView> {
     let message = |row: i64| {
@@ -104,8 +110,8 @@ fn view(
             .context("message vanished from the archive")
     };
     let mut q = message(question)?;
-    let text = crate::parse::display_text(&super::show::original(store, packs, question)?);
-    q.snippet = output::snippet(&text, terms, 120).0;
+    let text = crate::parse::display(&super::show::original(store, packs, question)?);
+    q.snippet = super::search::snippet_of(&text, terms, lines).0;
     let a = message(answer)?;
     let answer_text =
         crate::parse::display(&super::show::original(store, packs, answer)?).unquoted();

@@ -50,7 +50,7 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
 /// of the query that searches the text is `unquoted:` (the message's own
 /// lines), `Some(true)` when every one is `quoted:`, else `None` (the whole
 /// text). Terms on headers (`to:`, `subject:`…) do not count.
-fn snippet_lines(q: &Query) -> Option<bool> {
+pub fn snippet_lines(q: &Query) -> Option<bool> {
     fn walk(q: &Query, out: &mut Vec<Field>) {
         match q {
             Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
@@ -240,7 +240,7 @@ fn snippets(
 
 /// The snippet of `text`, cut from its quoted lines or its own lines when
 /// `lines` says so and the words are found there ([`snippet_lines`]).
-fn snippet_of(text: &DisplayText, terms: &[String], lines: Option<bool>) -> Snippet {
+pub fn snippet_of(text: &DisplayText, terms: &[String], lines: Option<bool>) -> Snippet {
     if let Some(quoted) = lines {
         let some: String = text
             .parts()
