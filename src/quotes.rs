@@ -37,7 +37,7 @@ pub struct Part<'a> {
 /// `text` cut into runs of the message's own lines and quoted lines, in
 /// order: the runs together are `text`.
 pub fn parts(text: &str) -> Vec<Part<'_>> {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let lines = lines_of(text);
     let quoted = classify(&lines);
     let mut parts: Vec<Part<'_>> = Vec::new();
     let (mut run_start, mut end) = (0, 0);
@@ -58,6 +58,28 @@ pub fn parts(text: &str) -> Vec<Part<'_>> {
         });
     }
     parts
+}
+
+/// The lines of `text`, each with its line end: LF, CRLF, or a bare CR (old
+/// Mac mail).
+fn lines_of(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while let Some(off) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+        let at = start + off;
+        let end = if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') {
+            at + 2
+        } else {
+            at + 1
+        };
+        lines.push(&text[start..end]);
+        start = end;
+    }
+    if start < text.len() {
+        lines.push(&text[start..]);
+    }
+    lines
 }
 
 /// [`parts`] of `text` up to `forwarded_at`, then what follows (the text
@@ -356,7 +378,7 @@ mod tests {
             lines in proptest::collection::vec(
                 proptest::collection::vec(
                     proptest::sample::select(vec![
-                        "> ", "＞", "\r", " ", "On ", "wrote:", ":", "：", "@", "2024",
+                        "> ", "＞", "\r", "\r\n", " ", "On ", "wrote:", ":", "：", "@", "2024",
                         "-----", "Original Message", "元のメッセージ", "____________",
                         "From: ", "差出人: ", "送信日時: ", "件名: ",
                         "Begin forwarded message:", "éö", "請求書", "*",
@@ -397,6 +419,20 @@ mod tests {
             let joined: String = parts(text).iter().map(|p| p.text).collect();
             assert_eq!(joined, text);
         }
+    }
+
+    #[test]
+    fn lines_end_with_lf_crlf_or_a_bare_cr() {
+        assert_eq!(lines_of("a\nb\r\nc\rd"), ["a\n", "b\r\n", "c\r", "d"]);
+        assert_eq!(lines_of("\r\n\r"), ["\r\n", "\r"]);
+        let text = "Thanks.\rOn Tue, Taro <t@example.com> wrote:\r> Where?\r";
+        assert_eq!(
+            split(text),
+            (
+                "Thanks.\r".into(),
+                "On Tue, Taro <t@example.com> wrote:\r> Where?\r".into()
+            )
+        );
     }
 
     #[test]
