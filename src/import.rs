@@ -389,10 +389,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let store = Store::open_rw(archive)?;
     let index = index::open_or_create(&archive.index_dir())?;
     let fields = index::fields_of(&index)?;
-    match store.meta("index_version")? {
-        None => store.set_meta("index_version", &index::version_of(&fields).to_string())?,
-        recorded => index::check_version(recorded.as_deref())?,
-    }
+    record_index_version(&store, &fields)?;
     let mut writer = index::writer(&index)?;
 
     let mut summary = ImportSummary {
@@ -553,6 +550,21 @@ fn dictionary_samples() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(pack::DICT_SAMPLES)
+}
+
+/// Refuses an index of a version this build does not read, then records
+/// the version of the index as opened: a new archive's, and that of an
+/// index created afresh where the old one had gone (a version 2 archive's
+/// new index is version 3, which builds that know only version 2 must
+/// refuse rather than write quoted text into `body`).
+pub fn record_index_version(store: &Store, fields: &index::Fields) -> Result<()> {
+    let recorded = store.meta("index_version")?;
+    index::check_version(recorded.as_deref())?;
+    let version = index::version_of(fields).to_string();
+    if recorded.as_deref() != Some(version.as_str()) {
+        store.set_meta("index_version", &version)?;
+    }
+    Ok(())
 }
 
 fn open_pack(archive: &Archive, store: &Store) -> Result<PackWriter> {

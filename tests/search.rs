@@ -2244,3 +2244,41 @@ fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
     std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
     assert_quoting_queries(&archive, &config);
 }
+
+/// An archive of version 2 whose index has gone: the import that builds a
+/// new one (with the `quoted` field) records version 3, so that builds that
+/// know only version 2 refuse the archive instead of writing quoted text
+/// into `body`.
+#[test]
+fn an_index_built_afresh_records_its_own_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mails = quoting_mails();
+    let dir = write_emls(tmp.path(), &mails);
+    let archive = tmp.path().join("a");
+    let index_dir = archive.join("index");
+    std::fs::create_dir_all(&index_dir).unwrap();
+    let mut older = tantivy::schema::Schema::builder();
+    for (_, entry) in kura::index::schema().0.fields() {
+        if entry.name() != "quoted" {
+            older.add_field(entry.clone());
+        }
+    }
+    tantivy::Index::create_in_dir(&index_dir, older.build()).unwrap();
+    import(&archive, &[&dir]);
+    let version = || -> String {
+        rusqlite::Connection::open(archive.join("kura.sqlite"))
+            .unwrap()
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'index_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(version(), "2");
+    std::fs::remove_dir_all(&index_dir).unwrap();
+    import(&archive, &[&dir]);
+    assert_eq!(version(), "3");
+    assert_eq!(count(&archive, "不良品"), 4);
+    assert!(count(&archive, "unquoted:不良品") < 4);
+}

@@ -136,6 +136,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     index::check_version(store.meta("index_version")?.as_deref())?;
     let idx = index::open_or_create(&archive.index_dir())?;
     let fields = index::fields_of(&idx)?;
+    crate::import::record_index_version(&store, &fields)?;
     let mut writer = index::writer(&idx)?;
     // Bring the index level with the store first, as an import does.
     crate::import::recover(archive, &store, &mut writer, &fields)?;
