@@ -631,9 +631,9 @@ JSON (one object): since, until, late_seconds, window_seconds, working_hours
 pub const ANSWERS_HELP: &str = "\
 Answers:
   The query finds customers' (inbound) messages, newest first; each is shown with
-  the first staff reply after it in its conversation (the reply report counts),
-  and of that reply only what it writes itself, not the question it quotes (the
-  rules of unquoted:). A reply answering several matching messages is shown once,
+  the first staff reply after it in its conversation that is addressed to that
+  customer (a forward to a supplier is passed over), and of that reply only what
+  it writes itself, not the question it quotes (the rules of unquoted:). A reply answering several matching messages is shown once,
   under the newest. Unanswered messages are left out. Needs internal_domains or
   shared_address in the configuration (exit status 2 without).
   kura answers 納期 遅延       how staff answered customers asking about late delivery

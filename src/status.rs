@@ -28,6 +28,10 @@ struct Turn {
     /// The customer key of the message (the sender's for inbound mail, else
     /// the first customer among the recipients).
     customer: Option<String>,
+    /// Its customer, interned (inbound mail).
+    customer_id: Option<CustomerId>,
+    /// The customers among the addresses (outbound mail).
+    addressed: Vec<CustomerId>,
 }
 
 /// A conversation whose latest customer message has no staff reply after it.
@@ -67,6 +71,10 @@ pub struct Inbound {
     pub customer: String,
     /// The first outbound message of the thread after it.
     pub first_reply: Option<Reply>,
+    /// The first outbound message of the thread after it that is addressed
+    /// to its customer (not, say, a forward to a supplier): the answer
+    /// `kura answers` shows.
+    pub answer: Option<Reply>,
     /// Outbound messages after it and before the next inbound one, within the
     /// window: two or more different senders make a double answer.
     pub window_replies: Vec<Reply>,
@@ -111,6 +119,7 @@ pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<An
         inbound: bool,
         from: Option<AddrId>,
         customer: Option<CustomerId>,
+        addressed: Vec<CustomerId>,
     }
     let mut threads: HashMap<i64, Vec<Raw>> = HashMap::new();
     let scan = customers::scan(store, classifier, |sc, m| {
@@ -131,6 +140,11 @@ pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<An
             inbound,
             from: m.from,
             customer,
+            addressed: if inbound {
+                Vec::new()
+            } else {
+                m.customers.to_vec()
+            },
         });
     })
     .context("reading messages and addresses")?;
@@ -144,7 +158,7 @@ pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<An
         };
         raw.sort_unstable_by_key(|r| (r.date, r.row));
         let turns: Vec<Turn> = raw
-            .iter()
+            .into_iter()
             .map(|r| Turn {
                 row: r.row,
                 date: r.date,
@@ -154,6 +168,8 @@ pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<An
                     .and_then(|a| scan.address(a))
                     .map(|a| a.address.to_lowercase()),
                 customer: r.customer.map(|c| scan.key(c).to_string()),
+                customer_id: r.customer,
+                addressed: r.addressed,
             })
             .collect();
         if !done.contains(&thread)
@@ -218,6 +234,10 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
             staff: t.from.clone().unwrap_or_default(),
         };
         let first_reply = after.iter().find(|a| !a.inbound).map(reply);
+        let answer = after
+            .iter()
+            .find(|a| !a.inbound && t.customer_id.is_some_and(|c| a.addressed.contains(&c)))
+            .map(reply);
         let limit = t.date.saturating_add(window);
         let window_replies = after
             .iter()
@@ -231,6 +251,7 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
             date: t.date,
             customer: t.customer.clone().unwrap_or_default(),
             first_reply,
+            answer,
             window_replies,
         });
     }
@@ -323,6 +344,8 @@ mod tests {
             inbound,
             from: Some(from.to_string()),
             customer: inbound.then(|| "kyowa-shoji.co.jp".to_string()),
+            customer_id: inbound.then_some(0),
+            addressed: if inbound { Vec::new() } else { vec![0] },
         }
     }
 

@@ -975,3 +975,56 @@ fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("internal_domains"), "{}", stderr(&o));
 }
+
+/// A staff message to someone else between a customer's message and the
+/// reply to it (a forward asking the supplier) is not the answer.
+#[test]
+fn answers_pass_over_a_forward_to_a_supplier() {
+    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+    const SATO: &str = "sato@minato-shokai.co.jp";
+    let s = archive_with_text(&[
+        (
+            (
+                "q1",
+                "Wed, 01 May 2024 10:00:00 +0900",
+                TANAKA,
+                "support@minato-shokai.co.jp",
+                "ポンプの在庫",
+                None,
+            ),
+            "ポンプの在庫はありますか。",
+        ),
+        (
+            (
+                "f1",
+                "Wed, 01 May 2024 10:30:00 +0900",
+                SATO,
+                "eigyo@buhin-maker.co.jp",
+                "FW: ポンプの在庫",
+                Some("q1"),
+            ),
+            "在庫の確認をお願いします。",
+        ),
+        (
+            (
+                "r1",
+                "Wed, 01 May 2024 11:00:00 +0900",
+                SATO,
+                TANAKA,
+                "Re: ポンプの在庫",
+                Some("q1"),
+            ),
+            "在庫がございます。明日出荷いたします。",
+        ),
+    ]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["answers", "--format", "json", "ポンプ"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["question"]["message_id"], "q1@test.example");
+    assert_eq!(v[0]["answer"]["message_id"], "r1@test.example");
+    assert_eq!(
+        v[0]["answer_text"],
+        "在庫がございます。明日出荷いたします。\n"
+    );
+}

@@ -2,8 +2,9 @@
 //! the replies to reuse.
 //!
 //! The query finds customers' (inbound) messages; each is shown with the
-//! first staff reply after it in its conversation, as `report` counts it
-//! ([`crate::status`]), cut to what the reply writes itself
+//! first staff message after it in its conversation that is addressed to
+//! that customer ([`crate::status::Inbound::answer`]: a forward to a
+//! supplier is passed over), cut to what the reply writes itself
 //! ([`crate::parse::DisplayText::unquoted`]).
 
 use crate::archive::ExitError;
@@ -24,7 +25,7 @@ use std::io::Write;
 pub struct AnswerView {
     /// The customer's message, with its snippet.
     pub question: MessageView,
-    /// The first staff reply after it in its conversation.
+    /// The first staff reply to its customer after it in its conversation.
     pub answer: MessageView,
     /// What the reply writes itself (not what it quotes or forwards).
     pub answer_text: String,
@@ -47,11 +48,11 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let searcher = super::searcher(global, &archive, &q)?;
     let hits = searcher.search(&q, Order::Newest, 0, None)?;
     let store = &searcher.store;
-    // Each inbound message's first reply, by row.
+    // Each inbound message's answer, by row.
     let replies: HashMap<i64, i64> = status::analyse(store, &classifier, 0)?
         .inbound
         .into_iter()
-        .filter_map(|i| Some((i.row, i.first_reply?.row)))
+        .filter_map(|i| Some((i.row, i.answer?.row)))
         .collect();
     let limit = args.limit.or(if output::stdout_is_terminal() {
         Some(10)
