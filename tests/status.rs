@@ -964,6 +964,10 @@ fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
     let o = answers(&["--format", "jsonl", "--limit", "1", "納期"]);
     assert_eq!(stdout(&o).lines().count(), 1);
     assert!(stdout(&o).contains("q5@test.example"));
+    // --limit 0 prints nothing, but something was answered.
+    let o = answers(&["--format", "jsonl", "--limit", "0", "納期"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
     // Nothing answered matches: exit 1.
     let o = answers(&["--", "納期", "-tanaka"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));

@@ -60,12 +60,16 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         None
     });
     let mut shown = HashSet::new();
-    let pairs: Vec<(i64, i64)> = hits
+    let mut answered = hits
         .iter()
         .filter_map(|h| Some((h.id, *replies.get(&h.id)?)))
-        .filter(|&(_, reply)| shown.insert(reply))
+        .filter(|&(_, reply)| shown.insert(reply));
+    let pairs: Vec<(i64, i64)> = answered
+        .by_ref()
         .take(limit.unwrap_or(usize::MAX))
         .collect();
+    // Something was answered even when --limit 0 leaves nothing to print.
+    let any = !pairs.is_empty() || answered.next().is_some();
     let terms = super::search::highlight_terms(&q);
     let lines = super::search::snippet_lines(&q);
     let mut packs = PackReader::new(&archive.originals_dir());
@@ -93,7 +97,7 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         writeln!(out)?;
     }
     out.flush()?;
-    Ok(if pairs.is_empty() { 1 } else { 0 })
+    Ok(if any { 0 } else { 1 })
 }
 
 /// The question and the answer at rows `(question, answer)`, the question
