@@ -980,6 +980,54 @@ fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
     assert!(stderr(&o).contains("internal_domains"), "{}", stderr(&o));
 }
 
+/// With a query of unquoted: words the question's snippet comes from what
+/// the customer writes, not from the staff mail the customer quotes above it
+/// (as in search).
+#[test]
+fn answers_cut_the_snippet_as_search_does() {
+    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+    let quoted = format!(
+        "2024年4月30日 佐藤 <sato@minato-shokai.co.jp>:\n> ポンプの新しいカタログをお送りします。\n{}",
+        "> 仕様の詳細は添付資料をご覧ください。よろしくお願いいたします。\n".repeat(6)
+    );
+    let body = format!("{quoted}\nポンプは急ぎで必要です。\n");
+    let s = archive_with_text(&[
+        (
+            (
+                "q1",
+                "Wed, 01 May 2024 10:00:00 +0900",
+                TANAKA,
+                "support@minato-shokai.co.jp",
+                "Re: カタログ",
+                None,
+            ),
+            &body,
+        ),
+        (
+            (
+                "r1",
+                "Wed, 01 May 2024 11:00:00 +0900",
+                "sato@minato-shokai.co.jp",
+                TANAKA,
+                "Re: カタログ",
+                Some("q1"),
+            ),
+            "明日出荷いたします。",
+        ),
+    ]);
+    let snippet = |q: &str| {
+        let o = run(kura_cfg(&s.archive, &s.config).args(["answers", "--format", "json", q]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        json_of(&o)[0]["question"]["snippet"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(snippet("ポンプ").contains("カタログ"));
+    let own = snippet("unquoted:ポンプ");
+    assert!(own.contains("急ぎ") && !own.contains("カタログ"), "{own}");
+}
+
 /// A staff message to someone else between a customer's message and the
 /// reply to it (a forward asking the supplier) is not the answer.
 #[test]

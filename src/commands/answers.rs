@@ -101,7 +101,8 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
 }
 
 /// The question and the answer at rows `(question, answer)`, the question
-/// with its snippet of `terms` (cut from `lines`, as in `search`).
+/// with its snippet of `terms` (cut from `lines`, as in `search`:
+/// [`super::search::snippet_lines`]).
 fn view(
     store: &Store,
     packs: &mut PackReader,
@@ -116,7 +117,7 @@ fn view(
     };
     let mut q = message(question)?;
     let text = crate::parse::display(&super::show::original(store, packs, question)?);
-    q.snippet = super::search::snippet_of(&text, terms, lines).0;
+    q.snippet = super::search::snippet_of(&text, terms, lines, 120).0;
     let a = message(answer)?;
     let answer_text =
         crate::parse::display(&super::show::original(store, packs, answer)?).unquoted();

@@ -50,7 +50,7 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
 /// of the query that searches the text is `unquoted:` (the message's own
 /// lines), `Some(true)` when every one is `quoted:`, else `None` (the whole
 /// text). Terms on headers (`to:`, `subject:`…) do not count.
-pub fn snippet_lines(q: &Query) -> Option<bool> {
+pub(crate) fn snippet_lines(q: &Query) -> Option<bool> {
     fn walk(q: &Query, out: &mut Vec<Field>) {
         match q {
             Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
@@ -224,7 +224,7 @@ fn snippets(
                                 .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
                                 .map(|raw| crate::parse::display(&raw))
                                 .unwrap_or_default();
-                            snippet_of(&text, terms, lines)
+                            snippet_of(&text, terms, lines, 80)
                         })
                         .collect::<Vec<_>>()
                 });
@@ -238,9 +238,15 @@ fn snippets(
     })
 }
 
-/// The snippet of `text`, cut from its quoted lines or its own lines when
-/// `lines` says so and the words are found there ([`snippet_lines`]).
-pub fn snippet_of(text: &DisplayText, terms: &[String], lines: Option<bool>) -> Snippet {
+/// The snippet of `text` (about `width` characters), cut from its quoted
+/// lines or its own lines when `lines` says so and the words are found there
+/// ([`snippet_lines`]).
+pub(crate) fn snippet_of(
+    text: &DisplayText,
+    terms: &[String],
+    lines: Option<bool>,
+    width: usize,
+) -> Snippet {
     if let Some(quoted) = lines {
         let some: String = text
             .parts()
@@ -248,12 +254,12 @@ pub fn snippet_of(text: &DisplayText, terms: &[String], lines: Option<bool>) -> 
             .filter(|p| p.quoted == quoted)
             .map(|p| p.text)
             .collect();
-        let snippet = output::snippet(&some, terms, 80);
+        let snippet = output::snippet(&some, terms, width);
         if !snippet.1.is_empty() {
             return snippet;
         }
     }
-    output::snippet(&text.text, terms, 80)
+    output::snippet(&text.text, terms, width)
 }
 
 /// A thread in `search --threads` output.
