@@ -74,8 +74,11 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let lines = super::search::snippet_lines(&q);
     let mut packs = PackReader::new(&archive.originals_dir());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut json = Vec::new();
-    for &(question, answer) in &pairs {
+    // The JSON array is written as it goes, so that memory stays flat.
+    if args.format == AnswersFormat::Json {
+        write!(out, "[")?;
+    }
+    for (i, &(question, answer)) in pairs.iter().enumerate() {
         let v = view(
             store,
             &mut packs,
@@ -84,7 +87,12 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
             args.query.utc,
         )?;
         match args.format {
-            AnswersFormat::Json => json.push(v),
+            AnswersFormat::Json => {
+                if i > 0 {
+                    write!(out, ",")?;
+                }
+                serde_json::to_writer(&mut out, &v)?;
+            }
             AnswersFormat::Jsonl => {
                 serde_json::to_writer(&mut out, &v)?;
                 writeln!(out)?;
@@ -93,8 +101,7 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         }
     }
     if args.format == AnswersFormat::Json {
-        serde_json::to_writer(&mut out, &json)?;
-        writeln!(out)?;
+        writeln!(out, "]")?;
     }
     out.flush()?;
     Ok(if any { 0 } else { 1 })
