@@ -2195,11 +2195,10 @@ fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
     );
 }
 
-/// An index written before quoted text had a field of its own (its schema is
-/// today's without `quoted`): every query works as before, `quoted:` and
-/// `unquoted:` exit 2 asking for a reindex, which makes them work.
-#[test]
-fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
+/// The quoting mails imported into an archive whose index was created
+/// with today's schema without `quoted`, as earlier builds wrote it:
+/// (guard, the mail folder, the archive).
+fn archive_with_an_older_index() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let mails = quoting_mails();
     let dir = write_emls(tmp.path(), &mails);
@@ -2215,31 +2214,45 @@ fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
     tantivy::Index::create_in_dir(&index_dir, older.build()).unwrap();
     let s = import(&archive, &[&dir]);
     assert_eq!(s["new"], mails.len(), "import: {s}");
+    (tmp, dir, archive)
+}
+
+/// The index version the archive records.
+fn index_version(archive: &Path) -> String {
+    rusqlite::Connection::open(archive.join("kura.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'index_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// An index written before quoted text had a field of its own: every query
+/// works as before, `quoted:` and `unquoted:` exit 2 asking for a reindex,
+/// which makes them work.
+#[test]
+fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
+    let (tmp, _, archive) = archive_with_an_older_index();
     for (q, n) in [("不良品", 4), ("body:不良品", 4), ("ship", 1), ("返品", 1)] {
         assert_eq!(count(&archive, q), n, "{q}");
     }
     // The archive says its index is of version 2, which builds that know
     // nothing of `quoted` read and write alike; after the reindex, 3, which
     // they refuse rather than write all text in `body`.
-    let version = || -> String {
-        rusqlite::Connection::open(archive.join("kura.sqlite"))
-            .unwrap()
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'index_version'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
-    assert_eq!(version(), "2");
+    assert_eq!(index_version(&archive), "2");
     for q in ["unquoted:不良品", "quoted:aoki"] {
         let o = run(kura(&archive).args(["count", q]));
         assert_eq!(o.status.code(), Some(2), "{q}");
         assert!(stderr(&o).contains("kura reindex"), "{q}: {}", stderr(&o));
     }
     reindex(&archive);
-    assert_eq!(version(), kura::index::INDEX_VERSION.to_string());
-    assert_eq!(version(), "3");
+    assert_eq!(
+        index_version(&archive),
+        kura::index::INDEX_VERSION.to_string()
+    );
+    assert_eq!(index_version(&archive), "3");
     let config = tmp.path().join("kura.toml");
     std::fs::write(&config, "internal_domains = [\"sakura.example\"]\n").unwrap();
     assert_quoting_queries(&archive, &config);
@@ -2251,34 +2264,11 @@ fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
 /// into `body`.
 #[test]
 fn an_index_built_afresh_records_its_own_version() {
-    let tmp = tempfile::tempdir().unwrap();
-    let mails = quoting_mails();
-    let dir = write_emls(tmp.path(), &mails);
-    let archive = tmp.path().join("a");
-    let index_dir = archive.join("index");
-    std::fs::create_dir_all(&index_dir).unwrap();
-    let mut older = tantivy::schema::Schema::builder();
-    for (_, entry) in kura::index::schema().0.fields() {
-        if entry.name() != "quoted" {
-            older.add_field(entry.clone());
-        }
-    }
-    tantivy::Index::create_in_dir(&index_dir, older.build()).unwrap();
+    let (_tmp, dir, archive) = archive_with_an_older_index();
+    assert_eq!(index_version(&archive), "2");
+    std::fs::remove_dir_all(archive.join("index")).unwrap();
     import(&archive, &[&dir]);
-    let version = || -> String {
-        rusqlite::Connection::open(archive.join("kura.sqlite"))
-            .unwrap()
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'index_version'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
-    assert_eq!(version(), "2");
-    std::fs::remove_dir_all(&index_dir).unwrap();
-    import(&archive, &[&dir]);
-    assert_eq!(version(), "3");
+    assert_eq!(index_version(&archive), "3");
     assert_eq!(count(&archive, "不良品"), 4);
     assert!(count(&archive, "unquoted:不良品") < 4);
 }
