@@ -588,8 +588,9 @@ Each export is recorded in the archive (see kura audit).";
 pub const PENDING_HELP: &str = "\
 Pending conversations:
   A thread is pending when its latest inbound message (from a customer) has no
-  outbound message (from staff to a customer) after it; internal messages do not
-  count (see kura customers --help for directions). Threads with a message tagged
+  staff reply after it: an outbound message addressed to that customer (a forward
+  asking a supplier is none); internal messages do not count (see kura customers
+  --help for directions). Threads with a message tagged
   done are left out (kura tag +done thread:ID); a customer's thank-you is not
   guessed. Ages are wall-clock time, or working time when the configuration sets
   working_hours (see kura config; --wall-clock: wall-clock time all the same).
@@ -608,13 +609,14 @@ Exit status: 0 when nothing is pending, 1 when something is, 2 on error.";
 pub const REPORT_HELP: &str = "\
 Report:
   For every inbound message dated within --since/--until (local days unless --utc;
-  --until is inclusive): answered when an outbound message of the same thread
-  follows it (the first such message is its reply), else unanswered. Response
+  --until is inclusive): answered when a staff reply follows it in the same
+  thread, an outbound message addressed to its customer (a forward asking a
+  supplier is none; the first reply is its reply), else unanswered. Response
   times are wall-clock time, or working time when the configuration sets
   working_hours (--wall-clock: wall-clock time all the same): median (mean of the
   two middle values for an even count) and 90th percentile (nearest rank); late
   counts replies that took longer than --late. A double answer is an inbound message that
-  got outbound messages from two or more different staff addresses within --window,
+  got replies from two or more different staff addresses within --window,
   before the customer wrote again.
   --by staff groups by the sender of the first reply (- for unanswered), --by
   customer by customer key, --by month by the month of the inbound message.

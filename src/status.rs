@@ -28,7 +28,7 @@ struct Turn {
     /// The customer key of the message (the sender's for inbound mail, else
     /// the first customer among the recipients).
     customer: Option<String>,
-    /// Its customer, interned (inbound mail).
+    /// `customer`, interned.
     customer_id: Option<CustomerId>,
     /// The customers among the addresses (outbound mail).
     addressed: Vec<CustomerId>,
@@ -69,14 +69,11 @@ pub struct Inbound {
     pub row: i64,
     pub date: i64,
     pub customer: String,
-    /// The first outbound message of the thread after it.
+    /// The first reply to it ([`replies_to`]) after it in the thread: the
+    /// reply `report` times and `kura answers` shows.
     pub first_reply: Option<Reply>,
-    /// The first outbound message of the thread after it that is addressed
-    /// to its customer (not, say, a forward to a supplier): the answer
-    /// `kura answers` shows.
-    pub answer: Option<Reply>,
-    /// Outbound messages after it and before the next inbound one, within the
-    /// window: two or more different senders make a double answer.
+    /// Replies to it after it and before the next inbound message, within
+    /// the window: two or more different senders make a double answer.
     pub window_replies: Vec<Reply>,
 }
 
@@ -195,15 +192,34 @@ fn done_threads(store: &Store) -> Result<HashSet<i64>> {
     Ok(set)
 }
 
-/// The pending entry of a thread whose turns are ordered by date.
+/// Whether `t` is a staff reply to the customers `askers`: an outbound
+/// message addressed to one of them (a forward asking a supplier is not),
+/// or any outbound message when none of them is known.
+fn replies_to(t: &Turn, askers: &[CustomerId]) -> bool {
+    !t.inbound && (askers.is_empty() || t.addressed.iter().any(|c| askers.contains(c)))
+}
+
+/// The pending entry of a thread whose turns are ordered by date: the
+/// customers' messages after the last reply to any of them.
 fn pending_of(thread: i64, turns: &[Turn]) -> Option<Pending> {
+    let mut askers: Vec<CustomerId> = turns
+        .iter()
+        .filter(|t| t.inbound)
+        .filter_map(|t| t.customer_id)
+        .collect();
+    askers.sort_unstable();
+    askers.dedup();
+    let last_reply = turns.iter().rposition(|t| replies_to(t, &askers));
     let last_out = turns.iter().rposition(|t| !t.inbound);
-    let waiting = match last_out {
+    let waiting: Vec<&Turn> = match last_reply {
         Some(i) => turns.get(i + 1..).unwrap_or_default(),
         None => turns,
-    };
-    let first = waiting.first()?;
-    let last = waiting.last()?;
+    }
+    .iter()
+    .filter(|t| t.inbound)
+    .collect();
+    let first = *waiting.first()?;
+    let last = *waiting.last()?;
     Some(Pending {
         thread,
         customer: first
@@ -233,16 +249,13 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
             date: t.date,
             staff: t.from.clone().unwrap_or_default(),
         };
-        let first_reply = after.iter().find(|a| !a.inbound).map(reply);
-        let answer = after
-            .iter()
-            .find(|a| !a.inbound && t.customer_id.is_some_and(|c| a.addressed.contains(&c)))
-            .map(reply);
+        let askers = t.customer_id.as_slice();
+        let first_reply = after.iter().find(|a| replies_to(a, askers)).map(reply);
         let limit = t.date.saturating_add(window);
         let window_replies = after
             .iter()
             .take_while(|a| !a.inbound)
-            .filter(|a| a.date <= limit)
+            .filter(|a| a.date <= limit && replies_to(a, askers))
             .map(reply)
             .collect();
         out.push(Inbound {
@@ -251,7 +264,6 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
             date: t.date,
             customer: t.customer.clone().unwrap_or_default(),
             first_reply,
-            answer,
             window_replies,
         });
     }

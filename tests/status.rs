@@ -1080,3 +1080,79 @@ fn answers_pass_over_a_forward_to_a_supplier() {
         "在庫がございます。明日出荷いたします。\n"
     );
 }
+
+/// A forward asking a supplier is no reply to the customer: the
+/// conversation stays pending, handled by the one who forwarded, and its
+/// response time runs to the reply the customer got; two staff each
+/// forwarding to a supplier make no double answer.
+#[test]
+fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
+    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+    const SATO: &str = "sato@minato-shokai.co.jp";
+    let question: Mail = (
+        "q1",
+        "Wed, 01 May 2024 10:00:00 +0900",
+        TANAKA,
+        "support@minato-shokai.co.jp",
+        "ポンプの在庫",
+        None,
+    );
+    let forwards: [Mail; 2] = [
+        (
+            "f1",
+            "Wed, 01 May 2024 10:30:00 +0900",
+            SATO,
+            "eigyo@buhin-maker.co.jp",
+            "FW: ポンプの在庫",
+            Some("q1"),
+        ),
+        (
+            "f2",
+            "Wed, 01 May 2024 10:40:00 +0900",
+            "suzuki@minato-shokai.co.jp",
+            "sales@other-maker.co.jp",
+            "FW: ポンプの在庫",
+            Some("q1"),
+        ),
+    ];
+    let reply: Mail = (
+        "r1",
+        "Wed, 01 May 2024 13:00:00 +0900",
+        SATO,
+        TANAKA,
+        "Re: ポンプの在庫",
+        Some("q1"),
+    );
+    let total = |s: &Small| {
+        let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json"]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        json_of(&o)["total"].clone()
+    };
+    // Forwarded only: still waiting for a reply.
+    let s = archive_of(&[question, forwards[0], forwards[1]]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["customer"], "kyowa-shoji.co.jp");
+    assert_eq!(v[0]["unanswered"], 1);
+    assert_eq!(v[0]["handled_by"], "suzuki@minato-shokai.co.jp");
+    let t = total(&s);
+    assert_eq!(
+        (t["answered"].as_u64(), t["unanswered"].as_u64()),
+        (Some(0), Some(1)),
+        "{t}"
+    );
+    assert_eq!(t["double_answers"], 0, "{t}");
+    // Answered three hours after the question, not at the forward.
+    let s = archive_of(&[question, forwards[0], forwards[1], reply]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let t = total(&s);
+    assert_eq!(t["answered"], 1, "{t}");
+    assert_eq!(t["median_seconds"], 3 * 3600, "{t}");
+    let o =
+        run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json", "--by", "staff"]));
+    let groups = json_of(&o)["groups"].clone();
+    assert_eq!(groups[0]["group"], SATO, "{groups}");
+}

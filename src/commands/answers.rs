@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let replies: HashMap<i64, i64> = status::analyse(store, &classifier, 0)?
         .inbound
         .into_iter()
-        .filter_map(|i| Some((i.row, i.answer?.row)))
+        .filter_map(|i| Some((i.row, i.first_reply?.row)))
         .collect();
     let limit = args.limit.or(if output::stdout_is_terminal() {
         Some(10)
