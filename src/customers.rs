@@ -202,6 +202,17 @@ impl Classifier {
         !self.internal.is_empty()
     }
 
+    /// Refuses `what` (an `is:` term, a command) when the configuration
+    /// names none of the company's own addresses: no direction can be told.
+    pub fn require_company(&self, what: &str) -> anyhow::Result<()> {
+        if !self.has_internal() && self.shared.is_none() {
+            anyhow::bail!(
+                "{what} needs to know the company's own addresses: set internal_domains (and shared_address) in the configuration (see `kura config`)"
+            );
+        }
+        Ok(())
+    }
+
     /// The shared address, if configured.
     pub fn shared_address(&self) -> Option<&str> {
         self.shared.as_deref()

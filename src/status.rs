@@ -69,8 +69,9 @@ pub struct Inbound {
     pub row: i64,
     pub date: i64,
     pub customer: String,
-    /// The first reply to it ([`replies_to`]) after it in the thread: the
-    /// reply `report` times and `kura answers` shows.
+    /// The first reply to it after it in the thread (an outbound message
+    /// addressed to its customer): the reply `report` times and
+    /// `kura answers` shows.
     pub first_reply: Option<Reply>,
     /// Replies to it after it and before the next inbound message, within
     /// the window: two or more different senders make a double answer.

@@ -1028,24 +1028,27 @@ fn answers_cut_the_snippet_as_search_does() {
     assert!(own.contains("急ぎ") && !own.contains("カタログ"), "{own}");
 }
 
-/// A staff message to someone else between a customer's message and the
-/// reply to it (a forward asking the supplier) is not the answer.
+/// A forward asking a supplier is no reply to the customer: the
+/// conversation stays pending, handled by the one who forwarded, and its
+/// response time runs to the reply the customer got; two staff each
+/// forwarding to a supplier make no double answer; `answers` shows the
+/// reply, not the forward.
 #[test]
-fn answers_pass_over_a_forward_to_a_supplier() {
+fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
     const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
     const SATO: &str = "sato@minato-shokai.co.jp";
-    let s = archive_with_text(&[
+    let question: (Mail, &str) = (
         (
-            (
-                "q1",
-                "Wed, 01 May 2024 10:00:00 +0900",
-                TANAKA,
-                "support@minato-shokai.co.jp",
-                "ポンプの在庫",
-                None,
-            ),
-            "ポンプの在庫はありますか。",
+            "q1",
+            "Wed, 01 May 2024 10:00:00 +0900",
+            TANAKA,
+            "support@minato-shokai.co.jp",
+            "ポンプの在庫",
+            None,
         ),
+        "ポンプの在庫はありますか。",
+    );
+    let forwards: [(Mail, &str); 2] = [
         (
             (
                 "f1",
@@ -1059,69 +1062,26 @@ fn answers_pass_over_a_forward_to_a_supplier() {
         ),
         (
             (
-                "r1",
-                "Wed, 01 May 2024 11:00:00 +0900",
-                SATO,
-                TANAKA,
-                "Re: ポンプの在庫",
+                "f2",
+                "Wed, 01 May 2024 10:40:00 +0900",
+                "suzuki@minato-shokai.co.jp",
+                "sales@other-maker.co.jp",
+                "FW: ポンプの在庫",
                 Some("q1"),
             ),
-            "在庫がございます。明日出荷いたします。",
-        ),
-    ]);
-    let o = run(kura_cfg(&s.archive, &s.config).args(["answers", "--format", "json", "ポンプ"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let v = json_of(&o);
-    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
-    assert_eq!(v[0]["question"]["message_id"], "q1@test.example");
-    assert_eq!(v[0]["answer"]["message_id"], "r1@test.example");
-    assert_eq!(
-        v[0]["answer_text"],
-        "在庫がございます。明日出荷いたします。\n"
-    );
-}
-
-/// A forward asking a supplier is no reply to the customer: the
-/// conversation stays pending, handled by the one who forwarded, and its
-/// response time runs to the reply the customer got; two staff each
-/// forwarding to a supplier make no double answer.
-#[test]
-fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
-    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
-    const SATO: &str = "sato@minato-shokai.co.jp";
-    let question: Mail = (
-        "q1",
-        "Wed, 01 May 2024 10:00:00 +0900",
-        TANAKA,
-        "support@minato-shokai.co.jp",
-        "ポンプの在庫",
-        None,
-    );
-    let forwards: [Mail; 2] = [
-        (
-            "f1",
-            "Wed, 01 May 2024 10:30:00 +0900",
-            SATO,
-            "eigyo@buhin-maker.co.jp",
-            "FW: ポンプの在庫",
-            Some("q1"),
-        ),
-        (
-            "f2",
-            "Wed, 01 May 2024 10:40:00 +0900",
-            "suzuki@minato-shokai.co.jp",
-            "sales@other-maker.co.jp",
-            "FW: ポンプの在庫",
-            Some("q1"),
+            "在庫の確認をお願いします。",
         ),
     ];
-    let reply: Mail = (
-        "r1",
-        "Wed, 01 May 2024 13:00:00 +0900",
-        SATO,
-        TANAKA,
-        "Re: ポンプの在庫",
-        Some("q1"),
+    let reply: (Mail, &str) = (
+        (
+            "r1",
+            "Wed, 01 May 2024 13:00:00 +0900",
+            SATO,
+            TANAKA,
+            "Re: ポンプの在庫",
+            Some("q1"),
+        ),
+        "在庫がございます。明日出荷いたします。",
     );
     let total = |s: &Small| {
         let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json"]));
@@ -1129,7 +1089,7 @@ fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
         json_of(&o)["total"].clone()
     };
     // Forwarded only: still waiting for a reply.
-    let s = archive_of(&[question, forwards[0], forwards[1]]);
+    let s = archive_with_text(&[question, forwards[0], forwards[1]]);
     let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let v = json_of(&o);
@@ -1145,7 +1105,7 @@ fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
     );
     assert_eq!(t["double_answers"], 0, "{t}");
     // Answered three hours after the question, not at the forward.
-    let s = archive_of(&[question, forwards[0], forwards[1], reply]);
+    let s = archive_with_text(&[question, forwards[0], forwards[1], reply]);
     let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let t = total(&s);
@@ -1155,4 +1115,15 @@ fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
         run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json", "--by", "staff"]));
     let groups = json_of(&o)["groups"].clone();
     assert_eq!(groups[0]["group"], SATO, "{groups}");
+    // The answer to reuse is the reply, not the note to the supplier.
+    let o = run(kura_cfg(&s.archive, &s.config).args(["answers", "--format", "json", "ポンプ"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[0]["question"]["message_id"], "q1@test.example");
+    assert_eq!(v[0]["answer"]["message_id"], "r1@test.example");
+    assert_eq!(
+        v[0]["answer_text"],
+        "在庫がございます。明日出荷いたします。\n"
+    );
 }

@@ -3,11 +3,10 @@
 //!
 //! The query finds customers' (inbound) messages; each is shown with the
 //! first staff message after it in its conversation that is addressed to
-//! that customer ([`crate::status::Inbound::answer`]: a forward to a
+//! that customer ([`crate::status::Inbound::first_reply`]: a forward to a
 //! supplier is passed over), cut to what the reply writes itself
 //! ([`crate::parse::DisplayText::unquoted`]).
 
-use crate::archive::ExitError;
 use crate::cli::{AnswersArgs, AnswersFormat, GlobalArgs};
 use crate::customers::Classifier;
 use crate::output::{self, mailbox_label, sanitize, sanitize_text, short_date};
@@ -35,15 +34,7 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
-    if !classifier.has_internal() && classifier.shared_address().is_none() {
-        return Err(ExitError {
-            code: 2,
-            message: "answers needs to know the company's own addresses: set internal_domains \
-                      (and shared_address) in the configuration (see `kura config`)"
-                .into(),
-        }
-        .into());
-    }
+    classifier.require_company("answers")?;
     let q = super::search::parse_query(&args.query)?;
     let searcher = super::searcher(global, &archive, &q)?;
     let hits = searcher.search(&q, Order::Newest, 0, None)?;

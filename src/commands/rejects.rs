@@ -133,7 +133,6 @@ struct StoredReject {
 /// The caller holds the import lock.
 pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let store = Store::open_rw(archive)?;
-    index::check_version(store.meta("index_version")?.as_deref())?;
     let idx = index::open_or_create(&archive.index_dir())?;
     let fields = index::fields_of(&idx)?;
     crate::import::record_index_version(&store, &fields)?;

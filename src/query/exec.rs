@@ -303,12 +303,7 @@ impl Searcher {
             .classifier
             .as_ref()
             .context("is: terms need the configuration (internal error: no classifier)")?;
-        if !classifier.has_internal() && classifier.shared_address().is_none() {
-            bail!(
-                "is:{} needs to know the company's own addresses: set internal_domains (and shared_address) in the configuration (see `kura config`)",
-                want.as_str()
-            );
-        }
+        classifier.require_company(&format!("is:{}", want.as_str()))?;
         let from_staff: Box<dyn TQuery> = Box::new(TermSetQuery::new(
             self.header_terms(&[AddressRole::From], |a| classifier.is_internal(a))?,
         ));
