@@ -37,6 +37,9 @@ _kura() {
             kura,customers)
                 cmd="kura__subcmd__customers"
                 ;;
+            kura,erase)
+                cmd="kura__subcmd__erase"
+                ;;
             kura,export)
                 cmd="kura__subcmd__export"
                 ;;
@@ -103,6 +106,9 @@ _kura() {
             kura__subcmd__help,customers)
                 cmd="kura__subcmd__help__subcmd__customers"
                 ;;
+            kura__subcmd__help,erase)
+                cmd="kura__subcmd__help__subcmd__erase"
+                ;;
             kura__subcmd__help,export)
                 cmd="kura__subcmd__help__subcmd__export"
                 ;;
@@ -155,7 +161,7 @@ _kura() {
 
     case "${cmd}" in
         kura)
-            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report answers config completions help"
+            opts="-q -h -V --archive --quiet --config --help --version import search count show thread tag tags rejects stats check reindex gc erase log customers export audit pending report answers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +380,32 @@ _kura() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kura__subcmd__erase)
+            opts="-y -q -h -V --utc --yes --dry-run --wait --format --archive --quiet --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kura__subcmd__export)
             opts="-o -q -h -V --customer --since --until --format --output --excel --redact --attachments --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -451,7 +483,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help)
-            opts="import search count show thread tag tags rejects stats check reindex gc log customers export audit pending report answers config completions help"
+            opts="import search count show thread tag tags rejects stats check reindex gc erase log customers export audit pending report answers config completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -549,6 +581,20 @@ _kura() {
             return 0
             ;;
         kura__subcmd__help__subcmd__customers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kura__subcmd__help__subcmd__erase)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -66,7 +66,7 @@ Files:
   ARCHIVE/index/        the full-text index (tantivy)
   ARCHIVE/originals/    the original messages, compressed (pack-NNNNNN.zst, with
                         the zstd dictionary dict-ID.zdict trained on the archive's mail)
-  ARCHIVE/import.lock   held while kura writes (import, reindex, gc, check --repair)
+  ARCHIVE/import.lock   held while kura writes (import, reindex, gc, erase, check --repair)
   The archive is created owner-only (0700/0600).
 
 Environment:
@@ -186,6 +186,9 @@ pub enum Command {
     Reindex(ReindexArgs),
     /// Compact the archive: merge index segments, vacuum the database.
     Gc(GcArgs),
+    /// Erase the messages matching a query for good: metadata, index entries, stored originals.
+    #[command(after_long_help = ERASE_HELP)]
+    Erase(EraseArgs),
     /// The import history, newest first.
     Log(LogArgs),
     /// List the customers of the archive (or of the messages matching a query).
@@ -194,7 +197,7 @@ pub enum Command {
     /// Export one customer's complete history (mbox, JSON, CSV or one HTML file).
     #[command(after_long_help = EXPORT_HELP)]
     Export(ExportArgs),
-    /// List the exports made from the archive (who, when, what, where).
+    /// List the exports and erasures made in the archive (who, when, what, where).
     Audit(AuditArgs),
     /// List conversations waiting for a staff reply (exit status 1 when there are any).
     #[command(after_long_help = PENDING_HELP)]
@@ -800,11 +803,59 @@ pub struct ExportArgs {
     pub utc: bool,
 }
 
+pub const ERASE_HELP: &str = "\
+Erasing is for good, for a customer's request to delete their data, a retention
+period, or mail that should never have been kept. Of every matching message kura
+deletes the metadata (SQLite's secure_delete zeroes the freed pages), its index
+entries (the index segments that held them are rewritten) and every stored copy of
+the original (overwritten with zeros in the packs). Nothing in the archive can bring
+it back.
+
+What is kept: a hash of each erased Message-ID, so that an import meeting the message
+again in an export skips it (counted as \"erased before\"), and an entry in kura audit:
+who, when, the query and how many messages.
+
+Not erased: the exports imported from (delete the mail there too), what was exported
+earlier (kura audit lists it), rejects (kura rejects), and the compression dictionary
+trained on the archive's first 1,000 messages (fragments common to many mails).
+Replies and forwards quote a customer's words: kura search --threads customer:KEY and a
+search for their name or address find those messages too.
+
+On a terminal kura asks before erasing; elsewhere pass --yes. --dry-run lists the
+messages and erases nothing. A killed erase is finished by the next kura import or
+kura erase.
+
+Examples:
+  kura erase --dry-run customer:tanaka@kyowa-shoji.co.jp
+  kura erase --yes customer:tanaka@kyowa-shoji.co.jp
+  kura erase --yes date:..2018                  the mail of 2018 and before
+
+Exit status: 0 erased (or listed, with --dry-run); 1 nothing matched, or the question
+was answered no; 2 error (and --yes missing off a terminal); 75 the archive is locked.";
+
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Erase without asking (needed when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// List the messages that would be erased; erase nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Wait for a running import instead of exiting with status 75.
+    #[arg(long)]
+    pub wait: bool,
+    /// The summary's format (json: {messages, copies, original_bytes, segments_rewritten, dry_run}).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
-    /// At most this many exports (newest first).
+    /// At most this many entries (newest first).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
 }

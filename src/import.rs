@@ -11,7 +11,8 @@
 //! run at a lower priority ([`index::defer_to_indexing`]) and use what CPU
 //! the indexing leaves.
 //! Every message seen ends as exactly one of: new, duplicate (incl. conflicts),
-//! rejected, or unchanged (already imported from that place).
+//! rejected, unchanged (already imported from that place), or erased (by
+//! `kura erase`, see [`crate::erase`]).
 //!
 //! Crash safety: a batch is (1) originals appended to the pack and synced,
 //! (2) one SQLite transaction stamped with the batch number, (3) a tantivy
@@ -21,6 +22,7 @@
 //! loses nothing the store knows about, and the pack's uncommitted tail is cut.
 
 use crate::archive::{Archive, tighten_permissions};
+use crate::erase::{self, Erased};
 use crate::index::{self, Fields};
 use crate::pack::{self, Compressed, DictionaryTrainer, PackReader, PackRef, PackWriter};
 use crate::parse::{self, ParsedMessage};
@@ -104,7 +106,7 @@ impl Default for ImportOptions {
     }
 }
 
-/// What an import did. `seen == new + duplicates + rejected + unchanged`.
+/// What an import did. `seen == new + duplicates + rejected + unchanged + erased`.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ImportSummary {
     pub seen: u64,
@@ -116,6 +118,8 @@ pub struct ImportSummary {
     pub rejected: u64,
     /// Messages skipped because their file (or mbox part) was imported before.
     pub unchanged: u64,
+    /// Messages skipped because `kura erase` erased them.
+    pub erased: u64,
     /// Messages left for the next import: the last message of an mbox that
     /// ends inside it (mid-line, or before the blank line that ends a
     /// message) and changed in the last [`SETTLE_SECONDS`] (a delivery may
@@ -155,6 +159,9 @@ impl std::fmt::Display for ImportSummary {
         }
         if self.unchanged > 0 {
             write!(f, ", {} unchanged", self.unchanged)?;
+        }
+        if self.erased > 0 {
+            write!(f, ", {} erased before (skipped)", self.erased)?;
         }
         if self.incomplete > 0 {
             write!(
@@ -396,6 +403,8 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         recovered: recover(archive, &store, &mut writer, &fields)?,
         ..Default::default()
     };
+    // An erasure a kill interrupted is finished before anything is added.
+    erase::finish(archive, &store, &mut writer)?;
 
     let log_id = {
         let paths: Vec<String> = opts
@@ -480,6 +489,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             moved: Vec::new(),
             rejected_files: store.rejected_files()?,
             rereading: HashMap::new(),
+            erased: Erased::load(&store)?,
         };
         let written = w.run(item_rx, &fields);
         // Whatever happened, let the planner finish (it stops when the channel closes).
@@ -520,7 +530,8 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
     let status = if result.is_ok() { "ok" } else { "failed" };
     let logged = store.conn.execute(
         "UPDATE import_log SET finished = ?1, seen = ?2, new = ?3, duplicates = ?4, conflicts = ?5,
-            rejected = ?6, unchanged = ?7, status = ?8, incomplete = ?9 WHERE id = ?10",
+            rejected = ?6, unchanged = ?7, status = ?8, incomplete = ?9, erased = ?10
+            WHERE id = ?11",
         params![
             chrono::Utc::now().timestamp(),
             summary.seen as i64,
@@ -531,6 +542,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             summary.unchanged as i64,
             status,
             summary.incomplete as i64,
+            summary.erased as i64,
             log_id
         ],
     );
@@ -1234,6 +1246,8 @@ struct Writer<'s, 'a> {
     rejected_files: std::collections::HashSet<PathBuf>,
     /// Mbox files being re-read (see [`Item::Reread`]).
     rereading: HashMap<PathBuf, Reread>,
+    /// The messages `kura erase` erased: met again, they are skipped.
+    erased: Erased,
 }
 
 /// What a re-read of an mbox has found again so far of what earlier imports
@@ -1473,6 +1487,10 @@ impl<'s, 'a> Writer<'s, 'a> {
                 if p.mbox_offset.is_none() && self.rejected_files.remove(&*p.source) {
                     // A file rejected before imports now (fixed, or a newer kura).
                     self.store.forget_reject(&place)?;
+                }
+                if self.erased.contains(&m) {
+                    self.summary.erased += 1;
+                    return Ok(());
                 }
                 match self.classify(&m)? {
                     Outcome::New(_) => {

@@ -8,7 +8,7 @@
 
 mod merge;
 
-pub use merge::{finish, merge_segments};
+pub use merge::{finish, merge_segments, purge_deleted};
 
 use crate::parse::ParsedMessage;
 use crate::tokenizer::{self, TOKENIZER_NAME};

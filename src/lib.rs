@@ -13,6 +13,7 @@
 //! - [`store`]: the SQLite metadata store (schema, queries, migrations).
 //! - [`tokenizer`]: the tantivy tokenizer that makes Japanese and English searchable.
 //! - [`index`]: the tantivy schema, writer and reader.
+//! - [`erase`]: erasing messages for good (rows, index documents, original bytes).
 //! - [`import`]: the import pipeline (parse on all cores, write from one thread).
 //! - [`query`]: the query language, parsed to an AST and run against index and store.
 //! - [`threads`]: JWZ threading, subject normalisation and thread trees.
@@ -34,6 +35,7 @@ pub mod commands;
 pub mod config;
 pub mod customers;
 pub mod docs;
+pub mod erase;
 pub mod export;
 pub mod holidays;
 pub mod hours;

@@ -25,6 +25,7 @@ fn main() {
         Command::Check(a) => commands::check::run(&cli.global, a),
         Command::Reindex(a) => commands::reindex::run(&cli.global, a),
         Command::Gc(a) => commands::gc::run(&cli.global, a),
+        Command::Erase(a) => commands::erase::run(&cli.global, a),
         Command::Log(a) => commands::log::run(&cli.global, a),
         Command::Customers(a) => commands::customers::run(&cli.global, a),
         Command::Pending(a) => commands::pending::run(&cli.global, a),

@@ -5,7 +5,8 @@
 //! bytes. Packs are append-only: a crash can only leave bytes past the length
 //! the store committed, and [`PackWriter::open`] cuts them off, so a rerun
 //! appends where the last committed import ended. Packs roll over at
-//! [`PACK_LIMIT`] bytes.
+//! [`PACK_LIMIT`] bytes. The one change in place is `kura erase`'s:
+//! [`zero_frames`] overwrites an erased message's frame with zeros.
 //!
 //! Frames are compressed with a zstd dictionary trained on the archive's own
 //! mail (`originals/dict-NNNNNNNNNN.zdict`, named by the dictionary id that
@@ -281,6 +282,54 @@ pub fn compress(raw: &[u8]) -> Result<Compressed> {
 
 pub fn pack_path(dir: &Path, pack: u32) -> PathBuf {
     dir.join(format!("pack-{pack:06}.zst"))
+}
+
+/// Overwrites the frames at `refs` with zeros and syncs their packs, so that
+/// nothing of the originals they held is left (`kura erase`). The packs keep
+/// their length, so every other frame stays where the store says it is.
+/// Returns the bytes overwritten.
+pub fn zero_frames(dir: &Path, refs: &[PackRef]) -> Result<u64> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut by_pack: Vec<&PackRef> = refs.iter().collect();
+    by_pack.sort_by_key(|r| (r.pack, r.offset));
+    let mut zeroed = 0u64;
+    for group in by_pack.chunk_by(|a, b| a.pack == b.pack) {
+        let path = pack_path(dir, group[0].pack);
+        let file = File::options()
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {} to erase originals", path.display()))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("cannot read the size of {}", path.display()))?
+            .len();
+        // All are checked before any is written.
+        if let Some(r) = group
+            .iter()
+            .find(|r| r.offset.saturating_add(u64::from(r.len)) > len)
+        {
+            bail!(
+                "cannot erase {} bytes at offset {} of {}: the pack has only {len} bytes",
+                r.len,
+                r.offset,
+                path.display()
+            );
+        }
+        for r in group {
+            let end = r.offset + u64::from(r.len);
+            let mut at = r.offset;
+            while at < end {
+                let n = (end - at).min(ZEROS.len() as u64);
+                file.write_all_at(&ZEROS[..n as usize], at)
+                    .with_context(|| format!("cannot erase originals in {}", path.display()))?;
+                at += n;
+            }
+            zeroed += u64::from(r.len);
+        }
+        file.sync_all()
+            .with_context(|| format!("cannot sync {}", path.display()))?;
+    }
+    Ok(zeroed)
 }
 
 /// Appends frames to the current pack.
@@ -574,6 +623,47 @@ mod tests {
         trainer.offer(b"x");
         assert!(trainer.current().is_none() && trainer.error().is_none());
         assert!(load_dictionary(dir.path()).unwrap().is_none());
+    }
+
+    #[test]
+    fn zeroed_frames_leave_the_others_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PackWriter::open(dir.path(), 1, 0).unwrap();
+        let raws: [&[u8]; 3] = [b"first message", b"second message", b"third message"];
+        let refs: Vec<(PackRef, Vec<u8>)> = raws
+            .iter()
+            .map(|raw| {
+                let c = compress(raw).unwrap();
+                (w.append(&c.frame).unwrap(), c.hash.to_vec())
+            })
+            .collect();
+        w.sync().unwrap();
+        let before = std::fs::metadata(pack_path(dir.path(), 1)).unwrap().len();
+        let zeroed = zero_frames(dir.path(), &[refs[1].0]).unwrap();
+        assert_eq!(zeroed, u64::from(refs[1].0.len));
+        assert_eq!(
+            std::fs::metadata(pack_path(dir.path(), 1)).unwrap().len(),
+            before
+        );
+        let mut r = PackReader::new(dir.path());
+        assert!(r.read_frame(refs[1].0).unwrap().iter().all(|&b| b == 0));
+        for i in [0, 2] {
+            let (at, hash) = &refs[i];
+            assert_eq!(r.read(*at, raws[i].len(), hash).unwrap(), raws[i]);
+        }
+        // A frame past the pack's end is an error naming the pack, and
+        // nothing is written.
+        let past = PackRef {
+            pack: 1,
+            offset: before,
+            len: 10,
+        };
+        let err = zero_frames(dir.path(), &[past]).unwrap_err();
+        assert!(err.to_string().contains("pack-000001.zst"), "{err}");
+        assert_eq!(
+            std::fs::metadata(pack_path(dir.path(), 1)).unwrap().len(),
+            before
+        );
     }
 
     #[test]

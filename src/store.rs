@@ -147,6 +147,24 @@ CREATE TABLE IF NOT EXISTS tags (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
 
+-- Messages erased by `kura erase`: the BLAKE3 key of their Message-ID
+-- (erase::key), so that an import seeing them again skips them; nothing
+-- readable is kept.
+CREATE TABLE IF NOT EXISTS erased (
+    key  BLOB PRIMARY KEY,
+    time INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Erasures committed in this table but not yet carried out in the index
+-- and the packs (a killed `kura erase`; the next import or erase finishes
+-- them): the message row and each stored copy's place in a pack.
+CREATE TABLE IF NOT EXISTS erasing (
+    message     INTEGER NOT NULL,
+    pack        INTEGER NOT NULL,
+    pack_offset INTEGER NOT NULL,
+    pack_len    INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS import_log (
     id         INTEGER PRIMARY KEY,
     started    INTEGER NOT NULL,
@@ -159,7 +177,8 @@ CREATE TABLE IF NOT EXISTS import_log (
     unchanged  INTEGER NOT NULL DEFAULT 0,
     status     TEXT NOT NULL,
     paths      TEXT NOT NULL,
-    incomplete INTEGER NOT NULL DEFAULT 0   -- added after schema 1 (see ADDED_COLUMNS)
+    incomplete INTEGER NOT NULL DEFAULT 0,  -- added after schema 1 (see ADDED_COLUMNS)
+    erased     INTEGER NOT NULL DEFAULT 0   -- added after schema 1 (see ADDED_COLUMNS)
 );
 "#;
 
@@ -182,8 +201,10 @@ pub const CONTENT_HASH_VERSION: i64 = 6;
 /// has a default, so a kura that predates the column still writes rows (and
 /// reads the archive), which is why they do not bump [`SCHEMA_VERSION`];
 /// readers of a not yet upgraded archive use [`Store::has_column`].
-const ADDED_COLUMNS: &[(&str, &str, &str)] =
-    &[("import_log", "incomplete", "INTEGER NOT NULL DEFAULT 0")];
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("import_log", "incomplete", "INTEGER NOT NULL DEFAULT 0"),
+    ("import_log", "erased", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 /// A message row as needed to rebuild its index document.
 #[derive(Debug, Clone)]

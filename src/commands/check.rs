@@ -8,8 +8,9 @@
 //! recorded BLAKE3 hash; a message whose Message-ID is also recorded as a
 //! ghost (`thread_ids`) is in the ghost's thread; the documents of rows from
 //! [`index::ROLE_TERMS_SINCE`] on carry the terms that say which header an
-//! address is in (an older kura writing to the archive leaves them out).
-//! `--repair` re-indexes missing and such stale documents from their
+//! address is in (an older kura writing to the archive leaves them out); no
+//! erasure was left unfinished ([`erase::finish`]).
+//! `--repair` finishes such an erasure, re-indexes missing and such stale documents from their
 //! originals, removes stray and doubled documents (re-adding one), joins
 //! such threads (merging, never splitting them). A corrupt
 //! original or database cannot be repaired: it is reported.
@@ -17,6 +18,7 @@
 use super::reindex::{self, document_from_original};
 use crate::archive::{Archive, ExitError, tighten_permissions};
 use crate::cli::{CheckArgs, GlobalArgs, ReportFormat};
+use crate::erase;
 use crate::index;
 use crate::output::sanitize;
 use crate::pack::{PackReader, PackRef};
@@ -251,6 +253,30 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
         Store::open_ro(archive)?
     };
 
+    // 0. An erasure a kill interrupted: its documents are still in the
+    // index, its originals in the packs, their rows gone.
+    let mut erasing = erase::pending(&store)?;
+    if !erasing.is_empty() {
+        let p = report.problem(
+            "erase_pending",
+            None,
+            None,
+            format!(
+                "{} erased messages are still in the index and the packs (an interrupted kura erase: kura import, kura erase or check --repair finishes it)",
+                erasing.len()
+            ),
+        );
+        if repair {
+            let dir = archive.index_dir();
+            index::settle_swap(&dir)?;
+            let mut writer = index::writer(&index::open_existing(&dir)?)?;
+            erase::finish(archive, &store, &mut writer)?;
+            index::finish(writer).context("the index merge failed")?;
+            report.mark_repaired(p);
+            erasing.clear();
+        }
+    }
+
     // 1. The database.
     {
         let mut q = store.conn.prepare("PRAGMA integrity_check")?;
@@ -283,7 +309,15 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
     verify_copies(&store, &mut reader, &mut report)?;
 
     // 3. The index.
-    check_index(archive, &store, &messages, &msgids, &corrupt, &mut report)?;
+    check_index(
+        archive,
+        &store,
+        &messages,
+        &msgids,
+        &corrupt,
+        &erasing,
+        &mut report,
+    )?;
 
     // 4. Thread links.
     check_threads(&store, repair, &mut report)?;
@@ -375,6 +409,7 @@ fn check_index(
     messages: &[StoredMessage],
     msgids: &HashMap<i64, String>,
     corrupt: &HashSet<i64>,
+    erasing: &HashSet<i64>,
     report: &mut CheckReport,
 ) -> Result<()> {
     let repair = report.repair;
@@ -461,7 +496,8 @@ fn check_index(
     let mut stray: Vec<i64> = ids
         .keys()
         .copied()
-        .filter(|id| !msgids.contains_key(id))
+        // Documents of erased messages are the erasure's problem, not orphans.
+        .filter(|id| !msgids.contains_key(id) && !erasing.contains(id))
         .collect();
     stray.sort_unstable();
     for id in stray {

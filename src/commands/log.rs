@@ -25,21 +25,26 @@ pub struct LogEntry {
     pub unchanged: i64,
     /// Messages left for the next import (an mbox still being written).
     pub incomplete: i64,
+    /// Messages skipped because `kura erase` erased them.
+    pub erased: i64,
     pub paths: Vec<String>,
 }
 
 /// The newest `limit` imports (all when `None`), newest first.
 pub fn entries(store: &Store, limit: Option<usize>) -> Result<Vec<LogEntry>> {
     let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    // An archive no import of this kura has written to yet lacks the column.
-    let incomplete = if store.has_column("import_log", "incomplete")? {
-        "incomplete"
-    } else {
-        "0"
+    // An archive no import of this kura has written to yet lacks the columns.
+    let column = |name: &'static str| -> Result<&'static str> {
+        Ok(if store.has_column("import_log", name)? {
+            name
+        } else {
+            "0"
+        })
     };
+    let (incomplete, erased) = (column("incomplete")?, column("erased")?);
     let mut q = store.conn.prepare(&format!(
         "SELECT id, started, finished, status, seen, new, duplicates, conflicts, rejected,
-            unchanged, paths, {incomplete} FROM import_log ORDER BY id DESC LIMIT ?1"
+            unchanged, paths, {incomplete}, {erased} FROM import_log ORDER BY id DESC LIMIT ?1"
     ))?;
     let rows = q
         .query_map([limit], |r| {
@@ -59,6 +64,7 @@ pub fn entries(store: &Store, limit: Option<usize>) -> Result<Vec<LogEntry>> {
                 rejected: r.get(8)?,
                 unchanged: r.get(9)?,
                 incomplete: r.get(11)?,
+                erased: r.get(12)?,
                 paths: paths
                     .lines()
                     .filter(|l| !l.is_empty())
@@ -104,14 +110,16 @@ pub fn run(global: &GlobalArgs, args: &LogArgs) -> Result<i32> {
         }
         Format::Text | Format::Auto => {
             for r in &rows {
-                let incomplete = if r.incomplete > 0 {
-                    format!(", {} left for the next import", r.incomplete)
-                } else {
-                    String::new()
-                };
+                let mut more = String::new();
+                if r.erased > 0 {
+                    more.push_str(&format!(", {} erased before", r.erased));
+                }
+                if r.incomplete > 0 {
+                    more.push_str(&format!(", {} left for the next import", r.incomplete));
+                }
                 writeln!(
                     out,
-                    "{}\t{}\t{} seen, {} new, {} duplicates ({} conflicts), {} rejected, {} unchanged{incomplete}\t{}",
+                    "{}\t{}\t{} seen, {} new, {} duplicates ({} conflicts), {} rejected, {} unchanged{more}\t{}",
                     r.started,
                     r.status,
                     r.seen,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod completions;
 pub mod config;
 pub mod customers;
+pub mod erase;
 pub mod export;
 pub mod gc;
 pub mod import;

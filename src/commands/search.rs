@@ -167,7 +167,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
 }
 
 /// One line per message: date, sender, subject, thread.
-fn text_line(v: &MessageView) -> String {
+pub(crate) fn text_line(v: &MessageView) -> String {
     format!(
         "{}  {}  {}  [thread {}] <{}>",
         v.date,

@@ -149,6 +149,32 @@ pub fn merge_segments(writer: &mut IndexWriter, ids: &[SegmentId]) -> Result<()>
     Ok(())
 }
 
+/// Rewrites every committed segment that has deleted documents, one merge
+/// per segment, so that what those documents held (their terms, positions
+/// and fast fields) is gone from the index's files, not only hidden
+/// (`kura erase`). Unused files are removed afterwards. Returns the
+/// segments rewritten.
+pub fn purge_deleted(writer: &mut IndexWriter) -> Result<usize> {
+    // Only the ids are kept: a segment's meta held here would keep its
+    // files from the garbage collection.
+    let with_deletes: Vec<SegmentId> = writer
+        .index()
+        .searchable_segment_metas()
+        .context("cannot list the index segments")?
+        .iter()
+        .filter(|m| m.has_deletes())
+        .map(|m| m.id())
+        .collect();
+    for id in &with_deletes {
+        merge_segments(writer, &[*id])?;
+    }
+    writer
+        .garbage_collect_files()
+        .wait()
+        .context("cannot remove unused index files")?;
+    Ok(with_deletes.len())
+}
+
 /// Ends a writer's work after its last commit: runs the merges [`plan`]
 /// gives, one at a time, until it gives none, then waits for the writer's
 /// threads (which also removes the files merged away). Returns the merges

@@ -36,6 +36,9 @@ pub struct Searcher {
     pub store: Store,
     /// Tells staff from customers, for `is:` terms ([`Searcher::with_classifier`]).
     pub classifier: Option<Classifier>,
+    /// Messages erased whose documents an interrupted `kura erase` left in
+    /// the index ([`crate::erase::pending`]): never matched.
+    erasing: Vec<i64>,
 }
 
 /// A matching message.
@@ -75,12 +78,14 @@ impl Searcher {
         // locks once, not around every statement (a whole-address filter
         // looks up thousands of rows: 16 ms of locking for 3,000).
         store.begin_read()?;
+        let erasing = crate::erase::pending(&store)?.into_iter().collect();
         Ok(Searcher {
             index,
             reader,
             fields,
             store,
             classifier: None,
+            erasing,
         })
     }
 
@@ -422,9 +427,21 @@ impl Searcher {
         Ok(ids)
     }
 
+    /// The query run for `q`: [`Searcher::build`], without erased messages.
+    fn top_query(&self, q: &Query) -> Result<Box<dyn TQuery>> {
+        let tq = self.build(q)?;
+        if self.erasing.is_empty() {
+            return Ok(tq);
+        }
+        Ok(Box::new(BooleanQuery::new(vec![
+            (Occur::Must, tq),
+            (Occur::MustNot, index::id_set_query(&self.erasing)),
+        ])))
+    }
+
     /// Number of matching messages.
     pub fn count(&self, q: &Query) -> Result<usize> {
-        let tq = self.build(q)?;
+        let tq = self.top_query(q)?;
         Ok(self.reader.searcher().search(tq.as_ref(), &Count)?)
     }
 
@@ -436,7 +453,7 @@ impl Searcher {
         offset: usize,
         limit: Option<usize>,
     ) -> Result<Vec<Hit>> {
-        let tq = self.build(q)?;
+        let tq = self.top_query(q)?;
         let searcher = self.reader.searcher();
         if order == Order::Relevance {
             let want = limit.map(|l| l + offset).unwrap_or(usize::MAX / 2).max(1);

@@ -196,7 +196,7 @@ pub fn ids(archive: &Path, query: &str) -> Vec<String> {
     v
 }
 
-/// Summary counts add up: seen == new + duplicates + rejected + unchanged.
+/// Summary counts add up: seen == new + duplicates + rejected + unchanged + erased.
 pub fn assert_accounted(s: &serde_json::Value) {
     let g = |k: &str| {
         s[k].as_u64()
@@ -204,7 +204,7 @@ pub fn assert_accounted(s: &serde_json::Value) {
     };
     assert_eq!(
         g("seen"),
-        g("new") + g("duplicates") + g("rejected") + g("unchanged"),
+        g("new") + g("duplicates") + g("rejected") + g("unchanged") + g("erased"),
         "counts do not add up: {s}"
     );
 }

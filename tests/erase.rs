@@ -1,0 +1,285 @@
+//! `kura erase`: a customer's messages erased for good from the metadata,
+//! the index and the stored originals; imports that meet them again skip
+//! them; a killed erase is finished by the next import. Real binary, the
+//! bundled sample mailbox.
+
+mod common;
+use common::*;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+const CUSTOMER: &str = "customer:kyowa-shoji.co.jp";
+
+/// In the erased mails' headers, not in the query (the audit keeps that).
+const TRACE: &[u8] = b"tanaka@kyowa-shoji.co.jp";
+
+fn archive() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("archive");
+    import(&a, &[&fixtures()]);
+    (tmp, a)
+}
+
+/// (pack, offset, len) of every stored copy of the customer's messages.
+fn frames_of_customer(a: &Path) -> Vec<(u32, u64, u32)> {
+    let db = rusqlite::Connection::open_with_flags(
+        a.join("kura.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut q = db
+        .prepare(
+            "WITH rows AS (SELECT DISTINCT message FROM addresses WHERE address LIKE '%kyowa-shoji.co.jp')
+             SELECT pack, pack_offset, pack_len FROM messages WHERE id IN rows
+             UNION ALL
+             SELECT pack, pack_offset, pack_len FROM locations
+             WHERE message IN rows AND pack IS NOT NULL",
+        )
+        .unwrap();
+    q.query_map([], |r| {
+        Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// Whether every byte of those frames is zero.
+fn all_zero(a: &Path, frames: &[(u32, u64, u32)]) -> bool {
+    frames.iter().all(|&(pack, offset, len)| {
+        let f = std::fs::File::open(a.join(format!("originals/pack-{pack:06}.zst"))).unwrap();
+        let mut buf = vec![1u8; len as usize];
+        f.read_exact_at(&mut buf, offset).unwrap();
+        buf.iter().all(|&b| b == 0)
+    })
+}
+
+/// Whether the database's files (with its WAL) hold `needle` anywhere,
+/// in live rows or in stale bytes of free pages.
+fn database_holds(a: &Path, needle: &[u8]) -> bool {
+    ["kura.sqlite", "kura.sqlite-wal"].iter().any(|name| {
+        std::fs::read(a.join(name))
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+    })
+}
+
+/// The index's address terms (every segment) that contain `needle`.
+fn address_terms_with(a: &Path, needle: &str) -> Vec<String> {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let fields = kura::index::fields_of(&index).unwrap();
+    let reader = index.reader().unwrap();
+    let mut found = Vec::new();
+    for seg in reader.searcher().segment_readers() {
+        let inverted = seg.inverted_index(fields.addr).unwrap();
+        let mut terms = inverted.terms().stream().unwrap();
+        while terms.advance() {
+            let term = String::from_utf8_lossy(terms.key()).into_owned();
+            if term.contains(needle) {
+                found.push(term);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
+    let (tmp, a) = archive();
+    let total = count(&a, "*");
+    let erased_ids = ids(&a, CUSTOMER);
+    assert_eq!(erased_ids.len(), 6, "{erased_ids:?}");
+    let frames = frames_of_customer(&a);
+    assert!(frames.len() >= 6, "{frames:?}");
+    assert!(!all_zero(&a, &frames));
+    assert!(database_holds(&a, TRACE));
+    assert!(!address_terms_with(&a, "kyowa").is_empty());
+
+    // Off a terminal, nothing happens without --yes.
+    let o = run(kura(&a).args(["erase", CUSTOMER]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("6 messages match; pass --yes"),
+        "{}",
+        stderr(&o)
+    );
+    // --dry-run lists them, oldest first, and erases nothing.
+    let o = run(kura(&a).args(["erase", "--dry-run", CUSTOMER]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(listed.len(), 6, "{}", stdout(&o));
+    assert!(
+        listed[0].starts_with("2024-03-04T10:12:03+09:00"),
+        "{listed:?}"
+    );
+    assert!(
+        stderr(&o).contains("would be erased; nothing was"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(count(&a, CUSTOMER), 6);
+    // A query that matches nothing: exit 1.
+    let o = run(kura(&a).args(["erase", "--yes", "customer:nobody.example"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+
+    let o = run(kura(&a).args(["erase", "--yes", "--format", "json", CUSTOMER]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(done["messages"], 6, "{done}");
+    assert_eq!(done["copies"], 6, "{done}");
+    assert_eq!(done["dry_run"], false, "{done}");
+    assert!(done["original_bytes"].as_u64().unwrap() > 1000, "{done}");
+
+    // Gone from every part of the archive, and nothing else with them.
+    assert_eq!(count(&a, CUSTOMER), 0);
+    assert_eq!(count(&a, "*"), total - 6);
+    let o = run(kura(&a).args(["show", erased_ids[0].as_str()]));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(all_zero(&a, &frames), "the originals were not overwritten");
+    assert!(!database_holds(&a, TRACE), "the database keeps a trace");
+    assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
+    assert_eq!(stale_index_files(&a), Vec::<String>::new());
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // Staff's own messages stay, also the one forwarding the customer's mail.
+    assert_eq!(count(&a, "subject:\"Fwd: Re: 請求書の再発行のお願い\""), 1);
+
+    // The audit says who erased what.
+    let o = run(kura(&a).args(["audit", "--format", "json"]));
+    let audit: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(audit[0]["format"], "erase", "{audit}");
+    assert_eq!(audit[0]["query"], CUSTOMER, "{audit}");
+    assert_eq!(audit[0]["count"], 6, "{audit}");
+
+    // The same export again, from elsewhere: read again, and the erased
+    // messages are counted as such, not brought back.
+    let copy = tmp.path().join("again");
+    copy_dir(&fixtures(), &copy);
+    let s = import(&a, &[&copy]);
+    assert_accounted(&s);
+    assert_eq!(s["erased"], 6, "{s}");
+    assert_eq!(s["new"], 0, "{s}");
+    assert_eq!(count(&a, CUSTOMER), 0);
+    assert!(!database_holds(&a, TRACE));
+    let o = run(kura(&a).args(["log", "--format", "json"]));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(log[0]["erased"], 6, "{log}");
+    let o = run(kura(&a).args(["log", "--format", "text"]));
+    assert!(stdout(&o).contains(", 6 erased before"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_killed_erase_is_finished_by_the_next_import() {
+    let (_tmp, a) = archive();
+    let total = count(&a, "*");
+    let frames = frames_of_customer(&a);
+    let o = run(kura(&a)
+        .env("KURA_TEST_ABORT_AT", "erase-committed")
+        .args(["erase", "--yes", CUSTOMER]));
+    assert!(!o.status.success(), "the erase was not killed");
+
+    // The rows are gone, the documents and the originals are not: searches
+    // leave the documents out, check says what is unfinished.
+    assert!(!all_zero(&a, &frames));
+    assert_eq!(count(&a, CUSTOMER), 0);
+    assert_eq!(count(&a, "*"), total - 6);
+    assert!(ids(&a, "請求書").iter().all(|id| !id.contains("kyowa")));
+    let o = run(kura(&a).arg("check"));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains("erase_pending"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("index_orphan"), "{}", stdout(&o));
+
+    let s = import(&a, &[&fixtures()]);
+    assert_accounted(&s);
+    assert!(
+        all_zero(&a, &frames),
+        "the import did not finish the erasure"
+    );
+    assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
+    assert_eq!(stale_index_files(&a), Vec::<String>::new());
+    assert!(!database_holds(&a, TRACE));
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn check_repair_finishes_a_killed_erase() {
+    let (_tmp, a) = archive();
+    let frames = frames_of_customer(&a);
+    let o = run(kura(&a)
+        .env("KURA_TEST_ABORT_AT", "erase-committed")
+        .args(["erase", "--yes", CUSTOMER]));
+    assert!(!o.status.success(), "the erase was not killed");
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("erase_pending"), "{}", stdout(&o));
+    assert!(all_zero(&a, &frames));
+    assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
+    assert_eq!(stale_index_files(&a), Vec::<String>::new());
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn message_ids_only_erased_mail_referenced_go_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = empty_maildir(tmp.path().join("mail"));
+    let mails = [
+        // A customer's reply to a message the archive never received.
+        "Message-ID: <q1@acme.example>\nReferences: <lost@acme.example>\nFrom: Ken Mori <mori@acme.example>\nTo: info@minato-shokai.co.jp\nSubject: Re: order 4711\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\nPlease ship on Friday.\n",
+        // Staff's answer: erased too (the customer is in To).
+        "Message-ID: <a1@minato-shokai.co.jp>\nIn-Reply-To: <q1@acme.example>\nReferences: <lost@acme.example> <q1@acme.example>\nFrom: yamada@minato-shokai.co.jp\nTo: mori@acme.example\nSubject: Re: order 4711\nDate: Mon, 4 Mar 2024 11:00:00 +0900\n\nWe will.\n",
+        // Staff's note to each other, in the same conversation: it stays,
+        // and so does the id it references.
+        "Message-ID: <n1@minato-shokai.co.jp>\nReferences: <a1@minato-shokai.co.jp>\nFrom: yamada@minato-shokai.co.jp\nTo: sato@minato-shokai.co.jp\nSubject: Fwd: order 4711\nDate: Mon, 4 Mar 2024 12:00:00 +0900\n\nFriday, please.\n",
+    ];
+    for (i, m) in mails.iter().enumerate() {
+        std::fs::write(md.join(format!("cur/{i}.host:2,S")), m).unwrap();
+    }
+    let a = tmp.path().join("archive");
+    import(&a, &[&md]);
+    assert!(database_holds(&a, b"lost@acme.example"));
+    let o = run(kura(&a).args(["erase", "--yes", "customer:acme.example"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(&a, "*"), 1);
+    assert!(!database_holds(&a, b"lost@acme.example"));
+    assert!(!database_holds(&a, b"q1@acme.example"));
+    assert!(!database_holds(&a, b"mori@"));
+    // The note still references the staff answer: that id stays its thread's.
+    assert!(database_holds(&a, b"a1@minato-shokai.co.jp"));
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+/// Files in the index directory of segments the index no longer uses
+/// (what a segment rewritten away would leave, erased terms and all).
+fn stale_index_files(a: &Path) -> Vec<String> {
+    let index = kura::index::open_existing(&a.join("index")).unwrap();
+    let live: Vec<String> = index
+        .searchable_segment_ids()
+        .unwrap()
+        .iter()
+        .map(|id| id.uuid_string())
+        .collect();
+    std::fs::read_dir(a.join("index"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            !name.starts_with('.')
+                && name != "meta.json"
+                && !live.iter().any(|l| name.starts_with(l))
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
