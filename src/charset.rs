@@ -131,7 +131,7 @@ pub fn encoding_for_label(label: &str) -> Option<&'static encoding_rs::Encoding>
 /// Decodes a body part's bytes (already transfer-decoded) to text. `label` is
 /// the declared charset, if any. Never fails: a missing or wrong label falls
 /// back to UTF-8 if valid, then to the Japanese encodings, then to lossy text
-/// ([`utf8_or_latin1`] the last resort).
+/// (`utf8_or_latin1` the last resort).
 pub fn decode_text(bytes: &[u8], label: Option<&str>) -> String {
     let Some(label) = label.filter(|l| !l.trim().is_empty()) else {
         return guess_or_lossy(bytes);
@@ -383,7 +383,7 @@ fn is_latin(enc: &'static Encoding) -> bool {
     enc == WINDOWS_1252 || enc == ISO_8859_15
 }
 
-/// Whether `label` names a Latin charset ([`is_latin`]), which reads any
+/// Whether `label` names a Latin charset (`is_latin`), which reads any
 /// bytes: mail-parser's reading under it is to be checked by
 /// [`decode_text`] whenever it is not ASCII.
 pub fn is_latin_label(label: &str) -> bool {

@@ -103,7 +103,7 @@ pub struct ParsedMessage {
     pub message_id: String,
     pub synthetic_id: bool,
     /// The id earlier versions gave this message, when it is another
-    /// ([`earlier_message_id`]): a copy they stored is this message.
+    /// (`earlier_message_id`): a copy they stored is this message.
     pub earlier_id: Option<String>,
     /// Unix seconds.
     pub date: i64,
@@ -158,7 +158,7 @@ fn reject(reason: impl Into<String>) -> Reject {
 /// kept raw. Message-ID, References and In-Reply-To are read from their raw
 /// bytes ([`refs`]), the Received dates only when Date is missing
 /// (`received_date`), so parsing them on every message was wasted work. Date
-/// is read from its raw bytes too ([`read_date`]), and must be: mail-parser's
+/// is read from its raw bytes too (`read_date`), and must be: mail-parser's
 /// date parser runs past the end of a Date that ends in a one-letter zone
 /// (`Z`, military letters) and, on LF-ended mail, a two-letter word (`UT`,
 /// `am`), and takes the next header line for part of the date, losing it

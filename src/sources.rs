@@ -57,7 +57,7 @@ const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 /// Walks each path and lists the files to import.
 ///
 /// - A directory containing `cur/`, or `new/` with `tmp/` or alone (see
-///   [`is_maildir_outside_one`]), is a Maildir: the regular files
+///   `is_maildir_outside_one`), is a Maildir: the regular files
 ///   of `cur/` and `new/` are [`SourceKind::MaildirFile`] (but for one
 ///   named like an mbox that starts like one); `tmp/` is ignored;
 ///   subfolders that are themselves Maildirs (Maildir++ `.Sent`,

@@ -22,7 +22,7 @@ use tantivy::TantivyDocument;
 
 /// The index document of a stored message, rebuilt from its original, and
 /// what `store` recorded of the message brought up to date with the same
-/// reading (see [`Refresh`]), so that the two agree. Fails when the original
+/// reading (see `Refresh`), so that the two agree. Fails when the original
 /// cannot be read, does not match its recorded hash, or no longer parses.
 pub fn document_from_original(
     store: &Store,

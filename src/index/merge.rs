@@ -175,9 +175,9 @@ pub fn purge_deleted(writer: &mut IndexWriter) -> Result<usize> {
     Ok(with_deletes.len())
 }
 
-/// Ends a writer's work after its last commit: runs the merges [`plan`]
-/// gives, one at a time, until it gives none, then waits for the writer's
-/// threads (which also removes the files merged away). Returns the merges
+/// Ends a writer's work after its last commit: runs the merges `plan`
+/// gives, one at a time, until it gives none (each removes the files it
+/// merged away), then waits for the writer's threads. Returns the merges
 /// run.
 pub fn finish(mut writer: IndexWriter) -> Result<usize> {
     let mut merged = 0;
