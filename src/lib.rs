@@ -8,6 +8,7 @@
 //! - [`sources`]: finding and reading Maildir folders, mbox files and `.eml` files.
 //! - [`charset`]: charset labels and Japanese decoding that mail-parser gets wrong.
 //! - [`parse`]: one raw message to the metadata and text kura stores and indexes.
+//! - [`html`]: HTML mail to text, blocks on lines of their own, blockquotes quoted.
 //! - [`quotes`]: which lines of a message's text quote earlier mail (`quoted:`, `unquoted:`).
 //! - [`pack`]: the compressed originals, appended to pack files.
 //! - [`store`]: the SQLite metadata store (schema, queries, migrations).
@@ -39,6 +40,7 @@ pub mod erase;
 pub mod export;
 pub mod holidays;
 pub mod hours;
+pub mod html;
 pub mod import;
 pub mod index;
 pub mod output;

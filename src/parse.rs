@@ -1592,12 +1592,12 @@ fn collect(
             }
             (PartType::Text(h), Some(TextKind::Html)) => {
                 let h = unterminated_text(msg, part, h);
-                push_text(text, &mail_parser::decoders::html::html_to_text(&h));
+                push_text(text, &crate::html::to_text(&h));
             }
             (PartType::Text(t), _) => push_text(text, &plain_text(part, part_text(msg, part, t))),
             (PartType::Html(h), _) => {
                 let h = part_text(msg, part, h);
-                push_text(text, &mail_parser::decoders::html::html_to_text(&h));
+                push_text(text, &crate::html::to_text(&h));
             }
             _ => {}
         }

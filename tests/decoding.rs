@@ -22,6 +22,65 @@ fn show(archive: &Path, args: &[&str]) -> String {
     stdout(&o)
 }
 
+/// An HTML-only reply as Outlook and web mailers send it: every line a
+/// `<div>` or `<p>`, the earlier message below a rule and a header block or
+/// in a `<blockquote>`. Words of two blocks are two words (they were glued:
+/// `works.Mori`), and what the reply quotes is `quoted:`, not `unquoted:`.
+#[test]
+fn html_only_mail_keeps_its_blocks_apart_and_its_quotes_quoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let html = "<html><head><style>p{margin:0}</style></head><body>\
+<div>Thanks, Friday works.</div><div>Mori</div><p class=MsoNormal>請求書は<b>来週</b>お送りします。</p>\
+<div id=\"divRplyFwdMsg\"><hr><b>差出人:</b> 山田 太郎 &lt;yamada@minato-shokai.co.jp&gt;<br>\
+<b>送信日時:</b> 2024年3月4日 9:00<br><b>宛先:</b> Mori<br><b>件名:</b> 出荷日</div>\
+<div>Can we ship on Friday?</div><blockquote><div>Earlier question</div><div>cargo details</div></blockquote>\
+<table><tr><td>Item</td><td>Qty</td></tr><tr><td>bolts</td><td>400</td></tr></table></body></html>";
+    let raw = format!(
+        "From: Ken Mori <mori@acme.example>\r\nTo: info@minato-shokai.co.jp\r\n\
+Subject: Re: 出荷日\r\nMessage-ID: <html.reply@acme.example>\r\nDate: Mon, 4 Mar 2024 10:12:03 +0900\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n{html}\r\n"
+    );
+    let eml = write(&tmp.path().join("src"), "reply.eml", raw.as_bytes());
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&eml]);
+    assert_eq!(s["new"], 1, "{s}");
+    for word in [
+        "Mori",
+        "works",
+        "Friday",
+        "details",
+        "cargo",
+        "bolts",
+        "Qty",
+        "請求書",
+        "来週",
+    ] {
+        assert_eq!(count(&a, word), 1, "{word}");
+    }
+    assert_eq!(count(&a, "worksmori"), 0);
+    assert_eq!(count(&a, "unquoted:Mori"), 1);
+    assert_eq!(count(&a, "unquoted:請求書"), 1);
+    for word in ["ship", "cargo", "bolts", "送信日時"] {
+        assert_eq!(count(&a, &format!("unquoted:{word}")), 0, "{word}");
+        assert_eq!(count(&a, &format!("quoted:{word}")), 1, "{word}");
+    }
+    let own = show(&a, &["--unquoted", "html.reply@acme.example"]);
+    let own = own.split_once("\n\n").map_or("", |(_, b)| b.trim());
+    assert_eq!(
+        own,
+        "Thanks, Friday works.\nMori\n請求書は来週お送りします。"
+    );
+    let all = show(&a, &["html.reply@acme.example"]);
+    assert!(
+        all.contains("\n> Earlier question\n> cargo details\n"),
+        "{all}"
+    );
+    assert!(
+        all.contains("\n差出人: 山田 太郎 <yamada@minato-shokai.co.jp>\n"),
+        "{all}"
+    );
+}
+
 /// Thunderbird's Japanese mail: ISO-2022-JP, `format=flowed; delsp=yes`,
 /// long lines soft-broken with a trailing space that is not part of the
 /// text. A word soft-broken is found and shown whole, in quoted lines too;

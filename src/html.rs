@@ -1,0 +1,396 @@
+//! HTML mail to text, for the index and for display.
+//!
+//! HTML-only mail (Outlook and web mailers send it; many Japanese business
+//! mails are nothing else) is indexed and shown as text. The text keeps
+//! what a reader sees as separate: every block (`<div>`, `<p>`, `<br>`,
+//! `<li>`, `<tr>`, headings ...) starts a line, and table cells are apart,
+//! so that words of two blocks are never glued into one (`works.</div>
+//! <div>Mori` is `works.` and `Mori`, not `works.Mori`, which no search
+//! for `Mori` finds). What a reply quotes in a `<blockquote>` is given
+//! `> ` at the start of its lines, as plain-text mail quotes it, so that
+//! [`crate::quotes`] finds it; a list item starts with `- `, a `<hr>` is a
+//! line of underscores (as Outlook writes it above a reply's header
+//! block), `<pre>` keeps its lines and spaces. `<head>`, `<style>`,
+//! `<script>`, `<template>` and comments are left out, entities decoded
+//! (mail-parser's table).
+//!
+//! A single pass over the bytes, without a tree: time is linear and memory
+//! is the text's, however deep hostile mail nests its elements (an HTML
+//! parser building a DOM recurses, and a hundred thousand nested `<div>`s
+//! overflow its stack).
+
+/// Elements that start and end a line.
+const BLOCKS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "caption",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "tfoot",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// Elements whose content is not text a reader sees.
+const HIDDEN: &[&str] = &["head", "script", "style", "template", "title"];
+
+/// A `<hr>`, as Outlook writes it in the text of an HTML mail: above a
+/// reply's header block, it is where [`crate::quotes`] sees the quoted
+/// message begin.
+const RULE: &str = "________________________________";
+
+/// The longest entity read (`&CounterClockwiseContourIntegral;` is 33 bytes).
+const MAX_ENTITY: usize = 40;
+
+/// The text of the HTML document `html`.
+pub fn to_text(html: &str) -> String {
+    let mut w = Writer {
+        out: String::with_capacity(html.len() / 2),
+        line_has_text: false,
+        space: false,
+        quote_depth: 0,
+        pre_depth: 0,
+        hidden: None,
+        cells: 0,
+    };
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' => i = w.markup(html, i),
+            b'&' => i = w.entity(html, i),
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
+                if w.pre_depth > 0 && w.hidden.is_none() {
+                    match bytes[i] {
+                        b'\n' => w.line_break(),
+                        b'\r' => {}
+                        _ => w.text(&html[i..i + 1]),
+                    }
+                } else {
+                    w.space = true;
+                }
+                i += 1;
+            }
+            _ => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|b| matches!(b, b'<' | b'&' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+                    .map_or(bytes.len(), |n| i + n);
+                w.text(&html[i..end]);
+                i = end;
+            }
+        }
+    }
+    w.finish()
+}
+
+struct Writer {
+    out: String,
+    /// The line being written has text (not only a quote prefix).
+    line_has_text: bool,
+    /// Whitespace came since the last text.
+    space: bool,
+    quote_depth: usize,
+    pre_depth: usize,
+    /// The hidden element being skipped, until its end tag.
+    hidden: Option<&'static str>,
+    /// Cells of the table row so far.
+    cells: usize,
+}
+
+impl Writer {
+    /// Writes text (no markup in it), with the quote prefix at a line's
+    /// start and one space for any whitespace before it.
+    fn text(&mut self, s: &str) {
+        if self.hidden.is_some() || s.is_empty() {
+            return;
+        }
+        if !self.line_has_text {
+            for _ in 0..self.quote_depth {
+                self.out.push_str("> ");
+            }
+            self.line_has_text = true;
+        } else if self.space {
+            self.out.push(' ');
+        }
+        self.space = false;
+        self.out.push_str(s);
+    }
+
+    /// Ends the line, unless it is empty.
+    fn end_line(&mut self) {
+        if self.line_has_text {
+            self.out.push('\n');
+            self.line_has_text = false;
+        }
+        self.space = false;
+    }
+
+    /// A `<br>` (or a newline in `<pre>`): ends the line, an empty one too.
+    fn line_break(&mut self) {
+        if !self.line_has_text && self.quote_depth > 0 {
+            self.out.push('>');
+        }
+        self.out.push('\n');
+        self.line_has_text = false;
+        self.space = false;
+    }
+
+    /// Reads the markup at `start` (a `<`); returns where the text goes on.
+    fn markup(&mut self, html: &str, start: usize) -> usize {
+        let bytes = html.as_bytes();
+        let rest = &bytes[start..];
+        if rest.starts_with(b"<!--") {
+            return find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
+        }
+        let closing = rest.get(1) == Some(&b'/');
+        let name_at = start + 1 + usize::from(closing);
+        let name_len = bytes[name_at.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        let is_tag = name_len > 0 && bytes[name_at].is_ascii_alphabetic();
+        if !is_tag && !matches!(rest.get(1), Some(b'!' | b'?')) {
+            // A `<` that starts no tag (`a < b`) is text.
+            self.text("<");
+            return start + 1;
+        }
+        let end = tag_end(bytes, start + 1);
+        if !is_tag {
+            return end; // <!DOCTYPE ...>, <?xml ...?>
+        }
+        let name = html[name_at..name_at + name_len].to_ascii_lowercase();
+        let self_closing = end >= 2 && bytes[end - 2] == b'/';
+        if let Some(hidden) = self.hidden {
+            if closing && name == hidden {
+                self.hidden = None;
+            } else if !closing && name == "body" {
+                // A `<head>` (or a `<style>` in it) left open ends there.
+                self.hidden = None;
+            }
+            return end;
+        }
+        self.tag(&name, closing, self_closing);
+        end
+    }
+
+    /// What the tag `name` does to the text.
+    fn tag(&mut self, name: &str, closing: bool, self_closing: bool) {
+        if let Some(&hidden) = HIDDEN.iter().find(|&&h| h == name) {
+            if !closing && !self_closing {
+                self.hidden = Some(hidden);
+            }
+            return;
+        }
+        match name {
+            "br" => return self.line_break(),
+            "td" | "th" if !closing => {
+                if self.cells > 0 {
+                    self.space = false;
+                    self.text("\t");
+                }
+                self.cells += 1;
+                return;
+            }
+            "img" | "wbr" => return,
+            _ => {}
+        }
+        if !BLOCKS.contains(&name) {
+            return;
+        }
+        self.end_line();
+        match (name, closing) {
+            ("blockquote", false) => self.quote_depth += 1,
+            ("blockquote", true) => self.quote_depth = self.quote_depth.saturating_sub(1),
+            ("pre", false) => self.pre_depth += 1,
+            ("pre", true) => self.pre_depth = self.pre_depth.saturating_sub(1),
+            ("tr", _) => self.cells = 0,
+            ("li", false) => {
+                self.text("-");
+                self.space = true;
+            }
+            ("hr", false) => {
+                self.text(RULE);
+                self.end_line();
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads the entity at `start` (a `&`); returns where the text goes on.
+    fn entity(&mut self, html: &str, start: usize) -> usize {
+        let bytes = html.as_bytes();
+        let window = &bytes[start + 1..bytes.len().min(start + MAX_ENTITY)];
+        let semicolon = window.iter().position(|&b| b == b';');
+        let valid = semicolon.is_some_and(|n| {
+            n > 0
+                && window[..n]
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'#')
+        });
+        let Some(n) = semicolon.filter(|_| valid) else {
+            self.text("&");
+            return start + 1;
+        };
+        let end = start + 1 + n + 1;
+        let mut decoded = String::new();
+        mail_parser::decoders::html::add_html_token(&mut decoded, &bytes[start..end], false);
+        // A no-break space is a space between words (`&nbsp;` pads table
+        // cells and indents in Outlook's HTML).
+        if decoded == "\u{a0}" {
+            self.space = true;
+        } else {
+            self.text(&decoded);
+        }
+        end
+    }
+
+    /// The text, without trailing spaces on lines, runs of blank lines, or
+    /// blank lines at either end.
+    fn finish(self) -> String {
+        let mut text = String::with_capacity(self.out.len());
+        let mut blank = 0;
+        for line in self.out.lines() {
+            let line = line.trim_end();
+            if line.chars().all(|c| c == '>' || c == ' ') {
+                blank += 1;
+                continue;
+            }
+            if !text.is_empty() {
+                text.push('\n');
+                if blank > 0 {
+                    text.push('\n');
+                }
+            }
+            blank = 0;
+            text.push_str(line);
+        }
+        text
+    }
+}
+
+/// The position just after the `>` that ends the tag opened before `from`
+/// (quoted attribute values may hold `>`); the end of `bytes` if none does.
+fn tag_end(bytes: &[u8], from: usize) -> usize {
+    let mut quote: Option<u8> = None;
+    for (i, &b) in bytes.iter().enumerate().skip(from) {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return i + 1,
+            (None, _) => {}
+        }
+    }
+    bytes.len()
+}
+
+/// Where `needle` first occurs in `bytes` from `from` on.
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(bytes.get(from..)?, needle).map(|n| from + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_make_lines_and_words_stay_apart() {
+        let html = "<html><head><title>t</title><style>p{color:red}</style></head><body>\
+            <div>Thanks, Friday works.</div><div>Mori</div>\
+            <p>請求書を<b>送付</b>します。</p>line one<br>line two<br><br>after a blank\
+            <ul><li>one</li><li>two</li></ul>\
+            <table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>\
+            <!-- a comment <div>hidden</div> --><script>var x = '<div>';</script>end</body></html>";
+        assert_eq!(
+            to_text(html),
+            "Thanks, Friday works.\nMori\n請求書を送付します。\nline one\nline two\n\n\
+             after a blank\n- one\n- two\na\tb\nc\td\nend"
+        );
+    }
+
+    #[test]
+    fn blockquotes_are_quoted_as_plain_text_mail_quotes() {
+        let html = "<div>Yes, Friday.</div><div class=\"gmail_quote\">\
+            <div class=\"gmail_attr\">On Mon, 4 Mar 2024 at 09:00, Yamada &lt;yamada@minato-shokai.co.jp&gt; wrote:<br></div>\
+            <blockquote class=\"gmail_quote\" style=\"margin:0 0 0 .8ex\"><div>Can we ship on Friday?</div>\
+            <blockquote>Earlier</blockquote><div>second line</div></blockquote></div>";
+        let text = to_text(html);
+        assert_eq!(
+            text,
+            "Yes, Friday.\nOn Mon, 4 Mar 2024 at 09:00, Yamada <yamada@minato-shokai.co.jp> wrote:\n\
+             > Can we ship on Friday?\n> > Earlier\n> second line"
+        );
+        let parts = crate::quotes::parts(&text);
+        let own: String = parts.iter().filter(|p| !p.quoted).map(|p| p.text).collect();
+        assert_eq!(own.trim(), "Yes, Friday.");
+    }
+
+    #[test]
+    fn entities_spaces_pre_and_stray_brackets() {
+        assert_eq!(
+            to_text("a&amp;b &lt;c&gt; &#x8acb;&#27714;書"),
+            "a&b <c> 請求書"
+        );
+        assert_eq!(
+            to_text("x&nbsp;&nbsp;y &unknown z & w &;"),
+            "x y &unknown z & w &;"
+        );
+        // As browsers read it: `<` before a letter opens a tag, else it is text.
+        assert_eq!(to_text("if a < b and 1<2 <3"), "if a < b and 1<2 <3");
+        assert_eq!(to_text("c<d"), "c");
+        assert_eq!(
+            to_text("<pre>col1  col2\n  indented\n</pre>after"),
+            "col1  col2\n  indented\nafter"
+        );
+        assert_eq!(
+            to_text("<a href=\"x>y\" title='>'>link</a> text"),
+            "link text"
+        );
+        assert_eq!(to_text("<!DOCTYPE html><?xml version=\"1.0\"?>ok"), "ok");
+        assert_eq!(to_text("cut <div"), "cut");
+        assert_eq!(to_text("<hr>below"), format!("{RULE}\nbelow"));
+    }
+
+    #[test]
+    fn deep_nesting_is_linear() {
+        let n = 100_000;
+        let html = format!(
+            "{}deep{}",
+            "<div><blockquote>".repeat(n),
+            "</blockquote></div>".repeat(n)
+        );
+        let started = std::time::Instant::now();
+        let text = to_text(&html);
+        assert!(text.ends_with("> deep"), "{}", &text[text.len() - 20..]);
+        assert!(started.elapsed().as_secs() < 5);
+    }
+}
