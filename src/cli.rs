@@ -828,7 +828,8 @@ kura erase.
 Examples:
   kura erase --dry-run customer:tanaka@kyowa-shoji.co.jp
   kura erase --yes customer:tanaka@kyowa-shoji.co.jp
-  kura erase --yes date:..2018                  the mail of 2018 and before
+  kura erase --yes -- -date:7y                  mail older than seven years (a retention
+                                                period, nightly from cron)
 
 Exit status: 0 erased (or listed, with --dry-run); 1 nothing matched, or the question
 was answered no; 2 error (and --yes missing off a terminal); 75 the archive is locked.";
