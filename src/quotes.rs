@@ -137,8 +137,11 @@ fn is_quote_line(line: &str) -> bool {
 
 /// Marks the attribution above the quote block starting at line `first`:
 /// the line right above it (or above one blank line), when it ends with a
-/// colon and holds a date, an address or `wrote`; with the `On …` line above
-/// it when the attribution takes two lines (`On <date>` / `Name <addr> wrote:`).
+/// colon and holds a date, an address or `wrote`; with the line above it
+/// when the attribution takes two lines: `On <date>` / `Name <addr> wrote:`,
+/// or a date and name / the address alone (Gmail wraps a long Japanese
+/// attribution so: `2024年4月10日(水) 19:13 営業部 青木 亮 <` /
+/// `r.aoki@example.co.jp>:`).
 fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
     let mut j = first - 1;
     if lines[j].trim().is_empty() {
@@ -158,14 +161,20 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
         return;
     }
     quoted[j..first].fill(true);
-    if lower.ends_with("wrote:") && j > 0 {
-        let above = lines[j - 1].trim();
-        let on = above
+    if j == 0 || quoted[j - 1] {
+        return;
+    }
+    let above = lines[j - 1].trim();
+    let first_half = if lower.ends_with("wrote:") {
+        above
             .get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case("on "));
-        if on && !quoted[j - 1] {
-            quoted[j - 1] = true;
-        }
+            .is_some_and(|p| p.eq_ignore_ascii_case("on "))
+    } else {
+        let address_alone = t.starts_with('<') || (t.contains('>') && !t.contains('<'));
+        address_alone && above.bytes().any(|b| b.is_ascii_digit())
+    };
+    if first_half {
+        quoted[j - 1] = true;
     }
 }
 
@@ -357,6 +366,22 @@ mod tests {
         assert_eq!(own, "青木様\n\n代替品を至急手配いたします。\n\n");
         assert!(quoted.starts_with("2024年4月10日(水)"), "{quoted}");
         assert!(quoted.contains("不良品"));
+    }
+
+    #[test]
+    fn a_japanese_attribution_wrapped_before_its_address_is_quoted_whole() {
+        for wrapped in [
+            "2024年4月10日(水) 19:13 株式会社ヒビキ物産 営業部 青木 亮 <\nr.aoki@example.co.jp>:",
+            "2024年4月10日(水) 19:13 株式会社ヒビキ物産 営業部 青木 亮\n<r.aoki@example.co.jp>:",
+        ] {
+            let text = format!("承知しました。\n\n{wrapped}\n> 納期を教えてください。\n");
+            let (own, quoted) = split(&text);
+            assert_eq!(own, "承知しました。\n\n", "{wrapped}");
+            assert!(quoted.starts_with("2024年4月10日(水)"), "{quoted}");
+        }
+        // Own text above an attribution on one line stays own.
+        let text = "4月11日に出荷します。\nr.aoki@example.co.jp さん:\n> 納期は?\n";
+        assert_eq!(split(text).0, "4月11日に出荷します。\n");
     }
 
     #[test]
