@@ -283,3 +283,100 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Stores `raw` as a reject of the archive, as an import of an older kura
+/// whose parser refused it would have; returns where its bytes are.
+fn add_reject(a: &Path, source: &str, raw: &[u8]) -> (u32, u64, u32) {
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let meta = |key: &str| -> u64 {
+        db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap()
+        .parse()
+        .unwrap()
+    };
+    let (pack, len) = (meta("pack") as u32, meta("pack_len"));
+    let c = kura::pack::compress(raw).unwrap();
+    let mut w = kura::pack::PackWriter::open(&a.join("originals"), pack, len).unwrap();
+    let at = w.append(&c.frame).unwrap();
+    let (pack, len) = w.sync().unwrap();
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'pack_len'",
+        [len.to_string()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len, time, batch)
+         VALUES (?1, NULL, 'old parser bug', ?2, ?3, ?4, ?5, ?6, 0, 1)",
+        rusqlite::params![source, raw.len() as i64, c.hash.to_vec(), pack, at.offset as i64, at.len],
+    )
+    .unwrap();
+    (at.pack, at.offset, at.len)
+}
+
+#[test]
+fn rejects_retry_does_not_bring_back_an_erased_message() {
+    // A copy of the customer's first mail that an older kura rejected.
+    let (_tmp, a) = archive();
+    let raw = std::fs::read(
+        fixtures().join("maildir/cur/1709514725.M101P3021Q1.mx1.minato-shokai.co.jp:2,S"),
+    )
+    .unwrap();
+    let frame = add_reject(&a, "/old/export/invoice.eml", &raw);
+    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = run(kura(&a).args(["rejects", "--retry", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["imported"], 0, "{r}");
+    assert_eq!(r["erased"], 1, "{r}");
+    assert_eq!(count(&a, CUSTOMER), 0);
+    // Its bytes go too, with the reject.
+    assert!(all_zero(&a, &[frame]), "the reject's original was kept");
+    assert!(
+        listed_rejects(&a)
+            .iter()
+            .all(|r| r["source"] != "/old/export/invoice.eml")
+    );
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn rejects_retry_finishes_a_killed_erase_before_importing() {
+    // The newest message is erased by a killed erase: the row id it had is
+    // the one the next message gets.
+    let (_tmp, a) = archive();
+    let newest: String = rusqlite::Connection::open(a.join("kura.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT message_id FROM messages ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    add_reject(
+        &a,
+        "/old/export/late.eml",
+        b"Message-ID: <late@acme.example>\nFrom: Ken Mori <mori@acme.example>\nTo: info@minato-shokai.co.jp\nSubject: late order\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\nPlease ship on Friday.\n",
+    );
+    let o = run(kura(&a).env("KURA_TEST_ABORT_AT", "erase-committed").args([
+        "erase",
+        "--yes",
+        &format!("id:{newest}"),
+    ]));
+    assert!(!o.status.success(), "the erase was not killed");
+    let o = run(kura(&a).args(["rejects", "--retry", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["new"], 1, "{r}");
+    assert_eq!(count(&a, "id:late@acme.example"), 1);
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // The next import has nothing left to finish that could take the new
+    // message's document with it.
+    import(&a, &[&fixtures()]);
+    assert_eq!(count(&a, "id:late@acme.example"), 1);
+}

@@ -4,9 +4,10 @@
 
 use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{Format, GlobalArgs, RejectsArgs};
+use crate::erase::{self, Erased};
 use crate::index;
 use crate::output::{self, sanitize};
-use crate::pack::{PackReader, PackRef};
+use crate::pack::{self, PackReader, PackRef};
 use crate::parse;
 use crate::store::{Place, SourcePath, Store, ThreadOptions, recorded_path};
 use anyhow::{Context, Result};
@@ -95,6 +96,9 @@ pub struct RetrySummary {
     pub still_rejected: u64,
     /// Stored bytes that no longer match their hash (left in place; see `kura check`).
     pub damaged: u64,
+    /// Messages `kura erase` erased: not imported, and their bytes are
+    /// overwritten with zeros and the reject dropped.
+    pub erased: u64,
 }
 
 impl std::fmt::Display for RetrySummary {
@@ -109,6 +113,9 @@ impl std::fmt::Display for RetrySummary {
             self.conflicts,
             self.still_rejected
         )?;
+        if self.erased > 0 {
+            write!(f, ", {} erased before (dropped)", self.erased)?;
+        }
         if self.damaged > 0 {
             write!(f, ", {} damaged (kura check)", self.damaged)?;
         }
@@ -130,7 +137,9 @@ struct StoredReject {
 /// Parses every reject again; those that parse now are imported like an
 /// import would (deduplicated by Message-ID, threaded, indexed) and leave the
 /// `rejects` table. Their bytes are already in the pack and are not copied.
-/// The caller holds the import lock.
+/// Those that are messages `kura erase` erased are not imported: their bytes
+/// are overwritten with zeros and the reject dropped. The caller holds the
+/// import lock.
 pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let store = Store::open_rw(archive)?;
     let idx = index::open_or_create(&archive.index_dir())?;
@@ -139,6 +148,9 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let mut writer = index::writer(&idx)?;
     // Bring the index level with the store first, as an import does.
     crate::import::recover(archive, &store, &mut writer, &fields)?;
+    // An erasure a kill interrupted is finished before anything is added.
+    erase::finish(archive, &store, &mut writer)?;
+    let erased = Erased::load(&store)?;
 
     let rejects = {
         let mut q = store.conn.prepare(
@@ -165,6 +177,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let mut summary = RetrySummary::default();
     let mut reader = PackReader::new(&archive.originals_dir());
     let batch = store.meta_i64("batch")? + 1;
+    let mut erased_frames = Vec::new();
     store.begin()?;
     for rj in &rejects {
         summary.retried += 1;
@@ -197,6 +210,14 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
                 continue;
             }
         };
+        if erased.contains(&m) {
+            store
+                .conn
+                .execute("DELETE FROM rejects WHERE id = ?1", [rj.id])?;
+            erased_frames.push(rj.pack);
+            summary.erased += 1;
+            continue;
+        }
         let kind: String = match store
             .conn
             .query_row(
@@ -244,6 +265,10 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             .execute("DELETE FROM rejects WHERE id = ?1", [rj.id])?;
         summary.imported += 1;
     }
+    // The erased messages' bytes go before their rejects: a kill in between
+    // leaves a reject of zeros (damaged, says `kura check`), never the bytes
+    // without a reject to find them by.
+    pack::zero_frames(&archive.originals_dir(), &erased_frames)?;
     if summary.imported > 0 {
         store.set_meta("batch", &batch.to_string())?;
         store.commit()?;
