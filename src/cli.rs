@@ -832,7 +832,9 @@ Examples:
                                                 period, nightly from cron)
 
 Exit status: 0 erased (or listed, with --dry-run); 1 nothing matched, or the question
-was answered no; 2 error (and --yes missing off a terminal); 75 the archive is locked.";
+was answered no; 2 error (and --yes missing off a terminal); 75 the archive is locked, or
+erased but a process reading the database (a search) kept the old bytes of its rows from
+being overwritten: the next kura erase, import or check --repair does it.";
 
 #[derive(Debug, Args)]
 pub struct EraseArgs {

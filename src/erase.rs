@@ -75,6 +75,10 @@ pub struct Erasure {
     pub original_bytes: u64,
     /// Index segments rewritten without the erased documents.
     pub segments_rewritten: usize,
+    /// The database's files still hold old bytes of the erased rows: a
+    /// process reading it kept them from being overwritten ([`finish`]).
+    #[serde(skip)]
+    pub vacuum_pending: bool,
 }
 
 /// A testing aid: `KURA_TEST_ABORT_AT=erase-committed` aborts the process
@@ -174,7 +178,14 @@ pub fn erase(
     let finished = finish(archive, store, writer)?;
     done.original_bytes = finished.original_bytes;
     done.segments_rewritten = finished.segments_rewritten;
+    done.vacuum_pending = finished.vacuum_pending;
     Ok(done)
+}
+
+/// Whether an erasure is left unfinished: its messages ([`pending`]), or
+/// the vacuum of the database ([`finish`]).
+pub fn unfinished(store: &Store) -> Result<bool> {
+    Ok(!pending(store)?.is_empty() || store.meta(VACUUM_PENDING)?.is_some())
 }
 
 /// The messages whose erasure was committed but not carried out (none in
@@ -214,7 +225,16 @@ fn each_id(store: &Store, filter: &str, mut f: impl FnMut(&str)) -> Result<()> {
 /// Carries out what `erasing` lists (the erasure just committed, or one a
 /// kill interrupted): deletes the documents from the index and rewrites the
 /// segments that held them, zeroes the frames in the packs, then empties
-/// `erasing`, vacuums the database and truncates the WAL. Does nothing when nothing is listed.
+/// `erasing`, vacuums the database and truncates the WAL. Does nothing when
+/// nothing is listed or left to vacuum.
+///
+/// Emptying `erasing` records in the same transaction that the vacuum is
+/// still to do ([`VACUUM_PENDING`]); that record goes once the vacuumed
+/// database is written back and the WAL emptied. A process reading the
+/// database (a `kura search`) keeps the checkpoint from writing pages back
+/// that its snapshot still reads: the record then stays, the old bytes with
+/// it, and [`Erasure::vacuum_pending`] says so; the next `finish` (by an
+/// import, an erase or `check --repair`) vacuums again.
 pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Result<Erasure> {
     let mut q = store
         .conn
@@ -234,38 +254,63 @@ pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Res
         .context("cannot read the erasures to finish")?;
     drop(q);
     let mut done = Erasure::default();
-    if listed.is_empty() {
+    if listed.is_empty() && store.meta(VACUUM_PENDING)?.is_none() {
         return Ok(done);
     }
-    let mut rows: Vec<i64> = listed.iter().map(|(row, _)| *row).collect();
-    rows.sort_unstable();
-    rows.dedup();
-    index::delete_ids(writer, &rows)?;
-    let batch = index::committed_batch(writer.index())?;
-    index::commit(writer, batch)?;
-    done.segments_rewritten = index::purge_deleted(writer)?;
-    let frames: Vec<PackRef> = listed.iter().map(|(_, r)| *r).collect();
-    done.original_bytes = pack::zero_frames(&archive.originals_dir(), &frames)?;
     store
         .conn
         .pragma_update(None, "secure_delete", "ON")
         .context("cannot turn on secure_delete")?;
-    store
-        .conn
-        .execute("DELETE FROM erasing", [])
-        .context("cannot record the erasure as done")?;
+    if !listed.is_empty() {
+        let mut rows: Vec<i64> = listed.iter().map(|(row, _)| *row).collect();
+        rows.sort_unstable();
+        rows.dedup();
+        index::delete_ids(writer, &rows)?;
+        let batch = index::committed_batch(writer.index())?;
+        index::commit(writer, batch)?;
+        done.segments_rewritten = index::purge_deleted(writer)?;
+        let frames: Vec<PackRef> = listed.iter().map(|(_, r)| *r).collect();
+        done.original_bytes = pack::zero_frames(&archive.originals_dir(), &frames)?;
+        store.begin()?;
+        store
+            .conn
+            .execute("DELETE FROM erasing", [])
+            .context("cannot record the erasure as done")?;
+        store.set_meta(VACUUM_PENDING, "1")?;
+        store.commit()?;
+    }
     // secure_delete zeroed what the deletes freed, but pages keep stale
     // copies of cells that earlier writes moved (page splits, defragmenting):
     // VACUUM writes the database afresh. Then the WAL, which holds the old
-    // pages too, is written back and emptied. Busy readers can keep the
-    // checkpoint from finishing; the next one does it then.
+    // pages too, is written back and emptied.
     store
         .conn
         .execute_batch("VACUUM")
         .context("cannot vacuum the database")?;
-    store
-        .conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .context("cannot checkpoint the database")?;
+    if truncate_wal(store)? {
+        store
+            .conn
+            .execute("DELETE FROM meta WHERE key = ?1", [VACUUM_PENDING])
+            .context("cannot record the erasure as done")?;
+        truncate_wal(store)?;
+    } else {
+        done.vacuum_pending = true;
+    }
     Ok(done)
+}
+
+/// The `meta` key recorded while an erasure's vacuum is still to do (see
+/// [`finish`]).
+const VACUUM_PENDING: &str = "erase_vacuum_pending";
+
+/// Writes the WAL back into the database and empties it; false when a
+/// reader's snapshot kept part of it from being written back (after the
+/// store's busy timeout).
+fn truncate_wal(store: &Store) -> Result<bool> {
+    // The checkpoint reports (busy, log, checkpointed) as a row.
+    let busy: i64 = store
+        .conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .context("cannot checkpoint the database")?;
+    Ok(busy == 0)
 }

@@ -380,3 +380,37 @@ fn rejects_retry_finishes_a_killed_erase_before_importing() {
     import(&a, &[&fixtures()]);
     assert_eq!(count(&a, "id:late@acme.example"), 1);
 }
+
+#[test]
+fn a_reader_keeping_the_old_pages_leaves_the_erasure_to_finish() {
+    let (_tmp, a) = archive();
+    // A search still reading (its output not yet consumed) holds a snapshot
+    // of the database from before the erasure.
+    let reader = rusqlite::Connection::open_with_flags(
+        a.join("kura.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    reader
+        .execute_batch("BEGIN; SELECT count(*) FROM messages;")
+        .unwrap();
+    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another process was reading"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(count(&a, CUSTOMER), 0);
+    drop(reader);
+    assert!(database_holds(&a, TRACE));
+    let o = run(kura(&a).arg("check"));
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains("erase_pending"), "{}", stdout(&o));
+
+    // Once it is done, the next import finishes the erasure.
+    import(&a, &[&fixtures()]);
+    assert!(!database_holds(&a, TRACE), "the database keeps a trace");
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}

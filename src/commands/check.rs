@@ -254,25 +254,28 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
     };
 
     // 0. An erasure a kill interrupted: its documents are still in the
-    // index, its originals in the packs, their rows gone.
+    // index, its originals in the packs, their rows gone; or only the
+    // database's vacuum is left, which a reader can also keep from finishing.
     let mut erasing = erase::pending(&store)?;
-    if !erasing.is_empty() {
-        let p = report.problem(
-            "erase_pending",
-            None,
-            None,
+    if erase::unfinished(&store)? {
+        let what = if erasing.is_empty() {
+            "the database's files still hold old bytes of erased messages (an interrupted kura erase, or a search reading meanwhile: kura import, kura erase or check --repair vacuums it)".to_string()
+        } else {
             format!(
                 "{} erased messages are still in the index and the packs (an interrupted kura erase: kura import, kura erase or check --repair finishes it)",
                 erasing.len()
-            ),
-        );
+            )
+        };
+        let p = report.problem("erase_pending", None, None, what);
         if repair {
             let dir = archive.index_dir();
             index::settle_swap(&dir)?;
             let mut writer = index::writer(&index::open_existing(&dir)?)?;
-            erase::finish(archive, &store, &mut writer)?;
+            let done = erase::finish(archive, &store, &mut writer)?;
             index::finish(writer).context("the index merge failed")?;
-            report.mark_repaired(p);
+            if !done.vacuum_pending {
+                report.mark_repaired(p);
+            }
             erasing.clear();
         }
     }

@@ -100,6 +100,13 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     };
     export::record_audit(&archive, &entry, chrono::Utc::now().timestamp())?;
     summary(global, args, &done, false)?;
+    if done.vacuum_pending {
+        return Err(ExitError {
+            code: 75,
+            message: "the database's files still hold old bytes of the erased messages: another process was reading it (a kura search?); kura erase, kura import or kura check --repair overwrites them once it is done".to_string(),
+        }
+        .into());
+    }
     Ok(0)
 }
 
