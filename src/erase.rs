@@ -2,7 +2,9 @@
 //! their data, a retention period, mail that should never have been kept.
 //!
 //! An erased message leaves nothing readable behind: its rows (metadata,
-//! addresses, attachments, places found, tags) are deleted with SQLite's
+//! addresses, attachments, places found, tags, and the record of each file
+//! of its own, a Maildir file or `.eml`, whose name may be its subject) are
+//! deleted with SQLite's
 //! `secure_delete` on, so that the freed pages are zeroed, the database is
 //! vacuumed (stale copies of cells in other pages go) and the WAL is
 //! checkpointed and truncated; its index documents are deleted and the
@@ -151,6 +153,9 @@ pub fn erase(
              DELETE FROM addresses WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM attachments WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM tags WHERE message IN (SELECT id FROM temp.erase_rows);
+             DELETE FROM files WHERE kind <> 'mbox' AND path IN
+               (SELECT source FROM locations
+                WHERE message IN (SELECT id FROM temp.erase_rows) AND kind <> 'mbox');
              DELETE FROM locations WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM refless_replies WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM messages WHERE id IN (SELECT id FROM temp.erase_rows);

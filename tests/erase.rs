@@ -414,3 +414,40 @@ fn a_reader_keeping_the_old_pages_leaves_the_erasure_to_finish() {
     let o = run(kura(&a).arg("check"));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+#[test]
+fn the_names_of_the_erased_messages_files_go_too() {
+    // Mail programs name a saved message after its subject.
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = tmp.path().join("mail");
+    std::fs::create_dir_all(&mail).unwrap();
+    let name = "Re_ 森様ご注文の件.eml";
+    std::fs::write(
+        mail.join(name),
+        "Message-ID: <q1@acme.example>\nFrom: Ken Mori <mori@acme.example>\nTo: info@minato-shokai.co.jp\nSubject: Re: order 4711\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\nPlease ship on Friday.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        mail.join("other.eml"),
+        "Message-ID: <n1@minato-shokai.co.jp>\nFrom: yamada@minato-shokai.co.jp\nTo: sato@minato-shokai.co.jp\nSubject: lunch\nDate: Mon, 4 Mar 2024 12:00:00 +0900\n\nNoon?\n",
+    )
+    .unwrap();
+    let a = tmp.path().join("archive");
+    import(&a, &[&mail]);
+    assert!(database_holds(&a, "森様ご注文".as_bytes()));
+    let o = run(kura(&a).args(["erase", "--yes", "customer:acme.example"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!database_holds(&a, "森様ご注文".as_bytes()));
+    assert!(database_holds(&a, b"other.eml"));
+    // Met again, the file is read again and its message counted as erased.
+    let s = import(&a, &[&mail]);
+    assert_accounted(&s);
+    assert_eq!(
+        (s["erased"].as_u64(), s["new"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    assert_eq!(count(&a, "*"), 1);
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
