@@ -22,6 +22,7 @@
 //! searches skip the documents whose rows are gone.
 
 use crate::archive::Archive;
+use crate::export::{self, AuditEntry};
 use crate::index;
 use crate::pack::{self, PackRef};
 use crate::parse::ParsedMessage;
@@ -91,12 +92,14 @@ fn abort_requested() -> bool {
 }
 
 /// Erases the messages `rows` (the caller holds the import lock, and
-/// `writer` is the archive's index writer).
+/// `writer` is the archive's index writer), and records `audit` with the
+/// number erased in the same transaction as the rows' deletion.
 pub fn erase(
     archive: &Archive,
     store: &Store,
     writer: &mut IndexWriter,
     rows: &[i64],
+    audit: &AuditEntry,
 ) -> Result<Erasure> {
     let mut done = Erasure::default();
     store
@@ -176,6 +179,11 @@ pub fn erase(
             forget.execute([id])?;
         }
     }
+    let audit = AuditEntry {
+        count: done.messages as i64,
+        ..audit.clone()
+    };
+    export::insert_audit(store, &audit, now)?;
     store.commit()?;
     if abort_requested() {
         std::process::abort();

@@ -847,7 +847,12 @@ pub fn os_user() -> String {
 
 /// Records an export in the archive's `audit` table (created if needed).
 pub fn record_audit(archive: &Archive, entry: &AuditEntry, time: i64) -> Result<()> {
-    let store = Store::open_rw(archive)?;
+    insert_audit(&Store::open_rw(archive)?, entry, time)
+}
+
+/// Records `entry` in the `audit` table of `store` (created if needed), in
+/// the transaction the caller may have begun.
+pub fn insert_audit(store: &Store, entry: &AuditEntry, time: i64) -> Result<()> {
     store
         .conn
         .execute_batch(AUDIT_SCHEMA)

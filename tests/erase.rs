@@ -177,6 +177,11 @@ fn a_killed_erase_is_finished_by_the_next_import() {
         .env("KURA_TEST_ABORT_AT", "erase-committed")
         .args(["erase", "--yes", CUSTOMER]));
     assert!(!o.status.success(), "the erase was not killed");
+    // The audit records the erasure with the rows' deletion.
+    let o = run(kura(&a).args(["audit", "--format", "json"]));
+    let audit: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(audit[0]["format"], "erase", "{audit}");
+    assert_eq!(audit[0]["count"], 6, "{audit}");
 
     // The rows are gone, the documents and the originals are not: searches
     // leave the documents out, check says what is unfinished.

@@ -86,19 +86,18 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
         }
     }
 
-    let done = erase::erase(&archive, &store, &mut writer, &rows)?;
-    drop(store);
-    index::finish(writer).context("the index merge failed")?;
-    let entry = AuditEntry {
+    let audit = AuditEntry {
         time: String::new(),
         os_user: export::os_user(),
         customer: String::new(),
         query,
         format: "erase".to_string(),
-        count: done.messages as i64,
+        count: 0,
         destination: "-".to_string(),
     };
-    export::record_audit(&archive, &entry, chrono::Utc::now().timestamp())?;
+    let done = erase::erase(&archive, &store, &mut writer, &rows, &audit)?;
+    drop(store);
+    index::finish(writer).context("the index merge failed")?;
     summary(global, args, &done, false)?;
     if done.vacuum_pending {
         return Err(ExitError {
