@@ -117,6 +117,15 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
         "{}",
         stderr(&o)
     );
+    // With --format json, stdout is one JSON object that lists them.
+    let o = run(kura(&a).args(["erase", "--dry-run", "--format", "json", CUSTOMER]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dry: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(dry["dry_run"], true, "{dry}");
+    assert_eq!(dry["messages"], 6, "{dry}");
+    let listed = dry["listed"].as_array().unwrap();
+    assert_eq!(listed.len(), 6, "{dry}");
+    assert!(listed.iter().all(|m| m["message_id"].is_string()), "{dry}");
     assert_eq!(count(&a, CUSTOMER), 6);
     // A query that matches nothing: exit 1.
     let o = run(kura(&a).args(["erase", "--yes", "customer:nobody.example"]));

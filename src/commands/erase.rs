@@ -12,7 +12,7 @@ use crate::import::{record_index_version, recover};
 use crate::index;
 use crate::output::sanitize;
 use crate::query::exec::Order;
-use crate::store::Store;
+use crate::store::{MessageView, Store};
 use anyhow::{Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -33,20 +33,27 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     recover(&archive, &store, &mut writer, &fields)?;
     erase::finish(&archive, &store, &mut writer)?;
 
+    // --dry-run lists them: one line each, or in the JSON summary.
+    let mut listed = Vec::new();
     let mut rows: Vec<i64> = {
         let searcher = super::searcher(global, &archive, &q)?;
         let hits = searcher.search(&q, Order::Oldest, 0, None)?;
         if args.dry_run {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for hit in &hits {
                 if let Some(v) = searcher.store.message_view(hit.id, args.query.utc)? {
-                    writeln!(out, "{}", text_line(&v))?;
+                    listed.push(v);
                 }
             }
-            out.flush()?;
         }
         hits.iter().map(|h| h.id).collect()
     };
+    if args.format == ReportFormat::Text {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for v in &listed {
+            writeln!(out, "{}", text_line(v))?;
+        }
+        out.flush()?;
+    }
     rows.sort_unstable();
     let query = args.query.query.join(" ");
     if rows.is_empty() {
@@ -57,7 +64,7 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
         return Ok(1);
     }
     if args.dry_run {
-        summary(global, args, &dry_run_count(&store, &rows)?, true)?;
+        summary(global, args, &dry_run_count(&store, &rows)?, Some(&listed))?;
         index::finish(writer)?;
         return Ok(0);
     }
@@ -98,7 +105,7 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     let done = erase::erase(&archive, &store, &mut writer, &rows, &audit)?;
     drop(store);
     index::finish(writer).context("the index merge failed")?;
-    summary(global, args, &done, false)?;
+    summary(global, args, &done, None)?;
     if done.vacuum_pending {
         return Err(ExitError {
             code: 75,
@@ -124,12 +131,23 @@ fn dry_run_count(store: &Store, rows: &[i64]) -> Result<Erasure> {
     Ok(done)
 }
 
-/// The summary: one line on stderr, or a JSON object on stdout.
-fn summary(global: &GlobalArgs, args: &EraseArgs, done: &Erasure, dry_run: bool) -> Result<()> {
+/// The summary: one line on stderr, or a JSON object on stdout. `listed`:
+/// the messages a dry run lists (in the JSON object as `listed`, the objects
+/// of `kura search --format json`).
+fn summary(
+    global: &GlobalArgs,
+    args: &EraseArgs,
+    done: &Erasure,
+    listed: Option<&[MessageView]>,
+) -> Result<()> {
+    let dry_run = listed.is_some();
     match args.format {
         ReportFormat::Json => {
             let mut v = serde_json::to_value(done)?;
             v["dry_run"] = dry_run.into();
+            if let Some(listed) = listed {
+                v["listed"] = serde_json::to_value(listed)?;
+            }
             let mut out = std::io::stdout().lock();
             serde_json::to_writer(&mut out, &v)?;
             writeln!(out)?;
