@@ -457,7 +457,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__gc)
-            opts="-q -h -V --wait --format --archive --quiet --config --help --version"
+            opts="-q -h -V --wait --repack --format --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -176,6 +176,7 @@ json\t'One JSON object'"
 complete -c kura -n "__fish_kura_using_subcommand gc" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand gc" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand gc" -l wait -d 'Wait for a running import instead of exiting with status 75'
+complete -c kura -n "__fish_kura_using_subcommand gc" -l repack -d 'Also rewrite the originals into new packs, compressed with a dictionary trained afresh: reclaims the room of erased originals and drops the old dictionary (pieces of the mail it was trained on)'
 complete -c kura -n "__fish_kura_using_subcommand gc" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand gc" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand gc" -s V -l version -d 'Print version'

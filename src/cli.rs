@@ -461,6 +461,11 @@ pub struct GcArgs {
     /// Wait for a running import instead of exiting with status 75.
     #[arg(long)]
     pub wait: bool,
+    /// Also rewrite the originals into new packs, compressed with a dictionary
+    /// trained afresh: reclaims the room of erased originals and drops the old
+    /// dictionary (pieces of the mail it was trained on).
+    #[arg(long)]
+    pub repack: bool,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -815,9 +820,13 @@ What is kept: a hash of each erased Message-ID, so that an import meeting the me
 again in an export skips it (counted as \"erased before\"), and an entry in kura audit:
 who, when, the query and how many messages.
 
+The compression dictionary of the originals, trained on the archive's first messages,
+holds pieces of them (addresses, Message-IDs, header lines): when it holds an address
+or Message-ID of the erased messages that no kept message has, every original is
+recompressed with a new dictionary trained on the mail that stays (kura gc --repack).
+
 Not erased: the exports imported from (delete the mail there too), what was exported
-earlier (kura audit lists it), rejects (kura rejects), and the compression dictionary
-trained on the archive's first 1,000 messages (fragments common to many mails).
+earlier (kura audit lists it), and rejects (kura rejects).
 Replies and forwards quote a customer's words: kura search --threads customer:KEY and a
 search for their name or address find those messages too.
 

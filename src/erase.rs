@@ -78,6 +78,10 @@ pub struct Erasure {
     pub original_bytes: u64,
     /// Index segments rewritten without the erased documents.
     pub segments_rewritten: usize,
+    /// The compression dictionary held addresses or Message-IDs of the
+    /// erased messages: every original was recompressed with a new one
+    /// ([`crate::repack`]).
+    pub dictionary_replaced: bool,
     /// The database's files still hold old bytes of the erased rows: a
     /// process reading it kept them from being overwritten ([`finish`]).
     #[serde(skip)]
@@ -131,6 +135,15 @@ pub fn erase(
             }
         }
     }
+    // The addresses of the erased messages: those no kept message has are
+    // looked for in the compression dictionary afterwards.
+    let mut addresses: HashSet<String> = {
+        let mut q = store.conn.prepare(
+            "SELECT DISTINCT address FROM addresses WHERE message IN (SELECT id FROM temp.erase_rows)",
+        )?;
+        q.query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
     let mut ghosts = HashSet::new();
     each_id(
         store,
@@ -179,6 +192,14 @@ pub fn erase(
             forget.execute([id])?;
         }
     }
+    if !addresses.is_empty() {
+        let mut q = store.conn.prepare("SELECT address FROM addresses")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            addresses.remove(r.get_ref(0)?.as_str()?);
+        }
+    }
+    let traces: Vec<String> = addresses.into_iter().chain(ghosts).collect();
     let audit = AuditEntry {
         count: done.messages as i64,
         ..audit.clone()
@@ -192,6 +213,12 @@ pub fn erase(
     done.original_bytes = finished.original_bytes;
     done.segments_rewritten = finished.segments_rewritten;
     done.vacuum_pending = finished.vacuum_pending;
+    // The dictionary was trained on the archive's first messages: if they
+    // were among these, it holds pieces of them, and every frame needs it.
+    if pack::dictionaries_hold(&archive.originals_dir(), &traces)? {
+        crate::repack::repack(archive, store)?;
+        done.dictionary_replaced = true;
+    }
     Ok(done)
 }
 

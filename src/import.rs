@@ -403,8 +403,10 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
         recovered: recover(archive, &store, &mut writer, &fields)?,
         ..Default::default()
     };
-    // An erasure a kill interrupted is finished before anything is added.
+    // An erasure a kill interrupted is finished before anything is added,
+    // and what a repack left is removed before a pack or dictionary is used.
     erase::finish(archive, &store, &mut writer)?;
+    crate::repack::cleanup(&archive.originals_dir(), &store)?;
 
     let log_id = {
         let paths: Vec<String> = opts

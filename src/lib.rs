@@ -15,6 +15,7 @@
 //! - [`tokenizer`]: the tantivy tokenizer that makes Japanese and English searchable.
 //! - [`index`]: the tantivy schema, writer and reader.
 //! - [`erase`]: erasing messages for good (rows, index documents, original bytes).
+//! - [`repack`]: rewriting the packs of originals with a new dictionary (`gc --repack`).
 //! - [`import`]: the import pipeline (parse on all cores, write from one thread).
 //! - [`query`]: the query language, parsed to an AST and run against index and store.
 //! - [`threads`]: JWZ threading, subject normalisation and thread trees.
@@ -48,6 +49,7 @@ pub mod pack;
 pub mod parse;
 pub mod query;
 pub mod quotes;
+pub mod repack;
 pub mod sources;
 pub mod status;
 pub mod store;

@@ -41,7 +41,7 @@ pub const DICT_SAMPLES: usize = 1000;
 
 /// The most of one message a training sample takes (headers and the start of
 /// the body are what repeats).
-const DICT_SAMPLE_BYTES: usize = 16 << 10;
+pub(crate) const DICT_SAMPLE_BYTES: usize = 16 << 10;
 
 /// Largest dictionary trained.
 const DICT_MAX_BYTES: usize = 64 << 10;
@@ -85,20 +85,47 @@ pub fn dict_path(dir: &Path, id: u32) -> PathBuf {
     dir.join(format!("dict-{id:010}.zdict"))
 }
 
-/// The archive's dictionary: the first `dict-*.zdict` (by name) that loads.
-fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
-    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+/// The dictionary files in `dir` (`dict-*.zdict`), sorted by name.
+pub fn dictionary_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("dict-") && n.ends_with(".zdict"))
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.starts_with("dict-") && n.ends_with(".zdict")
+            })
+            .map(|e| e.path())
             .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
     };
-    names.sort();
-    for name in names {
-        let path = dir.join(&name);
+    paths.sort();
+    Ok(paths)
+}
+
+/// Whether a dictionary in `dir` holds one of `needles` (compared in ASCII
+/// lower case): a dictionary is made of pieces of the mail it was trained
+/// on, addresses and Message-IDs among them.
+pub fn dictionaries_hold(dir: &Path, needles: &[String]) -> Result<bool> {
+    for path in dictionary_files(dir)? {
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .to_ascii_lowercase();
+        let found = needles.iter().any(|n| {
+            n.len() >= 6
+                && memchr::memmem::find(&bytes, n.to_ascii_lowercase().as_bytes()).is_some()
+        });
+        if found {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The archive's dictionary: the first `dict-*.zdict` (by name) that loads.
+fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
+    for path in dictionary_files(dir)? {
         let bytes =
             std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         if let Some(d) = Dictionary::new(&bytes) {
@@ -111,7 +138,7 @@ fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
 /// Trains a dictionary on `samples` (concatenated, `sizes` each) and stores it
 /// durably in `dir` (temporary file, sync, rename, sync of the folder). `None`
 /// when zstd finds nothing worth a dictionary in the samples.
-fn train_dictionary(
+pub(crate) fn train_dictionary(
     dir: &Path,
     samples: &[u8],
     sizes: &[usize],
@@ -124,6 +151,17 @@ fn train_dictionary(
         return Ok(None);
     };
     let path = dict_path(dir, dict.id);
+    // The id is a hash of the content: a file of that id with other bytes
+    // (a collision) must not be replaced, as its frames need it.
+    if let Ok(existing) = std::fs::read(&path) {
+        if existing == bytes {
+            return Ok(Some(Arc::new(dict)));
+        }
+        bail!(
+            "a new dictionary would replace {}, which holds another one",
+            path.display()
+        );
+    }
     let tmp = path.with_extension("zdict.tmp");
     let mut f = private_file_options()
         .write(true)
@@ -177,6 +215,23 @@ impl DictionaryTrainer {
             trainer.closed.store(true, Ordering::Release);
         }
         Ok(trainer)
+    }
+
+    /// A trainer that takes no samples: it compresses with `dict` (or
+    /// without a dictionary when `None`).
+    pub fn holding(dict: Option<Arc<Dictionary>>) -> DictionaryTrainer {
+        let trainer = DictionaryTrainer {
+            dir: PathBuf::new(),
+            wanted: 1,
+            dict: OnceLock::new(),
+            closed: AtomicBool::new(true),
+            samples: Mutex::new(Samples::default()),
+            error: Mutex::new(None),
+        };
+        if let Some(d) = dict {
+            let _ = trainer.dict.set(d);
+        }
+        trainer
     }
 
     /// The dictionary to compress with, once there is one.

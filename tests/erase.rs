@@ -465,3 +465,173 @@ fn the_names_of_the_erased_messages_files_go_too() {
     let o = run(kura(&a).arg("check"));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// The files in the originals folder, by name.
+fn originals(a: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(a.join("originals"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `kura show --raw` of every message, by Message-ID.
+fn raw_originals(a: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    ids(a, "*")
+        .into_iter()
+        .map(|id| {
+            let o = run(kura(a).args(["show", "--raw", "--"]).arg(&id));
+            assert!(o.status.success(), "{id}: {}", stderr(&o));
+            (id, o.stdout)
+        })
+        .collect()
+}
+
+/// A mailbox whose first messages (the dictionary's samples) are all from
+/// one customer, whose address is in every header and so in the dictionary.
+fn mailbox_led_by_one_customer(dir: &Path) -> PathBuf {
+    let md = empty_maildir(dir.join("mail"));
+    for i in 0..40 {
+        let (from, to) = if i < 30 {
+            (
+                "Hanako Kimura <hanako.kimura@kimura-seimitsu.example>",
+                "info@minato-shokai.co.jp",
+            )
+        } else {
+            ("yamada@minato-shokai.co.jp", "orders@acme.example")
+        };
+        let mail = format!(
+            "Return-Path: <{from}>\nMessage-ID: <m{i}@mail.example>\nFrom: {from}\nTo: {to}\n\
+             Reply-To: {from}\nSubject: order {i}\nDate: Mon, 4 Mar 2024 1{}:00:00 +0900\n\n\
+             Order {i}: 400 bolts, 300 nuts. Regards.\n",
+            i % 10
+        );
+        std::fs::write(md.join(format!("cur/{i:02}.host:2,S")), mail).unwrap();
+    }
+    md
+}
+
+#[test]
+fn a_dictionary_holding_the_erased_addresses_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = mailbox_led_by_one_customer(tmp.path());
+    let a = tmp.path().join("archive");
+    import_with_env(&a, ("KURA_TEST_DICT_SAMPLES", "16"), &[&md]);
+    let dict_of = |a: &Path| -> Vec<u8> {
+        originals(a)
+            .iter()
+            .filter(|n| n.ends_with(".zdict"))
+            .flat_map(|n| std::fs::read(a.join("originals").join(n)).unwrap())
+            .collect()
+    };
+    let needle = b"hanako.kimura@kimura-seimitsu.example";
+    let holds = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        holds(&dict_of(&a)),
+        "the test needs a dictionary holding the address"
+    );
+    let kept_before = raw_originals(&a);
+
+    let o = run(kura(&a).args([
+        "erase",
+        "--yes",
+        "--format",
+        "json",
+        "customer:kimura-seimitsu.example",
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(done["messages"], 30, "{done}");
+    assert_eq!(done["dictionary_replaced"], true, "{done}");
+    assert!(!holds(&dict_of(&a)));
+    let kept = raw_originals(&a);
+    assert_eq!(kept.len(), 10);
+    for (id, raw) in &kept {
+        assert_eq!(Some(raw), kept_before.get(id), "{id}");
+    }
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // Erasing what the new dictionary does not hold leaves it alone.
+    let o = run(kura(&a).args(["erase", "--yes", "--format", "json", "id:m39@mail.example"]));
+    let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(done["dictionary_replaced"], false, "{done}");
+}
+
+#[test]
+fn gc_repack_reclaims_erased_originals_and_keeps_every_other_byte() {
+    let (tmp, a) = archive();
+    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = raw_originals(&a);
+    let rejects_before = listed_rejects(&a);
+    let size = |a: &Path| -> u64 {
+        originals(a)
+            .iter()
+            .map(|n| {
+                std::fs::metadata(a.join("originals").join(n))
+                    .unwrap()
+                    .len()
+            })
+            .sum()
+    };
+    let bytes_before = size(&a);
+
+    let o = run(kura(&a).args(["gc", "--repack", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // Every message, the conflicting copy and the two rejects.
+    assert_eq!(r["repack"]["originals"], before.len() + 1 + 2, "{r}");
+    assert!(size(&a) < bytes_before, "{} >= {bytes_before}", size(&a));
+    assert_eq!(
+        originals(&a)
+            .iter()
+            .filter(|n| n.starts_with("pack-"))
+            .count(),
+        1
+    );
+    assert!(!originals(&a).contains(&"pack-000001.zst".to_string()));
+    assert_eq!(raw_originals(&a), before);
+    assert_eq!(listed_rejects(&a), rejects_before);
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+
+    // Imports go on after it: new mail is written after the new pack.
+    let more = empty_maildir(tmp.path().join("more"));
+    std::fs::write(
+        more.join("cur/1.host:2,S"),
+        "Message-ID: <after.repack@acme.example>\nFrom: x@acme.example\nTo: info@minato-shokai.co.jp\n\
+         Subject: after\nDate: Mon, 4 Mar 2024 10:00:00 +0900\n\nhello\n",
+    )
+    .unwrap();
+    let s = import(&a, &[&more]);
+    assert_eq!(s["new"], 1, "{s}");
+    assert_eq!(raw_originals(&a).len(), before.len() + 1);
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn a_repack_killed_before_or_after_its_commit_leaves_a_whole_archive() {
+    for step in ["repack-written", "repack-committed"] {
+        let (_tmp, a) = archive();
+        let before = raw_originals(&a);
+        let o = run(kura(&a)
+            .env("KURA_TEST_ABORT_AT", step)
+            .args(["gc", "--repack"]));
+        assert!(!o.status.success(), "{step}: the repack was not killed");
+        // Whatever the files, every original reads back as it was.
+        assert_eq!(raw_originals(&a), before, "{step}");
+        // The next writer removes what the repack left.
+        let s = import(&a, &[&fixtures()]);
+        assert_accounted(&s);
+        let packs: Vec<String> = originals(&a)
+            .into_iter()
+            .filter(|n| n.starts_with("pack-"))
+            .collect();
+        assert_eq!(packs.len(), 1, "{step}: {packs:?}");
+        assert_eq!(raw_originals(&a), before, "{step}");
+        let o = run(kura(&a).arg("check"));
+        assert!(o.status.success(), "{step}: {}{}", stdout(&o), stderr(&o));
+    }
+}

@@ -158,10 +158,15 @@ fn summary(
             done.messages, done.copies
         ),
         ReportFormat::Text => eprintln!(
-            "erase: {} messages erased ({} copies, {} of stored originals overwritten)",
+            "erase: {} messages erased ({} copies, {} of stored originals overwritten{})",
             done.messages,
             done.copies,
-            super::stats::human_size(done.original_bytes)
+            super::stats::human_size(done.original_bytes),
+            if done.dictionary_replaced {
+                "; the compression dictionary held their addresses: every original recompressed with a new one"
+            } else {
+                ""
+            }
         ),
     }
     Ok(())

@@ -1,12 +1,16 @@
 //! `kura gc`: compacts the archive. The index segments are merged into one
-//! (dropping deleted documents) and unused index files removed; the database
-//! is vacuumed and its WAL truncated. Reports the bytes reclaimed per part.
-//! The import lock is held throughout; searches keep working.
+//! (dropping deleted documents) and unused index files removed; with
+//! `--repack`, the originals are rewritten into new packs with a new
+//! dictionary ([`crate::repack`]); the database is vacuumed and its WAL
+//! truncated. Reports the bytes reclaimed per part. The import lock is held
+//! throughout; searches keep working.
 
 use super::stats::{Sizes, human_size, sizes};
 use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GcArgs, GlobalArgs, ReportFormat};
+use crate::erase;
 use crate::index;
+use crate::repack::Repack;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use std::io::Write;
@@ -18,10 +22,14 @@ pub struct GcReport {
     pub after: Sizes,
     /// Index segments before the merge.
     pub segments: usize,
+    /// What `--repack` did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repack: Option<Repack>,
 }
 
-/// Compacts `archive` (the caller holds the import lock).
-pub fn compact(archive: &Archive) -> Result<GcReport> {
+/// Compacts `archive`, repacking its originals when `repack` (the caller
+/// holds the import lock).
+pub fn compact(archive: &Archive, repack: bool) -> Result<GcReport> {
     let before = sizes(archive);
     let dir = archive.index_dir();
     index::settle_swap(&dir)?;
@@ -43,11 +51,19 @@ pub fn compact(archive: &Archive) -> Result<GcReport> {
         .garbage_collect_files()
         .wait()
         .context("cannot remove unused index files")?;
+    let store = Store::open_rw(archive)?;
+    let repacked = if repack {
+        // An erasure left unfinished still names frames of the old packs.
+        erase::finish(archive, &store, &mut writer)?;
+        Some(crate::repack::repack(archive, &store)?)
+    } else {
+        crate::repack::cleanup(&archive.originals_dir(), &store)?;
+        None
+    };
     writer
         .wait_merging_threads()
         .context("the index merge failed")?;
 
-    let store = Store::open_rw(archive)?;
     store
         .conn
         .execute_batch("VACUUM")
@@ -63,6 +79,7 @@ pub fn compact(archive: &Archive) -> Result<GcReport> {
         before,
         after: sizes(archive),
         segments: segments.len(),
+        repack: repacked,
     })
 }
 
@@ -78,7 +95,7 @@ pub fn run(global: &GlobalArgs, args: &GcArgs) -> Result<i32> {
     let archive = super::archive(global)?;
     archive.require()?;
     let _lock = archive.lock_for_writing(args.wait)?;
-    let report = compact(&archive)?;
+    let report = compact(&archive, args.repack)?;
     let mut out = std::io::stdout().lock();
     match args.format {
         ReportFormat::Json => {
@@ -102,6 +119,17 @@ pub fn run(global: &GlobalArgs, args: &GcArgs) -> Result<i32> {
             line("total", b.total, a.total)?;
             if report.segments > 1 {
                 writeln!(out, "index segments merged: {} -> 1", report.segments)?;
+            }
+            if let Some(r) = &report.repack {
+                let dictionary = match r.dictionary {
+                    Some(id) => format!("a new dictionary ({id})"),
+                    None => "no dictionary (too little mail to train one)".to_string(),
+                };
+                writeln!(
+                    out,
+                    "originals repacked: {}, compressed with {dictionary}",
+                    r.originals
+                )?;
             }
         }
         ReportFormat::Text => {}
