@@ -59,8 +59,18 @@ const BLOCKS: &[&str] = &[
     "ul",
 ];
 
-/// Elements whose content is not text a reader sees.
-const HIDDEN: &[&str] = &["head", "script", "style", "template", "title"];
+/// Elements whose content is not text a reader sees, read as browsers read
+/// `<script>` and `<style>`: up to their end tag, with no markup inside (a
+/// `<` in a script, `if (i<n)`, opens no tag).
+const HIDDEN: &[&str] = &["script", "style", "template", "title"];
+
+/// Elements that may stand in `<head>`; any other start tag (or text) ends
+/// it, as in browsers: a `<head>` that no `</head>` or `<body>` closes does
+/// not hide the mail.
+const IN_HEAD: &[&str] = &[
+    "base", "basefont", "bgsound", "link", "meta", "noscript", "script", "style", "template",
+    "title",
+];
 
 /// A `<hr>`, as Outlook writes it in the text of an HTML mail: above a
 /// reply's header block, it is where [`crate::quotes`] sees the quoted
@@ -78,8 +88,10 @@ pub fn to_text(html: &str) -> String {
         space: false,
         quote_depth: 0,
         pre_depth: 0,
-        hidden: None,
+        in_head: false,
         cells: 0,
+        no_end_tag_after: [usize::MAX; HIDDEN.len()],
+        no_body_after: usize::MAX,
     };
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -88,7 +100,7 @@ pub fn to_text(html: &str) -> String {
             b'<' => i = w.markup(html, i),
             b'&' => i = w.entity(html, i),
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
-                if w.pre_depth > 0 && w.hidden.is_none() {
+                if w.pre_depth > 0 {
                     match bytes[i] {
                         b'\n' => w.line_break(),
                         b'\r' => {}
@@ -120,19 +132,24 @@ struct Writer {
     space: bool,
     quote_depth: usize,
     pre_depth: usize,
-    /// The hidden element being skipped, until its end tag.
-    hidden: Option<&'static str>,
+    /// In `<head>`, whose text is not shown.
+    in_head: bool,
     /// Cells of the table row so far.
     cells: usize,
+    /// Where the mail has no more end tag of each [`HIDDEN`] element.
+    no_end_tag_after: [usize; HIDDEN.len()],
+    /// Where the mail has no more `<body`.
+    no_body_after: usize,
 }
 
 impl Writer {
     /// Writes text (no markup in it), with the quote prefix at a line's
     /// start and one space for any whitespace before it.
     fn text(&mut self, s: &str) {
-        if self.hidden.is_some() || s.is_empty() {
+        if s.is_empty() {
             return;
         }
+        self.in_head = false;
         if !self.line_has_text {
             for _ in 0..self.quote_depth {
                 self.out.push_str("> ");
@@ -189,27 +206,32 @@ impl Writer {
         }
         let name = html[name_at..name_at + name_len].to_ascii_lowercase();
         let self_closing = end >= 2 && bytes[end - 2] == b'/';
-        if let Some(hidden) = self.hidden {
-            if closing && name == hidden {
-                self.hidden = None;
-            } else if !closing && name == "body" {
-                // A `<head>` (or a `<style>` in it) left open ends there.
-                self.hidden = None;
+        if self.in_head {
+            if closing {
+                // `</head>` ends it; other end tags in it are dropped.
+                self.in_head = name != "head" && name != "body" && name != "html";
+                return end;
             }
+            if !IN_HEAD.contains(&name.as_str()) {
+                self.in_head = false;
+            }
+        }
+        if !closing
+            && !self_closing
+            && let Some(h) = HIDDEN.iter().position(|&h| h == name)
+        {
+            return self.raw_text_end(bytes, end, h);
+        }
+        if !closing && name == "head" {
+            self.in_head = !self_closing;
             return end;
         }
-        self.tag(&name, closing, self_closing);
+        self.tag(&name, closing);
         end
     }
 
     /// What the tag `name` does to the text.
-    fn tag(&mut self, name: &str, closing: bool, self_closing: bool) {
-        if let Some(&hidden) = HIDDEN.iter().find(|&&h| h == name) {
-            if !closing && !self_closing {
-                self.hidden = Some(hidden);
-            }
-            return;
-        }
+    fn tag(&mut self, name: &str, closing: bool) {
         match name {
             "br" => return self.line_break(),
             "td" | "th" if !closing => {
@@ -243,6 +265,50 @@ impl Writer {
             }
             _ => {}
         }
+    }
+
+    /// The position just after the end tag of the hidden element
+    /// `HIDDEN[h]` whose content starts at `from` (`</name` followed by a
+    /// space, `/` or `>`, in any case). Without one, the element ends before
+    /// the next `<body` (a `<style>` left open in `<head>`), else with the
+    /// mail.
+    fn raw_text_end(&mut self, bytes: &[u8], from: usize, h: usize) -> usize {
+        let name = HIDDEN[h].as_bytes();
+        // Each search runs to the end of the mail at most once.
+        if from < self.no_end_tag_after[h] {
+            let mut at = from;
+            while let Some(lt) = find(bytes, at, b"</") {
+                let name_at = lt + 2;
+                let after = name_at + name.len();
+                let named = bytes
+                    .get(name_at..after)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name));
+                if named
+                    && matches!(
+                        bytes.get(after),
+                        None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
+                    )
+                {
+                    return tag_end(bytes, after);
+                }
+                at = name_at;
+            }
+            self.no_end_tag_after[h] = from;
+        }
+        if from < self.no_body_after {
+            let body = memchr::memmem::find_iter(&bytes[from..], b"<")
+                .map(|n| from + n)
+                .find(|&lt| {
+                    bytes
+                        .get(lt + 1..lt + 5)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(b"body"))
+                });
+            if let Some(body) = body {
+                return body;
+            }
+            self.no_body_after = from;
+        }
+        bytes.len()
     }
 
     /// Reads the entity at `start` (a `&`); returns where the text goes on.
@@ -378,6 +444,38 @@ mod tests {
         assert_eq!(to_text("<!DOCTYPE html><?xml version=\"1.0\"?>ok"), "ok");
         assert_eq!(to_text("cut <div"), "cut");
         assert_eq!(to_text("<hr>below"), format!("{RULE}\nbelow"));
+    }
+
+    #[test]
+    fn scripts_styles_and_head_end_as_in_browsers() {
+        // A `<` in a script opens no tag, which would run over its end tag
+        // and hide the rest of the mail.
+        assert_eq!(
+            to_text("<head><script>if (i<n) return;</script></head><body><p>shown</p></body>"),
+            "shown"
+        );
+        assert_eq!(
+            to_text("<div>a</div><script>s = \"</div>\"; if (a<b) {}</SCRIPT >\n<p>b</p>"),
+            "a\nb"
+        );
+        // A `<head>` that nothing closes ends where the body's content
+        // starts, as browsers end it.
+        assert_eq!(
+            to_text(
+                "<html><head><meta charset=\"utf-8\"><title>t</title><div>Body text</div></html>"
+            ),
+            "Body text"
+        );
+        assert_eq!(
+            to_text("<head><meta charset=utf-8>Plain text"),
+            "Plain text"
+        );
+        // A `<style>` left open in `<head>` ends at `<body>`; else with the mail.
+        assert_eq!(to_text("<head><style>p{}<body>shown"), "shown");
+        assert_eq!(
+            to_text("<style>p{}</stylex></style>shown<style>p{}"),
+            "shown"
+        );
     }
 
     #[test]
