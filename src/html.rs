@@ -92,6 +92,7 @@ pub fn to_text(html: &str) -> String {
         cells: 0,
         no_end_tag_after: [usize::MAX; HIDDEN.len()],
         no_body_after: usize::MAX,
+        no_quote_after: [usize::MAX; 2],
     };
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -140,6 +141,8 @@ struct Writer {
     no_end_tag_after: [usize; HIDDEN.len()],
     /// Where the mail has no more `<body`.
     no_body_after: usize,
+    /// Where the mail has no more `"`, and no more `'`.
+    no_quote_after: [usize; 2],
 }
 
 impl Writer {
@@ -200,10 +203,11 @@ impl Writer {
             self.text("<");
             return start + 1;
         }
-        let end = tag_end(bytes, start + 1);
         if !is_tag {
-            return end; // <!DOCTYPE ...>, <?xml ...?>
+            // <!DOCTYPE ...>, <?xml ...?>, <![if !supportLists]>
+            return memchr::memchr(b'>', rest).map_or(bytes.len(), |n| start + n + 1);
         }
+        let end = self.tag_end(bytes, name_at + name_len);
         let name = html[name_at..name_at + name_len].to_ascii_lowercase();
         let self_closing = end >= 2 && bytes[end - 2] == b'/';
         if self.in_head {
@@ -289,7 +293,7 @@ impl Writer {
                         None | Some(b'>' | b'/' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
                     )
                 {
-                    return tag_end(bytes, after);
+                    return self.tag_end(bytes, after);
                 }
                 at = name_at;
             }
@@ -307,6 +311,47 @@ impl Writer {
                 return body;
             }
             self.no_body_after = from;
+        }
+        bytes.len()
+    }
+
+    /// The position just after the `>` that ends the tag whose name ends
+    /// before `from`, as browsers read it: a quote opens an attribute value
+    /// only right after `=` (so `<font face="x"">` and `<a href=it's>` end at
+    /// their `>`), and a quoted value may hold `>`. A value whose quote is
+    /// never closed ends at the first `>` after it (browsers let it run to
+    /// the end of the mail: one stray quote would hide all that follows).
+    /// The end of `bytes` if no `>` comes.
+    fn tag_end(&mut self, bytes: &[u8], from: usize) -> usize {
+        let mut value_may_start = false;
+        let mut i = from;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match b {
+                b'>' => return i + 1,
+                b'=' => value_may_start = true,
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {}
+                b'"' | b'\'' if value_may_start => {
+                    let q = usize::from(b == b'\'');
+                    let close = if i < self.no_quote_after[q] {
+                        memchr::memchr(b, &bytes[i + 1..]).map(|n| i + 1 + n)
+                    } else {
+                        None
+                    };
+                    match close {
+                        Some(close) => i = close,
+                        None => {
+                            // Each search runs to the end of the mail once.
+                            self.no_quote_after[q] = self.no_quote_after[q].min(i);
+                            return memchr::memchr(b'>', &bytes[i..])
+                                .map_or(bytes.len(), |n| i + n + 1);
+                        }
+                    }
+                    value_may_start = false;
+                }
+                _ => value_may_start = false,
+            }
+            i += 1;
         }
         bytes.len()
     }
@@ -361,22 +406,6 @@ impl Writer {
         }
         text
     }
-}
-
-/// The position just after the `>` that ends the tag opened before `from`
-/// (quoted attribute values may hold `>`); the end of `bytes` if none does.
-fn tag_end(bytes: &[u8], from: usize) -> usize {
-    let mut quote: Option<u8> = None;
-    for (i, &b) in bytes.iter().enumerate().skip(from) {
-        match (quote, b) {
-            (Some(q), _) if b == q => quote = None,
-            (Some(_), _) => {}
-            (None, b'"' | b'\'') => quote = Some(b),
-            (None, b'>') => return i + 1,
-            (None, _) => {}
-        }
-    }
-    bytes.len()
 }
 
 /// Where `needle` first occurs in `bytes` from `from` on.
@@ -476,6 +505,31 @@ mod tests {
             to_text("<style>p{}</stylex></style>shown<style>p{}"),
             "shown"
         );
+    }
+
+    #[test]
+    fn stray_quotes_in_tags_hide_nothing() {
+        // A quote opens a value only after `=`, as in browsers.
+        assert_eq!(
+            to_text(
+                "<font face=\"MS Gothic\"\">Text</font> <a href=http://x.example/it's>one</a> two"
+            ),
+            "Text one two"
+        );
+        // A value whose quote is never closed ends at the next `>`.
+        assert_eq!(
+            to_text("<div>one <a href=\"http://x.example/>two</a> three</div><p>four</p>"),
+            "one two three\nfour"
+        );
+        assert_eq!(to_text("<p title='it>a</p><p>b</p>"), "a\nb");
+        assert_eq!(to_text("<a b=\"c>d"), "d");
+        // Quoted values still hold `>`.
+        assert_eq!(to_text("<a title=\"a>b\" x = '>'>link</a>"), "link");
+        let n = 100_000;
+        let html = "<a x=\">".repeat(n) + &"<b y='>".repeat(n) + "end";
+        let started = std::time::Instant::now();
+        assert_eq!(to_text(&html), "end");
+        assert!(started.elapsed().as_secs() < 5);
     }
 
     #[test]
