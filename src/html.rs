@@ -77,6 +77,11 @@ const IN_HEAD: &[&str] = &[
 /// message begin.
 const RULE: &str = "________________________________";
 
+/// The most `> ` written before a line: deeper blockquotes are quoted as
+/// deep as this (a hundred thousand nested blockquotes, each line prefixed
+/// with all of them, made gigabytes of text of a megabyte of mail).
+const MAX_QUOTE_PREFIX: usize = 32;
+
 /// The longest entity read (`&CounterClockwiseContourIntegral;` is 33 bytes).
 const MAX_ENTITY: usize = 40;
 
@@ -154,7 +159,7 @@ impl Writer {
         }
         self.in_head = false;
         if !self.line_has_text {
-            for _ in 0..self.quote_depth {
+            for _ in 0..self.quote_depth.min(MAX_QUOTE_PREFIX) {
                 self.out.push_str("> ");
             }
             self.line_has_text = true;
@@ -542,7 +547,17 @@ mod tests {
         );
         let started = std::time::Instant::now();
         let text = to_text(&html);
-        assert!(text.ends_with("> deep"), "{}", &text[text.len() - 20..]);
+        assert_eq!(text, "> ".repeat(MAX_QUOTE_PREFIX) + "deep");
         assert!(started.elapsed().as_secs() < 5);
+        // Every line of a deep quote is prefixed: the text stays the size of
+        // the mail.
+        let html = "<blockquote>".repeat(n) + &"a<br>".repeat(n);
+        let text = to_text(&html);
+        assert_eq!(text.lines().count(), n);
+        assert!(
+            text.len() <= n * (2 * MAX_QUOTE_PREFIX + 2),
+            "{}",
+            text.len()
+        );
     }
 }
