@@ -106,15 +106,7 @@ pub fn to_text(html: &str) -> String {
             b'<' => i = w.markup(html, i),
             b'&' => i = w.entity(html, i),
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
-                if w.pre_depth > 0 {
-                    match bytes[i] {
-                        b'\n' => w.line_break(),
-                        b'\r' => {}
-                        _ => w.text(&html[i..i + 1]),
-                    }
-                } else {
-                    w.space = true;
-                }
+                w.whitespace(bytes[i]);
                 i += 1;
             }
             _ => {
@@ -168,6 +160,20 @@ impl Writer {
         }
         self.space = false;
         self.out.push_str(s);
+    }
+
+    /// A space, tab, line end or form feed of the HTML.
+    fn whitespace(&mut self, b: u8) {
+        if self.pre_depth == 0 {
+            self.space = true;
+            return;
+        }
+        match b {
+            b'\n' => self.line_break(),
+            b'\r' => {}
+            b'\t' => self.text("\t"),
+            _ => self.text(" "),
+        }
     }
 
     /// Ends the line, unless it is empty.
@@ -381,10 +387,14 @@ impl Writer {
         mail_parser::decoders::html::add_html_token(&mut decoded, &bytes[start..end], false);
         // A no-break space is a space between words (`&nbsp;` pads table
         // cells and indents in Outlook's HTML).
-        if decoded == "\u{a0}" {
-            self.space = true;
-        } else {
-            self.text(&decoded);
+        // `&#13;&#10;` and `&#9;` are whitespace as the characters are: a
+        // line end written as it is would start a line without its quote
+        // prefix. Other control characters are not seen.
+        match decoded.as_bytes() {
+            [0xc2, 0xa0] => self.space = true,
+            &[b @ (b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')] => self.whitespace(b),
+            _ if decoded.chars().all(char::is_control) => {}
+            _ => self.text(&decoded),
         }
         end
     }
@@ -535,6 +545,15 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(to_text(&html), "end");
         assert!(started.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn whitespace_entities_are_whitespace() {
+        let text =
+            to_text("<blockquote>one&#13;&#10;two&#10;three&NewLine;four&#9;five</blockquote>");
+        assert_eq!(text, "> one two three four five");
+        assert_eq!(to_text("<pre>a&#10;b&#x9;c</pre>"), "a\nb\tc");
+        assert_eq!(to_text("a&#0;b&#x1;c&#x7F;d"), "abcd");
     }
 
     #[test]
