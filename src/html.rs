@@ -91,6 +91,7 @@ pub fn to_text(html: &str) -> String {
         out: String::with_capacity(html.len() / 2),
         line_has_text: false,
         space: false,
+        space_ends_line: false,
         quote_depth: 0,
         pre_depth: 0,
         in_head: false,
@@ -128,6 +129,8 @@ struct Writer {
     line_has_text: bool,
     /// Whitespace came since the last text.
     space: bool,
+    /// A line end was in that whitespace.
+    space_ends_line: bool,
     quote_depth: usize,
     pre_depth: usize,
     /// In `<head>`, whose text is not shown.
@@ -155,17 +158,30 @@ impl Writer {
                 self.out.push_str("> ");
             }
             self.line_has_text = true;
-        } else if self.space {
+        } else if self.space && !self.joins_wrapped_line(s) {
             self.out.push(' ');
         }
         self.space = false;
+        self.space_ends_line = false;
         self.out.push_str(s);
+    }
+
+    /// Whether the whitespace before `s` is a line end of the HTML between
+    /// two East Asian wide characters, which browsers render as nothing
+    /// (CSS Text's segment break rule): Outlook wraps the lines of its HTML
+    /// in the middle of Japanese words (`ご確` / `認`), and a space there
+    /// splits the word for search.
+    fn joins_wrapped_line(&self, s: &str) -> bool {
+        self.space_ends_line
+            && self.out.chars().next_back().is_some_and(is_wide)
+            && s.chars().next().is_some_and(is_wide)
     }
 
     /// A space, tab, line end or form feed of the HTML.
     fn whitespace(&mut self, b: u8) {
         if self.pre_depth == 0 {
             self.space = true;
+            self.space_ends_line |= matches!(b, b'\n' | b'\r');
             return;
         }
         match b {
@@ -183,6 +199,7 @@ impl Writer {
             self.line_has_text = false;
         }
         self.space = false;
+        self.space_ends_line = false;
     }
 
     /// A `<br>` (or a newline in `<pre>`): ends the line, an empty one too.
@@ -193,6 +210,7 @@ impl Writer {
         self.out.push('\n');
         self.line_has_text = false;
         self.space = false;
+        self.space_ends_line = false;
     }
 
     /// Reads the markup at `start` (a `<`); returns where the text goes on.
@@ -423,6 +441,21 @@ impl Writer {
     }
 }
 
+/// An East Asian wide character of a script written without spaces
+/// (Chinese characters, kana, their punctuation and full-width forms; not
+/// Hangul, written with spaces).
+fn is_wide(c: char) -> bool {
+    matches!(c,
+        '\u{2E80}'..='\u{312F}'
+            | '\u{3190}'..='\u{A4CF}'
+            | '\u{F900}'..='\u{FAFF}'
+            | '\u{FE30}'..='\u{FE4F}'
+            | '\u{FF00}'..='\u{FF60}'
+            | '\u{FF61}'..='\u{FF9F}'
+            | '\u{FFE0}'..='\u{FFE6}'
+            | '\u{20000}'..='\u{3FFFD}')
+}
+
 /// Where `needle` first occurs in `bytes` from `from` on.
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(bytes.get(from..)?, needle).map(|n| from + n)
@@ -554,6 +587,16 @@ mod tests {
         assert_eq!(text, "> one two three four five");
         assert_eq!(to_text("<pre>a&#10;b&#x9;c</pre>"), "a\nb\tc");
         assert_eq!(to_text("a&#0;b&#x1;c&#x7F;d"), "abcd");
+    }
+
+    #[test]
+    fn a_line_end_between_japanese_characters_is_no_space() {
+        let html = "<p class=MsoNormal>ご確\r\n認のほど、<span>よろしく</span>\nお願いいたします。\nThanks\nand 「見積」\n（再送）</p>\
+            <p>請求書 送付</p><p>한국어\n문장</p>";
+        assert_eq!(
+            to_text(html),
+            "ご確認のほど、よろしくお願いいたします。 Thanks and 「見積」（再送）\n請求書 送付\n한국어 문장"
+        );
     }
 
     #[test]
