@@ -26,8 +26,9 @@ use crate::export::{self, AuditEntry};
 use crate::index;
 use crate::pack::{self, PackRef};
 use crate::parse::ParsedMessage;
+use crate::repack;
 use crate::store::Store;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rusqlite::params;
 use std::collections::HashSet;
 use tantivy::IndexWriter;
@@ -205,6 +206,14 @@ pub fn erase(
         ..audit.clone()
     };
     export::insert_audit(store, &audit, now)?;
+    // The dictionary was trained on the archive's first messages: if they
+    // were among these, it holds pieces of them, and every frame needs it.
+    // The repack that replaces it is recorded as owed with the deletion, so
+    // that a kill or a failure before it is done leaves it to the next
+    // erase, gc or check --repair ([`finish_repack`]).
+    if pack::dictionaries_hold(&archive.originals_dir(), &traces)? {
+        store.set_meta(repack::PENDING, "1")?;
+    }
     store.commit()?;
     if abort_requested() {
         std::process::abort();
@@ -213,13 +222,27 @@ pub fn erase(
     done.original_bytes = finished.original_bytes;
     done.segments_rewritten = finished.segments_rewritten;
     done.vacuum_pending = finished.vacuum_pending;
-    // The dictionary was trained on the archive's first messages: if they
-    // were among these, it holds pieces of them, and every frame needs it.
-    if pack::dictionaries_hold(&archive.originals_dir(), &traces)? {
-        crate::repack::repack(archive, store)?;
-        done.dictionary_replaced = true;
-    }
+    done.dictionary_replaced = finish_repack(archive, store)?;
     Ok(done)
+}
+
+/// Whether an erasure found its messages' addresses or Message-IDs in the
+/// compression dictionary and the repack replacing it is still to do.
+pub fn repack_pending(store: &Store) -> Result<bool> {
+    Ok(store.meta(repack::PENDING)?.is_some())
+}
+
+/// Carries out the repack an erasure recorded as owed ([`repack_pending`]),
+/// once its messages' erasure is finished ([`finish`]); true when it ran.
+pub fn finish_repack(archive: &Archive, store: &Store) -> Result<bool> {
+    if !repack_pending(store)? {
+        return Ok(false);
+    }
+    if !pending(store)?.is_empty() {
+        bail!("an erasure is left unfinished: the dictionary is replaced after it");
+    }
+    repack::repack(archive, store)?;
+    Ok(true)
 }
 
 /// Whether an erasure is left unfinished: its messages ([`pending`]), or

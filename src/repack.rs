@@ -33,6 +33,11 @@ const REPACKED_BELOW: &str = "repacked_below";
 /// `meta` key: the only dictionary frames use after a repack (0: none).
 const REPACK_DICTIONARY: &str = "repack_dictionary";
 
+/// `meta` key: an erasure found addresses or Message-IDs of what it erased
+/// in the dictionary and a repack is owed ([`crate::erase`]); the repack's
+/// transaction removes it.
+pub(crate) const PENDING: &str = "repack_pending";
+
 /// The tables that refer to originals in packs, each with its columns of
 /// the original's length and hash.
 const TABLES: &[&str] = &["messages", "locations", "rejects"];
@@ -127,6 +132,9 @@ pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     store.set_meta("pack_len", &len.to_string())?;
     store.set_meta(REPACKED_BELOW, &first.to_string())?;
     store.set_meta(REPACK_DICTIONARY, &done.dictionary.unwrap_or(0).to_string())?;
+    store
+        .conn
+        .execute("DELETE FROM meta WHERE key = ?1", [PENDING])?;
     store.commit().context("cannot record the new packs")?;
     abort_if("repack-committed");
     done.originals = moved.len() as u64;

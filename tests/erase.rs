@@ -635,3 +635,56 @@ fn a_repack_killed_before_or_after_its_commit_leaves_a_whole_archive() {
         assert!(o.status.success(), "{step}: {}{}", stdout(&o), stderr(&o));
     }
 }
+
+/// The address the first messages of [`mailbox_led_by_one_customer`] share.
+const LEADING_ADDRESS: &[u8] = b"hanako.kimura@kimura-seimitsu.example";
+
+/// Whether a dictionary file of the archive holds [`LEADING_ADDRESS`].
+fn dictionary_holds_leading_address(a: &Path) -> bool {
+    originals(a)
+        .iter()
+        .filter(|n| n.ends_with(".zdict"))
+        .map(|n| std::fs::read(a.join("originals").join(n)).unwrap())
+        .any(|d| {
+            d.windows(LEADING_ADDRESS.len())
+                .any(|w| w == LEADING_ADDRESS)
+        })
+}
+
+#[test]
+fn an_erase_killed_before_replacing_the_dictionary_leaves_it_to_check_repair() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = mailbox_led_by_one_customer(tmp.path());
+    let a = tmp.path().join("archive");
+    import_with_env(&a, ("KURA_TEST_DICT_SAMPLES", "16"), &[&md]);
+    assert!(
+        dictionary_holds_leading_address(&a),
+        "the test needs a dictionary holding the address"
+    );
+    let before = raw_originals(&a);
+    let o = run(kura(&a).env("KURA_TEST_ABORT_AT", "erase-committed").args([
+        "erase",
+        "--yes",
+        "customer:kimura-seimitsu.example",
+    ]));
+    assert!(!o.status.success(), "the erase was not killed");
+    // The next import finishes the erasure; the dictionary is still owed.
+    import(&a, &[&md]);
+    let o = run(kura(&a).args(["check", "--format", "json"]));
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("compression dictionary"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(!dictionary_holds_leading_address(&a));
+    let kept = raw_originals(&a);
+    assert_eq!(kept.len(), 10);
+    for (id, raw) in &kept {
+        assert_eq!(Some(raw), before.get(id), "{id}");
+    }
+    let o = run(kura(&a).arg("check"));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}

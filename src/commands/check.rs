@@ -280,6 +280,21 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
         }
     }
 
+    // The dictionary an erasure found its messages' addresses in, and that
+    // a kill or a failure kept from being replaced.
+    if erase::repack_pending(&store)? {
+        let p = report.problem(
+            "erase_pending",
+            None,
+            None,
+            "the compression dictionary still holds addresses or Message-IDs of erased messages (an interrupted kura erase: kura erase, kura gc or check --repair replaces it)".to_string(),
+        );
+        if repair && erase::pending(&store)?.is_empty() {
+            erase::finish_repack(archive, &store)?;
+            report.mark_repaired(p);
+        }
+    }
+
     // 1. The database.
     {
         let mut q = store.conn.prepare("PRAGMA integrity_check")?;

@@ -32,6 +32,7 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     // catches up with a killed import, and a killed erasure is finished.
     recover(&archive, &store, &mut writer, &fields)?;
     erase::finish(&archive, &store, &mut writer)?;
+    erase::finish_repack(&archive, &store)?;
 
     // --dry-run lists them: one line each, or in the JSON summary.
     let mut listed = Vec::new();

@@ -52,7 +52,8 @@ pub fn compact(archive: &Archive, repack: bool) -> Result<GcReport> {
         .wait()
         .context("cannot remove unused index files")?;
     let store = Store::open_rw(archive)?;
-    let repacked = if repack {
+    // A repack an interrupted erase still owes is done too.
+    let repacked = if repack || erase::repack_pending(&store)? {
         // An erasure left unfinished still names frames of the old packs.
         erase::finish(archive, &store, &mut writer)?;
         Some(crate::repack::repack(archive, &store)?)
