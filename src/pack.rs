@@ -138,24 +138,39 @@ fn load_dictionary(dir: &Path) -> Result<Option<Arc<Dictionary>>> {
 /// Trains a dictionary on `samples` (concatenated, `sizes` each) and stores it
 /// durably in `dir` (temporary file, sync, rename, sync of the folder). `None`
 /// when zstd finds nothing worth a dictionary in the samples.
-pub(crate) fn train_dictionary(
+fn train_dictionary(
     dir: &Path,
     samples: &[u8],
     sizes: &[usize],
 ) -> Result<Option<Arc<Dictionary>>> {
+    match trained_dictionary(samples, sizes) {
+        Some((bytes, dict)) => store_dictionary(dir, &bytes, dict).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A dictionary trained on `samples` (concatenated, `sizes` each), with its
+/// bytes; `None` when zstd finds nothing worth a dictionary in them.
+pub(crate) fn trained_dictionary(samples: &[u8], sizes: &[usize]) -> Option<(Vec<u8>, Dictionary)> {
     let max = DICT_MAX_BYTES.min(samples.len() / 8);
-    let Ok(bytes) = zstd::dict::from_continuous(samples, sizes, max) else {
-        return Ok(None);
-    };
-    let Some(dict) = Dictionary::new(&bytes) else {
-        return Ok(None);
-    };
+    let bytes = zstd::dict::from_continuous(samples, sizes, max).ok()?;
+    let dict = Dictionary::new(&bytes)?;
+    Some((bytes, dict))
+}
+
+/// Stores `dict`, trained as `bytes`, durably in `dir` (temporary file, sync,
+/// rename, sync of the folder); nothing is written when it is there already.
+pub(crate) fn store_dictionary(
+    dir: &Path,
+    bytes: &[u8],
+    dict: Dictionary,
+) -> Result<Arc<Dictionary>> {
     let path = dict_path(dir, dict.id);
     // The id is a hash of the content: a file of that id with other bytes
     // (a collision) must not be replaced, as its frames need it.
     if let Ok(existing) = std::fs::read(&path) {
         if existing == bytes {
-            return Ok(Some(Arc::new(dict)));
+            return Ok(Arc::new(dict));
         }
         bail!(
             "a new dictionary would replace {}, which holds another one",
@@ -169,7 +184,7 @@ pub(crate) fn train_dictionary(
         .truncate(true)
         .open(&tmp)
         .with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(&bytes)
+    f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path)
@@ -177,7 +192,7 @@ pub(crate) fn train_dictionary(
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync {}", dir.display()))?;
-    Ok(Some(Arc::new(dict)))
+    Ok(Arc::new(dict))
 }
 
 /// The dictionary an import compresses with: the archive's, or one trained

@@ -14,7 +14,8 @@
 //! before one SQLite transaction points every row at them and records what
 //! is to be removed ([`REPACKED_BELOW`], [`REPACK_DICTIONARY`]). A kill
 //! before the commit leaves the archive as it was, with new pack files past
-//! the last one that [`cleanup`] removes; a kill after it leaves old files
+//! the last one and the new dictionary ([`REPACK_NEW_DICTIONARY`]), that
+//! [`cleanup`] removes; a kill after it leaves old files
 //! that [`cleanup`] removes (every writer calls it before writing). A
 //! dictionary file is only ever removed once every frame was rewritten
 //! without it.
@@ -32,6 +33,12 @@ const REPACKED_BELOW: &str = "repacked_below";
 
 /// `meta` key: the only dictionary frames use after a repack (0: none).
 const REPACK_DICTIONARY: &str = "repack_dictionary";
+
+/// `meta` key: the dictionary a repack is writing, recorded before its file
+/// is created (when no such file was there): until the repack commits, the
+/// file is left over and [`cleanup`] removes it, so that no import takes it
+/// for the archive's dictionary.
+const REPACK_NEW_DICTIONARY: &str = "repack_new_dictionary";
 
 /// `meta` key: an erasure found addresses or Message-IDs of what it erased
 /// in the dictionary and a repack is owed ([`crate::erase`]); the repack's
@@ -97,7 +104,7 @@ pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     // Read in the order of the packs, so that old and new files stream.
     frames.sort_by_key(|f| (f.at.pack, f.at.offset));
     let mut reader = PackReader::new(&dir);
-    let dict = train(&dir, &frames, &mut reader)?;
+    let dict = train(&dir, store, &frames, &mut reader)?;
     done.dictionary = dict.as_ref().map(|d| d.id());
     let mut compressor =
         Compressor::with_dictionaries(Arc::new(DictionaryTrainer::holding(dict.clone())))?;
@@ -132,9 +139,10 @@ pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     store.set_meta("pack_len", &len.to_string())?;
     store.set_meta(REPACKED_BELOW, &first.to_string())?;
     store.set_meta(REPACK_DICTIONARY, &done.dictionary.unwrap_or(0).to_string())?;
-    store
-        .conn
-        .execute("DELETE FROM meta WHERE key = ?1", [PENDING])?;
+    store.conn.execute(
+        "DELETE FROM meta WHERE key IN (?1, ?2)",
+        [PENDING, REPACK_NEW_DICTIONARY],
+    )?;
     store.commit().context("cannot record the new packs")?;
     abort_if("repack-committed");
     done.originals = moved.len() as u64;
@@ -156,6 +164,7 @@ fn abort_if(step: &str) {
 /// over the archive (rejects and conflicting copies are no samples).
 fn train(
     dir: &Path,
+    store: &Store,
     frames: &[Frame],
     reader: &mut PackReader,
 ) -> Result<Option<Arc<pack::Dictionary>>> {
@@ -174,13 +183,20 @@ fn train(
     if sizes.len() < 2 {
         return Ok(None);
     }
-    pack::train_dictionary(dir, &data, &sizes)
+    let Some((bytes, dict)) = pack::trained_dictionary(&data, &sizes) else {
+        return Ok(None);
+    };
+    if !pack::dict_path(dir, dict.id()).exists() {
+        store.set_meta(REPACK_NEW_DICTIONARY, &dict.id().to_string())?;
+    }
+    pack::store_dictionary(dir, &bytes, dict).map(Some)
 }
 
-/// Removes what a repack left behind: pack files past the last one (a
-/// repack that did not commit, or an import killed as it started a pack),
-/// and once a repack committed, the packs before its first and every
-/// dictionary but its own. Cheap when there is nothing to do.
+/// Removes what a repack left behind: pack files past the last one and the
+/// dictionary it trained (a repack that did not commit; pack files also of
+/// an import killed as it started a pack), and once a repack committed, the
+/// packs before its first and every dictionary but its own. Cheap when
+/// there is nothing to do.
 pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
     let last = store.meta_i64("pack")?.max(1);
     let below = store
@@ -188,6 +204,10 @@ pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
         .and_then(|v| v.parse::<i64>().ok());
     let keep_dict = store
         .meta(REPACK_DICTIONARY)?
+        .and_then(|v| v.parse::<u32>().ok());
+    // Recorded by a repack that did not commit (one that did removed it).
+    let uncommitted_dict = store
+        .meta(REPACK_NEW_DICTIONARY)?
         .and_then(|v| v.parse::<u32>().ok());
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -202,6 +222,7 @@ pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
             n > last || below.is_some_and(|b| n < b)
         } else if let Some(id) = dict_id(&name) {
             keep_dict.is_some_and(|k| k != id)
+                || (keep_dict.is_none() && uncommitted_dict == Some(id))
         } else {
             false
         };
@@ -217,10 +238,10 @@ pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
             .and_then(|d| d.sync_all())
             .with_context(|| format!("cannot sync {}", dir.display()))?;
     }
-    if below.is_some() || keep_dict.is_some() {
+    if below.is_some() || keep_dict.is_some() || uncommitted_dict.is_some() {
         store.conn.execute(
-            "DELETE FROM meta WHERE key IN (?1, ?2)",
-            [REPACKED_BELOW, REPACK_DICTIONARY],
+            "DELETE FROM meta WHERE key IN (?1, ?2, ?3)",
+            [REPACKED_BELOW, REPACK_DICTIONARY, REPACK_NEW_DICTIONARY],
         )?;
     }
     Ok(())

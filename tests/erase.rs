@@ -616,6 +616,13 @@ fn a_repack_killed_before_or_after_its_commit_leaves_a_whole_archive() {
     for step in ["repack-written", "repack-committed"] {
         let (_tmp, a) = archive();
         let before = raw_originals(&a);
+        let dictionaries = |a: &Path| -> Vec<String> {
+            originals(a)
+                .into_iter()
+                .filter(|n| n.ends_with(".zdict"))
+                .collect()
+        };
+        let dictionaries_before = dictionaries(&a);
         let o = run(kura(&a)
             .env("KURA_TEST_ABORT_AT", step)
             .args(["gc", "--repack"]));
@@ -630,6 +637,13 @@ fn a_repack_killed_before_or_after_its_commit_leaves_a_whole_archive() {
             .filter(|n| n.starts_with("pack-"))
             .collect();
         assert_eq!(packs.len(), 1, "{step}: {packs:?}");
+        // The dictionary of a repack that did not commit goes with its
+        // packs; that of one that did is the only one left.
+        if step == "repack-written" {
+            assert_eq!(dictionaries(&a), dictionaries_before, "{step}");
+        } else {
+            assert!(dictionaries(&a).len() <= 1, "{step}");
+        }
         assert_eq!(raw_originals(&a), before, "{step}");
         let o = run(kura(&a).arg("check"));
         assert!(o.status.success(), "{step}: {}{}", stdout(&o), stderr(&o));
