@@ -228,6 +228,9 @@ pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
         };
         if stale {
             let path = entry.path();
+            if dict_id(&name).is_some() {
+                zero_file(&path)?;
+            }
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove {}", path.display()))?;
             removed = true;
@@ -244,6 +247,26 @@ pub fn cleanup(dir: &Path, store: &Store) -> Result<()> {
             [REPACKED_BELOW, REPACK_DICTIONARY, REPACK_NEW_DICTIONARY],
         )?;
     }
+    Ok(())
+}
+
+/// Overwrites the file at `path` with zeros and syncs it, before it is
+/// removed: a dictionary holds pieces of the mail it was trained on (erased
+/// mail among them, when an erasure replaced it), which the removal alone
+/// would leave on the disk.
+fn zero_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| {
+            let len = f.metadata()?.len();
+            f.write_all_at(&vec![0u8; len as usize], 0)?;
+            f.sync_all()?;
+            Ok(f)
+        })
+        .with_context(|| format!("cannot overwrite {}", path.display()))?;
+    drop(f);
     Ok(())
 }
 

@@ -532,6 +532,13 @@ fn a_dictionary_holding_the_erased_addresses_is_replaced() {
         "the test needs a dictionary holding the address"
     );
     let kept_before = raw_originals(&a);
+    // A second name for the dictionary's file shows what its removal
+    // leaves of its bytes on the disk.
+    let linked = tmp.path().join("dictionary-bytes");
+    std::fs::create_dir(&linked).unwrap();
+    for n in originals(&a).iter().filter(|n| n.ends_with(".zdict")) {
+        std::fs::hard_link(a.join("originals").join(n), linked.join(n)).unwrap();
+    }
 
     let o = run(kura(&a).args([
         "erase",
@@ -545,6 +552,13 @@ fn a_dictionary_holding_the_erased_addresses_is_replaced() {
     assert_eq!(done["messages"], 30, "{done}");
     assert_eq!(done["dictionary_replaced"], true, "{done}");
     assert!(!holds(&dict_of(&a)));
+    for e in std::fs::read_dir(&linked).unwrap() {
+        let left = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(
+            !holds(&left),
+            "the removed dictionary's bytes are still on the disk"
+        );
+    }
     let kept = raw_originals(&a);
     assert_eq!(kept.len(), 10);
     for (id, raw) in &kept {
