@@ -75,8 +75,23 @@ struct Frame {
 pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     let dir = archive.originals_dir();
     cleanup(&dir, store)?;
+    rewrite(&dir, store).map_err(|e| {
+        // What it wrote is removed at once, not by the next writer: a
+        // repack that failed for want of room leaves the disk as it was.
+        if !store.conn.is_autocommit() {
+            let _ = store.conn.execute_batch("ROLLBACK");
+        }
+        match cleanup(&dir, store) {
+            Ok(()) => e,
+            Err(c) => e.context(format!("{c:#}")),
+        }
+    })
+}
+
+/// [`repack`] once what earlier repacks left is removed.
+fn rewrite(dir: &Path, store: &Store) -> Result<Repack> {
     let mut done = Repack {
-        bytes_before: originals_bytes(&dir),
+        bytes_before: originals_bytes(dir),
         ..Default::default()
     };
     let mut frames = Vec::new();
@@ -103,14 +118,14 @@ pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     }
     // Read in the order of the packs, so that old and new files stream.
     frames.sort_by_key(|f| (f.at.pack, f.at.offset));
-    let mut reader = PackReader::new(&dir);
-    let dict = train(&dir, store, &frames, &mut reader)?;
+    let mut reader = PackReader::new(dir);
+    let dict = train(dir, store, &frames, &mut reader)?;
     done.dictionary = dict.as_ref().map(|d| d.id());
     let mut compressor =
         Compressor::with_dictionaries(Arc::new(DictionaryTrainer::holding(dict.clone())))?;
 
     let first = u32::try_from(store.meta_i64("pack")?.max(1) + 1).context("too many packs")?;
-    let mut writer = PackWriter::open(&dir, first, 0)?;
+    let mut writer = PackWriter::open(dir, first, 0)?;
     let mut moved: Vec<(usize, i64, PackRef)> = Vec::with_capacity(frames.len());
     for f in &frames {
         let raw = reader.read(f.at, f.size, &f.hash).with_context(|| {
@@ -146,8 +161,8 @@ pub fn repack(archive: &Archive, store: &Store) -> Result<Repack> {
     store.commit().context("cannot record the new packs")?;
     abort_if("repack-committed");
     done.originals = moved.len() as u64;
-    cleanup(&dir, store)?;
-    done.bytes_after = originals_bytes(&dir);
+    cleanup(dir, store)?;
+    done.bytes_after = originals_bytes(dir);
     Ok(done)
 }
 

@@ -716,3 +716,26 @@ fn an_erase_killed_before_replacing_the_dictionary_leaves_it_to_check_repair() {
     let o = run(kura(&a).arg("check"));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
+
+#[test]
+fn a_repack_failing_on_a_damaged_original_leaves_the_originals_as_they_were() {
+    let (_tmp, a) = archive();
+    let raw = b"Subject: only a subject\n";
+    let (pack, offset, len) = add_reject(&a, "/old/reject.eml", raw);
+    // Damaged in the pack: the repack reads it after every message.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(a.join(format!("originals/pack-{pack:06}.zst")))
+        .unwrap();
+    f.write_all_at(&vec![0xff; len as usize / 2], offset + u64::from(len) / 4)
+        .unwrap();
+    let files_before = originals(&a);
+    let before = raw_originals(&a);
+    let o = run(kura(&a).args(["gc", "--repack"]));
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("cannot repack"), "{}", stderr(&o));
+    // Nothing it wrote is left (its packs, its dictionary), nothing it
+    // replaced is gone.
+    assert_eq!(originals(&a), files_before);
+    assert_eq!(raw_originals(&a), before);
+}
