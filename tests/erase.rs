@@ -717,18 +717,23 @@ fn an_erase_killed_before_replacing_the_dictionary_leaves_it_to_check_repair() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
 }
 
-#[test]
-fn a_repack_failing_on_a_damaged_original_leaves_the_originals_as_they_were() {
-    let (_tmp, a) = archive();
+/// Adds a reject whose stored bytes are damaged: a repack reads it after
+/// every message, and fails there.
+fn add_damaged_reject(a: &Path) {
     let raw = b"Subject: only a subject\n";
-    let (pack, offset, len) = add_reject(&a, "/old/reject.eml", raw);
-    // Damaged in the pack: the repack reads it after every message.
+    let (pack, offset, len) = add_reject(a, "/old/reject.eml", raw);
     let f = std::fs::OpenOptions::new()
         .write(true)
         .open(a.join(format!("originals/pack-{pack:06}.zst")))
         .unwrap();
     f.write_all_at(&vec![0xff; len as usize / 2], offset + u64::from(len) / 4)
         .unwrap();
+}
+
+#[test]
+fn a_repack_failing_on_a_damaged_original_leaves_the_originals_as_they_were() {
+    let (_tmp, a) = archive();
+    add_damaged_reject(&a);
     let files_before = originals(&a);
     let before = raw_originals(&a);
     let o = run(kura(&a).args(["gc", "--repack"]));
@@ -738,4 +743,31 @@ fn a_repack_failing_on_a_damaged_original_leaves_the_originals_as_they_were() {
     // replaced is gone.
     assert_eq!(originals(&a), files_before);
     assert_eq!(raw_originals(&a), before);
+}
+
+#[test]
+fn a_dictionary_that_cannot_be_replaced_keeps_no_erasure_from_being_done() {
+    let tmp = tempfile::tempdir().unwrap();
+    let md = mailbox_led_by_one_customer(tmp.path());
+    let a = tmp.path().join("archive");
+    import_with_env(&a, ("KURA_TEST_DICT_SAMPLES", "16"), &[&md]);
+    add_damaged_reject(&a);
+    let o = run(kura(&a).args(["erase", "--yes", "customer:kimura-seimitsu.example"]));
+    assert!(!o.status.success(), "the repack cannot read the reject");
+    assert!(stderr(&o).contains("cannot repack"), "{}", stderr(&o));
+    assert!(dictionary_holds_leading_address(&a));
+    // The next erasure is done all the same, and says what is left.
+    let o = run(kura(&a).args(["erase", "--yes", "id:m39@mail.example"]));
+    assert!(stderr(&o).contains("cannot repack"), "{}", stderr(&o));
+    assert_eq!(count(&a, "id:m39@mail.example"), 0);
+    // check --repair reports what it could not repair.
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert!(!o.status.success());
+    let out = stdout(&o);
+    assert!(
+        out.contains("compression dictionary"),
+        "{out}{}",
+        stderr(&o)
+    );
+    assert!(out.contains("cannot repack"), "{out}{}", stderr(&o));
 }

@@ -290,8 +290,12 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
             "the compression dictionary still holds addresses or Message-IDs of erased messages (an interrupted kura erase: kura erase, kura gc or check --repair replaces it)".to_string(),
         );
         if repair && erase::pending(&store)?.is_empty() {
-            erase::finish_repack(archive, &store)?;
-            report.mark_repaired(p);
+            // A repack that cannot be done (a damaged original, reported
+            // below) leaves the problem, not the check, unfinished.
+            match erase::finish_repack(archive, &store) {
+                Ok(_) => report.mark_repaired(p),
+                Err(e) => report.problems[p].detail.push_str(&format!(": {e:#}")),
+            }
         }
     }
 
