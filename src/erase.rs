@@ -303,16 +303,7 @@ pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Res
         .conn
         .prepare("SELECT message, pack, pack_offset, pack_len FROM erasing")?;
     let listed: Vec<(i64, PackRef)> = q
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                PackRef {
-                    pack: r.get(1)?,
-                    offset: r.get::<_, i64>(2)? as u64,
-                    len: r.get(3)?,
-                },
-            ))
-        })?
+        .query_map([], |r| Ok((r.get(0)?, crate::store::pack_ref(r, 1)?)))?
         .collect::<rusqlite::Result<_>>()
         .context("cannot read the erasures to finish")?;
     drop(q);

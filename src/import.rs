@@ -608,11 +608,7 @@ pub fn recover(
         .query_map([index_batch], |r| {
             Ok((
                 r.get(0)?,
-                PackRef {
-                    pack: r.get(1)?,
-                    offset: r.get::<_, i64>(2)? as u64,
-                    len: r.get(3)?,
-                },
+                crate::store::pack_ref(r, 1)?,
                 r.get::<_, i64>(4)? as usize,
                 r.get(5)?,
                 r.get(6)?,

@@ -103,11 +103,7 @@ fn rewrite(dir: &Path, store: &Store) -> Result<Repack> {
             Ok(Frame {
                 table,
                 row: r.get(0)?,
-                at: PackRef {
-                    pack: r.get(1)?,
-                    offset: r.get::<_, i64>(2)? as u64,
-                    len: r.get(3)?,
-                },
+                at: crate::store::pack_ref(r, 1)?,
                 size: r.get::<_, i64>(4)? as usize,
                 hash: r.get(5)?,
             })
@@ -303,7 +299,7 @@ fn dict_id(name: &str) -> Option<u32> {
 
 /// Bytes of the packs and dictionaries.
 fn originals_bytes(dir: &Path) -> u64 {
-    crate::commands::stats::dir_size(dir)
+    crate::archive::dir_size(dir)
 }
 
 #[cfg(test)]

@@ -501,6 +501,17 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The place in a pack that columns `first`, `first + 1` and `first + 2`
+/// of `r` give (`pack`, `pack_offset`, `pack_len`, as every table that
+/// refers to an original names them).
+pub fn pack_ref(r: &rusqlite::Row, first: usize) -> rusqlite::Result<PackRef> {
+    Ok(PackRef {
+        pack: r.get(first)?,
+        offset: r.get::<_, i64>(first + 1)? as u64,
+        len: r.get(first + 2)?,
+    })
+}
+
 impl Store {
     fn new(conn: Connection) -> Store {
         Store {
@@ -617,11 +628,7 @@ impl Store {
             .query_map([], |r| {
                 Ok(StoredMessage {
                     id: r.get(0)?,
-                    pack: PackRef {
-                        pack: r.get(1)?,
-                        offset: r.get::<_, i64>(2)? as u64,
-                        len: r.get(3)?,
-                    },
+                    pack: pack_ref(r, 1)?,
                     size: r.get::<_, i64>(4)? as usize,
                     date: r.get(5)?,
                     raw_hash: r.get(6)?,
@@ -682,15 +689,7 @@ impl Store {
                 "SELECT pack, pack_offset, pack_len, size, raw_hash FROM messages WHERE id = ?1",
             )?
             .query_row([id], |r| {
-                Ok((
-                    PackRef {
-                        pack: r.get(0)?,
-                        offset: r.get::<_, i64>(1)? as u64,
-                        len: r.get(2)?,
-                    },
-                    r.get::<_, i64>(3)? as usize,
-                    r.get(4)?,
-                ))
+                Ok((pack_ref(r, 0)?, r.get::<_, i64>(3)? as usize, r.get(4)?))
             })
             .optional()?)
     }

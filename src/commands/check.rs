@@ -365,11 +365,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
                 r.get(0)?,
                 r.get(1)?,
                 r.get(2)?,
-                PackRef {
-                    pack: r.get(3)?,
-                    offset: r.get::<_, i64>(4)? as u64,
-                    len: r.get(5)?,
-                },
+                crate::store::pack_ref(r, 3)?,
                 r.get::<_, i64>(6)? as usize,
                 r.get(7)?,
                 recorded_path(r, 8)?,
@@ -398,11 +394,7 @@ fn verify_copies(store: &Store, reader: &mut PackReader, report: &mut CheckRepor
             Ok((
                 r.get::<_, i64>(0)?,
                 recorded_path(r, 1)?,
-                PackRef {
-                    pack: r.get(2)?,
-                    offset: r.get::<_, i64>(3)? as u64,
-                    len: r.get(4)?,
-                },
+                crate::store::pack_ref(r, 2)?,
                 r.get::<_, i64>(5)? as usize,
                 r.get::<_, Vec<u8>>(6)?,
             ))

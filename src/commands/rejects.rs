@@ -165,11 +165,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
                 reason: r.get(3)?,
                 size: r.get::<_, i64>(4)? as usize,
                 raw_hash: r.get(5)?,
-                pack: PackRef {
-                    pack: r.get(6)?,
-                    offset: r.get::<_, i64>(7)? as u64,
-                    len: r.get(8)?,
-                },
+                pack: crate::store::pack_ref(r, 6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?

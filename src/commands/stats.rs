@@ -7,7 +7,6 @@ use crate::output;
 use crate::store::{Store, format_date};
 use anyhow::Result;
 use std::io::Write;
-use std::path::Path;
 
 /// Bytes on disk of each part of the archive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -17,18 +16,6 @@ pub struct Sizes {
     pub index: u64,
     pub originals: u64,
     pub total: u64,
-}
-
-/// Total size of the regular files under `path` (0 when absent).
-pub fn dir_size(path: &Path) -> u64 {
-    walkdir::WalkDir::new(path)
-        .follow_links(false)
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
 }
 
 /// The sizes of the archive's parts now.
@@ -43,8 +30,8 @@ pub fn sizes(archive: &Archive) -> Sizes {
         })
         .map(|m| m.len())
         .sum();
-    let index = dir_size(&archive.index_dir());
-    let originals = dir_size(&archive.originals_dir());
+    let index = crate::archive::dir_size(&archive.index_dir());
+    let originals = crate::archive::dir_size(&archive.originals_dir());
     Sizes {
         sqlite,
         index,
