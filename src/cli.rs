@@ -832,7 +832,8 @@ search for their name or address find those messages too.
 
 On a terminal kura asks before erasing; elsewhere pass --yes. --dry-run lists the
 messages and erases nothing. A killed erase is finished by the next kura import or
-kura erase.
+kura erase; a new dictionary it still owes (killed, or an original that cannot be
+read) by the next kura erase, kura gc or kura check --repair.
 
 Examples:
   kura erase --dry-run customer:tanaka@kyowa-shoji.co.jp
