@@ -134,6 +134,11 @@ fn rewrite(dir: &Path, store: &Store) -> Result<Repack> {
         moved.push((f.table, f.row, writer.append(&c.frame)?));
     }
     let (last, len) = writer.sync()?;
+    // The new packs' names must be as durable as their bytes before the
+    // store points at them.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync {}", dir.display()))?;
     drop(frames);
     abort_if("repack-written");
 
