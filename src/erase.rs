@@ -254,12 +254,7 @@ pub fn unfinished(store: &Store) -> Result<bool> {
 /// The messages whose erasure was committed but not carried out (none in
 /// an archive no erasing kura has opened for writing).
 pub fn pending(store: &Store) -> Result<HashSet<i64>> {
-    let exists: bool = store.conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'erasing'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !store.has_table("erasing")? {
         return Ok(HashSet::new());
     }
     let mut q = store.conn.prepare("SELECT DISTINCT message FROM erasing")?;
@@ -292,7 +287,7 @@ fn each_id(store: &Store, filter: &str, mut f: impl FnMut(&str)) -> Result<()> {
 /// nothing is listed or left to vacuum.
 ///
 /// Emptying `erasing` records in the same transaction that the vacuum is
-/// still to do ([`VACUUM_PENDING`]); that record goes once the vacuumed
+/// still to do (`VACUUM_PENDING`); that record goes once the vacuumed
 /// database is written back and the WAL emptied. A process reading the
 /// database (a `kura search`) keeps the checkpoint from writing pages back
 /// that its snapshot still reads: the record then stays, the old bytes with
@@ -337,16 +332,13 @@ pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Res
     // copies of cells that earlier writes moved (page splits, defragmenting):
     // VACUUM writes the database afresh. Then the WAL, which holds the old
     // pages too, is written back and emptied.
-    store
-        .conn
-        .execute_batch("VACUUM")
-        .context("cannot vacuum the database")?;
-    if truncate_wal(store)? {
+    store.vacuum()?;
+    if store.truncate_wal()? {
         store
             .conn
             .execute("DELETE FROM meta WHERE key = ?1", [VACUUM_PENDING])
             .context("cannot record the erasure as done")?;
-        truncate_wal(store)?;
+        store.truncate_wal()?;
     } else {
         done.vacuum_pending = true;
     }
@@ -356,15 +348,3 @@ pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Res
 /// The `meta` key recorded while an erasure's vacuum is still to do (see
 /// [`finish`]).
 const VACUUM_PENDING: &str = "erase_vacuum_pending";
-
-/// Writes the WAL back into the database and empties it; false when a
-/// reader's snapshot kept part of it from being written back (after the
-/// store's busy timeout).
-fn truncate_wal(store: &Store) -> Result<bool> {
-    // The checkpoint reports (busy, log, checkpointed) as a row.
-    let busy: i64 = store
-        .conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-        .context("cannot checkpoint the database")?;
-    Ok(busy == 0)
-}

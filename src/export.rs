@@ -878,12 +878,7 @@ pub fn insert_audit(store: &Store, entry: &AuditEntry, time: i64) -> Result<()> 
 
 /// The recorded exports, newest first (none when nothing was ever exported).
 pub fn audit_entries(store: &Store, utc: bool, limit: Option<usize>) -> Result<Vec<AuditEntry>> {
-    let exists: bool = store.conn.query_row(
-        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'audit'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
+    if !store.has_table("audit")? {
         return Ok(Vec::new());
     }
     let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));

@@ -4,9 +4,9 @@
 //! mails are nothing else) is indexed and shown as text. The text keeps
 //! what a reader sees as separate: every block (`<div>`, `<p>`, `<br>`,
 //! `<li>`, `<tr>`, headings ...) starts a line, and table cells are apart,
-//! so that words of two blocks are never glued into one (`works.</div>
-//! <div>Mori` is `works.` and `Mori`, not `works.Mori`, which no search
-//! for `Mori` finds). What a reply quotes in a `<blockquote>` is given
+//! so that words of two blocks are never glued into one
+//! (`works.</div><div>Mori` is `works.` and `Mori`, not `works.Mori`,
+//! which no search for `Mori` finds). What a reply quotes in a `<blockquote>` is given
 //! `> ` at the start of its lines, as plain-text mail quotes it, so that
 //! [`crate::quotes`] finds it; a list item starts with `- `, a `<hr>` is a
 //! line of underscores (as Outlook writes it above a reply's header

@@ -12,9 +12,9 @@
 //!
 //! Crash safety: the new packs are numbered after the last one and synced
 //! before one SQLite transaction points every row at them and records what
-//! is to be removed ([`REPACKED_BELOW`], [`REPACK_DICTIONARY`]). A kill
+//! is to be removed (`REPACKED_BELOW`, `REPACK_DICTIONARY`). A kill
 //! before the commit leaves the archive as it was, with new pack files past
-//! the last one and the new dictionary ([`REPACK_NEW_DICTIONARY`]), that
+//! the last one and the new dictionary (`REPACK_NEW_DICTIONARY`), that
 //! [`cleanup`] removes; a kill after it leaves old files
 //! that [`cleanup`] removes (every writer calls it before writing). A
 //! dictionary file is only ever removed once every frame was rewritten

@@ -653,6 +653,36 @@ impl Store {
             .is_some())
     }
 
+    /// Whether the database has table `name` (an archive no command of this
+    /// kura has written to may lack the newer ones).
+    pub fn has_table(&self, name: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Writes the database afresh (`VACUUM`): free pages and the stale
+    /// copies of cells that earlier writes left in pages go.
+    pub fn vacuum(&self) -> Result<()> {
+        self.conn
+            .execute_batch("VACUUM")
+            .context("cannot vacuum the database")
+    }
+
+    /// Writes the WAL back into the database and empties it; false when a
+    /// reader's snapshot kept part of it from being written back (after the
+    /// busy timeout).
+    pub fn truncate_wal(&self) -> Result<bool> {
+        // The checkpoint reports (busy, log, checkpointed) as a row.
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .context("cannot checkpoint the database")?;
+        Ok(busy == 0)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn

@@ -65,15 +65,10 @@ pub fn compact(archive: &Archive, repack: bool) -> Result<GcReport> {
         .wait_merging_threads()
         .context("the index merge failed")?;
 
-    store
-        .conn
-        .execute_batch("VACUUM")
-        .context("cannot vacuum the database")?;
-    // The checkpoint reports (busy, log, checkpointed) as a row.
-    store
-        .conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        .context("cannot checkpoint the database")?;
+    store.vacuum()?;
+    // A reader's snapshot may keep part of the WAL: the next checkpoint
+    // writes it back.
+    store.truncate_wal()?;
     drop(store);
     tighten_permissions(&archive.root)?;
     Ok(GcReport {
