@@ -95,6 +95,7 @@ pub fn to_text(html: &str) -> String {
         quote_depth: 0,
         pre_depth: 0,
         in_head: false,
+        empty_paragraph: false,
         cells: 0,
         no_end_tag_after: [usize::MAX; HIDDEN.len()],
         no_body_after: usize::MAX,
@@ -135,6 +136,8 @@ struct Writer {
     pre_depth: usize,
     /// In `<head>`, whose text is not shown.
     in_head: bool,
+    /// In a `<p>` that has had no text so far.
+    empty_paragraph: bool,
     /// Cells of the table row so far.
     cells: usize,
     /// Where the mail has no more end tag of each [`HIDDEN`] element.
@@ -153,6 +156,7 @@ impl Writer {
             return;
         }
         self.in_head = false;
+        self.empty_paragraph = false;
         if !self.line_has_text {
             for _ in 0..self.quote_depth.min(MAX_QUOTE_PREFIX) {
                 self.out.push_str("> ");
@@ -288,6 +292,14 @@ impl Writer {
             ("pre", false) => self.pre_depth += 1,
             ("pre", true) => self.pre_depth = self.pre_depth.saturating_sub(1),
             ("tr", _) => self.cells = 0,
+            // Outlook writes an empty line as a paragraph of a no-break
+            // space (`<p class=MsoNormal><o:p>&nbsp;</o:p></p>`): a blank
+            // line between paragraphs, as the mail shows it.
+            ("p", false) => self.empty_paragraph = true,
+            ("p", true) if self.empty_paragraph => {
+                self.empty_paragraph = false;
+                self.line_break();
+            }
             ("li", false) => {
                 self.text("-");
                 self.space = true;
@@ -596,6 +608,19 @@ mod tests {
         assert_eq!(
             to_text(html),
             "ご確認のほど、よろしくお願いいたします。 Thanks and 「見積」（再送）\n請求書 送付\n한국어 문장"
+        );
+    }
+
+    #[test]
+    fn an_empty_outlook_paragraph_is_a_blank_line() {
+        let html = "<p class=MsoNormal>山田様<o:p></o:p></p>\n\
+            <p class=MsoNormal><o:p>&nbsp;</o:p></p>\n\
+            <p class=MsoNormal>いつもお世話になっております。<o:p></o:p></p>\n\
+            <p class=MsoNormal><o:p>&nbsp;</o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>\n\
+            <p class=MsoNormal>よろしくお願いいたします。</p><p></p>";
+        assert_eq!(
+            to_text(html),
+            "山田様\n\nいつもお世話になっております。\n\nよろしくお願いいたします。"
         );
     }
 
