@@ -148,8 +148,7 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
     assert!(!database_holds(&a, TRACE), "the database keeps a trace");
     assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
     assert_eq!(stale_index_files(&a), Vec::<String>::new());
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the erase");
     // Staff's own messages stay, also the one forwarding the customer's mail.
     assert_eq!(count(&a, "subject:\"Fwd: Re: 請求書の再発行のお願い\""), 1);
 
@@ -212,8 +211,7 @@ fn a_killed_erase_is_finished_by_the_next_import() {
     assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
     assert_eq!(stale_index_files(&a), Vec::<String>::new());
     assert!(!database_holds(&a, TRACE));
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the import that finished the erasure");
 }
 
 #[test]
@@ -230,8 +228,7 @@ fn check_repair_finishes_a_killed_erase() {
     assert!(all_zero(&a, &frames));
     assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
     assert_eq!(stale_index_files(&a), Vec::<String>::new());
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after check --repair");
 }
 
 #[test]
@@ -261,8 +258,7 @@ fn message_ids_only_erased_mail_referenced_go_too() {
     assert!(!database_holds(&a, b"mori@"));
     // The note still references the staff answer: that id stays its thread's.
     assert!(database_holds(&a, b"a1@minato-shokai.co.jp"));
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the erase");
 }
 
 /// Files in the index directory of segments the index no longer uses
@@ -354,8 +350,7 @@ fn rejects_retry_does_not_bring_back_an_erased_message() {
             .iter()
             .all(|r| r["source"] != "/old/export/invoice.eml")
     );
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after rejects --retry");
 }
 
 #[test]
@@ -387,8 +382,7 @@ fn rejects_retry_finishes_a_killed_erase_before_importing() {
     let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(r["new"], 1, "{r}");
     assert_eq!(count(&a, "id:late@acme.example"), 1);
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after rejects --retry");
     // The next import has nothing left to finish that could take the new
     // message's document with it.
     import(&a, &[&fixtures()]);
@@ -425,8 +419,7 @@ fn a_reader_keeping_the_old_pages_leaves_the_erasure_to_finish() {
     // Once it is done, the next import finishes the erasure.
     import(&a, &[&fixtures()]);
     assert!(!database_holds(&a, TRACE), "the database keeps a trace");
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the import that finished the erasure");
 }
 
 #[test]
@@ -462,8 +455,7 @@ fn the_names_of_the_erased_messages_files_go_too() {
         "{s}"
     );
     assert_eq!(count(&a, "*"), 1);
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the import");
 }
 
 /// The files in the originals folder, by name.
@@ -486,6 +478,15 @@ fn raw_originals(a: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
             (id, o.stdout)
         })
         .collect()
+}
+
+/// `n` messages are left, each reading back byte for byte as in `before`.
+fn assert_left_as_before(a: &Path, before: &std::collections::BTreeMap<String, Vec<u8>>, n: usize) {
+    let left = raw_originals(a);
+    assert_eq!(left.len(), n);
+    for (id, raw) in &left {
+        assert_eq!(Some(raw), before.get(id), "{id}");
+    }
 }
 
 /// A mailbox whose first messages (the dictionary's samples) are all from
@@ -559,13 +560,8 @@ fn a_dictionary_holding_the_erased_addresses_is_replaced() {
             "the removed dictionary's bytes are still on the disk"
         );
     }
-    let kept = raw_originals(&a);
-    assert_eq!(kept.len(), 10);
-    for (id, raw) in &kept {
-        assert_eq!(Some(raw), kept_before.get(id), "{id}");
-    }
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_left_as_before(&a, &kept_before, 10);
+    assert_check_passes(&a, "after the erase and its repack");
     // Erasing what the new dictionary does not hold leaves it alone.
     let o = run(kura(&a).args(["erase", "--yes", "--format", "json", "id:m39@mail.example"]));
     let done: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -607,8 +603,7 @@ fn gc_repack_reclaims_erased_originals_and_keeps_every_other_byte() {
     assert!(!originals(&a).contains(&"pack-000001.zst".to_string()));
     assert_eq!(raw_originals(&a), before);
     assert_eq!(listed_rejects(&a), rejects_before);
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the repack");
 
     // Imports go on after it: new mail is written after the new pack.
     let more = empty_maildir(tmp.path().join("more"));
@@ -621,8 +616,7 @@ fn gc_repack_reclaims_erased_originals_and_keeps_every_other_byte() {
     let s = import(&a, &[&more]);
     assert_eq!(s["new"], 1, "{s}");
     assert_eq!(raw_originals(&a).len(), before.len() + 1);
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_check_passes(&a, "after the import that followed the repack");
 }
 
 #[test]
@@ -659,8 +653,7 @@ fn a_repack_killed_before_or_after_its_commit_leaves_a_whole_archive() {
             assert!(dictionaries(&a).len() <= 1, "{step}");
         }
         assert_eq!(raw_originals(&a), before, "{step}");
-        let o = run(kura(&a).arg("check"));
-        assert!(o.status.success(), "{step}: {}{}", stdout(&o), stderr(&o));
+        assert_check_passes(&a, step);
     }
 }
 
@@ -708,13 +701,8 @@ fn an_erase_killed_before_replacing_the_dictionary_leaves_it_to_check_repair() {
     let o = run(kura(&a).args(["check", "--repair"]));
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(!dictionary_holds_leading_address(&a));
-    let kept = raw_originals(&a);
-    assert_eq!(kept.len(), 10);
-    for (id, raw) in &kept {
-        assert_eq!(Some(raw), before.get(id), "{id}");
-    }
-    let o = run(kura(&a).arg("check"));
-    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_left_as_before(&a, &before, 10);
+    assert_check_passes(&a, "after check --repair");
 }
 
 /// Adds a reject whose stored bytes are damaged: a repack reads it after

@@ -17,18 +17,6 @@ fn archive_state(archive: &Path) -> (Vec<String>, u64) {
     (ids(archive, "*"), count(archive, "*"))
 }
 
-/// `kura check` exits 0.
-fn assert_check_passes(archive: &Path, when: &str) {
-    let o = run(kura(archive).arg("check"));
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "check failed {when}: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
-}
-
 /// No panic message, no backtrace.
 fn assert_no_panic(o: &std::process::Output, what: &str) {
     let err = stderr(o);

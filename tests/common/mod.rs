@@ -209,6 +209,18 @@ pub fn assert_accounted(s: &serde_json::Value) {
     );
 }
 
+/// `kura check` on `archive` exits 0 (`when` says at which point, if it fails).
+pub fn assert_check_passes(archive: &Path, when: &str) {
+    let o = run(kura(archive).arg("check"));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "check failed {when}: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+}
+
 /// Changes the index of archive `a` behind kura's back with `change`,
 /// committed as kura commits (the same batch payload).
 pub fn change_index(a: &Path, change: impl FnOnce(&tantivy::IndexWriter, &kura::index::Fields)) {
