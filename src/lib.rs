@@ -44,6 +44,7 @@ pub mod hours;
 pub mod html;
 pub mod import;
 pub mod index;
+pub mod outlook;
 pub mod output;
 pub mod pack;
 pub mod parse;

@@ -637,7 +637,7 @@ fn header_text(msg: &Message<'_>, name: HeaderName<'_>) -> Option<String> {
 }
 
 /// Unfolds and trims a header text.
-fn clean_line(s: &str) -> String {
+pub(crate) fn clean_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = false;
     for c in s.trim().chars() {
@@ -1626,7 +1626,14 @@ fn collect(
                     });
                 }
             }
-            _ if depth == 0 => {
+            _ => {
+                if let Some(forwarded) = outlook_message(part, depth) {
+                    forwarded_at.get_or_insert(text.len());
+                    push_outlook_text(text, &forwarded);
+                }
+                if depth > 0 {
+                    continue;
+                }
                 let mime = part
                     .content_type()
                     .map(|ct| match ct.subtype() {
@@ -1642,8 +1649,31 @@ fn collect(
                     size: attachment_size(msg, part),
                 });
             }
-            _ => {}
         }
+    }
+}
+
+/// The mail inside an attachment that is an Outlook `.msg` (forwarded "as an
+/// attachment" by Outlook), read as deep as forwarded messages are.
+fn outlook_message(part: &MessagePart<'_>, depth: usize) -> Option<crate::outlook::OutlookMessage> {
+    let bytes = match &part.body {
+        PartType::Binary(b) | PartType::InlineBinary(b) => b.as_ref(),
+        _ => return None,
+    };
+    if depth >= MAX_NESTED_MESSAGES || !crate::outlook::is_compound_file(bytes) {
+        return None;
+    }
+    crate::outlook::read(bytes, MAX_NESTED_MESSAGES - depth - 1)
+}
+
+/// An Outlook message's text as a forwarded message/rfc822 part's: its
+/// subject, its sender, its text, then the mails attached to it.
+fn push_outlook_text(text: &mut String, m: &crate::outlook::OutlookMessage) {
+    push_text(text, &m.subject);
+    push_text(text, format!("{} {}", m.from_name, m.from_address).trim());
+    push_text(text, &m.text);
+    for inner in &m.attached {
+        push_outlook_text(text, inner);
     }
 }
 
