@@ -13,7 +13,7 @@ use crate::output::{self, mailbox_label, sanitize, sanitize_text, short_date};
 use crate::pack::PackReader;
 use crate::query::exec::Order;
 use crate::status;
-use crate::store::{MessageView, Store};
+use crate::store::{MessageView, OriginalRef, Store};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -63,32 +63,51 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let any = !pairs.is_empty() || answered.next().is_some();
     let terms = super::search::highlight_terms(&q);
     let lines = super::search::snippet_lines(&q);
-    let mut packs = PackReader::new(&archive.originals_dir());
+    let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     // The JSON array is written as it goes, so that memory stays flat.
     if args.format == AnswersFormat::Json {
         write!(out, "[")?;
     }
-    for (i, &(question, answer)) in pairs.iter().enumerate() {
-        let v = view(
-            store,
-            &mut packs,
-            (question, answer),
-            (&terms, lines),
-            args.query.utc,
-        )?;
-        match args.format {
-            AnswersFormat::Json => {
-                if i > 0 {
-                    write!(out, ",")?;
+    let mut first = true;
+    // In chunks, as `search` does: the texts (read the originals, decode,
+    // cut) on all cores, the rest from the database.
+    for chunk in pairs.chunks(256) {
+        let mut refs = Vec::with_capacity(chunk.len());
+        for &(question, answer) in chunk {
+            refs.push((original_ref(store, question)?, original_ref(store, answer)?));
+        }
+        let texts = super::search::on_all_cores(&originals, &refs, |packs, (q, a)| {
+            Some(texts(packs, q, a, (&terms, lines)))
+        });
+        for (&(question, answer), texts) in chunk.iter().zip(texts) {
+            let (snippet, answer_text) = texts.context("reading the originals failed")??;
+            let message = |row: i64| {
+                store
+                    .message_view(row, args.query.utc)?
+                    .context("message vanished from the archive")
+            };
+            let mut q = message(question)?;
+            q.snippet = snippet;
+            let v = AnswerView {
+                question: q,
+                answer: message(answer)?,
+                answer_text,
+            };
+            match args.format {
+                AnswersFormat::Json => {
+                    if !first {
+                        write!(out, ",")?;
+                    }
+                    serde_json::to_writer(&mut out, &v)?;
                 }
-                serde_json::to_writer(&mut out, &v)?;
+                AnswersFormat::Jsonl => {
+                    serde_json::to_writer(&mut out, &v)?;
+                    writeln!(out)?;
+                }
+                AnswersFormat::Auto | AnswersFormat::Text => print(&mut out, &v, args.query.utc)?,
             }
-            AnswersFormat::Jsonl => {
-                serde_json::to_writer(&mut out, &v)?;
-                writeln!(out)?;
-            }
-            AnswersFormat::Auto | AnswersFormat::Text => print(&mut out, &v, args.query.utc)?,
+            first = false;
         }
     }
     if args.format == AnswersFormat::Json {
@@ -98,32 +117,25 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     Ok(if any { 0 } else { 1 })
 }
 
-/// The question and the answer at rows `(question, answer)`, the question
-/// with its snippet of `terms` (cut from `lines`, as in `search`:
-/// [`super::search::snippet_lines`]).
-fn view(
-    store: &Store,
+fn original_ref(store: &Store, row: i64) -> Result<OriginalRef> {
+    store
+        .original_ref(row)?
+        .context("message vanished from the archive")
+}
+
+/// The question's snippet of `terms` (cut from `lines`, as in `search`:
+/// [`super::search::snippet_lines`]) and what the answer writes itself,
+/// from their originals.
+fn texts(
     packs: &mut PackReader,
-    (question, answer): (i64, i64),
+    (qr, qsize, qhash): &OriginalRef,
+    (ar, asize, ahash): &OriginalRef,
     (terms, lines): (&[String], Option<bool>),
-    utc: bool,
-) -> Result<AnswerView> {
-    let message = |row: i64| {
-        store
-            .message_view(row, utc)?
-            .context("message vanished from the archive")
-    };
-    let mut q = message(question)?;
-    let text = crate::parse::display(&super::show::original(store, packs, question)?);
-    q.snippet = super::search::snippet_of(&text, terms, lines, 120).0;
-    let a = message(answer)?;
-    let answer_text =
-        crate::parse::display(&super::show::original(store, packs, answer)?).unquoted();
-    Ok(AnswerView {
-        question: q,
-        answer: a,
-        answer_text,
-    })
+) -> Result<(String, String)> {
+    let question = crate::parse::display(&packs.read(*qr, *qsize, qhash)?);
+    let snippet = super::search::snippet_of(&question, terms, lines, 120).0;
+    let answer = crate::parse::display(&packs.read(*ar, *asize, ahash)?).unquoted();
+    Ok((snippet, answer))
 }
 
 /// One answer as text: the question's date, sender, subject and snippet,

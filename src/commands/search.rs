@@ -206,26 +206,39 @@ fn snippets(
     terms: &[String],
     lines: Option<bool>,
 ) -> Vec<Snippet> {
+    on_all_cores(originals, views, |packs, (_, original)| {
+        let text = original
+            .as_ref()
+            .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
+            .map(|raw| crate::parse::display(&raw))
+            .unwrap_or_default();
+        snippet_of(&text, terms, lines, 80)
+    })
+}
+
+/// `f` of each item, in order, computed on all cores (at most 8), each
+/// thread with its own reader of the originals: for the work that reads and
+/// decodes stored originals, which a search's or an answer list's hits
+/// wait on. A thread that panics gives `T::default()` for its items.
+pub(crate) fn on_all_cores<I: Sync, T: Send + Default>(
+    originals: &std::path::Path,
+    items: &[I],
+    f: impl Fn(&mut PackReader, &I) -> T + Sync,
+) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let per = views.len().div_ceil(threads).max(8);
+    let per = items.len().div_ceil(threads).max(8);
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = views
+        let handles: Vec<_> = items
             .chunks(per)
             .map(|part| {
                 let n = part.len();
                 let h = scope.spawn(move || {
                     let mut packs = PackReader::new(originals);
                     part.iter()
-                        .map(|(_, original)| {
-                            let text = original
-                                .as_ref()
-                                .and_then(|(r, size, hash)| packs.read(*r, *size, hash).ok())
-                                .map(|raw| crate::parse::display(&raw))
-                                .unwrap_or_default();
-                            snippet_of(&text, terms, lines, 80)
-                        })
+                        .map(|item| f(&mut packs, item))
                         .collect::<Vec<_>>()
                 });
                 (n, h)
@@ -233,7 +246,10 @@ fn snippets(
             .collect();
         handles
             .into_iter()
-            .flat_map(|(n, h)| h.join().unwrap_or_else(|_| vec![Snippet::default(); n]))
+            .flat_map(|(n, h)| {
+                h.join()
+                    .unwrap_or_else(|_| std::iter::repeat_with(T::default).take(n).collect())
+            })
             .collect()
     })
 }
