@@ -198,6 +198,14 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
     let normalized = mail_bytes(raw);
     let raw: &[u8] = &normalized;
     if !starts_with_header(raw) {
+        if crate::outlook::is_compound_file(raw) {
+            return Err(reject(if crate::outlook::read(raw, 0).is_some() {
+                "an Outlook message (.msg), not MIME mail: save it from Outlook as \
+                 .eml, or export the folder (PST files convert to mbox with readpst)"
+            } else {
+                "a Compound File (an Office 97 document?), not mail"
+            }));
+        }
         return Err(reject("no mail header at the start of the message"));
     }
     let msg = parse_mime(raw)?;

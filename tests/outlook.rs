@@ -348,3 +348,22 @@ fn other_compound_files_and_damaged_msg_files_add_nothing_and_lose_nothing() {
         );
     }
 }
+
+/// A `.msg` file among the exports is not taken for mail, nor lost: it is
+/// rejected with a reason that says what it is and what to do.
+#[test]
+fn a_msg_file_among_the_exports_is_rejected_with_what_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    write(&src, "金型の修理見積について.msg", &unicode_msg());
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&src]);
+    assert_eq!(
+        (s["seen"].as_u64(), s["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{s}"
+    );
+    let rejects = listed_rejects(&a);
+    let reason = rejects[0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("an Outlook message (.msg)"), "{reason}");
+}
