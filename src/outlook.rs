@@ -94,8 +94,8 @@ type File<'a> = cfb::CompoundFile<Cursor<&'a [u8]>>;
 /// The message whose properties are in the storage `dir` (the root, or an
 /// attachment's embedded message).
 fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookMessage> {
-    // A message has a subject or a body stream of its own; anything else
-    // (a Word document, an Excel sheet) is not one.
+    // A message has property streams; anything else (a Word document, an
+    // Excel sheet) is not one.
     let names: Vec<String> = file
         .read_storage(dir)
         .ok()?
@@ -107,8 +107,12 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
     // The root's properties stream has a 32-byte header, an embedded
     // message's 24.
     let header = if dir == "/" { 32 } else { 24 };
-    let codepage = integer_property(file, dir, header, MESSAGE_CODEPAGE)
-        .or_else(|| integer_property(file, dir, header, INTERNET_CODEPAGE));
+    // 8-bit strings are in the message's code page, but for the body,
+    // which is in the Internet code page (an English Outlook keeps a
+    // Japanese mail's body in 932 or 65001 under a message code page 1252).
+    let message_cp = integer_property(file, dir, header, MESSAGE_CODEPAGE);
+    let internet_cp = integer_property(file, dir, header, INTERNET_CODEPAGE);
+    let (codepage, body_cp) = (message_cp.or(internet_cp), internet_cp.or(message_cp));
     let string = |file: &mut File<'_>, id| string_property(file, dir, id, codepage);
     let subject = string(file, SUBJECT).unwrap_or_default();
     let from_name = string(file, SENDER_NAME)
@@ -125,9 +129,9 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
     .find(|a| a.contains('@'))
     .map(|a| crate::parse::clean_address(&a))
     .unwrap_or_default();
-    let text = match string(file, BODY).filter(|t| !t.trim().is_empty()) {
+    let text = match string_property(file, dir, BODY, body_cp).filter(|t| !t.trim().is_empty()) {
         Some(text) => text,
-        None => html_body(file, dir, codepage).unwrap_or_default(),
+        None => html_body(file, dir, body_cp).unwrap_or_default(),
     };
     let mut attached = Vec::new();
     if depth > 0 {
@@ -163,8 +167,8 @@ fn attached_message(file: &mut File<'_>, storage: &str, depth: usize) -> Option<
         .flatten()
 }
 
-/// The HTML body as text: binary in the Internet code page (or the
-/// message's), or a UTF-16 string.
+/// The HTML body as text: binary in `codepage` (the Internet code page), or
+/// a UTF-16 string.
 fn html_body(file: &mut File<'_>, dir: &str, codepage: Option<u16>) -> Option<String> {
     let html = match stream(file, &child(dir, &stream_name(HTML, BINARY))) {
         Some(bytes) => charset::decode_text(trim_nuls(&bytes, 1), encoding_label(codepage)),

@@ -31,12 +31,15 @@ const SENDER_EMAIL: u16 = 0x0C1F;
 const SENDER_SMTP: u16 = 0x5D01;
 const BODY: u16 = 0x1000;
 const HTML: u16 = 0x1013;
+const MESSAGE_CODEPAGE: u16 = 0x3FFD;
+const INTERNET_CODEPAGE: u16 = 0x3FDE;
 
-/// A `.msg` with `props`, the 32-bit `codepage` (PidTagMessageCodepage) if
-/// any, and `attached` messages embedded as attachments.
-fn msg(props: &[Prop<'_>], codepage: Option<u32>, attached: &[Vec<Prop<'_>>]) -> Vec<u8> {
+/// A `.msg` with `props`, the 32-bit `codepages` (PidTagMessageCodepage,
+/// PidTagInternetCodepage) given, and `attached` messages embedded as
+/// attachments.
+fn msg(props: &[Prop<'_>], codepages: &[(u16, u32)], attached: &[Vec<Prop<'_>>]) -> Vec<u8> {
     let mut file = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
-    write_message(&mut file, "/", 32, props, codepage);
+    write_message(&mut file, "/", 32, props, codepages);
     for (n, inner) in attached.iter().enumerate() {
         let storage = format!("/__attach_version1.0_#{n:08X}");
         file.create_storage(&storage).unwrap();
@@ -49,7 +52,7 @@ fn msg(props: &[Prop<'_>], codepage: Option<u32>, attached: &[Vec<Prop<'_>>]) ->
             .unwrap();
         let embedded = format!("{storage}/__substg1.0_3701000D");
         file.create_storage(&embedded).unwrap();
-        write_message(&mut file, &embedded, 24, inner, codepage);
+        write_message(&mut file, &embedded, 24, inner, codepages);
     }
     file.flush().unwrap();
     file.into_inner().into_inner()
@@ -60,12 +63,12 @@ fn write_message<F: std::io::Read + std::io::Write + std::io::Seek>(
     dir: &str,
     header: usize,
     props: &[Prop<'_>],
-    codepage: Option<u32>,
+    codepages: &[(u16, u32)],
 ) {
     let dir = dir.trim_end_matches('/');
     let mut fixed_props = vec![0u8; header];
-    if let Some(cp) = codepage {
-        fixed_props.extend_from_slice(&fixed(0x3FFD, 0x0003, cp));
+    for &(id, cp) in codepages {
+        fixed_props.extend_from_slice(&fixed(id, 0x0003, cp));
     }
     file.create_stream(format!("{dir}/__properties_version1.0"))
         .unwrap()
@@ -145,7 +148,7 @@ fn unicode_msg() -> Vec<u8> {
                 "鈴木様\r\n\r\n焼入れ炉の修理費用をお知らせください。\r\n",
             ),
         ],
-        None,
+        &[],
         &[vec![
             Prop::Unicode(SUBJECT, "前回の点検報告"),
             Prop::Unicode(BODY, "冷却水の配管に漏れがありました。"),
@@ -171,7 +174,7 @@ fn ansi_html_msg() -> Vec<u8> {
                 ),
             ),
         ],
-        Some(932),
+        &[(MESSAGE_CODEPAGE, 932)],
         &[],
     )
 }
@@ -187,7 +190,27 @@ fn western_msg() -> Vec<u8> {
             Prop::String8(SENDER_SMTP, b"h.dubois@exemple.fr".to_vec()),
             Prop::String8(BODY, cp1252("Le café livré est arrivé froid.")),
         ],
-        Some(1252),
+        &[(MESSAGE_CODEPAGE, 1252)],
+        &[],
+    )
+}
+
+/// A Japanese Outlook's "ANSI" `.msg` of a mail from France: its strings in
+/// code page 932, its body in the Internet code page, 1252.
+fn french_body_msg() -> Vec<u8> {
+    msg(
+        &[
+            Prop::String8(SUBJECT, shift_jis("仏国からの問い合わせ")),
+            Prop::String8(SENDER_SMTP, b"m.leroy@exemple.fr".to_vec()),
+            Prop::String8(
+                BODY,
+                encoding_rs::WINDOWS_1252
+                    .encode("Votre thé vert est très apprécié à Lyon.")
+                    .0
+                    .into_owned(),
+            ),
+        ],
+        &[(MESSAGE_CODEPAGE, 932), (INTERNET_CODEPAGE, 1252)],
         &[],
     )
 }
@@ -226,13 +249,24 @@ fn a_mail_forwarded_by_outlook_as_an_attachment_is_found_and_shown() {
             &western_msg(),
         ),
     );
+    write(
+        &src,
+        "4.eml",
+        &forward(
+            4,
+            "問い合わせ.msg",
+            "application/vnd.ms-outlook",
+            &french_body_msg(),
+        ),
+    );
     let a = tmp.path().join("a");
     let s = import(&a, &[&src]);
     assert_eq!(
         (s["new"].as_u64(), s["rejected"].as_u64()),
-        (Some(3), Some(0)),
+        (Some(4), Some(0)),
         "{s}"
     );
+    let fw4 = vec!["fw4@hibiki-bussan.co.jp".to_string()];
     let fw1 = vec!["fw1@hibiki-bussan.co.jp".to_string()];
     let fw2 = vec!["fw2@hibiki-bussan.co.jp".to_string()];
     let fw3 = vec!["fw3@hibiki-bussan.co.jp".to_string()];
@@ -250,19 +284,23 @@ fn a_mail_forwarded_by_outlook_as_an_attachment_is_found_and_shown() {
         ("継手", &fw2),
         ("納期回答", &fw2),
         ("松本", &fw2),
-        ("kaede-denki", &fw2),
         ("担当者様", &fw2),
         // Code page 1252.
         ("café", &fw3),
         ("livré", &fw3),
         ("hélène", &fw3),
+        // A body in the Internet code page, the rest in the message's.
+        ("apprécié", &fw4),
+        ("thé", &fw4),
+        ("問い合わせ", &fw4),
+        ("kaede-denki", &fw2),
     ] {
         assert_eq!(&ids(&a, q), want, "{q}");
     }
     // What is forwarded is quoted text, not the forwarding mail's own.
     assert_eq!(count(&a, "unquoted:焼入れ"), 0);
     assert_eq!(count(&a, "quoted:焼入れ"), 1);
-    assert_eq!(count(&a, "unquoted:転送"), 3);
+    assert_eq!(count(&a, "unquoted:転送"), 4);
     // Exchange's own address is no text of the mail, and no words are glued.
     assert_eq!(count(&a, "exchangelabs"), 0);
     assert_eq!(count(&a, "担当者様継手"), 0);
