@@ -369,7 +369,7 @@ mod tests {
                 "not a domain",
             ),
             ("\nshared_address = \"nobody\"\n", 2, "not a mail address"),
-            ("\n\nworking_hours = \"18-9\"\n", 3, "ends before it starts"),
+            ("\n\nworking_hours = \"12-12\"\n", 3, "ends when it starts"),
             (
                 "working_hours = \"9-18\"\nworking_days = [\"mon\",\n \"someday\"]\n",
                 3,

@@ -3,7 +3,8 @@
 //! A mail that arrives on Friday at 19:00 and is answered on Monday at 9:30
 //! waited 30 minutes of working time (with 9:00-18:00, Monday to Friday),
 //! not 62 and a half hours. Configured by `working_hours` (one period of a
-//! day or several: a lunch break), `working_days` and `holidays` (dates,
+//! day or several: a lunch break; a night shift counts on the day it
+//! starts), `working_days` and `holidays` (dates,
 //! days off every year, Japan's national holidays from [`crate::holidays`])
 //! in [`crate::config`]; without them, times are wall-clock.
 //!
@@ -16,7 +17,7 @@
 use crate::config::Config;
 use crate::parse::number_of;
 use crate::zone::Zone;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime};
 use std::collections::BTreeSet;
 
 /// How `report` and `pending` measure the time between two instants.
@@ -122,7 +123,9 @@ pub enum Key {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkingHours {
     /// The working periods of a day (`09:00-12:00`, `13:00-18:00`), seconds
-    /// after midnight, in order, none overlapping another.
+    /// after midnight, in order, none overlapping another; a night shift
+    /// ends after the day does (`22:00-06:00` is 79200..108000), and before
+    /// the next day's first period starts.
     periods: Vec<(u32, u32)>,
     /// Working weekdays, Monday first.
     days: [bool; 7],
@@ -141,7 +144,8 @@ pub struct WorkingHours {
 impl WorkingHours {
     /// Reads the configuration's values: `hours` as `09:00-18:00` (also
     /// `9-18`, `8:30-17:15`; the end at most `24:00`), or several periods
-    /// of a day (`09:00-12:00, 13:00-18:00`: a lunch break); `days` as
+    /// of a day (`09:00-12:00, 13:00-18:00`: a lunch break), a period that
+    /// ends before it starts being a night shift (`22:00-06:00`); `days` as
     /// weekday names (`mon`, `Monday`, `月`; Monday to Friday when `None`);
     /// `holidays` as dates (`2024-01-01`) or ranges of them, both ends
     /// included (`2024-12-28..2025-01-05`), days off every year (`05-01`,
@@ -166,16 +170,23 @@ impl WorkingHours {
                         "working_hours {hours:?} is not like \"09:00-18:00\" or \"09:00-12:00, 13:00-18:00\""
                     ))
                 })?;
-            if start >= end {
-                let when = if start == end { "when" } else { "before" };
+            if start == end {
                 return Err(refuse_hours(format!(
-                    "working_hours {hours:?} ends {when} it starts (a night shift is not supported)"
+                    "working_hours {hours:?} has a period that ends when it starts"
                 )));
             }
+            // A period that ends before it starts is a night shift: it
+            // ends the next morning (`22:00-06:00`).
+            let end = if end < start { end + DAY } else { end };
             periods.push((start, end));
         }
         periods.sort_unstable();
-        if periods.windows(2).any(|p| p[1].0 < p[0].1) {
+        // A night shift must also end before the next day's first period.
+        let into_next_day = match (periods.first(), periods.last()) {
+            (Some(first), Some(last)) => last.1 > first.0 + DAY,
+            _ => false,
+        };
+        if into_next_day || periods.windows(2).any(|p| p[1].0 < p[0].1) {
             return Err(refuse_hours(format!(
                 "working_hours {hours:?} has periods that overlap"
             )));
@@ -288,20 +299,33 @@ impl WorkingHours {
         }
     }
 
-    /// Working seconds between two wall-clock times, `a` before `b`.
+    /// Working seconds between two wall-clock times, `a` before `b`. A
+    /// period counts on the day it starts (a night shift that starts on a
+    /// working Friday goes on into Saturday morning): the periods of the
+    /// days at either end (and of the day before `a`, whose night shift may
+    /// still run) are cut at `a` and `b`, the days between count whole.
     fn between(&self, a: NaiveDateTime, b: NaiveDateTime) -> i64 {
-        let secs = |t: NaiveDateTime| t.num_seconds_from_midnight();
         let (da, db) = (a.date(), b.date());
-        if da == db {
-            return self.within_day(da, secs(a), secs(b));
-        }
-        let first = self.within_day(da, secs(a), 86_400);
-        let last = self.within_day(db, 0, secs(b));
-        let whole_days = match (da.succ_opt(), db.pred_opt()) {
-            (Some(d1), Some(d2)) if d1 <= d2 => self.working_days(d1, d2),
-            _ => 0,
+        let before = da.pred_opt().unwrap_or(da);
+        // The days between count whole: from the day after `a`'s to the
+        // one before `b`'s day before (a shift that starts then ends by
+        // `b`'s midnight).
+        let (edges, whole_days) = match (da.succ_opt(), db.pred_opt()) {
+            (Some(d1), Some(db1)) if (db - da).num_days() >= 3 => {
+                let d2 = db1.pred_opt().unwrap_or(db1);
+                (vec![before, da, db1, db], self.working_days(d1, d2))
+            }
+            _ => (before.iter_days().take_while(|d| *d <= db).collect(), 0),
         };
-        first + last + whole_days * self.day_length()
+        let cut: i64 = edges
+            .iter()
+            .map(|&d| {
+                let midnight = d.and_time(chrono::NaiveTime::MIN);
+                let secs = |t: NaiveDateTime| (t - midnight).num_seconds();
+                self.within_day(d, secs(a), secs(b))
+            })
+            .sum();
+        cut + whole_days * self.day_length()
     }
 
     /// Working seconds of a working day.
@@ -309,14 +333,16 @@ impl WorkingHours {
         self.periods.iter().map(|(s, e)| i64::from(e - s)).sum()
     }
 
-    /// Working seconds of day `d` between `lo` and `hi` (seconds after midnight).
-    fn within_day(&self, d: NaiveDate, lo: u32, hi: u32) -> i64 {
+    /// Working seconds of the periods that start on day `d` between `lo`
+    /// and `hi` (seconds after its midnight: before it, or past its end for
+    /// a night shift's morning).
+    fn within_day(&self, d: NaiveDate, lo: i64, hi: i64) -> i64 {
         if !self.works_on(d) {
             return 0;
         }
         self.periods
             .iter()
-            .map(|&(start, end)| i64::from(hi.min(end).saturating_sub(lo.max(start))))
+            .map(|&(start, end)| (hi.min(end.into()) - lo.max(start.into())).max(0))
             .sum()
     }
 
@@ -382,7 +408,11 @@ impl WorkingHours {
     /// `09:00-18:00 Mon-Fri, 16 holidays`, for reports and `kura config`.
     pub fn describe(&self) -> String {
         const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-        let hm = |s: u32| format!("{:02}:{:02}", s / 3600, s % 3600 / 60);
+        // A night shift ends the next day: `22:00-06:00`.
+        let hm = |s: u32| {
+            let s = if s > DAY { s - DAY } else { s };
+            format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+        };
         // Runs of consecutive working days: `Mon-Fri`, `Mon-Wed,Fri`.
         let mut runs: Vec<String> = Vec::new();
         let mut i = 0;
@@ -430,6 +460,9 @@ impl WorkingHours {
         format!("{} {}{holidays}", periods.join(","), runs.join(","))
     }
 }
+
+/// Seconds in a day (on the wall clock).
+const DAY: u32 = 86_400;
 
 /// Digits, colons, hyphens, commas and full stops typed full-width (on a
 /// Japanese keyboard) as their ASCII twins.
@@ -511,6 +544,69 @@ mod tests {
         // Four whole weeks and a day: 21 working days, 9 hours each.
         assert_eq!(hours(&w, "2024-03-01 00:00", "2024-03-30 00:00"), 189.0);
         assert_eq!(hours(&w, "2024-03-04 12:00", "2024-03-04 11:00"), 0.0);
+    }
+
+    #[test]
+    fn a_night_shift_counts_on_the_day_it_starts() {
+        let w = WorkingHours::parse("22:00-06:00", None, &[]).unwrap();
+        assert_eq!(w.describe(), "22:00-06:00 Mon-Fri");
+        // 2024-03-01 is a Friday: its shift goes on into Saturday morning.
+        assert_eq!(hours(&w, "2024-03-01 23:00", "2024-03-02 05:00"), 6.0);
+        // Saturday's and Sunday's nights are off, Monday's starts at 22:00.
+        assert_eq!(hours(&w, "2024-03-02 22:00", "2024-03-04 07:00"), 0.0);
+        assert_eq!(hours(&w, "2024-03-04 21:00", "2024-03-05 08:00"), 8.0);
+        // A week: five shifts of 8 hours, Friday's ending on Saturday.
+        assert_eq!(hours(&w, "2024-03-04 00:00", "2024-03-11 00:00"), 40.0);
+        // Friday a holiday: its night is off, Saturday morning too.
+        let off = WorkingHours::parse("22:00-06:00", None, &["2024-03-08".into()]).unwrap();
+        assert_eq!(hours(&off, "2024-03-04 00:00", "2024-03-11 00:00"), 32.0);
+        assert_eq!(hours(&off, "2024-03-08 23:00", "2024-03-09 05:00"), 0.0);
+        // Against counting minute by minute, with a day shift beside the
+        // night one, over any two times of three weeks.
+        let w =
+            WorkingHours::parse("09:00-12:00, 21:30-02:15", None, &["2024-03-13".into()]).unwrap();
+        assert_eq!(w.describe(), "09:00-12:00,21:30-02:15 Mon-Fri, 1 holiday");
+        let start = NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+        let at = |minute: i64| {
+            start.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(minute)
+        };
+        let works = |minute: i64| {
+            // The shift holding this minute started today or yesterday.
+            let t = at(minute);
+            let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&t));
+            let today = w.works_on(t.date())
+                && w.periods
+                    .iter()
+                    .any(|&(s, e)| i64::from(s) <= secs && secs < i64::from(e));
+            let yesterday = t.date().pred_opt().is_some_and(|y| w.works_on(y))
+                && w.periods
+                    .iter()
+                    .any(|&(s, e)| i64::from(s) <= secs + 86_400 && secs + 86_400 < i64::from(e));
+            today || yesterday
+        };
+        let minutes = 21 * 24 * 60;
+        let mut worked = vec![0i64; minutes + 1];
+        for m in 0..minutes {
+            worked[m + 1] = worked[m] + i64::from(works(m as i64));
+        }
+        let mut x: u64 = 0x2545F4914F6CDD1D;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let (p, q) = (
+                (x % minutes as u64) as usize,
+                ((x >> 32) % minutes as u64) as usize,
+            );
+            let (p, q) = (p.min(q), p.max(q));
+            assert_eq!(
+                w.between(at(p as i64), at(q as i64)),
+                (worked[q] - worked[p]) * 60,
+                "{} .. {}",
+                at(p as i64),
+                at(q as i64)
+            );
+        }
     }
 
     #[test]
@@ -708,8 +804,9 @@ mod tests {
         .unwrap();
         assert_eq!(w.describe(), "08:30-24:00 Mon-Tue,Thu-Sat, 1 holiday");
         for (hours, days, holidays, why) in [
-            ("18:00-09:00", None, "", "ends before it starts"),
             ("12-12", None, "", "ends when it starts"),
+            // A night shift running into the next day's first period.
+            ("09:00-18:00, 20:00-10:00", None, "", "overlap"),
             ("9:00", None, "", "not like"),
             ("25:00-26:00", None, "", "not like"),
             ("09:60-18:00", None, "", "not like"),

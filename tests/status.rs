@@ -524,7 +524,7 @@ fn working_hours_count_only_working_time() {
     // Days and holidays need the hours; a bad value names the file.
     for (text, why) in [
         ("holidays = [\"2024-01-01\"]\n", "need working_hours"),
-        ("working_hours = \"18-9\"\n", "ends before it starts"),
+        ("working_hours = \"9-18, 17-9\"\n", "overlap"),
     ] {
         std::fs::write(&config, format!("{CONFIG}{text}")).unwrap();
         let o = run(kura_cfg(&s.archive, &config).arg("report"));
