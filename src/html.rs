@@ -14,6 +14,13 @@
 //! `<script>`, `<template>` and comments are left out, entities decoded
 //! (mail-parser's table).
 //!
+//! A table row is a line, its cells apart by a tab. The blocks in a cell
+//! start lines only between the cell's text, not before or after it:
+//! Outlook writes every cell's text as a paragraph (`<td><p
+//! class=MsoNormal>品名</p></td>`), and the row still reads as one line; a
+//! cell that holds more (a table laid out around the whole mail) keeps its
+//! lines. The rows of a table in a cell are lines of their own.
+//!
 //! A single pass over the bytes, without a tree: time is linear and memory
 //! is the text's, however deep hostile mail nests its elements (an HTML
 //! parser building a DOM recurses, and a hundred thousand nested `<div>`s
@@ -51,13 +58,12 @@ const BLOCKS: &[&str] = &[
     "p",
     "pre",
     "section",
-    "table",
-    "tbody",
-    "tfoot",
-    "thead",
-    "tr",
     "ul",
 ];
+
+/// Elements of a table that end its row and start a line, in a cell too
+/// (where other blocks start lines only between the cell's text).
+const TABLE_PARTS: &[&str] = &["table", "tbody", "tfoot", "thead", "tr"];
 
 /// Elements whose content is not text a reader sees, read as browsers read
 /// `<script>` and `<style>`: up to their end tag, with no markup inside (a
@@ -85,11 +91,18 @@ const MAX_QUOTE_PREFIX: usize = 32;
 /// The longest entity read (`&CounterClockwiseContourIntegral;` is 33 bytes).
 const MAX_ENTITY: usize = 40;
 
+/// The longest element name read: no element this module knows has a longer
+/// one.
+const MAX_NAME: usize = 16;
+
 /// The text of the HTML document `html`.
 pub fn to_text(html: &str) -> String {
     let mut w = Writer {
         out: String::with_capacity(html.len() / 2),
         line_has_text: false,
+        line_start: 0,
+        text_start: 0,
+        blank: false,
         space: false,
         space_ends_line: false,
         quote_depth: 0,
@@ -97,6 +110,9 @@ pub fn to_text(html: &str) -> String {
         in_head: false,
         empty_paragraph: false,
         cells: 0,
+        cell: Cell::Outside,
+        tabs: 0,
+        owed: Break::Nothing,
         no_end_tag_after: [usize::MAX; HIDDEN.len()],
         no_body_after: usize::MAX,
         no_quote_after: [usize::MAX; 2],
@@ -124,10 +140,38 @@ pub fn to_text(html: &str) -> String {
     w.finish()
 }
 
+/// Where the text is in a table cell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    /// In no cell (or between two).
+    Outside,
+    /// In a cell that has had no text so far.
+    Empty,
+    /// In a cell that has had text.
+    HasText,
+}
+
+/// A line end a block asked for in a cell, written when more of the cell's
+/// text comes, left out when the cell ends first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Break {
+    Nothing,
+    Line,
+    /// The line's end and a blank line.
+    Blank,
+}
+
 struct Writer {
     out: String,
     /// The line being written has text (not only a quote prefix).
     line_has_text: bool,
+    /// Where the line being written starts in `out`.
+    line_start: usize,
+    /// Where its text starts, after its quote prefix.
+    text_start: usize,
+    /// A blank line is to come before the next line of text (none before
+    /// the first).
+    blank: bool,
     /// Whitespace came since the last text.
     space: bool,
     /// A line end was in that whitespace.
@@ -140,6 +184,12 @@ struct Writer {
     empty_paragraph: bool,
     /// Cells of the table row so far.
     cells: usize,
+    cell: Cell,
+    /// Tabs to write before the text of the cell: one for each cell before
+    /// it in the row since the last text.
+    tabs: usize,
+    /// The line end to write before more of the cell's text.
+    owed: Break,
     /// Where the mail has no more end tag of each [`HIDDEN`] element.
     no_end_tag_after: [usize; HIDDEN.len()],
     /// Where the mail has no more `<body`.
@@ -149,18 +199,51 @@ struct Writer {
 }
 
 impl Writer {
-    /// Writes text (no markup in it), with the quote prefix at a line's
-    /// start and one space for any whitespace before it.
+    /// Writes text (no markup in it): in a cell, after the tabs or the line
+    /// end the cell owes.
     fn text(&mut self, s: &str) {
         if s.is_empty() {
             return;
         }
         self.in_head = false;
         self.empty_paragraph = false;
+        match self.cell {
+            Cell::Outside => {}
+            Cell::Empty => {
+                self.cell = Cell::HasText;
+                if self.tabs > 0 {
+                    self.space = false;
+                    for _ in 0..self.tabs {
+                        self.write("\t");
+                    }
+                    self.tabs = 0;
+                }
+            }
+            Cell::HasText => match std::mem::replace(&mut self.owed, Break::Nothing) {
+                Break::Nothing => {}
+                Break::Line => self.close_line(),
+                Break::Blank => {
+                    self.close_line();
+                    self.blank = true;
+                }
+            },
+        }
+        self.write(s);
+    }
+
+    /// Writes `s`, with the quote prefix at a line's start (after a blank
+    /// line, if one is to come) and one space for any whitespace before it.
+    fn write(&mut self, s: &str) {
         if !self.line_has_text {
+            self.line_start = self.out.len();
+            if self.blank && !self.out.is_empty() {
+                self.out.push('\n');
+            }
+            self.blank = false;
             for _ in 0..self.quote_depth.min(MAX_QUOTE_PREFIX) {
                 self.out.push_str("> ");
             }
+            self.text_start = self.out.len();
             self.line_has_text = true;
         } else if self.space && !self.joins_wrapped_line(s) {
             self.out.push(' ');
@@ -196,25 +279,50 @@ impl Writer {
         }
     }
 
-    /// Ends the line, unless it is empty.
-    fn end_line(&mut self) {
+    /// Ends the line, without its trailing whitespace. A line of nothing but
+    /// whitespace after its quote prefix is a blank line; any other is kept
+    /// (a line of a `>` the mail wrote too).
+    fn close_line(&mut self) {
         if self.line_has_text {
-            self.out.push('\n');
+            let text = self.out.get(self.text_start..).unwrap_or_default();
+            let end = self.text_start + text.trim_end().len();
+            if end > self.text_start {
+                self.out.truncate(end);
+                self.out.push('\n');
+            } else {
+                self.out.truncate(self.line_start);
+                self.blank = true;
+            }
             self.line_has_text = false;
         }
         self.space = false;
         self.space_ends_line = false;
     }
 
-    /// A `<br>` (or a newline in `<pre>`): ends the line, an empty one too.
-    fn line_break(&mut self) {
-        if !self.line_has_text && self.quote_depth > 0 {
-            self.out.push('>');
+    /// A block's start or end: ends the line, unless it is empty; in a
+    /// cell, only when more of the cell's text comes.
+    fn end_line(&mut self) {
+        match self.cell {
+            Cell::Outside => self.close_line(),
+            Cell::Empty => {}
+            Cell::HasText => self.owed = self.owed.max(Break::Line),
         }
-        self.out.push('\n');
-        self.line_has_text = false;
-        self.space = false;
-        self.space_ends_line = false;
+    }
+
+    /// A `<br>` (or a newline in `<pre>`): ends the line, an empty one too;
+    /// in a cell, only when more of the cell's text comes.
+    fn line_break(&mut self) {
+        match self.cell {
+            Cell::Outside if self.line_has_text => self.close_line(),
+            Cell::Outside => {
+                self.blank = true;
+                self.space = false;
+                self.space_ends_line = false;
+            }
+            Cell::Empty => {}
+            Cell::HasText if self.owed == Break::Nothing => self.owed = Break::Line,
+            Cell::HasText => self.owed = Break::Blank,
+        }
     }
 
     /// Reads the markup at `start` (a `<`); returns where the text goes on.
@@ -240,8 +348,18 @@ impl Writer {
             // <!DOCTYPE ...>, <?xml ...?>, <![if !supportLists]>
             return memchr::memchr(b'>', rest).map_or(bytes.len(), |n| start + n + 1);
         }
-        let end = self.tag_end(bytes, name_at + name_len);
-        let name = html[name_at..name_at + name_len].to_ascii_lowercase();
+        let name_end = name_at + name_len;
+        let end = self.tag_end(bytes, name_end);
+        let mut lower = [0; MAX_NAME];
+        let name = match bytes.get(name_at..name_end) {
+            Some(name) if name.len() <= MAX_NAME => {
+                let lower = &mut lower[..name.len()];
+                lower.copy_from_slice(name);
+                lower.make_ascii_lowercase();
+                std::str::from_utf8(lower).unwrap_or_default()
+            }
+            _ => "",
+        };
         let self_closing = end >= 2 && bytes[end - 2] == b'/';
         if self.in_head {
             if closing {
@@ -249,7 +367,7 @@ impl Writer {
                 self.in_head = name != "head" && name != "body" && name != "html";
                 return end;
             }
-            if !IN_HEAD.contains(&name.as_str()) {
+            if !IN_HEAD.contains(&name) {
                 self.in_head = false;
             }
         }
@@ -259,28 +377,42 @@ impl Writer {
         {
             return self.raw_text_end(bytes, end, h);
         }
-        if !closing && name == "head" {
-            self.in_head = !self_closing;
-            return end;
+        match (name, closing) {
+            ("head", false) => {
+                self.in_head = !self_closing;
+                end
+            }
+            _ => {
+                self.tag(name, closing);
+                end
+            }
         }
-        self.tag(&name, closing);
-        end
     }
 
     /// What the tag `name` does to the text.
     fn tag(&mut self, name: &str, closing: bool) {
-        match name {
-            "br" => return self.line_break(),
-            "td" | "th" if !closing => {
-                if self.cells > 0 {
-                    self.space = false;
-                    self.text("\t");
-                }
+        match (name, closing) {
+            ("br", _) => return self.line_break(),
+            ("td" | "th", false) => {
+                self.owed = Break::Nothing;
+                self.tabs += usize::from(self.cells > 0);
                 self.cells += 1;
+                self.cell = Cell::Empty;
                 return;
             }
-            "img" | "wbr" => return,
+            ("td" | "th", true) => {
+                self.owed = Break::Nothing;
+                self.cell = Cell::Outside;
+                return;
+            }
             _ => {}
+        }
+        if TABLE_PARTS.contains(&name) {
+            self.cell = Cell::Outside;
+            self.owed = Break::Nothing;
+            self.tabs = 0;
+            self.cells = 0;
+            return self.close_line();
         }
         if !BLOCKS.contains(&name) {
             return;
@@ -291,7 +423,6 @@ impl Writer {
             ("blockquote", true) => self.quote_depth = self.quote_depth.saturating_sub(1),
             ("pre", false) => self.pre_depth += 1,
             ("pre", true) => self.pre_depth = self.pre_depth.saturating_sub(1),
-            ("tr", _) => self.cells = 0,
             // Outlook writes an empty line as a paragraph of a no-break
             // space (`<p class=MsoNormal><o:p>&nbsp;</o:p></p>`): a blank
             // line between paragraphs, as the mail shows it.
@@ -429,27 +560,13 @@ impl Writer {
         end
     }
 
-    /// The text, without trailing spaces on lines, runs of blank lines, or
-    /// blank lines at either end.
-    fn finish(self) -> String {
-        let mut text = String::with_capacity(self.out.len());
-        let mut blank = 0;
-        for line in self.out.lines() {
-            let line = line.trim_end();
-            if line.chars().all(|c| c == '>' || c == ' ') {
-                blank += 1;
-                continue;
-            }
-            if !text.is_empty() {
-                text.push('\n');
-                if blank > 0 {
-                    text.push('\n');
-                }
-            }
-            blank = 0;
-            text.push_str(line);
+    /// The text, without a line end at its end.
+    fn finish(mut self) -> String {
+        self.close_line();
+        if self.out.ends_with('\n') {
+            self.out.pop();
         }
-        text
+        self.out
     }
 }
 
@@ -622,6 +739,79 @@ mod tests {
             to_text(html),
             "山田様\n\nいつもお世話になっております。\n\nよろしくお願いいたします。"
         );
+    }
+
+    #[test]
+    fn paragraphs_in_table_cells_keep_the_row_on_one_line() {
+        // Outlook writes the text of every cell as a paragraph, and an empty
+        // cell as a paragraph of a no-break space.
+        let html = "<table><tr><td><p class=MsoNormal>品名<o:p></o:p></p></td>\n\
+            <td><p class=MsoNormal>数量<o:p></o:p></p></td></tr>\n\
+            <tr><td><div><p>ボルト</p></div></td><td><p><o:p>&nbsp;</o:p></p></td><td><p>400</p></td></tr></table>";
+        assert_eq!(to_text(html), "品名\t数量\nボルト\t\t400");
+        // The paragraphs of a cell that holds more are lines, as in a
+        // table laid out around the whole mail.
+        let html = "<table><tr><td>\n<p>Hello</p><p>&nbsp;</p><p>Body<br>text</p><br></td></tr></table>\
+            <p>after</p><table><tr><td><p>a</p><p>b</p></td><td><p>c</p></td></tr></table>";
+        assert_eq!(to_text(html), "Hello\n\nBody\ntext\nafter\na\nb\tc");
+        // The rows of a table in a cell are lines of their own.
+        let html = "<table><tr><td><p>A</p></td><td><table><tr><td><p>x</p></td><td>y</td></tr>\
+            <tr><td>z</td><td>w</td></tr></table></td><td>B</td></tr><tr><td>C<table><tr><td>v</td></tr></table>D</td></tr></table>";
+        assert_eq!(to_text(html), "A\nx\ty\nz\tw\nB\nC\nv\nD");
+    }
+
+    #[test]
+    fn a_paragraph_of_a_quote_mark_is_kept() {
+        // Plain text quoted by the sender's mailer, then sent as HTML: an
+        // empty quoted line is `&gt;` alone.
+        let html =
+            "<p>Yes.</p><p>&gt; Can we ship?</p><p>&gt;</p><p>&gt; Thanks</p><p>&gt; &gt;</p>";
+        assert_eq!(to_text(html), "Yes.\n> Can we ship?\n>\n> Thanks\n> >");
+        assert_eq!(
+            to_text("<blockquote>a<br><br>&gt;<br>b<pre>  \n</pre>c</blockquote>"),
+            "> a\n\n> >\n> b\n\n> c"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
+
+        /// Whatever the markup, the text has no whitespace at a line's end,
+        /// no blank line at either end and no two in a row, and reading it
+        /// does not panic (cut entities, tags, comments and attribute values,
+        /// multi-byte characters next to them).
+        #[test]
+        fn any_markup_gives_tidy_lines(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<td>", "</td>", "<th>", "<tr>", "</tr>", "<table>", "</table>", "<p>", "</p>",
+                    "<div>", "<br>", "<pre>", "</pre>", "<blockquote>", "</blockquote>", "<li>",
+                    "<hr>", "<head>", "<style>", "</style>", "<!--", "<!-->", "-->", "--!>", "-",
+                    "<img alt=", "<img src=x alt=\"", "\"", "'", ">", "<", "/", "=", "&", "&#", "#",
+                    "x", ";", "amp", "nbsp", "gt", "12354", "&gt;", "&nbsp;", "&#10;", " ", "\t",
+                    "\n", "\r\n", "\r", "あ", "é", "\u{3000}", "a", "請求書",
+                ]),
+                0..40,
+            )
+        ) {
+            let text = to_text(&pieces.concat());
+            proptest::prop_assert!(!text.starts_with('\n') && !text.ends_with('\n'), "{text:?}");
+            proptest::prop_assert!(!text.contains("\n\n\n") && !text.contains('\r'), "{text:?}");
+            for line in text.lines() {
+                proptest::prop_assert_eq!(line, line.trim_end(), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_markup_is_linear() {
+        let n = 100_000;
+        let started = std::time::Instant::now();
+        let html = "<table><tr>".to_string() + &"<td><p>".repeat(n) + "x";
+        assert_eq!(to_text(&html), "\t".repeat(n - 1) + "x");
+        let html = "<table><tr><td>".repeat(n) + "x" + &"<p>y</td>".repeat(n);
+        assert_eq!(to_text(&html).lines().count(), n + 1);
+        assert!(started.elapsed().as_secs() < 5);
     }
 
     #[test]
