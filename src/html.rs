@@ -10,9 +10,10 @@
 //! `> ` at the start of its lines, as plain-text mail quotes it, so that
 //! [`crate::quotes`] finds it; a list item starts with `- `, a `<hr>` is a
 //! line of underscores (as Outlook writes it above a reply's header
-//! block), `<pre>` keeps its lines and spaces. `<head>`, `<style>`,
-//! `<script>`, `<template>` and comments are left out, entities decoded
-//! (mail-parser's table).
+//! block), `<pre>` keeps its lines and spaces (not a line end right after
+//! `<pre>`, which HTML drops). `<head>`, `<style>`, `<script>`,
+//! `<template>` and comments are left out (`<!-->` and `<!--->` are empty
+//! comments, as in browsers), entities decoded (mail-parser's table).
 //!
 //! A table row is a line, its cells apart by a tab. The blocks in a cell
 //! start lines only between the cell's text, not before or after it:
@@ -330,7 +331,7 @@ impl Writer {
         let bytes = html.as_bytes();
         let rest = &bytes[start..];
         if rest.starts_with(b"<!--") {
-            return find(bytes, start + 4, b"-->").map_or(bytes.len(), |e| e + 3);
+            return comment_end(bytes, start + 4);
         }
         let closing = rest.get(1) == Some(&b'/');
         let name_at = start + 1 + usize::from(closing);
@@ -381,6 +382,15 @@ impl Writer {
             ("head", false) => {
                 self.in_head = !self_closing;
                 end
+            }
+            ("pre", false) => {
+                self.tag(name, closing);
+                // A line end right after `<pre>` is not content (HTML drops
+                // it, so that `<pre>` may stand on a line of its own).
+                match bytes.get(end..end + 2) {
+                    Some(b"\r\n") => end + 2,
+                    _ => end + usize::from(matches!(bytes.get(end), Some(b'\n' | b'\r'))),
+                }
             }
             _ => {
                 self.tag(name, closing);
@@ -568,6 +578,29 @@ impl Writer {
         }
         self.out
     }
+}
+
+/// The position just after the comment whose text starts at `from` (after
+/// its `<!--`), as browsers end it: at `-->` or `--!>`, at once in `<!-->`
+/// and `<!--->`; with the mail if nothing ends it.
+fn comment_end(bytes: &[u8], from: usize) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    if rest.starts_with(b">") {
+        return from + 1;
+    }
+    if rest.starts_with(b"->") {
+        return from + 2;
+    }
+    let mut at = from;
+    while let Some(n) = bytes.get(at..).and_then(|b| memchr::memchr(b'>', b)) {
+        let gt = at + n;
+        let text = &bytes[from..gt];
+        if text.ends_with(b"--") || text.ends_with(b"--!") {
+            return gt + 1;
+        }
+        at = gt + 1;
+    }
+    bytes.len()
 }
 
 /// An East Asian wide character of a script written without spaces
@@ -773,6 +806,27 @@ mod tests {
         );
     }
 
+    #[test]
+    fn empty_comments_end_at_once() {
+        assert_eq!(
+            to_text(
+                "<p>one<!-->two</p><p>three<!--->four</p><!-- x -- y --!>five<!---->six<!-- <p>x</p> -->."
+            ),
+            "onetwo\nthreefour\nfivesix."
+        );
+        assert_eq!(to_text("a<!-- never closed"), "a");
+    }
+
+    #[test]
+    fn a_line_end_right_after_pre_is_not_content() {
+        assert_eq!(
+            to_text("<p>before</p><pre>\ncode\n  indented\n</pre>"),
+            "before\ncode\n  indented"
+        );
+        assert_eq!(to_text("before<pre>\r\n\r\ncode</pre>"), "before\n\ncode");
+        assert_eq!(to_text("before<PRE class=x>\n</pre>after"), "before\nafter");
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
@@ -811,6 +865,7 @@ mod tests {
         assert_eq!(to_text(&html), "\t".repeat(n - 1) + "x");
         let html = "<table><tr><td>".repeat(n) + "x" + &"<p>y</td>".repeat(n);
         assert_eq!(to_text(&html).lines().count(), n + 1);
+        assert_eq!(to_text(&("<!-- ".to_string() + &"-!>".repeat(n))), "");
         assert!(started.elapsed().as_secs() < 5);
     }
 
