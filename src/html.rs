@@ -13,7 +13,7 @@
 //! block), `<pre>` keeps its lines and spaces (not a line end right after
 //! `<pre>`, which HTML drops). `<head>`, `<style>`, `<script>`,
 //! `<template>` and comments are left out (`<!-->` and `<!--->` are empty
-//! comments, as in browsers), entities decoded (mail-parser's table).
+//! comments, as in browsers).
 //!
 //! A table row is a line, its cells apart by a tab. The blocks in a cell
 //! start lines only between the cell's text, not before or after it:
@@ -21,6 +21,14 @@
 //! class=MsoNormal>品名</p></td>`), and the row still reads as one line; a
 //! cell that holds more (a table laid out around the whole mail) keeps its
 //! lines. The rows of a table in a cell are lines of their own.
+//!
+//! Entities are decoded by mail-parser's table; as in browsers, the legacy
+//! ones without their `;` too (`&amp`, `&nbsp`, `&copy` ...), and numbers
+//! without it (`&#12354`), 128 to 159 read as Windows-1252 (`&#150;` is
+//! `–`). A legacy name followed by a letter, digit or `=` is left as it is
+//! written, as browsers leave it in an attribute value (in text they decode
+//! it, and `&para=1` in a URL written in the text would read `¶=1`):
+//! `AT&T`, `&notit`, `?a=1&copy=2` stay as they are.
 //!
 //! A single pass over the bytes, without a tree: time is linear and memory
 //! is the text's, however deep hostile mail nests its elements (an HTML
@@ -89,12 +97,134 @@ const RULE: &str = "________________________________";
 /// with all of them, made gigabytes of text of a megabyte of mail).
 const MAX_QUOTE_PREFIX: usize = 32;
 
-/// The longest entity read (`&CounterClockwiseContourIntegral;` is 33 bytes).
+/// The longest entity name read (`CounterClockwiseContourIntegral` is 31
+/// bytes).
 const MAX_ENTITY: usize = 40;
 
 /// The longest element name read: no element this module knows has a longer
 /// one.
 const MAX_NAME: usize = 16;
+
+/// The named references browsers read without their `;` (HTML's legacy
+/// ones, all of them Latin-1), in byte order, with their characters.
+const LEGACY_ENTITIES: &[(&str, u8)] = &[
+    ("AElig", 198),
+    ("AMP", 38),
+    ("Aacute", 193),
+    ("Acirc", 194),
+    ("Agrave", 192),
+    ("Aring", 197),
+    ("Atilde", 195),
+    ("Auml", 196),
+    ("COPY", 169),
+    ("Ccedil", 199),
+    ("ETH", 208),
+    ("Eacute", 201),
+    ("Ecirc", 202),
+    ("Egrave", 200),
+    ("Euml", 203),
+    ("GT", 62),
+    ("Iacute", 205),
+    ("Icirc", 206),
+    ("Igrave", 204),
+    ("Iuml", 207),
+    ("LT", 60),
+    ("Ntilde", 209),
+    ("Oacute", 211),
+    ("Ocirc", 212),
+    ("Ograve", 210),
+    ("Oslash", 216),
+    ("Otilde", 213),
+    ("Ouml", 214),
+    ("QUOT", 34),
+    ("REG", 174),
+    ("THORN", 222),
+    ("Uacute", 218),
+    ("Ucirc", 219),
+    ("Ugrave", 217),
+    ("Uuml", 220),
+    ("Yacute", 221),
+    ("aacute", 225),
+    ("acirc", 226),
+    ("acute", 180),
+    ("aelig", 230),
+    ("agrave", 224),
+    ("amp", 38),
+    ("aring", 229),
+    ("atilde", 227),
+    ("auml", 228),
+    ("brvbar", 166),
+    ("ccedil", 231),
+    ("cedil", 184),
+    ("cent", 162),
+    ("copy", 169),
+    ("curren", 164),
+    ("deg", 176),
+    ("divide", 247),
+    ("eacute", 233),
+    ("ecirc", 234),
+    ("egrave", 232),
+    ("eth", 240),
+    ("euml", 235),
+    ("frac12", 189),
+    ("frac14", 188),
+    ("frac34", 190),
+    ("gt", 62),
+    ("iacute", 237),
+    ("icirc", 238),
+    ("iexcl", 161),
+    ("igrave", 236),
+    ("iquest", 191),
+    ("iuml", 239),
+    ("laquo", 171),
+    ("lt", 60),
+    ("macr", 175),
+    ("micro", 181),
+    ("middot", 183),
+    ("nbsp", 160),
+    ("not", 172),
+    ("ntilde", 241),
+    ("oacute", 243),
+    ("ocirc", 244),
+    ("ograve", 242),
+    ("ordf", 170),
+    ("ordm", 186),
+    ("oslash", 248),
+    ("otilde", 245),
+    ("ouml", 246),
+    ("para", 182),
+    ("plusmn", 177),
+    ("pound", 163),
+    ("quot", 34),
+    ("raquo", 187),
+    ("reg", 174),
+    ("sect", 167),
+    ("shy", 173),
+    ("sup1", 185),
+    ("sup2", 178),
+    ("sup3", 179),
+    ("szlig", 223),
+    ("thorn", 254),
+    ("times", 215),
+    ("uacute", 250),
+    ("ucirc", 251),
+    ("ugrave", 249),
+    ("uml", 168),
+    ("uuml", 252),
+    ("yacute", 253),
+    ("yen", 165),
+    ("yuml", 255),
+];
+
+/// The characters of the numeric references 128 to 159, as browsers read
+/// them (Windows-1252's; the five it leaves out are the control characters
+/// themselves).
+const WINDOWS_1252: [char; 32] = [
+    '\u{20AC}', '\u{81}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8D}', '\u{17D}', '\u{8F}',
+    '\u{90}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{9D}', '\u{17E}', '\u{178}',
+];
 
 /// The text of the HTML document `html`.
 pub fn to_text(html: &str) -> String {
@@ -114,6 +244,7 @@ pub fn to_text(html: &str) -> String {
         cell: Cell::Outside,
         tabs: 0,
         owed: Break::Nothing,
+        entity: String::new(),
         no_end_tag_after: [usize::MAX; HIDDEN.len()],
         no_body_after: usize::MAX,
         no_quote_after: [usize::MAX; 2],
@@ -191,6 +322,8 @@ struct Writer {
     tabs: usize,
     /// The line end to write before more of the cell's text.
     owed: Break,
+    /// The character of a named entity, as mail-parser decodes it.
+    entity: String,
     /// Where the mail has no more end tag of each [`HIDDEN`] element.
     no_end_tag_after: [usize; HIDDEN.len()],
     /// Where the mail has no more `<body`.
@@ -541,33 +674,62 @@ impl Writer {
     /// Reads the entity at `start` (a `&`); returns where the text goes on.
     fn entity(&mut self, html: &str, start: usize) -> usize {
         let bytes = html.as_bytes();
-        let window = &bytes[start + 1..bytes.len().min(start + MAX_ENTITY)];
-        let semicolon = window.iter().position(|&b| b == b';');
-        let valid = semicolon.is_some_and(|n| {
-            n > 0
-                && window[..n]
-                    .iter()
-                    .all(|b| b.is_ascii_alphanumeric() || *b == b'#')
-        });
-        let Some(n) = semicolon.filter(|_| valid) else {
+        let reference = match bytes.get(start + 1) {
+            Some(b'#') => numeric_reference(bytes, start + 2),
+            _ => self.named_reference(bytes, start + 1),
+        };
+        let Some((c, end)) = reference else {
             self.text("&");
             return start + 1;
         };
-        let end = start + 1 + n + 1;
-        let mut decoded = String::new();
-        mail_parser::decoders::html::add_html_token(&mut decoded, &bytes[start..end], false);
         // A no-break space is a space between words (`&nbsp;` pads table
         // cells and indents in Outlook's HTML).
         // `&#13;&#10;` and `&#9;` are whitespace as the characters are: a
         // line end written as it is would start a line without its quote
         // prefix. Other control characters are not seen.
-        match decoded.as_bytes() {
-            [0xc2, 0xa0] => self.space = true,
-            &[b @ (b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')] => self.whitespace(b),
-            _ if decoded.chars().all(char::is_control) => {}
-            _ => self.text(&decoded),
+        match c {
+            '\u{A0}' => self.space = true,
+            ' ' | '\t' | '\n' | '\r' | '\x0c' => self.whitespace(c as u8),
+            _ if c.is_control() => {}
+            _ => self.text(c.encode_utf8(&mut [0; 4])),
         }
         end
+    }
+
+    /// The character of the named reference whose name starts at `from`
+    /// and where the text goes on after it; `None` if none is there.
+    fn named_reference(&mut self, bytes: &[u8], from: usize) -> Option<(char, usize)> {
+        let len = bytes[from..]
+            .iter()
+            .take(MAX_ENTITY)
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if len == 0 {
+            return None;
+        }
+        let name = &bytes[from..from + len];
+        let after = from + len;
+        match bytes.get(after) {
+            Some(b';') => {
+                self.entity.clear();
+                mail_parser::decoders::html::add_html_token(
+                    &mut self.entity,
+                    &bytes[from - 1..=after],
+                    false,
+                );
+                // An unknown name is written as it is.
+                let mut chars = self.entity.chars();
+                match (chars.next(), chars.next()) {
+                    (Some(c), None) => Some((c, after + 1)),
+                    _ => None,
+                }
+            }
+            Some(b'=') => None,
+            _ => LEGACY_ENTITIES
+                .binary_search_by(|(legacy, _)| legacy.as_bytes().cmp(name))
+                .ok()
+                .map(|i| (char::from(LEGACY_ENTITIES[i].1), after)),
+        }
     }
 
     /// The text, without a line end at its end.
@@ -578,6 +740,38 @@ impl Writer {
         }
         self.out
     }
+}
+
+/// The character of the numeric reference whose `x` or digits start at
+/// `from` (after `&#`), and where the text goes on after it (and after its
+/// `;`, which browsers do without); `None` without digits. As in browsers,
+/// 128 to 159 are Windows-1252's characters, and a number that is no
+/// character is U+FFFD.
+fn numeric_reference(bytes: &[u8], from: usize) -> Option<(char, usize)> {
+    let (radix, digits_at) = match bytes.get(from) {
+        Some(b'x' | b'X') => (16, from + 1),
+        _ => (10, from),
+    };
+    let mut value: u32 = 0;
+    let mut i = digits_at;
+    while let Some(digit) = bytes.get(i).and_then(|&b| char::from(b).to_digit(radix)) {
+        value = value
+            .saturating_mul(radix)
+            .saturating_add(digit)
+            .min(0x11_0000);
+        i += 1;
+    }
+    if i == digits_at {
+        return None;
+    }
+    if bytes.get(i) == Some(&b';') {
+        i += 1;
+    }
+    let c = match value {
+        0x80..=0x9F => WINDOWS_1252[value as usize - 0x80],
+        _ => char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER),
+    };
+    Some((c, i))
 }
 
 /// The position just after the comment whose text starts at `from` (after
@@ -827,6 +1021,44 @@ mod tests {
         assert_eq!(to_text("before<PRE class=x>\n</pre>after"), "before\nafter");
     }
 
+    #[test]
+    fn legacy_entities_without_a_semicolon_are_decoded_as_browsers_do() {
+        assert_eq!(
+            to_text("&amp &lt;b&gt &quot;x&quot &copy 2024 &REG a&nbsp&nbsp;b 東京&nbsp大阪"),
+            "& <b> \"x\" © 2024 ® a b 東京 大阪"
+        );
+        assert_eq!(to_text("&#12354&#x3044 &#x3046;&#12360x"), "あい うえx");
+        // Not where browsers read on into a word or a value.
+        assert_eq!(
+            to_text("AT&T Q&A R&D &notit; &ampx http://x.example/?a=1&copy=2&para=3&param=4"),
+            "AT&T Q&A R&D &notit; &ampx http://x.example/?a=1&copy=2&para=3&param=4"
+        );
+        assert_eq!(to_text("&# &#x; &#xZ &"), "&# &#x; &#xZ &");
+        // Numbers as browsers read them: Windows-1252's for 128 to 159.
+        assert_eq!(
+            to_text("&#150; &#8211; &#x92;s &#99999999999999999999; &#xD800;"),
+            "\u{2013} \u{2013} \u{2019}s \u{FFFD} \u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn legacy_entities_are_those_of_the_html_table() {
+        assert_eq!(LEGACY_ENTITIES.len(), 106);
+        // In byte order, for the binary search.
+        assert!(LEGACY_ENTITIES.windows(2).all(|w| w[0].0 < w[1].0));
+        for (b, &c) in (0x80..=0x9F_u8).zip(&WINDOWS_1252) {
+            let byte = [b];
+            let (decoded, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+            assert_eq!(decoded, c.to_string(), "{b:#x}");
+        }
+        for &(name, c) in LEGACY_ENTITIES {
+            let mut decoded = String::new();
+            let token = format!("&{name};");
+            mail_parser::decoders::html::add_html_token(&mut decoded, token.as_bytes(), false);
+            assert_eq!(decoded, char::from(c).to_string(), "{name}");
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
@@ -866,6 +1098,10 @@ mod tests {
         let html = "<table><tr><td>".repeat(n) + "x" + &"<p>y</td>".repeat(n);
         assert_eq!(to_text(&html).lines().count(), n + 1);
         assert_eq!(to_text(&("<!-- ".to_string() + &"-!>".repeat(n))), "");
+        assert_eq!(to_text(&"&#".repeat(n)), "&#".repeat(n));
+        assert_eq!(to_text(&("&#".to_string() + &"9".repeat(n))), "\u{FFFD}");
+        let html = "&".to_string() + &"a".repeat(n);
+        assert_eq!(to_text(&html), html);
         assert!(started.elapsed().as_secs() < 5);
     }
 
