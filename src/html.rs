@@ -22,6 +22,12 @@
 //! cell that holds more (a table laid out around the whole mail) keeps its
 //! lines. The rows of a table in a cell are lines of their own.
 //!
+//! An image is its alt text, as text-mode browsers (w3m, lynx) show it: it
+//! is what the mail shows in the image's place for a reader who does not
+//! see the image, and what a search for it should find (Gmail writes emoji
+//! as `<img alt="😀">`, a signature's logo has the company's name). An
+//! image without alt text (a spacer, a tracking pixel) is nothing.
+//!
 //! Entities are decoded by mail-parser's table; as in browsers, the legacy
 //! ones without their `;` too (`&amp`, `&nbsp`, `&copy` ...), and numbers
 //! without it (`&#12354`), 128 to 159 read as Windows-1252 (`&#150;` is
@@ -516,6 +522,15 @@ impl Writer {
                 self.in_head = !self_closing;
                 end
             }
+            ("img", false) => {
+                // Not of a tag that the end of the mail cuts (browsers drop
+                // it).
+                let attributes = html.get(name_end..end).and_then(|a| a.strip_suffix('>'));
+                if let Some(alt) = attributes.and_then(|a| attribute(a, "alt")) {
+                    self.inline_text(alt);
+                }
+                end
+            }
             ("pre", false) => {
                 self.tag(name, closing);
                 // A line end right after `<pre>` is not content (HTML drops
@@ -583,6 +598,31 @@ impl Writer {
                 self.end_line();
             }
             _ => {}
+        }
+    }
+
+    /// Writes the value of an attribute shown in its element's place (an
+    /// image's alt text): entities decoded, its whitespace spaces, no markup
+    /// in it.
+    fn inline_text(&mut self, value: &str) {
+        let bytes = value.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'&' => i = self.entity(value, i),
+                b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => {
+                    self.space = true;
+                    i += 1;
+                }
+                _ => {
+                    let end = bytes[i..]
+                        .iter()
+                        .position(|b| matches!(b, b'&' | b' ' | b'\t' | b'\n' | b'\r' | b'\x0c'))
+                        .map_or(bytes.len(), |n| i + n);
+                    self.text(&value[i..end]);
+                    i = end;
+                }
+            }
         }
     }
 
@@ -795,6 +835,52 @@ fn comment_end(bytes: &[u8], from: usize) -> usize {
         at = gt + 1;
     }
     bytes.len()
+}
+
+/// The value of the attribute `name` (in lower case) in `attributes`, the
+/// text of a start tag after its name and before its `>`, read as browsers
+/// read it: a value is quoted or runs to whitespace, the first of two
+/// attributes of one name counts. `Some("")` for an attribute without a
+/// value.
+fn attribute<'a>(attributes: &'a str, name: &str) -> Option<&'a str> {
+    let bytes = attributes.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+    let skip = |mut i: usize, skipped: &dyn Fn(u8) -> bool| {
+        while bytes.get(i).is_some_and(|&b| skipped(b)) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    loop {
+        let name_at = skip(i, &|b| is_space(b) || b == b'/');
+        if name_at >= bytes.len() {
+            return None;
+        }
+        // A name runs to whitespace, `/` or `=`, though it starts with `=`.
+        let name_end = skip(name_at + 1, &|b| !is_space(b) && b != b'/' && b != b'=');
+        let mut value = name_end..name_end;
+        i = skip(name_end, &is_space);
+        if bytes.get(i) == Some(&b'=') {
+            i = skip(i + 1, &is_space);
+            match bytes.get(i) {
+                Some(&q @ (b'"' | b'\'')) => {
+                    let close =
+                        memchr::memchr(q, &bytes[i + 1..]).map_or(bytes.len(), |n| i + 1 + n);
+                    value = i + 1..close;
+                    i = close + 1;
+                }
+                _ => {
+                    let end = skip(i, &|b| !is_space(b));
+                    value = i..end;
+                    i = end;
+                }
+            }
+        }
+        if bytes[name_at..name_end].eq_ignore_ascii_case(name.as_bytes()) {
+            return attributes.get(value);
+        }
+    }
 }
 
 /// An East Asian wide character of a script written without spaces
@@ -1059,6 +1145,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn images_are_their_alt_text() {
+        // Gmail writes emoji as images; logos in signatures have their name.
+        assert_eq!(
+            to_text(
+                "Thanks<img data-emoji=\"😀\" class=an1 alt=\"😀\" src=\"https://x.example/1f600.png\"> \
+                 <img src=spacer.gif alt=\"\"><img src=a.png>Mori<br>\
+                 <IMG title=\"alt=x\" ALT='Minato &amp; Co.\n logo' width=1><img alt=logo/>\
+                 <img alt=\"a>b\"><img alt"
+            ),
+            "Thanks😀 Mori\nMinato & Co. logologo/a>b"
+        );
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4096))]
 
@@ -1102,6 +1202,12 @@ mod tests {
         assert_eq!(to_text(&("&#".to_string() + &"9".repeat(n))), "\u{FFFD}");
         let html = "&".to_string() + &"a".repeat(n);
         assert_eq!(to_text(&html), html);
+        let html = "<img alt=\"".repeat(n) + "a";
+        assert_eq!(to_text(&html), "");
+        let html = "<img alt=\"".repeat(n) + ">";
+        assert_eq!(to_text(&html), "<img alt=");
+        let html = "<img alt=a title=\"b\" ".repeat(n) + ">";
+        assert_eq!(to_text(&html), "a");
         assert!(started.elapsed().as_secs() < 5);
     }
 

@@ -81,6 +81,43 @@ MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n{html}\r\n"
     );
 }
 
+/// What an HTML-only mail shows its reader is what is found and shown: an
+/// image's alt text (a signature's logo, Gmail's emoji), the text after an
+/// empty comment `<!-->` (it hid all up to the next `-->`), entities
+/// written without their `;`; and a table whose cells are paragraphs, as
+/// Outlook writes them, reads a row to a line.
+#[test]
+fn html_only_mail_shows_alt_text_text_after_an_empty_comment_and_a_row_to_a_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let html = "<html><body><p class=MsoNormal>お見積りを添付します<img alt=\"🙇\" src=\"https://x.example/1f647.png\"><o:p></o:p></p>\
+<!--><p class=MsoNormal>納期は来週です。</p><!-- 旧版の文面 -->\
+<table><tr><td><p class=MsoNormal>品名<o:p></o:p></p></td><td><p class=MsoNormal>数量<o:p></o:p></p></td></tr>\
+<tr><td><p class=MsoNormal>ボルト<o:p></o:p></p></td><td><p class=MsoNormal>400<o:p></o:p></p></td></tr></table>\
+<p class=MsoNormal>Tanaka &amp Sons&nbsp;&copy 2024</p>\
+<p class=MsoNormal><img width=120 src=\"cid:image001.png@01DA6E2F.12345670\" alt=\"Minato Shokai\"></p></body></html>";
+    let raw = format!(
+        "From: Ken Mori <mori@acme.example>\r\nTo: info@minato-shokai.co.jp\r\n\
+Subject: 見積\r\nMessage-ID: <html.quote@acme.example>\r\nDate: Mon, 4 Mar 2024 10:12:03 +0900\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/html; charset=UTF-8\r\n\r\n{html}\r\n"
+    );
+    let eml = write(&tmp.path().join("src"), "quote.eml", raw.as_bytes());
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&eml]);
+    assert_eq!(s["new"], 1, "{s}");
+    for word in ["納期", "来週", "Shokai", "Sons", "ボルト"] {
+        assert_eq!(count(&a, word), 1, "{word}");
+    }
+    assert_eq!(count(&a, "旧版"), 0);
+    let body = show(&a, &["html.quote@acme.example"]);
+    let body = body.split_once("\n\n").map_or("", |(_, b)| b.trim());
+    // The tab between two cells is a space on the terminal.
+    assert_eq!(
+        body,
+        "お見積りを添付します🙇\n納期は来週です。\n品名 数量\nボルト 400\n\
+         Tanaka & Sons © 2024\nMinato Shokai"
+    );
+}
+
 /// Thunderbird's Japanese mail: ISO-2022-JP, `format=flowed; delsp=yes`,
 /// long lines soft-broken with a trailing space that is not part of the
 /// text. A word soft-broken is found and shown whole, in quoted lines too;
