@@ -1491,10 +1491,11 @@ impl Store {
     }
 
     /// The subject fallback: joins a reference-less reply to the thread of the
-    /// nearest earlier message with the same normalised subject, within the
-    /// window, whose participants overlap; and (in the other direction) pulls
-    /// such replies that were imported before their original into this
-    /// message's thread, so that import order does not matter.
+    /// earlier message with the same normalised subject, within the window,
+    /// that it most likely answers (by whom each is from and addressed to); and (in the
+    /// other direction) pulls such replies imported before their original
+    /// into this message's thread when this message is the one they answer,
+    /// so that import order does not matter.
     pub fn subject_fallback(
         &self,
         row: i64,
@@ -1508,7 +1509,6 @@ impl Store {
         }
         let refless = m.references.is_empty() && m.in_reply_to.is_empty();
         let mut thread = thread;
-        let me = participants(m);
         if refless && m.subject_info.is_reply {
             self.note_refless_subject(subject)?;
             self.conn
@@ -1516,21 +1516,8 @@ impl Store {
                     "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
                 )?
                 .execute(params![subject, m.date, row])?;
-            let mut q = self.conn.prepare_cached(
-                "SELECT id, thread, from_addr FROM messages
-                 WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
-                 ORDER BY date DESC, id DESC LIMIT 50",
-            )?;
-            let cands: Vec<(i64, i64, String)> = q
-                .query_map(params![subject, m.date, m.date - opts.window, row], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            for (cid, ct, cfrom) in cands {
-                if self.overlaps(cid, &cfrom, &me, m)? {
-                    thread = self.join(thread, ct)?;
-                    break;
-                }
+            if let Some((_, ct)) = self.original_of(row, subject, m.date, opts)? {
+                thread = self.join(thread, ct)?;
             }
         }
         // Reference-less replies imported before this message. (Two simple
@@ -1548,20 +1535,74 @@ impl Store {
                 r.get(0)
             })?
             .collect::<rusqlite::Result<_>>()?;
-        let mut later = Vec::with_capacity(rows.len());
         let mut q = self
             .conn
-            .prepare_cached("SELECT thread, from_addr FROM messages WHERE id = ?1")?;
+            .prepare_cached("SELECT thread, date FROM messages WHERE id = ?1")?;
         for rid in rows {
-            let (rt, rfrom): (i64, String) = q.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            later.push((rid, rt, rfrom));
-        }
-        for (rid, rt, rfrom) in later {
-            if rt != thread && self.overlaps(rid, &rfrom, &me, m)? {
+            let (rt, rdate): (i64, i64) = q.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if rt == thread {
+                continue;
+            }
+            // Only a reply that this very message answers best: a reply to
+            // someone else under the same subject stays where it is.
+            if let Some((original, _)) = self.original_of(rid, subject, rdate, opts)?
+                && original == row
+            {
                 thread = self.join(thread, rt)?;
             }
         }
         Ok(thread)
+    }
+
+    /// The message a reference-less reply (row `reply`, dated `date`) most
+    /// likely answers, and its thread: the nearest earlier message with the
+    /// same normalised subject within the window (not a forward) that the
+    /// reply can answer by their From, To and Cc (see [`can_answer`]).
+    fn original_of(
+        &self,
+        reply: i64,
+        subject: &str,
+        date: i64,
+        opts: ThreadOptions,
+    ) -> Result<Option<(i64, i64)>> {
+        let me = self.parties(reply)?;
+        let mut q = self.conn.prepare_cached(
+            "SELECT id, thread, from_addr FROM messages
+             WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
+             ORDER BY date DESC, id DESC LIMIT 50",
+        )?;
+        let cands: Vec<(i64, i64, String)> = q
+            .query_map(params![subject, date, date - opts.window, reply], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (cid, ct, cfrom) in cands {
+            let other = Parties {
+                from: cfrom,
+                ..self.parties(cid)?
+            };
+            if can_answer(&me, &other) {
+                return Ok(Some((cid, ct)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The sender (From, as recorded) of a message and its To and Cc
+    /// addresses (each with whether it is in To).
+    fn parties(&self, message: i64) -> Result<Parties> {
+        let from: String = self
+            .conn
+            .prepare_cached("SELECT from_addr FROM messages WHERE id = ?1")?
+            .query_row([message], |r| r.get(0))?;
+        let recipients = self
+            .conn
+            .prepare_cached(
+                "SELECT address, role = 1 FROM addresses WHERE message = ?1 AND role IN (1, 2)",
+            )?
+            .query_map([message], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(String, bool)>>>()?;
+        Ok(Parties { from, recipients })
     }
 
     /// Runs `f` on the set of subject hashes of `refless_replies`, loading
@@ -1603,35 +1644,6 @@ impl Store {
         self.merge_threads(from, into)?;
         Ok(into)
     }
-
-    /// Participants overlap: the other's sender is among ours, or our sender among theirs.
-    fn overlaps(
-        &self,
-        other: i64,
-        other_from: &str,
-        me: &[String],
-        m: &ParsedMessage,
-    ) -> Result<bool> {
-        if !other_from.is_empty() && me.iter().any(|a| a == other_from) {
-            return Ok(true);
-        }
-        let Some(my_from) = m
-            .from
-            .as_ref()
-            .map(|f| f.address.as_str())
-            .filter(|a| !a.is_empty())
-        else {
-            return Ok(false);
-        };
-        let hit: Option<i64> = self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM addresses WHERE message = ?1 AND address = ?2 AND role <= 2 LIMIT 1",
-            )?
-            .query_row(params![other, my_from], |r| r.get(0))
-            .optional()?;
-        Ok(hit.is_some())
-    }
 }
 
 /// A 64-bit hash of a normalised subject (for the refless-subject set).
@@ -1640,15 +1652,43 @@ fn subject_hash(subject: &str) -> u64 {
     BuildHasherDefault::<DefaultHasher>::default().hash_one(subject)
 }
 
-/// From, To and Cc addresses of a message.
-fn participants(m: &ParsedMessage) -> Vec<String> {
-    m.from
-        .iter()
-        .chain(m.to.iter())
-        .chain(m.cc.iter())
-        .map(|a| a.address.clone())
-        .filter(|a| !a.is_empty())
-        .collect()
+/// Who a message is from and to, for the subject fallback.
+struct Parties {
+    from: String,
+    /// To and Cc addresses, each with whether it is in To.
+    recipients: Vec<(String, bool)>,
+}
+
+impl Parties {
+    fn addressed_to(&self, address: &str) -> bool {
+        self.recipients.iter().any(|(a, _)| a == address)
+    }
+
+    fn takes_part(&self, address: &str) -> bool {
+        self.from == address || self.addressed_to(address)
+    }
+}
+
+/// Whether a reference-less reply can answer an earlier message with the
+/// same subject: it is addressed (To or Cc) to that message's sender; or
+/// that message was addressed to the reply's sender, or is from the same
+/// sender (a follow-up to one's own mail), and the reply's To holds nobody
+/// but that message's participants. A shared mailbox holds one subject in
+/// many conversations (`RE: 出荷遅延のお詫び` from one member of staff to
+/// several customers, each with the shared address in Cc): a reply to one
+/// customer does not answer the mail that member of staff sent another.
+fn can_answer(reply: &Parties, other: &Parties) -> bool {
+    if !other.from.is_empty() && reply.addressed_to(&other.from) {
+        return true;
+    }
+    let linked =
+        !reply.from.is_empty() && (other.from == reply.from || other.addressed_to(&reply.from));
+    linked
+        && reply
+            .recipients
+            .iter()
+            .filter(|(_, to)| *to)
+            .all(|(a, _)| other.takes_part(a))
 }
 
 /// A message as commands show it (JSON schema version 1, see the README).

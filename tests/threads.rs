@@ -295,3 +295,143 @@ fn the_benchmark_switch_gives_every_message_a_thread_of_its_own() {
     let threads = stdout(&run(kura(&b).args(["count", "--threads", "*"])));
     assert!(threads.trim().parse::<u64>().unwrap() < messages);
 }
+
+/// A message for the subject-fallback tests: `refs` is its In-Reply-To
+/// (empty: none), `to` and `cc` comma-separated.
+fn shared_mail(
+    id: &str,
+    date: &str,
+    from: &str,
+    to: &str,
+    cc: &str,
+    subject: &str,
+    refs: &str,
+) -> String {
+    let mut m = format!(
+        "From: {from}\nTo: {to}\nCc: {cc}\nSubject: {subject}\nDate: {date}\nMessage-ID: <{id}>\n"
+    );
+    if !refs.is_empty() {
+        m.push_str(&format!("In-Reply-To: <{refs}>\nReferences: <{refs}>\n"));
+    }
+    m.push_str("Content-Type: text/plain; charset=utf-8\n\nbody\n");
+    m
+}
+
+#[test]
+fn a_reply_without_references_joins_the_conversation_with_the_person_it_is_addressed_to() {
+    // One member of staff answers two customers under the same subject, the
+    // shared address in Cc of everything; the answer to the second has no
+    // references. It belongs with the second customer's mail, not with the
+    // answer the same member of staff wrote the first customer just before.
+    let shared = "support@minato-shokai.co.jp";
+    let staff = "yamada@minato-shokai.co.jp";
+    let mails = [
+        (
+            "1.a1",
+            shared_mail(
+                "a1@acme.example",
+                "Mon, 1 Apr 2024 10:00:00 +0900",
+                "hannah@acme.example",
+                staff,
+                shared,
+                "Quotation for copper cable",
+                "",
+            ),
+        ),
+        (
+            "2.b1",
+            shared_mail(
+                "b1@bolt.example",
+                "Mon, 1 Apr 2024 11:00:00 +0900",
+                "carlos@bolt.example",
+                staff,
+                shared,
+                "Quotation for copper cable",
+                "",
+            ),
+        ),
+        (
+            "3.a2",
+            shared_mail(
+                "a2@minato-shokai.co.jp",
+                "Mon, 1 Apr 2024 12:00:00 +0900",
+                staff,
+                "hannah@acme.example",
+                shared,
+                "RE: Quotation for copper cable",
+                "a1@acme.example",
+            ),
+        ),
+        (
+            "4.b2",
+            shared_mail(
+                "b2@minato-shokai.co.jp",
+                "Mon, 1 Apr 2024 13:00:00 +0900",
+                staff,
+                "carlos@bolt.example",
+                shared,
+                "RE: Quotation for copper cable",
+                "",
+            ),
+        ),
+        // A customer's follow-up to their own mail, with one more person in
+        // Cc, still joins it.
+        (
+            "5.c1",
+            shared_mail(
+                "c1@cedar.example",
+                "Tue, 2 Apr 2024 09:00:00 +0900",
+                "dora@cedar.example",
+                shared,
+                "",
+                "納期の件",
+                "",
+            ),
+        ),
+        (
+            "6.c2",
+            shared_mail(
+                "c2@cedar.example",
+                "Tue, 2 Apr 2024 15:00:00 +0900",
+                "dora@cedar.example",
+                shared,
+                "boss@cedar.example",
+                "Re: 納期の件",
+                "",
+            ),
+        ),
+    ];
+    let expected: Partition = [
+        vec!["a1@acme.example", "a2@minato-shokai.co.jp"],
+        vec!["b1@bolt.example", "b2@minato-shokai.co.jp"],
+        vec!["c1@cedar.example", "c2@cedar.example"],
+    ]
+    .iter()
+    .map(|t| t.iter().map(|s| s.to_string()).collect())
+    .collect();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let all = empty_maildir(tmp.path().join("all"));
+    for (name, m) in &mails {
+        std::fs::write(all.join("cur").join(format!("{name}:2,S")), m).unwrap();
+    }
+    let a = tmp.path().join("a");
+    import(&a, &[&all]);
+    assert_eq!(partition_of(&kura_partition_by_id(&a)), expected);
+
+    // The replies first, their originals in a later import: the same threads.
+    let replies = empty_maildir(tmp.path().join("replies"));
+    let originals = empty_maildir(tmp.path().join("originals"));
+    for (name, m) in &mails {
+        let dir = if name.ends_with('2') {
+            &replies
+        } else {
+            &originals
+        };
+        std::fs::write(dir.join("cur").join(format!("{name}:2,S")), m).unwrap();
+    }
+    let b = tmp.path().join("b");
+    import(&b, &[&replies]);
+    import(&b, &[&originals]);
+    assert_eq!(partition_of(&kura_partition_by_id(&b)), expected);
+}
