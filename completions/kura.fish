@@ -70,7 +70,7 @@ json\t'One JSON array'
 jsonl\t'One JSON object per line, streamed'
 text\t'One line per item'
 ids\t'Message-IDs (or thread ids), one per line'"
-complete -c kura -n "__fish_kura_using_subcommand search" -l sort -r -f -a "newest\t''
+complete -c kura -n "__fish_kura_using_subcommand search" -l sort -d 'Newest or oldest first (threads: by their latest message), or the best match first' -r -f -a "newest\t''
 oldest\t''
 relevance\t''"
 complete -c kura -n "__fish_kura_using_subcommand search" -l limit -d 'At most this many results (default: 50 on a terminal, all otherwise)' -r

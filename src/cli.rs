@@ -315,6 +315,8 @@ pub struct SearchArgs {
     pub threads: bool,
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// Newest or oldest first (threads: by their latest message), or the best
+    /// match first.
     #[arg(long, value_enum, default_value_t = Sort::Newest)]
     pub sort: Sort,
     /// At most this many results (default: 50 on a terminal, all otherwise).

@@ -1179,6 +1179,37 @@ fn thread_listing() {
     );
     let page: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
     assert_eq!(page, all[1..3].to_vec());
+    // --sort oldest lists the same threads the other way round; relevance
+    // puts the thread of the best match first.
+    let o = kura_run(
+        &a,
+        &[
+            "search",
+            "--threads",
+            "--sort",
+            "oldest",
+            "--format",
+            "ids",
+            "*",
+        ],
+    );
+    let mut oldest: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_ne!(oldest, all);
+    oldest.reverse();
+    assert_eq!(oldest, all);
+    let best = |threads: bool| {
+        let mut args = vec!["search", "--sort", "relevance", "--limit", "1"];
+        args.extend(if threads {
+            ["--threads", "--format", "json"]
+        } else {
+            ["--format", "json", "--utc"]
+        });
+        args.push("請求書");
+        let o = kura_run(&a, &args);
+        let v: Vec<Value> = serde_json::from_str(&stdout(&o)).unwrap();
+        v[0]["thread"].as_str().unwrap().to_string()
+    };
+    assert_eq!(best(true), best(false));
     let o = kura_run(
         &a,
         &[

@@ -92,7 +92,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     let utc = args.query.utc;
     if args.threads {
         let all = searcher.search(&q, order, 0, None)?;
-        let threads = group_threads(&searcher, &all, utc)?;
+        let threads = group_threads(&searcher, &all, order, utc)?;
         let found = !threads.is_empty();
         let end = limit.map_or(threads.len(), |l| {
             args.offset.saturating_add(l).min(threads.len())
@@ -292,23 +292,29 @@ pub struct ThreadSummary {
     pub subject: String,
 }
 
-/// Groups hits by thread, newest thread first.
-pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec<ThreadSummary>> {
+/// The threads of `hits`, in `order`: by their latest message (newest or
+/// oldest first), or by their best-ranked hit for relevance.
+pub fn group_threads(
+    searcher: &Searcher,
+    hits: &[Hit],
+    order: Order,
+    utc: bool,
+) -> Result<Vec<ThreadSummary>> {
     let conn = &searcher.store.conn;
     let mut matched: HashMap<i64, usize> = HashMap::new();
-    let mut order: Vec<i64> = Vec::new();
+    let mut first_seen: Vec<i64> = Vec::new();
     {
         let mut q = conn.prepare_cached("SELECT thread FROM messages WHERE id = ?1")?;
         for h in hits {
             let t: i64 = q.query_row([h.id], |r| r.get(0))?;
             let e = matched.entry(t).or_insert(0);
             if *e == 0 {
-                order.push(t);
+                first_seen.push(t);
             }
             *e += 1;
         }
     }
-    let mut out = Vec::with_capacity(order.len());
+    let mut out = Vec::with_capacity(first_seen.len());
     let mut q = conn
         .prepare_cached("SELECT min(date), max(date), count(*) FROM messages WHERE thread = ?1")?;
     let mut first_subject = conn.prepare_cached(
@@ -317,7 +323,7 @@ pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec
     let mut people = conn.prepare_cached(
         "SELECT from_name, from_addr FROM messages WHERE thread = ?1 GROUP BY from_addr ORDER BY min(date)",
     )?;
-    for t in order {
+    for t in first_seen {
         let (first, last, total): (i64, i64, i64) =
             q.query_row([t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         let subject: String = first_subject.query_row([t], |r| r.get(0))?;
@@ -339,7 +345,12 @@ pub fn group_threads(searcher: &Searcher, hits: &[Hit], utc: bool) -> Result<Vec
             subject,
         });
     }
-    out.sort_by_key(|s| std::cmp::Reverse(s.last_ts));
+    match order {
+        Order::Newest => out.sort_by_key(|s| std::cmp::Reverse(s.last_ts)),
+        Order::Oldest => out.sort_by_key(|s| s.last_ts),
+        // Already in the order of each thread's best hit.
+        Order::Relevance => {}
+    }
     Ok(out)
 }
 
