@@ -1245,6 +1245,26 @@ fn thread_query_prints_the_thread_of_each_match() {
     let o = run(kura(&a).args(["thread", "--query", "存在しない語句xyzzy"]));
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
+    // As JSON, still an array (empty), as search prints it: a script reads
+    // what it reads when something matched.
+    let o = run(kura(&a).args([
+        "thread",
+        "--query",
+        "存在しない語句xyzzy",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o).trim(), "[]");
+    let o = run(kura(&a).args([
+        "thread",
+        "--query",
+        "存在しない語句xyzzy",
+        "--format",
+        "jsonl",
+    ]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
 }
 
 #[test]

@@ -95,10 +95,15 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
         (Some(id), None) => vec![resolve_thread(&store, id)?],
         (None, None) => Vec::new(),
     };
+    let format = args.format;
     if threads.is_empty() {
+        // What a query found is an array, also when it found nothing (as
+        // `search --format json` prints `[]`).
+        if format == ThreadFormat::Json {
+            println!("[]");
+        }
         return Ok(1);
     }
-    let format = args.format;
     let mut packs = PackReader::new(&archive.originals_dir());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json_threads = Vec::new();
