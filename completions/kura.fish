@@ -90,7 +90,7 @@ complete -c kura -n "__fish_kura_using_subcommand count" -s q -l quiet -d 'Print
 complete -c kura -n "__fish_kura_using_subcommand count" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand count" -s V -l version -d 'Print version'
 complete -c kura -n "__fish_kura_using_subcommand show" -l part -d 'Save attachment N (as listed by show) to --output' -r
-complete -c kura -n "__fish_kura_using_subcommand show" -s o -l output -d 'Where --part writes (a file, or a directory to put the sanitised file name in)' -r -F
+complete -c kura -n "__fish_kura_using_subcommand show" -s o -l output -d 'Where --part writes (a file, a directory to put the sanitised file name in, or `-`: standard output)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand show" -l format -r -f -a "auto\t'The same as text'
 text\t'Headers, attachments, then the decoded text'
 json\t'One JSON object: the message, with `body`'
@@ -228,7 +228,7 @@ jsonl\t'One JSON object per message and line'
 json\t'One JSON array'
 csv\t'Comma-separated values with a header line'
 html\t'One self-contained HTML page'"
-complete -c kura -n "__fish_kura_using_subcommand export" -s o -l output -d 'The file to write (default: standard output); created owner-only' -r -F
+complete -c kura -n "__fish_kura_using_subcommand export" -s o -l output -d 'The file to write, created owner-only (default, or `-`: standard output)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand export" -l attachments -d 'Save the attachments into this directory (created if needed)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand export" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand export" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F

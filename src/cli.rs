@@ -347,7 +347,8 @@ pub struct ShowArgs {
     /// Save attachment N (as listed by show) to --output.
     #[arg(long, value_name = "N", requires = "output")]
     pub part: Option<usize>,
-    /// Where --part writes (a file, or a directory to put the sanitised file name in).
+    /// Where --part writes (a file, a directory to put the sanitised file name
+    /// in, or `-`: standard output).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ShowFormat::Auto)]
@@ -793,7 +794,7 @@ pub struct ExportArgs {
     pub until: Option<String>,
     #[arg(long, value_enum)]
     pub format: ExportFormat,
-    /// The file to write (default: standard output); created owner-only.
+    /// The file to write, created owner-only (default, or `-`: standard output).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
     /// CSV for spreadsheet programs: a UTF-8 byte order mark and CRLF line ends.

@@ -536,3 +536,24 @@ fn every_export_is_audited() {
     let o = run(fx.kura().args(["audit", "--format", "text"]));
     assert_eq!(stdout(&o).lines().count(), 2);
 }
+
+#[test]
+fn output_dash_is_standard_output() {
+    let fx = fixture_archive();
+    let args = ["--customer", "kyowa-shoji.co.jp", "--format", "csv"];
+    let plain = fx.export_ok(&args);
+    let cwd = fx.path("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let o = run(fx
+        .kura()
+        .current_dir(&cwd)
+        .arg("export")
+        .args(args)
+        .args(["-o", "-"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, plain);
+    assert!(!cwd.join("-").exists(), "a file named - was written");
+    let o = run(fx.kura().args(["audit", "--format", "json"]));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["destination"], "-", "{v}");
+}

@@ -503,6 +503,14 @@ fn part_saves_the_decoded_attachment_under_its_name() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), bytes);
 
+    // --output - writes it to standard output (not to a file named -).
+    let o = run(kura(&a)
+        .current_dir(tmp.path())
+        .args(["show", QUOTE_PDF, "--part", "1", "--output", "-"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout, bytes);
+    assert!(!tmp.path().join("-").exists());
+
     let names: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -51,7 +51,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     if let Some(dir) = &args.attachments {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut out: Box<dyn Write> = match &args.output {
+    // `-o -` is standard output, as no option at all.
+    let output = args.output.as_ref().filter(|p| p.as_os_str() != "-");
+    let mut out: Box<dyn Write> = match output {
         Some(p) => Box::new(std::io::BufWriter::new(
             crate::archive::private_file_options()
                 .write(true)
@@ -108,7 +110,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
             query.push_str(&format!(" --{name} {v}"));
         }
     }
-    let mut destination = match &args.output {
+    let mut destination = match output {
         Some(p) => std::path::absolute(p)
             .unwrap_or_else(|_| p.clone())
             .display()

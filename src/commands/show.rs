@@ -50,6 +50,17 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<i32> {
             message: format!("the message has no attachment {n}"),
         })?;
         let target = args.output.as_deref().context("--part needs --output")?;
+        if target.as_os_str() == "-" {
+            out.write_all(&bytes)?;
+            out.flush()?;
+            if !global.quiet {
+                eprintln!(
+                    "saved attachment {n} ({} bytes) to standard output",
+                    bytes.len()
+                );
+            }
+            return Ok(0);
+        }
         let written = if target.is_dir() {
             // A nameless forwarded message is saved as a mail file.
             let forwarded = store
