@@ -202,6 +202,18 @@ fn query_and_dates_narrow_the_history() {
     let (c, err) = code(&["--since", "2024-03-06", "--until", "2024-03-05"]);
     assert_eq!(c, Some(2), "{err}");
     assert!(err.contains("--until ends before --since"), "{err}");
+    // A range is not one date: said so, not read as a broken range
+    // (`2024-03..2024-04..`) or quietly as its end.
+    for args in [
+        ["--since", "2024-03..2024-04"],
+        ["--until", "2024-03-01..2024-03-05"],
+        ["--until", "2024-03.."],
+    ] {
+        let (c, err) = code(&args);
+        assert_eq!(c, Some(2), "{args:?}: {err}");
+        assert!(err.contains("not a range"), "{args:?}: {err}");
+        assert!(!err.contains("...") && !err.contains("..'"), "{err}");
+    }
 }
 
 #[test]

@@ -30,6 +30,15 @@ pub fn date_range(
             Err(e) => bail!("bad --{which}: {e}"),
         }
     };
+    // One date each: a range was read as a broken one (`A..B..`), or
+    // quietly as its end.
+    for (value, which) in [(since, "since"), (until, "until")] {
+        if value.is_some_and(|v| v.contains("..")) {
+            bail!(
+                "--{which} takes one date, e.g. 2024-03-05, 2024-03 or 3m, not a range (--since A --until B)"
+            );
+        }
+    }
     let start = match since {
         Some(s) => bound(format!("date:{}..", s.trim()), "since")?.0,
         None => None,
