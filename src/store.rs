@@ -1528,30 +1528,94 @@ impl Store {
         let mut q = self.conn.prepare_cached(
             "SELECT message FROM refless_replies
              WHERE subject_norm = ?1 AND date >= ?2 AND date <= ?3 AND message != ?4
-             ORDER BY date, message LIMIT 50",
+             ORDER BY date, message LIMIT ?5",
         )?;
         let rows: Vec<i64> = q
-            .query_map(params![subject, m.date, m.date + opts.window, row], |r| {
-                r.get(0)
-            })?
+            .query_map(
+                params![
+                    subject,
+                    m.date,
+                    m.date + opts.window,
+                    row,
+                    MAX_SUBJECT_CANDIDATES as i64
+                ],
+                |r| r.get(0),
+            )?
             .collect::<rusqlite::Result<_>>()?;
         let mut q = self
             .conn
             .prepare_cached("SELECT thread, date FROM messages WHERE id = ?1")?;
+        let mut mine = None;
         for rid in rows {
             let (rt, rdate): (i64, i64) = q.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if rt == thread {
                 continue;
             }
             // Only a reply that this very message answers best: a reply to
-            // someone else under the same subject stays where it is.
-            if let Some((original, _)) = self.original_of(rid, subject, rdate, opts)?
-                && original == row
-            {
+            // someone else under the same subject stays where it is. It is
+            // this message when the reply can answer it and none of the
+            // candidates nearer the reply ([`Store::original_of`]'s order).
+            let reply = self.parties(rid)?;
+            let mine = match &mut mine {
+                Some(p) => p,
+                None => mine.insert(self.parties(row)?),
+            };
+            if !can_answer(&reply, mine) {
+                continue;
+            }
+            let nearer = self.candidates(rid, subject, rdate, opts, Some((m.date, row)))?;
+            if nearer.len() >= MAX_SUBJECT_CANDIDATES {
+                continue;
+            }
+            let mut answers_nearer = false;
+            for (cid, _, cfrom) in nearer {
+                if can_answer(&reply, &self.parties_from(cid, cfrom)?) {
+                    answers_nearer = true;
+                    break;
+                }
+            }
+            if !answers_nearer {
                 thread = self.join(thread, rt)?;
             }
         }
         Ok(thread)
+    }
+
+    /// The messages a reference-less reply (row `reply`, dated `date`) may
+    /// answer, nearest first, at most [`MAX_SUBJECT_CANDIDATES`]: the same
+    /// normalised subject, within the window, not a forward; only those
+    /// nearer the reply than `(date, row)` when `nearer_than` says so. Each
+    /// as (row, thread, sender).
+    fn candidates(
+        &self,
+        reply: i64,
+        subject: &str,
+        date: i64,
+        opts: ThreadOptions,
+        nearer_than: Option<(i64, i64)>,
+    ) -> Result<Vec<(i64, i64, String)>> {
+        let (after_date, after_row) = nearer_than.unwrap_or((i64::MIN, i64::MIN));
+        let mut q = self.conn.prepare_cached(
+            "SELECT id, thread, from_addr FROM messages
+             WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
+               AND (date > ?5 OR (date = ?5 AND id > ?6))
+             ORDER BY date DESC, id DESC LIMIT ?7",
+        )?;
+        let cands = q
+            .query_map(
+                params![
+                    subject,
+                    date,
+                    date - opts.window,
+                    reply,
+                    after_date,
+                    after_row,
+                    MAX_SUBJECT_CANDIDATES as i64
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(cands)
     }
 
     /// The message a reference-less reply (row `reply`, dated `date`) most
@@ -1566,22 +1630,8 @@ impl Store {
         opts: ThreadOptions,
     ) -> Result<Option<(i64, i64)>> {
         let me = self.parties(reply)?;
-        let mut q = self.conn.prepare_cached(
-            "SELECT id, thread, from_addr FROM messages
-             WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
-             ORDER BY date DESC, id DESC LIMIT 50",
-        )?;
-        let cands: Vec<(i64, i64, String)> = q
-            .query_map(params![subject, date, date - opts.window, reply], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        for (cid, ct, cfrom) in cands {
-            let other = Parties {
-                from: cfrom,
-                ..self.parties(cid)?
-            };
-            if can_answer(&me, &other) {
+        for (cid, ct, cfrom) in self.candidates(reply, subject, date, opts, None)? {
+            if can_answer(&me, &self.parties_from(cid, cfrom)?) {
                 return Ok(Some((cid, ct)));
             }
         }
@@ -1595,6 +1645,11 @@ impl Store {
             .conn
             .prepare_cached("SELECT from_addr FROM messages WHERE id = ?1")?
             .query_row([message], |r| r.get(0))?;
+        self.parties_from(message, from)
+    }
+
+    /// [`Store::parties`] of a message whose sender is known.
+    fn parties_from(&self, message: i64, from: String) -> Result<Parties> {
         let recipients = self
             .conn
             .prepare_cached(
@@ -1645,6 +1700,11 @@ impl Store {
         Ok(into)
     }
 }
+
+/// The subject fallback looks at this many messages of a subject at most,
+/// the nearest: candidates a reply may answer, replies a message may be
+/// the original of.
+const MAX_SUBJECT_CANDIDATES: usize = 50;
 
 /// A 64-bit hash of a normalised subject (for the refless-subject set).
 fn subject_hash(subject: &str) -> u64 {
