@@ -738,9 +738,18 @@ fn real_date(d: &mail_parser::DateTime, written: &str) -> bool {
             .filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|y| y.parse::<u16>().ok())
     };
+    // mail-parser reads the hours of a zone modulo 24 (`+2500` as +01:00):
+    // the zone as written must be one.
+    let written_zone_real = written
+        .split_ascii_whitespace()
+        .filter(|w| {
+            w.len() == 5 && w.starts_with(['+', '-']) && w[1..].bytes().all(|b| b.is_ascii_digit())
+        })
+        .all(|w| numeric_zone(w).is_some());
     d.is_valid()
         && day_exists
         && zone_minutes <= 14 * 60
+        && written_zone_real
         && written_year.is_none_or(|y| y == d.year)
 }
 
@@ -2681,13 +2690,17 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
 
     /// A Date: that names no real instant is absurd, like a missing one: the
     /// newest Received: date is used. (mail-parser reads year 0000 as 2000,
-    /// accepts a zone of +23:59, and rolls 31 February over to 3 March.)
+    /// accepts a zone of +23:59, reads +2500 as +01:00, and rolls 31
+    /// February over to 3 March.)
     #[test]
     fn impossible_header_dates_fall_back_to_received() {
         for date in [
             "Mon, 1 Jan 0000 00:00:00 +0000",
             "Thu, 1 Apr 2021 09:00:00 +2359",
             "Thu, 1 Apr 2021 09:00:00 -1500",
+            // Read modulo 24 hours by mail-parser: +01:00, -02:00.
+            "Thu, 1 Apr 2021 09:00:00 +2500",
+            "Thu, 1 Apr 2021 09:00:00 -2600",
             "Wed, 31 Feb 2021 09:00:00 +0900",
             "Thu, 31 Apr 2021 09:00:00 +0900",
             "Mon, 29 Feb 2021 09:00:00 +0900",
