@@ -127,9 +127,24 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
     assert_eq!(listed.len(), 6, "{dry}");
     assert!(listed.iter().all(|m| m["message_id"].is_string()), "{dry}");
     assert_eq!(count(&a, CUSTOMER), 6);
-    // A query that matches nothing: exit 1.
+    // A query that matches nothing: exit 1, and with --format json the same
+    // object, with nothing in it.
     let o = run(kura(&a).args(["erase", "--yes", "customer:nobody.example"]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    for dry_run in [false, true] {
+        let mut cmd = kura(&a);
+        cmd.args(["erase", "--format", "json"]);
+        cmd.arg(if dry_run { "--dry-run" } else { "--yes" });
+        let o = run(cmd.arg("customer:nobody.example"));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let none: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        assert_eq!(
+            (&none["messages"], &none["dry_run"]),
+            (&0.into(), &dry_run.into()),
+            "{none}"
+        );
+        assert_eq!(none.get("listed").is_some(), dry_run, "{none}");
+    }
 
     let o = run(kura(&a).args(["erase", "--yes", "--format", "json", CUSTOMER]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

@@ -62,7 +62,15 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     rows.sort_unstable();
     let query = args.query.query.join(" ");
     if rows.is_empty() {
-        if !global.quiet {
+        if args.format == ReportFormat::Json {
+            // A script reads the same object, with nothing in it.
+            summary(
+                global,
+                args,
+                &Erasure::default(),
+                args.dry_run.then_some(&listed[..]),
+            )?;
+        } else if !global.quiet {
             eprintln!("erase: nothing matched {}", sanitize(&query));
         }
         index::finish(writer)?;
