@@ -27,7 +27,10 @@ pub fn date_range(
                 Ok((start.map(|d| d.timestamp()), end.map(|d| d.timestamp())))
             }
             Ok(_) => bail!("--{which} takes one date, e.g. 2024-03-05, 2024-03 or 3m"),
-            Err(e) => bail!("bad --{which}: {e}"),
+            Err(e) => bail!(
+                "bad --{which}: {}",
+                e.message.replace(parser::RANGE_HINT, "")
+            ),
         }
     };
     // One date each: a range was read as a broken one (`A..B..`), or
@@ -108,5 +111,8 @@ mod tests {
             let e = format!("{:#}", r(s, u).unwrap_err());
             assert!(e.contains(why), "{s:?} {u:?}: {e}");
         }
+        // A bad date's hint names no range, which --since does not take.
+        let e = format!("{:#}", r(Some("foo"), None).unwrap_err());
+        assert!(e.ends_with("(12h, 7d, 2w, 3m, 1y)"), "{e}");
     }
 }

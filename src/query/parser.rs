@@ -45,6 +45,10 @@ pub const MAX_QUERY_BYTES: usize = 10_000;
 /// The deepest nesting accepted (parentheses, field groups and negations).
 pub const MAX_DEPTH: usize = 64;
 
+/// How the hint of a bad date ends in a query (`--since` and `--until`,
+/// which take one date, leave it out).
+pub(crate) const RANGE_HINT: &str = " or a range A..B";
+
 /// A query that cannot be parsed: a message and the byte range of the bad part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -793,7 +797,7 @@ impl<'a> Parser<'a> {
         if !shape_ok {
             return Err(err(format!(
                 "'{s}' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, today, yesterday, \
-                 a span back from now (12h, 7d, 2w, 3m, 1y) or a range A..B"
+                 a span back from now (12h, 7d, 2w, 3m, 1y){RANGE_HINT}"
             )));
         }
         let num = |i: usize| {
