@@ -19,6 +19,10 @@
 //!
 //! Reading never fails loudly: a damaged or hostile file gives `None` (or
 //! less text), and a panic inside the reader is caught, as for mail-parser.
+//! Nor does it take long: the streams of a compound file may all point at
+//! the same bytes (and a `.msg` attached to one be read once for each that
+//! points at it, on every level), so what one [`read`] reads and keeps is
+//! bounded (see [`Budget`]).
 //!
 //! [MS-OXMSG]: https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxmsg/
 
@@ -78,13 +82,36 @@ pub fn is_compound_file(bytes: &[u8]) -> bool {
 /// Compound File: a Word or Excel 97 document) or is too damaged to read.
 /// Attached mails are read `depth` levels down.
 pub fn read(bytes: &[u8], depth: usize) -> Option<OutlookMessage> {
+    let mut budget = Budget {
+        bytes: (bytes.len() as u64).saturating_mul(READ_PER_BYTE),
+        text: crate::parse::MAX_INDEXED_TEXT,
+    };
+    read_within(bytes, depth, &mut budget)
+}
+
+/// What one [`read`] may still read and keep. A well-formed `.msg` reads
+/// each of its bytes once, and those of an attached `.msg` once more for each
+/// level it is nested (rarely more than two); text beyond what is indexed
+/// is neither shown nor found.
+struct Budget {
+    /// Bytes of streams still to read.
+    bytes: u64,
+    /// Bytes of text still to keep.
+    text: usize,
+}
+
+/// A [`read`] reads at most this many bytes of streams for each byte of the
+/// file.
+const READ_PER_BYTE: u64 = 8;
+
+fn read_within(bytes: &[u8], depth: usize, budget: &mut Budget) -> Option<OutlookMessage> {
     if !is_compound_file(bytes) {
         return None;
     }
-    std::panic::catch_unwind(|| {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).ok()?;
-        read_message(&mut file, "/", depth)
-    })
+        read_message(&mut file, "/", depth, budget)
+    }))
     .ok()
     .flatten()
 }
@@ -93,7 +120,12 @@ type File<'a> = cfb::CompoundFile<Cursor<&'a [u8]>>;
 
 /// The message whose properties are in the storage `dir` (the root, or an
 /// attachment's embedded message).
-fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookMessage> {
+fn read_message(
+    file: &mut File<'_>,
+    dir: &str,
+    depth: usize,
+    budget: &mut Budget,
+) -> Option<OutlookMessage> {
     // A message has property streams; anything else (a Word document, an
     // Excel sheet) is not one.
     let names: Vec<String> = file
@@ -110,10 +142,11 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
     // 8-bit strings are in the message's code page, but for the body,
     // which is in the Internet code page (an English Outlook keeps a
     // Japanese mail's body in 932 or 65001 under a message code page 1252).
-    let message_cp = integer_property(file, dir, header, MESSAGE_CODEPAGE);
-    let internet_cp = integer_property(file, dir, header, INTERNET_CODEPAGE);
+    let props = stream(file, &child(dir, "__properties_version1.0"), budget).unwrap_or_default();
+    let message_cp = integer_property(&props, header, MESSAGE_CODEPAGE);
+    let internet_cp = integer_property(&props, header, INTERNET_CODEPAGE);
     let (codepage, body_cp) = (message_cp.or(internet_cp), internet_cp.or(message_cp));
-    let string = |file: &mut File<'_>, id| string_property(file, dir, id, codepage);
+    let mut string = |file: &mut File<'_>, id| string_property(file, dir, id, codepage, budget);
     let subject = string(file, SUBJECT).unwrap_or_default();
     let from_name = string(file, SENDER_NAME)
         .or_else(|| string(file, SENT_REPRESENTING_NAME))
@@ -129,10 +162,15 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
     .find(|a| a.contains('@'))
     .map(|a| crate::parse::clean_address(&a))
     .unwrap_or_default();
-    let text = match string_property(file, dir, BODY, body_cp).filter(|t| !t.trim().is_empty()) {
-        Some(text) => text,
-        None => html_body(file, dir, body_cp).unwrap_or_default(),
+    let text = if budget.text == 0 {
+        String::new()
+    } else {
+        match string_property(file, dir, BODY, body_cp, budget).filter(|t| !t.trim().is_empty()) {
+            Some(text) => text,
+            None => html_body(file, dir, body_cp, budget).unwrap_or_default(),
+        }
     };
+    budget.text = budget.text.saturating_sub(text.len());
     let mut attached = Vec::new();
     if depth > 0 {
         let attachments = names
@@ -140,7 +178,7 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
             .filter(|n| n.starts_with("__attach_version1.0_"));
         for name in attachments {
             let storage = child(dir, name);
-            if let Some(m) = attached_message(file, &storage, depth - 1) {
+            if let Some(m) = attached_message(file, &storage, depth - 1, budget) {
                 attached.push(m);
             }
         }
@@ -156,23 +194,39 @@ fn read_message(file: &mut File<'_>, dir: &str, depth: usize) -> Option<OutlookM
 
 /// The mail an attachment storage holds: an embedded message (a storage), or
 /// a `.msg` file attached as bytes.
-fn attached_message(file: &mut File<'_>, storage: &str, depth: usize) -> Option<OutlookMessage> {
+fn attached_message(
+    file: &mut File<'_>,
+    storage: &str,
+    depth: usize,
+    budget: &mut Budget,
+) -> Option<OutlookMessage> {
     let embedded = child(storage, &stream_name(ATTACH_DATA, OBJECT));
     if file.is_storage(&embedded) {
-        return read_message(file, &embedded, depth);
+        return read_message(file, &embedded, depth, budget);
     }
-    let data = stream(file, &child(storage, &stream_name(ATTACH_DATA, BINARY)))?;
-    is_compound_file(&data)
-        .then(|| read(&data, depth))
-        .flatten()
+    // Only a Compound File may be a `.msg`: its first bytes say so, without
+    // reading a PDF or a picture whole.
+    let path = child(storage, &stream_name(ATTACH_DATA, BINARY));
+    let mut magic = [0; MAGIC.len()];
+    file.open_stream(&path).ok()?.read_exact(&mut magic).ok()?;
+    if !is_compound_file(&magic) {
+        return None;
+    }
+    let data = stream(file, &path, budget)?;
+    read_within(&data, depth, budget)
 }
 
 /// The HTML body as text: binary in `codepage` (the Internet code page), or
 /// a UTF-16 string.
-fn html_body(file: &mut File<'_>, dir: &str, codepage: Option<u16>) -> Option<String> {
-    let html = match stream(file, &child(dir, &stream_name(HTML, BINARY))) {
+fn html_body(
+    file: &mut File<'_>,
+    dir: &str,
+    codepage: Option<u16>,
+    budget: &mut Budget,
+) -> Option<String> {
+    let html = match stream(file, &child(dir, &stream_name(HTML, BINARY)), budget) {
         Some(bytes) => charset::decode_text(trim_nuls(&bytes, 1), encoding_label(codepage)),
-        None => string_property(file, dir, HTML, None)?,
+        None => string_property(file, dir, HTML, None, budget)?,
     };
     Some(crate::html::to_text(&html)).filter(|t| !t.trim().is_empty())
 }
@@ -183,26 +237,26 @@ fn string_property(
     dir: &str,
     id: u16,
     codepage: Option<u16>,
+    budget: &mut Budget,
 ) -> Option<String> {
-    if let Some(bytes) = stream(file, &child(dir, &stream_name(id, UNICODE))) {
+    if let Some(bytes) = stream(file, &child(dir, &stream_name(id, UNICODE)), budget) {
         let units: Vec<u16> = trim_nuls(&bytes, 2)
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
         return Some(String::from_utf16_lossy(&units));
     }
-    let bytes = stream(file, &child(dir, &stream_name(id, STRING8)))?;
+    let bytes = stream(file, &child(dir, &stream_name(id, STRING8)), budget)?;
     Some(charset::decode_text(
         trim_nuls(&bytes, 1),
         encoding_label(codepage),
     ))
 }
 
-/// A 32-bit integer property from the fixed-size properties stream of the
-/// storage `dir`, whose header is `header` bytes long; each property after
-/// it is 16 bytes: tag (type, id), flags, value.
-fn integer_property(file: &mut File<'_>, dir: &str, header: usize, id: u16) -> Option<u16> {
-    let props = stream(file, &child(dir, "__properties_version1.0"))?;
+/// A 32-bit integer property from `props`, a storage's fixed-size
+/// properties stream, whose header is `header` bytes long; each property
+/// after it is 16 bytes: tag (type, id), flags, value.
+fn integer_property(props: &[u8], header: usize, id: u16) -> Option<u16> {
     let tag = (u32::from(id) << 16) | u32::from(INTEGER32);
     props
         .get(header..)?
@@ -219,12 +273,14 @@ fn encoding_label(codepage: Option<u16>) -> Option<&'static str> {
         .map(|e| e.name())
 }
 
-/// A stream's bytes; `None` when it is missing, too long or unreadable.
-fn stream(file: &mut File<'_>, path: &str) -> Option<Vec<u8>> {
+/// A stream's bytes; `None` when it is missing, too long, unreadable or
+/// beyond the budget.
+fn stream(file: &mut File<'_>, path: &str, budget: &mut Budget) -> Option<Vec<u8>> {
     let mut s = file.open_stream(path).ok()?;
-    if s.len() > MAX_STREAM {
+    if s.len() > MAX_STREAM || s.len() > budget.bytes {
         return None;
     }
+    budget.bytes -= s.len();
     let mut bytes = Vec::with_capacity(usize::try_from(s.len()).ok()?);
     s.read_to_end(&mut bytes).ok()?;
     Some(bytes)
@@ -263,6 +319,88 @@ mod tests {
         let mut garbage = MAGIC.to_vec();
         garbage.resize(4096, 0xFF);
         assert_eq!(read(&garbage, 8), None);
+    }
+
+    /// A `.msg` with `copies` attachments whose data streams all point at the
+    /// same sectors, which hold `inner` (as a hostile file may have them: the
+    /// Compound File's directory allows it).
+    fn aliased(inner: &[u8], copies: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+        file.create_stream("/__properties_version1.0")
+            .unwrap()
+            .write_all(&[0; 32])
+            .unwrap();
+        let subject: Vec<u8> = "level".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        file.create_stream("/__substg1.0_0037001F")
+            .unwrap()
+            .write_all(&subject)
+            .unwrap();
+        for n in 0..copies {
+            let storage = format!("/__attach_version1.0_#{n:08X}");
+            file.create_storage(&storage).unwrap();
+            let data = if n == 0 { inner } else { &[][..] };
+            file.create_stream(format!("{storage}/__substg1.0_37010102"))
+                .unwrap()
+                .write_all(data)
+                .unwrap();
+        }
+        file.flush().unwrap();
+        let mut bytes = file.into_inner().into_inner();
+        // Directory entries are 128 bytes: the name in UTF-16 first, the
+        // start sector at 116 and the size at 120. Those of `inner` (inside
+        // the first stream) have other sizes.
+        let name: Vec<u8> = "__substg1.0_37010102"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let size = |bytes: &[u8], at: usize| {
+            u64::from_le_bytes(bytes[at + 120..at + 128].try_into().unwrap())
+        };
+        let entries: Vec<usize> = (0..bytes.len() / 128)
+            .map(|i| i * 128)
+            .filter(|&at| bytes[at..].starts_with(&name))
+            .filter(|&at| [0, inner.len() as u64].contains(&size(&bytes, at)))
+            .collect();
+        assert_eq!(entries.len(), copies);
+        let target = entries
+            .iter()
+            .find(|&&at| size(&bytes, at) != 0)
+            .map(|&at| bytes[at + 116..at + 128].to_vec());
+        for (at, target) in entries.iter().zip(std::iter::repeat(target).flatten()) {
+            bytes[at + 116..at + 128].copy_from_slice(&target);
+        }
+        bytes
+    }
+
+    fn messages(m: &OutlookMessage) -> usize {
+        1 + m.attached.iter().map(messages).sum::<usize>()
+    }
+
+    /// Eight levels of `.msg` files, each attached four times over the same
+    /// bytes: 21,845 messages to read without a bound, in a file of 160 kB
+    /// (and as many as one likes, in more levels or more copies).
+    #[test]
+    fn streams_that_share_their_bytes_are_not_read_over_and_over() {
+        let mut file = aliased(&[], 0);
+        for _ in 0..7 {
+            file = aliased(&file, 4);
+        }
+        let inner = read(&aliased(&[], 0), 0).unwrap();
+        assert_eq!(inner.subject, "level");
+        let started = std::time::Instant::now();
+        let m = read(&file, 7).unwrap();
+        assert_eq!(m.subject, "level");
+        // The first branch is read all the way down.
+        let mut deepest = &m;
+        let mut depth = 0;
+        while let Some(next) = deepest.attached.first() {
+            (deepest, depth) = (next, depth + 1);
+        }
+        assert_eq!(depth, 7);
+        let read = messages(&m);
+        assert!(read < 200, "{read} messages read from {} bytes", file.len());
+        assert!(started.elapsed().as_secs() < 2, "{:?}", started.elapsed());
     }
 
     #[test]
