@@ -175,6 +175,13 @@ impl WorkingHours {
                     "working_hours {hours:?} has a period that ends when it starts"
                 )));
             }
+            // 24:00 ends a day; a period starting then would be counted on
+            // the day before (`24:00-06:00` is meant as `00:00-06:00`).
+            if start == DAY {
+                return Err(refuse_hours(format!(
+                    "working_hours {hours:?} has a period that starts at 24:00 (write 00:00)"
+                )));
+            }
             // A period that ends before it starts is a night shift: it
             // ends the next morning (`22:00-06:00`).
             let end = if end < start { end + DAY } else { end };
@@ -805,6 +812,9 @@ mod tests {
         assert_eq!(w.describe(), "08:30-24:00 Mon-Tue,Thu-Sat, 1 holiday");
         for (hours, days, holidays, why) in [
             ("12-12", None, "", "ends when it starts"),
+            // 24:00 ends a day: this would be the next morning, counted on
+            // the day before.
+            ("24:00-06:00", None, "", "starts at 24:00 (write 00:00)"),
             // A night shift running into the next day's first period.
             ("09:00-18:00, 20:00-10:00", None, "", "overlap"),
             ("9:00", None, "", "not like"),
