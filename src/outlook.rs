@@ -9,9 +9,11 @@
 //! the mails attached to it in turn.
 //!
 //! The compound file is read by the `cfb` crate. The properties read here:
-//! - strings are UTF-16LE (type `001F`), or in the message's code page (type
-//!   `001E`, written by Outlook before 2003 and by tools that still write
-//!   "ANSI" files: code page 932, Shift_JIS, in Japan);
+//! - strings are UTF-16LE (type `001F`), or 8-bit (type `001E`, written by
+//!   Outlook before 2003 and by tools that still write "ANSI" files: code
+//!   page 932, Shift_JIS, in Japan) in the message's code page, the body in
+//!   the Internet code page (a Japanese Outlook keeps a French mail's body
+//!   in 1252);
 //! - the text is the plain-text body, else the HTML body converted by
 //!   [`crate::html::to_text`]. A message holding only an RTF body (rare:
 //!   Outlook writes the plain text beside it) gives its subject and sender

@@ -71,8 +71,9 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     }
     let mut first = true;
     // In chunks, as `search` does: the texts (read the originals, decode,
-    // cut) on all cores, the rest from the database.
-    for chunk in pairs.chunks(256) {
+    // cut) on all cores, the rest from the database. Small ones: an answer's
+    // text may be up to a MiB, and a chunk's are all held at once.
+    for chunk in pairs.chunks(64) {
         let mut refs = Vec::with_capacity(chunk.len());
         for &(question, answer) in chunk {
             refs.push((original_ref(store, question)?, original_ref(store, answer)?));
