@@ -1542,10 +1542,13 @@ impl Store {
                 |r| r.get(0),
             )?
             .collect::<rusqlite::Result<_>>()?;
+        if rows.is_empty() {
+            return Ok(thread);
+        }
+        let mine = self.parties(row)?;
         let mut q = self
             .conn
             .prepare_cached("SELECT thread, date FROM messages WHERE id = ?1")?;
-        let mut mine = None;
         for rid in rows {
             let (rt, rdate): (i64, i64) = q.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if rt == thread {
@@ -1556,25 +1559,13 @@ impl Store {
             // this message when the reply can answer it and none of the
             // candidates nearer the reply ([`Store::original_of`]'s order).
             let reply = self.parties(rid)?;
-            let mine = match &mut mine {
-                Some(p) => p,
-                None => mine.insert(self.parties(row)?),
-            };
-            if !can_answer(&reply, mine) {
+            if !can_answer(&reply, &mine) {
                 continue;
             }
             let nearer = self.candidates(rid, subject, rdate, opts, Some((m.date, row)))?;
-            if nearer.len() >= MAX_SUBJECT_CANDIDATES {
-                continue;
-            }
-            let mut answers_nearer = false;
-            for (cid, _, cfrom) in nearer {
-                if can_answer(&reply, &self.parties_from(cid, cfrom)?) {
-                    answers_nearer = true;
-                    break;
-                }
-            }
-            if !answers_nearer {
+            if nearer.len() < MAX_SUBJECT_CANDIDATES
+                && self.first_answered(&reply, nearer)?.is_none()
+            {
                 thread = self.join(thread, rt)?;
             }
         }
@@ -1630,8 +1621,18 @@ impl Store {
         opts: ThreadOptions,
     ) -> Result<Option<(i64, i64)>> {
         let me = self.parties(reply)?;
-        for (cid, ct, cfrom) in self.candidates(reply, subject, date, opts, None)? {
-            if can_answer(&me, &self.parties_from(cid, cfrom)?) {
+        self.first_answered(&me, self.candidates(reply, subject, date, opts, None)?)
+    }
+
+    /// The first of `candidates` ([`Store::candidates`], nearest first) that
+    /// `reply` can answer, as (row, thread).
+    fn first_answered(
+        &self,
+        reply: &Parties,
+        candidates: Vec<(i64, i64, String)>,
+    ) -> Result<Option<(i64, i64)>> {
+        for (cid, ct, cfrom) in candidates {
+            if can_answer(reply, &self.parties_from(cid, cfrom)?) {
                 return Ok(Some((cid, ct)));
             }
         }
