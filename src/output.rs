@@ -524,6 +524,47 @@ pub fn plain_table(header: Vec<&str>) -> comfy_table::Table {
     t
 }
 
+/// Writes values one at a time, as they are made, so that memory stays flat
+/// however many there are: one JSON array, or one object per line (JSONL).
+pub struct JsonStream {
+    lines: bool,
+    empty: bool,
+}
+
+impl JsonStream {
+    /// Starts the output: `lines` for JSONL, else an array.
+    pub fn start(out: &mut impl std::io::Write, lines: bool) -> anyhow::Result<JsonStream> {
+        if !lines {
+            write!(out, "[")?;
+        }
+        Ok(JsonStream { lines, empty: true })
+    }
+
+    pub fn push<T: serde::Serialize>(
+        &mut self,
+        out: &mut impl std::io::Write,
+        value: &T,
+    ) -> anyhow::Result<()> {
+        if !self.lines && !self.empty {
+            write!(out, ",")?;
+        }
+        serde_json::to_writer(&mut *out, value)?;
+        if self.lines {
+            writeln!(out)?;
+        }
+        self.empty = false;
+        Ok(())
+    }
+
+    /// Ends the output (the array's `]`).
+    pub fn finish(self, out: &mut impl std::io::Write) -> anyhow::Result<()> {
+        if !self.lines {
+            writeln!(out, "]")?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes `rows` as one JSON array (`Json`) or one object per line (`Jsonl`).
 /// Other formats are the caller's: nothing is written.
 pub fn write_json_rows<T: serde::Serialize>(

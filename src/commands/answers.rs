@@ -65,11 +65,13 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let lines = super::search::snippet_lines(&q);
     let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // The JSON array is written as it goes, so that memory stays flat.
-    if args.format == AnswersFormat::Json {
-        write!(out, "[")?;
-    }
-    let mut first = true;
+    let mut json = match args.format {
+        AnswersFormat::Json | AnswersFormat::Jsonl => Some(output::JsonStream::start(
+            &mut out,
+            args.format == AnswersFormat::Jsonl,
+        )?),
+        AnswersFormat::Auto | AnswersFormat::Text => None,
+    };
     // In chunks, as `search` does: the texts (read the originals, decode,
     // cut) on all cores, the rest from the database. Small ones: an answer's
     // text may be up to a MiB, and a chunk's are all held at once.
@@ -95,24 +97,14 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
                 answer: message(answer)?,
                 answer_text,
             };
-            match args.format {
-                AnswersFormat::Json => {
-                    if !first {
-                        write!(out, ",")?;
-                    }
-                    serde_json::to_writer(&mut out, &v)?;
-                }
-                AnswersFormat::Jsonl => {
-                    serde_json::to_writer(&mut out, &v)?;
-                    writeln!(out)?;
-                }
-                AnswersFormat::Auto | AnswersFormat::Text => print(&mut out, &v, args.query.utc)?,
+            match &mut json {
+                Some(json) => json.push(&mut out, &v)?,
+                None => print(&mut out, &v, args.query.utc)?,
             }
-            first = false;
         }
     }
-    if args.format == AnswersFormat::Json {
-        writeln!(out, "]")?;
+    if let Some(json) = json {
+        json.finish(&mut out)?;
     }
     out.flush()?;
     Ok(if any { 0 } else { 1 })

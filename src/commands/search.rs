@@ -107,10 +107,13 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let color = output::color_enabled();
     let mut table_rows = Vec::new();
-    let mut first = true;
-    if format == Format::Json {
-        write!(out, "[")?;
-    }
+    let mut json = match format {
+        Format::Json | Format::Jsonl => Some(output::JsonStream::start(
+            &mut out,
+            format == Format::Jsonl,
+        )?),
+        _ => None,
+    };
     // In chunks, so that output streams and memory stays flat; snippets (read
     // the original, decode, find the words) are computed on all cores.
     for chunk in hits.chunks(256) {
@@ -130,17 +133,11 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
         let snippets = snippets(&originals, &views, &terms, lines);
         for ((mut v, _), (snip, ranges)) in views.into_iter().zip(snippets) {
             v.snippet = snip.clone();
+            if let Some(json) = &mut json {
+                json.push(&mut out, &v)?;
+                continue;
+            }
             match format {
-                Format::Json => {
-                    if !first {
-                        write!(out, ",")?;
-                    }
-                    serde_json::to_writer(&mut out, &v)?;
-                }
-                Format::Jsonl => {
-                    serde_json::to_writer(&mut out, &v)?;
-                    writeln!(out)?;
-                }
                 Format::Table => {
                     let snip = if color {
                         output::highlight(&snip, &ranges)
@@ -151,11 +148,10 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
                 }
                 _ => writeln!(out, "{}", text_line(&v))?,
             }
-            first = false;
         }
     }
-    if format == Format::Json {
-        writeln!(out, "]")?;
+    if let Some(json) = json {
+        json.finish(&mut out)?;
     }
     if format == Format::Table && !table_rows.is_empty() {
         writeln!(out, "{}", table(&table_rows, utc))?;
