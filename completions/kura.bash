@@ -921,12 +921,16 @@ _kura() {
             return 0
             ;;
         kura__subcmd__reindex)
-            opts="-q -h -V --wait --archive --quiet --config --help --version"
+            opts="-q -h -V --wait --no-subject-threading --subject-window --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --subject-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

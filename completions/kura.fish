@@ -165,9 +165,11 @@ complete -c kura -n "__fish_kura_using_subcommand check" -l wait -d 'Wait for a 
 complete -c kura -n "__fish_kura_using_subcommand check" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand check" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand reindex" -l subject-window -d 'Window for joining reference-less replies by subject, in days' -r
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l wait -d 'Wait for a running import instead of exiting with status 75'
+complete -c kura -n "__fish_kura_using_subcommand reindex" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s h -l help -d 'Print help'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s V -l version -d 'Print version'

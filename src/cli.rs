@@ -223,12 +223,8 @@ pub struct ImportArgs {
     /// Wait for a running import to finish instead of exiting with status 75.
     #[arg(long)]
     pub wait: bool,
-    /// Do not join reference-less replies to threads by subject.
-    #[arg(long)]
-    pub no_subject_threading: bool,
-    /// Window for joining reference-less replies by subject, in days.
-    #[arg(long, default_value_t = 30, value_name = "DAYS")]
-    pub subject_window: u32,
+    #[command(flatten)]
+    pub threading: ThreadingArgs,
     /// Parse threads (default: one per core).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     pub jobs: usize,
@@ -241,6 +237,26 @@ pub struct ImportArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How messages are grouped into threads (`import`, `reindex`).
+#[derive(Debug, Args)]
+pub struct ThreadingArgs {
+    /// Do not join reference-less replies to threads by subject.
+    #[arg(long)]
+    pub no_subject_threading: bool,
+    /// Window for joining reference-less replies by subject, in days.
+    #[arg(long, default_value_t = 30, value_name = "DAYS")]
+    pub subject_window: u32,
+}
+
+impl ThreadingArgs {
+    pub fn options(&self) -> crate::store::ThreadOptions {
+        crate::store::ThreadOptions {
+            subject_fallback: !self.no_subject_threading,
+            window: i64::from(self.subject_window) * 86_400,
+        }
+    }
 }
 
 /// Output formats of listing commands.
@@ -457,6 +473,8 @@ pub struct ReindexArgs {
     /// Wait for a running import instead of exiting with status 75.
     #[arg(long)]
     pub wait: bool,
+    #[command(flatten)]
+    pub threading: ThreadingArgs,
 }
 
 #[derive(Debug, Args)]

@@ -131,13 +131,10 @@ pub struct ParsedMessage {
 impl ParsedMessage {
     /// Referenced Message-IDs (References then In-Reply-To), deduplicated, without self.
     pub fn thread_refs(&self) -> Vec<String> {
-        let mut out = crate::threads::refs::UniqueIds::default();
-        for id in self.references.iter().chain(self.in_reply_to.iter()) {
-            if *id != self.message_id {
-                out.push(id);
-            }
-        }
-        out.into_vec()
+        crate::threads::refs::thread_refs(
+            &self.message_id,
+            self.references.iter().chain(&self.in_reply_to),
+        )
     }
 }
 

@@ -206,6 +206,20 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("import_log", "erased", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
+/// What threading reads of a stored message (see [`Store::thread_facts`]).
+#[derive(Debug, Clone)]
+pub struct ThreadFacts {
+    pub row: i64,
+    pub message_id: String,
+    /// The ids it references, as [`ParsedMessage::thread_refs`] gives them.
+    pub refs: Vec<String>,
+    /// The thread it is in.
+    pub thread: i64,
+    /// Its normalised subject and date, when it is a reply without
+    /// References or In-Reply-To (for the subject fallback).
+    pub refless_reply: Option<(String, i64)>,
+}
+
 /// A message row as needed to rebuild its index document.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
@@ -231,6 +245,9 @@ pub struct RecordedHeaders {
     pub date: i64,
     /// As [`crate::parse::DateSource::as_str`] writes it.
     pub date_source: String,
+    /// The ids of References and of In-Reply-To, space-separated.
+    pub references: String,
+    pub in_reply_to: String,
 }
 
 /// A copy of a message recorded from an mbox (see [`Store::copies_in`]).
@@ -982,7 +999,8 @@ impl Store {
         let row = self
             .conn
             .prepare_cached(
-                "SELECT subject, content_hash, date, date_source, message_id, synthetic_id
+                "SELECT subject, content_hash, date, date_source, message_id, synthetic_id,
+                        refs, in_reply_to
                  FROM messages WHERE id = ?1",
             )?
             .query_row([message], |r| {
@@ -993,6 +1011,8 @@ impl Store {
                     date_source: r.get(3)?,
                     message_id: r.get(4)?,
                     synthetic_id: r.get(5)?,
+                    references: r.get(6)?,
+                    in_reply_to: r.get(7)?,
                 })
             })?;
         Ok(row)
@@ -1055,6 +1075,25 @@ impl Store {
             self.merge_threads(referenced.max(thread), referenced.min(thread))?;
         }
         Ok(true)
+    }
+
+    /// Replaces the References and In-Reply-To ids recorded for `message`
+    /// (threads follow them when they are worked out again:
+    /// [`crate::threads::rethread`]).
+    pub fn replace_references(
+        &self,
+        message: i64,
+        references: &[String],
+        in_reply_to: &[String],
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE messages SET refs = ?2, in_reply_to = ?3 WHERE id = ?1")?
+            .execute(params![
+                message,
+                references.join(" "),
+                in_reply_to.join(" ")
+            ])?;
+        Ok(())
     }
 
     /// Replaces the content hash recorded for `message` (which tells a later
@@ -1460,18 +1499,102 @@ impl Store {
     pub fn new_thread(&self) -> Result<i64> {
         let mut next = self.next_thread.get();
         if next == 0 {
-            next = self
-                .conn
-                .prepare_cached(
-                    "SELECT max(coalesce((SELECT max(thread) FROM messages), 0),
-                                coalesce((SELECT max(thread) FROM thread_ids), 0)) + 1",
-                )?
-                .query_row([], |r| r.get(0))?;
+            next = self.max_thread()? + 1;
         }
         // Not an id merged away (the largest may have been).
         next = next.max(self.merged_max.get() + 1);
         self.next_thread.set(next + 1);
         Ok(next)
+    }
+
+    /// The largest thread id of a message or a ghost; 0 when there is none.
+    pub fn max_thread(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT max(coalesce((SELECT max(thread) FROM messages), 0),
+                            coalesce((SELECT max(thread) FROM thread_ids), 0))",
+            )?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// What threading reads of every stored message, in row order.
+    pub fn thread_facts(&self) -> Result<Vec<ThreadFacts>> {
+        let mut q = self.conn.prepare(
+            "SELECT id, message_id, refs, in_reply_to, thread, is_reply, is_forward, subject_norm, date
+             FROM messages ORDER BY id",
+        )?;
+        let mut rows = q.query([])?;
+        let mut facts = Vec::new();
+        while let Some(r) = rows.next()? {
+            let message_id: String = r.get(1)?;
+            // Stored space-separated (ids hold no whitespace).
+            let ids = |i| -> rusqlite::Result<Vec<String>> {
+                Ok(r.get_ref(i)?
+                    .as_str()?
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect())
+            };
+            let (references, in_reply_to) = (ids(2)?, ids(3)?);
+            let (is_reply, is_forward): (bool, bool) = (r.get(5)?, r.get(6)?);
+            let subject: String = r.get(7)?;
+            // As [`Store::subject_fallback`] tells one.
+            let refless_reply = (references.is_empty()
+                && in_reply_to.is_empty()
+                && is_reply
+                && !is_forward
+                && !subject.is_empty())
+            .then_some((subject, r.get(8)?));
+            facts.push(ThreadFacts {
+                row: r.get(0)?,
+                refs: crate::threads::refs::thread_refs(
+                    &message_id,
+                    references.iter().chain(&in_reply_to),
+                ),
+                message_id,
+                thread: r.get(4)?,
+                refless_reply,
+            });
+        }
+        Ok(facts)
+    }
+
+    /// Records threads worked out afresh ([`crate::threads::rethread`]):
+    /// each message `(row, thread)` of `moved` goes to its thread, and the
+    /// ghosts (`(Message-ID, thread)`) and reference-less replies
+    /// (`(normalised subject, date, row)`) recorded are these and no others.
+    pub fn rewrite_threads(
+        &self,
+        moved: &[(i64, i64)],
+        ghosts: &[(&str, i64)],
+        refless_replies: &[(&str, i64, i64)],
+    ) -> Result<()> {
+        let mut q = self
+            .conn
+            .prepare_cached("UPDATE messages SET thread = ?2 WHERE id = ?1")?;
+        for (row, thread) in moved {
+            q.execute(params![row, thread])?;
+        }
+        self.conn
+            .execute_batch("DELETE FROM thread_ids; DELETE FROM refless_replies;")?;
+        let mut q = self
+            .conn
+            .prepare_cached("INSERT INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
+        for (id, thread) in ghosts {
+            q.execute(params![id, thread])?;
+        }
+        let mut q = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
+        )?;
+        for (subject, date, row) in refless_replies {
+            q.execute(params![subject, date, row])?;
+        }
+        // What this store remembered of threads is stale now.
+        *self.ids.borrow_mut() = IdCache::Unstarted;
+        *self.refless_subjects.borrow_mut() = None;
+        self.next_thread.set(0);
+        Ok(())
     }
 
     /// Moves every message and id of thread `from` into thread `into`.
@@ -1613,7 +1736,7 @@ impl Store {
     /// likely answers, and its thread: the nearest earlier message with the
     /// same normalised subject within the window (not a forward) that the
     /// reply can answer by their From, To and Cc (see [`can_answer`]).
-    fn original_of(
+    pub(crate) fn original_of(
         &self,
         reply: i64,
         subject: &str,
@@ -1962,10 +2085,21 @@ mod tests {
         let archive = Archive {
             root: dir.path().to_path_buf(),
         };
+        let outcomes = import_into(&archive, earlier, mails, cache);
+        (partition(&archive), outcomes)
+    }
+
+    /// [`import`] into `archive`: what each lookup said.
+    fn import_into(
+        archive: &Archive,
+        earlier: &[(usize, Vec<usize>, &str, usize)],
+        mails: &[(usize, Vec<usize>, &str, usize)],
+        cache: Cache,
+    ) -> Vec<String> {
         let mut outcomes = Vec::new();
         for (step, list) in [earlier, mails].into_iter().enumerate() {
             // The later mails come in another import, as in another process.
-            let store = Store::open_rw(&archive).expect("store");
+            let store = Store::open_rw(archive).expect("store");
             store.begin().expect("begin");
             if step == 1 && cache == Cache::Off {
                 *store.ids.borrow_mut() = IdCache::Off;
@@ -2006,7 +2140,12 @@ mod tests {
             }
             store.commit().expect("commit");
         }
-        let store = Store::open_rw(&archive).expect("store");
+        outcomes
+    }
+
+    /// Every id's thread in `archive`, as a partition of ids.
+    fn partition(archive: &Archive) -> Vec<Vec<String>> {
+        let store = Store::open_rw(archive).expect("store");
         let mut by_thread: BTreeMap<i64, Vec<String>> = BTreeMap::new();
         let mut q = store
             .conn
@@ -2028,7 +2167,7 @@ mod tests {
             })
             .collect();
         partition.sort();
-        (partition, outcomes)
+        partition
     }
 
     fn mails() -> impl Strategy<Value = Vec<(usize, Vec<usize>, &'static str, usize)>> {
@@ -2061,6 +2200,70 @@ mod tests {
             let uncached = import(&earlier, &later, Cache::Off);
             prop_assert_eq!(&import(&earlier, &later, Cache::On), &uncached);
             prop_assert_eq!(&import(&earlier, &later, Cache::OffAfter(off_after)), &uncached);
+        }
+    }
+
+    /// `earlier` then `later` imported (as [`import`] does, with the id
+    /// cache), and then threaded afresh twice: the partition after the
+    /// import, after threading afresh, and what the second time changed.
+    fn rethreaded(
+        earlier: &[(usize, Vec<usize>, &str, usize)],
+        later: &[(usize, Vec<usize>, &str, usize)],
+    ) -> (
+        Vec<Vec<String>>,
+        Vec<Vec<String>>,
+        crate::threads::rethread::Rethreaded,
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let archive = Archive {
+            root: dir.path().to_path_buf(),
+        };
+        import_into(&archive, earlier, later, Cache::On);
+        let imported = partition(&archive);
+        let afresh = |archive: &Archive| {
+            let store = Store::open_rw(archive).expect("store");
+            crate::threads::rethread::rethread(&store, ThreadOptions::default()).expect("rethread")
+        };
+        afresh(&archive);
+        let fresh = partition(&archive);
+        (imported, fresh, afresh(&archive))
+    }
+
+    proptest! {
+        // Each case makes three archives: 64 take about 15 s.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Threads worked out afresh depend on the mails, not on the order
+        /// they came in, and are those of an import in date order; they
+        /// only split what imports merged (an import
+        /// joins a reply to the original it can see, and keeps it there when
+        /// a nearer one comes); and a second time changes nothing.
+        #[test]
+        fn threads_worked_out_afresh_depend_on_the_mails_not_their_order(
+            mails in mails(),
+            split in 0usize..16,
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let unique: Vec<_> = mails.into_iter().filter(|m| seen.insert(m.0)).collect();
+            let split = split.min(unique.len());
+            let (imported, fresh, again) = rethreaded(&unique[..split], &unique[split..]);
+            let reversed: Vec<_> = unique.iter().rev().cloned().collect();
+            let (_, fresh_reversed, _) = rethreaded(&reversed, &[]);
+            prop_assert_eq!(&fresh, &fresh_reversed);
+            // Imported in date order (a mail's minute is its number), each
+            // reply finds its original among the mail before it.
+            let mut by_date = unique.clone();
+            by_date.sort_by_key(|m| m.0);
+            let (in_date_order, _, _) = rethreaded(&by_date, &[]);
+            prop_assert_eq!(&fresh, &in_date_order);
+            for t in &fresh {
+                prop_assert!(
+                    imported.iter().any(|i| t.iter().all(|id| i.contains(id))),
+                    "{:?} joins threads the import kept apart: {:?}", t, imported
+                );
+            }
+            prop_assert_eq!(again.moved, 0);
+            prop_assert_eq!(again.threads, fresh.len() as u64);
         }
     }
 

@@ -435,3 +435,211 @@ fn a_reply_without_references_joins_the_conversation_with_the_person_it_is_addre
     import(&b, &[&originals]);
     assert_eq!(partition_of(&kura_partition_by_id(&b)), expected);
 }
+
+/// `ids` as a partition (for comparing with [`partition_of`]).
+fn partition(ids: &[&[&str]]) -> Partition {
+    ids.iter()
+        .map(|t| t.iter().map(|s| s.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn reindex_groups_the_threads_as_an_import_in_date_order_does() {
+    // One customer asks twice under one subject, two days apart; the answer
+    // to the second has no references. Imported answer first, then the first
+    // question, then the second, the answer joins the first question (the
+    // only mail it could answer then), and the second too when it comes:
+    // an import merges threads and never splits them.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let staff = "yamada@minato-shokai.co.jp";
+    let customer = "sato@kaiyo.example";
+    let mails = [
+        (
+            "q1",
+            shared_mail(
+                "q1@kaiyo.example",
+                "Mon, 1 Apr 2024 10:00:00 +0900",
+                customer,
+                shared,
+                "",
+                "見積のお願い",
+                "",
+            ),
+        ),
+        (
+            "q2",
+            shared_mail(
+                "q2@kaiyo.example",
+                "Wed, 3 Apr 2024 10:00:00 +0900",
+                customer,
+                shared,
+                "",
+                "見積のお願い",
+                "",
+            ),
+        ),
+        (
+            "a2",
+            shared_mail(
+                "a2@minato-shokai.co.jp",
+                "Thu, 4 Apr 2024 10:00:00 +0900",
+                staff,
+                customer,
+                shared,
+                "Re: 見積のお願い",
+                "",
+            ),
+        ),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let dir_of = |name: &str| {
+        let md = empty_maildir(tmp.path().join(name));
+        let (_, m) = mails.iter().find(|(n, _)| *n == name).unwrap();
+        std::fs::write(md.join("cur").join(format!("{name}:2,S")), m).unwrap();
+        md
+    };
+    let (q1, q2, a2) = (dir_of("q1"), dir_of("q2"), dir_of("a2"));
+
+    let by_date = tmp.path().join("by-date");
+    import(&by_date, &[&q1, &q2, &a2]);
+    let expected = partition(&[
+        &["q1@kaiyo.example"],
+        &["q2@kaiyo.example", "a2@minato-shokai.co.jp"],
+    ]);
+    assert_eq!(partition_of(&kura_partition_by_id(&by_date)), expected);
+
+    let a = tmp.path().join("a");
+    for dir in [&a2, &q1, &q2] {
+        import(&a, &[dir]);
+    }
+    let before = kura_partition_by_id(&a);
+    assert_eq!(partition_of(&before).len(), 1, "{before:?}");
+    let said = reindex(&a);
+    assert!(
+        said.contains("the threads of 1 brought up to date"),
+        "{said}"
+    );
+    let after = kura_partition_by_id(&a);
+    assert_eq!(partition_of(&after), expected);
+    // The thread of the first message imported keeps its id.
+    assert_eq!(
+        after["a2@minato-shokai.co.jp"],
+        before["a2@minato-shokai.co.jp"]
+    );
+    assert_check_passes(&a, "after the reindex");
+    // Nothing more to change: the second reindex moves nothing.
+    assert!(!reindex(&a).contains("threads"));
+    assert_eq!(kura_partition_by_id(&a), after);
+
+    // Without the subject fallback the answer is on its own, and back.
+    let o = run(kura(&a).args(["reindex", "--no-subject-threading"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(partition_of(&kura_partition_by_id(&a)).len(), 3);
+    reindex(&a);
+    assert_eq!(kura_partition_by_id(&a), after);
+}
+
+#[test]
+fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_received() {
+    // Two customers' conversations, as an earlier version left them in one
+    // thread (and without the references of the second's answer). The first references a mail never received (a ghost): a reply
+    // to that mail arriving after the reindex joins the first conversation.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let tmp = tempfile::tempdir().unwrap();
+    let md = empty_maildir(tmp.path().join("md"));
+    let mails = [
+        shared_mail(
+            "k1@kaiyo.example",
+            "Mon, 1 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "Re: 納期の件",
+            "lost@minato-shokai.co.jp",
+        ),
+        shared_mail(
+            "b1@bolt.example",
+            "Mon, 1 Apr 2024 11:00:00 +0900",
+            "carlos@bolt.example",
+            shared,
+            "",
+            "Delivery of order 778",
+            "",
+        ),
+        shared_mail(
+            "b2@minato-shokai.co.jp",
+            "Mon, 1 Apr 2024 12:00:00 +0900",
+            "yamada@minato-shokai.co.jp",
+            "carlos@bolt.example",
+            shared,
+            "Order 778 leaves on Friday",
+            "b1@bolt.example",
+        ),
+    ];
+    for (i, m) in mails.iter().enumerate() {
+        std::fs::write(md.join("cur").join(format!("{i}:2,S")), m).unwrap();
+    }
+    let a = tmp.path().join("a");
+    import(&a, &[&md]);
+    let fresh = kura_partition_by_id(&a);
+    let expected = partition(&[
+        &["k1@kaiyo.example"],
+        &["b1@bolt.example", "b2@minato-shokai.co.jp"],
+    ]);
+    assert_eq!(partition_of(&fresh), expected);
+    let kaiyo: i64 = fresh["k1@kaiyo.example"].parse().unwrap();
+    let bolt: i64 = fresh["b1@bolt.example"].parse().unwrap();
+    {
+        let conn = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+        conn.execute(
+            "UPDATE messages SET thread = ?1 WHERE thread = ?2",
+            [kaiyo, bolt],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE thread_ids SET thread = ?1 WHERE thread = ?2",
+            [kaiyo, bolt],
+        )
+        .unwrap();
+        // Nor had it read the answer's references: only they join it.
+        conn.execute(
+            "UPDATE messages SET refs = '', in_reply_to = '' WHERE message_id = ?1",
+            ["b2@minato-shokai.co.jp"],
+        )
+        .unwrap();
+    }
+    assert_eq!(partition_of(&kura_partition_by_id(&a)).len(), 1);
+
+    let said = reindex(&a);
+    assert!(
+        said.contains("the references of 1 brought up to date"),
+        "{said}"
+    );
+    assert!(
+        said.contains("the threads of 2 brought up to date"),
+        "{said}"
+    );
+    let after = kura_partition_by_id(&a);
+    assert_eq!(partition_of(&after), expected);
+    assert_eq!(after["k1@kaiyo.example"], kaiyo.to_string());
+    assert_check_passes(&a, "after the reindex");
+
+    let later = empty_maildir(tmp.path().join("later"));
+    std::fs::write(
+        later.join("cur").join("3:2,S"),
+        shared_mail(
+            "k2@kaiyo.example",
+            "Tue, 2 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "Re: 納期の件",
+            "lost@minato-shokai.co.jp",
+        ),
+    )
+    .unwrap();
+    import(&a, &[&later]);
+    let last = kura_partition_by_id(&a);
+    assert_eq!(last["k2@kaiyo.example"], last["k1@kaiyo.example"]);
+    assert_ne!(last["k2@kaiyo.example"], last["b1@bolt.example"]);
+}

@@ -2,7 +2,6 @@
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::import::{self, ImportOptions};
-use crate::store::ThreadOptions;
 use anyhow::Result;
 use std::io::IsTerminal;
 
@@ -14,10 +13,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
     let opts = ImportOptions {
         paths: args.paths.clone(),
         wait: args.wait,
-        threads: ThreadOptions {
-            subject_fallback: !args.no_subject_threading,
-            window: i64::from(args.subject_window) * 86_400,
-        },
+        threads: args.threading.options(),
         batch_size: args.batch_size.max(1),
         progress: !global.quiet && std::io::stderr().is_terminal(),
         jobs: args.jobs,

@@ -5,7 +5,8 @@
 //! payload, like an import), it is swapped in: `index` → `index.old`,
 //! `index.new` → `index`, `index.old` removed. A kill at any point leaves a
 //! usable index ([`index::open_existing`] and [`index::settle_swap`] handle
-//! the leftovers). The import lock is held throughout.
+//! the leftovers). Then the messages are grouped into threads anew
+//! ([`rethread`], one transaction). The import lock is held throughout.
 
 use crate::archive::{Archive, tighten_permissions};
 use crate::cli::{GlobalArgs, ReindexArgs};
@@ -13,6 +14,7 @@ use crate::index::{self, Fields};
 use crate::pack::PackReader;
 use crate::parse::{self, Attachment, DateSource, Mailbox, ParsedMessage};
 use crate::store::{Store, StoredMessage};
+use crate::threads::rethread::rethread;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -79,6 +81,8 @@ struct Refresh {
     /// The Message-ID an earlier version did not read (it named the message
     /// by a synthetic id: [`ParsedMessage::earlier_id`]).
     message_id: Option<String>,
+    /// The ids of References and In-Reply-To, read otherwise than recorded.
+    references: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl Refresh {
@@ -111,6 +115,9 @@ impl Refresh {
             && !parsed.synthetic_id
             && parsed.earlier_id.as_ref() == Some(&recorded.message_id))
         .then(|| parsed.message_id.clone());
+        let references = (recorded.references != parsed.references.join(" ")
+            || recorded.in_reply_to != parsed.in_reply_to.join(" "))
+        .then(|| (parsed.references.clone(), parsed.in_reply_to.clone()));
         let attachments =
             (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
         let recorded = store.recorded_mailboxes(id)?;
@@ -130,9 +137,11 @@ impl Refresh {
             date_changed,
             content_hash,
             message_id,
+            references,
         };
         Ok((refresh.attachments.is_some()
             || refresh.message_id.is_some()
+            || refresh.references.is_some()
             || refresh.mailboxes.is_some()
             || refresh.headers.is_some()
             || refresh.content_hash.is_some())
@@ -150,6 +159,9 @@ impl Refresh {
         }
         if let Some(m) = &self.headers {
             store.replace_subject_and_date(self.id, m)?;
+        }
+        if let Some((references, in_reply_to)) = &self.references {
+            store.replace_references(self.id, references, in_reply_to)?;
         }
         if let Some(hash) = &self.content_hash {
             store.replace_content_hash(self.id, hash)?;
@@ -174,6 +186,8 @@ pub struct ReindexSummary {
     pub subjects_updated: u64,
     /// The same for the date the Date: or Received: headers give.
     pub dates_updated: u64,
+    /// The same for the ids of References and In-Reply-To.
+    pub references_updated: u64,
     /// Messages named by a synthetic id because an earlier version did not
     /// read their Message-ID: named by it now (unless another message has
     /// it).
@@ -268,6 +282,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         addresses_updated: changed.iter().filter(|r| r.mailboxes.is_some()).count() as u64,
         subjects_updated: changed.iter().filter(|r| r.subject_changed).count() as u64,
         dates_updated: changed.iter().filter(|r| r.date_changed).count() as u64,
+        references_updated: changed.iter().filter(|r| r.references.is_some()).count() as u64,
         ids_updated: 0,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
         seconds: 0.0,
@@ -329,15 +344,20 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     let _lock = archive.lock_for_writing(args.wait)?;
     let store = Store::open_rw(&archive)?;
     let progress = !global.quiet && std::io::stderr().is_terminal();
+    let started = Instant::now();
     let summary = rebuild(&archive, &store, progress)?;
+    let threads = rethread(&store, args.threading.options())
+        .context("cannot group the messages into threads anew")?;
     for f in &summary.failed {
         eprintln!("kura: {}", crate::output::sanitize(f));
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}{}{}{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}{}{}{}{}{}, {:.1} s",
             summary.indexed,
             brought_up_to_date("Message-IDs", summary.ids_updated),
+            brought_up_to_date("references", summary.references_updated),
+            brought_up_to_date("threads", threads.moved),
             brought_up_to_date("attachments", summary.attachments_updated),
             brought_up_to_date("addresses", summary.addresses_updated),
             brought_up_to_date("subjects", summary.subjects_updated),
@@ -350,7 +370,7 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
                     summary.failed.len()
                 )
             },
-            summary.seconds
+            started.elapsed().as_secs_f64()
         );
     }
     Ok(if summary.failed.is_empty() { 0 } else { 2 })

@@ -125,6 +125,19 @@ fn any_ids(raw: &str) -> Vec<String> {
     ids.into_vec()
 }
 
+/// The Message-IDs a message with Message-ID `own` references, as threading
+/// reads them: its References then its In-Reply-To (`ids`), each once,
+/// without `own`.
+pub fn thread_refs<'a>(own: &str, ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut out = UniqueIds::default();
+    for id in ids {
+        if id != own {
+            out.push(id);
+        }
+    }
+    out.into_vec()
+}
+
 /// Normalises the value of a `Message-ID` header: the text inside the first
 /// `<...>` (or the whole value when there is no `<`), with all whitespace
 /// (from folding) and angle brackets removed. `None` when nothing is left.

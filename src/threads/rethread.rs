@@ -1,0 +1,153 @@
+//! Threads worked out afresh from everything the archive holds.
+//!
+//! An import threads each message as it arrives ([`Store::assign_thread`],
+//! [`Store::subject_fallback`]). It merges threads and never splits them, so
+//! an archive keeps whatever an earlier version of kura grouped, and a reply
+//! without references may stay joined to a mail it turned out not to answer
+//! once a nearer one arrived. [`rethread`] groups every stored message again,
+//! knowing them all at once: two messages are in one thread when one
+//! references the other, or both reference one Message-ID, or when one is a
+//! reply without references whose original ([`Store::original_of`]) is the
+//! other. The result depends on the messages, not on the order they came in.
+//!
+//! Thread ids stay what they were wherever they can, since users keep them
+//! (`thread:42`): threads are taken in the order of their first message, and
+//! each takes the smallest id its messages had that no thread took before
+//! it. A part split off a thread gets a new id.
+
+use crate::store::{Store, ThreadOptions};
+use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+
+/// What [`rethread`] changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rethreaded {
+    /// Threads of the messages before and after.
+    pub threads_before: u64,
+    pub threads: u64,
+    /// Messages whose thread id changed.
+    pub moved: u64,
+}
+
+/// Groups every message of `store` into threads anew (see the module's
+/// documentation), by the subject too unless `opts` says not to, and records
+/// them in one transaction. The caller holds the archive's import lock.
+pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
+    store.begin()?;
+    let facts = store.thread_facts()?;
+    let node_of_row = |row: i64| facts.binary_search_by_key(&row, |f| f.row).ok();
+
+    // Nodes: the messages in row order, then the ids they reference that
+    // no message has (ghosts).
+    let mut node_of_id: HashMap<&str, usize> = facts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.message_id.as_str(), i))
+        .collect();
+    let mut ghosts: Vec<&str> = Vec::new();
+    let mut sets = DisjointSets::default();
+    sets.grow(facts.len());
+    for (i, f) in facts.iter().enumerate() {
+        for id in &f.refs {
+            let node = *node_of_id.entry(id).or_insert_with(|| {
+                ghosts.push(id);
+                sets.grow(1)
+            });
+            sets.union(i, node);
+        }
+    }
+    let mut refless = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        let Some((subject, date)) = &f.refless_reply else {
+            continue;
+        };
+        refless.push((subject.as_str(), *date, f.row));
+        if opts.subject_fallback
+            && let Some((original, _)) = store.original_of(f.row, subject, *date, opts)?
+            && let Some(node) = node_of_row(original)
+        {
+            sets.union(i, node);
+        }
+    }
+
+    // Each set's id, the sets in the order of their first message (a set's
+    // root is its smallest node, a message: ghosts come after them).
+    let mut old: Vec<(usize, i64)> = facts
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (sets.find(i), f.thread))
+        .collect();
+    old.sort_unstable();
+    old.dedup();
+    let mut next = store.max_thread()?;
+    let mut taken = HashSet::new();
+    let mut id_of_root = HashMap::new();
+    for set in old.chunk_by(|a, b| a.0 == b.0) {
+        let id = match set.iter().map(|&(_, t)| t).find(|t| !taken.contains(t)) {
+            Some(t) => t,
+            None => {
+                next += 1;
+                next
+            }
+        };
+        taken.insert(id);
+        id_of_root.insert(set[0].0, id);
+    }
+    let mut thread_of = |node: usize| -> Result<i64> {
+        id_of_root
+            .get(&sets.find(node))
+            .copied()
+            .ok_or_else(|| anyhow::anyhow!("thread of node {node} not assigned"))
+    };
+
+    let mut moved = Vec::new();
+    for (i, f) in facts.iter().enumerate() {
+        let t = thread_of(i)?;
+        if t != f.thread {
+            moved.push((f.row, t));
+        }
+    }
+    let ghost_threads = ghosts
+        .iter()
+        .enumerate()
+        .map(|(k, id)| Ok((*id, thread_of(facts.len() + k)?)))
+        .collect::<Result<Vec<_>>>()?;
+    store.rewrite_threads(&moved, &ghost_threads, &refless)?;
+    store.commit()?;
+    let before: HashSet<i64> = facts.iter().map(|f| f.thread).collect();
+    Ok(Rethreaded {
+        threads_before: before.len() as u64,
+        threads: id_of_root.len() as u64,
+        moved: moved.len() as u64,
+    })
+}
+
+/// Union–find over nodes `0..n`; a set's root is its smallest node.
+#[derive(Debug, Default)]
+struct DisjointSets {
+    parent: Vec<usize>,
+}
+
+impl DisjointSets {
+    /// Adds `n` nodes, each a set of its own; returns the last one.
+    fn grow(&mut self, n: usize) -> usize {
+        let start = self.parent.len();
+        self.parent.extend(start..start + n);
+        self.parent.len().saturating_sub(1)
+    }
+
+    fn find(&mut self, mut node: usize) -> usize {
+        while self.parent[node] != node {
+            // Path halving keeps the trees shallow.
+            self.parent[node] = self.parent[self.parent[node]];
+            node = self.parent[node];
+        }
+        node
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        let (root, child) = (ra.min(rb), ra.max(rb));
+        self.parent[child] = root;
+    }
+}
