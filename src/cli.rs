@@ -182,7 +182,7 @@ pub enum Command {
     Stats(StatsArgs),
     /// Verify the archive (database, index, originals, threads); --repair fixes what it can.
     Check(CheckArgs),
-    /// Rebuild the full-text index from the stored originals.
+    /// Rebuild the full-text index from the stored originals, and group the messages into threads anew.
     Reindex(ReindexArgs),
     /// Compact the archive: merge index segments, vacuum the database.
     Gc(GcArgs),
