@@ -14,6 +14,10 @@
 //!   page 932, Shift_JIS, in Japan) in the message's code page, the body in
 //!   the Internet code page (a Japanese Outlook keeps a French mail's body
 //!   in 1252);
+//! - the sender's address is its SMTP address, else the From of the header
+//!   the mail was received with (PidTagTransportMessageHeaders): a mail
+//!   from inside the sender's Exchange organisation often names its sender
+//!   by an Exchange address (`/O=...`) alone;
 //! - the text is the plain-text body, else the HTML body converted by
 //!   [`crate::html::to_text`]. A message holding only an RTF body (rare:
 //!   Outlook writes the plain text beside it) gives its subject and sender
@@ -47,6 +51,7 @@ const SENDER_SMTP: u16 = 0x5D01;
 const SENT_REPRESENTING_NAME: u16 = 0x0042;
 const SENT_REPRESENTING_EMAIL: u16 = 0x0065;
 const SENT_REPRESENTING_SMTP: u16 = 0x5D02;
+const TRANSPORT_HEADERS: u16 = 0x007D;
 const BODY: u16 = 0x1000;
 const HTML: u16 = 0x1013;
 const ATTACH_DATA: u16 = 0x3701;
@@ -65,7 +70,8 @@ const OBJECT: u16 = 0x000D;
 pub struct OutlookMessage {
     pub subject: String,
     pub from_name: String,
-    /// Lower-cased SMTP address; empty when the file has only an Exchange one.
+    /// Lower-cased SMTP address; empty when the file has only an Exchange
+    /// one, and no transport headers with a From.
     pub from_address: String,
     /// The plain-text body, else the HTML body as text.
     pub text: String,
@@ -150,10 +156,10 @@ fn read_message(
     let (codepage, body_cp) = (message_cp.or(internet_cp), internet_cp.or(message_cp));
     let mut string = |file: &mut File<'_>, id| string_property(file, dir, id, codepage, budget);
     let subject = string(file, SUBJECT).unwrap_or_default();
-    let from_name = string(file, SENDER_NAME)
+    let mut from_name = string(file, SENDER_NAME)
         .or_else(|| string(file, SENT_REPRESENTING_NAME))
         .unwrap_or_default();
-    let from_address = [
+    let mut from_address = [
         SENDER_SMTP,
         SENDER_EMAIL,
         SENT_REPRESENTING_SMTP,
@@ -164,6 +170,18 @@ fn read_message(
     .find(|a| a.contains('@'))
     .map(|a| crate::parse::clean_address(&a))
     .unwrap_or_default();
+    // A mail from inside the sender's Exchange organisation may name its
+    // sender by an Exchange address alone; the From of the header it was
+    // received with has the SMTP one.
+    if from_address.is_empty()
+        && let Some(sender) = string(file, TRANSPORT_HEADERS)
+            .and_then(|block| crate::parse::header_block_sender(&block))
+    {
+        from_address = sender.address;
+        if from_name.trim().is_empty() {
+            from_name = sender.name;
+        }
+    }
     let text = if budget.text == 0 {
         String::new()
     } else {

@@ -692,6 +692,35 @@ fn addresses(msg: &Message<'_>, name: HeaderName<'_>) -> Vec<Mailbox> {
     }
 }
 
+/// The sender (the first mailbox of From:, with an address) of `block`, a
+/// mail's header block kept apart from it: the transport headers of an
+/// Outlook message. The From is read as that of a mail; lines before the
+/// first header line (Exchange 2003 starts the block with `Microsoft Mail
+/// Internet Headers Version 2.0`) and anything after the block's end are
+/// left out.
+pub(crate) fn header_block_sender(block: &str) -> Option<Mailbox> {
+    let mut start = 0;
+    while let Some(line) = block.get(start..)
+        && !line.is_empty()
+        && !starts_with_header(line.as_bytes())
+    {
+        start += line.find('\n').map_or(line.len(), |n| n + 1);
+    }
+    let block = block.get(start..)?;
+    let end = ["\r\n\r\n", "\n\n", "\n\r\n"]
+        .into_iter()
+        .filter_map(|blank| block.find(blank))
+        .min()
+        .unwrap_or(block.len());
+    let mail = format!("{}\r\n\r\n", block.get(..end)?);
+    let msg = parse_mime(mail.as_bytes()).ok()?;
+    let sender = addresses(&msg, HeaderName::From)
+        .into_iter()
+        .find(|m| m.address.contains('@'));
+    dismantle(msg);
+    sender
+}
+
 /// An address as kura stores and indexes it: trimmed, lower-cased, without
 /// control characters. Those have no place in an address; kept, one could
 /// make an address's index term look like a header term (`\u{1}from\u{1}…`,
@@ -2723,6 +2752,33 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             let p = kura_parse(&format!("Date: {date}\nFrom: a@example.jp\n\nbody\n")).unwrap();
             assert_eq!((p.date, p.date_source), (t, DateSource::Header), "{date}");
         }
+    }
+
+    /// The sender in a header block kept apart from its mail (an Outlook
+    /// message's transport headers): its From, as a mail's own is read.
+    #[test]
+    fn the_sender_of_a_header_block_is_its_from() {
+        let sender = |block: &str| header_block_sender(block).map(|m| (m.name, m.address));
+        let pair = |name: &str, address: &str| Some((name.to_string(), address.to_string()));
+        let block = "Received: from mx.aoba.example by ex.hibiki.example\r\n\
+                     Subject: =?ISO-2022-JP?B?GyRCNmI3PxsoQg==?=\r\n\
+                     From: =?ISO-2022-JP?B?GyRCQERNVRsoQiAbJEI8IU86GyhC?=\r\n\
+                     \t<J.Aoba@Aoba.example>\r\nTo: x@hibiki.example\r\n\r\n";
+        assert_eq!(sender(block), pair("青葉 次郎", "j.aoba@aoba.example"));
+        // Exchange 2003's first line is no header; LF lines; UTF-8 names as
+        // Outlook keeps them in its strings.
+        let exchange = "Microsoft Mail Internet Headers Version 2.0\n\
+                        From: \"松本 花子\" <matsumoto@kaede.example>\nSubject: x\n";
+        assert_eq!(
+            sender(exchange),
+            pair("松本 花子", "matsumoto@kaede.example")
+        );
+        // What follows the block's end is not read; a From without an
+        // address is no sender.
+        assert_eq!(sender("Subject: x\n\nFrom: a@b.example\n"), None);
+        assert_eq!(sender("From: undisclosed\nSubject: x\n"), None);
+        assert_eq!(sender(""), None);
+        assert_eq!(sender("\u{0}\u{FFFD}garbage without a header"), None);
     }
 }
 

@@ -31,6 +31,7 @@ const SENDER_EMAIL: u16 = 0x0C1F;
 const SENDER_SMTP: u16 = 0x5D01;
 const BODY: u16 = 0x1000;
 const HTML: u16 = 0x1013;
+const TRANSPORT_HEADERS: u16 = 0x007D;
 const MESSAGE_CODEPAGE: u16 = 0x3FFD;
 const INTERNET_CODEPAGE: u16 = 0x3FDE;
 
@@ -404,4 +405,111 @@ fn a_msg_file_among_the_exports_is_rejected_with_what_it_is() {
     let rejects = listed_rejects(&a);
     let reason = rejects[0]["reason"].as_str().unwrap();
     assert!(reason.starts_with("an Outlook message (.msg)"), "{reason}");
+}
+
+/// A mail from inside the sender's Exchange organisation names its sender
+/// by an Exchange address alone; the From of the header it was received
+/// with (PidTagTransportMessageHeaders) has the SMTP one, and the name when
+/// the message has none. An SMTP address of the message's own is kept.
+#[test]
+fn an_exchange_sender_gets_the_address_of_the_header_it_was_received_with() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let exchange =
+        "/O=SAKURA/OU=EXCHANGE ADMINISTRATIVE GROUP (FYDIBOHF23SPDLT)/CN=RECIPIENTS/CN=YAMADA";
+    let internal = msg(
+        &[
+            Prop::Unicode(SUBJECT, "在庫確認のお願い"),
+            Prop::Unicode(SENDER_NAME, "山田 太郎"),
+            Prop::Unicode(SENDER_EMAIL, exchange),
+            Prop::Unicode(
+                TRANSPORT_HEADERS,
+                "Microsoft Mail Internet Headers Version 2.0\r\n\
+                 Received: from EX01.sakura-koki.local by EX02.sakura-koki.local\r\n\
+                 From: =?iso-2022-jp?B?GyRCOzNFRBsoQiAbJEJCQE86GyhC?=\r\n\
+                 \t<T.Yamada@Sakura-Koki.co.jp>\r\n\
+                 To: =?iso-2022-jp?B?GyRCMUQ2SEl0GyhC?= <eigyo@hibiki-bussan.co.jp>\r\n\
+                 Subject: =?iso-2022-jp?B?GyRCOl84SzRJTX0bKEI=?=\r\n\r\n",
+            ),
+            Prop::Unicode(BODY, "倉庫の棚卸しをお願いします。"),
+        ],
+        &[],
+        &[],
+    );
+    // No name in the message, and the header's in 8 bits, as an "ANSI"
+    // file keeps it (code page 932).
+    let nameless = msg(
+        &[
+            Prop::String8(SUBJECT, shift_jis("出荷日の件")),
+            Prop::String8(
+                SENDER_EMAIL,
+                b"/O=SAKURA/OU=EXCHANGE/CN=RECIPIENTS/CN=ITO".to_vec(),
+            ),
+            Prop::String8(
+                TRANSPORT_HEADERS,
+                shift_jis("Subject: x\r\nFrom: 伊藤 健二 <k.ito@sakura-koki.co.jp>\r\n\r\n"),
+            ),
+            Prop::String8(BODY, shift_jis("出荷日を変更します。")),
+        ],
+        &[(MESSAGE_CODEPAGE, 932)],
+        &[],
+    );
+    // The message's own SMTP address is the sender's, whatever the header
+    // (of a mail sent on behalf of another) says.
+    let smtp = msg(
+        &[
+            Prop::Unicode(SUBJECT, "代理送信"),
+            Prop::Unicode(SENDER_NAME, "森 花子"),
+            Prop::Unicode(SENDER_SMTP, "h.mori@sakura-koki.co.jp"),
+            Prop::Unicode(
+                TRANSPORT_HEADERS,
+                "From: Delegate <delegate@elsewhere.example>\r\n\r\n",
+            ),
+            Prop::Unicode(BODY, "代理で送ります。"),
+        ],
+        &[],
+        &[],
+    );
+    for (n, m) in [(1, &internal), (2, &nameless), (3, &smtp)] {
+        write(
+            &src,
+            &format!("{n}.eml"),
+            &forward(n, "fw.msg", "application/vnd.ms-outlook", m),
+        );
+    }
+    let a = tmp.path().join("a");
+    let s = import(&a, &[&src]);
+    assert_eq!(s["new"].as_u64(), Some(3), "{s}");
+    let id = |n: u32| vec![format!("fw{n}@hibiki-bussan.co.jp")];
+    for (q, want) in [
+        ("t.yamada@sakura-koki.co.jp", id(1)),
+        ("k.ito@sakura-koki.co.jp", id(2)),
+        ("伊藤", id(2)),
+        ("h.mori@sakura-koki.co.jp", id(3)),
+        ("棚卸し", id(1)),
+    ] {
+        assert_eq!(ids(&a, q), want, "{q}");
+    }
+    // Only the From of the header is read: not its recipients, subject
+    // or Received lines, nor the From of a message with an address.
+    for q in [
+        "elsewhere",
+        "delegate",
+        "ex01",
+        "eigyo",
+        "営業部",
+        "在庫管理",
+    ] {
+        assert_eq!(count(&a, q), 0, "{q}");
+    }
+    for (n, line) in [
+        (1, "山田 太郎 t.yamada@sakura-koki.co.jp"),
+        (2, "伊藤 健二 k.ito@sakura-koki.co.jp"),
+        (3, "森 花子 h.mori@sakura-koki.co.jp"),
+    ] {
+        let o = run(kura(&a).args(["show", &id(n)[0]]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        let shown = stdout(&o);
+        assert!(shown.lines().any(|l| l == line), "{line}:\n{shown}");
+    }
 }
