@@ -9,6 +9,8 @@
 //! - [`charset`]: charset labels and Japanese decoding that mail-parser gets wrong.
 //! - [`parse`]: one raw message to the metadata and text kura stores and indexes.
 //! - [`html`]: HTML mail to text, blocks on lines of their own, blockquotes quoted.
+//! - [`outlook`]: the mail in an Outlook `.msg` attachment (MAPI properties in a Compound File).
+//! - [`rtf`]: Outlook's compressed RTF bodies, and their text.
 //! - [`quotes`]: which lines of a message's text quote earlier mail (`quoted:`, `unquoted:`).
 //! - [`pack`]: the compressed originals, appended to pack files.
 //! - [`store`]: the SQLite metadata store (schema, queries, migrations).
@@ -51,6 +53,7 @@ pub mod parse;
 pub mod query;
 pub mod quotes;
 pub mod repack;
+pub mod rtf;
 pub mod sources;
 pub mod status;
 pub mod store;
