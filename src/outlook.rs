@@ -19,9 +19,9 @@
 //!   from inside the sender's Exchange organisation often names its sender
 //!   by an Exchange address (`/O=...`) alone;
 //! - the text is the plain-text body, else the HTML body converted by
-//!   [`crate::html::to_text`]. A message holding only an RTF body (rare:
-//!   Outlook writes the plain text beside it) gives its subject and sender
-//!   alone.
+//!   [`crate::html::to_text`], else the text of the compressed RTF body
+//!   (PidTagRtfCompressed, read by [`crate::rtf`]; the HTML a mail had when
+//!   Outlook keeps it encapsulated in RTF), which some messages hold alone.
 //!
 //! Reading never fails loudly: a damaged or hostile file gives `None` (or
 //! less text), and a panic inside the reader is caught, as for mail-parser.
@@ -54,6 +54,7 @@ const SENT_REPRESENTING_SMTP: u16 = 0x5D02;
 const TRANSPORT_HEADERS: u16 = 0x007D;
 const BODY: u16 = 0x1000;
 const HTML: u16 = 0x1013;
+const RTF_COMPRESSED: u16 = 0x1009;
 const ATTACH_DATA: u16 = 0x3701;
 const MESSAGE_CODEPAGE: u16 = 0x3FFD;
 const INTERNET_CODEPAGE: u16 = 0x3FDE;
@@ -73,7 +74,7 @@ pub struct OutlookMessage {
     /// Lower-cased SMTP address; empty when the file has only an Exchange
     /// one, and no transport headers with a From.
     pub from_address: String,
-    /// The plain-text body, else the HTML body as text.
+    /// The plain-text body, else the HTML body, else the RTF body, as text.
     pub text: String,
     /// The mails attached to this one (embedded, or `.msg` files), as deep as
     /// the caller allowed.
@@ -93,6 +94,7 @@ pub fn read(bytes: &[u8], depth: usize) -> Option<OutlookMessage> {
     let mut budget = Budget {
         bytes: (bytes.len() as u64).saturating_mul(READ_PER_BYTE),
         text: crate::parse::MAX_INDEXED_TEXT,
+        rtf: crate::parse::MAX_INDEXED_TEXT.saturating_mul(RTF_PER_TEXT),
     };
     read_within(bytes, depth, &mut budget)
 }
@@ -106,7 +108,17 @@ struct Budget {
     bytes: u64,
     /// Bytes of text still to keep.
     text: usize,
+    /// Bytes of RTF still to decompress: RTF bodies that hold no text (a
+    /// hostile file's, all streams over the same bytes) are not
+    /// decompressed over and over.
+    rtf: usize,
 }
+
+/// The RTF of a mail is many times its text: font, colour and style
+/// tables, 8 bytes (`\'82\'a0`) for each character of Japanese text (3 in
+/// UTF-8), the markup of the HTML it encapsulates. At most this many bytes
+/// of RTF are decompressed for each byte of text still to keep.
+const RTF_PER_TEXT: usize = 16;
 
 /// A [`read`] reads at most this many bytes of streams for each byte of the
 /// file.
@@ -187,7 +199,9 @@ fn read_message(
     } else {
         match string_property(file, dir, BODY, body_cp, budget).filter(|t| !t.trim().is_empty()) {
             Some(text) => text,
-            None => html_body(file, dir, body_cp, budget).unwrap_or_default(),
+            None => html_body(file, dir, body_cp, budget)
+                .or_else(|| rtf_body(file, dir, body_cp, budget))
+                .unwrap_or_default(),
         }
     };
     budget.text = budget.text.saturating_sub(text.len());
@@ -249,6 +263,25 @@ fn html_body(
         None => string_property(file, dir, HTML, None, budget)?,
     };
     Some(crate::html::to_text(&html)).filter(|t| !t.trim().is_empty())
+}
+
+/// The compressed RTF body as text ([`crate::rtf`]); `codepage` (the
+/// Internet code page) is that of its 8-bit text when the RTF names none.
+fn rtf_body(
+    file: &mut File<'_>,
+    dir: &str,
+    codepage: Option<u16>,
+    budget: &mut Budget,
+) -> Option<String> {
+    let compressed = stream(
+        file,
+        &child(dir, &stream_name(RTF_COMPRESSED, BINARY)),
+        budget,
+    )?;
+    let limit = budget.rtf.min(budget.text.saturating_mul(RTF_PER_TEXT));
+    let rtf = crate::rtf::decompress(&compressed, limit)?;
+    budget.rtf = budget.rtf.saturating_sub(rtf.len());
+    Some(crate::rtf::to_text(&rtf, codepage, budget.text)).filter(|t| !t.trim().is_empty())
 }
 
 /// A string property: UTF-16LE, else 8-bit in the code page.
