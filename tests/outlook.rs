@@ -2,12 +2,16 @@
 //! File of MAPI properties, not MIME) attached to the mail that reaches the
 //! shared address. Its words are found and shown like those of a forwarded
 //! message/rfc822, whether Outlook wrote its strings in UTF-16 or in the
-//! code page (Shift_JIS), and so are those of the mails attached to it in
-//! turn; a Word document (also a Compound File) or a damaged `.msg` adds
-//! nothing and loses nothing.
+//! code page (Shift_JIS), whether its body is text, HTML or RTF (compressed
+//! or not, HTML encapsulated in it or not), and so are those of the mails
+//! attached to it in turn; a sender known by an Exchange address alone gets
+//! the SMTP address of the header it was received with. A Word document
+//! (also a Compound File) or a damaged `.msg` adds nothing and loses
+//! nothing.
 //!
 //! The `.msg` files are written here with the `cfb` crate, laid out as
-//! Outlook lays them out ([MS-OXMSG]).
+//! Outlook lays them out ([MS-OXMSG]); compressed RTF as [MS-OXRTFCP]
+//! specifies it.
 
 mod common;
 use base64::Engine as _;
