@@ -2265,6 +2265,76 @@ mod tests {
             prop_assert_eq!(again.moved, 0);
             prop_assert_eq!(again.threads, fresh.len() as u64);
         }
+
+        /// After threads are worked out afresh, a thread whose messages are
+        /// those of a thread before keeps its id, and a later import
+        /// (duplicates and conflicts included) threads as it does after an
+        /// import of the same mail in date order, giving its new threads
+        /// ids no thread has.
+        #[test]
+        fn an_import_after_threading_afresh_threads_as_after_one_in_date_order(
+            mails in mails(),
+            later in mails(),
+            split in 0usize..16,
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let unique: Vec<_> = mails.into_iter().filter(|m| seen.insert(m.0)).collect();
+            let split = split.min(unique.len());
+            let dir = tempfile::tempdir().expect("temp dir");
+            let archive = Archive {
+                root: dir.path().to_path_buf(),
+            };
+            import_into(&archive, &unique[..split], &unique[split..], Cache::On);
+            let before = threads_by_id(&archive);
+            {
+                let store = Store::open_rw(&archive).expect("store");
+                crate::threads::rethread::rethread(&store, ThreadOptions::default())
+                    .expect("rethread");
+            }
+            let after = threads_by_id(&archive);
+            for (id, messages) in &after {
+                if let Some((old, _)) = before.iter().find(|(_, m)| *m == messages) {
+                    prop_assert_eq!(id, old, "{:?} changed id: {:?}", messages, before);
+                }
+            }
+            import_into(&archive, &[], &later, Cache::On);
+            let last = threads_by_id(&archive);
+            for (id, messages) in &last {
+                if let Some(kept) = after.get(id) {
+                    prop_assert!(
+                        kept.iter().all(|m| messages.contains(m)),
+                        "thread {} went from {:?} to {:?}", id, kept, messages
+                    );
+                }
+            }
+
+            let by_date_dir = tempfile::tempdir().expect("temp dir");
+            let by_date_archive = Archive {
+                root: by_date_dir.path().to_path_buf(),
+            };
+            let mut by_date = unique.clone();
+            by_date.sort_by_key(|m| m.0);
+            import_into(&by_date_archive, &by_date, &later, Cache::On);
+            prop_assert_eq!(partition(&archive), partition(&by_date_archive));
+        }
+    }
+
+    /// The messages of each thread of `archive` (ghosts left out), by id.
+    fn threads_by_id(archive: &Archive) -> BTreeMap<i64, Vec<String>> {
+        let store = Store::open_rw(archive).expect("store");
+        let mut q = store
+            .conn
+            .prepare("SELECT thread, message_id FROM messages ORDER BY message_id")
+            .expect("query");
+        let mut threads: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+        for row in q
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .expect("rows")
+        {
+            let (thread, id) = row.expect("row");
+            threads.entry(thread).or_default().push(id);
+        }
+        threads
     }
 
     /// Found by the proptest: a merge in a later import, before its first
