@@ -1698,8 +1698,10 @@ impl Store {
     /// The messages a reference-less reply (row `reply`, dated `date`) may
     /// answer, nearest first, at most [`MAX_SUBJECT_CANDIDATES`]: the same
     /// normalised subject, within the window, not a forward; only those
-    /// nearer the reply than `(date, row)` when `nearer_than` says so. Each
-    /// as (row, thread, sender).
+    /// nearer the reply than message `row` dated `date` when `nearer_than`
+    /// is `(date, row)`. Each as (row, thread, sender). Of messages dated
+    /// alike the one with the greater Message-ID is nearer (not the one
+    /// stored later: the order mail came in makes no difference).
     fn candidates(
         &self,
         reply: i64,
@@ -1708,12 +1710,13 @@ impl Store {
         opts: ThreadOptions,
         nearer_than: Option<(i64, i64)>,
     ) -> Result<Vec<(i64, i64, String)>> {
-        let (after_date, after_row) = nearer_than.unwrap_or((i64::MIN, i64::MIN));
+        let (after_date, after_row) = nearer_than.unwrap_or((i64::MIN, 0));
         let mut q = self.conn.prepare_cached(
             "SELECT id, thread, from_addr FROM messages
              WHERE subject_norm = ?1 AND date <= ?2 AND date >= ?3 AND id != ?4 AND is_forward = 0
-               AND (date > ?5 OR (date = ?5 AND id > ?6))
-             ORDER BY date DESC, id DESC LIMIT ?7",
+               AND (date > ?5
+                    OR (date = ?5 AND message_id > (SELECT message_id FROM messages WHERE id = ?6)))
+             ORDER BY date DESC, message_id DESC LIMIT ?7",
         )?;
         let cands = q
             .query_map(

@@ -643,3 +643,41 @@ fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_receive
     assert_eq!(last["k2@kaiyo.example"], last["k1@kaiyo.example"]);
     assert_ne!(last["k2@kaiyo.example"], last["b1@bolt.example"]);
 }
+
+#[test]
+fn reindex_gives_the_same_threads_whatever_the_order_of_mail_sent_in_the_same_second() {
+    // A customer's mailer sent one inquiry twice in the same second, under
+    // two Message-IDs; the answer has no references and can answer either.
+    // Which one it joins must not depend on which came first.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let customer = "sato@kaiyo.example";
+    let date = "Mon, 1 Apr 2024 10:00:00 +0900";
+    let twin = |id: &str| shared_mail(id, date, customer, shared, "", "見積のお願い", "");
+    let answer = shared_mail(
+        "a@minato-shokai.co.jp",
+        "Tue, 2 Apr 2024 10:00:00 +0900",
+        "yamada@minato-shokai.co.jp",
+        customer,
+        shared,
+        "Re: 見積のお願い",
+        "",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let mut partitions = Vec::new();
+    for (name, first, second) in [("ab", "q-a", "q-b"), ("ba", "q-b", "q-a")] {
+        let md = empty_maildir(tmp.path().join(format!("md-{name}")));
+        for (file, m) in [
+            ("1", twin(&format!("{first}@kaiyo.example"))),
+            ("2", twin(&format!("{second}@kaiyo.example"))),
+            ("3", answer.clone()),
+        ] {
+            std::fs::write(md.join("cur").join(format!("{file}:2,S")), m).unwrap();
+        }
+        let a = tmp.path().join(name);
+        import(&a, &[&md]);
+        reindex(&a);
+        partitions.push(partition_of(&kura_partition_by_id(&a)));
+    }
+    assert_eq!(partitions[0].len(), 2, "{:?}", partitions[0]);
+    assert_eq!(partitions[0], partitions[1]);
+}
