@@ -11,19 +11,18 @@
 //! other. The result depends on the messages, not on the order they came in.
 //!
 //! Thread ids stay what they were wherever they can, since users keep them
-//! (`thread:42`): threads are taken in the order of their first message, and
-//! each takes the smallest id its messages had that no thread took before
-//! it. A part split off a thread gets a new id.
+//! (`thread:42`): threads are taken in the order their first message was
+//! stored, and each takes the smallest id its messages had that no thread
+//! took before it. A part split off a thread gets a new id.
 
 use crate::store::{Store, ThreadOptions};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
 /// What [`rethread`] changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Rethreaded {
-    /// Threads of the messages before and after.
-    pub threads_before: u64,
+    /// Threads of the messages after.
     pub threads: u64,
     /// Messages whose thread id changed.
     pub moved: u64,
@@ -114,9 +113,7 @@ pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
         .collect::<Result<Vec<_>>>()?;
     store.rewrite_threads(&moved, &ghost_threads, &refless)?;
     store.commit()?;
-    let before: HashSet<i64> = facts.iter().map(|f| f.thread).collect();
     Ok(Rethreaded {
-        threads_before: before.len() as u64,
         threads: id_of_root.len() as u64,
         moved: moved.len() as u64,
     })
