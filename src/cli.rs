@@ -1,6 +1,7 @@
 //! The command line, defined once: `main` parses it, and the man pages and
 //! shell completions are generated from the same definitions.
 
+use crate::store::ThreadOptions;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -245,16 +246,26 @@ pub struct ThreadingArgs {
     /// Do not join reference-less replies to threads by subject.
     #[arg(long)]
     pub no_subject_threading: bool,
-    /// Window for joining reference-less replies by subject, in days.
-    #[arg(long, default_value_t = 30, value_name = "DAYS")]
-    pub subject_window: u32,
+    /// Join reference-less replies to threads by subject within this window,
+    /// in days [default: 30; reindex: the last import's].
+    #[arg(long, value_name = "DAYS")]
+    pub subject_window: Option<u32>,
 }
 
 impl ThreadingArgs {
-    pub fn options(&self) -> crate::store::ThreadOptions {
-        crate::store::ThreadOptions {
-            subject_fallback: !self.no_subject_threading,
-            window: i64::from(self.subject_window) * 86_400,
+    /// The options these flags give, and `otherwise`'s where they say
+    /// nothing.
+    pub fn options(&self, otherwise: ThreadOptions) -> ThreadOptions {
+        match (self.no_subject_threading, self.subject_window) {
+            (true, _) => ThreadOptions {
+                subject_fallback: false,
+                ..otherwise
+            },
+            (false, Some(days)) => ThreadOptions {
+                subject_fallback: true,
+                window: i64::from(days) * 86_400,
+            },
+            (false, None) => otherwise,
         }
     }
 }

@@ -1348,6 +1348,10 @@ impl<'s, 'a> Writer<'s, 'a> {
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 1u64;
         self.store.begin()?;
+        if !self.opts.no_threading {
+            // What `kura reindex` threads by unless told otherwise.
+            self.store.record_thread_options(self.opts.threads)?;
+        }
         for item in items.into_iter().flatten() {
             pending.insert(item.seq(), item);
             while let Some(item) = pending.remove(&next) {

@@ -715,6 +715,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records `opts` as how the archive is threaded (by the last import,
+    /// or by a reindex told otherwise).
+    pub fn record_thread_options(&self, opts: ThreadOptions) -> Result<()> {
+        let value = match opts.subject_fallback {
+            true => opts.window.to_string(),
+            false => "off".to_string(),
+        };
+        self.set_meta(SUBJECT_THREADING, &value)
+    }
+
+    /// The options [`Store::record_thread_options`] recorded; the defaults
+    /// when none were (an archive an earlier version wrote).
+    pub fn recorded_thread_options(&self) -> Result<ThreadOptions> {
+        let default = ThreadOptions::default();
+        Ok(match self.meta(SUBJECT_THREADING)?.as_deref() {
+            Some("off") => ThreadOptions {
+                subject_fallback: false,
+                ..default
+            },
+            Some(window) => ThreadOptions {
+                window: window.parse().unwrap_or(default.window),
+                ..default
+            },
+            None => default,
+        })
+    }
+
     pub fn meta_i64(&self, key: &str) -> Result<i64> {
         Ok(self.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
@@ -834,6 +861,10 @@ pub struct ThreadOptions {
     /// Window for the subject fallback, seconds.
     pub window: i64,
 }
+
+/// `meta` key: how the last import threaded by subject: `off`, or the
+/// window in seconds ([`Store::record_thread_options`]).
+const SUBJECT_THREADING: &str = "subject_threading";
 
 impl Default for ThreadOptions {
     fn default() -> Self {

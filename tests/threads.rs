@@ -531,12 +531,82 @@ fn reindex_groups_the_threads_as_an_import_in_date_order_does() {
     assert!(!reindex(&a).contains("threads"));
     assert_eq!(kura_partition_by_id(&a), after);
 
-    // Without the subject fallback the answer is on its own, and back.
-    let o = run(kura(&a).args(["reindex", "--no-subject-threading"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(partition_of(&kura_partition_by_id(&a)).len(), 3);
-    reindex(&a);
+    // Without the subject fallback the answer is on its own; the archive
+    // stays so at the next reindex, until a window turns the fallback on.
+    let reindex_with = |args: &[&str]| {
+        let o = run(kura(&a).arg("reindex").args(args));
+        assert!(o.status.success(), "{}", stderr(&o));
+        partition_of(&kura_partition_by_id(&a)).len()
+    };
+    assert_eq!(reindex_with(&["--no-subject-threading"]), 3);
+    assert_eq!(reindex_with(&[]), 3);
+    assert_eq!(reindex_with(&["--subject-window", "30"]), 2);
     assert_eq!(kura_partition_by_id(&a), after);
+    // A window shorter than the day between the second question and the
+    // answer leaves the answer on its own, at the next reindex too.
+    assert_eq!(reindex_with(&["--subject-window", "0"]), 3);
+    assert_eq!(reindex_with(&[]), 3);
+    assert_eq!(reindex_with(&["--subject-window", "1"]), 2);
+    assert_eq!(kura_partition_by_id(&a), after);
+}
+
+#[test]
+fn reindex_threads_as_the_last_import_did() {
+    // An archive imported without the subject fallback keeps it off at a
+    // plain reindex (as after an upgrade); the next import with it on
+    // turns it on for the reindex after.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let tmp = tempfile::tempdir().unwrap();
+    let md = empty_maildir(tmp.path().join("md"));
+    let mails = [
+        shared_mail(
+            "q@kaiyo.example",
+            "Mon, 1 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "見積のお願い",
+            "",
+        ),
+        shared_mail(
+            "a@minato-shokai.co.jp",
+            "Mon, 1 Apr 2024 12:00:00 +0900",
+            "yamada@minato-shokai.co.jp",
+            "sato@kaiyo.example",
+            shared,
+            "Re: 見積のお願い",
+            "",
+        ),
+    ];
+    for (i, m) in mails.iter().enumerate() {
+        std::fs::write(md.join("cur").join(format!("{i}:2,S")), m).unwrap();
+    }
+    let a = tmp.path().join("a");
+    let o = run(kura(&a).args(["import", "--no-subject-threading"]).arg(&md));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let threads = || partition_of(&kura_partition_by_id(&a)).len();
+    assert_eq!(threads(), 2);
+    reindex(&a);
+    assert_eq!(threads(), 2);
+
+    let later = empty_maildir(tmp.path().join("later"));
+    std::fs::write(
+        later.join("cur").join("2:2,S"),
+        shared_mail(
+            "n@kaiyo.example",
+            "Tue, 2 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "別件",
+            "",
+        ),
+    )
+    .unwrap();
+    import(&a, &[&later]);
+    assert_eq!(threads(), 3);
+    reindex(&a);
+    assert_eq!(threads(), 2);
 }
 
 #[test]

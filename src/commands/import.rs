@@ -2,6 +2,7 @@
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::import::{self, ImportOptions};
+use crate::store::ThreadOptions;
 use anyhow::Result;
 use std::io::IsTerminal;
 
@@ -13,7 +14,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
     let opts = ImportOptions {
         paths: args.paths.clone(),
         wait: args.wait,
-        threads: args.threading.options(),
+        threads: args.threading.options(ThreadOptions::default()),
         batch_size: args.batch_size.max(1),
         progress: !global.quiet && std::io::stderr().is_terminal(),
         jobs: args.jobs,

@@ -346,8 +346,9 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     let progress = !global.quiet && std::io::stderr().is_terminal();
     let started = Instant::now();
     let summary = rebuild(&archive, &store, progress)?;
-    let threads = rethread(&store, args.threading.options())
-        .context("cannot group the messages into threads anew")?;
+    // As the archive is threaded, unless told otherwise (then from now on).
+    let opts = args.threading.options(store.recorded_thread_options()?);
+    let threads = rethread(&store, opts).context("cannot group the messages into threads anew")?;
     for f in &summary.failed {
         eprintln!("kura: {}", crate::output::sanitize(f));
     }

@@ -30,7 +30,8 @@ pub struct Rethreaded {
 
 /// Groups every message of `store` into threads anew (see the module's
 /// documentation), by the subject too unless `opts` says not to, and records
-/// them in one transaction. The caller holds the archive's import lock.
+/// them, with `opts` as how the archive is threaded from now on, in one
+/// transaction. The caller holds the archive's import lock.
 pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
     store.begin()?;
     let facts = store.thread_facts()?;
@@ -112,6 +113,7 @@ pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
         .map(|(k, id)| Ok((*id, thread_of(facts.len() + k)?)))
         .collect::<Result<Vec<_>>>()?;
     store.rewrite_threads(&moved, &ghost_threads, &refless)?;
+    store.record_thread_options(opts)?;
     store.commit()?;
     Ok(Rethreaded {
         threads: id_of_root.len() as u64,
