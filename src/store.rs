@@ -1514,12 +1514,9 @@ impl Store {
         for &other in threads.iter().filter(|&&t| t != thread) {
             self.merge_threads(other, thread)?;
         }
-        let mut ins = self
-            .conn
-            .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
         for (id, t) in refs.iter().zip(&known[1..]) {
             if t.is_none() {
-                ins.execute(params![id, thread])?;
+                self.add_ghost(id, thread)?;
                 self.ids.borrow_mut().record(id, thread, None);
             }
         }
@@ -1570,13 +1567,9 @@ impl Store {
             let (references, in_reply_to) = (ids(2)?, ids(3)?);
             let (is_reply, is_forward): (bool, bool) = (r.get(5)?, r.get(6)?);
             let subject: String = r.get(7)?;
-            // As [`Store::subject_fallback`] tells one.
-            let refless_reply = (references.is_empty()
-                && in_reply_to.is_empty()
-                && is_reply
-                && !is_forward
-                && !subject.is_empty())
-            .then_some((subject, r.get(8)?));
+            let referenced = !(references.is_empty() && in_reply_to.is_empty());
+            let refless_reply = refless_reply(&subject, is_reply, is_forward, referenced)
+                .then_some((subject, r.get(8)?));
             facts.push(ThreadFacts {
                 row: r.get(0)?,
                 refs: crate::threads::refs::thread_refs(
@@ -1609,22 +1602,35 @@ impl Store {
         }
         self.conn
             .execute_batch("DELETE FROM thread_ids; DELETE FROM refless_replies;")?;
-        let mut q = self
-            .conn
-            .prepare_cached("INSERT INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?;
         for (id, thread) in ghosts {
-            q.execute(params![id, thread])?;
+            self.add_ghost(id, *thread)?;
         }
-        let mut q = self.conn.prepare_cached(
-            "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
-        )?;
         for (subject, date, row) in refless_replies {
-            q.execute(params![subject, date, row])?;
+            self.add_refless_reply(subject, *date, *row)?;
         }
         // What this store remembered of threads is stale now.
         *self.ids.borrow_mut() = IdCache::Unstarted;
         *self.refless_subjects.borrow_mut() = None;
         self.next_thread.set(0);
+        Ok(())
+    }
+
+    /// Records `id`, referenced but not stored, as in `thread` (unless it is
+    /// recorded already).
+    fn add_ghost(&self, id: &str, thread: i64) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO thread_ids (msgid, thread) VALUES (?1, ?2)")?
+            .execute(params![id, thread])?;
+        Ok(())
+    }
+
+    /// Records message `row` as a reference-less reply ([`refless_reply`]).
+    fn add_refless_reply(&self, subject: &str, date: i64, row: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![subject, date, row])?;
         Ok(())
     }
 
@@ -1657,19 +1663,16 @@ impl Store {
         thread: i64,
         opts: ThreadOptions,
     ) -> Result<i64> {
-        let subject = m.subject_info.normalized.as_str();
-        if !opts.subject_fallback || subject.is_empty() || m.subject_info.is_forward {
+        let info = &m.subject_info;
+        let subject = info.normalized.as_str();
+        if !opts.subject_fallback || subject.is_empty() || info.is_forward {
             return Ok(thread);
         }
-        let refless = m.references.is_empty() && m.in_reply_to.is_empty();
+        let referenced = !(m.references.is_empty() && m.in_reply_to.is_empty());
         let mut thread = thread;
-        if refless && m.subject_info.is_reply {
+        if refless_reply(subject, info.is_reply, info.is_forward, referenced) {
             self.note_refless_subject(subject)?;
-            self.conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO refless_replies (subject_norm, date, message) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![subject, m.date, row])?;
+            self.add_refless_reply(subject, m.date, row)?;
             if let Some((_, ct)) = self.original_of(row, subject, m.date, opts)? {
                 thread = self.join(thread, ct)?;
             }
@@ -1907,6 +1910,13 @@ fn can_answer(reply: &Parties, other: &Parties) -> bool {
             .iter()
             .filter(|(_, to)| *to)
             .all(|(a, _)| other.takes_part(a))
+}
+
+/// Whether a message is a reply the subject fallback joins by its
+/// (normalised) subject: a reply with a subject, and neither References nor
+/// In-Reply-To (`referenced`).
+fn refless_reply(subject: &str, is_reply: bool, is_forward: bool, referenced: bool) -> bool {
+    is_reply && !is_forward && !referenced && !subject.is_empty()
 }
 
 /// A message as commands show it (JSON schema version 1, see the README).

@@ -194,12 +194,10 @@ pub struct ReindexSummary {
     pub ids_updated: u64,
     /// Messages whose original could not be read or parsed (left out).
     pub failed: Vec<String>,
-    pub seconds: f64,
 }
 
 /// Rebuilds the index of `archive` (the caller holds the import lock).
 pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<ReindexSummary> {
-    let started = Instant::now();
     let dir = archive.index_dir();
     index::settle_swap(&dir)?;
     let (new_dir, old_dir) = index::swap_dirs(&dir);
@@ -285,7 +283,6 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         references_updated: changed.iter().filter(|r| r.references.is_some()).count() as u64,
         ids_updated: 0,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
-        seconds: 0.0,
     };
     index::commit(&mut writer, batch)?;
     index::finish(writer).context("the merge of the new index failed")?;
@@ -319,7 +316,6 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
             .with_context(|| format!("cannot remove {}", old_dir.display()))?;
     }
     tighten_permissions(&archive.root)?;
-    summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
