@@ -2061,6 +2061,105 @@ fn a_word_ending_in_a_star_is_a_prefix() {
     }
 }
 
+#[test]
+fn a_star_before_or_inside_a_word_is_a_wildcard() {
+    let filler = "The weather was fine and nothing else happened that day. ".repeat(6);
+    let mails = [
+        (
+            1,
+            "a@x.example",
+            "Station",
+            format!("{filler}Your invitation is attached."),
+        ),
+        (
+            2,
+            "b@mail.shop.example",
+            "Invoice for March",
+            "the monthly invoice".into(),
+        ),
+        (
+            3,
+            "c@shop.example",
+            "Invoices",
+            "two monthly invoices attached".into(),
+        ),
+        (
+            4,
+            "tanaka@kyowa.example",
+            "Meeting",
+            "this will involve everyone".into(),
+        ),
+        (
+            5,
+            "k.tanaka@kyowa.example",
+            "請求書",
+            "請求書をお送りします".into(),
+        ),
+    ]
+    .map(|(n, from, subject, body)| {
+        let (head, part) = if n == 5 {
+            (
+                "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n--B\n",
+                "\n--B\nContent-Type: image/png; name=logo.png\n\
+                 Content-Transfer-Encoding: base64\n\niVBORw0K\n--B--\n",
+            )
+        } else {
+            ("", "")
+        };
+        format!(
+            "From: {from}\nTo: info@sakura.example\nSubject: {subject}\n\
+             Message-ID: <w{n}@x.example>\n{head}\
+             Content-Type: text/plain; charset=utf-8\n\n{body}\n{part}"
+        )
+    });
+    let (_tmp, archive) = eml_archive(&mails);
+    let ids = |q: &str| -> Vec<String> {
+        let mut v = ids(&archive, q);
+        v.sort();
+        v
+    };
+    let w = |ns: &[u32]| -> Vec<String> { ns.iter().map(|n| format!("w{n}@x.example")).collect() };
+    for (q, want) in [
+        // A star before a word: the words that end with it.
+        ("*tion", w(&[1])),
+        ("*TATION", w(&[1])),
+        ("*voice", w(&[2])),
+        ("subject:*voices", w(&[3])),
+        ("body:*volve", w(&[4])),
+        // Stars on both sides, or inside: the words that hold it.
+        ("*voic*", w(&[2, 3])),
+        ("in*ces", w(&[3])),
+        ("in*ce", w(&[2])),
+        ("i*v*ce*", w(&[2, 3])),
+        ("monthly *voices", w(&[3])),
+        ("-*voice*", w(&[1, 4, 5])),
+        // In quotes, a star is punctuation.
+        ("\"*tion\"", w(&[])),
+        // Japanese needs no star: it matches inside words anyway.
+        ("*求書", w(&[5])),
+        // Addresses: any address at a domain, in a header or anywhere.
+        ("from:*@kyowa.example", w(&[4, 5])),
+        ("from:*tanaka@kyowa.example", w(&[4, 5])),
+        ("from:tanaka@kyowa.example", w(&[4])),
+        ("*@shop.example", w(&[2, 3])),
+        ("customer:*@kyowa.example", w(&[4, 5])),
+        ("customer:*.shop.example", w(&[2])),
+        ("customer:k.*", w(&[5])),
+        ("domain:*shop*", w(&[2, 3])),
+        ("mimetype:image/*", w(&[5])),
+        ("mimetype:*/pdf", w(&[])),
+    ] {
+        assert_eq!(ids(q), want, "{q}");
+    }
+    // The snippet is cut around the word a wildcard found.
+    for q in ["*tation", "invitat*", "inv*tion"] {
+        let found = search_json(&archive, &[], q);
+        assert_eq!(found.len(), 1, "{q}");
+        let snippet = found[0]["snippet"].as_str().unwrap();
+        assert!(snippet.contains("invitation"), "{q}: {snippet}");
+    }
+}
+
 /// The mails of the quoting tests: a customer's complaint, and what the
 /// company wrote back about it in the ways mailers quote (Gmail's `>` under
 /// an attribution, Outlook's banner in ISO-2022-JP, a forward as an

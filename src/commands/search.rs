@@ -30,7 +30,17 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
     fn walk(q: &Query, out: &mut Vec<String>) {
         match q {
             Query::And(v) | Query::Or(v) => v.iter().for_each(|x| walk(x, out)),
-            Query::Term { text, .. } | Query::Phrase { text, .. } => {
+            Query::Term { text, .. } => {
+                // The letters around a wildcard's stars: `invoi*` marks
+                // the invoi of invoice.
+                let f = crate::tokenizer::fold(text);
+                for w in f.split(|c: char| c.is_whitespace() || c == '*') {
+                    if !w.is_empty() {
+                        out.push(w.to_string());
+                    }
+                }
+            }
+            Query::Phrase { text, .. } => {
                 let f = crate::tokenizer::fold(text);
                 for w in f.split_whitespace() {
                     out.push(w.to_string());

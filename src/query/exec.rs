@@ -3,7 +3,8 @@
 //!
 //! Text terms go through the same tokenizer as the index
 //! ([`crate::tokenizer::analyze_query`]): several tokens become a phrase, a
-//! one-character CJK token a pattern over the terms holding it
+//! one-character CJK token a pattern over the terms holding it, and a word
+//! with a `*` glued to it a pattern over the terms of the field's dictionary
 //! (`text_query`). Store-side predicates (`thread:`,
 //! `tag:`) are resolved to row-id sets with bound SQL parameters and joined to
 //! the index query as term sets on the `id` field. So is a whole address
@@ -132,11 +133,9 @@ impl Searcher {
                 (Occur::MustNot, forward_only(self.build(inner)?)),
             ])),
             Query::Term { field, text } | Query::Phrase { field, text } => {
-                // A word ending in `*` (not a phrase) is a prefix: `invoi*`.
-                let (text, prefix) = match q {
-                    Query::Term { .. } => word_prefix(text),
-                    _ => (text.as_str(), false),
-                };
+                // A `*` glued to a word (not in a phrase) is a wildcard:
+                // `invoi*`, `*tion`, `in*ce`.
+                let wildcards = matches!(q, Query::Term { .. });
                 let quoted = || {
                     f.quoted.context(
                         "quoted: and unquoted: need an index that keeps quoted text apart, \
@@ -163,7 +162,7 @@ impl Searcher {
                 };
                 let mut clauses = Vec::new();
                 for t in targets {
-                    if let Some(q) = text_query(t, text, prefix)? {
+                    if let Some(q) = text_query(t, text, wildcards)? {
                         clauses.push((Occur::Should, q));
                     }
                 }
@@ -198,7 +197,7 @@ impl Searcher {
             }
             Query::Customer(v) | Query::Domain(v) => {
                 let v = v.trim().trim_start_matches('@').to_lowercase();
-                raw_term(f.addr, &v)
+                raw_glob(f.addr, &v)?
             }
             Query::Id(id) => {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>');
@@ -208,7 +207,7 @@ impl Searcher {
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
             Query::Direction(d) => self.direction_query(*d)?,
-            Query::MimeType(m) => raw_term(f.mimetype, &m.trim().to_lowercase()),
+            Query::MimeType(m) => raw_glob(f.mimetype, &m.trim().to_lowercase())?,
             Query::Thread(t) => {
                 let ids = match parse_thread_id(t) {
                     Some(t) => self.rows("SELECT id FROM messages WHERE thread = ?1", t)?,
@@ -506,7 +505,7 @@ fn whole_address(field: QField, text: &str) -> Option<String> {
         !s.is_empty()
             && !s
                 .chars()
-                .any(|c| c.is_whitespace() || "<>()\",;@".contains(c))
+                .any(|c| c.is_whitespace() || "<>()\",;@*".contains(c))
     };
     (plain(local) && plain(domain) && domain.contains('.')).then(|| text.to_lowercase())
 }
@@ -518,10 +517,27 @@ fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
     ))
 }
 
+/// The query for a raw field's `value`: the term, or with a `*` in it the
+/// terms the glob matches (`*.go.jp`, `image/*`).
+fn raw_glob(field: tantivy::schema::Field, value: &str) -> Result<Box<dyn TQuery>> {
+    if !value.contains('*') {
+        return Ok(raw_term(field, value));
+    }
+    let pattern = value
+        .split('*')
+        .map(regex_syntax::escape)
+        .collect::<Vec<_>>()
+        .join(".*");
+    let q = RegexQuery::from_pattern(&pattern, field)
+        .context("cannot search for a value with so many stars")?;
+    Ok(Box::new(q))
+}
+
 /// The query for `text` in one text field: a term, a phrase, or a pattern
 /// match for a one-character CJK token (how each kind of token is matched is
-/// in the [`crate::tokenizer`] module docs). `None` when the text has no
-/// token.
+/// in the [`crate::tokenizer`] module docs). With `wildcards` (a word, not a
+/// quoted phrase), a `*` glued to a Latin word or number stands for any
+/// letters there ([`Piece`]). `None` when the text has no token.
 ///
 /// Japanese is written without spaces, so where the text puts a space or
 /// punctuation between two CJK runs (`"株式会社 ひびき"`), mail with the two
@@ -531,18 +547,12 @@ fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
 pub(crate) fn text_query(
     field: tantivy::schema::Field,
     text: &str,
-    prefix: bool,
+    wildcards: bool,
 ) -> Result<Option<Box<dyn TQuery>>> {
     let tokens = analyze_query(text);
     if tokens.is_empty() {
         return Ok(None);
     }
-    // Only a Latin word or number is a prefix: CJK text already matches
-    // inside longer words.
-    let prefix = prefix
-        && tokens
-            .last()
-            .is_some_and(|t| t.kind == QueryTokenKind::Word);
     // Separators between the end of one CJK run and the start of the next.
     let separators: Vec<(usize, usize)> = tokens
         .windows(2)
@@ -551,7 +561,7 @@ pub(crate) fn text_query(
         .take(MAX_JOINED_SEPARATORS)
         .collect();
     if separators.is_empty() {
-        return strict_query(field, &tokens, prefix).map(Some);
+        return strict_query(field, &pieces(text, tokens, wildcards)).map(Some);
     }
     let mut alternatives = Vec::with_capacity(1 << separators.len());
     for joined in 0..1u32 << separators.len() {
@@ -564,7 +574,8 @@ pub(crate) fn text_query(
             }
         }
         variant.push_str(&text[at..]);
-        alternatives.push(strict_query(field, &analyze_query(&variant), prefix)?);
+        let tokens = analyze_query(&variant);
+        alternatives.push(strict_query(field, &pieces(&variant, tokens, wildcards))?);
     }
     Ok(Some(Box::new(BooleanQuery::union(alternatives))))
 }
@@ -573,94 +584,147 @@ pub(crate) fn text_query(
 /// left out (each doubles the phrases to search).
 pub(crate) const MAX_JOINED_SEPARATORS: usize = 4;
 
-/// The query for `tokens` as they stand: a separator between two CJK runs
-/// must be in the text too (see [`text_query`]). With `prefix`, the last
-/// token (a word) starts a term.
-fn strict_query(
-    field: tantivy::schema::Field,
-    tokens: &[QueryToken],
-    prefix: bool,
-) -> Result<Box<dyn TQuery>> {
-    let single = |t: &QueryToken| t.kind == QueryTokenKind::CjkSingle;
-    match tokens {
-        [] => Ok(Box::new(EmptyQuery)),
-        [t] if prefix => {
-            let x = regex_syntax::escape(&t.text);
-            let q = RegexQuery::from_pattern(&format!("{x}.*"), field)
-                .context("cannot build a prefix query")?;
-            Ok(Box::new(q))
+/// A query token, and the pattern its terms must match when it is a
+/// wildcard.
+struct Piece {
+    token: QueryToken,
+    /// For a Latin word or number with a `*` glued to it: the regex of the
+    /// terms it stands for (`invoi*` → `invoi.*`, `*tion` → `.*tion`); two
+    /// words with nothing but stars between them are one term (`in*ce` →
+    /// `in.*ce`). CJK text needs no star (請求 already finds 請求書), so a
+    /// star beside it is punctuation, as everywhere in a quoted phrase.
+    pattern: Option<String>,
+}
+
+/// The tokens of `text` as [`Piece`]s: with `wildcards`, the stars glued
+/// to words make them patterns.
+fn pieces(text: &str, tokens: Vec<QueryToken>, wildcards: bool) -> Vec<Piece> {
+    let is_star = |c: char| c == '*';
+    let word = |t: &QueryToken| wildcards && t.kind == QueryTokenKind::Word;
+    let mut out: Vec<Piece> = Vec::with_capacity(tokens.len());
+    // Positions taken away from the tokens after two words joined into one.
+    let mut joined = 0;
+    for mut token in tokens {
+        token.position -= joined;
+        if !word(&token) {
+            out.push(Piece {
+                token,
+                pattern: None,
+            });
+            continue;
         }
-        [t] if single(t) => {
+        let before = text.get(..token.from).is_some_and(|s| s.ends_with(is_star));
+        let after = text.get(token.to..).is_some_and(|s| s.starts_with(is_star));
+        let x = regex_syntax::escape(&token.text);
+        let tail = if after { ".*" } else { "" };
+        // `in*ce`: the word before ends where the stars before this one start.
+        if before
+            && let Some(prev) = out.last_mut()
+            && word(&prev.token)
+            && prev.token.to < token.from
+            && text
+                .get(prev.token.to..token.from)
+                .is_some_and(|s| s.chars().all(is_star))
+            && let Some(head) = prev.pattern.take()
+        {
+            prev.pattern = Some(format!("{head}{x}{tail}"));
+            prev.token.to = token.to;
+            joined += token.position - prev.token.position;
+            continue;
+        }
+        let pattern = (before || after).then(|| {
+            let lead = if before { ".*" } else { "" };
+            format!("{lead}{x}{tail}")
+        });
+        out.push(Piece { token, pattern });
+    }
+    out
+}
+
+/// The query for `pieces` as they stand: a separator between two CJK runs
+/// must be in the text too (see [`text_query`]).
+fn strict_query(field: tantivy::schema::Field, pieces: &[Piece]) -> Result<Box<dyn TQuery>> {
+    let single = |p: &Piece| p.token.kind == QueryTokenKind::CjkSingle;
+    // Each pattern compiled here, so that one too complex for the index is
+    // an error that says why (a phrase compiles its patterns only when run).
+    let mut wildcards = Vec::new();
+    for pattern in pieces.iter().filter_map(|p| p.pattern.as_deref()) {
+        wildcards.push(
+            RegexQuery::from_pattern(pattern, field)
+                .context("cannot search for a word with so many stars")?,
+        );
+    }
+    match pieces {
+        [] => Ok(Box::new(EmptyQuery)),
+        [p] if p.pattern.is_some() => match wildcards.pop() {
+            Some(q) => Ok(Box::new(q)),
+            None => Ok(Box::new(EmptyQuery)),
+        },
+        [p] if single(p) => {
             // A unigram, a bigram it starts or a bigram it ends.
-            let x = regex_syntax::escape(&t.text);
+            let x = regex_syntax::escape(&p.token.text);
             let q = RegexQuery::from_pattern(&format!("{x}.?|.{x}"), field)
                 .context("cannot build a one-character query")?;
             Ok(Box::new(q))
         }
-        [t] => Ok(Box::new(TermQuery::new(
-            Term::from_field_text(field, &t.text),
+        [p] => Ok(Box::new(TermQuery::new(
+            Term::from_field_text(field, &p.token.text),
             IndexRecordOption::WithFreqs,
         ))),
         [first, ..] if single(first) => {
             // The character ends its run in any matching text: either the
             // run is the character alone, or a bigram ends with it.
             Ok(Box::new(BooleanQuery::union(vec![
-                phrase(field, tokens, false, prefix),
-                phrase(field, tokens, true, prefix),
+                phrase(field, pieces, false),
+                phrase(field, pieces, true),
             ])))
         }
-        [..] => Ok(phrase(field, tokens, false, prefix)),
+        [..] => Ok(phrase(field, pieces, false)),
     }
 }
 
 /// Several tokens as a phrase at their positions: exact terms, except a
-/// one-character CJK token at the end, which starts a term (`X.?`), and, with
-/// `ends_bigram`, the first token, which is the end of a run's last bigram
-/// (`.X`): the next token then comes [`BIGRAM_STEP`] + 1 positions on, where
-/// after a unigram it comes 1 on (see the [`crate::tokenizer`] docs). With
-/// `prefix`, the last token (a word) starts a term (`X.*`).
-fn phrase(
-    field: tantivy::schema::Field,
-    tokens: &[QueryToken],
-    ends_bigram: bool,
-    prefix: bool,
-) -> Box<dyn TQuery> {
-    let last = tokens.len() - 1;
-    let prefix_last = tokens[last].kind == QueryTokenKind::CjkSingle;
-    if !ends_bigram && !prefix_last && !prefix {
-        let terms = tokens
+/// wildcard, which matches its pattern, a one-character CJK token at the
+/// end, which starts a term (`X.?`), and, with `ends_bigram`, the first
+/// token, which is the end of a run's last bigram (`.X`): the next token
+/// then comes [`BIGRAM_STEP`] + 1 positions on, where after a unigram it
+/// comes 1 on (see the [`crate::tokenizer`] docs).
+fn phrase(field: tantivy::schema::Field, pieces: &[Piece], ends_bigram: bool) -> Box<dyn TQuery> {
+    let last = pieces.len() - 1;
+    let prefix_last = pieces[last].token.kind == QueryTokenKind::CjkSingle;
+    let wild = pieces.iter().any(|p| p.pattern.is_some());
+    if !ends_bigram && !prefix_last && !wild {
+        let terms = pieces
             .iter()
-            .map(|t| (t.position, Term::from_field_text(field, &t.text)))
+            .map(|p| {
+                (
+                    p.token.position,
+                    Term::from_field_text(field, &p.token.text),
+                )
+            })
             .collect();
         return Box::new(PhraseQuery::new_with_offset(terms));
     }
     let shift = if ends_bigram { BIGRAM_STEP } else { 0 };
     // (Not tantivy's PhrasePrefixQuery: with two or more terms before the
     // prefix, it misses matches where a gap precedes the prefix.)
-    let patterns = tokens
+    let patterns = pieces
         .iter()
         .enumerate()
-        .map(|(i, t)| {
+        .map(|(i, p)| {
+            let t = &p.token;
             let x = regex_syntax::escape(&t.text);
-            match i {
-                0 if ends_bigram => (t.position, format!(".{x}")),
-                _ if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
-                _ if i == last && prefix => (t.position + shift, format!("{x}.*")),
-                _ => (t.position + shift, x),
+            match &p.pattern {
+                _ if i == 0 && ends_bigram => (t.position, format!(".{x}")),
+                Some(pattern) => (t.position + shift, pattern.clone()),
+                None if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
+                None => (t.position + shift, x),
             }
         })
         .collect();
     let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
     q.set_max_expansions(MAX_EXPANSIONS);
     Box::new(q)
-}
-
-/// `text` without the `*` that ends it, and whether there was one.
-fn word_prefix(text: &str) -> (&str, bool) {
-    match text.strip_suffix('*') {
-        Some(rest) if !rest.is_empty() => (rest.trim_end_matches('*'), true),
-        _ => (text, false),
-    }
 }
 
 /// Most terms a one-character token of a phrase may stand for (tantivy's
