@@ -1121,12 +1121,20 @@ _kura() {
             return 0
             ;;
         kura__subcmd__tag)
-            opts="-q -h -V --utc --dump --restore --archive --quiet --config --help --version"
+            opts="-q -h -V --add --remove --utc --dump --restore --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --add)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remove)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dump)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -116,6 +116,8 @@ complete -c kura -n "__fish_kura_using_subcommand thread" -l utc
 complete -c kura -n "__fish_kura_using_subcommand thread" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand thread" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand thread" -s V -l version -d 'Print version'
+complete -c kura -n "__fish_kura_using_subcommand tag" -l add -d 'Add the tag TAG (may be repeated), as +TAG does' -r
+complete -c kura -n "__fish_kura_using_subcommand tag" -l remove -d 'Remove the tag TAG (may be repeated), as -TAG does; also a tag named like an option (--remove q)' -r
 complete -c kura -n "__fish_kura_using_subcommand tag" -l dump -d 'Write the tags of every tagged message to FILE (`-`: standard output)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tag" -l restore -d 'Replace the tags of the messages listed in FILE (`-`: standard input), as written by --dump' -r -F
 complete -c kura -n "__fish_kura_using_subcommand tag" -l archive -d 'The archive directory (created on first import)' -r -F

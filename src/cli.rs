@@ -84,11 +84,16 @@ Query language and JSON output: see kura search --help, kura-search(1).";
 pub const TAG_HELP: &str = "\
 Tag operations:
   +NAME adds the tag NAME, -NAME removes it, applied in order to every message
-  matching the query (thread:ID tags a whole conversation). Options go before
-  the tag operations; put -- between the operations and a query that starts
-  with - (kura tag +external -- -domain:minato-shokai.co.jp). A tag name is 1 to 64 bytes
-  without whitespace or control characters. Tags are kept in the metadata store:
-  they survive re-imports, and are found with the query tag:NAME.
+  matching the query (thread:ID tags a whole conversation); --add NAME and
+  --remove NAME do the same as options, before the +NAME and -NAME words (a
+  tag both added and removed by them is an error). Options go before the tag
+  operations. A -- after an operation ends the operations, so that the query
+  may start with - (kura tag +external -- -domain:minato-shokai.co.jp,
+  kura tag --remove urgent -- -tag:keep); a -- before any operation only ends
+  the options (kura tag -- -q '*' removes the tag q, which -q alone, the
+  option --quiet, cannot). A tag name is 1 to 64 bytes without whitespace or
+  control characters. Tags are kept in the metadata store: they survive
+  re-imports, and are found with the query tag:NAME.
 
 Dump format (--dump, --restore):
   One line per tagged message, sorted by Message-ID:
@@ -101,6 +106,7 @@ Dump format (--dump, --restore):
 Examples:
   kura tag +urgent -todo from:tanaka@kyowa-shoji.co.jp subject:請求書
   kura tag +done thread:42
+  kura tag --remove urgent '*'
   kura tag --dump tags.txt && kura --archive other tag --restore tags.txt";
 
 /// Customer keys and directions, shown in `customers --help` and the man page.
@@ -171,7 +177,7 @@ pub enum Command {
     Thread(ThreadArgs),
     /// Add or remove tags on the messages matching a query; dump or restore all tags.
     #[command(
-        override_usage = "kura tag [OPTIONS] +TAG|-TAG... [--] QUERY...\n       kura tag --dump FILE\n       kura tag --restore FILE",
+        override_usage = "kura tag [OPTIONS] +TAG|-TAG... [--] QUERY...\n       kura tag [OPTIONS] --add TAG|--remove TAG... [+TAG|-TAG...] [--] QUERY...\n       kura tag --dump FILE\n       kura tag --restore FILE",
         after_long_help = TAG_HELP
     )]
     Tag(TagArgs),
@@ -413,11 +419,25 @@ pub struct TagArgs {
     #[arg(
         value_name = "+TAG|-TAG|QUERY",
         allow_hyphen_values = true,
-        trailing_var_arg = true,
-        required_unless_present_any = ["dump", "restore"],
+        required_unless_present_any = ["dump", "restore", "after_separator"],
         conflicts_with_all = ["dump", "restore"]
     )]
     pub words: Vec<String>,
+    /// The words after a `--` that comes before any other word, which the
+    /// parser keeps apart from `words` (a later `--` stays among them).
+    #[arg(
+        last = true,
+        hide = true,
+        value_name = "WORDS",
+        conflicts_with_all = ["dump", "restore"]
+    )]
+    pub after_separator: Vec<String>,
+    /// Add the tag TAG (may be repeated), as +TAG does.
+    #[arg(long, value_name = "TAG", conflicts_with_all = ["dump", "restore"])]
+    pub add: Vec<String>,
+    /// Remove the tag TAG (may be repeated), as -TAG does; also a tag named like an option (--remove q).
+    #[arg(long, value_name = "TAG", conflicts_with_all = ["dump", "restore"])]
+    pub remove: Vec<String>,
     /// Interpret calendar dates of the query in UTC instead of the local time zone.
     #[arg(long)]
     pub utc: bool,

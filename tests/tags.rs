@@ -261,6 +261,41 @@ fn tags_lists_counts() {
 }
 
 #[test]
+fn a_tag_is_removed_before_or_after_the_separator_and_by_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = fixture_archive(tmp.path());
+    let all = count(&a, "*");
+    let kyowa = count(&a, "customer:kyowa-shoji.co.jp");
+    let changed = |n: u64| format!("tag: {n} messages changed");
+    // A `--` before the operations only ends the options: -urgent removes.
+    tag(&a, &["+urgent", "*"]);
+    assert_eq!(tag(&a, &["--", "-urgent", "*"]).trim(), changed(all));
+    assert_eq!(count(&a, "tag:urgent"), 0);
+    // So a tag named like an option (-q is --quiet) can be removed.
+    tag(&a, &["+q", "*"]);
+    assert_eq!(tag(&a, &["--", "-q", "*"]).trim(), changed(all));
+    assert_eq!(count(&a, "tag:q"), 0);
+    // --add and --remove, with a query that starts with `-` after `--`.
+    tag(&a, &["+urgent", "+q", "*"]);
+    let err = tag(
+        &a,
+        &["--remove", "urgent", "--", "-customer:kyowa-shoji.co.jp"],
+    );
+    assert_eq!(err.trim(), changed(all - kyowa));
+    assert_eq!(ids(&a, "tag:urgent"), ids(&a, "customer:kyowa-shoji.co.jp"));
+    assert_eq!(tag(&a, &["--remove", "q", "*"]).trim(), changed(all));
+    assert_eq!(count(&a, "tag:q"), 0);
+    // Options and words together: the options first, then the words.
+    let err = tag(&a, &["--add", "done", "-urgent", "+要対応", "*"]);
+    assert_eq!(err.trim(), changed(all));
+    assert_eq!(count(&a, "tag:done tag:要対応 -tag:urgent"), all);
+    // The documented form: operations, `--`, a query that starts with `-`.
+    let err = tag(&a, &["-done", "--", "-customer:kyowa-shoji.co.jp"]);
+    assert_eq!(err.trim(), changed(all - kyowa));
+    assert_eq!(ids(&a, "tag:done"), ids(&a, "customer:kyowa-shoji.co.jp"));
+}
+
+#[test]
 fn bad_tag_commands_are_usage_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let a = fixture_archive(tmp.path());
@@ -276,6 +311,16 @@ fn bad_tag_commands_are_usage_errors() {
         (&["tag", "+done", "subject:(請求書"], "bad query"),
         (&["tag"], "required"),
         (&["tag", "--dump", "-", "+a", "*"], "cannot be used with"),
+        (
+            &["tag", "--dump", "-", "--remove", "a"],
+            "cannot be used with",
+        ),
+        (&["tag", "--add", "a", "--remove", "a", "*"], "both added"),
+        (&["tag", "--add", "a b", "*"], "whitespace"),
+        (&["tag", "--add", "done"], "required"),
+        (&["tag", "--remove", "done", "-spam"], "no query"),
+        (&["tag", "--", "thread:1"], "no tag operation"),
+        (&["tag", "+done", "*", "--add", "x"], "options go before"),
     ];
     for (args, needle) in cases {
         let o = run(kura(&a).args(*args));

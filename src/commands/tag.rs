@@ -72,16 +72,35 @@ pub fn check_tag_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Splits the words of `kura tag` into the tag operations (leading `+NAME`
-/// and `-NAME` words, up to an optional `--`) and the query words. At least
-/// one operation and one query word are required; the error is a usage
-/// message.
-pub fn split_words(words: &[String]) -> std::result::Result<(Vec<TagOp>, Vec<String>), String> {
-    let mut ops = Vec::new();
+/// Splits the words of `kura tag` into the tag operations and the query
+/// words. `options` are the operations of `--add` and `--remove`; then come
+/// the leading `+NAME` and `-NAME` words, up to the first other word or a
+/// `--` that follows an operation. A `--` before any operation only ends the
+/// options (`kura tag -- -q QUERY` removes the tag `q`). At least one
+/// operation and one query word are required; the error is a usage message.
+pub fn split_words(
+    options: Vec<TagOp>,
+    words: &[String],
+) -> std::result::Result<(Vec<TagOp>, Vec<String>), String> {
+    for op in &options {
+        check_tag_name(op.name()).map_err(|e| format!("{e} (in --add or --remove)"))?;
+    }
+    if let Some(both) = options.iter().find(|op| {
+        matches!(op, TagOp::Add(_)) && options.contains(&TagOp::Remove(op.name().to_string()))
+    }) {
+        return Err(format!(
+            "the tag {:?} is both added (--add) and removed (--remove)",
+            sanitize(both.name())
+        ));
+    }
+    let mut ops = options;
     let mut rest = words;
     while let Some((word, tail)) = rest.split_first() {
         if word == "--" {
             rest = tail;
+            if ops.is_empty() {
+                continue;
+            }
             break;
         }
         if word.starts_with("--") {
@@ -106,7 +125,7 @@ pub fn split_words(words: &[String]) -> std::result::Result<(Vec<TagOp>, Vec<Str
     if ops.is_empty() {
         return Err(
             "no tag operation: give +TAG (add) or -TAG (remove) before the query, \
-             e.g. kura tag +done thread:42"
+             or --add TAG or --remove TAG, e.g. kura tag +done thread:42"
                 .into(),
         );
     }
@@ -118,6 +137,17 @@ pub fn split_words(words: &[String]) -> std::result::Result<(Vec<TagOp>, Vec<Str
         );
     }
     Ok((ops, rest.to_vec()))
+}
+
+/// The words of `kura tag` as typed: clap keeps the words after a leading
+/// `--` apart (`after_separator`), and a later `--` among `words`.
+pub fn typed_words(args: &TagArgs) -> Vec<String> {
+    let mut all = args.words.clone();
+    if !args.after_separator.is_empty() {
+        all.push("--".to_string());
+        all.extend(args.after_separator.iter().cloned());
+    }
+    all
 }
 
 fn misplaced_option(word: &str) -> String {
@@ -156,7 +186,13 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<i32> {
         let archive = super::archive(global)?;
         return restore_from(&archive, path, global.quiet);
     }
-    let (ops, words) = split_words(&args.words).map_err(usage)?;
+    let options = args
+        .add
+        .iter()
+        .map(|t| TagOp::Add(t.clone()))
+        .chain(args.remove.iter().map(|t| TagOp::Remove(t.clone())))
+        .collect();
+    let (ops, words) = split_words(options, &typed_words(args)).map_err(usage)?;
     let q = super::search::parse_query(&QueryArgs {
         query: words,
         utc: args.utc,
@@ -485,61 +521,105 @@ mod tests {
 
     #[test]
     fn words_split_into_operations_and_query() {
-        let (ops, q) = split_words(&words("+done -todo from:tanaka 請求書")).unwrap();
+        let (ops, q) = split_words(vec![], &words("+done -todo from:tanaka 請求書")).unwrap();
         assert_eq!(
             ops,
             vec![TagOp::Add("done".into()), TagOp::Remove("todo".into())]
         );
         assert_eq!(q, words("from:tanaka 請求書"));
         // `--` ends the operations: the query may start with `-`.
-        let (ops, q) = split_words(&words("+spam -- -domain:example.com")).unwrap();
+        let (ops, q) = split_words(vec![], &words("+spam -- -domain:example.com")).unwrap();
         assert_eq!(ops, vec![TagOp::Add("spam".into())]);
         assert_eq!(q, words("-domain:example.com"));
         // Without `--`, a leading `-word` is an operation.
         assert!(
-            split_words(&words("+spam -domain:example.com"))
+            split_words(vec![], &words("+spam -domain:example.com"))
                 .unwrap_err()
                 .contains("no query")
         );
     }
 
     #[test]
+    fn options_and_a_leading_separator() {
+        let add = |t: &str| TagOp::Add(t.into());
+        let remove = |t: &str| TagOp::Remove(t.into());
+        // A `--` before any operation only ends the options.
+        let (ops, q) = split_words(vec![], &words("-- -q *")).unwrap();
+        assert_eq!((ops, q), (vec![remove("q")], words("*")));
+        let (ops, q) = split_words(vec![], &words("-- +a -- -spam")).unwrap();
+        assert_eq!((ops, q), (vec![add("a")], words("-spam")));
+        // After --add or --remove, a `--` ends the operations.
+        let (ops, q) = split_words(vec![remove("urgent")], &words("-- -spam")).unwrap();
+        assert_eq!((ops, q), (vec![remove("urgent")], words("-spam")));
+        // The options come first, then the words' operations, in order.
+        let (ops, q) = split_words(
+            vec![add("done"), remove("todo")],
+            &words("-urgent +x thread:4"),
+        )
+        .unwrap();
+        assert_eq!(
+            (ops, q),
+            (
+                vec![add("done"), remove("todo"), remove("urgent"), add("x")],
+                words("thread:4")
+            )
+        );
+        let (ops, q) = split_words(vec![add("done")], &words("*")).unwrap();
+        assert_eq!((ops, q), (vec![add("done")], words("*")));
+        for (options, w, why) in [
+            (vec![add("a"), remove("a")], "*", "both added"),
+            (vec![add("")], "*", "empty"),
+            (vec![add("a b")], "*", "whitespace"),
+            (vec![remove("urgent")], "-spam", "no query"),
+            (vec![remove("urgent")], "--", "no query"),
+            (vec![], "-- thread:4", "no tag operation"),
+        ] {
+            let e = split_words(options, &words(w)).unwrap_err();
+            assert!(e.contains(why), "{w}: {e}");
+        }
+    }
+
+    #[test]
     fn bad_words_are_usage_errors() {
         assert!(
-            split_words(&words("thread:4"))
+            split_words(vec![], &words("thread:4"))
                 .unwrap_err()
                 .contains("no tag operation")
         );
         assert!(
-            split_words(&words("+done"))
+            split_words(vec![], &words("+done"))
                 .unwrap_err()
                 .contains("no query")
         );
         assert!(
-            split_words(&words("+done --"))
+            split_words(vec![], &words("+done --"))
                 .unwrap_err()
                 .contains("no query")
         );
         assert!(
-            split_words(&words("+ thread:4"))
+            split_words(vec![], &words("+ thread:4"))
                 .unwrap_err()
                 .contains("empty")
         );
         assert!(
-            split_words(&words("- thread:4"))
+            split_words(vec![], &words("- thread:4"))
                 .unwrap_err()
                 .contains("empty")
         );
         let long = format!("+{} thread:4", "x".repeat(65));
-        assert!(split_words(&words(&long)).unwrap_err().contains("65 bytes"));
         assert!(
-            split_words(&words("+a\u{7}b thread:4"))
+            split_words(vec![], &words(&long))
+                .unwrap_err()
+                .contains("65 bytes")
+        );
+        assert!(
+            split_words(vec![], &words("+a\u{7}b thread:4"))
                 .unwrap_err()
                 .contains("control")
         );
         for misplaced in ["+done thread:4 --quiet", "+done --utc date:2024"] {
             assert!(
-                split_words(&words(misplaced))
+                split_words(vec![], &words(misplaced))
                     .unwrap_err()
                     .contains("options go before"),
                 "{misplaced}"
