@@ -569,3 +569,62 @@ fn output_dash_is_standard_output() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v[0]["destination"], "-", "{v}");
 }
+
+#[test]
+fn an_empty_history_is_the_formats_empty_document_and_status_1() {
+    let fx = fixture_archive();
+    let empty = |format: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--customer",
+            "kyowa-shoji.co.jp",
+            "--format",
+            format,
+            "--since",
+            "2030-01",
+        ];
+        args.extend_from_slice(extra);
+        let o = fx.export(&args);
+        assert_eq!(o.status.code(), Some(1), "{format}: {}", stderr(&o));
+        assert!(stderr(&o).contains("no messages"), "{}", stderr(&o));
+        o.stdout
+    };
+    // As search --format json prints [] when nothing matches.
+    let json: Value = serde_json::from_slice(&empty("json", &[])).unwrap();
+    assert_eq!(json, serde_json::json!([]));
+    assert_eq!(
+        empty("csv", &[]),
+        b"date,direction,from,to,subject,thread,attachments\n"
+    );
+    assert_eq!(
+        empty("csv", &["--excel"]),
+        "\u{feff}date,direction,from,to,subject,thread,attachments\r\n".as_bytes()
+    );
+    assert!(empty("jsonl", &[]).is_empty());
+    assert!(empty("mbox", &[]).is_empty());
+    let html = String::from_utf8(empty("html", &[])).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("<dt>Messages</dt><dd>0</dd>") && html.ends_with("</html>\n"),
+        "{html}"
+    );
+    // The same with --output; no attachment folder, nothing audited; --quiet
+    // says nothing.
+    let file = fx.path("empty.json");
+    let dir = fx.path("attachments");
+    let o = run(fx.kura().arg("--quiet").arg("export").args([
+        "--customer",
+        "nobody.example",
+        "--format",
+        "json",
+        "-o",
+        file.to_str().unwrap(),
+        "--attachments",
+        dir.to_str().unwrap(),
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "[]\n");
+    assert!(!dir.exists());
+    let o = run(fx.kura().args(["audit", "--format", "json"]));
+    assert_eq!(stdout(&o).trim(), "[]");
+}

@@ -41,14 +41,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
             && start.is_none_or(|s| it.date >= s)
             && end.is_none_or(|e| it.date < e)
     });
-    if items.is_empty() {
-        return Err(ExitError {
-            code: 1,
-            message: format!("no messages of customer {} to export", sanitize(&key)),
-        }
-        .into());
-    }
-    if let Some(dir) = &args.attachments {
+    if !items.is_empty()
+        && let Some(dir) = &args.attachments
+    {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     // `-o -` is standard output, as no option at all.
@@ -64,6 +59,37 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let opts = Options {
+        format: args.format,
+        excel: args.excel,
+        redact: args.redact,
+        attachments: args.attachments.clone(),
+        utc: args.utc,
+        key: key.clone(),
+    };
+    if items.is_empty() {
+        // The format's empty document, as search prints `[]`: a script
+        // reads an empty history, not a broken file (nothing is audited:
+        // nothing of the customer left the archive).
+        export::write(
+            &archive,
+            &store,
+            &classifier,
+            &[],
+            &opts,
+            &mut out,
+            &mut || {},
+        )
+        .and_then(|_| Ok(out.flush()?))
+        .context("cannot write the export")?;
+        if !global.quiet {
+            eprintln!(
+                "export: no messages of customer {} to export",
+                sanitize(&key)
+            );
+        }
+        return Ok(1);
+    }
     let bar = if !global.quiet && std::io::stderr().is_terminal() {
         let pb = indicatif::ProgressBar::new(items.len() as u64);
         if let Ok(style) =
@@ -74,14 +100,6 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         pb
     } else {
         indicatif::ProgressBar::hidden()
-    };
-    let opts = Options {
-        format: args.format,
-        excel: args.excel,
-        redact: args.redact,
-        attachments: args.attachments.clone(),
-        utc: args.utc,
-        key: key.clone(),
     };
     let done = std::cell::Cell::new(0usize);
     let mut tick = || {
