@@ -309,6 +309,26 @@ fn pending_lists_waiting_threads_and_done_removes_them() {
         "{}",
         stdout(&o)
     );
+    // `kura pending -q --older-than 3d || mail-the-team`: with --quiet, the
+    // status alone says it (a format asked for by name is still printed).
+    for format in ["text", "table"] {
+        let o = run(kura_cfg(&s.archive, &s.config).args([
+            "pending",
+            "-q",
+            "--older-than",
+            "3d",
+            "--format",
+            format,
+        ]));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(o.stdout.is_empty() && o.stderr.is_empty(), "{}", stdout(&o));
+    }
+    let o = run(kura_cfg(&s.archive, &s.config).args(["-q", "pending"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty(), "{}", stdout(&o));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "-q", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json_of(&o).as_array().map(Vec::len), Some(1));
 }
 
 #[test]

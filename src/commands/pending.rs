@@ -65,7 +65,13 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
         .iter()
         .map(|p| view(&store, p, clock, &hours, now, args.utc))
         .collect::<Result<Vec<_>>>()?;
-    print(&views, format)?;
+    // `kura pending -q --older-than 3d || mail-the-team`: with --quiet the
+    // exit status says it, as for grep -q; a format asked for by name for
+    // a script (json, jsonl, csv) is still printed.
+    let quiet_lines = global.quiet && matches!(format, ListFormat::Text | ListFormat::Table);
+    if !quiet_lines {
+        print(&views, format)?;
+    }
     Ok(if views.is_empty() { 0 } else { 1 })
 }
 
