@@ -721,7 +721,7 @@ impl<'a> Parser<'a> {
         let lower = text.to_ascii_lowercase();
         let whole = |msg: String| ParseError::new(msg, at, at + text.len());
         let Some((a, b)) = lower.split_once("..") else {
-            let (s, e) = self.date_point(&lower, at)?;
+            let (s, e) = self.date_point(&lower, text, at)?;
             // A span back from now (an instant, s == e) means "since then".
             return Ok((Some(s), if s == e { None } else { Some(e) }));
         };
@@ -738,12 +738,13 @@ impl<'a> Parser<'a> {
         let start = if a.is_empty() {
             None
         } else {
-            Some(self.date_point(a, at)?.0)
+            Some(self.date_point(a, text.get(..a.len()).unwrap_or(a), at)?.0)
         };
         let end = if b.is_empty() {
             None
         } else {
-            Some(self.date_point(b, at + a.len() + 2)?.1)
+            let shown = text.get(a.len() + 2..).unwrap_or(b);
+            Some(self.date_point(b, shown, at + a.len() + 2)?.1)
         };
         if let (Some(s), Some(e)) = (start, end)
             && s >= e
@@ -753,11 +754,17 @@ impl<'a> Parser<'a> {
         Ok((start, end))
     }
 
-    /// One date (lower-cased) at byte `at`: the instants its period starts
-    /// and ends at. A span back from now (`7d`) is a single instant.
-    fn date_point(&self, s: &str, at: usize) -> Result<(DateTime<Utc>, DateTime<Utc>), ParseError> {
+    /// One date (lower-cased) at byte `at`, `shown` as typed: the instants
+    /// its period starts and ends at. A span back from now (`7d`) is a
+    /// single instant.
+    fn date_point(
+        &self,
+        s: &str,
+        shown: &str,
+        at: usize,
+    ) -> Result<(DateTime<Utc>, DateTime<Utc>), ParseError> {
         let err = |msg: String| ParseError::new(msg, at, at + s.len());
-        let out_of_range = || err(format!("date '{s}' is out of range"));
+        let out_of_range = || err(format!("date '{shown}' is out of range"));
         let today = self.zone.wall(self.now).date();
         let day = |d: NaiveDate| -> Result<(DateTime<Utc>, DateTime<Utc>), ParseError> {
             let next = d.checked_add_days(Days::new(1)).ok_or_else(out_of_range)?;
@@ -779,7 +786,7 @@ impl<'a> Parser<'a> {
             if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
                 let t = self
                     .ago(digits, unit)
-                    .ok_or_else(|| err(format!("'{s}' reaches too far back")))?;
+                    .ok_or_else(|| err(format!("'{shown}' reaches too far back")))?;
                 return Ok((t, t));
             }
         }
@@ -796,7 +803,7 @@ impl<'a> Parser<'a> {
         };
         if !shape_ok {
             return Err(err(format!(
-                "'{s}' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, today, yesterday, \
+                "'{shown}' is not a date; use YYYY, YYYY-MM, YYYY-MM-DD, today, yesterday, \
                  a span back from now (12h, 7d, 2w, 3m, 1y){RANGE_HINT}"
             )));
         }
@@ -807,7 +814,7 @@ impl<'a> Parser<'a> {
                 .unwrap_or(0)
         };
         let year = i32::try_from(num(0)).map_err(|_| out_of_range())?;
-        let invalid = || err(format!("invalid date '{s}'"));
+        let invalid = || err(format!("invalid date '{shown}'"));
         match parts.len() {
             1 => {
                 let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(invalid)?;
@@ -1460,6 +1467,16 @@ mod tests {
         assert_eq!(err_span("date:24-03-05").0, "24-03-05");
         assert_eq!(err_span("date:99999999999d").0, "99999999999d");
         assert_eq!(err_span("date:7d..7d").0, "7d..7d");
+        // The message quotes the value as typed, not lower-cased.
+        for (q, quoted) in [
+            ("date:2024-03-05T10:00", "'2024-03-05T10:00' is not a date"),
+            ("date:2024..Last-Week", "'Last-Week' is not a date"),
+            ("date:2024-02-30..2024", "invalid date '2024-02-30'"),
+            ("date:99999999999D", "'99999999999D' reaches"),
+        ] {
+            let e = err(q);
+            assert!(e.message.contains(quoted), "{q}: {}", e.message);
+        }
     }
 
     #[test]
