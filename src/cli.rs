@@ -88,7 +88,7 @@ Tag operations:
   --remove NAME do the same as options, before the +NAME and -NAME words (a
   tag both added and removed by them is an error). Options go before the tag
   operations. A -- after an operation ends the operations, so that the query
-  may start with - (kura tag +external -- -domain:minato-shokai.co.jp,
+  may start with - (kura tag +external -- -from:minato-shokai.co.jp,
   kura tag --remove urgent -- -tag:keep); a -- before any operation only ends
   the options (kura tag -- -q '*' removes the tag q, which -q alone, the
   option --quiet, cannot). A tag name is 1 to 64 bytes without whitespace or
