@@ -1475,6 +1475,35 @@ fn a_whole_address_matches_in_its_own_header_only() {
     }
 }
 
+/// A word that is an address with stars is a pattern of whole addresses:
+/// in its header after from:, to: and cc:, in any header (and as words of
+/// the text) without a field.
+#[test]
+fn an_address_with_stars_matches_whole_addresses() {
+    let a = header_archive();
+    for (q, want) in [
+        ("from:*@kyowa.co.jp", mails(&[1, 4])),
+        ("from:tanaka@*", mails(&[4])),
+        ("from:*tanaka@*.co.jp", mails(&[1, 4])),
+        ("from:tanaka@*.co.jp invoice", mails(&[4])),
+        ("to:k.*@*", mails(&[3])),
+        ("to:*@sakura.co.jp", mails(&[1, 3, 4])),
+        ("to:<*@SAKURA.co.jp>", mails(&[1, 3, 4])),
+        ("cc:*@*", mails(&[1, 2, 3])),
+        ("-cc:*@*", mails(&[4])),
+        ("cc:*@* -cc:*@sakura.co.jp", mails(&[1, 2])),
+        ("to:(*@hikari.co.jp OR sales@*)", mails(&[3])),
+        // Without a field: an address of any header.
+        ("tanaka@*.co.jp", mails(&[1, 2, 4])),
+        ("*@hikari.co.jp", mails(&[3])),
+        // A star glued to a word of it is a word's wildcard, as elsewhere.
+        ("from:tanak*", mails(&[1, 4])),
+    ] {
+        assert_eq!(hits(&a, q), want, "search {q}");
+        assert_eq!(count(&a, q), want.len() as u64, "count {q}");
+    }
+}
+
 /// Hits of the raw `addr` term `term`, read from the index directly.
 fn raw_addr_hits(a: &Path, term: &str) -> usize {
     let index = kura::index::open_existing(&a.join("index")).unwrap();
@@ -1567,6 +1596,9 @@ fn whole_addresses_in_documents_written_without_their_header_terms() {
         "-from:tanaka@kyowa.co.jp",
         "invoice -to:info@sakura.co.jp",
         "customer:tanaka@kyowa.co.jp",
+        "from:*@kyowa.co.jp",
+        "cc:*@*",
+        "-to:k.*@*",
     ];
     let before: Vec<Ids> = queries.iter().map(|q| hits(&a, q)).collect();
     // Directions are read off the header terms too (sakura.co.jp is the

@@ -35,7 +35,7 @@ pub fn highlight_terms(q: &Query) -> Vec<String> {
                 // the invoi of invoice.
                 let f = crate::tokenizer::fold(text);
                 for w in f.split(|c: char| c.is_whitespace() || c == '*') {
-                    if !w.is_empty() {
+                    if w.chars().any(char::is_alphanumeric) {
                         out.push(w.to_string());
                     }
                 }

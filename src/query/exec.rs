@@ -178,10 +178,19 @@ impl Searcher {
                 };
                 // A whole address after from:/to:/cc: is that address, not
                 // every address ending in it (`yamaguchi@x.jp` is not
-                // `k.yamaguchi@x.jp`), in that header only.
-                match whole_address(*field, text) {
-                    Some(address) => self.address_in_role(*field, &address, words)?,
-                    None => words,
+                // `k.yamaguchi@x.jp`), in that header only; an address with
+                // stars (`*@x.jp`) the addresses it matches whole.
+                let glob = if wildcards { address_glob(text) } else { None };
+                match (whole_address(*field, text), glob, field) {
+                    (Some(address), _, _) => self.address_in_role(*field, &address, words)?,
+                    (_, Some(glob), QField::From | QField::To | QField::Cc) => {
+                        self.address_glob_in_role(*field, &glob)?
+                    }
+                    // Anywhere: also an address of any header it matches.
+                    (_, Some(glob), QField::Any) => {
+                        Box::new(BooleanQuery::union(vec![words, raw_glob(f.addr, &glob)?]))
+                    }
+                    _ => words,
                 }
             }
             Query::Date { start, end } => {
@@ -239,23 +248,56 @@ impl Searcher {
         address: &str,
         words: Box<dyn TQuery>,
     ) -> Result<Box<dyn TQuery>> {
-        let (role, index_role) = match field {
-            QField::From => (ROLE_FROM, AddressRole::From),
-            QField::To => (ROLE_TO, AddressRole::To),
-            QField::Cc => (ROLE_CC, AddressRole::Cc),
-            _ => bail!("{field:?} is not an address header"),
-        };
+        let index_role = address_role(field)?;
         let exact = raw_term(
             self.fields.addr,
             &index::role_address_term(index_role, address),
         );
+        let candidates = BooleanQuery::new(vec![
+            (Occur::Must, words),
+            (Occur::Must, raw_term(self.fields.addr, address)),
+        ]);
+        self.in_role(field, exact, Box::new(candidates), |a| a == address)
+    }
+
+    /// The messages with an address that `glob` (lower-cased, `*` for any
+    /// characters: `*@x.jp`, `tanaka@*.co.jp`) matches whole in the header
+    /// `field` (from, to or cc): the header terms the glob matches, and for
+    /// documents written before those terms, the store's rows, as
+    /// [`Searcher::address_in_role`] does.
+    fn address_glob_in_role(&self, field: QField, glob: &str) -> Result<Box<dyn TQuery>> {
+        let index_role = address_role(field)?;
+        let prefix = index::role_address_term(index_role, "");
+        let pattern = format!("{}{}", regex_syntax::escape(&prefix), glob_regex(glob));
+        let exact: Box<dyn TQuery> = Box::new(
+            RegexQuery::from_pattern(&pattern, self.fields.addr)
+                .context("cannot search for an address with so many stars")?,
+        );
+        let candidates = raw_glob(self.fields.addr, glob)?;
+        self.in_role(field, exact, candidates, |a| glob_matches(glob, a))
+    }
+
+    /// `exact`, the documents whose header terms say it, and of the documents
+    /// written before those terms existed, the `candidates` with an address
+    /// in the header `field` that the store says `keep`s (lower-cased).
+    fn in_role(
+        &self,
+        field: QField,
+        exact: Box<dyn TQuery>,
+        candidates: Box<dyn TQuery>,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Box<dyn TQuery>> {
+        let role = match address_role(field)? {
+            AddressRole::From => ROLE_FROM,
+            AddressRole::To => ROLE_TO,
+            AddressRole::Cc => ROLE_CC,
+        };
         let since = self.role_terms_since()?;
         if since <= 1 {
             return Ok(exact);
         }
         let candidates = BooleanQuery::new(vec![
-            (Occur::Must, words),
-            (Occur::Must, raw_term(self.fields.addr, address)),
+            (Occur::Must, candidates),
             (
                 Occur::Must,
                 Box::new(RangeQuery::new(
@@ -278,7 +320,7 @@ impl Searcher {
             let mut rows = q.query([hit.id, role])?;
             while let Some(row) = rows.next()? {
                 let a: String = row.get(0)?;
-                if a.trim().to_lowercase() == address {
+                if keep(&a.trim().to_lowercase()) {
                     kept.push(hit.id);
                     break;
                 }
@@ -510,6 +552,63 @@ fn whole_address(field: QField, text: &str) -> Option<String> {
     (plain(local) && plain(domain) && domain.contains('.')).then(|| text.to_lowercase())
 }
 
+/// The header an address field is, for the `addr` field's header terms.
+fn address_role(field: QField) -> Result<AddressRole> {
+    Ok(match field {
+        QField::From => AddressRole::From,
+        QField::To => AddressRole::To,
+        QField::Cc => AddressRole::Cc,
+        _ => bail!("{field:?} is not an address header"),
+    })
+}
+
+/// The text typed as a word when it is an address with stars
+/// (`*@x.jp`, `tanaka@*.co.jp`, `*@*`), lower-cased as in the `addr` field.
+pub(crate) fn address_glob(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(text);
+    let (local, domain) = text.rsplit_once('@')?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || "<>()\",;@".contains(c))
+    };
+    (plain(local) && plain(domain) && text.contains('*')).then(|| text.to_lowercase())
+}
+
+/// The regex of a glob: `*` for any characters, the rest as written.
+fn glob_regex(glob: &str) -> String {
+    glob.split('*')
+        .map(regex_syntax::escape)
+        .collect::<Vec<_>>()
+        .join(".*")
+}
+
+/// Whether `glob` (`*` for any characters) matches the whole of `text`.
+fn glob_matches(glob: &str, text: &str) -> bool {
+    let mut parts = glob.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        // No star: the whole text.
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
 fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
     Box::new(TermQuery::new(
         Term::from_field_text(field, value),
@@ -523,12 +622,7 @@ fn raw_glob(field: tantivy::schema::Field, value: &str) -> Result<Box<dyn TQuery
     if !value.contains('*') {
         return Ok(raw_term(field, value));
     }
-    let pattern = value
-        .split('*')
-        .map(regex_syntax::escape)
-        .collect::<Vec<_>>()
-        .join(".*");
-    let q = RegexQuery::from_pattern(&pattern, field)
+    let q = RegexQuery::from_pattern(&glob_regex(value), field)
         .context("cannot search for a value with so many stars")?;
     Ok(Box::new(q))
 }
@@ -862,6 +956,36 @@ impl SegmentCollector for IdDateSegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_globs_match_whole_addresses() {
+        assert_eq!(address_glob("*@X.jp"), Some("*@x.jp".to_string()));
+        assert_eq!(
+            address_glob("<tanaka@*.co.jp>"),
+            Some("tanaka@*.co.jp".into())
+        );
+        for text in ["*tion", "tanaka@x.jp", "@*", "*@", "a b@*", "a@b@*"] {
+            assert_eq!(address_glob(text), None, "{text}");
+        }
+        for (glob, text, want) in [
+            ("*@x.jp", "tanaka@x.jp", true),
+            ("*@x.jp", "tanaka@tokyo.x.jp", false),
+            ("*@*x.jp", "tanaka@tokyo.x.jp", true),
+            ("tanaka@*.co.jp", "tanaka@kyowa.co.jp", true),
+            ("tanaka@*.co.jp", "k.tanaka@kyowa.co.jp", false),
+            ("t*@*", "tanaka@x", true),
+            ("a*a@x", "a@x", false),
+            ("a*a@x", "aa@x", true),
+            ("*a*b*@x", "xaxbx@x", true),
+            ("*a*b*@x", "xbxax@x", false),
+            ("no-star@x", "no-star@x", true),
+            ("no-star@x", "no-star@xy", false),
+        ] {
+            assert_eq!(glob_matches(glob, text), want, "{glob} {text}");
+            let re = regex_syntax::parse(&format!("^(?:{})$", glob_regex(glob))).is_ok();
+            assert!(re, "{glob}");
+        }
+    }
 
     #[test]
     fn whole_addresses_after_address_fields_only() {

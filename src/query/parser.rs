@@ -134,7 +134,8 @@ fn char_width(c: char) -> usize {
 /// (`All` when the query has nothing positive: `-spam` is
 /// `And([All, Not(spam)])`), so it can always be run as "minus". Text with
 /// nothing searchable is left out (see the module docs), so every `Term`
-/// and `Phrase` has a searchable character.
+/// and `Phrase` has a searchable character, but for a `Term` that is an
+/// address of stars alone (`cc:*@*`), which matches addresses.
 pub fn parse(input: &str, now: DateTime<Utc>, utc: bool) -> Result<Query, ParseError> {
     let zone = if utc { Zone::Utc } else { Zone::Local };
     parse_in(input, now, zone)
@@ -874,7 +875,12 @@ fn op_name(k: &Kind) -> &'static str {
 
 /// A text word or phrase; `None` when it has nothing searchable.
 fn text_query(field: Field, text: &str, phrase: bool) -> Part {
-    if !searchable(text) {
+    // An address of stars alone (`cc:*@*`: a Cc at all) has no word, but
+    // matches the addresses.
+    let address = !phrase
+        && matches!(field, Field::Any | Field::From | Field::To | Field::Cc)
+        && super::exec::address_glob(text).is_some();
+    if !address && !searchable(text) {
         return None;
     }
     let text = text.to_string();
