@@ -320,6 +320,7 @@ fn bad_tag_commands_are_usage_errors() {
         (&["tag", "--add", "done"], "required"),
         (&["tag", "--remove", "done", "-spam"], "no query"),
         (&["tag", "--", "thread:1"], "no tag operation"),
+        (&["tag", "-q", "*"], "or --remove q"),
         (&["tag", "+done", "*", "--add", "x"], "options go before"),
     ];
     for (args, needle) in cases {

@@ -192,7 +192,16 @@ pub fn run(global: &GlobalArgs, args: &TagArgs) -> Result<i32> {
         .map(|t| TagOp::Add(t.clone()))
         .chain(args.remove.iter().map(|t| TagOp::Remove(t.clone())))
         .collect();
-    let (ops, words) = split_words(options, &typed_words(args)).map_err(usage)?;
+    let (ops, words) = split_words(options, &typed_words(args)).map_err(|e| {
+        // `kura tag -q '*'`: clap took -q for --quiet.
+        if global.quiet && e.starts_with("no tag operation") {
+            usage(format!(
+                "{e} (-q is --quiet: to remove the tag q, write kura tag -- -q QUERY or --remove q)"
+            ))
+        } else {
+            usage(e)
+        }
+    })?;
     let q = super::search::parse_query(&QueryArgs {
         query: words,
         utc: args.utc,
