@@ -1255,6 +1255,8 @@ const BAD_QUERIES: &[(&str, &str, usize)] = &[
     ("date:2023-02-30", "2023-02-30", 5),
     ("\"unterminated", "\"", 0),
     ("  ・ -、", "nothing to search for", 2),
+    // Nothing stands for characters between two Japanese ones in the index.
+    ("見積 請求*書", "two words: 請求 書", 13),
 ];
 
 #[test]

@@ -649,6 +649,29 @@ impl<'a> Parser<'a> {
                 t.text_end,
             ))
         };
+        if matches!(ctx, Ctx::Any | Ctx::Text(_))
+            && !phrase
+            && let Some((from, to)) = star_inside_japanese(text)
+        {
+            let (before, after) = (text.get(..from).unwrap_or(""), text.get(to..).unwrap_or(""));
+            let field = match ctx {
+                Ctx::Text(_) => FIELDS
+                    .iter()
+                    .find(|(_, c)| *c == ctx)
+                    .map(|(n, _)| format!("{n}:"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            return Err(ParseError::new(
+                format!(
+                    "a * between Japanese characters cannot be searched for: Japanese is found \
+                     inside words without it (請求 finds 請求書); to find both parts, give them \
+                     as two words: {field}{before} {field}{after}"
+                ),
+                t.text_start + from,
+                t.text_start + to,
+            ));
+        }
         Ok(Some(match ctx {
             Ctx::Any => return Ok(text_query(Field::Any, text, phrase)),
             Ctx::Text(f) => return Ok(text_query(f, text, phrase)),
@@ -873,6 +896,36 @@ fn op_name(k: &Kind) -> &'static str {
     }
 }
 
+/// The byte range of the first run of stars in `text` with a Japanese (CJK)
+/// character right before and right after it (`請*書`): in an index of
+/// bigrams, nothing stands for the characters between.
+fn star_inside_japanese(text: &str) -> Option<(usize, usize)> {
+    let cjk = |c: char| {
+        tokenizer::fold(c.encode_utf8(&mut [0; 4]))
+            .chars()
+            .any(tokenizer::is_cjk)
+    };
+    let mut prev: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '*' {
+            prev = Some(c);
+            continue;
+        }
+        let mut end = i + 1;
+        while let Some(&(j, '*')) = chars.peek() {
+            end = j + 1;
+            chars.next();
+        }
+        let next = chars.peek().map(|&(_, n)| n);
+        if prev.is_some_and(cjk) && next.is_some_and(cjk) {
+            return Some((i, end));
+        }
+        prev = Some('*');
+    }
+    None
+}
+
 /// A text word or phrase; `None` when it has nothing searchable.
 fn text_query(field: Field, text: &str, phrase: bool) -> Part {
     // An address of stars alone (`cc:*@*`: a Cc at all) has no word, but
@@ -1058,6 +1111,38 @@ mod tests {
         assert_eq!(ok("* OR 見積"), Query::All);
         // `*` inside a word is text.
         assert_eq!(ok("見積*"), w("見積*"));
+        assert_eq!(ok("*見積"), w("*見積"));
+        assert_eq!(ok("in*ce"), w("in*ce"));
+        assert_eq!(ok("A*社"), w("A*社"));
+        assert_eq!(
+            ok("\"請*書\""),
+            Query::Phrase {
+                field: Field::Any,
+                text: "請*書".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_star_between_japanese_characters_is_an_error() {
+        for (q, span) in [
+            ("請*書", "*"),
+            ("見積 subject:請求**書", "**"),
+            ("ｾｲ*ｷｭｳ", "*"),
+            ("a*b 請求*書*", "*"),
+        ] {
+            let (text, _, _) = err_span(q);
+            assert_eq!(text, span, "{q}");
+            assert!(err(q).message.contains("two words"), "{q}");
+        }
+        let e = err("請求*書");
+        assert!(e.message.ends_with("two words: 請求 書"), "{}", e.message);
+        let e = err("subject:請求*書");
+        assert!(
+            e.message.ends_with("two words: subject:請求 subject:書"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
