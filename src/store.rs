@@ -862,6 +862,11 @@ pub struct ThreadOptions {
     pub window: i64,
 }
 
+/// `meta` key: the largest thread id merged away or dropped by
+/// [`crate::threads::rethread`], so that no later thread gets it (a user may
+/// have noted `thread:42`; it must not name another conversation later).
+const THREAD_HIGH: &str = "thread_high";
+
 /// `meta` key: how the last import threaded by subject: `off`, or the
 /// window in seconds ([`Store::record_thread_options`]).
 const SUBJECT_THREADING: &str = "subject_threading";
@@ -1535,15 +1540,29 @@ impl Store {
         Ok(next)
     }
 
-    /// The largest thread id of a message or a ghost; 0 when there is none.
+    /// The largest thread id handed out so far: of a message or a ghost, or
+    /// merged away ([`THREAD_HIGH`]); 0 when there is none.
     pub fn max_thread(&self) -> Result<i64> {
         Ok(self
             .conn
             .prepare_cached(
                 "SELECT max(coalesce((SELECT max(thread) FROM messages), 0),
-                            coalesce((SELECT max(thread) FROM thread_ids), 0))",
+                            coalesce((SELECT max(thread) FROM thread_ids), 0),
+                            coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?1), 0))",
             )?
-            .query_row([], |r| r.get(0))?)
+            .query_row([THREAD_HIGH], |r| r.get(0))?)
+    }
+
+    /// Records that thread ids up to `id` were handed out ([`THREAD_HIGH`]).
+    pub fn raise_thread_high(&self, id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, CAST(?2 AS TEXT))
+                 ON CONFLICT(key) DO UPDATE
+                 SET value = CAST(max(CAST(value AS INTEGER), ?2) AS TEXT)",
+            )?
+            .execute(params![THREAD_HIGH, id])?;
+        Ok(())
     }
 
     /// What threading reads of every stored message, in row order.
@@ -1640,7 +1659,10 @@ impl Store {
             return Ok(());
         }
         self.ids.borrow_mut().merge(from, into);
-        self.merged_max.set(self.merged_max.get().max(from));
+        if from > self.merged_max.get() {
+            self.merged_max.set(from);
+            self.raise_thread_high(from)?;
+        }
         self.conn
             .prepare_cached("UPDATE thread_ids SET thread = ?1 WHERE thread = ?2")?
             .execute(params![into, from])?;
@@ -2379,6 +2401,38 @@ mod tests {
             threads.entry(thread).or_default().push(id);
         }
         threads
+    }
+
+    /// A thread id merged away is not handed out by a later import either
+    /// (another [`Store`]): `thread:2` must not come to name another
+    /// conversation.
+    #[test]
+    fn a_thread_id_merged_away_stays_unused_in_later_imports() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let archive = Archive {
+            root: dir.path().to_path_buf(),
+        };
+        let thread_of = |n: usize| -> i64 {
+            let store = Store::open_rw(&archive).expect("store");
+            store
+                .conn
+                .query_row(
+                    "SELECT thread FROM messages WHERE message_id = ?1",
+                    [msgid(n)],
+                    |r| r.get(0),
+                )
+                .expect("a stored message")
+        };
+        let earlier = [(0, vec![], "見積", 0), (1, vec![], "請求書", 0)];
+        import_into(
+            &archive,
+            &earlier,
+            &[(2, vec![0, 1], "Re: 見積", 0)],
+            Cache::On,
+        );
+        assert_eq!((thread_of(0), thread_of(1), thread_of(2)), (1, 1, 1));
+        import_into(&archive, &[], &[(3, vec![], "納期", 0)], Cache::On);
+        assert_eq!(thread_of(3), 3);
     }
 
     /// Found by the proptest: a merge in a later import, before its first

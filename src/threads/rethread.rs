@@ -113,6 +113,8 @@ pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
         .map(|(k, id)| Ok((*id, thread_of(facts.len() + k)?)))
         .collect::<Result<Vec<_>>>()?;
     store.rewrite_threads(&moved, &ghost_threads, &refless)?;
+    // The ids no thread kept stay used.
+    store.raise_thread_high(next)?;
     store.record_thread_options(opts)?;
     store.commit()?;
     Ok(Rethreaded {
