@@ -402,41 +402,49 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                     pos = end;
                     continue;
                 }
-                if !was_value && let Some((name, after)) = word.split_once(':') {
-                    let is_prefix = !name.is_empty()
-                        && name.bytes().all(|b| b.is_ascii_alphabetic())
-                        && !after.starts_with("//")
-                        && !is_subject_marker(name);
-                    if is_prefix {
-                        let prefix_end = pos + name.len() + 1;
-                        let Some(ctx) = field_by_name(name) else {
-                            return Err(ParseError::new(
-                                format!(
-                                    "unknown field '{name}:'; known fields are {}",
-                                    known_fields()
-                                ),
-                                pos,
-                                prefix_end,
-                            ));
-                        };
-                        let next = input.get(prefix_end..).and_then(|s| s.chars().next());
-                        let has_value = match next {
-                            Some('(' | '"' | '「') => true,
-                            Some(n) => !ends_word(n),
-                            None => false,
-                        };
-                        if !has_value {
-                            return Err(ParseError::new(
-                                format!("'{name}:' needs a value right after the colon (no space)"),
-                                pos,
-                                prefix_end,
-                            ));
-                        }
-                        toks.push(tok(Kind::Field(ctx), pos, prefix_end));
-                        value = true;
-                        pos = prefix_end;
-                        continue;
+                // `name:` typed in ASCII (an unknown name is an error), or
+                // a known one with an input method's full-width letters or
+                // colon (`ｆｒｏｍ：`; anything else so typed is text).
+                let prefix = match word.split_once(':') {
+                    Some((name, after))
+                        if !name.is_empty()
+                            && name.bytes().all(|b| b.is_ascii_alphabetic())
+                            && !after.starts_with("//")
+                            && !is_subject_marker(name) =>
+                    {
+                        Some((name.to_string(), name.len() + 1))
                     }
+                    _ => wide_field_prefix(word),
+                };
+                if !was_value && let Some((name, prefix_len)) = prefix {
+                    let prefix_end = pos + prefix_len;
+                    let Some(ctx) = field_by_name(&name) else {
+                        return Err(ParseError::new(
+                            format!(
+                                "unknown field '{name}:'; known fields are {}",
+                                known_fields()
+                            ),
+                            pos,
+                            prefix_end,
+                        ));
+                    };
+                    let next = input.get(prefix_end..).and_then(|s| s.chars().next());
+                    let has_value = match next {
+                        Some('(' | '"' | '「') => true,
+                        Some(n) => !ends_word(n),
+                        None => false,
+                    };
+                    if !has_value {
+                        return Err(ParseError::new(
+                            format!("'{name}:' needs a value right after the colon (no space)"),
+                            pos,
+                            prefix_end,
+                        ));
+                    }
+                    toks.push(tok(Kind::Field(ctx), pos, prefix_end));
+                    value = true;
+                    pos = prefix_end;
+                    continue;
                 }
                 toks.push(tok(Kind::Word(word.to_string()), pos, end));
                 pos = end;
@@ -444,6 +452,30 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
         }
     }
     Ok(toks)
+}
+
+/// A known field's prefix typed with an input method's full-width forms
+/// (`from：`, `ｆｒｏｍ：`, `ｆｒｏｍ:`): its name in ASCII and the prefix's
+/// length in bytes. `None` for anything else, which stays text (`注意：`,
+/// `ＴＥＬ：03`, `Ｒｅ：見積`).
+fn wide_field_prefix(word: &str) -> Option<(String, usize)> {
+    let (at, colon) = word
+        .char_indices()
+        .find(|&(_, c)| matches!(c, ':' | '：'))?;
+    let typed = word.get(..at)?;
+    if colon == ':' && typed.is_ascii() {
+        return None;
+    }
+    let name = typed
+        .chars()
+        .map(|c| match c {
+            'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(u32::from(c) - 0xFEE0),
+            c if c.is_ascii_alphabetic() => Some(c),
+            _ => None,
+        })
+        .collect::<Option<String>>()?;
+    field_by_name(&name)?;
+    Some((name, at + colon.len_utf8()))
 }
 
 /// Reply and forward markers of subjects (`Re:`, `Fw:`, `Fwd:`, and the
@@ -1221,6 +1253,22 @@ mod tests {
         assert_eq!(ok("Subject:見積"), t(Field::Subject, "見積"));
         assert_eq!(ok("HAS:Attachment"), Query::HasAttachment);
         assert_eq!(ok("IS:Outbound"), Query::Direction(Direction::Outbound));
+    }
+
+    /// An input method in full-width mode types `ｆｒｏｍ：` or `from：`: a
+    /// known field so typed is that field; anything else so typed is text,
+    /// as it was (a pasted `ＴＥＬ：03` or `Ｒｅ：見積` is no error).
+    #[test]
+    fn field_prefixes_typed_full_width_are_fields() {
+        assert_eq!(ok("from：田中"), t(Field::From, "田中"));
+        assert_eq!(ok("ｆｒｏｍ：田中"), t(Field::From, "田中"));
+        assert_eq!(ok("ＳＵＢＪＥＣＴ:見積"), t(Field::Subject, "見積"));
+        assert_eq!(ok("-subject：見積"), ok("-subject:見積"));
+        assert_eq!(ok("ｔａｇ：done"), Query::Tag("done".into()));
+        assert_eq!(ok("ＴＥＬ：03"), w("ＴＥＬ：03"));
+        assert_eq!(ok("注意：請求書"), w("注意：請求書"));
+        assert_eq!(ok("Ｒｅ：見積"), w("Ｒｅ：見積"));
+        assert!(err("from：").message.contains("needs a value"));
     }
 
     #[test]
