@@ -473,7 +473,7 @@ const DAY: u32 = 86_400;
 
 /// Digits, colons, hyphens, commas and full stops typed full-width (on a
 /// Japanese keyboard) as their ASCII twins.
-fn half_width(s: &str) -> String {
+pub(crate) fn half_width(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),

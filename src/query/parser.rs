@@ -774,6 +774,15 @@ impl<'a> Parser<'a> {
 
     /// A `date:` value starting at byte `at` of the input.
     fn date(&self, text: &str, at: usize) -> Result<(DateBound, DateBound), ParseError> {
+        // As typed on a Japanese keyboard: `２０２４－０３`, `２０２３〜２０２４`.
+        let ascii = crate::hours::half_width(text).replace(['〜', '～'], "..");
+        if ascii != text {
+            return self.date(&ascii, at).map_err(|e| ParseError {
+                start: at,
+                end: at + text.len(),
+                ..e
+            });
+        }
         let lower = text.to_ascii_lowercase();
         let whole = |msg: String| ParseError::new(msg, at, at + text.len());
         let Some((a, b)) = lower.split_once("..") else {
@@ -1269,6 +1278,19 @@ mod tests {
         assert_eq!(ok("注意：請求書"), w("注意：請求書"));
         assert_eq!(ok("Ｒｅ：見積"), w("Ｒｅ：見積"));
         assert!(err("from：").message.contains("needs a value"));
+    }
+
+    #[test]
+    fn dates_typed_full_width_are_dates() {
+        assert_eq!(ok("date:２０２４－０３"), ok("date:2024-03"));
+        assert_eq!(ok("date：２０２３〜２０２４"), ok("date:2023..2024"));
+        assert_eq!(
+            ok("date:２０２４－０３－０５..2024-04"),
+            ok("date:2024-03-05..2024-04")
+        );
+        // The error marks the value as typed.
+        assert!(err("date:２０２４－１３").message.contains("invalid date"));
+        assert_eq!(err_span("date:２０２４－１３").0, "２０２４－１３");
     }
 
     #[test]
