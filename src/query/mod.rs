@@ -115,4 +115,25 @@ mod tests {
         let e = format!("{:#}", r(Some("foo"), None).unwrap_err());
         assert!(e.ends_with("(12h, 7d, 2w, 3m, 1y)"), "{e}");
     }
+
+    /// A range typed with a wave dash (`〜`, as `..` in a query) is refused
+    /// like one typed with `..`: `--until 2023〜2024` was read quietly as
+    /// the end of 2024.
+    #[test]
+    fn since_and_until_refuse_a_range_typed_with_a_wave_dash() {
+        let r = |s: Option<&str>, u: Option<&str>| date_range(s, u, true);
+        for (s, u) in [
+            (None, Some("２０２３〜２０２４")),
+            (None, Some("2023～2024")),
+            (Some("２０２４〜"), None),
+            (Some("2023〜2024"), None),
+        ] {
+            let e = format!("{:#}", r(s, u).unwrap_err());
+            assert!(e.contains("not a range"), "{s:?} {u:?}: {e}");
+        }
+        assert_eq!(
+            r(Some("２０２４－０３"), Some("２０２４－０３")).unwrap(),
+            r(Some("2024-03"), Some("2024-03")).unwrap()
+        );
+    }
 }
