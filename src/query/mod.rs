@@ -34,9 +34,13 @@ pub fn date_range(
         }
     };
     // One date each: a range was read as a broken one (`A..B..`), or
-    // quietly as its end.
+    // quietly as its end. `〜` and `～` are `..` typed on a Japanese keyboard.
     for (value, which) in [(since, "since"), (until, "until")] {
-        if value.is_some_and(|v| v.contains("..")) {
+        let range = |v: &str| {
+            let v = crate::hours::half_width(v);
+            v.contains("..") || v.contains(['〜', '～'])
+        };
+        if value.is_some_and(range) {
             bail!(
                 "--{which} takes one date, e.g. 2024-03-05, 2024-03 or 3m, not a range (--since A --until B)"
             );
@@ -127,6 +131,7 @@ mod tests {
             (None, Some("2023～2024")),
             (Some("２０２４〜"), None),
             (Some("2023〜2024"), None),
+            (None, Some("２０２３．．２０２４")),
         ] {
             let e = format!("{:#}", r(s, u).unwrap_err());
             assert!(e.contains("not a range"), "{s:?} {u:?}: {e}");
