@@ -774,3 +774,64 @@ fn a_dictionary_that_cannot_be_replaced_keeps_no_erasure_from_being_done() {
     );
     assert!(out.contains("cannot repack"), "{out}{}", stderr(&o));
 }
+
+/// The thread of the message `id`, as `search` shows it.
+fn thread_of(a: &Path, id: &str) -> String {
+    let o = run(kura(a).args(["search", "--format", "json", &format!("id:{id}")]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    v[0]["thread"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn an_erased_thread_id_is_not_given_to_a_later_conversation() {
+    // A user noted thread:N of the conversation erased; a conversation
+    // imported afterwards (or split off by a reindex) must not come to be
+    // thread:N.
+    let tmp = tempfile::tempdir().unwrap();
+    let mail = |id: &str, from: &str, subject: &str, date: &str| {
+        format!(
+            "Message-ID: <{id}>\nFrom: {from}\nTo: info@minato-shokai.co.jp\nSubject: {subject}\nDate: {date}\n\nbody\n"
+        )
+    };
+    let md = empty_maildir(tmp.path().join("mail"));
+    for (i, m) in [
+        mail(
+            "k1@kaiyo.example",
+            "sato@kaiyo.example",
+            "納期",
+            "Mon, 4 Mar 2024 10:00:00 +0900",
+        ),
+        mail(
+            "q1@acme.example",
+            "mori@acme.example",
+            "見積",
+            "Mon, 4 Mar 2024 11:00:00 +0900",
+        ),
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(md.join(format!("cur/{i}.host:2,S")), m).unwrap();
+    }
+    let a = tmp.path().join("archive");
+    import(&a, &[&md]);
+    let erased = thread_of(&a, "q1@acme.example");
+    assert_ne!(thread_of(&a, "k1@kaiyo.example"), erased);
+    let o = run(kura(&a).args(["erase", "--yes", "customer:acme.example"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let later = empty_maildir(tmp.path().join("later"));
+    std::fs::write(
+        later.join("cur/0.host:2,S"),
+        mail(
+            "n1@kaiyo.example",
+            "ito@nansei.example",
+            "請求書",
+            "Tue, 5 Mar 2024 10:00:00 +0900",
+        ),
+    )
+    .unwrap();
+    import(&a, &[&later]);
+    assert_ne!(thread_of(&a, "n1@kaiyo.example"), erased);
+}
