@@ -112,6 +112,9 @@ pub fn erase(
         .pragma_update(None, "secure_delete", "ON")
         .context("cannot turn on secure_delete")?;
     store.begin()?;
+    // The erased threads' ids stay used: a noted `thread:N` must not come
+    // to name a conversation imported later.
+    store.raise_thread_high(store.max_thread()?)?;
     store.conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS erase_rows (id INTEGER PRIMARY KEY);
          DELETE FROM temp.erase_rows;",
