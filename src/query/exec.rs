@@ -957,6 +957,16 @@ impl SegmentCollector for IdDateSegment {
 mod tests {
     use super::*;
 
+    /// `ｔｈｒｅａｄ：４２` as typed in full-width mode, the field now read
+    /// as `thread:`: its number is 42 (it matched nothing, silently).
+    #[test]
+    fn thread_ids_typed_full_width_are_numbers() {
+        assert_eq!(parse_thread_id("42"), Some(42));
+        assert_eq!(parse_thread_id("４２"), Some(42));
+        assert_eq!(parse_thread_id("０００４２"), Some(42));
+        assert_eq!(parse_thread_id("４x"), None);
+    }
+
     #[test]
     fn address_globs_match_whole_addresses() {
         assert_eq!(address_glob("*@X.jp"), Some("*@x.jp".to_string()));
