@@ -526,9 +526,10 @@ impl Searcher {
     }
 }
 
-/// A thread id as typed (`1234`, or the zero-padded form kura prints).
+/// A thread id as typed (`1234`, or the zero-padded form kura prints; its
+/// digits full-width too, as a Japanese keyboard types `ｔｈｒｅａｄ：４２`).
 pub fn parse_thread_id(t: &str) -> Option<i64> {
-    t.trim().parse::<i64>().ok()
+    crate::hours::half_width(t.trim()).parse::<i64>().ok()
 }
 
 /// The address typed after `from:`, `to:` or `cc:` when it is a whole one
