@@ -751,3 +751,77 @@ fn reindex_gives_the_same_threads_whatever_the_order_of_mail_sent_in_the_same_se
     assert_eq!(partitions[0].len(), 2, "{:?}", partitions[0]);
     assert_eq!(partitions[0], partitions[1]);
 }
+
+#[test]
+fn rejects_retry_threads_by_subject_as_the_archive_does() {
+    // An archive imported without the subject fallback: a reply without
+    // references that an older kura rejected, retried, stays a thread of
+    // its own, as the import would have left it.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let tmp = tempfile::tempdir().unwrap();
+    let md = empty_maildir(tmp.path().join("md"));
+    std::fs::write(
+        md.join("cur").join("0:2,S"),
+        shared_mail(
+            "q@kaiyo.example",
+            "Mon, 1 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "見積のお願い",
+            "",
+        ),
+    )
+    .unwrap();
+    let a = tmp.path().join("a");
+    let o = run(kura(&a).args(["import", "--no-subject-threading"]).arg(&md));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Stored as a reject, as an import of an older kura would have.
+    let raw = shared_mail(
+        "a@minato-shokai.co.jp",
+        "Mon, 1 Apr 2024 12:00:00 +0900",
+        "yamada@minato-shokai.co.jp",
+        "sato@kaiyo.example",
+        shared,
+        "Re: 見積のお願い",
+        "",
+    );
+    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+    let meta = |key: &str| -> u64 {
+        db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap()
+        .parse()
+        .unwrap()
+    };
+    let (pack, len) = (meta("pack") as u32, meta("pack_len"));
+    let c = kura::pack::compress(raw.as_bytes()).unwrap();
+    let mut w = kura::pack::PackWriter::open(&a.join("originals"), pack, len).unwrap();
+    let at = w.append(&c.frame).unwrap();
+    let (pack, len) = w.sync().unwrap();
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'pack_len'",
+        [len.to_string()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len, time, batch)
+         VALUES (?1, NULL, 'old parser bug', ?2, ?3, ?4, ?5, ?6, 0, 1)",
+        rusqlite::params![
+            md.join("cur").join("1:2,S").to_string_lossy(),
+            raw.len() as i64,
+            c.hash.to_vec(),
+            pack,
+            at.offset as i64,
+            at.len
+        ],
+    )
+    .unwrap();
+    drop(db);
+    let o = run(kura(&a).args(["rejects", "--retry", "--format", "json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(count(&a, "*"), 2);
+    assert_eq!(partition_of(&kura_partition_by_id(&a)).len(), 2);
+}
