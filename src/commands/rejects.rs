@@ -9,7 +9,7 @@ use crate::index;
 use crate::output::{self, sanitize};
 use crate::pack::{self, PackReader, PackRef};
 use crate::parse;
-use crate::store::{Place, SourcePath, Store, ThreadOptions, recorded_path};
+use crate::store::{Place, SourcePath, Store, recorded_path};
 use anyhow::{Context, Result};
 use rusqlite::OptionalExtension;
 use std::io::Write;
@@ -173,6 +173,8 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let mut summary = RetrySummary::default();
     let mut reader = PackReader::new(&archive.originals_dir());
     let batch = store.meta_i64("batch")? + 1;
+    // By the subject as the archive is threaded (the last import's options).
+    let opts = store.recorded_thread_options()?;
     let mut erased_frames = Vec::new();
     store.begin()?;
     for rj in &rejects {
@@ -237,7 +239,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             None => {
                 let thread = store.assign_thread(&m.message_id, &m.thread_refs())?;
                 let row = store.insert_message(&m, rj.size, &hash, rj.pack, thread, batch)?;
-                store.subject_fallback(row, &m, thread, ThreadOptions::default())?;
+                store.subject_fallback(row, &m, thread, opts)?;
                 store.add_location(row, &place, 0, &hash, rj.size, None, batch)?;
                 let mut doc = index::document(&fields, &m);
                 index::set_id(&mut doc, &fields, row);
