@@ -607,6 +607,15 @@ fn reindex_threads_as_the_last_import_did() {
     assert_eq!(threads(), 3);
     reindex(&a);
     assert_eq!(threads(), 2);
+
+    // An import that stores nothing (a nightly run with no new mail) leaves
+    // what the archive recorded as it was.
+    let o = run(kura(&a).args(["reindex", "--no-subject-threading"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(threads(), 3);
+    import(&a, &[&md, &later]);
+    reindex(&a);
+    assert_eq!(threads(), 3);
 }
 
 #[test]
