@@ -488,6 +488,7 @@ fn run_inner(archive: &Archive, opts: &ImportOptions) -> Result<ImportSummary> {
             written: 0,
             abort_at: CommitStep::from_env(),
             first_commit: true,
+            options_recorded: false,
             moved: Vec::new(),
             rejected_files: store.rejected_files()?,
             rereading: HashMap::new(),
@@ -1237,6 +1238,10 @@ struct Writer<'s, 'a> {
     abort_at: Option<CommitStep>,
     /// No batch was committed yet by this run.
     first_commit: bool,
+    /// This run's threading options are recorded as the archive's (when
+    /// it stores its first message: an import that stores nothing leaves
+    /// the archive's as they were).
+    options_recorded: bool,
     /// Maildir files renamed since the last commit: (old path, new path).
     moved: Vec<(PathBuf, PathBuf)>,
     /// Files (not mbox messages) recorded as rejects: one that imports now
@@ -1348,10 +1353,6 @@ impl<'s, 'a> Writer<'s, 'a> {
         let mut pending: BTreeMap<u64, Item> = BTreeMap::new();
         let mut next = 1u64;
         self.store.begin()?;
-        if !self.opts.no_threading {
-            // What `kura reindex` threads by unless told otherwise.
-            self.store.record_thread_options(self.opts.threads)?;
-        }
         for item in items.into_iter().flatten() {
             pending.insert(item.seq(), item);
             while let Some(item) = pending.remove(&next) {
@@ -1496,6 +1497,11 @@ impl<'s, 'a> Writer<'s, 'a> {
                 }
                 match self.classify(&m)? {
                     Outcome::New(_) => {
+                        if !self.opts.no_threading && !self.options_recorded {
+                            // What `kura reindex` threads by unless told otherwise.
+                            self.store.record_thread_options(self.opts.threads)?;
+                            self.options_recorded = true;
+                        }
                         let r = self.pack.append(&c.frame)?;
                         let started = Instant::now();
                         let thread = if self.opts.no_threading {
