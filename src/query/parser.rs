@@ -1293,6 +1293,13 @@ mod tests {
         assert_eq!(err_span("date:２０２４－１３").0, "２０２４－１３");
     }
 
+    /// The other separator `date:` takes, typed full-width.
+    #[test]
+    fn dates_with_full_width_slashes_are_dates() {
+        assert_eq!(ok("date:２０２４／０３"), ok("date:2024/03"));
+        assert_eq!(ok("date:２０２４／３／５〜"), ok("date:2024/3/5.."));
+    }
+
     #[test]
     fn field_values_are_taken_as_typed() {
         assert_eq!(ok("subject:OR"), t(Field::Subject, "OR"));
