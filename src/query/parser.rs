@@ -774,8 +774,11 @@ impl<'a> Parser<'a> {
 
     /// A `date:` value starting at byte `at` of the input.
     fn date(&self, text: &str, at: usize) -> Result<(DateBound, DateBound), ParseError> {
-        // As typed on a Japanese keyboard: `２０２４－０３`, `２０２３〜２０２４`.
-        let ascii = crate::hours::half_width(text).replace(['〜', '～'], "..");
+        // As typed on a Japanese keyboard: `２０２４－０３`, `２０２４／０３`,
+        // `２０２３〜２０２４`.
+        let ascii = crate::hours::half_width(text)
+            .replace(['〜', '～'], "..")
+            .replace('／', "/");
         if ascii != text {
             return self.date(&ascii, at).map_err(|e| ParseError {
                 start: at,
