@@ -538,6 +538,15 @@ fn whole_address(field: QField, text: &str) -> Option<String> {
     if !matches!(field, QField::From | QField::To | QField::Cc) {
         return None;
     }
+    let text = typed_address(text, "*")?;
+    let (_, domain) = text.rsplit_once('@')?;
+    domain.contains('.').then(|| text.to_lowercase())
+}
+
+/// An address typed as `local@domain` or `<local@domain>`: its text
+/// without the brackets, when neither part is empty or holds whitespace,
+/// brackets, quotes, `,`, `;`, a second `@` or a character of `also`.
+fn typed_address<'a>(text: &'a str, also: &str) -> Option<&'a str> {
     let text = text.trim();
     let text = text
         .strip_prefix('<')
@@ -548,9 +557,9 @@ fn whole_address(field: QField, text: &str) -> Option<String> {
         !s.is_empty()
             && !s
                 .chars()
-                .any(|c| c.is_whitespace() || "<>()\",;@*".contains(c))
+                .any(|c| c.is_whitespace() || "<>()\",;@".contains(c) || also.contains(c))
     };
-    (plain(local) && plain(domain) && domain.contains('.')).then(|| text.to_lowercase())
+    (plain(local) && plain(domain)).then_some(text)
 }
 
 /// The header an address field is, for the `addr` field's header terms.
@@ -566,19 +575,8 @@ fn address_role(field: QField) -> Result<AddressRole> {
 /// The text typed as a word when it is an address with stars
 /// (`*@x.jp`, `tanaka@*.co.jp`, `*@*`), lower-cased as in the `addr` field.
 pub(crate) fn address_glob(text: &str) -> Option<String> {
-    let text = text.trim();
-    let text = text
-        .strip_prefix('<')
-        .and_then(|t| t.strip_suffix('>'))
-        .unwrap_or(text);
-    let (local, domain) = text.rsplit_once('@')?;
-    let plain = |s: &str| {
-        !s.is_empty()
-            && !s
-                .chars()
-                .any(|c| c.is_whitespace() || "<>()\",;@".contains(c))
-    };
-    (plain(local) && plain(domain) && text.contains('*')).then(|| text.to_lowercase())
+    let text = typed_address(text, "")?;
+    text.contains('*').then(|| text.to_lowercase())
 }
 
 /// The regex of a glob: `*` for any characters, the rest as written.
