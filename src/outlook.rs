@@ -28,7 +28,7 @@
 //! Nor does it take long: the streams of a compound file may all point at
 //! the same bytes (and a `.msg` attached to one be read once for each that
 //! points at it, on every level), so what one [`read`] reads and keeps is
-//! bounded (see [`Budget`]).
+//! bounded (see `Budget`).
 //!
 //! [MS-OXMSG]: https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/ms-oxmsg/
 

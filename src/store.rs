@@ -1541,7 +1541,7 @@ impl Store {
     }
 
     /// The largest thread id handed out so far: of a message or a ghost, or
-    /// merged away ([`THREAD_HIGH`]); 0 when there is none.
+    /// merged away (`THREAD_HIGH`); 0 when there is none.
     pub fn max_thread(&self) -> Result<i64> {
         Ok(self
             .conn
@@ -1553,7 +1553,7 @@ impl Store {
             .query_row([THREAD_HIGH], |r| r.get(0))?)
     }
 
-    /// Records that thread ids up to `id` were handed out ([`THREAD_HIGH`]).
+    /// Records that thread ids up to `id` were handed out (`THREAD_HIGH`).
     pub fn raise_thread_high(&self, id: i64) -> Result<()> {
         self.conn
             .prepare_cached(

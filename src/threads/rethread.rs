@@ -7,7 +7,7 @@
 //! once a nearer one arrived. [`rethread`] groups every stored message again,
 //! knowing them all at once: two messages are in one thread when one
 //! references the other, or both reference one Message-ID, or when one is a
-//! reply without references whose original ([`Store::original_of`]) is the
+//! reply without references whose original (`Store::original_of`) is the
 //! other. The result depends on the messages, not on the order they came in.
 //!
 //! Thread ids stay what they were wherever they can, since users keep them
