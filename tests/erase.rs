@@ -309,37 +309,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Stores `raw` as a reject of the archive, as an import of an older kura
-/// whose parser refused it would have; returns where its bytes are.
-fn add_reject(a: &Path, source: &str, raw: &[u8]) -> (u32, u64, u32) {
-    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
-    let meta = |key: &str| -> u64 {
-        db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
-            r.get::<_, String>(0)
-        })
-        .unwrap()
-        .parse()
-        .unwrap()
-    };
-    let (pack, len) = (meta("pack") as u32, meta("pack_len"));
-    let c = kura::pack::compress(raw).unwrap();
-    let mut w = kura::pack::PackWriter::open(&a.join("originals"), pack, len).unwrap();
-    let at = w.append(&c.frame).unwrap();
-    let (pack, len) = w.sync().unwrap();
-    db.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'pack_len'",
-        [len.to_string()],
-    )
-    .unwrap();
-    db.execute(
-        "INSERT INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len, time, batch)
-         VALUES (?1, NULL, 'old parser bug', ?2, ?3, ?4, ?5, ?6, 0, 1)",
-        rusqlite::params![source, raw.len() as i64, c.hash.to_vec(), pack, at.offset as i64, at.len],
-    )
-    .unwrap();
-    (at.pack, at.offset, at.len)
-}
-
 #[test]
 fn rejects_retry_does_not_bring_back_an_erased_message() {
     // A copy of the customer's first mail that an older kura rejected.

@@ -130,6 +130,13 @@ Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{}\r\n--b--\r\n",
     .into_bytes()
 }
 
+/// What `kura show` prints of the message with Message-ID `id`.
+fn shown(a: &Path, id: &str) -> String {
+    let o = run(kura(a).args(["show", id]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let p = dir.join(name);
@@ -310,9 +317,7 @@ fn a_mail_forwarded_by_outlook_as_an_attachment_is_found_and_shown() {
     // Exchange's own address is no text of the mail, and no words are glued.
     assert_eq!(count(&a, "exchangelabs"), 0);
     assert_eq!(count(&a, "担当者様継手"), 0);
-    let o = run(kura(&a).args(["show", "fw1@hibiki-bussan.co.jp"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let shown = stdout(&o);
+    let shown = shown(&a, "fw1@hibiki-bussan.co.jp");
     for line in [
         "金型の修理見積について",
         "青葉 次郎 j.aoba@aoba-seisakusho.co.jp",
@@ -512,9 +517,7 @@ fn an_exchange_sender_gets_the_address_of_the_header_it_was_received_with() {
         (2, "伊藤 健二 k.ito@sakura-koki.co.jp"),
         (3, "森 花子 h.mori@sakura-koki.co.jp"),
     ] {
-        let o = run(kura(&a).args(["show", &id(n)[0]]));
-        assert!(o.status.success(), "{}", stderr(&o));
-        let shown = stdout(&o);
+        let shown = shown(&a, &id(n)[0]);
         assert!(shown.lines().any(|l| l == line), "{line}:\n{shown}");
     }
 }
@@ -785,11 +788,7 @@ fn an_rtf_body_is_found_and_shown() {
     ] {
         assert_eq!(count(&a, q), 0, "{q}");
     }
-    let shown = |n: u32| {
-        let o = run(kura(&a).args(["show", &id(n)[0]]));
-        assert!(o.status.success(), "{}", stderr(&o));
-        stdout(&o)
-    };
+    let shown = |n: u32| shown(&a, &id(n)[0]);
     let one = shown(1);
     for line in [
         "試作品の検査",

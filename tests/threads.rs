@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 type Partition = BTreeSet<BTreeSet<String>>;
@@ -317,6 +317,16 @@ fn shared_mail(
     m
 }
 
+/// Makes `dir` a Maildir holding each `(name, mail)` of `mails` as
+/// `cur/NAME:2,S`, and returns it.
+fn maildir_with(dir: PathBuf, mails: &[(&str, &str)]) -> PathBuf {
+    let md = empty_maildir(dir);
+    for (name, m) in mails {
+        std::fs::write(md.join("cur").join(format!("{name}:2,S")), m).unwrap();
+    }
+    md
+}
+
 #[test]
 fn a_reply_without_references_joins_the_conversation_with_the_person_it_is_addressed_to() {
     // One member of staff answers two customers under the same subject, the
@@ -411,10 +421,8 @@ fn a_reply_without_references_joins_the_conversation_with_the_person_it_is_addre
     .collect();
 
     let tmp = tempfile::tempdir().unwrap();
-    let all = empty_maildir(tmp.path().join("all"));
-    for (name, m) in &mails {
-        std::fs::write(all.join("cur").join(format!("{name}:2,S")), m).unwrap();
-    }
+    let named: Vec<(&str, &str)> = mails.iter().map(|(n, m)| (*n, m.as_str())).collect();
+    let all = maildir_with(tmp.path().join("all"), &named);
     let a = tmp.path().join("a");
     import(&a, &[&all]);
     assert_eq!(partition_of(&kura_partition_by_id(&a)), expected);
@@ -493,10 +501,8 @@ fn reindex_groups_the_threads_as_an_import_in_date_order_does() {
     ];
     let tmp = tempfile::tempdir().unwrap();
     let dir_of = |name: &str| {
-        let md = empty_maildir(tmp.path().join(name));
         let (_, m) = mails.iter().find(|(n, _)| *n == name).unwrap();
-        std::fs::write(md.join("cur").join(format!("{name}:2,S")), m).unwrap();
-        md
+        maildir_with(tmp.path().join(name), &[(name, m)])
     };
     let (q1, q2, a2) = (dir_of("q1"), dir_of("q2"), dir_of("a2"));
 
@@ -557,7 +563,6 @@ fn reindex_threads_as_the_last_import_did() {
     // turns it on for the reindex after.
     let shared = "eigyo@minato-shokai.co.jp";
     let tmp = tempfile::tempdir().unwrap();
-    let md = empty_maildir(tmp.path().join("md"));
     let mails = [
         shared_mail(
             "q@kaiyo.example",
@@ -578,9 +583,7 @@ fn reindex_threads_as_the_last_import_did() {
             "",
         ),
     ];
-    for (i, m) in mails.iter().enumerate() {
-        std::fs::write(md.join("cur").join(format!("{i}:2,S")), m).unwrap();
-    }
+    let md = maildir_with(tmp.path().join("md"), &[("0", &mails[0]), ("1", &mails[1])]);
     let a = tmp.path().join("a");
     let o = run(kura(&a).args(["import", "--no-subject-threading"]).arg(&md));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -589,20 +592,21 @@ fn reindex_threads_as_the_last_import_did() {
     reindex(&a);
     assert_eq!(threads(), 2);
 
-    let later = empty_maildir(tmp.path().join("later"));
-    std::fs::write(
-        later.join("cur").join("2:2,S"),
-        shared_mail(
-            "n@kaiyo.example",
-            "Tue, 2 Apr 2024 10:00:00 +0900",
-            "sato@kaiyo.example",
-            shared,
-            "",
-            "別件",
-            "",
-        ),
-    )
-    .unwrap();
+    let later = maildir_with(
+        tmp.path().join("later"),
+        &[(
+            "2",
+            &shared_mail(
+                "n@kaiyo.example",
+                "Tue, 2 Apr 2024 10:00:00 +0900",
+                "sato@kaiyo.example",
+                shared,
+                "",
+                "別件",
+                "",
+            ),
+        )],
+    );
     import(&a, &[&later]);
     assert_eq!(threads(), 3);
     reindex(&a);
@@ -625,7 +629,6 @@ fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_receive
     // to that mail arriving after the reindex joins the first conversation.
     let shared = "eigyo@minato-shokai.co.jp";
     let tmp = tempfile::tempdir().unwrap();
-    let md = empty_maildir(tmp.path().join("md"));
     let mails = [
         shared_mail(
             "k1@kaiyo.example",
@@ -655,9 +658,10 @@ fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_receive
             "b1@bolt.example",
         ),
     ];
-    for (i, m) in mails.iter().enumerate() {
-        std::fs::write(md.join("cur").join(format!("{i}:2,S")), m).unwrap();
-    }
+    let md = maildir_with(
+        tmp.path().join("md"),
+        &[("0", &mails[0]), ("1", &mails[1]), ("2", &mails[2])],
+    );
     let a = tmp.path().join("a");
     import(&a, &[&md]);
     let fresh = kura_partition_by_id(&a);
@@ -703,20 +707,21 @@ fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_receive
     assert_eq!(after["k1@kaiyo.example"], kaiyo.to_string());
     assert_check_passes(&a, "after the reindex");
 
-    let later = empty_maildir(tmp.path().join("later"));
-    std::fs::write(
-        later.join("cur").join("3:2,S"),
-        shared_mail(
-            "k2@kaiyo.example",
-            "Tue, 2 Apr 2024 10:00:00 +0900",
-            "sato@kaiyo.example",
-            shared,
-            "",
-            "Re: 納期の件",
-            "lost@minato-shokai.co.jp",
-        ),
-    )
-    .unwrap();
+    let later = maildir_with(
+        tmp.path().join("later"),
+        &[(
+            "3",
+            &shared_mail(
+                "k2@kaiyo.example",
+                "Tue, 2 Apr 2024 10:00:00 +0900",
+                "sato@kaiyo.example",
+                shared,
+                "",
+                "Re: 納期の件",
+                "lost@minato-shokai.co.jp",
+            ),
+        )],
+    );
     import(&a, &[&later]);
     let last = kura_partition_by_id(&a);
     assert_eq!(last["k2@kaiyo.example"], last["k1@kaiyo.example"]);
@@ -744,14 +749,14 @@ fn reindex_gives_the_same_threads_whatever_the_order_of_mail_sent_in_the_same_se
     let tmp = tempfile::tempdir().unwrap();
     let mut partitions = Vec::new();
     for (name, first, second) in [("ab", "q-a", "q-b"), ("ba", "q-b", "q-a")] {
-        let md = empty_maildir(tmp.path().join(format!("md-{name}")));
-        for (file, m) in [
-            ("1", twin(&format!("{first}@kaiyo.example"))),
-            ("2", twin(&format!("{second}@kaiyo.example"))),
-            ("3", answer.clone()),
-        ] {
-            std::fs::write(md.join("cur").join(format!("{file}:2,S")), m).unwrap();
-        }
+        let md = maildir_with(
+            tmp.path().join(format!("md-{name}")),
+            &[
+                ("1", &twin(&format!("{first}@kaiyo.example"))),
+                ("2", &twin(&format!("{second}@kaiyo.example"))),
+                ("3", &answer),
+            ],
+        );
         let a = tmp.path().join(name);
         import(&a, &[&md]);
         reindex(&a);
@@ -768,20 +773,21 @@ fn rejects_retry_threads_by_subject_as_the_archive_does() {
     // its own, as the import would have left it.
     let shared = "eigyo@minato-shokai.co.jp";
     let tmp = tempfile::tempdir().unwrap();
-    let md = empty_maildir(tmp.path().join("md"));
-    std::fs::write(
-        md.join("cur").join("0:2,S"),
-        shared_mail(
-            "q@kaiyo.example",
-            "Mon, 1 Apr 2024 10:00:00 +0900",
-            "sato@kaiyo.example",
-            shared,
-            "",
-            "見積のお願い",
-            "",
-        ),
-    )
-    .unwrap();
+    let md = maildir_with(
+        tmp.path().join("md"),
+        &[(
+            "0",
+            &shared_mail(
+                "q@kaiyo.example",
+                "Mon, 1 Apr 2024 10:00:00 +0900",
+                "sato@kaiyo.example",
+                shared,
+                "",
+                "見積のお願い",
+                "",
+            ),
+        )],
+    );
     let a = tmp.path().join("a");
     let o = run(kura(&a).args(["import", "--no-subject-threading"]).arg(&md));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -796,39 +802,8 @@ fn rejects_retry_threads_by_subject_as_the_archive_does() {
         "Re: 見積のお願い",
         "",
     );
-    let db = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
-    let meta = |key: &str| -> u64 {
-        db.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| {
-            r.get::<_, String>(0)
-        })
-        .unwrap()
-        .parse()
-        .unwrap()
-    };
-    let (pack, len) = (meta("pack") as u32, meta("pack_len"));
-    let c = kura::pack::compress(raw.as_bytes()).unwrap();
-    let mut w = kura::pack::PackWriter::open(&a.join("originals"), pack, len).unwrap();
-    let at = w.append(&c.frame).unwrap();
-    let (pack, len) = w.sync().unwrap();
-    db.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'pack_len'",
-        [len.to_string()],
-    )
-    .unwrap();
-    db.execute(
-        "INSERT INTO rejects (source, mbox_offset, reason, size, raw_hash, pack, pack_offset, pack_len, time, batch)
-         VALUES (?1, NULL, 'old parser bug', ?2, ?3, ?4, ?5, ?6, 0, 1)",
-        rusqlite::params![
-            md.join("cur").join("1:2,S").to_string_lossy(),
-            raw.len() as i64,
-            c.hash.to_vec(),
-            pack,
-            at.offset as i64,
-            at.len
-        ],
-    )
-    .unwrap();
-    drop(db);
+    let source = md.join("cur").join("1:2,S");
+    add_reject(&a, &source.to_string_lossy(), raw.as_bytes());
     let o = run(kura(&a).args(["rejects", "--retry", "--format", "json"]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(count(&a, "*"), 2);
