@@ -407,7 +407,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__export)
-            opts="-o -q -h -V --customer --since --until --format --output --excel --redact --attachments --utc --archive --quiet --config --help --version"
+            opts="-o -q -h -V --customer --since --until --format --output --excel --redact --attachments --no-mentions --utc --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -238,6 +238,7 @@ complete -c kura -n "__fish_kura_using_subcommand export" -l archive -d 'The arc
 complete -c kura -n "__fish_kura_using_subcommand export" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand export" -l excel -d 'CSV for spreadsheet programs: a UTF-8 byte order mark and CRLF line ends'
 complete -c kura -n "__fish_kura_using_subcommand export" -l redact -d 'Mask e-mail addresses, phone numbers and postal codes (not with mbox)'
+complete -c kura -n "__fish_kura_using_subcommand export" -l no-mentions -d 'Leave out the internal mail (visit and phone reports) that mentions the customer by name without being addressed to it'
 complete -c kura -n "__fish_kura_using_subcommand export" -l utc -d 'Dates in UTC instead of the local time zone'
 complete -c kura -n "__fish_kura_using_subcommand export" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'

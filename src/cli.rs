@@ -855,6 +855,10 @@ pub struct ExportArgs {
     /// Save the attachments into this directory (created if needed).
     #[arg(long, value_name = "DIR")]
     pub attachments: Option<PathBuf>,
+    /// Leave out the internal mail (visit and phone reports) that mentions the
+    /// customer by name without being addressed to it.
+    #[arg(long)]
+    pub no_mentions: bool,
     /// Dates in UTC instead of the local time zone.
     #[arg(long)]
     pub utc: bool,

@@ -14,6 +14,13 @@
 //! working_hours = "09:00-12:00, 13:00-18:00"   # response and waiting times count these only
 //! working_days = ["mon", "tue", "wed", "thu", "fri"]   # the default
 //! holidays = ["japan", "12-29..01-03", "2025-08-13", "2024-12-28..2025-01-05"]
+//!
+//! # The names customers go by, where their mail's signatures do not say
+//! # it well: the first is shown, each is looked for in internal mail
+//! # (reports) as the customer's mention. Keys: a domain or a free-mail address.
+//! [customer_names]
+//! "meisei-kensetsu.co.jp" = "明星建設"
+//! "k.tanaka@gmail.com" = ["田中工務店", "田中建築"]
 //! ```
 
 use crate::archive::Archive;
@@ -40,6 +47,15 @@ struct RawConfig {
     /// Dates as strings (`"2024-01-01"`, `"2024-12-28..2025-01-05"`) or as
     /// TOML dates (`2024-01-01`, unquoted).
     holidays: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    customer_names: Option<std::collections::BTreeMap<String, Spanned<Names>>>,
+}
+
+/// A customer's names as written: one, or a list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Names {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// Where a configuration value came from.
@@ -102,6 +118,9 @@ pub struct Config {
     /// When response and waiting times count (`working_hours`,
     /// `working_days`, `holidays`); `None`: always.
     pub working_hours: Setting<Option<WorkingHours>>,
+    /// Names customers go by, by customer key as written (a domain or an
+    /// address): the first is shown, each is looked for in internal mail.
+    pub customer_names: Setting<Vec<(String, Vec<String>)>>,
 }
 
 impl Default for Config {
@@ -123,6 +142,10 @@ impl Default for Config {
             },
             working_hours: Setting {
                 value: None,
+                source: Source::Default,
+            },
+            customer_names: Setting {
+                value: Vec::new(),
                 source: Source::Default,
             },
         }
@@ -215,6 +238,40 @@ impl Config {
         if let Some(v) = raw.free_mail_domains {
             c.extra_free_mail_domains = Setting {
                 value: domains(&v, "free_mail_domains").map_err(|(at, m)| bad(Some(at), &m))?,
+                source: from_file.clone(),
+            };
+        }
+        if let Some(table) = raw.customer_names {
+            let mut value = Vec::with_capacity(table.len());
+            for (key, names) in table {
+                let at = names.span().start;
+                let names: Vec<String> = match names.into_inner() {
+                    Names::One(n) => vec![n],
+                    Names::Many(v) => v,
+                };
+                let names: Vec<String> = names
+                    .iter()
+                    .map(|n| n.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                if names.is_empty() || names.iter().any(String::is_empty) {
+                    return Err(bad(
+                        Some(at),
+                        &format!("customer_names has an empty name for {key:?}"),
+                    ));
+                }
+                let k = key.trim().trim_start_matches('@').to_lowercase();
+                if k.is_empty() || k.contains(char::is_whitespace) || !k.contains('.') {
+                    return Err(bad(
+                        Some(at),
+                        &format!(
+                            "customer_names has {key:?}, which is not a domain or a mail address"
+                        ),
+                    ));
+                }
+                value.push((k, names));
+            }
+            c.customer_names = Setting {
+                value,
                 source: from_file.clone(),
             };
         }

@@ -181,6 +181,8 @@ pub struct Classifier {
     internal: Vec<String>,
     shared: Option<String>,
     free_mail: HashSet<String>,
+    /// `customer_names` of the configuration, by customer key.
+    names: HashMap<String, Vec<String>>,
 }
 
 impl Classifier {
@@ -189,11 +191,24 @@ impl Classifier {
         let mut free_mail: HashSet<String> =
             FREE_MAIL_DOMAINS.iter().map(|d| d.to_string()).collect();
         free_mail.extend(config.extra_free_mail_domains.value.iter().cloned());
-        Classifier {
+        let mut c = Classifier {
             internal: config.internal_domains.value.clone(),
             shared: config.shared_address.value.clone(),
             free_mail,
+            names: HashMap::new(),
+        };
+        for (key, names) in &config.customer_names.value {
+            if let Some(k) = c.key_from_input(key) {
+                c.names.entry(k).or_default().extend(names.iter().cloned());
+            }
         }
+        c
+    }
+
+    /// The names the configuration gives customer `key` (`customer_names`),
+    /// if any: the first is its name, each a form mail mentions it by.
+    pub fn configured_names(&self, key: &str) -> Option<&[String]> {
+        self.names.get(key).map(Vec::as_slice)
     }
 
     /// True when internal domains are configured (else every address but the
@@ -561,8 +576,16 @@ fn emit(
 pub struct CustomerSummary {
     pub key: String,
     pub kind: KeyKind,
-    /// The most used display name (for a domain, preferably a company name).
+    /// The name it goes by: the first of `customer_names` in the
+    /// configuration; else, for a domain, the organisation its mail signs
+    /// with, else a company-like display name; else the most used display
+    /// name (for a free-mail address, before the organisation).
     pub name: String,
+    /// The organisation most of its mail signs with ([`crate::signature`]).
+    pub organisation: Option<String>,
+    /// What internal mail (visit and phone reports) writes for it: the
+    /// configured names, else the organisation without its legal form.
+    pub mentioned_as: Vec<String>,
     /// Messages with the customer in From, To or Cc.
     pub messages: usize,
     /// Messages from the customer.
@@ -610,6 +633,8 @@ struct Acc {
     /// (address, messages of this customer with it).
     addresses: Vec<(AddrId, usize)>,
     dates: Vec<i64>,
+    /// Organisations its mail signs with: (organisation, messages, last date).
+    orgs: Vec<(OrgId, u32, i64)>,
 }
 
 impl Default for Acc {
@@ -625,6 +650,7 @@ impl Default for Acc {
             last_out: None,
             addresses: Vec::new(),
             dates: Vec::new(),
+            orgs: Vec::new(),
         }
     }
 }
@@ -639,11 +665,20 @@ pub fn summaries(
     classifier: &Classifier,
     only: RowFilter<'_>,
 ) -> Result<Vec<CustomerSummary>> {
-    let (sc, accs, thread_staff) = aggregate(store, classifier, only, None)?;
+    let (sc, accs, thread_staff, signed) = aggregate(store, classifier, only, None)?;
     Ok(accs
         .iter()
         .enumerate()
-        .filter_map(|(c, acc)| summary(&sc, c as CustomerId, acc, &thread_staff))
+        .filter_map(|(c, acc)| {
+            summary(
+                &sc,
+                classifier,
+                c as CustomerId,
+                acc,
+                &thread_staff,
+                &signed,
+            )
+        })
         .collect())
 }
 
@@ -654,14 +689,14 @@ pub fn detail(
     key: &str,
     only: RowFilter<'_>,
 ) -> Result<Option<CustomerDetail>> {
-    let (sc, accs, thread_staff) = aggregate(store, classifier, only, Some(key))?;
+    let (sc, accs, thread_staff, signed) = aggregate(store, classifier, only, Some(key))?;
     let Some(c) = sc.customer_id(key) else {
         return Ok(None);
     };
     let Some(acc) = accs.get(c as usize) else {
         return Ok(None);
     };
-    let Some(summary) = summary(&sc, c, acc, &thread_staff) else {
+    let Some(summary) = summary(&sc, classifier, c, acc, &thread_staff, &signed) else {
         return Ok(None);
     };
     let mut addresses: Vec<(String, String, usize)> = acc
@@ -734,18 +769,97 @@ pub fn messages_of(
 /// (thread, staff address) pairs, sorted and unique.
 type ThreadStaff = Vec<(i64, AddrId)>;
 
+/// An organisation interned by [`Signed`].
+type OrgId = u32;
+
+/// The organisations the signatures of the archive name
+/// ([`crate::signature`]), by message row.
+#[derive(Debug, Default)]
+struct Signed {
+    names: Vec<String>,
+    by_row: FxMap<i64, OrgId>,
+    /// How many staff messages sign with each: the company's own names are
+    /// never a customer's (a customer's mail that names its recipient at the
+    /// bottom), unless the customer signs with it more often (a staff report
+    /// that ends by naming the customer it visited).
+    staff: FxMap<OrgId, u32>,
+}
+
+impl Signed {
+    /// Reads the `signatures` table (empty in an archive no kura that
+    /// reads signatures has written to).
+    fn read(store: &Store) -> Result<Signed> {
+        let mut s = Signed::default();
+        if !store.has_column("signatures", "organisation")? {
+            return Ok(s);
+        }
+        let mut ids: HashMap<String, OrgId> = HashMap::new();
+        let mut q = store
+            .conn
+            .prepare("SELECT message, organisation FROM signatures")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            let org: String = r.get(1)?;
+            let next = s.names.len() as OrgId;
+            let id = *ids.entry(org).or_insert_with_key(|org| {
+                s.names.push(org.clone());
+                next
+            });
+            s.by_row.insert(r.get(0)?, id);
+        }
+        Ok(s)
+    }
+
+    /// The organisation customer `acc` signs with most (the latest of
+    /// equals), not one staff sign with more often.
+    fn organisation_of(&self, acc: &Acc) -> Option<&str> {
+        acc.orgs
+            .iter()
+            .filter(|o| self.staff.get(&o.0).is_none_or(|&n| n <= o.1))
+            .max_by_key(|o| (o.1, o.2))
+            .and_then(|o| self.names.get(o.0 as usize))
+            .map(String::as_str)
+    }
+}
+
 fn aggregate(
     store: &Store,
     classifier: &Classifier,
     only: RowFilter<'_>,
     dates_of: Option<&str>,
-) -> Result<(Scan, Vec<Acc>, ThreadStaff)> {
+) -> Result<(Scan, Vec<Acc>, ThreadStaff, Signed)> {
     let mut accs: Vec<Acc> = Vec::new();
     let mut thread_staff: ThreadStaff = Vec::new();
     let mut dates_for: Option<CustomerId> = None;
+    let mut signed = Signed::read(store)?;
     let sc = scan(store, classifier, |sc, m| {
         for s in m.staff {
             thread_staff.push((m.thread, *s));
+        }
+        let from = m.from.and_then(|f| sc.address(f));
+        let from_customer = from.and_then(|a| a.customer);
+        // What a customer's mail signs with counts whatever the query.
+        if let Some(&org) = signed.by_row.get(&m.row) {
+            match from_customer {
+                Some(c) => {
+                    if accs.len() <= c as usize {
+                        accs.resize_with(c as usize + 1, Acc::default);
+                    }
+                    if let Some(acc) = accs.get_mut(c as usize) {
+                        match acc.orgs.iter_mut().find(|o| o.0 == org) {
+                            Some(o) => {
+                                o.1 += 1;
+                                o.2 = o.2.max(m.date);
+                            }
+                            None => acc.orgs.push((org, 1, m.date)),
+                        }
+                    }
+                }
+                None if from.is_some_and(|a| a.internal) => {
+                    *signed.staff.entry(org).or_insert(0) += 1;
+                }
+                None => {}
+            }
         }
         if only.is_some_and(|set| !set.contains(&m.row)) {
             return;
@@ -753,7 +867,6 @@ fn aggregate(
         if dates_for.is_none() {
             dates_for = dates_of.and_then(|k| sc.customer_id(k));
         }
-        let from_customer = m.from.and_then(|f| sc.address(f)).and_then(|a| a.customer);
         for &c in m.customers {
             if accs.len() <= c as usize {
                 accs.resize_with(c as usize + 1, Acc::default);
@@ -800,14 +913,16 @@ fn aggregate(
     }
     thread_staff.sort_unstable();
     thread_staff.dedup();
-    Ok((sc, accs, thread_staff))
+    Ok((sc, accs, thread_staff, signed))
 }
 
 fn summary(
     sc: &Scan,
+    classifier: &Classifier,
     c: CustomerId,
     acc: &Acc,
     thread_staff: &ThreadStaff,
+    signed: &Signed,
 ) -> Option<CustomerSummary> {
     let (key, kind) = sc.customers.get(c as usize)?.clone();
     if acc.messages == 0 {
@@ -831,11 +946,26 @@ fn summary(
         })
         .collect();
     staff.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let name = customer_name(sc, kind, acc);
+    let organisation = signed.organisation_of(acc).map(str::to_string);
+    let configured = classifier.configured_names(&key);
+    let name = match configured.and_then(|n| n.first()) {
+        Some(n) => n.clone(),
+        None => customer_name(sc, kind, acc, organisation.as_deref()),
+    };
+    let mentioned_as = match configured {
+        Some(names) => names.to_vec(),
+        None => organisation
+            .as_deref()
+            .and_then(crate::signature::mention_form)
+            .into_iter()
+            .collect(),
+    };
     Some(CustomerSummary {
         key,
         kind,
         name,
+        organisation,
+        mentioned_as,
         messages: acc.messages,
         inbound: acc.inbound,
         outbound: acc.outbound,
@@ -876,9 +1006,11 @@ fn is_company_name(name: &str) -> bool {
     COMPANY_MARKERS.iter().any(|m| lower.contains(m))
 }
 
-/// The customer's name: the most used display name of its addresses; for a
-/// domain, a company-like name if any is used, else the most used one.
-fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc) -> String {
+/// The customer's name when none is configured: for a domain, the
+/// organisation its mail signs with, else a company-like display name, else
+/// the most used display name; for a free-mail address, the most used
+/// display name (a person's), else the organisation.
+fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc, organisation: Option<&str>) -> String {
     let mut counts: HashMap<&str, u32> = HashMap::new();
     for &(id, _) in &acc.addresses {
         if let Some(a) = sc.address(id) {
@@ -894,12 +1026,13 @@ fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc) -> String {
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(n, _)| n.to_string())
     };
-    let company = if kind == KeyKind::Domain {
-        best(true)
+    let org = || organisation.map(str::to_string);
+    if kind == KeyKind::Domain {
+        org().or_else(|| best(true)).or_else(|| best(false))
     } else {
-        None
-    };
-    company.or_else(|| best(false)).unwrap_or_default()
+        best(false).or_else(org)
+    }
+    .unwrap_or_default()
 }
 
 /// Message counts by month (`YYYY-MM`, local time or UTC) of sorted dates,

@@ -172,6 +172,7 @@ pub fn erase(
                WHERE message IN (SELECT id FROM temp.erase_rows) AND pack IS NOT NULL;
              DELETE FROM addresses WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM attachments WHERE message IN (SELECT id FROM temp.erase_rows);
+             DELETE FROM signatures WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM tags WHERE message IN (SELECT id FROM temp.erase_rows);
              DELETE FROM files WHERE kind <> 'mbox' AND path IN
                (SELECT source FROM locations

@@ -14,7 +14,7 @@ use crate::output::{sanitize, sanitize_text, write_into_dir};
 use crate::pack::PackReader;
 use crate::store::{MessageView, Store, format_date};
 use anyhow::{Context, Result, bail};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,9 +32,15 @@ pub struct Item {
 }
 
 /// The history of customer `key`: every message with the customer in
-/// From/To/Cc, plus every other message of the same threads, oldest first
-/// (ties by row).
-pub fn history(store: &Store, classifier: &Classifier, key: &str) -> Result<Vec<Item>> {
+/// From/To/Cc, plus every other message of the same threads, plus the rows
+/// `mentions` (internal mail that mentions the customer: see
+/// [`crate::query::Query::mentioning`]), oldest first (ties by row).
+pub fn history(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+    mentions: &[i64],
+) -> Result<Vec<Item>> {
     let mine = customers::messages_of(store, classifier, key)?;
     let mut seen: HashSet<i64> = mine.iter().map(|m| m.row).collect();
     let mut items: Vec<Item> = mine
@@ -62,6 +68,25 @@ pub fn history(store: &Store, classifier: &Classifier, key: &str) -> Result<Vec<
                     direction: None,
                 });
             }
+        }
+    }
+    let mut q = store
+        .conn
+        .prepare_cached("SELECT thread, date FROM messages WHERE id = ?1")?;
+    for &row in mentions {
+        if !seen.insert(row) {
+            continue;
+        }
+        let found = q
+            .query_row([row], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .optional()?;
+        if let Some((thread, date)) = found {
+            items.push(Item {
+                row,
+                thread,
+                date,
+                direction: Some(Direction::Internal),
+            });
         }
     }
     items.sort_unstable_by_key(|m| (m.date, m.row));

@@ -642,7 +642,7 @@ fn add_text(doc: &mut TantivyDocument, fields: &Fields, m: &ParsedMessage) {
         }
         return;
     };
-    for part in crate::quotes::parts_of(&m.text, m.forwarded_at) {
+    for part in m.parts() {
         if !part.text.trim().is_empty() {
             doc.add_text(if part.quoted { quoted } else { fields.body }, part.text);
         }

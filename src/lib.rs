@@ -11,6 +11,7 @@
 //! - [`html`]: HTML mail to text, blocks on lines of their own, blockquotes quoted.
 //! - [`outlook`]: the mail in an Outlook `.msg` attachment (MAPI properties in a Compound File).
 //! - [`rtf`]: Outlook's compressed RTF bodies, and their text.
+//! - [`signature`]: the organisation a message's signature names, and how other mail mentions it.
 //! - [`quotes`]: which lines of a message's text quote earlier mail (`quoted:`, `unquoted:`).
 //! - [`pack`]: the compressed originals, appended to pack files.
 //! - [`store`]: the SQLite metadata store (schema, queries, migrations).
@@ -54,6 +55,7 @@ pub mod query;
 pub mod quotes;
 pub mod repack;
 pub mod rtf;
+pub mod signature;
 pub mod sources;
 pub mod status;
 pub mod store;

@@ -122,13 +122,39 @@ pub struct ParsedMessage {
     /// Where in `text` the forwarded message/rfc822 parts begin (all come
     /// after the message's own bodies); `text.len()` when there are none.
     pub forwarded_at: usize,
+    /// `text` cut into the message's own lines and what it quotes or
+    /// forwards ([`crate::quotes::parts_of`], worked out once): the end of
+    /// each run, and whether it is quoted. See [`ParsedMessage::parts`].
+    pub runs: Vec<(usize, bool)>,
     pub attachments: Vec<Attachment>,
+    /// The organisation the signature of its own text names
+    /// ([`crate::signature::organisation`]).
+    pub organisation: Option<String>,
     /// Identity of the content, for telling a duplicate from a conflict:
     /// hash of From, To, Cc, Subject, Date and the body.
     pub content_hash: [u8; 32],
 }
 
 impl ParsedMessage {
+    /// The text cut into the message's own lines and what it quotes or
+    /// forwards, as [`crate::quotes::parts_of`] cuts it.
+    pub fn parts(&self) -> Vec<crate::quotes::Part<'_>> {
+        let mut parts = Vec::with_capacity(self.runs.len());
+        let mut start = 0;
+        for &(end, quoted) in &self.runs {
+            match self.text.get(start..end) {
+                Some(text) => parts.push(crate::quotes::Part { quoted, text }),
+                // The text was changed after it was cut: cut it again.
+                None => return crate::quotes::parts_of(&self.text, self.forwarded_at),
+            }
+            start = end;
+        }
+        if start != self.text.len() {
+            return crate::quotes::parts_of(&self.text, self.forwarded_at);
+        }
+        parts
+    }
+
     /// Referenced Message-IDs (References then In-Reply-To), deduplicated, without self.
     pub fn thread_refs(&self) -> Vec<String> {
         crate::threads::refs::thread_refs(
@@ -262,6 +288,16 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         text.truncate(cut);
     }
     let forwarded_at = forwarded_at.map_or(text.len(), |at| at.min(text.len()));
+    let parts = crate::quotes::parts_of(&text, forwarded_at);
+    let organisation = crate::signature::organisation(&parts);
+    let mut end = 0;
+    let runs = parts
+        .iter()
+        .map(|p| {
+            end += p.text.len();
+            (end, p.quoted)
+        })
+        .collect();
 
     Ok(ParsedMessage {
         message_id,
@@ -279,7 +315,9 @@ pub fn parse_message(raw: &[u8], file_time: Option<i64>) -> Result<ParsedMessage
         references,
         text,
         forwarded_at,
+        runs,
         attachments,
+        organisation,
         content_hash,
     })
 }
@@ -2076,6 +2114,28 @@ mod tests {
             .unwrap()
             .join()
             .unwrap()
+    }
+
+    #[test]
+    fn the_text_is_cut_into_own_and_quoted_lines_once_and_the_signature_read_off_it() {
+        let raw = "From: =?UTF-8?B?55Sw5Lit?= <tanaka@meisei.example>\nTo: okada@sakura.example\n\
+                   Subject: Re:納期\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+                   株式会社さくら貿易\n岡田様\n\n承知しました。\n\n--\n明星建設株式会社\n購買部 田中\n\n\
+                   -----Original Message-----\nFrom: okada@sakura.example\n\n--\n株式会社さくら貿易\n";
+        let m = kura_parse(raw).unwrap();
+        assert_eq!(m.organisation.as_deref(), Some("明星建設株式会社"));
+        assert_eq!(m.parts(), crate::quotes::parts_of(&m.text, m.forwarded_at));
+        assert_eq!(m.parts().len(), 2, "{:?}", m.parts());
+        // A text changed after it was cut is cut again, never sliced wrong.
+        let mut changed = m.clone();
+        changed.text = "新しい本文\n> 引用\n".to_string();
+        changed.forwarded_at = changed.text.len();
+        assert_eq!(
+            changed.parts(),
+            crate::quotes::parts_of(&changed.text, changed.forwarded_at)
+        );
+        changed.text.clear();
+        assert!(changed.parts().is_empty());
     }
 
     #[test]

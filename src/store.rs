@@ -82,6 +82,13 @@ CREATE TABLE IF NOT EXISTS attachments (
     PRIMARY KEY (message, position)
 ) WITHOUT ROWID;
 
+-- The organisation a message's signature names (signature::organisation),
+-- for the messages whose signature names one: the names customers go by.
+CREATE TABLE IF NOT EXISTS signatures (
+    message      INTEGER PRIMARY KEY REFERENCES messages(id),
+    organisation TEXT NOT NULL
+);
+
 -- Every place a message was found. kind: maildir | mbox | eml. Paths here,
 -- in rejects and in files are text, or a BLOB of the path's bytes when they
 -- are not UTF-8 (see SourcePath).
@@ -975,7 +982,35 @@ impl Store {
             .record(&m.message_id, thread, Some((id, m.content_hash)));
         self.insert_mailboxes(id, mailboxes(m))?;
         self.insert_attachments(id, &m.attachments)?;
+        self.replace_organisation(id, m.organisation.as_deref())?;
         Ok(id)
+    }
+
+    /// The organisation recorded as the one `message`'s signature names.
+    pub fn recorded_organisation(&self, message: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT organisation FROM signatures WHERE message = ?1")?
+            .query_row([message], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Records `organisation` as the one `message`'s signature names (none:
+    /// no record).
+    pub fn replace_organisation(&self, message: i64, organisation: Option<&str>) -> Result<()> {
+        match organisation {
+            Some(org) => self
+                .conn
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO signatures (message, organisation) VALUES (?1, ?2)",
+                )?
+                .execute(params![message, org])?,
+            None => self
+                .conn
+                .prepare_cached("DELETE FROM signatures WHERE message = ?1")?
+                .execute([message])?,
+        };
+        Ok(())
     }
 
     fn insert_mailboxes(&self, message: i64, lists: Mailboxes<'_>) -> Result<()> {

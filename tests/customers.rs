@@ -140,7 +140,19 @@ fn fixture_customers_equal_the_ground_truth() {
         (acme["inbound"].as_u64(), acme["outbound"].as_u64()),
         (Some(2), Some(2))
     );
-    assert_eq!(acme["name"], "John Miller");
+    // Named by the organisation their mail signs with, not by a person.
+    assert_eq!(acme["name"], "ACME Corp.");
+    assert_eq!(acme["organisation"], "ACME Corp.");
+    assert_eq!(kyowa["name"], "株式会社協和商事");
+    // A free-mail customer is a person: the display name.
+    assert_eq!(gmail["organisation"], Value::Null);
+    // Staff sign with the company's own name, and it names no customer.
+    for (key, c) in &got {
+        assert!(
+            !c["name"].as_str().unwrap().contains("みなと商会"),
+            "{key}: {c}"
+        );
+    }
 }
 
 #[test]
@@ -318,7 +330,7 @@ fn a_query_narrows_the_customers_and_formats_agree() {
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         &first[..4],
-        ["kyowa-shoji.co.jp", "domain", "協和商事 田中 誠", "6"]
+        ["kyowa-shoji.co.jp", "domain", "株式会社協和商事", "6"]
     );
     assert_eq!(csv.lines().count(), 1 + customers(&fx, &[]).len());
 
@@ -559,6 +571,21 @@ fn synthetic_customer_counts_equal_the_truth() {
             "threads of {key}"
         );
     }
+    // Each that wrote is named as its signatures name it (the company, not
+    // a person), whatever the language and the legal form's place; one that
+    // only received mail has no signature to read.
+    let names = truth["customers"].as_object().unwrap();
+    let mut signed = 0;
+    for c in v.as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        if c["inbound"].as_u64().unwrap() > 0 {
+            assert_eq!(c["name"], names[key]["name"], "name of {key}");
+            signed += 1;
+        } else {
+            assert_eq!(c["organisation"], Value::Null, "{key}");
+        }
+    }
+    assert!(signed > 50, "{signed}");
     // Staff seen in customers' threads are the truth's staff.
     let staff: Vec<&str> = truth["staff"]
         .as_array()
@@ -684,4 +711,289 @@ fn is_terms_select_messages_by_direction() {
     let o = with_config(&["count", "is:sent"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is:outbound"), "{}", stderr(&o));
+}
+
+/// A small shared mailbox about one customer, 明星建設 (`meisei.example`):
+/// its mail signed with its company, staff reports that name it (and one
+/// that names another company only), and a staff mail signed with the
+/// company's own name.
+fn reports_maildir(dir: &Path) -> PathBuf {
+    let md = dir.join("md");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    let mails: [(&str, &str, &str, &str, &str, &str); 6] = [
+        (
+            "m1@meisei.example",
+            "2024-04-01 10:00",
+            "田中 太郎 <tanaka@meisei.example>",
+            "support@minato-shokai.co.jp",
+            "資材の見積依頼",
+            "株式会社みなと商会\n山田様\n\nいつもお世話になっております。\n資材の見積をお願いします。\n\n\
+             ----------------------------------\n明星建設株式会社\n資材部\n田中 太郎\nTEL: 03-1111-2222\n\
+             ----------------------------------\n",
+        ),
+        (
+            "m2@meisei.example",
+            "2024-04-03 10:00",
+            "佐藤 花子 <sato@meisei.example>",
+            "yamada@minato-shokai.co.jp",
+            "納期の確認",
+            "山田様\n\n納期を教えてください。\n\n--\n明星建設株式会社 購買部\n佐藤 花子\n",
+        ),
+        (
+            "r1@minato-shokai.co.jp",
+            "2024-04-02 18:00",
+            "小林 健 <kobayashi@minato-shokai.co.jp>",
+            "support@minato-shokai.co.jp",
+            "【日報】4月2日 小林",
+            "■ 訪問先\n・10:00 明星建設株式会社 田中様 見積の説明\n\n以上\n\n--\n株式会社みなと商会\n小林 健\n",
+        ),
+        (
+            "r2@minato-shokai.co.jp",
+            "2024-04-04 18:00",
+            "小林 健 <kobayashi@minato-shokai.co.jp>",
+            "support@minato-shokai.co.jp",
+            "【日報】4月4日 小林",
+            "■ 電話対応\n・14:00 丸栄物流 配車担当 配送日の変更\n\n以上\n\n--\n株式会社みなと商会\n小林 健\n",
+        ),
+        (
+            "r3@minato-shokai.co.jp",
+            "2024-04-05 18:00",
+            "山田 太郎 <yamada@minato-shokai.co.jp>",
+            "support@minato-shokai.co.jp",
+            "電話メモ",
+            "明星 建設の件ではなく、明星商事様から電話がありました。\n\n--\n株式会社みなと商会\n山田 太郎\n",
+        ),
+        (
+            "o1@minato-shokai.co.jp",
+            "2024-04-03 12:00",
+            "山田 太郎 <yamada@minato-shokai.co.jp>",
+            "田中 太郎 <tanaka@meisei.example>",
+            "Re: 資材の見積依頼",
+            "明星建設株式会社\n田中様\n\n見積書を添付します。\n\n--\n株式会社みなと商会\n山田 太郎\n",
+        ),
+    ];
+    for (i, (id, date, from, to, subject, body)) in mails.iter().enumerate() {
+        let (day, time) = date.split_once(' ').unwrap();
+        let date =
+            chrono::NaiveDateTime::parse_from_str(&format!("{day} {time}:00"), "%Y-%m-%d %H:%M:%S")
+                .unwrap()
+                .and_local_timezone(chrono::FixedOffset::east_opt(9 * 3600).unwrap())
+                .unwrap()
+                .to_rfc2822();
+        let raw = format!(
+            "Message-ID: <{id}>\nDate: {date}\nFrom: {from}\nTo: {to}\nSubject: {subject}\n\
+             MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n{body}"
+        );
+        std::fs::write(md.join("cur").join(format!("{i}.mail:2,S")), raw).unwrap();
+    }
+    md
+}
+
+#[test]
+fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let show = |config: &Path| {
+        json_out(kura_cfg(&archive, &home).arg("--config").arg(config).args([
+            "customers",
+            "--show",
+            "meisei.example",
+            "--format",
+            "json",
+        ]))
+    };
+    let v = show(&config);
+    assert_eq!(v["name"], "明星建設株式会社", "{v}");
+    assert_eq!(v["organisation"], "明星建設株式会社");
+    assert_eq!(v["mentioned_as"], serde_json::json!(["明星建設"]));
+    let mentions: Vec<&str> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    // The report naming it; not the one naming another company, not the
+    // memo with 明星 and 建設 apart, not the reply sent to the customer.
+    assert_eq!(mentions, ["r1@minato-shokai.co.jp"]);
+    assert_eq!(v["messages"], 3, "mentions are not the customer's mail");
+
+    // The text form says what was searched.
+    let o = run(kura_cfg(&archive, &home)
+        .arg("--config")
+        .arg(&config)
+        .args(["customers", "--show", "meisei.example"]));
+    let text = stdout(&o);
+    assert!(
+        text.contains("mentioned in internal mail as 明星建設: 1 message"),
+        "{text}"
+    );
+    assert!(text.contains("【日報】4月2日 小林"), "{text}");
+
+    // The export takes the report in, as internal mail; --no-mentions not.
+    let export = |extra: &[&str]| -> Vec<(String, String)> {
+        let o = run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "export",
+                "--customer",
+                "meisei.example",
+                "--format",
+                "jsonl",
+            ])
+            .args(extra));
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                (
+                    v["message_id"].as_str().unwrap().to_string(),
+                    v["direction"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let all = export(&[]);
+    assert_eq!(
+        all,
+        [
+            ("m1@meisei.example", "inbound"),
+            ("r1@minato-shokai.co.jp", "internal"),
+            ("m2@meisei.example", "inbound"),
+            ("o1@minato-shokai.co.jp", "outbound"),
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    let without = export(&["--no-mentions"]);
+    assert_eq!(without.len(), 3);
+    assert!(!without.iter().any(|(id, _)| id.starts_with("r1")));
+
+    // Configured names replace what the signatures say: the first is the
+    // name, each is searched for.
+    let named = dir.path().join("named.toml");
+    std::fs::write(
+        &named,
+        format!("{FIXTURE_CONFIG}\n[customer_names]\n\"tanaka@meisei.example\" = [\"明星\", \"丸栄物流\"]\n"),
+    )
+    .unwrap();
+    let v = show(&named);
+    assert_eq!(v["name"], "明星");
+    assert_eq!(v["organisation"], "明星建設株式会社");
+    let mut mentions: Vec<&str> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap())
+        .collect();
+    mentions.sort();
+    assert_eq!(
+        mentions,
+        [
+            "r1@minato-shokai.co.jp",
+            "r2@minato-shokai.co.jp",
+            "r3@minato-shokai.co.jp"
+        ]
+    );
+}
+
+#[test]
+fn customer_names_in_the_configuration_are_checked() {
+    for (text, want) in [
+        (
+            "[customer_names]\n\"meisei.example\" = \"\"\n",
+            "empty name",
+        ),
+        (
+            "[customer_names]\n\"明星\" = \"明星建設\"\n",
+            "not a domain or a mail address",
+        ),
+        (
+            "[customer_names]\n\"meisei.example\" = 3\n",
+            "bad configuration",
+        ),
+    ] {
+        let e = kura::config::Config::parse(text, Path::new("c.toml")).unwrap_err();
+        let e = format!("{e:#}");
+        assert!(e.contains(want) && e.contains("c.toml:"), "{text}: {e}");
+    }
+    let c = kura::config::Config::parse(
+        "[customer_names]\n\"@Meisei.Example\" = [\"明星建設\", \"Meisei  Kensetsu\"]\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.customer_names.value,
+        [(
+            "meisei.example".to_string(),
+            vec!["明星建設".to_string(), "Meisei Kensetsu".to_string()]
+        )]
+    );
+    // `kura config` shows them, and says when one names staff.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{FIXTURE_CONFIG}[customer_names]\n\"meisei.example\" = \"明星建設\"\n\
+             \"yamada@minato-shokai.co.jp\" = \"山田\"\n"
+        ),
+    )
+    .unwrap();
+    let v = json_out(
+        kura_cfg(&dir.path().join("a"), dir.path())
+            .arg("--config")
+            .arg(&config)
+            .args(["config", "--format", "json"]),
+    );
+    assert_eq!(
+        v["customer_names"]["value"]["meisei.example"],
+        serde_json::json!(["明星建設"])
+    );
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("yamada@minato-shokai.co.jp, which is staff"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let name = || {
+        json_out(
+            kura_cfg(&archive, &home)
+                .arg("--config")
+                .arg(&config)
+                .args(["customers", "--show", "meisei.example", "--format", "json"]),
+        )["name"]
+            .clone()
+    };
+    assert_eq!(name(), "明星建設株式会社");
+    // An archive written before signatures were read: no table at all.
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch("DROP TABLE signatures").unwrap();
+    drop(db);
+    assert_eq!(name(), "田中 太郎", "the display name, as before");
+    let said = reindex(&archive);
+    // Every mail there is signed: two by the customer, four by staff.
+    assert!(
+        said.contains("the signatures of 6 brought up to date"),
+        "{said}"
+    );
+    assert_eq!(name(), "明星建設株式会社");
+    assert!(reindex(&archive).contains("messages indexed, "));
 }

@@ -93,6 +93,9 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
     assert!(frames.len() >= 6, "{frames:?}");
     assert!(!all_zero(&a, &frames));
     assert!(database_holds(&a, TRACE));
+    // The organisation its mail signs with (recorded for its names).
+    let signed = "株式会社協和商事".as_bytes();
+    assert!(database_holds(&a, signed));
     assert!(!address_terms_with(&a, "kyowa").is_empty());
 
     // Off a terminal, nothing happens without --yes.
@@ -161,6 +164,10 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
     assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
     assert!(all_zero(&a, &frames), "the originals were not overwritten");
     assert!(!database_holds(&a, TRACE), "the database keeps a trace");
+    assert!(
+        !database_holds(&a, signed),
+        "the database keeps its signature"
+    );
     assert_eq!(address_terms_with(&a, "kyowa"), Vec::<String>::new());
     assert_eq!(stale_index_files(&a), Vec::<String>::new());
     assert_check_passes(&a, "after the erase");

@@ -137,8 +137,25 @@ fn ids_of(rows: &[Value]) -> Vec<String> {
 fn history_holds_the_customers_threads_in_date_order() {
     let fx = fixture_archive();
     let rows = jsonl(&fx.export_ok(&["--customer", "kyowa-shoji.co.jp", "--format", "jsonl"]));
-    // 6 fixture messages, the formula mail, and the internal note of thread 1.
-    assert_eq!(rows.len(), 8, "{:#?}", ids_of(&rows));
+    // 6 fixture messages, the formula mail, the internal note of thread 1,
+    // and the internal mail naming the customer (協和商事) outside its
+    // threads: the visit report, and the inline forward between staff.
+    assert_eq!(rows.len(), 10, "{:#?}", ids_of(&rows));
+    for id in [
+        "a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c0d@minato-shokai.co.jp",
+        "7d0c6a1e-2b9f-4e3a-8c51-0a9e8f7d6c5b@minato-shokai.co.jp",
+    ] {
+        let m = rows.iter().find(|r| r["message_id"] == id).expect(id);
+        assert_eq!(m["direction"], "internal");
+    }
+    let without = jsonl(&fx.export_ok(&[
+        "--customer",
+        "kyowa-shoji.co.jp",
+        "--format",
+        "jsonl",
+        "--no-mentions",
+    ]));
+    assert_eq!(without.len(), 8, "{:#?}", ids_of(&without));
     let dates: Vec<&str> = rows.iter().map(|r| r["date"].as_str().unwrap()).collect();
     let mut sorted = dates.clone();
     sorted.sort();
@@ -190,10 +207,12 @@ fn query_and_dates_narrow_the_history() {
         (o.status.code(), stderr(&o))
     };
     assert_eq!(n(&["subject:見積"]), 2);
-    // 2024-03-06T02:20Z onwards (Tokyo time): 請求書送付, 見積 x2, formula.
-    assert_eq!(n(&["--since", "2024-03-06"]), 4);
-    assert_eq!(n(&["--until", "2024-03-05"]), 4);
-    assert_eq!(n(&["--since", "2024-03-05", "--until", "2024-03-05"]), 2);
+    // 2024-03-06T02:20Z onwards (Tokyo time): 請求書送付, the visit
+    // report, 見積 x2, formula.
+    assert_eq!(n(&["--since", "2024-03-06"]), 5);
+    // Up to the 5th: the request, the reply, the answer, the forward.
+    assert_eq!(n(&["--until", "2024-03-05"]), 5);
+    assert_eq!(n(&["--since", "2024-03-05", "--until", "2024-03-05"]), 3);
     let (c, err) = code(&["--since", "2025-01"]);
     assert_eq!(c, Some(1), "{err}");
     let (c, err) = code(&["--since", "2024-13"]);
@@ -283,7 +302,7 @@ fn csv_is_quoted_and_defused() {
         lines[0],
         "date,direction,from,to,subject,thread,attachments"
     );
-    assert_eq!(lines.len(), 9, "{csv}");
+    assert_eq!(lines.len(), 11, "{csv}");
     assert!(!csv.contains('\r'));
     let formula = lines
         .iter()
@@ -304,8 +323,8 @@ fn csv_is_quoted_and_defused() {
     ]);
     assert!(excel.starts_with("\u{feff}date,".as_bytes()));
     let text = String::from_utf8(excel).unwrap();
-    assert_eq!(text.matches("\r\n").count(), 9);
-    assert_eq!(text.matches('\n').count(), 9);
+    assert_eq!(text.matches("\r\n").count(), 11);
+    assert_eq!(text.matches('\n').count(), 11);
     let o = fx.export(&[
         "--customer",
         "kyowa-shoji.co.jp",
@@ -376,9 +395,16 @@ fn html_is_self_contained_and_escaped() {
 #[test]
 fn html_greys_the_quoted_lines_of_replies() {
     let fx = fixture_archive();
-    let html =
-        String::from_utf8(fx.export_ok(&["--customer", "kyowa-shoji.co.jp", "--format", "html"]))
-            .unwrap();
+    // Without the inline forward that mentions the customer: all it
+    // forwards is grey, banner and headers too.
+    let html = String::from_utf8(fx.export_ok(&[
+        "--customer",
+        "kyowa-shoji.co.jp",
+        "--format",
+        "html",
+        "--no-mentions",
+    ]))
+    .unwrap();
     let quoted: Vec<&str> = html
         .split("<span class=\"quoted\">")
         .skip(1)

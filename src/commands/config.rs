@@ -38,6 +38,8 @@ struct View {
     /// When response and waiting times count (`09:00-18:00 Mon-Fri, 16
     /// holidays`), `null`: always (wall-clock time).
     working_hours: Value<Option<String>>,
+    /// Names customers go by, by key as written (`{}` when none).
+    customer_names: Value<std::collections::BTreeMap<String, Vec<String>>>,
     /// Consequences worth knowing (no internal domains, ...).
     notes: Vec<String>,
 }
@@ -63,6 +65,19 @@ pub fn notes(c: &Config) -> Vec<String> {
         notes.push(format!(
             "shared_address {shared} is not at an internal domain (it is staff all the same)"
         ));
+    }
+    let classifier = crate::customers::Classifier::new(c);
+    for (key, _) in &c.customer_names.value {
+        let staff = if key.contains('@') {
+            classifier.is_internal(key)
+        } else {
+            classifier.is_internal(&format!("staff@{key}"))
+        };
+        if staff {
+            notes.push(format!(
+                "customer_names names {key}, which is staff, not a customer (ignored)"
+            ));
+        }
     }
     notes
 }
@@ -100,6 +115,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<i32> {
         working_hours: Value {
             value: c.working_hours.value.as_ref().map(|w| w.describe()),
             source: c.working_hours.source.clone(),
+        },
+        customer_names: Value {
+            value: c.customer_names.value.iter().cloned().collect(),
+            source: c.customer_names.source.clone(),
         },
         notes: notes(&c),
     };
@@ -215,6 +234,16 @@ fn write_text(out: &mut impl Write, v: &View) -> Result<()> {
             out,
             "# working_hours is not set: response and waiting times are wall-clock  # default"
         )?,
+    }
+    if !v.customer_names.value.is_empty() {
+        writeln!(
+            out,
+            "[customer_names]  # {}",
+            sanitize(&v.customer_names.source.to_string())
+        )?;
+        for (key, names) in &v.customer_names.value {
+            writeln!(out, "{:?} = {}", sanitize(key), sanitize(&toml_list(names)))?;
+        }
     }
     for n in &v.notes {
         writeln!(out, "# note: {}", sanitize(n))?;

@@ -25,6 +25,8 @@ pub struct CustomerView {
     pub key: String,
     pub kind: KeyKind,
     pub name: String,
+    /// The organisation most of its mail signs with, `null` when none does.
+    pub organisation: Option<String>,
     pub messages: usize,
     pub inbound: usize,
     pub outbound: usize,
@@ -42,6 +44,7 @@ impl CustomerView {
             key: s.key.clone(),
             kind: s.kind,
             name: s.name.clone(),
+            organisation: s.organisation.clone(),
             messages: s.messages,
             inbound: s.inbound,
             outbound: s.outbound,
@@ -77,6 +80,16 @@ struct Person {
     count: usize,
 }
 
+/// Internal mail that mentions the customer.
+#[derive(Debug, Serialize)]
+struct Mention {
+    message_id: String,
+    thread: String,
+    date: String,
+    from: crate::store::AddressView,
+    subject: String,
+}
+
 #[derive(Debug, Serialize)]
 struct Month {
     month: String,
@@ -91,6 +104,11 @@ struct DetailView {
     addresses: Vec<AddressCount>,
     people: Vec<Person>,
     months: Vec<Month>,
+    /// The names internal mail was searched for.
+    mentioned_as: Vec<String>,
+    /// The internal mail (visit and phone reports) with one of them, newest
+    /// first.
+    mentions: Vec<Mention>,
 }
 
 pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
@@ -101,7 +119,15 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
     // With a query, the matching rows; the scan itself needs only the store.
     let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
     if let Some(key) = &args.show {
-        return show(&store, &classifier, key, only.as_ref(), format, args.utc);
+        return show(
+            &archive,
+            &store,
+            &classifier,
+            key,
+            only.as_ref(),
+            format,
+            args.utc,
+        );
     }
     let mut list = customers::summaries(&store, &classifier, only.as_ref())?;
     sort(&mut list, args.sort);
@@ -258,6 +284,7 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
 }
 
 fn show(
+    archive: &crate::archive::Archive,
     store: &Store,
     classifier: &Classifier,
     input: &str,
@@ -296,7 +323,22 @@ fn show(
         eprintln!("kura: no customer {}", sanitize(&key));
         return Ok(1);
     };
-    let view = detail_view(&d, utc);
+    let mut view = detail_view(&d, utc);
+    for hit in super::mentions(archive, classifier, &d.summary.mentioned_as)?
+        .iter()
+        .rev()
+        .filter(|h| only.is_none_or(|o| o.contains(&h.id)))
+    {
+        if let Some(m) = store.message_view(hit.id, utc)? {
+            view.mentions.push(Mention {
+                message_id: m.message_id,
+                thread: m.thread,
+                date: m.date,
+                from: m.from,
+                subject: m.subject,
+            });
+        }
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         ListFormat::Json | ListFormat::Jsonl => {
@@ -334,14 +376,22 @@ fn detail_view(d: &CustomerDetail, utc: bool) -> DetailView {
             .into_iter()
             .map(|(month, messages)| Month { month, messages })
             .collect(),
+        mentioned_as: d.summary.mentioned_as.clone(),
+        mentions: Vec::new(),
     }
 }
+
+/// Mentions listed by the text and table formats (JSON lists all).
+const MENTIONS_SHOWN: usize = 10;
 
 fn write_detail(out: &mut impl Write, v: &DetailView, table: bool) -> Result<()> {
     let c = &v.customer;
     let date = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".into());
     writeln!(out, "customer:      {}", sanitize(&c.key))?;
     writeln!(out, "name:          {}", sanitize(&c.name))?;
+    if let Some(org) = c.organisation.as_ref().filter(|o| **o != c.name) {
+        writeln!(out, "signs as:      {}", sanitize(org))?;
+    }
     writeln!(
         out,
         "messages:      {} in {} threads",
@@ -409,6 +459,40 @@ fn write_detail(out: &mut impl Write, v: &DetailView, table: bool) -> Result<()>
             })
             .collect(),
     )?;
+    if !v.mentioned_as.is_empty() {
+        let names: Vec<String> = v.mentioned_as.iter().map(|n| sanitize(n)).collect();
+        let n = v.mentions.len();
+        let shown = n.min(MENTIONS_SHOWN);
+        let more = if shown < n {
+            format!(" (the latest {shown}; --format json lists all)")
+        } else {
+            String::new()
+        };
+        section(
+            out,
+            &format!(
+                "mentioned in internal mail as {}: {n} message{}{more}",
+                names.join(", "),
+                if n == 1 { "" } else { "s" },
+            ),
+            ["date", "from", "subject"],
+            v.mentions[..shown]
+                .iter()
+                .map(|m| {
+                    let from = if m.from.name.is_empty() {
+                        &m.from.address
+                    } else {
+                        &m.from.name
+                    };
+                    [
+                        m.date.get(..10).unwrap_or(&m.date).to_string(),
+                        sanitize(from),
+                        truncate_columns(&sanitize(&m.subject), 60),
+                    ]
+                })
+                .collect(),
+        )?;
+    }
     section(
         out,
         "months",

@@ -3,7 +3,7 @@
 
 use crate::archive::ExitError;
 use crate::cli::{AuditArgs, ExportArgs, ExportFormat, Format, GlobalArgs};
-use crate::customers::Classifier;
+use crate::customers::{self, Classifier};
 use crate::export::{self, AuditEntry, Options};
 use crate::output::{self, sanitize};
 use crate::store::Store;
@@ -35,7 +35,19 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         crate::query::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
             .map_err(|e| usage(format!("{e:#}")))?;
     let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
-    let mut items = export::history(&store, &classifier, &key)?;
+    // The internal mail that mentions the customer by the names it goes by.
+    let mentions: Vec<i64> = if args.no_mentions {
+        Vec::new()
+    } else {
+        let names = customers::detail(&store, &classifier, &key, None)?
+            .map(|d| d.summary.mentioned_as)
+            .unwrap_or_default();
+        super::mentions(&archive, &classifier, &names)?
+            .iter()
+            .map(|h| h.id)
+            .collect()
+    };
+    let mut items = export::history(&store, &classifier, &key, &mentions)?;
     items.retain(|it| {
         only.as_ref().is_none_or(|o| o.contains(&it.row))
             && start.is_none_or(|s| it.date >= s)

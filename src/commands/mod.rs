@@ -51,6 +51,21 @@ pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Sea
     })
 }
 
+/// The rows of the internal mail that mentions a customer by `names`
+/// ([`crate::query::Query::mentioning`]), oldest first.
+pub fn mentions(
+    archive: &Archive,
+    classifier: &Classifier,
+    names: &[String],
+) -> Result<Vec<crate::query::exec::Hit>> {
+    let Some(q) = crate::query::Query::mentioning(names) else {
+        return Ok(Vec::new());
+    };
+    Searcher::open(archive)?
+        .with_classifier(classifier.clone())
+        .search(&q, crate::query::exec::Order::Oldest, 0, None)
+}
+
 /// The store, and the rows of the messages matching `query` (`None` when no
 /// query was given: every message). For commands that work on the store but
 /// take a query to narrow what they look at.

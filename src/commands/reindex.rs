@@ -83,6 +83,9 @@ struct Refresh {
     message_id: Option<String>,
     /// The ids of References and In-Reply-To, read otherwise than recorded.
     references: Option<(Vec<String>, Vec<String>)>,
+    /// The organisation its signature names, when another was recorded (or
+    /// none: an earlier version did not read signatures).
+    organisation: Option<Option<String>>,
 }
 
 impl Refresh {
@@ -120,6 +123,8 @@ impl Refresh {
         .then(|| (parsed.references.clone(), parsed.in_reply_to.clone()));
         let attachments =
             (store.recorded_attachments(id)? != parsed.attachments).then_some(parsed.attachments);
+        let organisation = (store.recorded_organisation(id)? != parsed.organisation)
+            .then_some(parsed.organisation);
         let recorded = store.recorded_mailboxes(id)?;
         let now = [
             parsed.from.into_iter().collect(),
@@ -138,8 +143,10 @@ impl Refresh {
             content_hash,
             message_id,
             references,
+            organisation,
         };
         Ok((refresh.attachments.is_some()
+            || refresh.organisation.is_some()
             || refresh.message_id.is_some()
             || refresh.references.is_some()
             || refresh.mailboxes.is_some()
@@ -166,6 +173,9 @@ impl Refresh {
         if let Some(hash) = &self.content_hash {
             store.replace_content_hash(self.id, hash)?;
         }
+        if let Some(org) = &self.organisation {
+            store.replace_organisation(self.id, org.as_deref())?;
+        }
         match &self.message_id {
             Some(id) => store.name_by_message_id(self.id, id),
             None => Ok(false),
@@ -188,6 +198,8 @@ pub struct ReindexSummary {
     pub dates_updated: u64,
     /// The same for the ids of References and In-Reply-To.
     pub references_updated: u64,
+    /// The same for the organisation its signature names.
+    pub signatures_updated: u64,
     /// Messages named by a synthetic id because an earlier version did not
     /// read their Message-ID: named by it now (unless another message has
     /// it).
@@ -281,6 +293,7 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
         subjects_updated: changed.iter().filter(|r| r.subject_changed).count() as u64,
         dates_updated: changed.iter().filter(|r| r.date_changed).count() as u64,
         references_updated: changed.iter().filter(|r| r.references.is_some()).count() as u64,
+        signatures_updated: changed.iter().filter(|r| r.organisation.is_some()).count() as u64,
         ids_updated: 0,
         failed: failed.into_iter().map(|(_, e)| e).collect(),
     };
@@ -350,7 +363,7 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     }
     if !global.quiet || !summary.failed.is_empty() {
         eprintln!(
-            "reindex: {} messages indexed{}{}{}{}{}{}{}{}, {:.1} s",
+            "reindex: {} messages indexed{}{}{}{}{}{}{}{}{}, {:.1} s",
             summary.indexed,
             brought_up_to_date("Message-IDs", summary.ids_updated),
             brought_up_to_date("references", summary.references_updated),
@@ -359,6 +372,7 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
             brought_up_to_date("addresses", summary.addresses_updated),
             brought_up_to_date("subjects", summary.subjects_updated),
             brought_up_to_date("dates", summary.dates_updated),
+            brought_up_to_date("signatures", summary.signatures_updated),
             if summary.failed.is_empty() {
                 String::new()
             } else {

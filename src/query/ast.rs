@@ -71,6 +71,28 @@ pub enum Query {
 }
 
 impl Query {
+    /// Internal mail (`is:internal`) with any of `names` in it as a phrase:
+    /// the visit and phone reports that mention a customer by its names
+    /// ([`crate::customers::CustomerSummary::mentioned_as`]). `None` without
+    /// a name.
+    pub fn mentioning(names: &[String]) -> Option<Query> {
+        let phrases: Vec<Query> = names
+            .iter()
+            .filter(|n| n.chars().any(char::is_alphanumeric))
+            .map(|n| Query::Phrase {
+                field: Field::Any,
+                text: n.clone(),
+            })
+            .collect();
+        if phrases.is_empty() {
+            return None;
+        }
+        Some(Query::And(vec![
+            Query::Direction(Direction::Internal),
+            Query::Or(phrases),
+        ]))
+    }
+
     /// Whether an `is:` term is in the query (it needs the configuration).
     pub fn has_direction(&self) -> bool {
         match self {
