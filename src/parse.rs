@@ -64,6 +64,10 @@ pub struct Attachment {
 pub enum DateSource {
     /// The Date: header.
     Header,
+    /// The Date: header written without a zone, read in the local zone of
+    /// the import (no Received: date to place it by): another zone would
+    /// read another instant, so a reindex keeps the one recorded.
+    LocalHeader,
     /// The newest Received: header (Date missing or absurd).
     Received,
     /// When the mail was filed: its mbox `From ` line's date, else the file's
@@ -78,6 +82,7 @@ impl DateSource {
     pub fn from_name(name: &str) -> Option<DateSource> {
         [
             DateSource::Header,
+            DateSource::LocalHeader,
             DateSource::Received,
             DateSource::FileTime,
             DateSource::Unknown,
@@ -89,6 +94,7 @@ impl DateSource {
     pub fn as_str(self) -> &'static str {
         match self {
             DateSource::Header => "date",
+            DateSource::LocalHeader => "date-local",
             DateSource::Received => "received",
             DateSource::FileTime => "file",
             DateSource::Unknown => "unknown",
@@ -840,12 +846,18 @@ fn message_date(
             .max()
     };
     let header = match written {
-        Some(WrittenDate::Instant(t)) => Some(t),
-        Some(WrittenDate::Wall(wall)) => zoneless_instant(wall, newest_received(), Zone::Local),
+        Some(WrittenDate::Instant(t)) => Some((t, DateSource::Header)),
+        Some(WrittenDate::Wall(wall)) => {
+            let received = newest_received();
+            zoneless_instant(wall, received, Zone::Local).map(|t| match received {
+                Some(_) => (t, DateSource::Header),
+                None => (t, DateSource::LocalHeader),
+            })
+        }
         None => None,
     };
-    if let Some(t) = header.filter(|&t| sane(t)) {
-        return (t, DateSource::Header);
+    if let Some(h) = header.filter(|&(t, _)| sane(t)) {
+        return h;
     }
     if let Some(t) = newest_received() {
         return (t, DateSource::Received);
@@ -2511,6 +2523,23 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         )
         .unwrap();
         assert_eq!((q.date, q.date_source), (1_617_235_200, DateSource::Header));
+    }
+
+    #[test]
+    fn a_zoneless_date_without_a_receipt_is_recorded_as_read_in_the_local_zone() {
+        let p = kura_parse("Date: 2024/01/15 10:00:00\nFrom: a@example.jp\n\nbody\n").unwrap();
+        assert_eq!(p.date_source, DateSource::LocalHeader);
+        assert_eq!(
+            DateSource::from_name("date-local"),
+            Some(DateSource::LocalHeader)
+        );
+        // Placed by its receipt, it is another zone's reading no more.
+        let p = kura_parse(
+            "Received: from a by b; Mon, 15 Jan 2024 10:05:00 +0900\n\
+             Date: 2024/01/15 10:00:00\nFrom: a@example.jp\n\nbody\n",
+        )
+        .unwrap();
+        assert_eq!(p.date_source, DateSource::Header);
     }
 
     /// Shift_JIS words whose bytes are all 0x80 to 0x9F or ASCII (`東京` is

@@ -9,7 +9,7 @@
 
 use crate::archive::Archive;
 use crate::pack::PackRef;
-use crate::parse::{Attachment, Mailbox, ParsedMessage};
+use crate::parse::{Attachment, DateSource, Mailbox, ParsedMessage};
 use anyhow::{Context, Result, bail};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ToSql, params};
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS messages (
     message_id    TEXT NOT NULL UNIQUE,     -- without <>
     synthetic_id  INTEGER NOT NULL,         -- 1: the mail had no Message-ID
     date          INTEGER NOT NULL,         -- unix seconds
-    date_source   TEXT NOT NULL,            -- date | received | file | unknown
+    date_source   TEXT NOT NULL,            -- date | date-local | received | file | unknown
     from_name     TEXT NOT NULL,
     from_addr     TEXT NOT NULL,
     subject       TEXT NOT NULL,
@@ -238,6 +238,9 @@ pub struct StoredMessage {
     pub raw_hash: Vec<u8>,
     /// The import batch that stored it.
     pub batch: i64,
+    /// The date is a Date: without a zone, read in the local zone of the
+    /// import that stored it ([`DateSource::LocalHeader`]).
+    pub local_date: bool,
 }
 
 /// What the store recorded of a message's headers that a reindex compares
@@ -646,7 +649,8 @@ impl Store {
     /// Every message row, by id.
     pub fn stored_messages(&self) -> Result<Vec<StoredMessage>> {
         let mut q = self.conn.prepare(
-            "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash, batch FROM messages ORDER BY id",
+            "SELECT id, pack, pack_offset, pack_len, size, date, raw_hash, batch, date_source
+             FROM messages ORDER BY id",
         )?;
         let rows = q
             .query_map([], |r| {
@@ -657,6 +661,7 @@ impl Store {
                     date: r.get(5)?,
                     raw_hash: r.get(6)?,
                     batch: r.get(7)?,
+                    local_date: r.get_ref(8)?.as_str()? == DateSource::LocalHeader.as_str(),
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -51,13 +51,18 @@ fn reparse_original(
         .with_context(|| format!("message {}", m.id))?;
     // The store's date stands in for the file time: a date the original does
     // not name came from where the message was filed, and stays.
-    let parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
+    let mut parsed = parse::parse_message(&raw, Some(m.date)).map_err(|e| {
         anyhow::anyhow!(
             "the original of message {} no longer parses: {}",
             m.id,
             e.reason
         )
     })?;
+    // A Date without a zone that the import read in its local zone keeps
+    // that reading: this process's zone may be another.
+    if m.local_date && parsed.date_source == DateSource::LocalHeader {
+        parsed.date = m.date;
+    }
     let mut doc = index::document(fields, &parsed);
     index::set_id(&mut doc, fields, m.id);
     Ok((doc, parsed))
@@ -97,10 +102,11 @@ impl Refresh {
         let subject_changed = recorded.subject != parsed.subject;
         // A date the headers give (Date:, else Received:) replaces what was
         // recorded; one they do not give was the recorded date (the file
-        // time) and stays as recorded, with where it came from.
+        // time) and stays as recorded, with where it came from (as does a
+        // zone-less one read in the import's zone: `reparse_original`).
         let date_changed = matches!(
             parsed.date_source,
-            DateSource::Header | DateSource::Received
+            DateSource::Header | DateSource::LocalHeader | DateSource::Received
         ) && (recorded.date, recorded.date_source.as_str())
             != (parsed.date, parsed.date_source.as_str());
         let headers = (subject_changed || date_changed).then(|| {
