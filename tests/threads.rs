@@ -623,6 +623,39 @@ fn reindex_threads_as_the_last_import_did() {
 }
 
 #[test]
+fn no_subject_threading_refuses_a_window() {
+    // A window without the fallback it is the window of means nothing: the
+    // combination is a usage error, not a window quietly ignored.
+    let tmp = tempfile::tempdir().unwrap();
+    let md = maildir_with(
+        tmp.path().join("md"),
+        &[(
+            "0",
+            &shared_mail(
+                "q@kaiyo.example",
+                "Mon, 1 Apr 2024 10:00:00 +0900",
+                "sato@kaiyo.example",
+                "eigyo@minato-shokai.co.jp",
+                "",
+                "見積のお願い",
+                "",
+            ),
+        )],
+    );
+    let a = tmp.path().join("a");
+    let flags = ["--no-subject-threading", "--subject-window", "7"];
+    let o = run(kura(&a).arg("import").args(flags).arg(&md));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    assert!(!a.join("kura.sqlite").exists());
+
+    import(&a, &[&md]);
+    let o = run(kura(&a).arg("reindex").args(flags));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
+#[test]
 fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_received() {
     // Two customers' conversations, as an earlier version left them in one
     // thread (and without the references of the second's answer). The first references a mail never received (a ghost): a reply
