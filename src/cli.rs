@@ -250,11 +250,11 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct ThreadingArgs {
     /// Do not join reference-less replies to threads by subject.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "subject_window")]
     pub no_subject_threading: bool,
     /// Join reference-less replies to threads by subject within this window,
     /// in days [default: 30; reindex: the last import's].
-    #[arg(long, value_name = "DAYS")]
+    #[arg(long, value_name = "DAYS", conflicts_with = "no_subject_threading")]
     pub subject_window: Option<u32>,
 }
 
