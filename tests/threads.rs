@@ -655,6 +655,147 @@ fn no_subject_threading_refuses_a_window() {
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
 
+/// A question to the shared address and, a day later, staff's answer with
+/// its subject but no references: apart within a window of 0 days, one
+/// thread within the default 30.
+fn question_and_late_answer(shared: &str) -> [String; 2] {
+    [
+        shared_mail(
+            "q@kaiyo.example",
+            "Mon, 1 Apr 2024 10:00:00 +0900",
+            "sato@kaiyo.example",
+            shared,
+            "",
+            "見積のお願い",
+            "",
+        ),
+        shared_mail(
+            "a@minato-shokai.co.jp",
+            "Tue, 2 Apr 2024 10:00:00 +0900",
+            "yamada@minato-shokai.co.jp",
+            "sato@kaiyo.example",
+            shared,
+            "Re: 見積のお願い",
+            "",
+        ),
+    ]
+}
+
+#[test]
+fn subject_threading_turns_the_fallback_back_on_with_the_window_used_before() {
+    // The window is kept while the fallback is off, by a reindex or an
+    // import: --subject-threading turns it back on with that window, not
+    // the default one.
+    let shared = "eigyo@minato-shokai.co.jp";
+    let tmp = tempfile::tempdir().unwrap();
+    let [question, answer] = question_and_late_answer(shared);
+    let md = maildir_with(tmp.path().join("md"), &[("0", &question), ("1", &answer)]);
+    let a = tmp.path().join("a");
+    let threads = || partition_of(&kura_partition_by_id(&a)).len();
+    let kura_ok = |args: &[&str], path: Option<&Path>| {
+        let o = run(kura(&a).args(args).args(path));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    };
+
+    kura_ok(&["import", "--subject-window", "0"], Some(&md));
+    assert_eq!(threads(), 2);
+    kura_ok(&["reindex", "--no-subject-threading"], None);
+    assert_eq!(threads(), 2);
+    kura_ok(&["reindex", "--subject-threading"], None);
+    assert_eq!(threads(), 2, "the window of 0 days, not the default");
+    kura_ok(&["reindex"], None);
+    assert_eq!(threads(), 2);
+    kura_ok(
+        &["reindex", "--subject-threading", "--subject-window", "1"],
+        None,
+    );
+    assert_eq!(threads(), 1);
+
+    // An import that turns the fallback off keeps the window of 1 day.
+    let other = maildir_with(
+        tmp.path().join("other"),
+        &[(
+            "2",
+            &shared_mail(
+                "n@kaiyo.example",
+                "Wed, 3 Apr 2024 10:00:00 +0900",
+                "sato@kaiyo.example",
+                shared,
+                "",
+                "別件",
+                "",
+            ),
+        )],
+    );
+    kura_ok(&["import", "--no-subject-threading"], Some(&other));
+    kura_ok(&["reindex"], None);
+    assert_eq!(threads(), 3);
+    kura_ok(&["reindex", "--subject-threading"], None);
+    assert_eq!(threads(), 2);
+
+    // An import given --subject-threading threads by the archive's window
+    // (a plain one, by the default).
+    kura_ok(&["reindex", "--subject-window", "0"], None);
+    kura_ok(&["reindex", "--no-subject-threading"], None);
+    assert_eq!(threads(), 3);
+    let follow_up = maildir_with(
+        tmp.path().join("follow-up"),
+        &[(
+            "3",
+            &shared_mail(
+                "f@minato-shokai.co.jp",
+                "Thu, 4 Apr 2024 10:00:00 +0900",
+                "yamada@minato-shokai.co.jp",
+                "sato@kaiyo.example",
+                shared,
+                "Re: 見積のお願い",
+                "",
+            ),
+        )],
+    );
+    kura_ok(&["import", "--subject-threading"], Some(&follow_up));
+    assert_eq!(threads(), 4);
+    kura_ok(&["reindex"], None);
+    assert_eq!(threads(), 4);
+}
+
+#[test]
+fn subject_threading_reads_what_earlier_versions_recorded() {
+    // An earlier version recorded `off` alone (the window lost: the
+    // default one), or the window alone (kept when the fallback is then
+    // turned off).
+    let tmp = tempfile::tempdir().unwrap();
+    let [question, answer] = question_and_late_answer("eigyo@minato-shokai.co.jp");
+    let md = maildir_with(tmp.path().join("md"), &[("0", &question), ("1", &answer)]);
+    let a = tmp.path().join("a");
+    import(&a, &[&md]);
+    let threads = || partition_of(&kura_partition_by_id(&a)).len();
+    let reindex_with = |args: &[&str]| {
+        let o = run(kura(&a).arg("reindex").args(args));
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        threads()
+    };
+    let recorded = |value: &str| {
+        let conn = rusqlite::Connection::open(a.join("kura.sqlite")).unwrap();
+        conn.execute("DELETE FROM meta WHERE key = 'subject_window'", [])
+            .unwrap();
+        conn.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'subject_threading'",
+            [value],
+        )
+        .unwrap();
+    };
+
+    recorded("0");
+    assert_eq!(reindex_with(&[]), 2);
+    assert_eq!(reindex_with(&["--no-subject-threading"]), 2);
+    assert_eq!(reindex_with(&["--subject-threading"]), 2);
+
+    recorded("off");
+    assert_eq!(reindex_with(&[]), 2);
+    assert_eq!(reindex_with(&["--subject-threading"]), 1);
+}
+
 #[test]
 fn reindex_splits_what_an_earlier_version_merged_and_keeps_the_ids_never_received() {
     // Two customers' conversations, as an earlier version left them in one
