@@ -819,7 +819,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__import)
-            opts="-j -v -q -h -V --wait --no-subject-threading --subject-window --jobs --batch-size --verbose --json --archive --quiet --config --help --version"
+            opts="-j -v -q -h -V --wait --no-subject-threading --subject-threading --subject-window --jobs --batch-size --verbose --json --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -921,7 +921,7 @@ _kura() {
             return 0
             ;;
         kura__subcmd__reindex)
-            opts="-q -h -V --wait --no-subject-threading --subject-window --archive --quiet --config --help --version"
+            opts="-q -h -V --wait --no-subject-threading --subject-threading --subject-window --archive --quiet --config --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ complete -c kura -n "__fish_kura_using_subcommand import" -l archive -d 'The arc
 complete -c kura -n "__fish_kura_using_subcommand import" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand import" -l wait -d 'Wait for a running import to finish instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand import" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
+complete -c kura -n "__fish_kura_using_subcommand import" -l subject-threading -d 'Join reference-less replies to threads by subject within the archive\'s last window, which it keeps while --no-subject-threading has this off'
 complete -c kura -n "__fish_kura_using_subcommand import" -s v -l verbose -d 'List the files that were not taken for mail, and why; say how long threading took'
 complete -c kura -n "__fish_kura_using_subcommand import" -l json -d 'Print the summary as JSON on stdout'
 complete -c kura -n "__fish_kura_using_subcommand import" -s q -l quiet -d 'Print nothing but errors (for cron)'
@@ -172,6 +173,7 @@ complete -c kura -n "__fish_kura_using_subcommand reindex" -l archive -d 'The ar
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l wait -d 'Wait for a running import instead of exiting with status 75'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l no-subject-threading -d 'Do not join reference-less replies to threads by subject'
+complete -c kura -n "__fish_kura_using_subcommand reindex" -l subject-threading -d 'Join reference-less replies to threads by subject within the archive\'s last window, which it keeps while --no-subject-threading has this off'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s h -l help -d 'Print help'
 complete -c kura -n "__fish_kura_using_subcommand reindex" -s V -l version -d 'Print version'

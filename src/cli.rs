@@ -250,8 +250,12 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct ThreadingArgs {
     /// Do not join reference-less replies to threads by subject.
-    #[arg(long, conflicts_with = "subject_window")]
+    #[arg(long, conflicts_with_all = ["subject_window", "subject_threading"])]
     pub no_subject_threading: bool,
+    /// Join reference-less replies to threads by subject within the archive's
+    /// last window, which it keeps while --no-subject-threading has this off.
+    #[arg(long, conflicts_with = "no_subject_threading")]
+    pub subject_threading: bool,
     /// Join reference-less replies to threads by subject within this window,
     /// in days [default: 30; reindex: the last import's].
     #[arg(long, value_name = "DAYS", conflicts_with = "no_subject_threading")]
@@ -260,9 +264,14 @@ pub struct ThreadingArgs {
 
 impl ThreadingArgs {
     /// The options these flags give, and `otherwise`'s where they say
-    /// nothing.
-    pub fn options(&self, otherwise: ThreadOptions) -> ThreadOptions {
-        match (self.no_subject_threading, self.subject_window) {
+    /// nothing; `--subject-threading` alone takes the window of `archive`'s
+    /// (the options the archive recorded, read only then).
+    pub fn options(
+        &self,
+        otherwise: ThreadOptions,
+        archive: impl FnOnce() -> anyhow::Result<ThreadOptions>,
+    ) -> anyhow::Result<ThreadOptions> {
+        Ok(match (self.no_subject_threading, self.subject_window) {
             (true, _) => ThreadOptions {
                 subject_fallback: false,
                 ..otherwise
@@ -271,8 +280,12 @@ impl ThreadingArgs {
                 subject_fallback: true,
                 window: i64::from(days) * 86_400,
             },
+            (false, None) if self.subject_threading => ThreadOptions {
+                subject_fallback: true,
+                window: archive()?.window,
+            },
             (false, None) => otherwise,
-        }
+        })
     }
 }
 

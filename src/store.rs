@@ -728,23 +728,29 @@ impl Store {
     }
 
     /// Records `opts` as how the archive is threaded (by the last import,
-    /// or by a reindex told otherwise).
+    /// or by a reindex told otherwise). The fallback off keeps the window
+    /// recorded before, for `--subject-threading` to turn it back on with.
     pub fn record_thread_options(&self, opts: ThreadOptions) -> Result<()> {
-        let value = match opts.subject_fallback {
-            true => opts.window.to_string(),
-            false => "off".to_string(),
+        let (value, window) = match opts.subject_fallback {
+            true => (opts.window.to_string(), opts.window),
+            false => ("off".to_string(), self.recorded_thread_options()?.window),
         };
+        self.set_meta(SUBJECT_WINDOW, &window.to_string())?;
         self.set_meta(SUBJECT_THREADING, &value)
     }
 
     /// The options [`Store::record_thread_options`] recorded; the defaults
-    /// when none were (an archive an earlier version wrote).
+    /// when none were (an archive an earlier version wrote), and the
+    /// default window with an `off` an earlier version recorded.
     pub fn recorded_thread_options(&self) -> Result<ThreadOptions> {
         let default = ThreadOptions::default();
         Ok(match self.meta(SUBJECT_THREADING)?.as_deref() {
             Some("off") => ThreadOptions {
                 subject_fallback: false,
-                ..default
+                window: self
+                    .meta(SUBJECT_WINDOW)?
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or(default.window),
             },
             Some(window) => ThreadOptions {
                 window: window.parse().unwrap_or(default.window),
@@ -882,6 +888,11 @@ const THREAD_HIGH: &str = "thread_high";
 /// `meta` key: how the last import threaded by subject: `off`, or the
 /// window in seconds ([`Store::record_thread_options`]).
 const SUBJECT_THREADING: &str = "subject_threading";
+
+/// `meta` key: the window in seconds, kept while `subject_threading` is
+/// `off` (a key of its own: earlier versions read anything but `off` there
+/// as a window, and a window they cannot read as the default one, on).
+const SUBJECT_WINDOW: &str = "subject_window";
 
 impl Default for ThreadOptions {
     fn default() -> Self {

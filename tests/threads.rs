@@ -653,6 +653,10 @@ fn no_subject_threading_refuses_a_window() {
     let o = run(kura(&a).arg("reindex").args(flags));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    // Nor is the fallback both on and off.
+    let o = run(kura(&a).args(["reindex", "--subject-threading", "--no-subject-threading"]));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
 
 /// A question to the shared address and, a day later, staff's answer with

@@ -2,7 +2,7 @@
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::import::{self, ImportOptions};
-use crate::store::ThreadOptions;
+use crate::store::{Store, ThreadOptions};
 use anyhow::Result;
 use std::io::IsTerminal;
 
@@ -14,7 +14,15 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
     let opts = ImportOptions {
         paths: args.paths.clone(),
         wait: args.wait,
-        threads: args.threading.options(ThreadOptions::default()),
+        // The defaults unless told otherwise; `--subject-threading`, the
+        // window the archive last used (read before the import locks it:
+        // an import finishing meanwhile may record another).
+        threads: args
+            .threading
+            .options(ThreadOptions::default(), || match archive.exists() {
+                true => Store::open_ro(&archive)?.recorded_thread_options(),
+                false => Ok(ThreadOptions::default()),
+            })?,
         batch_size: args.batch_size.max(1),
         progress: !global.quiet && std::io::stderr().is_terminal(),
         jobs: args.jobs,

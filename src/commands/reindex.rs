@@ -362,7 +362,8 @@ pub fn run(global: &GlobalArgs, args: &ReindexArgs) -> Result<i32> {
     let started = Instant::now();
     let summary = rebuild(&archive, &store, progress)?;
     // As the archive is threaded, unless told otherwise (then from now on).
-    let opts = args.threading.options(store.recorded_thread_options()?);
+    let recorded = store.recorded_thread_options()?;
+    let opts = args.threading.options(recorded, || Ok(recorded))?;
     let threads = rethread(&store, opts).context("cannot group the messages into threads anew")?;
     for f in &summary.failed {
         eprintln!("kura: {}", crate::output::sanitize(f));
