@@ -697,6 +697,13 @@ fn boolean_combinations_are_set_operations() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let got: Ids = stdout(&o).lines().map(str::to_string).collect();
     assert_eq!(got, minus(&mitsumori, &mitsumorisho));
+    // A full-width minus, as a Japanese input method types it, excludes
+    // too; not an option's dash, it needs no `--`.
+    assert_eq!(hits(&a, "見積 －見積書"), minus(&mitsumori, &mitsumorisho));
+    let o = kura_run(&a, &["search", "--format", "ids", "－見積書", "見積"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got: Ids = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(got, minus(&mitsumori, &mitsumorisho));
 }
 
 #[test]

@@ -1283,6 +1283,62 @@ mod tests {
         assert!(err("from：").message.contains("needs a value"));
     }
 
+    /// A Japanese input method types `－` (U+FF0D) for `-`: before a word,
+    /// a phrase, a field or a group it excludes as `-` does; inside a word,
+    /// in a field's value or standing alone (`見積 － 請求書`, a separator
+    /// in a pasted subject) it is text.
+    #[test]
+    fn a_full_width_minus_excludes_as_minus_does() {
+        assert_eq!(ok("見積 －請求書"), ok("見積 -請求書"));
+        assert_eq!(ok("見積　－請求書"), ok("見積 -請求書"));
+        assert_eq!(ok("－請求書"), ok("-請求書"));
+        assert_eq!(ok("見積 －from:田中"), ok("見積 -from:田中"));
+        assert_eq!(ok("見積 －ｆｒｏｍ：田中"), ok("見積 -from:田中"));
+        assert_eq!(ok("見積 －「御見積書」"), ok("見積 -「御見積書」"));
+        assert_eq!(ok("見積 －\"御見積書\""), ok("見積 -\"御見積書\""));
+        assert_eq!(
+            ok("見積 －(請求書 OR 納品書)"),
+            ok("見積 -(請求書 OR 納品書)")
+        );
+        assert_eq!(ok("見積 NOT －請求書"), ok("見積 NOT -請求書"));
+        assert_eq!(ok("－－請求書"), w("請求書"));
+        assert_eq!(ok("見積 －OR"), ok("見積 -OR"));
+        assert_eq!(ok("見積－請求書"), w("見積－請求書"));
+        assert_eq!(ok("from:－noreply"), t(Field::From, "－noreply"));
+        assert_eq!(ok("見積 － 請求書"), and(vec![w("見積"), w("請求書")]));
+        assert_eq!(ok("(見積 －)"), w("見積"));
+    }
+
+    /// `is:` and `has:` values typed in full width are those values.
+    #[test]
+    fn is_and_has_values_typed_full_width() {
+        assert_eq!(
+            ok("ｉｓ：ｉｎｔｅｒｎａｌ"),
+            Query::Direction(Direction::Internal)
+        );
+        assert_eq!(
+            ok("is:ｉｎｂｏｕｎｄ"),
+            Query::Direction(Direction::Inbound)
+        );
+        assert_eq!(
+            ok("is：ＯＵＴＢＯＵＮＤ"),
+            Query::Direction(Direction::Outbound)
+        );
+        assert_eq!(ok("has:ａｔｔａｃｈｍｅｎｔ"), Query::HasAttachment);
+        assert_eq!(ok("ｈａｓ：Ａｔｔａｃｈｍｅｎｔ"), Query::HasAttachment);
+        assert_eq!(ok("見積 －ｉｓ：ｉｎｔｅｒｎａｌ"), ok("見積 -is:internal"));
+        // Another value is an error, which quotes and marks it as typed.
+        let e = err("is:ｉｎｂｏｘ");
+        assert!(e.message.contains("'ｉｎｂｏｘ'"), "{}", e.message);
+        assert_eq!(err_span("is:ｉｎｂｏｘ").0, "ｉｎｂｏｘ");
+        let e = err("has:ａｔｔａｃｈｍｅｎｔｓ");
+        assert!(
+            e.message.contains("'ａｔｔａｃｈｍｅｎｔｓ'"),
+            "{}",
+            e.message
+        );
+    }
+
     #[test]
     fn dates_typed_full_width_are_dates() {
         assert_eq!(ok("date:２０２４－０３"), ok("date:2024-03"));
