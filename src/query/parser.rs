@@ -6,7 +6,9 @@
 //!   and `NOT` (upper case only) are operators, with precedence
 //!   `NOT` > `AND` > `OR`; parentheses group. Lower-case `and`/`or`/`not` are
 //!   ordinary words.
-//! - `-word`, `-field:x`, `-"phrase"` and `-(...)` negate.
+//! - `-word`, `-field:x`, `-"phrase"` and `-(...)` negate; so does a
+//!   full-width `－` typed by a Japanese input method (`見積 －請求書`). A
+//!   `－` inside a word or standing alone is text.
 //! - `"quoted phrases"` and `「かぎ括弧」` are phrases. The ideographic space
 //!   U+3000 separates words like an ASCII space.
 //! - Field prefixes (case-insensitive): `from:` `to:` `cc:` `subject:` `body:`
@@ -362,22 +364,20 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                 });
                 pos = end;
             }
+            // `－`, as a Japanese input method types `-`, excludes as `-`
+            // does; alone (`見積 － 請求書`, a separator in a pasted
+            // subject) it is text.
+            '-' | '－' if !was_value && followed_by_operand(input, pos + clen) => {
+                toks.push(tok(Kind::Minus, pos, pos + clen));
+                literal = true;
+                pos += clen;
+            }
             '-' if !was_value => {
-                let next = input.get(pos + clen..).and_then(|s| s.chars().next());
-                match next {
-                    Some(n) if !n.is_whitespace() && n != ')' => {
-                        toks.push(tok(Kind::Minus, pos, pos + clen));
-                        literal = true;
-                        pos += clen;
-                    }
-                    _ => {
-                        return Err(ParseError::new(
-                            "'-' must be directly followed by a word, a phrase or '(' to exclude",
-                            pos,
-                            pos + clen,
-                        ));
-                    }
-                }
+                return Err(ParseError::new(
+                    "'-' must be directly followed by a word, a phrase or '(' to exclude",
+                    pos,
+                    pos + clen,
+                ));
             }
             _ => {
                 let rest = input.get(pos..).unwrap_or("");
@@ -452,6 +452,15 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
         }
     }
     Ok(toks)
+}
+
+/// Whether a word, a phrase, a prefix or a group starts at byte `at` of
+/// `input` (not a space, `)` or the end): what a `-` there excludes.
+fn followed_by_operand(input: &str, at: usize) -> bool {
+    input
+        .get(at..)
+        .and_then(|s| s.chars().next())
+        .is_some_and(|n| !n.is_whitespace() && n != ')')
 }
 
 /// A known field's prefix typed with an input method's full-width forms
