@@ -15,7 +15,8 @@
 //!   `unquoted:` `quoted:` `attachment:` (text fields), `customer:` `domain:` `id:` `thread:` `tag:`
 //!   `has:attachment` `is:inbound|outbound|internal` `mimetype:` `date:`. A prefix applies to a word, to a
 //!   quoted phrase (`subject:"見積 依頼"`) and to a group
-//!   (`from:(tanaka OR suzuki)`).
+//!   (`from:(tanaka OR suzuki)`). A known prefix and the values of `is:`
+//!   and `has:` may be typed in full width (`ｉｓ：ｉｎｔｅｒｎａｌ`).
 //! - A word whose text before `:` is not purely ASCII letters (`10:30`,
 //!   `請求:`), that looks like a URL (`https://…`) or whose prefix is a
 //!   subject's reply/forward marker (`Re:見積`, `Fwd:`, `AW:`) is plain text;
@@ -475,16 +476,22 @@ fn wide_field_prefix(word: &str) -> Option<(String, usize)> {
     if colon == ':' && typed.is_ascii() {
         return None;
     }
-    let name = typed
-        .chars()
+    let name = ascii_letters(typed)?;
+    field_by_name(&name)?;
+    Some((name, at + colon.len_utf8()))
+}
+
+/// `text` in ASCII letters, an input method's full-width ones
+/// (`ｉｎｂｏｕｎｄ`, `ＦＲＯＭ`) read as theirs; `None` when it holds
+/// anything but letters.
+fn ascii_letters(text: &str) -> Option<String> {
+    text.chars()
         .map(|c| match c {
             'Ａ'..='Ｚ' | 'ａ'..='ｚ' => char::from_u32(u32::from(c) - 0xFEE0),
             c if c.is_ascii_alphabetic() => Some(c),
             _ => None,
         })
-        .collect::<Option<String>>()?;
-    field_by_name(&name)?;
-    Some((name, at + colon.len_utf8()))
+        .collect()
 }
 
 /// Reply and forward markers of subjects (`Re:`, `Fw:`, `Fwd:`, and the
@@ -748,8 +755,10 @@ impl<'a> Parser<'a> {
             Ctx::Thread => Query::Thread(text.to_string()),
             Ctx::Tag => Query::Tag(text.to_string()),
             Ctx::MimeType => Query::MimeType(text.to_lowercase()),
+            // Values typed in full width too (`ｉｓ：ｉｎｔｅｒｎａｌ`);
+            // an error quotes them as typed.
             Ctx::Has => {
-                if text.eq_ignore_ascii_case("attachment") {
+                if ascii_letters(text).is_some_and(|v| v.eq_ignore_ascii_case("attachment")) {
                     Query::HasAttachment
                 } else {
                     return Err(ParseError::new(
@@ -759,7 +768,9 @@ impl<'a> Parser<'a> {
                     ));
                 }
             }
-            Ctx::Is => match Direction::from_name(&text.to_ascii_lowercase()) {
+            Ctx::Is => match ascii_letters(text)
+                .and_then(|v| Direction::from_name(&v.to_ascii_lowercase()))
+            {
                 Some(d) => Query::Direction(d),
                 None => {
                     return Err(ParseError::new(
