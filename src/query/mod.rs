@@ -141,4 +141,16 @@ mod tests {
             r(Some("2024-03"), Some("2024-03")).unwrap()
         );
     }
+
+    /// A bad date typed in full width is quoted as typed.
+    #[test]
+    fn since_and_until_quote_a_full_width_date_as_typed() {
+        for (s, u, quoted) in [
+            (Some("２０２４－１３"), None, "'２０２４－１３'"),
+            (None, Some("２０２４／０２／３０"), "'２０２４／０２／３０'"),
+        ] {
+            let e = format!("{:#}", date_range(s, u, true).unwrap_err());
+            assert!(e.contains(quoted), "{s:?} {u:?}: {e}");
+        }
+    }
 }

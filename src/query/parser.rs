@@ -1372,6 +1372,52 @@ mod tests {
         assert_eq!(err_span("date:２０２４－１３").0, "２０２４－１３");
     }
 
+    /// An error about a date typed in full width quotes it as typed (not
+    /// as read in ASCII) and marks the part it is about.
+    #[test]
+    fn errors_about_full_width_dates_quote_them_as_typed() {
+        for (q, quoted, span) in [
+            ("date:２０２４－１３", "'２０２４－１３'", "２０２４－１３"),
+            ("date:２０２４／１３", "'２０２４／１３'", "２０２４／１３"),
+            (
+                "date:２０２４－１３〜２０２５",
+                "'２０２４－１３'",
+                "２０２４－１３",
+            ),
+            (
+                "date:2024〜２０２５－００",
+                "'２０２５－００'",
+                "２０２５－００",
+            ),
+            (
+                "date:２０２４－１３..",
+                "'２０２４－１３'",
+                "２０２４－１３",
+            ),
+            (
+                "date:２０２４－１－３２",
+                "'２０２４－１－３２'",
+                "２０２４－１－３２",
+            ),
+            (
+                "date:２０２４－０３ｘ",
+                "'２０２４－０３ｘ'",
+                "２０２４－０３ｘ",
+            ),
+            ("date:１２３４５ｙ", "'１２３４５ｙ'", "１２３４５ｙ"),
+            (
+                "date:２０２５〜２０２４",
+                "'２０２５〜２０２４'",
+                "２０２５〜２０２４",
+            ),
+            ("date:２０２４〜〜", "'２０２４〜〜'", "２０２４〜〜"),
+        ] {
+            let e = err(q);
+            assert!(e.message.contains(quoted), "{q}: {}", e.message);
+            assert_eq!(err_span(q).0, span, "{q}");
+        }
+    }
+
     /// The other separator `date:` takes, typed full-width.
     #[test]
     fn dates_with_full_width_slashes_are_dates() {
