@@ -792,30 +792,30 @@ impl<'a> Parser<'a> {
     // -----------------------------------------------------------------------
     // Dates
 
-    /// A `date:` value starting at byte `at` of the input.
-    fn date(&self, text: &str, at: usize) -> Result<(DateBound, DateBound), ParseError> {
-        // As typed on a Japanese keyboard: `２０２４－０３`, `２０２４／０３`,
-        // `２０２３〜２０２４`.
-        let ascii = crate::hours::half_width(text)
-            .replace(['〜', '～'], "..")
-            .replace('／', "/");
-        if ascii != text {
-            return self.date(&ascii, at).map_err(|e| ParseError {
-                start: at,
-                end: at + text.len(),
-                ..e
-            });
-        }
-        let lower = text.to_ascii_lowercase();
-        let whole = |msg: String| ParseError::new(msg, at, at + text.len());
+    /// A `date:` value starting at byte `at` of the input, `typed` as typed:
+    /// read in ASCII ([`ascii_date`]), quoted and marked in errors as typed.
+    fn date(&self, typed: &str, at: usize) -> Result<(DateBound, DateBound), ParseError> {
+        let (ascii, from) = ascii_date(typed);
+        let lower = ascii.to_ascii_lowercase();
+        // The text typed for `lower[start..end]`, and where it is in the input.
+        let typed_part = |start: usize, end: usize| {
+            let at_typed = |i: usize| from.get(i).copied().unwrap_or(typed.len());
+            let (s, e) = (at_typed(start), at_typed(end));
+            Typed {
+                text: typed.get(s..e).unwrap_or(typed),
+                start: at + s,
+                end: at + e,
+            }
+        };
+        let whole = |msg: String| ParseError::new(msg, at, at + typed.len());
         let Some((a, b)) = lower.split_once("..") else {
-            let (s, e) = self.date_point(&lower, text, at)?;
+            let (s, e) = self.date_point(&lower, typed_part(0, lower.len()))?;
             // A span back from now (an instant, s == e) means "since then".
             return Ok((Some(s), if s == e { None } else { Some(e) }));
         };
         if b.contains("..") {
             return Err(whole(format!(
-                "'{text}' is not a date range; use A..B, A.. or ..B"
+                "'{typed}' is not a date range; use A..B, A.. or ..B"
             )));
         }
         if a.is_empty() && b.is_empty() {
@@ -826,32 +826,35 @@ impl<'a> Parser<'a> {
         let start = if a.is_empty() {
             None
         } else {
-            Some(self.date_point(a, text.get(..a.len()).unwrap_or(a), at)?.0)
+            Some(self.date_point(a, typed_part(0, a.len()))?.0)
         };
         let end = if b.is_empty() {
             None
         } else {
-            let shown = text.get(a.len() + 2..).unwrap_or(b);
-            Some(self.date_point(b, shown, at + a.len() + 2)?.1)
+            Some(self.date_point(b, typed_part(a.len() + 2, lower.len()))?.1)
         };
         if let (Some(s), Some(e)) = (start, end)
             && s >= e
         {
-            return Err(whole(format!("date range '{text}' ends before it starts")));
+            return Err(whole(format!("date range '{typed}' ends before it starts")));
         }
         Ok((start, end))
     }
 
-    /// One date (lower-cased) at byte `at`, `shown` as typed: the instants
+    /// One date (in ASCII, lower-cased), `shown` as typed: the instants
     /// its period starts and ends at. A span back from now (`7d`) is a
     /// single instant.
     fn date_point(
         &self,
         s: &str,
-        shown: &str,
-        at: usize,
+        shown: Typed<'_>,
     ) -> Result<(DateTime<Utc>, DateTime<Utc>), ParseError> {
-        let err = |msg: String| ParseError::new(msg, at, at + s.len());
+        let Typed {
+            text: shown,
+            start,
+            end,
+        } = shown;
+        let err = |msg: String| ParseError::new(msg, start, end);
         let out_of_range = || err(format!("date '{shown}' is out of range"));
         let today = self.zone.wall(self.now).date();
         let day = |d: NaiveDate| -> Result<(DateTime<Utc>, DateTime<Utc>), ParseError> {
@@ -945,6 +948,33 @@ impl<'a> Parser<'a> {
             _ => None,
         }
     }
+}
+
+/// Part of a `date:` value as typed, and its byte range in the input.
+#[derive(Clone, Copy)]
+struct Typed<'a> {
+    text: &'a str,
+    start: usize,
+    end: usize,
+}
+
+/// A `date:` value as typed on a Japanese keyboard (`２０２４－０３`,
+/// `２０２４／０３`, `２０２３〜２０２４`) in ASCII, and for each byte of
+/// that (and its end) the byte of `typed` it was read from.
+fn ascii_date(typed: &str) -> (String, Vec<usize>) {
+    let mut ascii = String::with_capacity(typed.len());
+    let mut from = Vec::with_capacity(typed.len() + 1);
+    for (i, c) in typed.char_indices() {
+        let read = match c {
+            '〜' | '～' => "..".to_string(),
+            '／' => "/".to_string(),
+            c => crate::hours::half_width(c.encode_utf8(&mut [0; 4])),
+        };
+        from.extend(std::iter::repeat_n(i, read.len()));
+        ascii.push_str(&read);
+    }
+    from.push(typed.len());
+    (ascii, from)
 }
 
 fn op_name(k: &Kind) -> &'static str {
