@@ -52,7 +52,7 @@ complete -c kura -n "__fish_kura_needs_command" -f -a "answers" -d 'Past staff a
 complete -c kura -n "__fish_kura_needs_command" -f -a "config" -d 'Print the effective configuration and where each value came from'
 complete -c kura -n "__fish_kura_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c kura -n "__fish_kura_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kura -n "__fish_kura_using_subcommand import" -l subject-window -d 'Join reference-less replies to threads by subject within this window, in days [default: 30; reindex: the last import\'s]' -r
+complete -c kura -n "__fish_kura_using_subcommand import" -l subject-window -d 'Join reference-less replies to threads by subject within this window, in days [default: 30; reindex: the archive\'s]' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -s j -l jobs -d 'Parse threads (default: one per core)' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -l batch-size -d 'New messages per commit' -r
 complete -c kura -n "__fish_kura_using_subcommand import" -l archive -d 'The archive directory (created on first import)' -r -F
@@ -168,7 +168,7 @@ complete -c kura -n "__fish_kura_using_subcommand check" -l wait -d 'Wait for a 
 complete -c kura -n "__fish_kura_using_subcommand check" -s q -l quiet -d 'Print nothing but errors (for cron)'
 complete -c kura -n "__fish_kura_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kura -n "__fish_kura_using_subcommand check" -s V -l version -d 'Print version'
-complete -c kura -n "__fish_kura_using_subcommand reindex" -l subject-window -d 'Join reference-less replies to threads by subject within this window, in days [default: 30; reindex: the last import\'s]' -r
+complete -c kura -n "__fish_kura_using_subcommand reindex" -l subject-window -d 'Join reference-less replies to threads by subject within this window, in days [default: 30; reindex: the archive\'s]' -r
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l archive -d 'The archive directory (created on first import)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l config -d 'The configuration file (default: $XDG_CONFIG_HOME/kura/config.toml, else ~/.config/kura/config.toml, else config.toml in the archive)' -r -F
 complete -c kura -n "__fish_kura_using_subcommand reindex" -l wait -d 'Wait for a running import instead of exiting with status 75'

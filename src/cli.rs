@@ -257,7 +257,7 @@ pub struct ThreadingArgs {
     #[arg(long, conflicts_with = "no_subject_threading")]
     pub subject_threading: bool,
     /// Join reference-less replies to threads by subject within this window,
-    /// in days [default: 30; reindex: the last import's].
+    /// in days [default: 30; reindex: the archive's].
     #[arg(long, value_name = "DAYS", conflicts_with = "no_subject_threading")]
     pub subject_window: Option<u32>,
 }
