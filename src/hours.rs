@@ -476,11 +476,11 @@ const DAY: u32 = 86_400;
 pub(crate) fn half_width(s: &str) -> String {
     s.chars()
         .map(|c| match c {
-            '０'..='９' => char::from(b'0' + (c as u32 - '０' as u32) as u8),
-            '：' => ':',
-            '－' | '‐' => '-',
-            '，' | '、' => ',',
-            '．' => '.',
+            // The full-width forms of ASCII (`０`, `ｄ`, `：`, `－`, `．`).
+            '\u{FF01}'..='\u{FF5D}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            // Hyphen, and the minus sign macOS input methods type.
+            '‐' | '−' => '-',
+            '、' => ',',
             c => c,
         })
         .collect()

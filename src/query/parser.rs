@@ -7,7 +7,7 @@
 //!   `NOT` > `AND` > `OR`; parentheses group. Lower-case `and`/`or`/`not` are
 //!   ordinary words.
 //! - `-word`, `-field:x`, `-"phrase"` and `-(...)` negate; so does a
-//!   full-width `－` typed by a Japanese input method (`見積 －請求書`). A
+//!   full-width `－` typed by a Japanese input method (`見積 －請求書`), or macOS's `−`. A
 //!   `－` inside a word or standing alone is text.
 //! - `"quoted phrases"` and `「かぎ括弧」` are phrases. The ideographic space
 //!   U+3000 separates words like an ASCII space.
@@ -365,10 +365,11 @@ fn lex(input: &str) -> Result<Vec<Tok>, ParseError> {
                 });
                 pos = end;
             }
-            // `－`, as a Japanese input method types `-`, excludes as `-`
-            // does; alone (`見積 － 請求書`, a separator in a pasted
-            // subject) it is text.
-            '-' | '－' if !was_value && followed_by_operand(input, pos + clen) => {
+            // `－` (U+FF0D), as a Japanese input method types `-`, and `−`
+            // (U+2212), as macOS's does, exclude as `-` does; alone
+            // (`見積 － 請求書`, a separator in a pasted subject) they are
+            // text.
+            '-' | '－' | '−' if !was_value && followed_by_operand(input, pos + clen) => {
                 toks.push(tok(Kind::Minus, pos, pos + clen));
                 literal = true;
                 pos += clen;
@@ -754,7 +755,7 @@ impl<'a> Parser<'a> {
             }
             Ctx::Thread => Query::Thread(text.to_string()),
             Ctx::Tag => Query::Tag(text.to_string()),
-            Ctx::MimeType => Query::MimeType(text.to_lowercase()),
+            Ctx::MimeType => Query::MimeType(crate::hours::half_width(text).to_lowercase()),
             // Values typed in full width too (`ｉｓ：ｉｎｔｅｒｎａｌ`);
             // an error quotes them as typed.
             Ctx::Has => {
@@ -1357,6 +1358,18 @@ mod tests {
         assert_eq!(ok("from:－noreply"), t(Field::From, "－noreply"));
         assert_eq!(ok("見積 － 請求書"), and(vec![w("見積"), w("請求書")]));
         assert_eq!(ok("(見積 －)"), w("見積"));
+        // The minus sign (U+2212) macOS's input method types.
+        assert_eq!(ok("見積 −請求書"), ok("見積 -請求書"));
+        assert_eq!(ok("見積−請求書"), w("見積−請求書"));
+    }
+
+    /// Other values typed in full width: relative dates and `today`, MIME
+    /// types.
+    #[test]
+    fn date_and_mimetype_values_typed_full_width() {
+        assert_eq!(ok("date:７ｄ"), ok("date:7d"));
+        assert_eq!(ok("date:ｔｏｄａｙ"), ok("date:today"));
+        assert_eq!(ok("mimetype:ＰＤＦ"), Query::MimeType("pdf".into()));
     }
 
     /// `is:` and `has:` values typed in full width are those values.
@@ -1434,7 +1447,7 @@ mod tests {
                 "'２０２４－０３ｘ'",
                 "２０２４－０３ｘ",
             ),
-            ("date:１２３４５ｙ", "'１２３４５ｙ'", "１２３４５ｙ"),
+            ("date:１２３４５ｑ", "'１２３４５ｑ'", "１２３４５ｑ"),
             (
                 "date:２０２５〜２０２４",
                 "'２０２５〜２０２４'",
