@@ -58,7 +58,9 @@ pub fn mentions(
     classifier: &Classifier,
     names: &[String],
 ) -> Result<Vec<crate::query::exec::Hit>> {
-    let Some(q) = crate::query::Query::mentioning(names) else {
+    // Without the company's own addresses configured no mail is internal.
+    let knows_company = classifier.has_internal() || classifier.shared_address().is_some();
+    let Some(q) = crate::query::Query::mentioning(names).filter(|_| knows_company) else {
         return Ok(Vec::new());
     };
     Searcher::open(archive)?
