@@ -256,6 +256,49 @@ fn repair_alone_leaves_a_clean_archive() {
     assert_eq!(count(&a, "*"), s["new"].as_u64().unwrap());
 }
 
+/// An older kura's erase deletes the rows it knows of a message; those of a
+/// table added since (the organisations signatures name) stay, and say
+/// something of the erased mail: check finds them, --repair deletes them
+/// and nothing else.
+#[test]
+fn rows_left_of_messages_that_are_gone_are_found_and_deleted() {
+    let (_tmp, a, _) = archive();
+    let before = results(&a);
+    let rows = |table: &str| -> i64 {
+        db(&a)
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let signed = rows("signatures");
+    let addresses = rows("addresses");
+    assert!(signed > 5, "{signed}");
+    // As an older kura's erase leaves them: rows of messages that are gone.
+    db(&a)
+        .execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO signatures (message, organisation) VALUES (900001, '株式会社消えた商事');
+             INSERT INTO tags (message, tag) VALUES (900002, 'gone');",
+        )
+        .unwrap();
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!(code, 2, "{r}");
+    assert_eq!(
+        problems(&r),
+        vec![
+            ("database_orphan".to_string(), -1),
+            ("database_orphan".to_string(), -1)
+        ]
+    );
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let (code, r) = json(&a, &["check"]);
+    assert_eq!((code, problems(&r)), (0, vec![]), "{r}");
+    assert_eq!(rows("signatures"), signed);
+    assert_eq!(rows("addresses"), addresses);
+    assert_eq!(rows("tags"), 0);
+    assert_eq!(results(&a), before);
+}
+
 #[test]
 fn a_message_indexed_twice_is_repaired_to_one_document() {
     let (_tmp, a, s) = archive();

@@ -1,7 +1,8 @@
 //! `kura check`: verifies the archive, and with `--repair` fixes what can be
 //! fixed from the store and the stored originals.
 //!
-//! Checked: the SQLite database (`PRAGMA integrity_check`); the index holds
+//! Checked: the SQLite database (`PRAGMA integrity_check`, and no row of a
+//! message that is gone: `PRAGMA foreign_key_check`); the index holds
 //! every message exactly once and nothing else (the `id` fast field of every
 //! live document against the `messages` rows); every stored original
 //! (messages, conflicting copies, rejects) decompresses to bytes with the
@@ -10,7 +11,8 @@
 //! [`index::ROLE_TERMS_SINCE`] on carry the terms that say which header an
 //! address is in (an older kura writing to the archive leaves them out); no
 //! erasure was left unfinished ([`erase::finish`]).
-//! `--repair` finishes such an erasure, re-indexes missing and such stale documents from their
+//! `--repair` finishes such an erasure, deletes the rows of messages that
+//! are gone, re-indexes missing and such stale documents from their
 //! originals, removes stray and doubled documents (re-adding one), joins
 //! such threads (merging, never splitting them). A corrupt
 //! original or database cannot be repaired: it is reported.
@@ -35,8 +37,9 @@ use tantivy::{DocSet, Index, ReloadPolicy, TERMINATED};
 /// One problem found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Problem {
-    /// `database`, `index`, `index_missing`, `index_duplicate`, `index_orphan`,
-    /// `index_stale`, `original`, `thread_mismatch`.
+    /// `database`, `database_orphan`, `index`, `index_missing`,
+    /// `index_duplicate`, `index_orphan`, `index_stale`, `original`,
+    /// `thread_mismatch`.
     pub kind: &'static str,
     /// The message row concerned, if any.
     pub row: Option<i64>,
@@ -91,6 +94,42 @@ impl CheckReport {
             p.repaired = true;
         }
     }
+}
+
+/// The tables with rows referencing a message row that does not exist:
+/// (table, its column naming the message, rows), by SQLite's own reading
+/// of the schema's `REFERENCES messages(id)`.
+fn orphan_rows(store: &Store) -> Result<Vec<(String, String, u64)>> {
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    {
+        let mut q = store.conn.prepare("PRAGMA foreign_key_check")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            let (table, parent): (String, String) = (r.get(0)?, r.get(2)?);
+            if parent == "messages" {
+                *counts.entry(table).or_default() += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (table, n) in counts {
+        // Names from the schema itself; only plain ones are spliced in.
+        let plain = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain(&table) {
+            continue;
+        }
+        let column: Option<String> = store
+            .conn
+            .prepare(
+                "SELECT \"from\" FROM pragma_foreign_key_list(?1) WHERE \"table\" = 'messages'",
+            )?
+            .query_row([&table], |r| r.get(0))
+            .optional()?;
+        if let Some(column) = column.filter(|c| plain(c)) {
+            out.push((table, column, n));
+        }
+    }
+    Ok(out)
 }
 
 /// Reads the original at `r` and compares its hash.
@@ -307,6 +346,31 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for l in lines.into_iter().filter(|l| l != "ok") {
             report.problem("database", None, None, l);
+        }
+        // Rows of messages that are gone: an older kura's erase, which does
+        // not know a table added since, leaves them, and what they say.
+        for (table, column, rows) in orphan_rows(&store)? {
+            let p = report.problem(
+                "database_orphan",
+                None,
+                None,
+                format!(
+                    "{rows} rows of {table} belong to no message (an older kura erased their \
+                     messages; check --repair deletes them)"
+                ),
+            );
+            if repair {
+                store
+                    .conn
+                    .execute(
+                        &format!(
+                            "DELETE FROM \"{table}\" WHERE \"{column}\" NOT IN (SELECT id FROM messages)"
+                        ),
+                        [],
+                    )
+                    .with_context(|| format!("cannot delete the rows of {table} left behind"))?;
+                report.mark_repaired(p);
+            }
         }
     }
 
