@@ -213,11 +213,10 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("import_log", "erased", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
-/// What threading reads of a stored message (see [`Store::thread_facts`]).
+/// What threading reads of a stored message (see [`Store::each_thread_facts`]).
 #[derive(Debug, Clone)]
 pub struct ThreadFacts {
     pub row: i64,
-    pub message_id: String,
     /// The ids it references, as [`ParsedMessage::thread_refs`] gives them.
     pub refs: Vec<String>,
     /// The thread it is in.
@@ -1616,42 +1615,55 @@ impl Store {
         Ok(())
     }
 
-    /// What threading reads of every stored message, in row order.
-    pub fn thread_facts(&self) -> Result<Vec<ThreadFacts>> {
+    /// Every stored message's row, Message-ID and thread, in row order.
+    pub fn each_message_thread(
+        &self,
+        mut visit: impl FnMut(i64, &str, i64) -> Result<()>,
+    ) -> Result<()> {
+        let mut q = self
+            .conn
+            .prepare("SELECT id, message_id, thread FROM messages ORDER BY id")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            visit(r.get(0)?, r.get_ref(1)?.as_str()?, r.get(2)?)?;
+        }
+        Ok(())
+    }
+
+    /// What threading reads of each stored message, in row order, one at a
+    /// time (an archive's worth at once would hold every reference).
+    pub fn each_thread_facts(
+        &self,
+        mut visit: impl FnMut(ThreadFacts) -> Result<()>,
+    ) -> Result<()> {
         let mut q = self.conn.prepare(
             "SELECT id, message_id, refs, in_reply_to, thread, is_reply, is_forward, subject_norm, date
              FROM messages ORDER BY id",
         )?;
         let mut rows = q.query([])?;
-        let mut facts = Vec::new();
         while let Some(r) = rows.next()? {
-            let message_id: String = r.get(1)?;
+            let message_id: &str = r.get_ref(1)?.as_str()?;
             // Stored space-separated (ids hold no whitespace).
-            let ids = |i| -> rusqlite::Result<Vec<String>> {
-                Ok(r.get_ref(i)?
-                    .as_str()?
-                    .split_whitespace()
-                    .map(str::to_string)
-                    .collect())
-            };
-            let (references, in_reply_to) = (ids(2)?, ids(3)?);
+            let (references, in_reply_to) = (r.get_ref(2)?.as_str()?, r.get_ref(3)?.as_str()?);
             let (is_reply, is_forward): (bool, bool) = (r.get(5)?, r.get(6)?);
-            let subject: String = r.get(7)?;
-            let referenced = !(references.is_empty() && in_reply_to.is_empty());
-            let refless_reply = refless_reply(&subject, is_reply, is_forward, referenced)
-                .then_some((subject, r.get(8)?));
-            facts.push(ThreadFacts {
+            let referenced = !(references.trim().is_empty() && in_reply_to.trim().is_empty());
+            let subject: &str = r.get_ref(7)?.as_str()?;
+            let refless_reply = refless_reply(subject, is_reply, is_forward, referenced)
+                .then(|| Ok::<_, rusqlite::Error>((subject.to_string(), r.get(8)?)))
+                .transpose()?;
+            visit(ThreadFacts {
                 row: r.get(0)?,
                 refs: crate::threads::refs::thread_refs(
-                    &message_id,
-                    references.iter().chain(&in_reply_to),
+                    message_id,
+                    references
+                        .split_whitespace()
+                        .chain(in_reply_to.split_whitespace()),
                 ),
-                message_id,
                 thread: r.get(4)?,
                 refless_reply,
-            });
+            })?;
         }
-        Ok(facts)
+        Ok(())
     }
 
     /// Records threads worked out afresh ([`crate::threads::rethread`]):

@@ -128,9 +128,14 @@ fn any_ids(raw: &str) -> Vec<String> {
 /// The Message-IDs a message with Message-ID `own` references, as threading
 /// reads them: its References then its In-Reply-To (`ids`), each once,
 /// without `own`.
-pub fn thread_refs<'a>(own: &str, ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+pub fn thread_refs<I>(own: &str, ids: I) -> Vec<String>
+where
+    I: IntoIterator,
+    I::Item: AsRef<str>,
+{
     let mut out = UniqueIds::default();
     for id in ids {
+        let id = id.as_ref();
         if id != own {
             out.push(id);
         }

@@ -34,48 +34,55 @@ pub struct Rethreaded {
 /// transaction. The caller holds the archive's import lock.
 pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
     store.begin()?;
-    let facts = store.thread_facts()?;
-    let node_of_row = |row: i64| facts.binary_search_by_key(&row, |f| f.row).ok();
-
     // Nodes: the messages in row order, then the ids they reference that
-    // no message has (ghosts).
-    let mut node_of_id: HashMap<&str, usize> = facts
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.message_id.as_str(), i))
-        .collect();
-    let mut ghosts: Vec<&str> = Vec::new();
+    // no message has (ghosts). Each id is held once, as a key of
+    // `node_of_id`; the references are read one message at a time.
+    let mut messages: Vec<(i64, i64)> = Vec::new();
+    let mut node_of_id: HashMap<Box<str>, usize> = HashMap::new();
+    store.each_message_thread(|row, id, thread| {
+        node_of_id.insert(id.into(), messages.len());
+        messages.push((row, thread));
+        Ok(())
+    })?;
+    let node_of_row = |row: i64| messages.binary_search_by_key(&row, |m| m.0).ok();
+    let mut ghosts: Vec<Box<str>> = Vec::new();
     let mut sets = DisjointSets::default();
-    sets.grow(facts.len());
-    for (i, f) in facts.iter().enumerate() {
+    sets.grow(messages.len());
+    let mut refless: Vec<(String, i64, i64)> = Vec::new();
+    store.each_thread_facts(|f| {
+        let node = node_of_row(f.row)
+            .ok_or_else(|| anyhow::anyhow!("message {} appeared while threading", f.row))?;
         for id in &f.refs {
-            let node = *node_of_id.entry(id).or_insert_with(|| {
-                ghosts.push(id);
-                sets.grow(1)
-            });
-            sets.union(i, node);
+            let other = match node_of_id.get(id.as_str()) {
+                Some(&n) => n,
+                None => {
+                    let n = sets.grow(1);
+                    node_of_id.insert(id.as_str().into(), n);
+                    ghosts.push(id.as_str().into());
+                    n
+                }
+            };
+            sets.union(node, other);
         }
-    }
-    let mut refless = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
-        let Some((subject, date)) = &f.refless_reply else {
-            continue;
-        };
-        refless.push((subject.as_str(), *date, f.row));
-        if opts.subject_fallback
-            && let Some((original, _)) = store.original_of(f.row, subject, *date, opts)?
-            && let Some(node) = node_of_row(original)
-        {
-            sets.union(i, node);
+        if let Some((subject, date)) = f.refless_reply {
+            if opts.subject_fallback
+                && let Some((original, _)) = store.original_of(f.row, &subject, date, opts)?
+                && let Some(other) = node_of_row(original)
+            {
+                sets.union(node, other);
+            }
+            refless.push((subject, date, f.row));
         }
-    }
+        Ok(())
+    })?;
+    drop(node_of_id);
 
     // Each set's id, the sets in the order of their first message (a set's
     // root is its smallest node, a message: ghosts come after them).
-    let mut old: Vec<(usize, i64)> = facts
+    let mut old: Vec<(usize, i64)> = messages
         .iter()
         .enumerate()
-        .map(|(i, f)| (sets.find(i), f.thread))
+        .map(|(i, &(_, thread))| (sets.find(i), thread))
         .collect();
     old.sort_unstable();
     old.dedup();
@@ -101,17 +108,21 @@ pub fn rethread(store: &Store, opts: ThreadOptions) -> Result<Rethreaded> {
     };
 
     let mut moved = Vec::new();
-    for (i, f) in facts.iter().enumerate() {
+    for (i, &(row, thread)) in messages.iter().enumerate() {
         let t = thread_of(i)?;
-        if t != f.thread {
-            moved.push((f.row, t));
+        if t != thread {
+            moved.push((row, t));
         }
     }
     let ghost_threads = ghosts
         .iter()
         .enumerate()
-        .map(|(k, id)| Ok((*id, thread_of(facts.len() + k)?)))
+        .map(|(k, id)| Ok((&**id, thread_of(messages.len() + k)?)))
         .collect::<Result<Vec<_>>>()?;
+    let refless: Vec<(&str, i64, i64)> = refless
+        .iter()
+        .map(|(subject, date, row)| (subject.as_str(), *date, *row))
+        .collect();
     store.rewrite_threads(&moved, &ghost_threads, &refless)?;
     // The ids no thread kept stay used.
     store.raise_thread_high(next)?;
