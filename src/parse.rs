@@ -847,13 +847,11 @@ fn message_date(
     };
     let header = match written {
         Some(WrittenDate::Instant(t)) => Some((t, DateSource::Header)),
-        Some(WrittenDate::Wall(wall)) => {
-            let received = newest_received();
-            zoneless_instant(wall, received, Zone::Local).map(|t| match received {
-                Some(_) => (t, DateSource::Header),
-                None => (t, DateSource::LocalHeader),
-            })
-        }
+        Some(WrittenDate::Wall(wall)) => zoneless_instant(wall, newest_received(), Zone::Local)
+            .map(|(t, placed)| match placed {
+                true => (t, DateSource::Header),
+                false => (t, DateSource::LocalHeader),
+            }),
         None => None,
     };
     if let Some(h) = header.filter(|&(t, _)| sane(t)) {
@@ -876,27 +874,28 @@ fn message_date(
 /// Japan, or the reverse): the zone, in quarter hours within ±14:00, that
 /// puts it at or just before its receipt, so that the date does not depend
 /// on the zone of whoever imports it. The local zone too when none does, or
-/// when there is no Received: date.
+/// when there is no Received: date. With whether its receipt placed it
+/// (else only the local zone's reading says when it was).
 fn zoneless_instant(
     wall: chrono::NaiveDateTime,
     received: Option<i64>,
     local: Zone,
-) -> Option<i64> {
+) -> Option<(i64, bool)> {
     const QUARTER: i64 = 15 * 60;
     let in_local = local.instant(wall)?.timestamp();
     let Some(received) = received else {
-        return Some(in_local);
+        return Some((in_local, false));
     };
     if (received - 2 * 3600..=received + QUARTER).contains(&in_local) {
-        return Some(in_local);
+        return Some((in_local, true));
     }
     let as_utc = wall.and_utc().timestamp();
     // The smallest offset east of UTC that puts it at or before `received`.
     let offset = -(received - as_utc).div_euclid(QUARTER) * QUARTER;
     Some(if offset.abs() <= 14 * 3600 {
-        as_utc - offset
+        (as_utc - offset, true)
     } else {
-        in_local
+        (in_local, false)
     })
 }
 
@@ -2540,6 +2539,14 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         )
         .unwrap();
         assert_eq!(p.date_source, DateSource::Header);
+        // A receipt days before it (a bounce quoting the date it bounced
+        // from) places it nowhere: the local zone's reading.
+        let p = kura_parse(
+            "Received: from a by b; Thu, 29 Apr 2007 23:34:45 +0000\n\
+             Date: Wed, 3 May 2007 23:34:45\nFrom: a@example.jp\n\nbody\n",
+        )
+        .unwrap();
+        assert_eq!(p.date_source, DateSource::LocalHeader);
     }
 
     /// Shift_JIS words whose bytes are all 0x80 to 0x9F or ASCII (`東京` is
@@ -2760,34 +2767,40 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
             .expect("a date");
         // 10:00 in Japan, and in UTC.
         let (japan, utc) = (1_705_280_400, 1_705_312_800);
+        // With whether the receipt placed it (else it is the local zone's).
         for (received, local, want, why) in [
             (
                 Some(japan + 5),
                 Zone::Utc,
-                japan,
+                (japan, true),
                 "sent from Japan, read in UTC",
             ),
             (
                 Some(japan + 5),
                 jst,
-                japan,
+                (japan, true),
                 "sent from Japan, read in Japan",
             ),
             (
                 Some(utc + 5),
                 jst,
-                utc,
+                (utc, true),
                 "sent from a UTC server, read in Japan",
             ),
-            (Some(japan + 3600), jst, japan, "delivered an hour late"),
+            (
+                Some(japan + 3600),
+                jst,
+                (japan, true),
+                "delivered an hour late",
+            ),
             (
                 Some(japan + 86_400),
                 Zone::Utc,
-                utc,
+                (utc, false),
                 "no zone puts it near: local",
             ),
-            (None, Zone::Utc, utc, "no Received: local"),
-            (None, jst, japan, "no Received: local"),
+            (None, Zone::Utc, (utc, false), "no Received: local"),
+            (None, jst, (japan, false), "no Received: local"),
         ] {
             assert_eq!(zoneless_instant(wall, received, local), Some(want), "{why}");
         }
