@@ -83,8 +83,16 @@ const LATIN_FORMS: &[&str] = &[
 /// in.
 const TAIL_LINES: usize = 12;
 
-/// A line longer than this (in characters) is not a signature's company line.
-const MAX_LINE_CHARS: usize = 48;
+/// How many lines at the end of the text are looked at: the signature's
+/// tail and the disclaimers below it.
+const WINDOW_LINES: usize = 60;
+
+/// A line longer than this (in characters) is no signature line.
+const MAX_LINE_CHARS: usize = 160;
+
+/// A part of a line (between `|`, tabs, ` / `, ` - `) longer than this is
+/// not a company's name.
+const MAX_SEGMENT_CHARS: usize = 64;
 
 /// The organisation the signature of a message's own text names (`parts`:
 /// its text as [`crate::quotes::parts_of`] cuts it), if any.
@@ -93,29 +101,17 @@ pub fn organisation(parts: &[Part<'_>]) -> Option<String> {
         .iter()
         .rev()
         .find(|p| !p.quoted && !p.text.trim().is_empty())?;
-    // Only the end of the text matters: its last lines (blank ones count
-    // here, so twice as many), cut off on a line boundary.
-    let text = own.text.trim_end();
-    let mut cut = text.len();
-    for _ in 0..TAIL_LINES * 2 {
-        match text[..cut].rfind('\n') {
-            Some(at) => cut = at,
-            None => {
-                cut = 0;
-                break;
-            }
-        }
-    }
-    let from_start = cut == 0;
-    let lines: Vec<&str> = text[cut..].lines().map(str::trim).collect();
+    let (window, from_start) = last_lines(own.text.trim_end());
+    let lines = &window[..without_disclaimers(&window)];
     let filled: Vec<usize> = (0..lines.len()).filter(|&i| !lines[i].is_empty()).collect();
     let tail = *filled.get(filled.len().saturating_sub(TAIL_LINES))?;
     let start = match (tail..lines.len()).find(|&i| is_separator(lines[i])) {
         // Below the first separator of the tail (a signature between two
         // rules has its company right below the first).
         Some(i) => i + 1,
-        // Else the last two paragraphs (a signature, and a disclaimer after
-        // it), in the tail, not the two lines that open the message.
+        // Else the last two paragraphs (a signature, and a short closing
+        // line after it), in the tail, not the two lines that open the
+        // message.
         None => {
             let mut start = lines.len();
             let mut paragraphs = 0;
@@ -147,11 +143,159 @@ pub fn organisation(parts: &[Part<'_>]) -> Option<String> {
         .filter(|l| !l.is_empty())
         .collect();
     (0..zone.len()).find_map(|i| {
-        if zone.get(i + 1).copied().is_some_and(addresses_someone) {
-            return None;
-        }
-        company_of_line(zone[i])
+        let org = company_of_line(zone[i])?;
+        // The recipient's company, above the line naming the person
+        // (`株式会社さくら貿易` / `営業部` / `岡田様`), or under a label
+        // alone (`送付先：`).
+        let recipient = zone[i + 1..].iter().take(2).any(|l| addresses_someone(l))
+            || i.checked_sub(1).is_some_and(|p| is_bare_label(zone[p]));
+        (!recipient).then_some(org)
     })
+}
+
+/// The last [`WINDOW_LINES`] lines of `text`, trimmed, and whether they are
+/// all of them; up to the first line that starts an earlier message quoted
+/// without `>` markers: an attribution (`On … wrote:`, `2024年4月10日(水) 19:13
+/// 岡田 <okada@example.jp>:`) or a banner ([`crate::quotes`] takes either for
+/// the start of a quote only above `>` lines, or for the banners it knows).
+/// One pass over the lines: this runs on every message.
+fn last_lines(text: &str) -> (Vec<&str>, bool) {
+    let mut window = std::collections::VecDeque::with_capacity(WINDOW_LINES);
+    let mut from_start = true;
+    for line in text.lines() {
+        let t = line.trim();
+        if is_attribution(t) || is_quote_banner(t) {
+            break;
+        }
+        if window.len() == WINDOW_LINES {
+            window.pop_front();
+            from_start = false;
+        }
+        window.push_back(t);
+    }
+    (window.into(), from_start)
+}
+
+/// `On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:`,
+/// `2024年4月10日(水) 19:13 岡田 <okada@example.jp>:`, `2024/04/10 19:13、岡田
+/// 花子のメール:`.
+fn is_attribution(t: &str) -> bool {
+    let Some(body) = t.strip_suffix(':').or_else(|| t.strip_suffix('：')) else {
+        return false;
+    };
+    let digit = || t.bytes().any(|b| b.is_ascii_digit());
+    let ends = |s: &str| {
+        body.trim_end()
+            .get(body.trim_end().len().saturating_sub(s.len())..)
+            .is_some_and(|e| e.eq_ignore_ascii_case(s))
+    };
+    ends("wrote")
+        || ends("schrieb")
+        || ends("a écrit")
+        || body.contains("書きました")
+        || body.ends_with("のメール")
+        || body.ends_with("のメッセージ")
+        || (digit() && body.contains('@') && t.chars().count() <= 200)
+}
+
+/// A rule with an earlier message's banner between its dashes that
+/// [`crate::quotes`] does not know: `----- 元のメール -----`, `-------- Original
+/// --------`.
+fn is_quote_banner(t: &str) -> bool {
+    const RULE: &[char] = &['-', '－', '─', '―', '=', '_', '＿'];
+    if !t.starts_with(RULE) || !t.ends_with(RULE) {
+        return false;
+    }
+    let inner = t.trim_matches(|c: char| RULE.contains(&c) || c.is_whitespace());
+    let lower = inner.to_ascii_lowercase();
+    !inner.is_empty()
+        && inner.chars().count() <= 40
+        && ["original", "forward", "元の", "転送", "返信", "引用"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
+/// Words of the disclaimers mail systems add below signatures.
+const DISCLAIMER_WORDS: &[&str] = &[
+    "confidential",
+    "intended recipient",
+    "intended solely",
+    "intended only",
+    "privileged",
+    "disclaimer",
+    "unauthorized",
+    "unauthorised",
+    "received this e-mail in error",
+    "received this email in error",
+    "received this message in error",
+    "before printing",
+    "機密",
+    "秘密",
+    "守秘",
+    "誤って",
+    "誤送信",
+    "無断",
+    "削除してください",
+    "破棄してください",
+    "印刷はお控え",
+    "印刷する前",
+];
+
+/// A line of a disclaimer: a sentence (five words or more, or Japanese
+/// with `。`, `、` or a sentence's end) with one of [`DISCLAIMER_WORDS`].
+fn is_disclaimer(line: &str) -> bool {
+    let sentence = line.bytes().filter(|&b| b == b' ').count() >= 4
+        || line.contains(['。', '、'])
+        || line.ends_with(['す', 'い']);
+    if !sentence {
+        return false;
+    }
+    let lower = line.to_ascii_lowercase();
+    DISCLAIMER_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// How many of `lines` are left once the disclaimers at their end are taken
+/// off: each paragraph (between blank lines) from the end that is one, or
+/// the lines of the last paragraph from a disclaimer line on, and the rules
+/// set above them.
+fn without_disclaimers(lines: &[&str]) -> usize {
+    let mut end = lines.len();
+    let mut dropped = false;
+    loop {
+        while end > 0 && lines[end - 1].is_empty() {
+            end -= 1;
+        }
+        let mut start = end;
+        while start > 0 && !lines[start - 1].is_empty() {
+            start -= 1;
+        }
+        if start == end {
+            break;
+        }
+        let paragraph = &lines[start..end];
+        match paragraph.iter().position(|l| is_disclaimer(l)) {
+            // A paragraph that opens with one (below its rule): all of it.
+            Some(k) if paragraph[..k].iter().all(|l| is_separator(l)) => {
+                end = start;
+                dropped = true;
+            }
+            // A signature running on into one.
+            Some(k) => {
+                end = start + k;
+                dropped = true;
+                break;
+            }
+            // The rule between a signature and the disclaimer dropped.
+            None if dropped && paragraph.iter().all(|l| is_separator(l)) => end = start,
+            None => break,
+        }
+    }
+    if dropped {
+        while end > 0 && (lines[end - 1].is_empty() || is_separator(lines[end - 1])) {
+            end -= 1;
+        }
+    }
+    end
 }
 
 /// The form of `organisation` that mail mentioning it writes: without its
@@ -202,6 +346,7 @@ fn is_separator(line: &str) -> bool {
 fn addresses_someone(line: &str) -> bool {
     let line = line.trim_end_matches([',', '、', ':', '：']);
     line.ends_with('様')
+        || line.ends_with("さま")
         || line.ends_with("さん")
         || line.ends_with('殿')
         || line.ends_with("御中")
@@ -211,27 +356,190 @@ fn addresses_someone(line: &str) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("dear "))
 }
 
+/// The labels a signature names the sender's own company under.
+const OWN_LABELS: &[&str] = &[
+    "会社名",
+    "社名",
+    "会社",
+    "所属",
+    "所属先",
+    "勤務先",
+    "company",
+    "company name",
+    "organisation",
+    "organization",
+    "employer",
+    "firm",
+];
+
+/// What `segment` says after its label (`会社名：`, `Company:`), itself when
+/// it has none; `None` when the label says the company is another than the
+/// sender's (`宛先：`, `訪問先：`, `Attn:`, `Bill to:`, `10:00`).
+fn without_label(segment: &str) -> Option<&str> {
+    // `【訪問先】株式会社協和商事`, `[To] …`: a label in brackets (its
+    // opening one trimmed off the line as decoration).
+    if let Some((label, rest)) = segment.split_once(['】', ']', '］', '》'])
+        && !rest.trim().is_empty()
+    {
+        let label = label
+            .trim_start_matches(['【', '[', '［', '《'])
+            .trim()
+            .to_lowercase();
+        return OWN_LABELS.contains(&label.as_str()).then_some(rest.trim());
+    }
+    let Some(colon) = segment.find([':', '：']) else {
+        return Some(segment);
+    };
+    let label = segment[..colon].trim().to_lowercase();
+    let rest = &segment[colon..];
+    let rest = rest
+        .strip_prefix(':')
+        .or_else(|| rest.strip_prefix('：'))
+        .unwrap_or(rest);
+    OWN_LABELS.contains(&label.as_str()).then_some(rest.trim())
+}
+
+/// A label alone on its line (`送付先：`, `Ship to:`), that the company below
+/// it is named under: not one of [`OWN_LABELS`].
+fn is_bare_label(line: &str) -> bool {
+    let label = line.trim_end_matches([':', '：']);
+    label.len() < line.len()
+        && !label.is_empty()
+        && label.chars().count() <= 20
+        && !OWN_LABELS.contains(&label.trim().to_lowercase().as_str())
+}
+
+/// Decoration around a line or a part of it.
+fn is_decoration(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '‐'
+                | '－'
+                | '—'
+                | '―'
+                | '─'
+                | '━'
+                | '='
+                | '＝'
+                | '_'
+                | '＿'
+                | '*'
+                | '＊'
+                | '~'
+                | '〜'
+                | '～'
+                | '#'
+                | '■'
+                | '□'
+                | '◆'
+                | '◇'
+                | '●'
+                | '○'
+                | '◎'
+                | '★'
+                | '☆'
+                | '|'
+                | '｜'
+                | '【'
+                | '】'
+                | '['
+                | ']'
+                | '<'
+                | '>'
+                | '《'
+                | '》'
+        )
+}
+
+/// Ends of Japanese sentences written without `。`.
+const JA_SENTENCE_ENDS: &[&str] = &[
+    "です",
+    "ます",
+    "ました",
+    "ません",
+    "ください",
+    "下さい",
+    "でした",
+    "ございます",
+    "いたします",
+    "致します",
+    "します",
+    "しました",
+];
+
+/// Where the company is another than the sender's (`貴社`, `御社`: yours;
+/// `弊社`, `当社`: ours, in a sentence).
+const JA_SENTENCE_WORDS: &[&str] = &["弊社", "当社", "貴社", "御社"];
+
 /// The organisation one line names, if it names one.
 fn company_of_line(line: &str) -> Option<String> {
-    let line = line.trim_matches(|c: char| {
-        c.is_whitespace() || "-‐－—―─━=＝_＿*＊~〜～#■□◆◇●○◎★☆|｜【】[]<>《》".contains(c)
-    });
+    if !may_hold_form(line) {
+        return None;
+    }
+    let line = line.trim_matches(is_decoration);
     if line.is_empty()
         || line.chars().count() > MAX_LINE_CHARS
         || addresses_someone(line)
         || line.starts_with(['・', '•', '※', '→', '⇒'])
-        || line.contains(['@', '〒', '。', '、', '！', '!', '?', '？', '様'])
+        || line.contains(['。', '、', '！', '!', '?', '？', '様'])
         || line.contains("御中")
-        || line.contains("://")
-        || line.contains("www.")
-        || has_digit_run(line, 3)
+        || JA_SENTENCE_ENDS.iter().any(|e| line.ends_with(e))
+        || JA_SENTENCE_WORDS.iter().any(|w| line.contains(w))
     {
         return None;
     }
-    if let Some(org) = japanese_company(line) {
-        return Some(org);
+    segments(line).find_map(|segment| {
+        let segment = without_label(segment.trim())?;
+        let segment = segment.trim_matches(is_decoration);
+        if segment.is_empty()
+            || segment.chars().count() > MAX_SEGMENT_CHARS
+            || segment.contains(['@', '〒'])
+            || segment.contains("://")
+            || segment.contains("www.")
+            || has_digit_run(segment, 3)
+        {
+            return None;
+        }
+        japanese_company(segment).or_else(|| latin_company(segment))
+    })
+}
+
+/// A cheap first look (most lines of a signature name no company): whether
+/// `line` has a character of a Japanese legal form or a word that is a
+/// Latin one.
+fn may_hold_form(line: &str) -> bool {
+    if line.is_ascii() {
+        return line.split_whitespace().any(is_latin_form);
     }
-    latin_company(line)
+    line.contains(['社', '人', '株', '有', '㈱', '㈲'])
+        || line
+            .split_whitespace()
+            .any(|w| w.is_ascii() && is_latin_form(w))
+}
+
+/// The parts of a signature line that each say one thing: between tabs (an
+/// HTML signature's table cells), `|`, ` / `, ` - `, ` – `, ` — `, ` • `.
+fn segments(line: &str) -> impl Iterator<Item = &str> {
+    const APART: &[&str] = &[" / ", " - ", " – ", " — ", " • ", " · "];
+    line.split(['\t', '|', '｜']).flat_map(|cell| {
+        let mut rest = cell;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            let next = APART
+                .iter()
+                .filter_map(|sep| rest.find(sep).map(|at| (at, sep.len())))
+                .min();
+            let (piece, after) = match next {
+                Some((at, len)) => (&rest[..at], &rest[at + len..]),
+                None => (rest, ""),
+            };
+            rest = after;
+            Some(piece)
+        })
+    })
 }
 
 /// Whether `line` holds `n` digits in a row (a phone number, a postal code,
@@ -251,28 +559,95 @@ fn has_digit_run(line: &str, n: usize) -> bool {
     false
 }
 
-/// `株式会社明星建設`, `明星建設株式会社`, `株式会社 明星建設`, `(株)明星建設` in a line,
-/// without the department or person the line goes on with.
-fn japanese_company(line: &str) -> Option<String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let at = words
+/// What ends a company's name glued to what follows it (`株式会社明星建設/購買部`,
+/// `明星建設株式会社（本社）`).
+const JA_AFTER_NAME: &[char] = &[
+    '/', '／', '(', '（', '[', '【', '<', '＜', '「', '『', '・', ',', '，', ':', '：',
+];
+
+/// What ends what is written before a company's name glued to it
+/// (`本社／株式会社明星建設`).
+const JA_BEFORE_NAME: &[char] = &[
+    '/', '／', ')', '）', ']', '】', '>', '＞', '」', '』', '・', ',', '，', ':', '：',
+];
+
+/// The first Japanese legal form in `word`: where it is, and how long (the
+/// longest of those starting there).
+fn ja_form_in(word: &str) -> Option<(usize, usize)> {
+    word.char_indices()
+        .filter(|&(_, c)| {
+            matches!(
+                c,
+                '株' | '有'
+                    | '合'
+                    | '一'
+                    | '公'
+                    | '社'
+                    | '医'
+                    | '学'
+                    | '特'
+                    | '独'
+                    | '('
+                    | '（'
+                    | '㈱'
+                    | '㈲'
+            )
+        })
+        .find_map(|(at, _)| {
+            let rest = &word[at..];
+            JA_FORMS
+                .iter()
+                .filter(|f| rest.starts_with(**f))
+                .map(|f| f.len())
+                .max()
+                .map(|len| (at, len))
+        })
+}
+
+/// `株式会社明星建設`, `明星建設株式会社`, `株式会社 明星建設`, `(株)明星建設` in a
+/// segment, without the department or person it goes on with.
+fn japanese_company(segment: &str) -> Option<String> {
+    let words: Vec<&str> = segment.split_whitespace().collect();
+    let (at, (pos, len)) = words
         .iter()
-        .position(|w| JA_FORMS.iter().any(|f| w.contains(f)))?;
+        .enumerate()
+        .find_map(|(i, w)| ja_form_in(w).map(|f| (i, f)))?;
     let word = words[at];
-    if !JA_FORMS.contains(&word) {
-        return Some(word.to_string());
-    }
-    // The form alone: the name is the word before it, else the one after.
-    let name = if at > 0 && !is_latin_word_run(&words[..at]) {
-        format!("{} {word}", words[at - 1])
-    } else if let Some(next) = words.get(at + 1) {
-        format!("{word} {next}")
-    } else if at > 0 {
-        format!("{} {word}", words[..at].join(" "))
-    } else {
-        return None;
+    let form = &word[pos..pos + len];
+    let before = &word[..pos];
+    let before = &before[before.rfind(JA_BEFORE_NAME).map_or(0, |at| {
+        at + before[at..].chars().next().map_or(0, char::len_utf8)
+    })..];
+    let after = &word[pos + len..];
+    let after = &after[..after.find(JA_AFTER_NAME).unwrap_or(after.len())];
+    let named = |name: &str| name.chars().any(char::is_alphanumeric);
+    let name = match (before.is_empty(), after.is_empty()) {
+        // `弊社は株式会社明星建設の…`: a sentence, or words glued past telling.
+        (false, false) => return None,
+        (false, true) => format!("{before}{form}"),
+        (true, false) => format!("{form}{after}"),
+        // The form alone: the name is the word before it, else the one after.
+        (true, true) => {
+            let prev = at.checked_sub(1).map(|p| words[p]);
+            let next = words
+                .get(at + 1)
+                .map(|n| &n[..n.find(JA_AFTER_NAME).unwrap_or(n.len())]);
+            if let Some(prev) = prev.filter(|_| !is_latin_word_run(&words[..at])) {
+                format!("{prev} {form}")
+            } else if let Some(next) = next.filter(|n| named(n)) {
+                format!("{form} {next}")
+            } else if at > 0 {
+                format!("{} {form}", words[..at].join(" "))
+            } else {
+                return None;
+            }
+        }
     };
-    Some(name)
+    let rest = name
+        .get(..name.len() - form.len())
+        .filter(|_| name.ends_with(form));
+    let without_form = rest.or_else(|| name.strip_prefix(form)).unwrap_or(&name);
+    named(without_form).then_some(name)
 }
 
 /// Whether `words` are all Latin (a name such as `ABC Trading 株式会社`
@@ -281,12 +656,61 @@ fn is_latin_word_run(words: &[&str]) -> bool {
     words.len() > 1 && words.iter().all(|w| w.is_ascii())
 }
 
+/// Small words a company's name has between capitalised ones (`Bank of
+/// Yokohama`, `Smith & Sons`).
+const NAME_LINKS: &[&str] = &[
+    "of", "and", "&", "the", "de", "du", "des", "la", "le", "et", "y", "und", "für", "van", "von",
+    "der", "den", "da", "di", "del", "+",
+];
+
+/// Words a company's name does not start with, that a sentence or a
+/// recipient's line does (`We are Acme Inc.`, `Powered by …`, `Messrs. …`).
+const NOT_NAME_START: &[&str] = &[
+    "we",
+    "i",
+    "our",
+    "my",
+    "your",
+    "this",
+    "that",
+    "it",
+    "from",
+    "to",
+    "for",
+    "by",
+    "with",
+    "at",
+    "in",
+    "on",
+    "thanks",
+    "thank",
+    "please",
+    "dear",
+    "hi",
+    "hello",
+    "regards",
+    "sincerely",
+    "cheers",
+    "property",
+    "copyright",
+    "powered",
+    "sent",
+    "contact",
+    "visit",
+    "about",
+    "messrs",
+    "attn",
+    "attention",
+    "via",
+    "c/o",
+];
+
 /// `Riverside Electronics LLC`, `Kyowa Trading Co., Ltd.`: the words of the
-/// line's segment (between `|`, `/`, `:`, ` - ` or a comma that is not part
-/// of `Co., Ltd.`) up to its legal form, starting with a capital.
-fn latin_company(line: &str) -> Option<String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    if words.len() > 8 {
+/// segment (from a `:` or a comma that is not part of `Co., Ltd.`) up to its
+/// legal form and ending with it, each capitalised (but for `of`, `&`, ...).
+fn latin_company(segment: &str) -> Option<String> {
+    let words: Vec<&str> = segment.split_whitespace().collect();
+    if words.len() > 10 {
         return None;
     }
     let form = words.iter().position(|w| is_latin_form(w))?;
@@ -294,29 +718,38 @@ fn latin_company(line: &str) -> Option<String> {
     while end + 1 < words.len() && is_latin_form(words[end + 1]) {
         end += 1;
     }
+    // Words after the form: a sentence or a phrase (`Time Limited Offer`,
+    // `Acme Inc. All rights reserved`), not a name.
+    if end + 1 < words.len() {
+        return None;
+    }
     // Back to the start of the segment.
     let mut start = form;
     while start > 0 {
         let prev = words[start - 1];
-        if matches!(prev, "|" | "/" | "-" | "–" | "—" | "｜") || prev.ends_with(':') {
+        if prev.ends_with(':') {
             break;
         }
-        if prev.ends_with([',', ';', '|', '/']) && !is_latin_form(prev) {
+        if prev.ends_with([',', ';']) && !is_latin_form(prev) {
             break;
         }
         start -= 1;
     }
     let name = &words[start..form];
     let first = name.first()?;
-    if !first
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+    let capital = |w: &str| {
+        w.chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+    };
+    let lower = |w: &str| w.trim_end_matches([',', '.']).to_lowercase();
+    if name.len() > 5
+        || !capital(first)
+        || NOT_NAME_START.contains(&lower(first).as_str())
+        || !name
+            .iter()
+            .all(|w| capital(w) || NAME_LINKS.contains(&lower(w).as_str()))
     {
-        return None;
-    }
-    // A sentence that happens to end in "Co." is not a company line.
-    if name.len() > 5 {
         return None;
     }
     Some(
@@ -465,6 +898,144 @@ mod tests {
         let text = "お世話になっております。\n株式会社さくら貿易の岡田です。\n先日の件、\n\
                     株式会社明星建設様にもご連絡済みです。\nよろしくお願いします。\n";
         assert_eq!(org(text), None);
+    }
+
+    #[test]
+    fn a_signature_on_one_line_or_in_table_cells() {
+        for (text, want) in [
+            (
+                "Hi,\n\nPlease see attached.\n\nJohn Smith | Sales | Acme Trading Co., Ltd.\n",
+                "Acme Trading Co., Ltd.",
+            ),
+            (
+                "Hi,\n\nPlease see attached.\n\nJohn Smith, Sales Manager, Acme Trading Co., Ltd.\n",
+                "Acme Trading Co., Ltd.",
+            ),
+            (
+                "Hi,\n\nPlease see attached.\n\nJohn Smith - Purchasing - Acme Trading Co., Ltd. | +81 3 1234 5678\n",
+                "Acme Trading Co., Ltd.",
+            ),
+            // An HTML signature laid out in a table: its cells apart by tabs.
+            (
+                "Hello,\nOrder attached.\nBest regards,\nJohn Smith\tSales Manager\tAcme Trading Co., Ltd.\nTel\t03-1234-5678\n",
+                "Acme Trading Co., Ltd.",
+            ),
+            (
+                "お世話になっております。\n承知しました。\n株式会社明星建設\t購買部\tTEL 03-1234-5678\n",
+                "株式会社明星建設",
+            ),
+        ] {
+            assert_eq!(org(text).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_disclaimer_after_the_signature_is_passed_over() {
+        let text = "Dear Ms Okada,\n\nThank you for the quotation. We accept.\n\n\
+                    Best regards,\nJohn Smith\nPurchasing Manager\nAcme Trading Co., Ltd.\n\n\
+                    CONFIDENTIALITY NOTICE: This e-mail message, including any attachments,\n\
+                    is for the sole use of the intended recipient(s) and may contain\n\
+                    confidential and privileged information.\n\n\
+                    Any unauthorized review, use, disclosure or distribution is prohibited.\n\
+                    If you are not the intended recipient, please contact the sender by\n\
+                    reply e-mail and destroy all copies of the original message.\n\n\
+                    Please consider the environment before printing this e-mail.\n";
+        assert_eq!(org(text).as_deref(), Some("Acme Trading Co., Ltd."));
+        // Below a rule of underscores, as Outlook sets it apart.
+        let text = "Hello,\n\nOrder attached.\n\nBest regards,\nJohn Smith\nAcme Trading Co., Ltd.\n\n\
+                    ________________________________\n\
+                    This email and any files transmitted with it are confidential and intended solely for the addressee.\n";
+        assert_eq!(org(text).as_deref(), Some("Acme Trading Co., Ltd."));
+        // Wrapped short, naming the company in its lines.
+        let text = "Hello,\n\nOrder attached.\n\nThanks\nJohn\n\n\
+                    The information in this email is confidential\nand the\nProperty of Acme Ltd.\n";
+        assert_eq!(org(text), None);
+        let text = "お世話になっております。\n承知しました。\n\n--\n株式会社明星建設\n購買部 田中\n\n\
+                    本メールは機密情報を含む場合があります。\n誤って受信された場合は、\n\
+                    お手数ですが送信者にご連絡のうえ\n削除してください。\n\n\
+                    本メールの無断転載を禁じます\n\n環境のため印刷はお控えください\n";
+        assert_eq!(org(text).as_deref(), Some("株式会社明星建設"));
+        // A company whose name has a disclaimer's word is no disclaimer.
+        let text = "お世話になっております。\n承知しました。\n\n株式会社北斗印刷\n購買部 田中\n";
+        assert_eq!(org(text).as_deref(), Some("株式会社北斗印刷"));
+    }
+
+    #[test]
+    fn the_company_is_cut_off_what_is_written_beside_it() {
+        for (line, want) in [
+            ("会社名：株式会社明星建設", "株式会社明星建設"),
+            ("【会社名】株式会社明星建設", "株式会社明星建設"),
+            ("株式会社明星建設/購買部", "株式会社明星建設"),
+            ("明星建設株式会社（本社）", "明星建設株式会社"),
+            ("株式会社　明星建設　購買部", "株式会社 明星建設"),
+            ("（株）明星建設　購買部", "（株）明星建設"),
+            ("【株式会社明星建設】", "株式会社明星建設"),
+            ("■ 株式会社明星建設 購買部", "株式会社明星建設"),
+            ("Company: Acme Inc.", "Acme Inc."),
+            ("Bank of Yokohama Ltd.", "Bank of Yokohama Ltd."),
+            ("Smith & Sons Ltd", "Smith & Sons Ltd"),
+        ] {
+            assert_eq!(company_of_line(line).as_deref(), Some(want), "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_that_only_hold_a_legal_form_name_no_sender() {
+        for line in [
+            // What the company is to the mail, by its label.
+            "宛先：株式会社さくら貿易",
+            "訪問先：株式会社協和商事",
+            "【訪問先】株式会社協和商事",
+            "Attn: Mr. Okada, Sakura Trading Co., Ltd.",
+            "Bill to: Sakura Trading Co., Ltd.",
+            "Feed: Förvaltnings AB Malmöborg",
+            "10:00 株式会社明星建設 見積提出",
+            // Sentences, without a full stop.
+            "弊社は株式会社明星建設の代理店です",
+            "株式会社明星建設の田中です",
+            "We are Acme Inc.",
+            "Thanks to everyone at Acme Inc",
+            "I work for Acme Ltd",
+            "Thank you for choosing our Company",
+            "Powered by Acme Inc.",
+            "Property of Acme Ltd.",
+            "Messrs. Sakura Trading Co., Ltd.",
+            // A form in the middle of words that go on.
+            "Time Limited Offer",
+            "© Acme Inc. All rights reserved.",
+        ] {
+            assert_eq!(company_of_line(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn the_recipient_named_at_the_end_is_not_the_sender() {
+        for text in [
+            "お世話になっております。\n見積書をお送りします。\n\n送付先：\n株式会社さくら貿易\n営業部\n岡田様\n",
+            "お世話になっております。\n見積書をお送りします。\nよろしくお願いします。\n\n株式会社さくら貿易 御中\n",
+            "お世話になっております。\n見積書をお送りします。\n\nさくら貿易 岡田様\n",
+            "Hi,\n\nPlease ship to:\n\nAttn: Mr. Okada, Sakura Trading Co., Ltd.\n",
+        ] {
+            assert_eq!(org(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_signature_quoted_without_markers_is_not_the_senders() {
+        for text in [
+            "Thanks, will do.\n\nJohn\n\nOn Wed, Apr 10, 2024 at 7:13 PM Okada <okada@sakura.example> wrote:\n\
+             Please confirm the date.\n\nBest regards,\nHanako Okada\nSakura Trading Co., Ltd.\n",
+            "承知しました。\n\n田中\n\n2024年4月10日(水) 19:13 岡田 <okada@sakura.example>:\n\
+             納期をご確認ください。\n\n--\n株式会社さくら貿易\n岡田\n",
+            "承知しました。\n\n田中\n\n----- 元のメール -----\n納期をご確認ください。\n\n--\n株式会社さくら貿易\n岡田\n",
+        ] {
+            assert_eq!(org(text), None, "{text}");
+        }
+        // Signed above the unmarked quote: the sender's own.
+        let text = "Thanks, will do.\n\nJohn Smith\nAcme Trading Co., Ltd.\n\n\
+                    On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@sakura.example> wrote:\n\
+                    Please confirm the date.\n\nBest regards,\nHanako Okada\nSakura Trading Co., Ltd.\n";
+        assert_eq!(org(text).as_deref(), Some("Acme Trading Co., Ltd."));
     }
 
     #[test]
