@@ -583,9 +583,6 @@ pub struct CustomerSummary {
     pub name: String,
     /// The organisation most of its mail signs with ([`crate::signature`]).
     pub organisation: Option<String>,
-    /// What internal mail (visit and phone reports) writes for it: the
-    /// configured names, else the organisation without its legal form.
-    pub mentioned_as: Vec<String>,
     /// Messages with the customer in From, To or Cc.
     pub messages: usize,
     /// Messages from the customer.
@@ -616,6 +613,13 @@ pub struct CustomerDetail {
     pub people: Vec<(String, String, usize)>,
     /// Dates (unix seconds) of the customer's messages, sorted, for monthly counts.
     pub dates: Vec<i64>,
+    /// What internal mail (visit and phone reports) writes for it: the
+    /// configured names; else the organisation without its legal form
+    /// ([`crate::signature::mention_form`]), or whole when that is part of
+    /// another customer's organisation or of the company's own names
+    /// (`Evergreen Machinery` of `… Pty Ltd` and `… Co., Ltd.`, `みなと` in
+    /// `株式会社みなと商会`), or nothing when the whole is too.
+    pub mentioned_as: Vec<String>,
 }
 
 /// Per-customer accumulator.
@@ -723,12 +727,78 @@ pub fn detail(
     });
     let mut dates = acc.dates.clone();
     dates.sort_unstable();
+    let mentioned_as = match classifier.configured_names(key) {
+        Some(names) => names.to_vec(),
+        None => summary
+            .organisation
+            .as_deref()
+            .map(|org| mention_names(org, c, &accs, &signed))
+            .unwrap_or_default(),
+    };
     Ok(Some(CustomerDetail {
         summary,
         addresses,
         people,
         dates,
+        mentioned_as,
     }))
+}
+
+/// The names internal mail mentions the customer `c` signing with `org` by
+/// ([`CustomerDetail::mentioned_as`]): its [`crate::signature::mention_form`]
+/// unless that is part of another organisation (then the whole name, unless
+/// that is too): of another customer's, or one of the company's own (what
+/// staff sign with that no customer does, but for another form of `org`:
+/// a report ending with the customer's name).
+fn mention_names(org: &str, c: CustomerId, accs: &[Acc], signed: &Signed) -> Vec<String> {
+    let Some(form) = crate::signature::mention_form(org) else {
+        return Vec::new();
+    };
+    let customers: HashSet<&str> = accs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != c as usize)
+        .filter_map(|(_, a)| signed.organisation_of(a))
+        .collect();
+    let folded_form = folded(&form);
+    let own = signed
+        .staff
+        .keys()
+        .filter_map(|&id| signed.names.get(id as usize))
+        .map(String::as_str)
+        .filter(|o| !customers.contains(o) && *o != org)
+        .filter(|o| crate::signature::mention_form(o).is_none_or(|f| folded(&f) != folded_form));
+    let others: Vec<String> = customers
+        .iter()
+        .copied()
+        .filter(|o| *o != org)
+        .chain(own)
+        .map(folded)
+        .collect();
+    let clashes = |name: &str| {
+        let name = folded(name);
+        name.is_empty() || others.iter().any(|o| o.contains(&name))
+    };
+    if !clashes(&form) {
+        vec![form]
+    } else if form != org && !clashes(org) {
+        vec![org.to_string()]
+    } else {
+        Vec::new()
+    }
+}
+
+/// `name` as a search for it compares it: its letters and digits, lower
+/// case, full-width Latin ones as ASCII.
+fn folded(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '！'..='～' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// A message of one customer, for an export of its history.
@@ -952,20 +1022,11 @@ fn summary(
         Some(n) => n.clone(),
         None => customer_name(sc, kind, acc, organisation.as_deref()),
     };
-    let mentioned_as = match configured {
-        Some(names) => names.to_vec(),
-        None => organisation
-            .as_deref()
-            .and_then(crate::signature::mention_form)
-            .into_iter()
-            .collect(),
-    };
     Some(CustomerSummary {
         key,
         kind,
         name,
         organisation,
-        mentioned_as,
         messages: acc.messages,
         inbound: acc.inbound,
         outbound: acc.outbound,

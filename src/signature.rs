@@ -300,9 +300,10 @@ fn without_disclaimers(lines: &[&str]) -> usize {
 
 /// The form of `organisation` that mail mentioning it writes: without its
 /// legal form (`株式会社明星建設` → `明星建設`, `Riverside Electronics LLC` →
-/// `Riverside Electronics`). The whole name when what is left is too short
-/// to tell it from common words (under 3 kanji or kana, or one Latin word
-/// under 5 letters); `None` for an empty name.
+/// `Riverside Electronics`). The whole name when what is left would find
+/// other mail than about it: under 3 kanji or kana, a single Latin word
+/// (`Apex Inc.`, `Global Inc.`, `Siemens AG`), or words any company's name
+/// is made of (`株式会社システム`, `東京建設株式会社`); `None` for an empty name.
 pub fn mention_form(organisation: &str) -> Option<String> {
     let org = organisation.trim();
     if org.is_empty() {
@@ -324,11 +325,129 @@ pub fn mention_form(organisation: &str) -> Option<String> {
     let chars = core.chars().filter(|c| !c.is_whitespace()).count();
     let cjk = core.chars().any(crate::tokenizer::is_cjk);
     let long_enough = if cjk {
-        chars >= 3
+        chars >= 3 && !is_generic_japanese(&core)
     } else {
-        core.split_whitespace().count() > 1 || chars >= 5
+        core.split_whitespace().count() > 1
     };
     Some(if long_enough { core } else { org.to_string() })
+}
+
+/// Words of Japanese company names that say what or where, not who: a name
+/// of nothing else (`システム`, `東京建設`) is found in mail about anyone.
+const GENERIC_JA: &[&str] = &[
+    "サービス",
+    "システムズ",
+    "システム",
+    "ジャパン",
+    "テクノロジーズ",
+    "テクノロジー",
+    "テクノ",
+    "ソリューションズ",
+    "ソリューション",
+    "エンジニアリング",
+    "コーポレーション",
+    "ホールディングス",
+    "グループ",
+    "トレーディング",
+    "インターナショナル",
+    "デザイン",
+    "コンサルティング",
+    "ネットワークス",
+    "ネットワーク",
+    "メディア",
+    "プランニング",
+    "マネジメント",
+    "エンタープライズ",
+    "クリエイト",
+    "ビジネス",
+    "サポート",
+    "パートナーズ",
+    "プロダクツ",
+    "ワークス",
+    "オフィス",
+    "ライフ",
+    "ホーム",
+    "フーズ",
+    "ロジスティクス",
+    "エナジー",
+    "エレクトロニクス",
+    "マテリアル",
+    "マーケティング",
+    "日本",
+    "東京",
+    "大阪",
+    "名古屋",
+    "横浜",
+    "京都",
+    "神戸",
+    "福岡",
+    "札幌",
+    "仙台",
+    "広島",
+    "関東",
+    "関西",
+    "東日本",
+    "西日本",
+    "中部",
+    "九州",
+    "北海道",
+    "中央",
+    "第一",
+    "総合",
+    "国際",
+    "共同",
+    "全国",
+    "商事",
+    "建設",
+    "工業",
+    "産業",
+    "物産",
+    "商会",
+    "電機",
+    "電気",
+    "製作所",
+    "運輸",
+    "物流",
+    "興業",
+    "工務店",
+    "技研",
+    "通商",
+    "貿易",
+    "不動産",
+    "開発",
+    "企画",
+    "設計",
+    "販売",
+    "商店",
+    "製薬",
+    "化学",
+    "食品",
+    "鉄工",
+    "精機",
+    "電子",
+    "情報",
+    "通信",
+    "交通",
+    "保険",
+    "銀行",
+    "証券",
+    "印刷",
+    "運送",
+    "倉庫",
+    "住宅",
+    "環境",
+];
+
+/// Whether `core` is made of [`GENERIC_JA`] words alone.
+fn is_generic_japanese(core: &str) -> bool {
+    let mut rest: &str = &core.split_whitespace().collect::<String>();
+    while !rest.is_empty() {
+        let Some(w) = GENERIC_JA.iter().find(|w| rest.starts_with(**w)) else {
+            return false;
+        };
+        rest = &rest[w.len()..];
+    }
+    true
 }
 
 /// A signature separator: `--`, `-- `, or a rule of one drawing character.
@@ -1039,7 +1158,7 @@ mod tests {
     }
 
     #[test]
-    fn mention_forms_drop_the_legal_form_unless_too_short() {
+    fn mention_forms_drop_the_legal_form_unless_too_common() {
         for (org, want) in [
             ("株式会社明星建設", "明星建設"),
             ("明星建設株式会社", "明星建設"),
@@ -1048,10 +1167,17 @@ mod tests {
             ("Riverside Electronics LLC", "Riverside Electronics"),
             ("Kyowa Trading Co., Ltd.", "Kyowa Trading"),
             ("Crescent Supply Pty Ltd", "Crescent Supply"),
+            ("東京ガス株式会社", "東京ガス"),
             // Too short to tell from common words: the whole name.
             ("株式会社大和", "株式会社大和"),
             ("Apex Inc.", "Apex Inc."),
-            ("Siemens AG", "Siemens"),
+            // One word, or words any company's name is made of: found in
+            // mail about anything.
+            ("Siemens AG", "Siemens AG"),
+            ("Global Inc.", "Global Inc."),
+            ("株式会社システム", "株式会社システム"),
+            ("日本システム株式会社", "日本システム株式会社"),
+            ("東京建設株式会社", "東京建設株式会社"),
         ] {
             assert_eq!(mention_form(org).as_deref(), Some(want), "{org}");
         }

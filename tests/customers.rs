@@ -719,9 +719,6 @@ fn is_terms_select_messages_by_direction() {
 /// company's own name.
 fn reports_maildir(dir: &Path) -> PathBuf {
     let md = dir.join("md");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
     let mails: [(&str, &str, &str, &str, &str, &str); 6] = [
         (
             "m1@meisei.example",
@@ -774,6 +771,16 @@ fn reports_maildir(dir: &Path) -> PathBuf {
             "明星建設株式会社\n田中様\n\n見積書を添付します。\n\n--\n株式会社みなと商会\n山田 太郎\n",
         ),
     ];
+    write_maildir(&md, &mails);
+    md
+}
+
+/// Mails (Message-ID, Tokyo time `YYYY-MM-DD HH:MM`, From, To, Subject,
+/// plain text body) written into the Maildir `md`.
+fn write_maildir(md: &Path, mails: &[(&str, &str, &str, &str, &str, &str)]) {
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
     for (i, (id, date, from, to, subject, body)) in mails.iter().enumerate() {
         let (day, time) = date.split_once(' ').unwrap();
         let date =
@@ -788,7 +795,6 @@ fn reports_maildir(dir: &Path) -> PathBuf {
         );
         std::fs::write(md.join("cur").join(format!("{i}.mail:2,S")), raw).unwrap();
     }
-    md
 }
 
 #[test]
@@ -996,4 +1002,169 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
     );
     assert_eq!(name(), "明星建設株式会社");
     assert!(reindex(&archive).contains("messages indexed, "));
+}
+
+/// `customers --show KEY --format json` with the fixture configuration.
+fn show_json(archive: &Path, home: &Path, config: &Path, key: &str) -> Value {
+    json_out(kura_cfg(archive, home).arg("--config").arg(config).args([
+        "customers",
+        "--show",
+        key,
+        "--format",
+        "json",
+    ]))
+}
+
+fn mention_ids(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v["mentions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["message_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn mentions_find_no_company_but_the_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let md = dir.path().join("md");
+    let staff_sig = "\n\n--\n株式会社みなと商会\n小林 健\n";
+    let r1 = format!(
+        "■ 訪問\n・Evergreen Machinery Co., Ltd. 納期の確認\n・Global Inc. 見積提出\n\n以上{staff_sig}"
+    );
+    let r2 =
+        format!("■ 社内\n・社内システムの更新\n・Global sales meeting の準備\n\n以上{staff_sig}");
+    let reply = format!("Dear Mr Brown,\n\nThank you.{staff_sig}");
+    write_maildir(
+        &md,
+        &[
+            (
+                "au@evergreen.com.au",
+                "2024-04-01 10:00",
+                "Jack Brown <jack@evergreen.com.au>",
+                "support@minato-shokai.co.jp",
+                "Order",
+                "Hello,\n\nPlease ship.\n\nBest regards,\nJack Brown\nEvergreen Machinery Pty Ltd\n",
+            ),
+            (
+                "tw@evergreen.com.tw",
+                "2024-04-01 11:00",
+                "Amy Lin <amy@evergreen.com.tw>",
+                "support@minato-shokai.co.jp",
+                "Quote",
+                "Hello,\n\nPlease quote.\n\nBest regards,\nAmy Lin\nEvergreen Machinery Co., Ltd.\n",
+            ),
+            (
+                "m@minato.example",
+                "2024-04-01 12:00",
+                "佐藤 <sato@minato.example>",
+                "support@minato-shokai.co.jp",
+                "見積",
+                "お世話になっております。\n見積をお願いします。\n\n--\n株式会社みなと\n佐藤\n",
+            ),
+            (
+                "g@global.example",
+                "2024-04-01 13:00",
+                "Ann Lee <ann@global.example>",
+                "support@minato-shokai.co.jp",
+                "Inquiry",
+                "Hello,\n\nA question.\n\nBest regards,\nAnn Lee\nGlobal Inc.\n",
+            ),
+            (
+                "s@system.example",
+                "2024-04-01 14:00",
+                "鈴木 <suzuki@system.example>",
+                "support@minato-shokai.co.jp",
+                "問い合わせ",
+                "お世話になっております。\nご確認ください。\n\n--\n株式会社システム\n鈴木\n",
+            ),
+            (
+                "o1@minato-shokai.co.jp",
+                "2024-04-02 10:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "Jack Brown <jack@evergreen.com.au>",
+                "Re: Order",
+                &reply,
+            ),
+            (
+                "r1@minato-shokai.co.jp",
+                "2024-04-02 18:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "support@minato-shokai.co.jp",
+                "【日報】4月2日 小林",
+                &r1,
+            ),
+            (
+                "r2@minato-shokai.co.jp",
+                "2024-04-03 18:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "support@minato-shokai.co.jp",
+                "【日報】4月3日 小林",
+                &r2,
+            ),
+        ],
+    );
+    import(&archive, &[&md]);
+    let show = |key: &str| show_json(&archive, &home, &config, key);
+    // Two companies of one name but for the legal form: each is searched
+    // for by its whole name, and the report names only one.
+    let au = show("evergreen.com.au");
+    assert_eq!(au["organisation"], "Evergreen Machinery Pty Ltd", "{au}");
+    assert_eq!(
+        au["mentioned_as"],
+        serde_json::json!(["Evergreen Machinery Pty Ltd"])
+    );
+    assert_eq!(mention_ids(&au), Vec::<String>::new());
+    let tw = show("evergreen.com.tw");
+    assert_eq!(
+        tw["mentioned_as"],
+        serde_json::json!(["Evergreen Machinery Co., Ltd."])
+    );
+    assert_eq!(mention_ids(&tw), ["r1@minato-shokai.co.jp"]);
+    // A name within the company's own (株式会社みなと商会, in every staff
+    // signature): no search finds mail about it alone.
+    let minato = show("minato.example");
+    assert_eq!(minato["organisation"], "株式会社みなと", "{minato}");
+    assert_eq!(minato["mentioned_as"], serde_json::json!([]));
+    assert_eq!(mention_ids(&minato), Vec::<String>::new());
+    // One common word (`Global`, `システム`) is found in mail about anything:
+    // the whole name is searched for.
+    let global = show("global.example");
+    assert_eq!(global["mentioned_as"], serde_json::json!(["Global Inc."]));
+    assert_eq!(mention_ids(&global), ["r1@minato-shokai.co.jp"]);
+    let system = show("system.example");
+    assert_eq!(
+        system["mentioned_as"],
+        serde_json::json!(["株式会社システム"])
+    );
+    assert_eq!(mention_ids(&system), Vec::<String>::new());
+    // The export takes the same mentions.
+    let o = run(kura_cfg(&archive, &home)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "export",
+            "--customer",
+            "evergreen.com.au",
+            "--format",
+            "jsonl",
+        ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids, ["au@evergreen.com.au", "o1@minato-shokai.co.jp"]);
 }

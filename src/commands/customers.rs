@@ -324,7 +324,7 @@ fn show(
         return Ok(1);
     };
     let mut view = detail_view(&d, utc);
-    for hit in super::mentions(archive, classifier, &d.summary.mentioned_as)?
+    for hit in super::mentions(archive, classifier, &d.mentioned_as)?
         .iter()
         .rev()
         .filter(|h| only.is_none_or(|o| o.contains(&h.id)))
@@ -376,7 +376,7 @@ fn detail_view(d: &CustomerDetail, utc: bool) -> DetailView {
             .into_iter()
             .map(|(month, messages)| Month { month, messages })
             .collect(),
-        mentioned_as: d.summary.mentioned_as.clone(),
+        mentioned_as: d.mentioned_as.clone(),
         mentions: Vec::new(),
     }
 }

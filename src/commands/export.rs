@@ -40,7 +40,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         Vec::new()
     } else {
         let names = customers::detail(&store, &classifier, &key, None)?
-            .map(|d| d.summary.mentioned_as)
+            .map(|d| d.mentioned_as)
             .unwrap_or_default();
         super::mentions(&archive, &classifier, &names)?
             .iter()

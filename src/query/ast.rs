@@ -73,7 +73,7 @@ pub enum Query {
 impl Query {
     /// Internal mail (`is:internal`) with any of `names` in it as a phrase:
     /// the visit and phone reports that mention a customer by its names
-    /// ([`crate::customers::CustomerSummary::mentioned_as`]). `None` without
+    /// ([`crate::customers::CustomerDetail::mentioned_as`]). `None` without
     /// a name.
     pub fn mentioning(names: &[String]) -> Option<Query> {
         let phrases: Vec<Query> = names
