@@ -748,8 +748,8 @@ pub fn detail(
 /// ([`CustomerDetail::mentioned_as`]): its [`crate::signature::mention_form`]
 /// unless that is part of another organisation (then the whole name, unless
 /// that is too): of another customer's, or one of the company's own (what
-/// staff sign with that no customer does, but for another form of `org`:
-/// a report ending with the customer's name).
+/// staff sign their mail to customers with that no customer does, but for
+/// another form of `org`).
 fn mention_names(org: &str, c: CustomerId, accs: &[Acc], signed: &Signed) -> Vec<String> {
     let Some(form) = crate::signature::mention_form(org) else {
         return Vec::new();
@@ -848,10 +848,12 @@ type OrgId = u32;
 struct Signed {
     names: Vec<String>,
     by_row: FxMap<i64, OrgId>,
-    /// How many staff messages sign with each: the company's own names are
-    /// never a customer's (a customer's mail that names its recipient at the
-    /// bottom), unless the customer signs with it more often (a staff report
-    /// that ends by naming the customer it visited).
+    /// How many staff messages to customers (outbound) sign with each: the
+    /// company's own names are never a customer's (a customer's mail that
+    /// names its recipient at the bottom), unless the customer signs with it
+    /// more often. Internal mail does not count: a report that ends by
+    /// naming the customers visited, without a signature, is not signed with
+    /// their names, however many there are.
     staff: FxMap<OrgId, u32>,
 }
 
@@ -925,7 +927,7 @@ fn aggregate(
                         }
                     }
                 }
-                None if from.is_some_and(|a| a.internal) => {
+                None if m.direction == Direction::Outbound && from.is_some_and(|a| a.internal) => {
                     *signed.staff.entry(org).or_insert(0) += 1;
                 }
                 None => {}

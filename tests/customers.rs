@@ -1168,3 +1168,64 @@ fn mentions_find_no_company_but_the_customer() {
         .collect();
     assert_eq!(ids, ["au@evergreen.com.au", "o1@minato-shokai.co.jp"]);
 }
+
+#[test]
+fn reports_ending_with_a_customers_name_leave_it_its_organisation() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let md = dir.path().join("md");
+    // Reports with no signature, ending with the customers visited: read
+    // as signed with the customer's name, by staff, twice as often as the
+    // customer signs with it.
+    let report = "━━━━━━━━━━━━\n本日の訪問\n━━━━━━━━━━━━\n株式会社明星建設 見積提出\n";
+    write_maildir(
+        &md,
+        &[
+            (
+                "m1@meisei.example",
+                "2024-04-01 10:00",
+                "田中 太郎 <tanaka@meisei.example>",
+                "support@minato-shokai.co.jp",
+                "見積依頼",
+                "お世話になっております。\n見積をお願いします。\n\n--\n株式会社明星建設\n田中 太郎\n",
+            ),
+            (
+                "o1@minato-shokai.co.jp",
+                "2024-04-01 12:00",
+                "山田 太郎 <yamada@minato-shokai.co.jp>",
+                "田中 太郎 <tanaka@meisei.example>",
+                "Re: 見積依頼",
+                "田中様\n\n承知しました。\n\n--\n株式会社みなと商会\n山田 太郎\n",
+            ),
+            (
+                "r1@minato-shokai.co.jp",
+                "2024-04-02 18:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "support@minato-shokai.co.jp",
+                "日報 4月2日",
+                report,
+            ),
+            (
+                "r2@minato-shokai.co.jp",
+                "2024-04-03 18:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "support@minato-shokai.co.jp",
+                "日報 4月3日",
+                report,
+            ),
+        ],
+    );
+    import(&archive, &[&md]);
+    let v = show_json(&archive, &home, &config, "meisei.example");
+    assert_eq!(v["organisation"], "株式会社明星建設", "{v}");
+    assert_eq!(v["name"], "株式会社明星建設");
+    assert_eq!(v["mentioned_as"], serde_json::json!(["明星建設"]));
+    assert_eq!(
+        mention_ids(&v),
+        ["r1@minato-shokai.co.jp", "r2@minato-shokai.co.jp"]
+    );
+}
