@@ -1229,3 +1229,59 @@ fn reports_ending_with_a_customers_name_leave_it_its_organisation() {
         ["r1@minato-shokai.co.jp", "r2@minato-shokai.co.jp"]
     );
 }
+
+#[test]
+fn show_and_export_without_an_index_to_search_for_mentions() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    // Customers are counted from the store: --show works without the
+    // index, as before mentions, and says the mentions were not searched.
+    std::fs::remove_dir_all(archive.join("index")).unwrap();
+    let cmd = |args: &[&str]| {
+        run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(args))
+    };
+    let o = cmd(&["customers", "--show", "meisei.example", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kura reindex"), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["name"], "明星建設株式会社");
+    assert_eq!(v["mentioned_as"], serde_json::json!(["明星建設"]));
+    assert_eq!(v["mentions"], Value::Null, "not searched: not none");
+    let o = cmd(&["customers", "--show", "meisei.example", "--format", "text"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("mentioned in internal mail as 明星建設: not searched"),
+        "{}",
+        stdout(&o)
+    );
+    // An export leaves nothing out unnoticed: it fails, saying how to
+    // export without the mentions, which --no-mentions does.
+    let o = cmd(&[
+        "export",
+        "--customer",
+        "meisei.example",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("--no-mentions"), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let o = cmd(&[
+        "export",
+        "--customer",
+        "meisei.example",
+        "--format",
+        "jsonl",
+        "--no-mentions",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3);
+}

@@ -107,8 +107,8 @@ struct DetailView {
     /// The names internal mail was searched for.
     mentioned_as: Vec<String>,
     /// The internal mail (visit and phone reports) with one of them, newest
-    /// first.
-    mentions: Vec<Mention>,
+    /// first; `None` when the index could not be searched.
+    mentions: Option<Vec<Mention>>,
 }
 
 pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
@@ -324,20 +324,29 @@ fn show(
         return Ok(1);
     };
     let mut view = detail_view(&d, utc);
-    for hit in super::mentions(archive, classifier, &d.mentioned_as)?
-        .iter()
-        .rev()
-        .filter(|h| only.is_none_or(|o| o.contains(&h.id)))
-    {
-        if let Some(m) = store.message_view(hit.id, utc)? {
-            view.mentions.push(Mention {
-                message_id: m.message_id,
-                thread: m.thread,
-                date: m.date,
-                from: m.from,
-                subject: m.subject,
-            });
+    // The customer is the store's; its mentions are the index's: without
+    // an index to search, the rest is still shown.
+    match super::mentions(archive, classifier, &d.mentioned_as) {
+        Ok(hits) => {
+            let mut mentions = Vec::new();
+            for hit in hits
+                .iter()
+                .rev()
+                .filter(|h| only.is_none_or(|o| o.contains(&h.id)))
+            {
+                if let Some(m) = store.message_view(hit.id, utc)? {
+                    mentions.push(Mention {
+                        message_id: m.message_id,
+                        thread: m.thread,
+                        date: m.date,
+                        from: m.from,
+                        subject: m.subject,
+                    });
+                }
+            }
+            view.mentions = Some(mentions);
         }
+        Err(e) => eprintln!("kura: mentions not searched: {e:#}"),
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
@@ -377,7 +386,7 @@ fn detail_view(d: &CustomerDetail, utc: bool) -> DetailView {
             .map(|(month, messages)| Month { month, messages })
             .collect(),
         mentioned_as: d.mentioned_as.clone(),
-        mentions: Vec::new(),
+        mentions: None,
     }
 }
 
@@ -461,37 +470,46 @@ fn write_detail(out: &mut impl Write, v: &DetailView, table: bool) -> Result<()>
     )?;
     if !v.mentioned_as.is_empty() {
         let names: Vec<String> = v.mentioned_as.iter().map(|n| sanitize(n)).collect();
-        let n = v.mentions.len();
-        let shown = n.min(MENTIONS_SHOWN);
-        let more = if shown < n {
-            format!(" (the latest {shown}; --format json lists all)")
-        } else {
-            String::new()
-        };
-        section(
-            out,
-            &format!(
-                "mentioned in internal mail as {}: {n} message{}{more}",
-                names.join(", "),
-                if n == 1 { "" } else { "s" },
-            ),
-            ["date", "from", "subject"],
-            v.mentions[..shown]
-                .iter()
-                .map(|m| {
-                    let from = if m.from.name.is_empty() {
-                        &m.from.address
-                    } else {
-                        &m.from.name
-                    };
-                    [
-                        m.date.get(..10).unwrap_or(&m.date).to_string(),
-                        sanitize(from),
-                        truncate_columns(&sanitize(&m.subject), 60),
-                    ]
-                })
-                .collect(),
-        )?;
+        match &v.mentions {
+            None => writeln!(
+                out,
+                "\nmentioned in internal mail as {}: not searched (no index)",
+                names.join(", ")
+            )?,
+            Some(mentions) => {
+                let n = mentions.len();
+                let shown = n.min(MENTIONS_SHOWN);
+                let more = if shown < n {
+                    format!(" (the latest {shown}; --format json lists all)")
+                } else {
+                    String::new()
+                };
+                section(
+                    out,
+                    &format!(
+                        "mentioned in internal mail as {}: {n} message{}{more}",
+                        names.join(", "),
+                        if n == 1 { "" } else { "s" },
+                    ),
+                    ["date", "from", "subject"],
+                    mentions[..shown]
+                        .iter()
+                        .map(|m| {
+                            let from = if m.from.name.is_empty() {
+                                &m.from.address
+                            } else {
+                                &m.from.name
+                            };
+                            [
+                                m.date.get(..10).unwrap_or(&m.date).to_string(),
+                                sanitize(from),
+                                truncate_columns(&sanitize(&m.subject), 60),
+                            ]
+                        })
+                        .collect(),
+                )?;
+            }
+        }
     }
     section(
         out,

@@ -42,7 +42,14 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         let names = customers::detail(&store, &classifier, &key, None)?
             .map(|d| d.mentioned_as)
             .unwrap_or_default();
-        super::mentions(&archive, &classifier, &names)?
+        super::mentions(&archive, &classifier, &names)
+            .map_err(|e| {
+                usage(format!(
+                    "cannot search the internal mail that mentions {} ({e:#}); \
+                     --no-mentions exports its history without it",
+                    sanitize(&key)
+                ))
+            })?
             .iter()
             .map(|h| h.id)
             .collect()
