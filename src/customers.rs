@@ -747,7 +747,8 @@ pub fn detail(
 /// The names internal mail mentions the customer `c` signing with `org` by
 /// ([`CustomerDetail::mentioned_as`]): its [`crate::signature::mention_form`]
 /// unless that is part of another organisation (then the whole name, unless
-/// that is too): of another customer's, or one of the company's own (what
+/// that is too; the same name but for spaces and width is the same
+/// company): of another customer's, or one of the company's own (what
 /// staff sign their mail to customers with that no customer does, but for
 /// another form of `org`).
 fn mention_names(org: &str, c: CustomerId, accs: &[Acc], signed: &Signed) -> Vec<String> {
@@ -768,12 +769,15 @@ fn mention_names(org: &str, c: CustomerId, accs: &[Acc], signed: &Signed) -> Vec
         .map(String::as_str)
         .filter(|o| !customers.contains(o) && *o != org)
         .filter(|o| crate::signature::mention_form(o).is_none_or(|f| folded(&f) != folded_form));
+    // The same name written otherwise (`株式会社 明星建設`) is the same
+    // company: at another of its domains.
+    let folded_org = folded(org);
     let others: Vec<String> = customers
         .iter()
         .copied()
-        .filter(|o| *o != org)
         .chain(own)
         .map(folded)
+        .filter(|o| *o != folded_org)
         .collect();
     let clashes = |name: &str| {
         let name = folded(name);

@@ -1285,3 +1285,50 @@ fn show_and_export_without_an_index_to_search_for_mentions() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 3);
 }
+
+#[test]
+fn one_company_at_two_domains_is_mentioned_at_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let md = dir.path().join("md");
+    // The same name, written with a space (a full-width one) at one domain.
+    write_maildir(
+        &md,
+        &[
+            (
+                "a@meisei.example",
+                "2024-04-01 10:00",
+                "田中 <tanaka@meisei.example>",
+                "support@minato-shokai.co.jp",
+                "見積",
+                "お世話になっております。\nご確認ください。\n\n--\n株式会社明星建設\n田中\n",
+            ),
+            (
+                "b@meisei-kensetsu.example",
+                "2024-04-01 11:00",
+                "佐藤 <sato@meisei-kensetsu.example>",
+                "support@minato-shokai.co.jp",
+                "納期",
+                "お世話になっております。\nご確認ください。\n\n--\n株式会社　明星建設\n佐藤\n",
+            ),
+            (
+                "r1@minato-shokai.co.jp",
+                "2024-04-02 18:00",
+                "小林 健 <kobayashi@minato-shokai.co.jp>",
+                "support@minato-shokai.co.jp",
+                "日報",
+                "■ 訪問\n・明星建設 見積の説明\n\n以上\n\n--\n株式会社みなと商会\n小林 健\n",
+            ),
+        ],
+    );
+    import(&archive, &[&md]);
+    for key in ["meisei.example", "meisei-kensetsu.example"] {
+        let v = show_json(&archive, &home, &config, key);
+        assert_eq!(v["mentioned_as"], serde_json::json!(["明星建設"]), "{v}");
+        assert_eq!(mention_ids(&v), ["r1@minato-shokai.co.jp"], "{key}");
+    }
+}
