@@ -587,9 +587,19 @@ const JA_SENTENCE_ENDS: &[&str] = &[
     "しました",
 ];
 
-/// Where the company is another than the sender's (`貴社`, `御社`: yours;
-/// `弊社`, `当社`: ours, in a sentence).
-const JA_SENTENCE_WORDS: &[&str] = &["弊社", "当社", "貴社", "御社"];
+/// Where the company is another than the sender's or a sentence's subject:
+/// `貴社`, `御社` (yours), `弊社`, `当社` (ours, in a sentence), `…宛`
+/// (addressed to), `…の件`, `…について`, `…より`.
+const JA_SENTENCE_WORDS: &[&str] = &[
+    "弊社",
+    "当社",
+    "貴社",
+    "御社",
+    "宛",
+    "の件",
+    "について",
+    "より",
+];
 
 /// The organisation one line names, if it names one.
 fn company_of_line(line: &str) -> Option<String> {
@@ -681,13 +691,13 @@ fn has_digit_run(line: &str, n: usize) -> bool {
 /// What ends a company's name glued to what follows it (`株式会社明星建設/購買部`,
 /// `明星建設株式会社（本社）`).
 const JA_AFTER_NAME: &[char] = &[
-    '/', '／', '(', '（', '[', '【', '<', '＜', '「', '『', '・', ',', '，', ':', '：',
+    '/', '／', '(', '（', ')', '）', '[', '【', '<', '＜', '「', '『', '・', ',', '，', ':', '：',
 ];
 
 /// What ends what is written before a company's name glued to it
-/// (`本社／株式会社明星建設`).
+/// (`本社／株式会社明星建設`, `田中 太郎（株式会社明星建設）`).
 const JA_BEFORE_NAME: &[char] = &[
-    '/', '／', ')', '）', ']', '】', '>', '＞', '」', '』', '・', ',', '，', ':', '：',
+    '/', '／', '(', '（', ')', '）', ']', '】', '>', '＞', '」', '』', '・', ',', '，', ':', '：',
 ];
 
 /// The first Japanese legal form in `word`: where it is, and how long (the
@@ -1084,6 +1094,7 @@ mod tests {
         for (line, want) in [
             ("会社名：株式会社明星建設", "株式会社明星建設"),
             ("【会社名】株式会社明星建設", "株式会社明星建設"),
+            ("田中 太郎（株式会社明星建設）", "株式会社明星建設"),
             ("株式会社明星建設/購買部", "株式会社明星建設"),
             ("明星建設株式会社（本社）", "明星建設株式会社"),
             ("株式会社　明星建設　購買部", "株式会社 明星建設"),
@@ -1112,6 +1123,10 @@ mod tests {
             // Sentences, without a full stop.
             "弊社は株式会社明星建設の代理店です",
             "株式会社明星建設の田中です",
+            "株式会社明星建設の件",
+            "株式会社明星建設より見積",
+            "株式会社さくら貿易宛",
+            "株式会社明星建設について",
             "We are Acme Inc.",
             "Thanks to everyone at Acme Inc",
             "I work for Acme Ltd",
