@@ -1332,3 +1332,34 @@ fn one_company_at_two_domains_is_mentioned_at_both() {
         assert_eq!(mention_ids(&v), ["r1@minato-shokai.co.jp"], "{key}");
     }
 }
+
+#[test]
+fn without_the_company_configured_there_is_no_internal_mail_to_mention_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    // No configuration: every message is inbound, none internal.
+    let o = run(kura_cfg(&archive, &home).args([
+        "customers",
+        "--show",
+        "meisei.example",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["mentions"], serde_json::json!([]), "{v}");
+    // The export of its history works as it did before mentions.
+    let o = run(kura_cfg(&archive, &home).args([
+        "export",
+        "--customer",
+        "meisei.example",
+        "--format",
+        "jsonl",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+}

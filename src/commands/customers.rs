@@ -325,8 +325,13 @@ fn show(
     };
     let mut view = detail_view(&d, utc);
     // The customer is the store's; its mentions are the index's: without
-    // an index to search, the rest is still shown.
-    match super::mentions(archive, classifier, &d.mentioned_as) {
+    // an index to search, the rest is still shown. Without the company's
+    // addresses configured, no mail is internal, and none mentions it.
+    let searched = match classifier.require_company("mentions") {
+        Ok(()) => super::mentions(archive, classifier, &d.mentioned_as),
+        Err(_) => Ok(Vec::new()),
+    };
+    match searched {
         Ok(hits) => {
             let mut mentions = Vec::new();
             for hit in hits
@@ -473,7 +478,7 @@ fn write_detail(out: &mut impl Write, v: &DetailView, table: bool) -> Result<()>
         match &v.mentions {
             None => writeln!(
                 out,
-                "\nmentioned in internal mail as {}: not searched (no index)",
+                "\nmentioned in internal mail as {}: not searched",
                 names.join(", ")
             )?,
             Some(mentions) => {
