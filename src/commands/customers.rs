@@ -325,13 +325,8 @@ fn show(
     };
     let mut view = detail_view(&d, utc);
     // The customer is the store's; its mentions are the index's: without
-    // an index to search, the rest is still shown. Without the company's
-    // addresses configured, no mail is internal, and none mentions it.
-    let searched = match classifier.require_company("mentions") {
-        Ok(()) => super::mentions(archive, classifier, &d.mentioned_as),
-        Err(_) => Ok(Vec::new()),
-    };
-    match searched {
+    // an index to search, the rest is still shown.
+    match super::mentions(archive, classifier, &d.mentioned_as) {
         Ok(hits) => {
             let mut mentions = Vec::new();
             for hit in hits

@@ -36,9 +36,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
             .map_err(|e| usage(format!("{e:#}")))?;
     let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
     // The internal mail that mentions the customer by the names it goes by.
-    // (Without the company's addresses configured, no mail is internal.)
-    let mentions: Vec<i64> = if args.no_mentions || classifier.require_company("mentions").is_err()
-    {
+    let mentions: Vec<i64> = if args.no_mentions {
         Vec::new()
     } else {
         let names = customers::detail(&store, &classifier, &key, None)?

@@ -58,8 +58,9 @@ pub fn mentions(
     classifier: &Classifier,
     names: &[String],
 ) -> Result<Vec<crate::query::exec::Hit>> {
-    // Without the company's own addresses configured no mail is internal.
-    let knows_company = classifier.has_internal() || classifier.shared_address().is_some();
+    // Without the company's own addresses configured no mail is internal
+    // (and `is:internal` refuses to run): none mentions the customer.
+    let knows_company = classifier.require_company("mentions").is_ok();
     let Some(q) = crate::query::Query::mentioning(names).filter(|_| knows_company) else {
         return Ok(Vec::new());
     };
