@@ -1045,34 +1045,6 @@ fn summary(
     })
 }
 
-/// Words that mark a display name as a company's.
-const COMPANY_MARKERS: &[&str] = &[
-    "株式会社",
-    "有限会社",
-    "合同会社",
-    "(株)",
-    "（株）",
-    "㈱",
-    "(有)",
-    "（有）",
-    "㈲",
-    "inc",
-    "ltd",
-    "llc",
-    "gmbh",
-    "corp",
-    "co.,",
-    "pte",
-    "pty",
-    "company",
-    "limited",
-];
-
-fn is_company_name(name: &str) -> bool {
-    let lower = name.to_lowercase();
-    COMPANY_MARKERS.iter().any(|m| lower.contains(m))
-}
-
 /// The customer's name when none is configured: for a domain, the
 /// organisation its mail signs with, else a company-like display name, else
 /// the most used display name; for a free-mail address, the most used
@@ -1089,7 +1061,7 @@ fn customer_name(sc: &Scan, kind: KeyKind, acc: &Acc, organisation: Option<&str>
     let best = |company: bool| {
         counts
             .iter()
-            .filter(|(n, _)| !company || is_company_name(n))
+            .filter(|(n, _)| !company || crate::signature::has_legal_form(n))
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(n, _)| n.to_string())
     };
@@ -1269,8 +1241,13 @@ mod tests {
 
     #[test]
     fn company_names_are_preferred_for_domains() {
-        assert!(is_company_name("株式会社 協和商事"));
-        assert!(is_company_name("ACME Corp. Billing"));
-        assert!(!is_company_name("田中 誠"));
+        use crate::signature::has_legal_form;
+        assert!(has_legal_form("株式会社 協和商事"));
+        assert!(has_legal_form("協和商事(株) 田中"));
+        assert!(has_legal_form("ACME Corp. Billing"));
+        assert!(has_legal_form("Kyowa Trading Co., Ltd."));
+        assert!(!has_legal_form("田中 誠"));
+        // A form inside a word is none (`inc` in Vincent).
+        assert!(!has_legal_form("Vincent Lambert"));
     }
 }

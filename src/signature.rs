@@ -438,6 +438,14 @@ const GENERIC_JA: &[&str] = &[
     "環境",
 ];
 
+/// Whether `name` holds a legal form (`株式会社`, `(株)`, `Inc.`, `Co., Ltd.`,
+/// `GmbH`, ...): a company's name, not a person's. `customers` prefers such
+/// a display name for a domain with no organisation signed.
+pub fn has_legal_form(name: &str) -> bool {
+    name.split_whitespace()
+        .any(|w| ja_form_in(w).is_some() || is_latin_form(w))
+}
+
 /// Whether `core` is made of [`GENERIC_JA`] words alone.
 fn is_generic_japanese(core: &str) -> bool {
     let mut rest: &str = &core.split_whitespace().collect::<String>();
