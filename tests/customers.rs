@@ -713,6 +713,18 @@ fn is_terms_select_messages_by_direction() {
     assert!(stderr(&o).contains("is:outbound"), "{}", stderr(&o));
 }
 
+/// A temporary directory with a path for an archive (`a`), an empty
+/// configuration home and the fixture company's configuration file.
+fn company_dir() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("a");
+    let home = dir.path().join("xdg");
+    std::fs::create_dir_all(&home).unwrap();
+    let config = dir.path().join("kura.toml");
+    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    (dir, archive, home, config)
+}
+
 /// A small shared mailbox about one customer, 明星建設 (`meisei.example`):
 /// its mail signed with its company, staff reports that name it (and one
 /// that names another company only), and a staff mail signed with the
@@ -799,22 +811,9 @@ fn write_maildir(md: &Path, mails: &[(&str, &str, &str, &str, &str, &str)]) {
 
 #[test]
 fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     import(&archive, &[&reports_maildir(dir.path())]);
-    let show = |config: &Path| {
-        json_out(kura_cfg(&archive, &home).arg("--config").arg(config).args([
-            "customers",
-            "--show",
-            "meisei.example",
-            "--format",
-            "json",
-        ]))
-    };
+    let show = |config: &Path| show_json(&archive, &home, config, "meisei.example");
     let v = show(&config);
     assert_eq!(v["name"], "明星建設株式会社", "{v}");
     assert_eq!(v["organisation"], "明星建設株式会社");
@@ -972,22 +971,9 @@ fn customer_names_in_the_configuration_are_checked() {
 
 #[test]
 fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     import(&archive, &[&reports_maildir(dir.path())]);
-    let name = || {
-        json_out(
-            kura_cfg(&archive, &home)
-                .arg("--config")
-                .arg(&config)
-                .args(["customers", "--show", "meisei.example", "--format", "json"]),
-        )["name"]
-            .clone()
-    };
+    let name = || show_json(&archive, &home, &config, "meisei.example")["name"].clone();
     assert_eq!(name(), "明星建設株式会社");
     // An archive written before signatures were read: no table at all.
     let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
@@ -1028,12 +1014,7 @@ fn mention_ids(v: &Value) -> Vec<String> {
 
 #[test]
 fn mentions_find_no_company_but_the_customer() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     let md = dir.path().join("md");
     let staff_sig = "\n\n--\n株式会社みなと商会\n小林 健\n";
     let r1 = format!(
@@ -1171,12 +1152,7 @@ fn mentions_find_no_company_but_the_customer() {
 
 #[test]
 fn reports_ending_with_a_customers_name_leave_it_its_organisation() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     let md = dir.path().join("md");
     // Reports with no signature, ending with the customers visited: read
     // as signed with the customer's name, by staff, twice as often as the
@@ -1232,12 +1208,7 @@ fn reports_ending_with_a_customers_name_leave_it_its_organisation() {
 
 #[test]
 fn show_and_export_without_an_index_to_search_for_mentions() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     import(&archive, &[&reports_maildir(dir.path())]);
     // Customers are counted from the store: --show works without the
     // index, as before mentions, and says the mentions were not searched.
@@ -1288,12 +1259,7 @@ fn show_and_export_without_an_index_to_search_for_mentions() {
 
 #[test]
 fn one_company_at_two_domains_is_mentioned_at_both() {
-    let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("a");
-    let home = dir.path().join("xdg");
-    std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let (dir, archive, home, config) = company_dir();
     let md = dir.path().join("md");
     // The same name, written with a space (a full-width one) at one domain.
     write_maildir(
