@@ -259,6 +259,17 @@ impl Config {
                         &format!("customer_names has an empty name for {key:?}"),
                     ));
                 }
+                // Each is searched for in internal mail: one character
+                // (`A`, `光`) would be found in nearly all of it.
+                if let Some(short) = names.iter().find(|n| n.chars().count() < 2) {
+                    return Err(bad(
+                        Some(at),
+                        &format!(
+                            "customer_names has {short:?} for {key:?}: a name of one character \
+                             would be found in nearly every mail"
+                        ),
+                    ));
+                }
                 let k = key.trim().trim_start_matches('@').to_lowercase();
                 if k.is_empty() || k.contains(char::is_whitespace) || !k.contains('.') {
                     return Err(bad(

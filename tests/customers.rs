@@ -327,11 +327,13 @@ fn a_query_narrows_the_customers_and_formats_agree() {
     ])));
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("key,kind,name,messages,"));
+    assert!(csv.lines().next().unwrap().ends_with(",staff,organisation"));
     let first: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(
         &first[..4],
         ["kyowa-shoji.co.jp", "domain", "株式会社協和商事", "6"]
     );
+    assert_eq!(first.last(), Some(&"株式会社協和商事"), "the organisation");
     assert_eq!(csv.lines().count(), 1 + customers(&fx, &[]).len());
 
     let mut cmd = kura_cfg(&fx.archive, &fx.home);
@@ -923,6 +925,10 @@ fn customer_names_in_the_configuration_are_checked() {
         (
             "[customer_names]\n\"meisei.example\" = 3\n",
             "bad configuration",
+        ),
+        (
+            "[customer_names]\n\"meisei.example\" = [\"明星建設\", \"明\"]\n",
+            "one character",
         ),
     ] {
         let e = kura::config::Config::parse(text, Path::new("c.toml")).unwrap_err();

@@ -218,7 +218,7 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
         ListFormat::Csv => {
             writeln!(
                 out,
-                "key,kind,name,messages,inbound,outbound,threads,first_contact,last_contact,last_inbound,last_outbound,staff"
+                "key,kind,name,messages,inbound,outbound,threads,first_contact,last_contact,last_inbound,last_outbound,staff,organisation"
             )?;
             for s in list {
                 let v = CustomerView::new(s, utc);
@@ -239,6 +239,7 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
                     v.last_inbound.unwrap_or_default(),
                     v.last_outbound.unwrap_or_default(),
                     staff.join(" "),
+                    sanitize(v.organisation.as_deref().unwrap_or_default()),
                 ];
                 let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
                 writeln!(out, "{}", line.join(","))?;
