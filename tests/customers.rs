@@ -909,6 +909,33 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
             "r3@minato-shokai.co.jp"
         ]
     );
+
+    // A prospect no mail was exchanged with, that a report names: its
+    // history is that report, by the name configured for it.
+    let prospect = |config: &Path| {
+        run(kura_cfg(&archive, &home).arg("--config").arg(config).args([
+            "export",
+            "--customer",
+            "maruei-logi.co.jp",
+            "--format",
+            "jsonl",
+        ]))
+    };
+    let o = prospect(&config);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let named = dir.path().join("prospect.toml");
+    std::fs::write(
+        &named,
+        format!("{FIXTURE_CONFIG}\n[customer_names]\n\"maruei-logi.co.jp\" = \"丸栄物流\"\n"),
+    )
+    .unwrap();
+    let o = prospect(&named);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ids: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["message_id"].to_string())
+        .collect();
+    assert_eq!(ids, ["\"r2@minato-shokai.co.jp\""]);
 }
 
 #[test]

@@ -39,9 +39,15 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     let mentions: Vec<i64> = if args.no_mentions {
         Vec::new()
     } else {
-        let names = customers::detail(&store, &classifier, &key, None)?
-            .map(|d| d.mentioned_as)
-            .unwrap_or_default();
+        // A customer no mail was exchanged with yet (a prospect staff
+        // visited) is mentioned by the names the configuration gives it.
+        let names = match customers::detail(&store, &classifier, &key, None)? {
+            Some(d) => d.mentioned_as,
+            None => classifier
+                .configured_names(&key)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+        };
         super::mentions(&archive, &classifier, &names)
             .map_err(|e| {
                 usage(format!(
