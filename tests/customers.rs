@@ -722,9 +722,15 @@ fn company_dir() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let archive = dir.path().join("a");
     let home = dir.path().join("xdg");
     std::fs::create_dir_all(&home).unwrap();
-    let config = dir.path().join("kura.toml");
-    std::fs::write(&config, FIXTURE_CONFIG).unwrap();
+    let config = company_config(dir.path(), "kura.toml", "");
     (dir, archive, home, config)
+}
+
+/// The fixture company's configuration and `extra`, written to `dir/name`.
+fn company_config(dir: &Path, name: &str, extra: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{FIXTURE_CONFIG}{extra}")).unwrap();
+    path
 }
 
 /// A small shared mailbox about one customer, 明星建設 (`meisei.example`):
@@ -820,12 +826,7 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     assert_eq!(v["name"], "明星建設株式会社", "{v}");
     assert_eq!(v["organisation"], "明星建設株式会社");
     assert_eq!(v["mentioned_as"], serde_json::json!(["明星建設"]));
-    let mentions: Vec<&str> = v["mentions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["message_id"].as_str().unwrap())
-        .collect();
+    let mentions = mention_ids(&v);
     // The report naming it; not the one naming another company, not the
     // memo with 明星 and 建設 apart, not the reply sent to the customer.
     assert_eq!(mentions, ["r1@minato-shokai.co.jp"]);
@@ -885,24 +886,16 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
 
     // Configured names replace what the signatures say: the first is the
     // name, each is searched for.
-    let named = dir.path().join("named.toml");
-    std::fs::write(
-        &named,
-        format!("{FIXTURE_CONFIG}\n[customer_names]\n\"tanaka@meisei.example\" = [\"明星\", \"丸栄物流\"]\n"),
-    )
-    .unwrap();
+    let named = company_config(
+        dir.path(),
+        "named.toml",
+        "[customer_names]\n\"tanaka@meisei.example\" = [\"明星\", \"丸栄物流\"]\n",
+    );
     let v = show(&named);
     assert_eq!(v["name"], "明星");
     assert_eq!(v["organisation"], "明星建設株式会社");
-    let mut mentions: Vec<&str> = v["mentions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["message_id"].as_str().unwrap())
-        .collect();
-    mentions.sort();
     assert_eq!(
-        mentions,
+        mention_ids(&v),
         [
             "r1@minato-shokai.co.jp",
             "r2@minato-shokai.co.jp",
@@ -923,12 +916,11 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     };
     let o = prospect(&config);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let named = dir.path().join("prospect.toml");
-    std::fs::write(
-        &named,
-        format!("{FIXTURE_CONFIG}\n[customer_names]\n\"maruei-logi.co.jp\" = \"丸栄物流\"\n"),
-    )
-    .unwrap();
+    let named = company_config(
+        dir.path(),
+        "prospect.toml",
+        "[customer_names]\n\"maruei-logi.co.jp\" = \"丸栄物流\"\n",
+    );
     let o = prospect(&named);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let ids: Vec<String> = stdout(&o)
@@ -976,15 +968,12 @@ fn customer_names_in_the_configuration_are_checked() {
     );
     // `kura config` shows them, and says when one names staff.
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("c.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{FIXTURE_CONFIG}[customer_names]\n\"meisei.example\" = \"明星建設\"\n\
-             \"yamada@minato-shokai.co.jp\" = \"山田\"\n"
-        ),
-    )
-    .unwrap();
+    let config = company_config(
+        dir.path(),
+        "c.toml",
+        "[customer_names]\n\"meisei.example\" = \"明星建設\"\n\
+         \"yamada@minato-shokai.co.jp\" = \"山田\"\n",
+    );
     let v = json_out(
         kura_cfg(&dir.path().join("a"), dir.path())
             .arg("--config")
