@@ -9,7 +9,9 @@
 //!   `---------- Forwarded message ---------`, `Begin forwarded message:`, a
 //!   line of underscores before `From:`/`差出人:`, or a bare header block
 //!   (`差出人:`, `送信日時:`, `宛先:` and `件名:`, as Outlook's HTML mail
-//!   converted to text shows it). Everything from there on is quoted.
+//!   converted to text shows it), or an attribution over text without `>`
+//!   (`2024/04/10 19:13、岡田 <okada@example.jp>のメール:`). Everything from
+//!   there on is quoted.
 //!
 //! The text of messages forwarded as attachments is quoted too
 //! ([`parts_of`]).
@@ -112,6 +114,9 @@ fn classify(lines: &[&str]) -> Vec<bool> {
     for i in 0..lines.len() {
         if starts_earlier_message(lines, i) {
             quoted[i..].fill(true);
+            if i > 0 && is_first_half(lines[i - 1], lines[i].trim()) {
+                quoted[i - 1] = true;
+            }
             break;
         }
         if !is_quote_line(lines[i]) {
@@ -161,21 +166,24 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
         return;
     }
     quoted[j..first].fill(true);
-    if j == 0 || quoted[j - 1] {
-        return;
-    }
-    let above = lines[j - 1].trim();
-    let first_half = if lower.ends_with("wrote:") {
-        above
-            .get(..3)
-            .is_some_and(|p| p.eq_ignore_ascii_case("on "))
-    } else {
-        let address_alone = t.starts_with('<') || (t.contains('>') && !t.contains('<'));
-        address_alone && above.bytes().any(|b| b.is_ascii_digit())
-    };
-    if first_half {
+    if j > 0 && !quoted[j - 1] && is_first_half(lines[j - 1], t) {
         quoted[j - 1] = true;
     }
+}
+
+/// Whether `above` is the first half of the attribution `t` ends:
+/// `On <date>` / `Name <addr> wrote:`, or a date and name / the address
+/// alone (`2024年4月10日(水) 19:13 営業部 青木 亮 <` / `r.aoki@example.co.jp>:`).
+fn is_first_half(above: &str, t: &str) -> bool {
+    let on = |s: &str| s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("on "));
+    if t.get(t.len().saturating_sub(6)..)
+        .is_some_and(|e| e.eq_ignore_ascii_case("wrote:"))
+    {
+        return !on(t) && on(above.trim());
+    }
+    let above = above.trim();
+    let address_alone = t.starts_with('<') || (t.contains('>') && !t.contains('<'));
+    address_alone && above.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// Banners before an earlier message: the whole text between the dashes or
@@ -183,15 +191,24 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
 /// from …` may name the sender after it).
 const BANNERS: &[&str] = &[
     "original message",
+    "original",
     "元のメッセージ",
+    "元のメール",
     "オリジナル メッセージ",
+    "オリジナルメッセージ",
     "forwarded message",
     "転送メッセージ",
     "転送されたメッセージ",
+    "転送メール",
+    "転送されたメール",
+    "原始邮件",
+    "原始郵件",
     "ursprüngliche nachricht",
     "weitergeleitete nachricht",
     "message d'origine",
     "message transféré",
+    "mensaje original",
+    "messaggio originale",
 ];
 
 /// Lines that start a forwarded message by themselves (Apple Mail).
@@ -207,6 +224,14 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
     let Some(first) = t.chars().next() else {
         return false;
     };
+    // An attribution over an earlier message that no `>` marks (Outlook and
+    // phone mailers quote so); one over `>` lines is [`mark_attribution`]'s.
+    if t.ends_with([':', '：'])
+        && is_attribution(t)
+        && next_non_blank(lines, i).is_some_and(|l| !is_quote_line(l))
+    {
+        return true;
+    }
     if !may_start_earlier_message(first) {
         return false;
     }
@@ -237,6 +262,70 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
         && lines[i + 1..].iter().take(4).any(|l| header_is(l, DATE))
         && below().any(|l| header_is(l, TO))
         && below().any(|l| header_is(l, SUBJECT))
+}
+
+/// An attribution line that is one without a `>` line below it:
+/// `On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:`,
+/// `2024/04/10 19:13、岡田 花子のメール:`, or a date, a time and an address in
+/// `<>`: `2024年4月10日(水) 19:13 岡田 <okada@example.jp>:`. Not any line with a
+/// digit, an `@` and a colon: a bounce's `MAIL FROM:<a@example.jp>
+/// SIZE=2779:` or a patch's `@@ -1540,7 +1541,6 @@ out:` is the message's own.
+fn is_attribution(t: &str) -> bool {
+    let Some(body) = t.strip_suffix(':').or_else(|| t.strip_suffix('：')) else {
+        return false;
+    };
+    let body = body.trim_end();
+    let ends = |s: &str| {
+        body.get(body.len().saturating_sub(s.len())..)
+            .is_some_and(|e| e.eq_ignore_ascii_case(s))
+    };
+    let worded = ends("wrote")
+        || ends("schrieb")
+        || ends("a écrit")
+        || ends("escribió")
+        || ends("ha scritto")
+        || body.ends_with("書きました")
+        || body.ends_with("のメール")
+        || body.ends_with("のメッセージ");
+    if t.chars().count() > 200 {
+        return false;
+    }
+    if worded {
+        // With the sender's address or the date: `社長からのメッセージ:` opens
+        // a newsletter's own text.
+        return body.contains('@') || body.bytes().any(|b| b.is_ascii_digit());
+    }
+    let bracketed_address = body.find('<').is_some_and(|lt| {
+        body[lt..]
+            .find('@')
+            .is_some_and(|at| body[lt + at..].contains('>'))
+    });
+    bracketed_address && holds_time(body) && holds_date(body)
+}
+
+/// Whether `s` holds a time: `19:13`, `7:13`.
+fn holds_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..b.len().saturating_sub(2)).any(|i| {
+        b[i] == b':'
+            && b[i - 1].is_ascii_digit()
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+    })
+}
+
+/// Whether `s` holds a date: a year of four digits, or a month and day
+/// (`4/10`, `4月10日`).
+fn holds_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits_at = |i: usize, n: usize| {
+        b.get(i..i + n)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    s.contains('月')
+        || (0..b.len()).any(|i| {
+            digits_at(i, 4) || (b[i] == b'/' && i > 0 && digits_at(i - 1, 1) && digits_at(i + 1, 1))
+        })
 }
 
 /// A character of the lines banners are drawn with.
@@ -533,6 +622,65 @@ mod tests {
         assert_eq!(split(text).1, "");
         let text = "From: 青木様（明星建設）\n日時: 4/10 14:00\n件名: 納期の件\n\n来週に延期\n";
         assert_eq!(split(text).1, "");
+    }
+
+    #[test]
+    fn an_attribution_over_unmarked_text_quotes_everything_below() {
+        for (attribution, above) in [
+            (
+                "On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:",
+                "",
+            ),
+            ("2024年4月10日(水) 19:13 岡田 <okada@example.jp>:", ""),
+            (
+                "2024/04/10 19:13、岡田 花子 <okada@example.jp>のメール:",
+                "",
+            ),
+            ("2024/04/10 19:13 に 岡田 花子 さんは書きました:", ""),
+            (
+                "Okada <okada@example.jp> wrote:",
+                "On Wed, 10 Apr 2024 19:13:00 +0900\n",
+            ),
+        ] {
+            let text =
+                format!("承知しました。\n\n{above}{attribution}\n納期をご確認ください。\n\n岡田\n");
+            let (own, quoted) = split(&text);
+            assert_eq!(own, "承知しました。\n\n", "{attribution}");
+            assert!(quoted.ends_with("岡田\n"), "{quoted}");
+        }
+        for banner in [
+            "----- 元のメール -----",
+            "------------------ Original ------------------",
+        ] {
+            let text = format!("了解です。\n{banner}\n納期の件\n");
+            assert_eq!(split(&text).0, "了解です。\n", "{banner}");
+        }
+    }
+
+    #[test]
+    fn a_line_like_an_attribution_in_own_text_stays_own() {
+        for text in [
+            // No address, no date.
+            "回答は以下の通りです:\n1. 納期は来週です\n",
+            "社長からのメッセージ:\n今期もよろしくお願いします\n",
+            "Here is what Okada wrote:\nnothing yet\n",
+            // An address and a count, no date.
+            "Send these 3 to okada@example.jp:\n- invoice\n- quote\n",
+            // A bounce, a patch, an attribution in no known form (from real
+            // mail).
+            "SMTP error from remote mail server after MAIL FROM:<a@example.ru> SIZE=2779:\n\
+             host mx.example.jp [198.51.100.225]: 501 5.1.8 Sender address rejected\n",
+            "A message from <error+1826111378@example.com> to:\n-> k@example.com\nwas spam\n",
+            "--- a/arch/x86/kernel/apic/apic.c\n@@ -1540,7 +1541,6 @@ out:\n pr_info(\"x\");\n",
+            "Twas brillig at 14:00:54 17.11.2009 UTC-05 when lars@example.edu did gyre and gimble:\n\n\
+             LK> Resulted in errors\n\nSee the patch just posted here.\n",
+        ] {
+            assert_eq!(split(text).1, "", "{text}");
+        }
+        // A line starting with `On` above a one-line attribution is the
+        // message's own.
+        let text = "On Monday we ship.\nOn Wed, Apr 10, 2024 Okada <o@example.jp> wrote:\nold\n";
+        assert_eq!(split(text).0, "On Monday we ship.\n");
     }
 
     #[test]

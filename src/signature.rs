@@ -154,65 +154,18 @@ pub fn organisation(parts: &[Part<'_>]) -> Option<String> {
 }
 
 /// The last [`WINDOW_LINES`] lines of `text`, trimmed, and whether they are
-/// all of them; up to the first line that starts an earlier message quoted
-/// without `>` markers: an attribution (`On … wrote:`, `2024年4月10日(水) 19:13
-/// 岡田 <okada@example.jp>:`) or a banner ([`crate::quotes`] takes either for
-/// the start of a quote only above `>` lines, or for the banners it knows).
-/// One pass over the lines: this runs on every message.
+/// all of them. One pass over the lines: this runs on every message.
 fn last_lines(text: &str) -> (Vec<&str>, bool) {
     let mut window = std::collections::VecDeque::with_capacity(WINDOW_LINES);
     let mut from_start = true;
     for line in text.lines() {
-        let t = line.trim();
-        if is_attribution(t) || is_quote_banner(t) {
-            break;
-        }
         if window.len() == WINDOW_LINES {
             window.pop_front();
             from_start = false;
         }
-        window.push_back(t);
+        window.push_back(line.trim());
     }
     (window.into(), from_start)
-}
-
-/// `On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:`,
-/// `2024年4月10日(水) 19:13 岡田 <okada@example.jp>:`, `2024/04/10 19:13、岡田
-/// 花子のメール:`.
-fn is_attribution(t: &str) -> bool {
-    let Some(body) = t.strip_suffix(':').or_else(|| t.strip_suffix('：')) else {
-        return false;
-    };
-    let digit = || t.bytes().any(|b| b.is_ascii_digit());
-    let ends = |s: &str| {
-        body.trim_end()
-            .get(body.trim_end().len().saturating_sub(s.len())..)
-            .is_some_and(|e| e.eq_ignore_ascii_case(s))
-    };
-    ends("wrote")
-        || ends("schrieb")
-        || ends("a écrit")
-        || body.contains("書きました")
-        || body.ends_with("のメール")
-        || body.ends_with("のメッセージ")
-        || (digit() && body.contains('@') && t.chars().count() <= 200)
-}
-
-/// A rule with an earlier message's banner between its dashes that
-/// [`crate::quotes`] does not know: `----- 元のメール -----`, `-------- Original
-/// --------`.
-fn is_quote_banner(t: &str) -> bool {
-    const RULE: &[char] = &['-', '－', '─', '―', '=', '_', '＿'];
-    if !t.starts_with(RULE) || !t.ends_with(RULE) {
-        return false;
-    }
-    let inner = t.trim_matches(|c: char| RULE.contains(&c) || c.is_whitespace());
-    let lower = inner.to_ascii_lowercase();
-    !inner.is_empty()
-        && inner.chars().count() <= 40
-        && ["original", "forward", "元の", "転送", "返信", "引用"]
-            .iter()
-            .any(|w| lower.contains(w))
 }
 
 /// Words of the disclaimers mail systems add below signatures.

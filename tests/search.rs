@@ -2262,25 +2262,35 @@ fn quoting_mails() -> Vec<Vec<u8>> {
             "> Could you tell us when the order will ship? We need it before the end of \
              the month for our customer.\nIt will ship next Monday.\n> And the invoice?\nAttached.\n",
         ),
+        // The complaint quoted below an attribution without `>` markers.
+        utf8(
+            6,
+            "Suzuki <suzuki@sakura.example>",
+            &format!(
+                "交換品を本日発送いたしました。\n\n\
+                 2024/04/10 10:00、青木 亮 <r.aoki@myojo.example>のメール:\n\n{complaint}"
+            ),
+        ),
     ]
 }
 
 /// Which of the quoting mails (by number) each query finds.
 fn quoting_queries() -> Vec<(&'static str, Vec<u32>)> {
     vec![
-        ("不良品", vec![1, 2, 3, 4]),
-        ("body:不良品", vec![1, 2, 3, 4]),
+        ("不良品", vec![1, 2, 3, 4, 6]),
+        ("body:不良品", vec![1, 2, 3, 4, 6]),
         ("unquoted:不良品", vec![1]),
-        ("quoted:不良品", vec![2, 3, 4]),
+        ("quoted:不良品", vec![2, 3, 4, 6]),
         ("is:outbound unquoted:不良品", vec![]),
         ("unquoted:代替品", vec![2]),
         ("unquoted:返品", vec![3]),
         ("unquoted:確認", vec![4]),
         ("quoted:確認", vec![]),
+        ("unquoted:交換品", vec![6]),
         // The attribution, Outlook's header block and the forwarded
         // message's sender are quoted.
         ("unquoted:aoki", vec![]),
-        ("quoted:aoki", vec![2, 3, 4]),
+        ("quoted:aoki", vec![2, 3, 4, 6]),
         ("quoted:送信日時", vec![3]),
         // Answers between quoted lines are the message's own.
         ("unquoted:\"next monday\"", vec![5]),
@@ -2335,6 +2345,7 @@ fn unquoted_finds_what_a_message_says_and_quoted_what_it_quotes() {
         ("q2@x.example", "代替品を至急手配いたします。"),
         ("q3@x.example", "承知いたしました。返品をお受けいたします。"),
         ("q4@x.example", "ご確認ください。"),
+        ("q6@x.example", "交換品を本日発送いたしました。"),
     ] {
         let whole = out(&["show", id]);
         assert!(whole.contains(own) && whole.contains("不良品"), "{whole}");
@@ -2400,7 +2411,7 @@ fn index_version(archive: &Path) -> String {
 #[test]
 fn quoted_and_unquoted_ask_an_older_index_for_a_reindex() {
     let (tmp, _, archive) = archive_with_an_older_index();
-    for (q, n) in [("不良品", 4), ("body:不良品", 4), ("ship", 1), ("返品", 1)] {
+    for (q, n) in [("不良品", 5), ("body:不良品", 5), ("ship", 1), ("返品", 1)] {
         assert_eq!(count(&archive, q), n, "{q}");
     }
     // The archive says its index is of version 2, which builds that know
