@@ -18,6 +18,11 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+/// Meta key: the messages with an id below it were stored before the
+/// archive had a `signatures` table, by a kura that did not read them
+/// ([`crate::signature`]); `kura reindex` reads them and sets it to 0.
+pub const SIGNATURES_SINCE: &str = "signatures_since";
+
 /// Version of the SQLite schema this build writes.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -567,8 +572,26 @@ impl Store {
         // checkpoint rather than at almost every commit (an import of 100k
         // messages spent 2% of its CPU in checkpoints).
         conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
+        let table_exists = |name: &str| -> Result<bool> {
+            Ok(conn.query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )?)
+        };
+        let before_signatures = table_exists("messages")? && !table_exists("signatures")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
+        if before_signatures {
+            // The messages stored so far were stored by a kura that did not
+            // read signatures: a reindex reads them.
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value)
+                 SELECT ?1, MAX(id) + 1 FROM messages WHERE id IS NOT NULL HAVING COUNT(*) > 0",
+                [SIGNATURES_SINCE],
+            )
+            .with_context(|| format!("cannot write to {}", path.display()))?;
+        }
         // From here on, every index document written carries the terms that
         // say which header an address is in; older ones may not.
         conn.execute(
@@ -689,6 +712,26 @@ impl Store {
             [name],
             |r| r.get(0),
         )?)
+    }
+
+    /// How many stored messages were stored by a kura that did not read
+    /// signatures (see [`SIGNATURES_SINCE`]): until a reindex reads them,
+    /// their customers go by the names in their headers.
+    pub fn messages_without_signatures(&self) -> Result<u64> {
+        let since: i64 = if self.has_table("signatures")? {
+            match self.meta(SIGNATURES_SINCE)? {
+                Some(v) => v.parse().unwrap_or(0),
+                None => return Ok(0),
+            }
+        } else {
+            i64::MAX
+        };
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM messages WHERE id < ?1",
+            [since],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// Writes the database afresh (`VACUUM`): free pages and the stale

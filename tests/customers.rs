@@ -997,11 +997,42 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
     import(&archive, &[&reports_maildir(dir.path())]);
     let name = || show_json(&archive, &home, &config, "meisei.example")["name"].clone();
     assert_eq!(name(), "明星建設株式会社");
+    let warning = "the signatures of 6 messages stored by an earlier kura are not read yet";
+    let customers_says = || {
+        let o = run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(["customers", "--show", "meisei.example"]));
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    assert_eq!(customers_says(), "");
     // An archive written before signatures were read: no table at all.
     let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
     db.execute_batch("DROP TABLE signatures").unwrap();
     drop(db);
     assert_eq!(name(), "田中 太郎", "the display name, as before");
+    assert!(customers_says().contains(warning), "{}", customers_says());
+    // A command of this kura that writes adds the table, and remembers that
+    // the messages before it were not read; a new one is.
+    let more = dir.path().join("more");
+    let new = more.join("new");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::create_dir_all(more.join("cur")).unwrap();
+    std::fs::write(
+        new.join("1.eml"),
+        "From: 田中 太郎 <tanaka@meisei.example>\nTo: support@minato-shokai.co.jp\n\
+         Subject: 追加\nMessage-ID: <more@meisei.example>\nDate: Mon, 6 May 2024 10:00:00 +0900\n\n\
+         追加のご連絡です。\n\n--\n明星建設株式会社\n田中 太郎\n",
+    )
+    .unwrap();
+    import(&archive, &[&more]);
+    assert!(customers_says().contains(warning), "{}", customers_says());
+    let o = run(kura_cfg(&archive, &home)
+        .arg("--config")
+        .arg(&config)
+        .args(["--quiet", "customers"]));
+    assert_eq!(stderr(&o), "", "--quiet");
     let said = reindex(&archive);
     // Every mail there is signed: two by the customer, four by staff.
     assert!(
@@ -1009,6 +1040,7 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
         "{said}"
     );
     assert_eq!(name(), "明星建設株式会社");
+    assert_eq!(customers_says(), "");
     assert!(reindex(&archive).contains("messages indexed, "));
 }
 

@@ -118,6 +118,7 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
     let format = args.format.resolve();
     // With a query, the matching rows; the scan itself needs only the store.
     let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
+    super::warn_unread_signatures(global, &store)?;
     if let Some(key) = &args.show {
         return show(
             &archive,

@@ -39,6 +39,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     let mentions: Vec<i64> = if args.no_mentions {
         Vec::new()
     } else {
+        super::warn_unread_signatures(global, &store)?;
         // A customer no mail was exchanged with yet (a prospect staff
         // visited) is mentioned by the names the configuration gives it.
         let names = match customers::detail(&store, &classifier, &key, None)? {

@@ -93,3 +93,17 @@ pub fn store_and_matches(
         .collect();
     Ok((searcher.store, Some(rows)))
 }
+
+/// Warns (unless `--quiet`) when messages stored by an earlier kura have not
+/// had their signatures read: until a reindex, their customers go by the
+/// names in their headers, and reports do not mention them by name.
+pub fn warn_unread_signatures(global: &GlobalArgs, store: &crate::store::Store) -> Result<()> {
+    let n = store.messages_without_signatures()?;
+    if n > 0 && !global.quiet {
+        eprintln!(
+            "kura: the signatures of {n} messages stored by an earlier kura are not read yet: \
+             customers go by their senders' names until `kura reindex` reads them"
+        );
+    }
+    Ok(())
+}

@@ -330,6 +330,8 @@ pub fn rebuild(archive: &Archive, store: &Store, progress: bool) -> Result<Reind
     store.set_meta("index_version", &index::INDEX_VERSION.to_string())?;
     // Every document now says which header each address is in.
     store.set_meta(index::ROLE_TERMS_SINCE, "0")?;
+    // And every message's signature has been read.
+    store.set_meta(crate::store::SIGNATURES_SINCE, "0")?;
     if had_index {
         std::fs::remove_dir_all(&old_dir)
             .with_context(|| format!("cannot remove {}", old_dir.display()))?;
