@@ -32,6 +32,8 @@ Query language:
                        their attribution, -----Original Message----- and below) or forwards
   quoted:              only what a message quotes or forwards
   customer:            an address or a domain (subdomains included), in any role
+  history:             a customer's whole history, as kura export writes it: its mail, the
+                       rest of its threads, internal mail naming it (history:kyowa-shoji.co.jp)
   domain:              a mail domain, in any role
   id:                  a Message-ID, with or without <>
   thread:              a thread id

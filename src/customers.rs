@@ -815,6 +815,20 @@ pub struct CustomerMessage {
     pub direction: Direction,
 }
 
+/// The names internal mail mentions customer `key` by: those of
+/// [`CustomerDetail::mentioned_as`], or, for a customer no mail was
+/// exchanged with yet (a prospect staff visited), those the configuration
+/// gives it.
+pub fn mentioned_as(store: &Store, classifier: &Classifier, key: &str) -> Result<Vec<String>> {
+    Ok(match detail(store, classifier, key, None)? {
+        Some(d) => d.mentioned_as,
+        None => classifier
+            .configured_names(key)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default(),
+    })
+}
+
 /// The messages with customer `key` in From/To/Cc, oldest first (ties by row).
 pub fn messages_of(
     store: &Store,

@@ -817,6 +817,92 @@ fn write_maildir(md: &Path, mails: &[(&str, &str, &str, &str, &str, &str)]) {
     }
 }
 
+/// `history:` finds what `export` writes of a customer (its mail, the rest
+/// of its threads, the reports naming it), and narrows as any term does.
+#[test]
+fn history_searches_what_the_export_holds() {
+    let (dir, archive, home, config) = company_dir();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let o = run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(["search", "--format", "jsonl"])
+            .args(args));
+        assert!(
+            o.status.code() == Some(0) || o.status.code() == Some(1),
+            "{}",
+            stderr(&o)
+        );
+        let mut ids: Vec<String> = stdout(&o)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                v["message_id"].as_str().unwrap().to_string()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let history = ids(&["history:meisei.example"]);
+    assert_eq!(
+        history,
+        [
+            "m1@meisei.example",
+            "m2@meisei.example",
+            "o1@minato-shokai.co.jp",
+            "r1@minato-shokai.co.jp"
+        ]
+    );
+    // The same messages as the export.
+    let o = run(kura_cfg(&archive, &home)
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "export",
+            "--customer",
+            "meisei.example",
+            "--format",
+            "jsonl",
+        ]));
+    let mut exported: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["message_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    exported.sort();
+    assert_eq!(exported, history);
+    // An address or `@domain` names the same customer; words narrow it.
+    assert_eq!(ids(&["history:tanaka@meisei.example"]), history);
+    assert_eq!(ids(&["history:@MEISEI.example"]), history);
+    assert_eq!(
+        ids(&["history:meisei.example", "訪問先"]),
+        ["r1@minato-shokai.co.jp"]
+    );
+    assert_eq!(
+        ids(&["customer:meisei.example", "訪問先"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(&["--", "訪問先", "-history:meisei.example"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(ids(&["history:nobody.example"]), Vec::<String>::new());
+    // One customer, not a pattern.
+    let o = run(kura_cfg(&archive, &home)
+        .arg("--config")
+        .arg(&config)
+        .args(["search", "history:*.example"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("history: takes one customer"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     let (dir, archive, home, config) = company_dir();

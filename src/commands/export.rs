@@ -40,15 +40,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         Vec::new()
     } else {
         super::warn_unread_signatures(global, &store)?;
-        // A customer no mail was exchanged with yet (a prospect staff
-        // visited) is mentioned by the names the configuration gives it.
-        let names = match customers::detail(&store, &classifier, &key, None)? {
-            Some(d) => d.mentioned_as,
-            None => classifier
-                .configured_names(&key)
-                .map(<[String]>::to_vec)
-                .unwrap_or_default(),
-        };
+        let names = customers::mentioned_as(&store, &classifier, &key)?;
         super::mentions(&archive, &classifier, &names)
             .map_err(|e| {
                 usage(format!(

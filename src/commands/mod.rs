@@ -39,11 +39,11 @@ pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> 
 }
 
 /// A searcher of the archive for the query `q`, with the configuration read
-/// when the query needs it (`is:`), so that other queries work whatever
-/// the configuration holds.
+/// when the query needs it (`is:`, `history:`), so that other queries work
+/// whatever the configuration holds.
 pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Searcher> {
     let searcher = Searcher::open(archive)?;
-    Ok(if q.has_direction() {
+    Ok(if q.needs_configuration() {
         let config = config(global, Some(archive))?;
         searcher.with_classifier(Classifier::new(&config))
     } else {
@@ -58,10 +58,7 @@ pub fn mentions(
     classifier: &Classifier,
     names: &[String],
 ) -> Result<Vec<crate::query::exec::Hit>> {
-    // Without the company's own addresses configured no mail is internal
-    // (and `is:internal` refuses to run): none mentions the customer.
-    let knows_company = classifier.require_company("mentions").is_ok();
-    let Some(q) = crate::query::Query::mentioning(names).filter(|_| knows_company) else {
+    let Some(q) = Query::mentioning(classifier, names) else {
         return Ok(Vec::new());
     };
     Searcher::open(archive)?

@@ -1,6 +1,6 @@
 //! The query AST: what a parsed query means, independent of how it is run.
 
-use crate::customers::Direction;
+use crate::customers::{Classifier, Direction};
 use chrono::{DateTime, Utc};
 
 /// A text field a term can be restricted to.
@@ -53,6 +53,11 @@ pub enum Query {
     Date { start: DateBound, end: DateBound },
     /// `customer:` an address or a domain, in any role (from/to/cc).
     Customer(String),
+    /// `history:` a customer's whole history, as `kura export` writes it:
+    /// its messages, the rest of their threads, and the internal mail that
+    /// mentions it. The value is as typed: a customer key, an address or a
+    /// domain.
+    History(String),
     /// `domain:` a mail domain (subdomains included), in any role.
     Domain(String),
     /// `id:` a Message-ID without angle brackets.
@@ -73,9 +78,12 @@ pub enum Query {
 impl Query {
     /// Internal mail (`is:internal`) with any of `names` in it as a phrase:
     /// the visit and phone reports that mention a customer by its names
-    /// ([`crate::customers::CustomerDetail::mentioned_as`]). `None` without
-    /// a name.
-    pub fn mentioning(names: &[String]) -> Option<Query> {
+    /// ([`crate::customers::mentioned_as`]). `None` without a name, or
+    /// when `classifier` knows none of the company's own addresses: then no
+    /// mail is internal (and `is:internal` refuses to run), so none
+    /// mentions the customer.
+    pub fn mentioning(classifier: &Classifier, names: &[String]) -> Option<Query> {
+        classifier.require_company("mentions").ok()?;
         let phrases: Vec<Query> = names
             .iter()
             .filter(|n| n.chars().any(char::is_alphanumeric))
@@ -93,12 +101,13 @@ impl Query {
         ]))
     }
 
-    /// Whether an `is:` term is in the query (it needs the configuration).
-    pub fn has_direction(&self) -> bool {
+    /// Whether an `is:` or `history:` term is in the query (they need the
+    /// configuration).
+    pub fn needs_configuration(&self) -> bool {
         match self {
-            Query::Direction(_) => true,
-            Query::And(parts) | Query::Or(parts) => parts.iter().any(Query::has_direction),
-            Query::Not(inner) => inner.has_direction(),
+            Query::Direction(_) | Query::History(_) => true,
+            Query::And(parts) | Query::Or(parts) => parts.iter().any(Query::needs_configuration),
+            Query::Not(inner) => inner.needs_configuration(),
             _ => false,
         }
     }

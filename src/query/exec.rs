@@ -11,6 +11,7 @@
 //! after `from:`/`to:`/`cc:`, checked against the store's address rows
 //! (the index does not tell which header an address is in).
 
+use super::ast::Query as QueryAst;
 use super::ast::{Field as QField, Query};
 use crate::archive::Archive;
 use crate::customers::{self, Classifier, Direction};
@@ -208,6 +209,7 @@ impl Searcher {
                 let v = v.trim().trim_start_matches('@').to_lowercase();
                 raw_glob(f.addr, &v)?
             }
+            Query::History(v) => index::id_set_query(&self.history_rows(v)?),
             Query::Id(id) => {
                 let id = id.trim().trim_start_matches('<').trim_end_matches('>');
                 index::id_set_query(
@@ -344,6 +346,35 @@ impl Searcher {
     ///
     /// An address longer than the index keeps a term of
     /// ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none and counts as absent.
+    /// The rows of the history of the customer `input` names (a key, an
+    /// address or a domain), as [`crate::export::history`] gathers it: its
+    /// messages and their threads from the store, the mail that mentions it
+    /// from the index.
+    fn history_rows(&self, input: &str) -> Result<Vec<i64>> {
+        let classifier = self
+            .classifier
+            .as_ref()
+            .context("history: terms need the configuration (internal error: no classifier)")?;
+        let Some(key) = classifier.key_from_input(input) else {
+            return Ok(Vec::new());
+        };
+        let names = customers::mentioned_as(&self.store, classifier, &key)?;
+        let mentions: Vec<i64> = match QueryAst::mentioning(classifier, &names) {
+            Some(q) => self
+                .search(&q, Order::Oldest, 0, None)?
+                .iter()
+                .map(|h| h.id)
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut rows: Vec<i64> = crate::export::history(&self.store, classifier, &key, &mentions)?
+            .iter()
+            .map(|it| it.row)
+            .collect();
+        rows.sort_unstable();
+        Ok(rows)
+    }
+
     fn direction_query(&self, want: Direction) -> Result<Box<dyn TQuery>> {
         let classifier = self
             .classifier

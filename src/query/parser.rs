@@ -210,6 +210,7 @@ enum Ctx {
     Any,
     Text(Field),
     Customer,
+    History,
     Domain,
     Id,
     Thread,
@@ -232,6 +233,7 @@ const FIELDS: &[(&str, Ctx)] = &[
     ("quoted", Ctx::Text(Field::Quoted)),
     ("attachment", Ctx::Text(Field::Attachment)),
     ("customer", Ctx::Customer),
+    ("history", Ctx::History),
     ("domain", Ctx::Domain),
     ("id", Ctx::Id),
     ("thread", Ctx::Thread),
@@ -724,7 +726,7 @@ impl<'a> Parser<'a> {
         Ok(Some(match ctx {
             Ctx::Any => return Ok(text_query(Field::Any, text, phrase)),
             Ctx::Text(f) => return Ok(text_query(f, text, phrase)),
-            Ctx::Customer | Ctx::Domain => {
+            Ctx::Customer | Ctx::Domain | Ctx::History => {
                 // `<a@x.jp>` as copied from a header is `a@x.jp`.
                 let text = text.trim();
                 let text = text
@@ -732,17 +734,27 @@ impl<'a> Parser<'a> {
                     .and_then(|t| t.strip_suffix('>'))
                     .unwrap_or(text);
                 let v = text.trim_start_matches('@').to_lowercase();
-                if v.is_empty() {
-                    return empty(if ctx == Ctx::Domain {
-                        "domain"
-                    } else {
-                        "customer"
-                    });
-                }
-                if ctx == Ctx::Domain {
-                    Query::Domain(v)
-                } else {
-                    Query::Customer(v)
+                match ctx {
+                    _ if v.is_empty() => {
+                        return empty(match ctx {
+                            Ctx::Domain => "domain",
+                            Ctx::History => "customer history",
+                            _ => "customer",
+                        });
+                    }
+                    Ctx::Domain => Query::Domain(v),
+                    Ctx::History if v.contains('*') => {
+                        return Err(ParseError::new(
+                            format!(
+                                "history: takes one customer (a key, an address or a domain), \
+                                 not '{text}'; customer: takes a pattern"
+                            ),
+                            t.text_start,
+                            t.text_end,
+                        ));
+                    }
+                    Ctx::History => Query::History(v),
+                    _ => Query::Customer(v),
                 }
             }
             Ctx::Id => {
@@ -1278,6 +1290,14 @@ mod tests {
             (
                 "customer:<Tanaka@Example.co.jp>",
                 Query::Customer("tanaka@example.co.jp".into()),
+            ),
+            (
+                "history:<Tanaka@Example.co.jp>",
+                Query::History("tanaka@example.co.jp".into()),
+            ),
+            (
+                "history:@Yamada-Shoji.jp",
+                Query::History("yamada-shoji.jp".into()),
             ),
             (
                 "domain:@Example.CO.JP",
@@ -1836,8 +1856,13 @@ mod tests {
                 Query::Not(Box::new(Query::Direction(Direction::Inbound)))
             ])
         );
-        assert!(ok("見積 OR -is:internal").has_direction());
-        assert!(!ok("見積 OR has:attachment").has_direction());
+        assert!(ok("見積 OR -is:internal").needs_configuration());
+        assert!(!ok("見積 OR has:attachment").needs_configuration());
+        assert!(ok("見積 (history:x.jp OR tag:a)").needs_configuration());
+        assert!(!ok("customer:x.jp").needs_configuration());
+        let e = err("history:*.co.jp");
+        assert!(e.message.contains("one customer"), "{}", e.message);
+        assert_eq!((e.start, e.end), (8, 15));
     }
 
     #[test]
