@@ -20,12 +20,70 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The subcommands whose arguments hold a query (not `tag`, whose `-TAG`
+/// removes a tag).
+const QUERY_COMMANDS: &[&str] = &[
+    "search",
+    "count",
+    "thread",
+    "customers",
+    "pending",
+    "answers",
+    "export",
+    "erase",
+];
+
+/// The command line `args` (program name first) with each negated query
+/// term that clap would take for an option written with the full-width minus
+/// the query language reads alike: `-has:attachment` (else `-h`, the help,
+/// exit 0), `-tag:done` (else an unknown `-t`), `-"…"`, `-(…)` and a word
+/// that starts with a character not in ASCII (`-請求書`) become
+/// `－has:attachment`, …. Only after a subcommand that takes a query and
+/// before `--`; a plain ASCII word (`-spam`) cannot be told from options
+/// and stays.
+pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The subcommand: the first argument after the program's name that is
+    // neither an option nor the value of `--archive` or `--config`.
+    let mut i = 1;
+    while let Some(s) = args.get(i).and_then(|a| a.to_str()) {
+        if matches!(s, "--archive" | "--config") {
+            i += 2;
+        } else if s.starts_with('-') && s != "--" {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let command = args.get(i).and_then(|a| a.to_str());
+    if !command.is_some_and(|c| QUERY_COMMANDS.contains(&c)) {
+        return args;
+    }
+    for arg in args.iter_mut().skip(i + 1) {
+        let Some(s) = arg.to_str() else {
+            continue;
+        };
+        if s == "--" {
+            break;
+        }
+        let negated = s.strip_prefix('-').filter(|rest| {
+            crate::query::parser::starts_with_field(rest)
+                || rest.starts_with(['"', '('])
+                || rest.chars().next().is_some_and(|c| !c.is_ascii())
+        });
+        if let Some(rest) = negated {
+            *arg = format!("\u{FF0D}{rest}").into();
+        }
+    }
+    args
+}
+
 /// The query language, shown in `search --help`, `count --help` and the man pages.
 pub const QUERY_HELP: &str = "\
 Query language:
   Words are ANDed; OR, NOT (upper case), -word, parentheses and \"quoted phrases\" work.
   * alone matches every message; a word ending in * is a prefix (invoi* finds invoice, invoices).
-  Put -- before a query that starts with - (kura search -- -spam).
+  -tag:done, -has:attachment, -\"phrase\", -(group) and -請求書 need no --; put -- before
+  a query with a plain word starting with - (kura search -- -spam).
   from: to: cc:        address, part of it, or display name (Japanese too)
   subject: body:       the subject / the decoded text
   unquoted:            the text a message writes itself, not what it quotes (> lines and
@@ -942,4 +1000,85 @@ pub struct AuditArgs {
     /// At most this many entries (newest first).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn rewritten(args: &[&str]) -> Vec<String> {
+        let args = args.iter().map(std::ffi::OsString::from).collect();
+        negated_terms_in_full_width(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn negated_terms_of_a_query_are_not_options() {
+        for (args, want) in [
+            (
+                &["kura", "search", "見積", "-has:attachment"][..],
+                &["kura", "search", "見積", "－has:attachment"][..],
+            ),
+            (
+                &[
+                    "kura",
+                    "--archive",
+                    "a",
+                    "count",
+                    "-TAG:done",
+                    "-\"至急\"",
+                    "-(a OR b)",
+                ],
+                &[
+                    "kura",
+                    "--archive",
+                    "a",
+                    "count",
+                    "－TAG:done",
+                    "－\"至急\"",
+                    "－(a OR b)",
+                ],
+            ),
+            (
+                &["kura", "thread", "--query", "-請求書"],
+                &["kura", "thread", "--query", "－請求書"],
+            ),
+            // Options, plain words, after `--`, and `kura tag` stay.
+            (
+                &["kura", "search", "-n", "-o", "-", "--format=json", "-spam"],
+                &["kura", "search", "-n", "-o", "-", "--format=json", "-spam"],
+            ),
+            (
+                &["kura", "search", "--", "-tag:done"],
+                &["kura", "search", "--", "-tag:done"],
+            ),
+            (
+                &["kura", "tag", "+done", "-要対応", "tag:x"],
+                &["kura", "tag", "+done", "-要対応", "tag:x"],
+            ),
+            // An archive named like a subcommand is a value, not one.
+            (
+                &["kura", "--archive", "search", "tag", "-tag:x", "y"],
+                &["kura", "--archive", "search", "tag", "-tag:x", "y"],
+            ),
+        ] {
+            assert_eq!(rewritten(args), want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_negated_field_is_part_of_the_query() {
+        let cli = Cli::parse_from(rewritten(&["kura", "search", "見積", "-has:attachment"]));
+        let Command::Search(a) = cli.command else {
+            panic!("not search");
+        };
+        assert_eq!(a.query.query, ["見積", "－has:attachment"]);
+        let now = chrono::Utc::now();
+        let q = crate::query::parse(&a.query.query.join(" "), now, false).unwrap();
+        let plain = crate::query::parse("見積 -has:attachment", now, false).unwrap();
+        assert_eq!(q, plain);
+    }
 }

@@ -11,7 +11,9 @@ use kura::commands;
 
 fn main() {
     kura::archive::restrict_umask();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(kura::cli::negated_terms_in_full_width(
+        std::env::args_os().collect(),
+    ));
     let result = match &cli.command {
         Command::Import(a) => commands::import::run(&cli.global, a),
         Command::Search(a) => commands::search::run(&cli.global, a),

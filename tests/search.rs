@@ -704,6 +704,27 @@ fn boolean_combinations_are_set_operations() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let got: Ids = stdout(&o).lines().map(str::to_string).collect();
     assert_eq!(got, minus(&mitsumori, &mitsumorisho));
+    // Nor does a negated Japanese word, field, phrase or group: without
+    // `--` they are the query's, not options (`-has:…` was `-h`, the help).
+    for args in [
+        &["-見積書", "見積"][..],
+        &["見積", "-\"見積書\""],
+        &["見積", "-(見積書)"],
+        &["見積", "-body:見積書"],
+    ] {
+        let o = kura_run(&a, &[&["search", "--format", "ids"][..], args].concat());
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        let got: Ids = stdout(&o).lines().map(str::to_string).collect();
+        assert_eq!(got, minus(&mitsumori, &mitsumorisho), "{args:?}");
+    }
+    let with_files = where_(|m| !m.attachments.is_empty());
+    let o = kura_run(
+        &a,
+        &["search", "--format", "ids", "見積", "-has:attachment"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got: Ids = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(got, minus(&mitsumori, &with_files));
 }
 
 #[test]

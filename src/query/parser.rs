@@ -244,6 +244,14 @@ const FIELDS: &[(&str, Ctx)] = &[
     ("date", Ctx::Date),
 ];
 
+/// Whether `word` starts with a field prefix (`tag:`, `From:`), as a
+/// command line's arguments are checked for negated terms
+/// ([`crate::cli::negated_terms_in_full_width`]).
+pub fn starts_with_field(word: &str) -> bool {
+    word.split_once(':')
+        .is_some_and(|(name, _)| field_by_name(name).is_some())
+}
+
 fn field_by_name(name: &str) -> Option<Ctx> {
     FIELDS
         .iter()
