@@ -1014,6 +1014,31 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["message_id"].to_string())
         .collect();
     assert_eq!(ids, ["\"r2@minato-shokai.co.jp\""]);
+    // `customers --show` has no customer to show, and says where its
+    // reports are; `history:` finds them.
+    let o = run(kura_cfg(&archive, &home).arg("--config").arg(&named).args([
+        "customers",
+        "--show",
+        "maruei-logi.co.jp",
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 internal message mentions it by its customer_names: kura search history:maruei-logi.co.jp"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(kura_cfg(&archive, &home).arg("--config").arg(&named).args([
+        "search",
+        "--format",
+        "ids",
+        "history:maruei-logi.co.jp",
+    ]));
+    assert_eq!(
+        stdout(&o).trim(),
+        "r2@minato-shokai.co.jp",
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -323,6 +323,20 @@ fn show(
     };
     let Some(d) = customers::detail(store, classifier, &key, only)? else {
         eprintln!("kura: no customer {}", sanitize(&key));
+        // A prospect no mail was exchanged with yet may be in reports.
+        if let Some(names) = classifier.configured_names(&key)
+            && let Ok(hits) = super::mentions(archive, classifier, names)
+            && !hits.is_empty()
+        {
+            let said = match hits.len() {
+                1 => "1 internal message mentions".to_string(),
+                n => format!("{n} internal messages mention"),
+            };
+            eprintln!(
+                "kura: {said} it by its customer_names: kura search history:{}",
+                sanitize(&key)
+            );
+        }
         return Ok(1);
     };
     let mut view = detail_view(&d, utc);
