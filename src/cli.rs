@@ -38,9 +38,9 @@ const QUERY_COMMANDS: &[&str] = &[
 /// the query language reads alike: `-has:attachment` (else `-h`, the help,
 /// exit 0), `-tag:done` (else an unknown `-t`), `-"…"`, `-(…)` and a word
 /// that starts with a character not in ASCII (`-請求書`) become
-/// `－has:attachment`, …. Only after a subcommand that takes a query and
-/// before `--`; a plain ASCII word (`-spam`) cannot be told from options
-/// and stays.
+/// `－has:attachment`, …; so does a word that is not the subcommand's short
+/// options (`-spam`, `-hold`: else `-h`, the help). Only after a subcommand
+/// that takes a query and before `--`.
 pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // The subcommand: the first argument after the program's name that is
     // neither an option nor the value of `--archive` or `--config`.
@@ -58,6 +58,9 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
     if !command.is_some_and(|c| QUERY_COMMANDS.contains(&c)) {
         return args;
     }
+    let Some(command) = command.map(str::to_string) else {
+        return args;
+    };
     for arg in args.iter_mut().skip(i + 1) {
         let Some(s) = arg.to_str() else {
             continue;
@@ -69,6 +72,9 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
             crate::query::parser::starts_with_field(rest)
                 || rest.starts_with(['"', '('])
                 || rest.chars().next().is_some_and(|c| !c.is_ascii())
+                || (rest.len() >= 2
+                    && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && !is_short_options(&command, rest))
         });
         if let Some(rest) = negated {
             *arg = format!("\u{FF0D}{rest}").into();
@@ -77,13 +83,39 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
     args
 }
 
+/// Whether `cluster` (what follows a single `-`) is short options of
+/// `command` as clap reads them: flags (`-qy`), up to one that takes a
+/// value, the rest being the value (`-ofile`), or a long option written
+/// with one dash (`-quiet`). `-hold` is not (`-h` is the help, but `o`,
+/// `l`, `d` are no options): a negated word.
+fn is_short_options(command: &str, cluster: &str) -> bool {
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli.build();
+    let Some(sub) = cli.find_subcommand(command) else {
+        return true;
+    };
+    // A long option with one dash (`-quiet`) is a mistake clap reports.
+    if sub.get_arguments().any(|a| a.get_long() == Some(cluster)) {
+        return true;
+    }
+    for c in cluster.chars() {
+        let Some(arg) = sub.get_arguments().find(|a| a.get_short() == Some(c)) else {
+            return false;
+        };
+        if arg.get_action().takes_values() {
+            return true;
+        }
+    }
+    true
+}
+
 /// The query language, shown in `search --help`, `count --help` and the man pages.
 pub const QUERY_HELP: &str = "\
 Query language:
   Words are ANDed; OR, NOT (upper case), -word, parentheses and \"quoted phrases\" work.
   * alone matches every message; a word ending in * is a prefix (invoi* finds invoice, invoices).
-  -tag:done, -has:attachment, -\"phrase\", -(group) and -請求書 need no --; put -- before
-  a query with a plain word starting with - (kura search -- -spam).
+  -spam, -請求書, -tag:done, -\"phrase\" and -(group) need no --; only a word that is the
+  command's own options (-q, -quiet) does: kura search -- invoice -quiet.
   from: to: cc:        address, part of it, or display name (Japanese too)
   subject: body:       the subject / the decoded text
   unquoted:            the text a message writes itself, not what it quotes (> lines and
@@ -403,8 +435,9 @@ pub enum Sort {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
-    /// The query (words are joined by spaces); `*` matches everything. Put
-    /// `--` before a query that starts with `-` (`kura search -- -spam`).
+    /// The query (words are joined by spaces); `*` matches everything.
+    /// `-word` excludes a word, unless it is the command's own options
+    /// (`-q`): put `--` before such a query (`kura search -- -q`).
     #[arg(required = true, value_name = "QUERY")]
     pub query: Vec<String>,
     /// Interpret calendar dates in UTC instead of the local time zone.
@@ -1046,10 +1079,37 @@ mod tests {
                 &["kura", "thread", "--query", "-請求書"],
                 &["kura", "thread", "--query", "－請求書"],
             ),
-            // Options, plain words, after `--`, and `kura tag` stay.
+            // A plain word that is not short options (`-h` is the help).
             (
-                &["kura", "search", "-n", "-o", "-", "--format=json", "-spam"],
-                &["kura", "search", "-n", "-o", "-", "--format=json", "-spam"],
+                &["kura", "search", "invoice", "-spam", "-hold", "-qx"],
+                &["kura", "search", "invoice", "－spam", "－hold", "－qx"],
+            ),
+            // Options, after `--`, and `kura tag` stay.
+            (
+                &[
+                    "kura",
+                    "export",
+                    "-q",
+                    "-o",
+                    "-",
+                    "-ofile",
+                    "--format=json",
+                    "-quiet",
+                ],
+                &[
+                    "kura",
+                    "export",
+                    "-q",
+                    "-o",
+                    "-",
+                    "-ofile",
+                    "--format=json",
+                    "-quiet",
+                ],
+            ),
+            (
+                &["kura", "erase", "-qy", "-y", "-h"],
+                &["kura", "erase", "-qy", "-y", "-h"],
             ),
             (
                 &["kura", "search", "--", "-tag:done"],

@@ -717,6 +717,19 @@ fn boolean_combinations_are_set_operations() {
         let got: Ids = stdout(&o).lines().map(str::to_string).collect();
         assert_eq!(got, minus(&mitsumori, &mitsumorisho), "{args:?}");
     }
+    // A plain word too, unless it is the command's options (`-hold` is not
+    // `-h`, the help).
+    for word in ["delivery", "hold"] {
+        let o = kura_run(
+            &a,
+            &["search", "--format", "ids", "invoice", &format!("-{word}")],
+        );
+        assert_eq!(o.status.code(), Some(0), "{word}: {}", stderr(&o));
+        let got: Ids = stdout(&o).lines().map(str::to_string).collect();
+        assert_eq!(got, hits(&a, &format!("invoice -{word}")), "{word}");
+    }
+    let o = kura_run(&a, &["search", "invoice", "-quiet"]);
+    assert_eq!(o.status.code(), Some(2), "a long option with one dash");
     let with_files = where_(|m| !m.attachments.is_empty());
     let o = kura_run(
         &a,
