@@ -291,9 +291,11 @@ fn is_attribution(t: &str) -> bool {
         return false;
     }
     if worded {
-        // With the sender's address or the date: `社長からのメッセージ:` opens
-        // a newsletter's own text.
-        return body.contains('@') || body.bytes().any(|b| b.is_ascii_digit());
+        // With the sender's address or the time: `社長からのメッセージ:` opens
+        // a newsletter's own text, and so do a count, a year or a day
+        // (`要点を3つ書きました:`, `社長からの2024年のメッセージ:`,
+        // `4月10日のメール:`).
+        return body.contains('@') || holds_time(body);
     }
     let bracketed_address = body.find('<').is_some_and(|lt| {
         body[lt..]
@@ -681,6 +683,22 @@ mod tests {
         // message's own.
         let text = "On Monday we ship.\nOn Wed, Apr 10, 2024 Okada <o@example.jp> wrote:\nold\n";
         assert_eq!(split(text).0, "On Monday we ship.\n");
+    }
+
+    #[test]
+    fn a_worded_line_with_a_count_or_a_year_but_no_time_is_own_text() {
+        for text in [
+            "要点を3つ書きました：\n1. 納期\n2. 価格\n\nご確認ください。\n",
+            "各位\n\n社長からの2024年 年頭のメッセージ:\n今年もよろしくお願いします。\n",
+            "先日の4月10日のメール:\n単価の件は撤回します。\n",
+            "In 2023 our president wrote:\nQuality first.\nWe still believe it.\n",
+        ] {
+            assert_eq!(split(text).1, "", "{text}");
+        }
+        // Evolution's, with the time and no address.
+        let text =
+            "了解です。\n\n2006-11-08 (水) の 11:31 +0100 に 岡田 さんは書きました:\n納期の件\n";
+        assert_eq!(split(text).0, "了解です。\n\n");
     }
 
     #[test]
