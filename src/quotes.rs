@@ -266,10 +266,12 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
 
 /// An attribution line that is one without a `>` line below it:
 /// `On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:`,
-/// `2024/04/10 19:13、岡田 花子のメール:`, or a date, a time and an address in
-/// `<>`: `2024年4月10日(水) 19:13 岡田 <okada@example.jp>:`. Not any line with a
-/// digit, an `@` and a colon: a bounce's `MAIL FROM:<a@example.jp>
-/// SIZE=2779:` or a patch's `@@ -1540,7 +1541,6 @@ out:` is the message's own.
+/// `2024/04/10 19:13、岡田 花子のメール:`, Lotus Notes' `Okada
+/// <okada@example.jp> wrote on 04/10/2024 07:13:00 PM:`, or a date, a time
+/// and an address in `<>` at the end: `2024年4月10日(水) 19:13 岡田
+/// <okada@example.jp>:`. Not any line with a digit, an `@` and a colon: a
+/// bounce's `MAIL FROM:<a@example.jp> SIZE=2779:` or a patch's `@@
+/// -1540,7 +1541,6 @@ out:` is the message's own.
 fn is_attribution(t: &str) -> bool {
     let Some(body) = t.strip_suffix(':').or_else(|| t.strip_suffix('：')) else {
         return false;
@@ -284,7 +286,11 @@ fn is_attribution(t: &str) -> bool {
         || ends("a écrit")
         || ends("escribió")
         || ends("ha scritto")
+        || ends("escreveu")
         || body.ends_with("書きました")
+        || body.ends_with("写道")
+        || body.ends_with("寫道")
+        || body.ends_with("님이 작성")
         || body.ends_with("のメール")
         || body.ends_with("のメッセージ");
     if t.chars().count() > 200 {
@@ -297,12 +303,28 @@ fn is_attribution(t: &str) -> bool {
         // `4月10日のメール:`).
         return body.contains('@') || holds_time(body);
     }
-    let bracketed_address = body.find('<').is_some_and(|lt| {
-        body[lt..]
-            .find('@')
-            .is_some_and(|at| body[lt + at..].contains('>'))
+    if let Some((_, when)) = body.split_once(" wrote on ") {
+        // Lotus Notes: the date and time alone after it.
+        return holds_time(when)
+            && holds_date(when)
+            && when
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b" /.-:APM".contains(&b));
+    }
+    // Gmail: the address last, the time's colon the first; not
+    // `注文日時: 2024/04/10 19:13 <order@shop.example>:` nor `2024/04/10 19:13
+    // に 岡田 <okada@example.jp> 様よりお問い合わせがありました:`.
+    let b = body.as_bytes();
+    let time_first = body.find([':', '：']).is_some_and(|c| {
+        c > 0
+            && b[c - 1].is_ascii_digit()
+            && b.get(c + 1..c + 3)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
     });
-    bracketed_address && holds_time(body) && holds_date(body)
+    body.ends_with('>')
+        && body.rfind('<').is_some_and(|lt| body[lt..].contains('@'))
+        && time_first
+        && holds_date(body)
 }
 
 /// Whether `s` holds a time: `19:13`, `7:13`.
@@ -699,6 +721,30 @@ mod tests {
         let text =
             "了解です。\n\n2006-11-08 (水) の 11:31 +0100 に 岡田 さんは書きました:\n納期の件\n";
         assert_eq!(split(text).0, "了解です。\n\n");
+    }
+
+    #[test]
+    fn a_date_a_time_and_an_address_make_an_attribution_only_in_its_form() {
+        // A label before the time, or words after the address.
+        for text in [
+            "ご注文ありがとうございます。\n\n注文日時: 2024/04/10 19:13 <order@shop.example>:\n商品A 2点\n",
+            "お問い合わせがありました。\n\n2024/04/10 19:13 に 岡田 花子 <okada@example.jp> \
+             様より以下のお問い合わせがありました:\n\n不良品の交換をお願いしたい\n\n対応をお願いします。\n",
+        ] {
+            assert_eq!(split(text).1, "", "{text}");
+        }
+        // Gmail's in Chinese, Portuguese and Korean, and Lotus Notes'.
+        for attribution in [
+            "Okada <okada@example.jp> 于2024年4月10日周三 19:13写道：",
+            "Okada <okada@example.jp> 於 2024年4月10日 週三 下午7:13寫道：",
+            "Em qua., 10 de abr. de 2024 às 19:13, Okada <okada@example.jp> escreveu:",
+            "2024년 4월 10일 (수) 오후 7:13, Okada <okada@example.jp>님이 작성:",
+            "Okada <okada@example.jp> wrote on 04/10/2024 07:13:00 PM:",
+            "Hanako Okada/Tokyo/ACME@ACME wrote on 2024/04/10 19:13:00:",
+        ] {
+            let text = format!("了解です。\n\n{attribution}\n\n納期の件\n");
+            assert_eq!(split(&text).0, "了解です。\n\n", "{attribution}");
+        }
     }
 
     #[test]
