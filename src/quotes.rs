@@ -191,7 +191,6 @@ fn is_first_half(above: &str, t: &str) -> bool {
 /// from …` may name the sender after it).
 const BANNERS: &[&str] = &[
     "original message",
-    "original",
     "元のメッセージ",
     "元のメール",
     "オリジナル メッセージ",
@@ -245,6 +244,12 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
         // A banner stands alone between its rules: a line such as
         // `- the original message went astray` is the message's own text.
         let inner = inner.to_lowercase();
+        if inner == "original" {
+            // Foxmail's, above the earlier message's `From:`; alone, the word
+            // heads the text a translation is asked for or given beside.
+            return next_non_blank(lines, i)
+                .is_some_and(|l| header_is(l, FROM) || header_is(l, &["发件人"]));
+        }
         return BANNERS.iter().any(|b| {
             inner
                 .strip_prefix(b)
@@ -674,7 +679,7 @@ mod tests {
         }
         for banner in [
             "----- 元のメール -----",
-            "------------------ Original ------------------",
+            "------------------ Original ------------------\nFrom: \"Okada\"<okada@example.jp>;",
         ] {
             let text = format!("了解です。\n{banner}\n納期の件\n");
             assert_eq!(split(&text).0, "了解です。\n", "{banner}");
@@ -745,6 +750,16 @@ mod tests {
             let text = format!("了解です。\n\n{attribution}\n\n納期の件\n");
             assert_eq!(split(&text).0, "了解です。\n\n", "{attribution}");
         }
+    }
+
+    #[test]
+    fn original_alone_between_rules_is_a_banner_only_above_a_from_line() {
+        let text = "翻訳をお願いします。\n\n----- Original -----\nPlease ship by Friday.\n\
+                    ----- 訳 -----\n金曜までに発送してください。\n";
+        assert_eq!(split(text).1, "");
+        let text = "了解です。\n------------------ Original ------------------\n\
+                    From:  \"Okada\"<okada@example.jp>;\nDate:  Wed, Apr 10, 2024 07:13 PM\n納期の件\n";
+        assert_eq!(split(text).0, "了解です。\n");
     }
 
     #[test]
