@@ -224,8 +224,11 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
         return false;
     };
     // An attribution over an earlier message that no `>` marks (Outlook and
-    // phone mailers quote so); one over `>` lines is [`mark_attribution`]'s.
+    // phone mailers quote so); one over `>` lines is [`mark_attribution`]'s,
+    // and one on a `>` line is quoted with it (a reply that cut the quote
+    // below it goes on with its own text).
     if t.ends_with([':', '：'])
+        && !is_quote_line(t)
         && is_attribution(t)
         && next_non_blank(lines, i).is_some_and(|l| !is_quote_line(l))
     {
@@ -760,6 +763,23 @@ mod tests {
         let text = "了解です。\n------------------ Original ------------------\n\
                     From:  \"Okada\"<okada@example.jp>;\nDate:  Wed, Apr 10, 2024 07:13 PM\n納期の件\n";
         assert_eq!(split(text).0, "了解です。\n");
+    }
+
+    #[test]
+    fn a_quoted_attribution_above_own_text_hides_nothing_below() {
+        // The replier cut the quote below the attribution it quotes.
+        for attribution in [
+            "> 2024/04/10 19:13、岡田 花子 <okada@example.jp>のメール:",
+            "> On Wed, Apr 10, 2024 at 7:13 PM Okada <okada@example.jp> wrote:",
+        ] {
+            let text =
+                format!("> 了解です。\n>\n{attribution}\n\n承知しました。こちらで対応します。\n");
+            let (own, _) = split(&text);
+            assert_eq!(
+                own, "\n承知しました。こちらで対応します。\n",
+                "{attribution}"
+            );
+        }
     }
 
     #[test]
