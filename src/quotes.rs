@@ -176,14 +176,16 @@ fn mark_attribution(lines: &[&str], first: usize, quoted: &mut [bool]) {
 /// alone (`2024年4月10日(水) 19:13 営業部 青木 亮 <` / `r.aoki@example.co.jp>:`).
 fn is_first_half(above: &str, t: &str) -> bool {
     let on = |s: &str| s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("on "));
+    let above = above.trim();
+    let digit = above.bytes().any(|b| b.is_ascii_digit());
     if t.get(t.len().saturating_sub(6)..)
         .is_some_and(|e| e.eq_ignore_ascii_case("wrote:"))
     {
-        return !on(t) && on(above.trim());
+        // `On` and a date: a line of own text may start with `On` too.
+        return !on(t) && on(above) && digit;
     }
-    let above = above.trim();
     let address_alone = t.starts_with('<') || (t.contains('>') && !t.contains('<'));
-    address_alone && above.bytes().any(|b| b.is_ascii_digit())
+    address_alone && digit
 }
 
 /// Banners before an earlier message: the whole text between the dashes or
@@ -778,6 +780,21 @@ mod tests {
             assert_eq!(
                 own, "\n承知しました。こちらで対応します。\n",
                 "{attribution}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_starting_with_on_without_a_date_is_no_half_of_an_attribution() {
+        for below in ["When?\n", "> When?\n"] {
+            let text = format!(
+                "We ship today.\nOn Monday we invoice.\nOkada <o@example.jp> wrote:\n{below}"
+            );
+            assert!(
+                split(&text)
+                    .0
+                    .starts_with("We ship today.\nOn Monday we invoice.\n"),
+                "{text}"
             );
         }
     }
