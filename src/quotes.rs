@@ -6,8 +6,9 @@
 //!   `On Wed, Apr 10, 2024 at 7:13 PM … wrote:`;
 //! - the whole earlier message below a banner, as Outlook replies and as
 //!   mailers forward: `-----Original Message-----`, `-----元のメッセージ-----`,
-//!   `---------- Forwarded message ---------`, `Begin forwarded message:`, a
-//!   line of underscores before `From:`/`差出人:`, or a bare header block
+//!   `---------- Forwarded message ---------`, `Begin forwarded message:`,
+//!   Lotus Notes' `----- Forwarded by … on <date> -----`, a line of
+//!   underscores before `From:`/`差出人:`, or a bare header block
 //!   (`差出人:`, `送信日時:`, `宛先:` and `件名:`, as Outlook's HTML mail
 //!   converted to text shows it), or an attribution over text without `>`
 //!   (`2024/04/10 19:13、岡田 <okada@example.jp>のメール:`). Everything from
@@ -249,6 +250,15 @@ fn starts_earlier_message(lines: &[&str], i: usize) -> bool {
         // A banner stands alone between its rules: a line such as
         // `- the original message went astray` is the message's own text.
         let inner = inner.to_lowercase();
+        if let Some(rest) = inner.strip_prefix("forwarded by ") {
+            // Lotus Notes: `----- Forwarded by Taro Yamada/Tokyo/ACME on
+            // 2024/04/10 19:13 -----`, wrapped after the date or not.
+            return t.starts_with("-----")
+                && rest
+                    .split(" on ")
+                    .skip(1)
+                    .any(|w| w.starts_with(|c: char| c.is_ascii_digit()));
+        }
         if inner == "original" {
             // Foxmail's, above the earlier message's `From:`; alone, the word
             // heads the text a translation is asked for or given beside.
@@ -797,6 +807,23 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn lotus_notes_forwarding_banner_starts_the_earlier_message() {
+        for banner in [
+            "----- Forwarded by Taro Yamada/Tokyo/ACME on 2024/04/10 19:13 -----",
+            // Wrapped as Notes wraps it.
+            "---------------------- Forwarded by Taro Yamada/Tokyo/ACME on 04/10/2024\n07:13 PM ---------------------------",
+        ] {
+            let text = format!(
+                "FYI\n\n{banner}\n\nOkada <okada@example.jp>\n2024/04/10 18:00\n\n納期の件\n"
+            );
+            assert_eq!(split(&text).0, "FYI\n\n", "{banner}");
+        }
+        // Words between dashes that only start so are own text.
+        let text = "Notes\n----- forwarded by hand, see below -----\nitem\n";
+        assert_eq!(split(text).1, "");
     }
 
     #[test]
