@@ -27,7 +27,9 @@
 //! The rules look at a line and at most a few lines around it; a line of the
 //! message's own text that happens to look like an attribution (ends with a
 //! colon and holds a date or an address, right above a quoted line) is
-//! counted as quoted.
+//! counted as quoted, and one in the very form of an attribution over
+//! unmarked text (`2024/04/10 19:13 岡田 <okada@example.jp>:`: a date, a time
+//! and the address last) quotes all the text below it.
 
 /// A run of consecutive lines that are all quoted or all not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
