@@ -11,7 +11,6 @@
 //! after `from:`/`to:`/`cc:`, checked against the store's address rows
 //! (the index does not tell which header an address is in).
 
-use super::ast::Query as QueryAst;
 use super::ast::{Field as QField, Query};
 use crate::archive::Archive;
 use crate::customers::{self, Classifier, Direction};
@@ -36,7 +35,8 @@ pub struct Searcher {
     pub reader: IndexReader,
     pub fields: Fields,
     pub store: Store,
-    /// Tells staff from customers, for `is:` terms ([`Searcher::with_classifier`]).
+    /// Tells staff from customers, for `is:` and `history:` terms
+    /// ([`Searcher::with_classifier`]).
     pub classifier: Option<Classifier>,
     /// Messages erased whose documents an interrupted `kura erase` left in
     /// the index ([`crate::erase::pending`]): never matched.
@@ -91,8 +91,8 @@ impl Searcher {
         })
     }
 
-    /// The searcher with the classifier `is:` terms need (built from the
-    /// configuration, which only such queries read).
+    /// The searcher with the classifier `is:` and `history:` terms need
+    /// (built from the configuration, which only such queries read).
     pub fn with_classifier(mut self, classifier: Classifier) -> Searcher {
         self.classifier = Some(classifier);
         self
@@ -334,18 +334,6 @@ impl Searcher {
         ])))
     }
 
-    /// The messages whose direction is `want` ([`customers`]: inbound when
-    /// From is not staff, outbound when it is and some To or Cc is outside,
-    /// internal otherwise), read off the header terms of the index
-    /// ([`index::role_address_term`]): the From terms of staff addresses, and
-    /// the To and Cc terms of addresses outside. The distinct addresses of a
-    /// header are a few thousand, so classifying them all costs about a
-    /// millisecond. Documents written before those terms existed (rows
-    /// below [`index::ROLE_TERMS_SINCE`]) are classified from the store, as
-    /// `kura customers` does.
-    ///
-    /// An address longer than the index keeps a term of
-    /// ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none and counts as absent.
     /// The rows of the history of the customer `input` names (a key, an
     /// address or a domain), as [`crate::export::history`] gathers it: its
     /// messages and their threads from the store, the mail that mentions it
@@ -359,7 +347,7 @@ impl Searcher {
             return Ok(Vec::new());
         };
         let names = customers::mentioned_as(&self.store, classifier, &key)?;
-        let mentions: Vec<i64> = match QueryAst::mentioning(classifier, &names) {
+        let mentions: Vec<i64> = match Query::mentioning(classifier, &names) {
             Some(q) => self
                 .search(&q, Order::Oldest, 0, None)?
                 .iter()
@@ -375,6 +363,18 @@ impl Searcher {
         Ok(rows)
     }
 
+    /// The messages whose direction is `want` ([`customers`]: inbound when
+    /// From is not staff, outbound when it is and some To or Cc is outside,
+    /// internal otherwise), read off the header terms of the index
+    /// ([`index::role_address_term`]): the From terms of staff addresses, and
+    /// the To and Cc terms of addresses outside. The distinct addresses of a
+    /// header are a few thousand, so classifying them all costs about a
+    /// millisecond. Documents written before those terms existed (rows
+    /// below [`index::ROLE_TERMS_SINCE`]) are classified from the store, as
+    /// `kura customers` does.
+    ///
+    /// An address longer than the index keeps a term of
+    /// ([`tantivy::tokenizer::MAX_TOKEN_LEN`]) has none and counts as absent.
     fn direction_query(&self, want: Direction) -> Result<Box<dyn TQuery>> {
         let classifier = self
             .classifier
