@@ -54,12 +54,23 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
             break;
         }
     }
-    let command = args.get(i).and_then(|a| a.to_str());
-    if !command.is_some_and(|c| QUERY_COMMANDS.contains(&c)) {
+    let Some(command) = args
+        .get(i)
+        .and_then(|a| a.to_str())
+        .filter(|c| QUERY_COMMANDS.contains(c))
+        .map(str::to_string)
+    else {
         return args;
-    }
-    let Some(command) = command.map(str::to_string) else {
-        return args;
+    };
+    // Its arguments, read once, when a word needs them.
+    let cli = std::cell::OnceCell::new();
+    let sub = || {
+        cli.get_or_init(|| {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            cli.build();
+            cli
+        })
+        .find_subcommand(&command)
     };
     for arg in args.iter_mut().skip(i + 1) {
         let Some(s) = arg.to_str() else {
@@ -74,7 +85,7 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
                 || rest.chars().next().is_some_and(|c| !c.is_ascii())
                 || (rest.len() >= 2
                     && rest.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && !is_short_options(&command, rest))
+                    && sub().is_some_and(|sub| !is_short_options(sub, rest)))
         });
         if let Some(rest) = negated {
             *arg = format!("\u{FF0D}{rest}").into();
@@ -83,17 +94,12 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
     args
 }
 
-/// Whether `cluster` (what follows a single `-`) is short options of
-/// `command` as clap reads them: flags (`-qy`), up to one that takes a
+/// Whether `cluster` (what follows a single `-`) is short options of the
+/// subcommand `sub` as clap reads them: flags (`-qy`), up to one that takes a
 /// value, the rest being the value (`-ofile`), or a long option written
 /// with one dash (`-quiet`). `-hold` is not (`-h` is the help, but `o`,
 /// `l`, `d` are no options): a negated word.
-fn is_short_options(command: &str, cluster: &str) -> bool {
-    let mut cli = <Cli as clap::CommandFactory>::command();
-    cli.build();
-    let Some(sub) = cli.find_subcommand(command) else {
-        return true;
-    };
+fn is_short_options(sub: &clap::Command, cluster: &str) -> bool {
     // A long option with one dash (`-quiet`) is a mistake clap reports.
     if sub.get_arguments().any(|a| a.get_long() == Some(cluster)) {
         return true;
