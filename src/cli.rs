@@ -40,7 +40,9 @@ const QUERY_COMMANDS: &[&str] = &[
 /// that starts with a character not in ASCII (`-請求書`) become
 /// `－has:attachment`, …; so does a word that is not the subcommand's short
 /// options (`-spam`, `-hold`: else `-h`, the help). Only after a subcommand
-/// that takes a query and before `--`.
+/// that takes a query and before `--`, and not the value of an option but
+/// `thread --query` (`--customer -x`, `-o -x.json` stay, for clap to
+/// refuse).
 pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // The subcommand: the first argument after the program's name that is
     // neither an option nor the value of `--archive` or `--config`.
@@ -62,57 +64,71 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
     else {
         return args;
     };
-    // Its arguments, read once, when a word needs them.
-    let cli = std::cell::OnceCell::new();
-    let sub = || {
-        cli.get_or_init(|| {
-            let mut cli = <Cli as clap::CommandFactory>::command();
-            cli.build();
-            cli
-        })
-        .find_subcommand(&command)
+    let mut cli = <Cli as clap::CommandFactory>::command();
+    cli.build();
+    let Some(sub) = cli.find_subcommand(&command) else {
+        return args;
     };
+    // The option whose value the argument is (`--customer -x`: clap
+    // refuses it, and says to write `--customer=-x`).
+    let mut value_of: Option<&clap::Arg> = None;
     for arg in args.iter_mut().skip(i + 1) {
+        // The value of `thread --query` is a query.
+        if value_of.take().is_some_and(|o| o.get_id() != "query") {
+            continue;
+        }
         let Some(s) = arg.to_str() else {
             continue;
         };
         if s == "--" {
             break;
         }
-        let negated = s.strip_prefix('-').filter(|rest| {
-            crate::query::parser::starts_with_field(rest)
-                || rest.starts_with(['"', '('])
-                || rest.chars().next().is_some_and(|c| !c.is_ascii())
-                || (rest.len() >= 2
-                    && rest.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && sub().is_some_and(|sub| !is_short_options(sub, rest)))
-        });
-        if let Some(rest) = negated {
+        if let Some(long) = s.strip_prefix("--") {
+            value_of = sub
+                .get_arguments()
+                .find(|a| a.get_long() == Some(long))
+                .filter(|a| a.get_action().takes_values());
+            continue;
+        }
+        let Some(rest) = s.strip_prefix('-') else {
+            continue;
+        };
+        let options = short_options(sub, rest);
+        let negated = crate::query::parser::starts_with_field(rest)
+            || rest.starts_with(['"', '('])
+            || rest.chars().next().is_some_and(|c| !c.is_ascii())
+            || (rest.len() >= 2
+                && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+                && options.is_none());
+        if negated {
             *arg = format!("\u{FF0D}{rest}").into();
+        } else {
+            value_of = options.flatten();
         }
     }
     args
 }
 
-/// Whether `cluster` (what follows a single `-`) is short options of the
-/// subcommand `sub` as clap reads them: flags (`-qy`), up to one that takes a
-/// value, the rest being the value (`-ofile`), or a long option written
-/// with one dash (`-quiet`). `-hold` is not (`-h` is the help, but `o`,
-/// `l`, `d` are no options): a negated word.
-fn is_short_options(sub: &clap::Command, cluster: &str) -> bool {
+/// How clap reads `cluster` (what follows a single `-`) among the options
+/// of the subcommand `sub`: `None` when it is not short options; else the
+/// option whose value the next argument is, if any. Short options are flags
+/// (`-qy`), up to one that takes a value, the rest being the value
+/// (`-ofile`; the next argument after `-o` or `-qo`), or a long option
+/// written with one dash (`-quiet`). `-hold` is not (`-h` is the help, but
+/// `o`, `l`, `d` are no options): a negated word.
+fn short_options<'a>(sub: &'a clap::Command, cluster: &str) -> Option<Option<&'a clap::Arg>> {
     // A long option with one dash (`-quiet`) is a mistake clap reports.
     if sub.get_arguments().any(|a| a.get_long() == Some(cluster)) {
-        return true;
+        return Some(None);
     }
-    for c in cluster.chars() {
-        let Some(arg) = sub.get_arguments().find(|a| a.get_short() == Some(c)) else {
-            return false;
-        };
+    let mut chars = cluster.chars();
+    while let Some(c) = chars.next() {
+        let arg = sub.get_arguments().find(|a| a.get_short() == Some(c))?;
         if arg.get_action().takes_values() {
-            return true;
+            return Some(chars.as_str().is_empty().then_some(arg));
         }
     }
-    true
+    Some(None)
 }
 
 /// The query language, shown in `search --help`, `count --help` and the man pages.
@@ -1146,5 +1162,59 @@ mod tests {
         let q = crate::query::parse(&a.query.query.join(" "), now, false).unwrap();
         let plain = crate::query::parse("見積 -has:attachment", now, false).unwrap();
         assert_eq!(q, plain);
+    }
+
+    /// The value of an option is the option's, not a query term: clap
+    /// refuses one that starts with `-` (and says to join it with `=`), where
+    /// rewritten it was taken (customer `－kansai`, a file `－report.json`).
+    #[test]
+    fn option_values_are_not_query_terms() {
+        for args in [
+            &[
+                "kura",
+                "export",
+                "--customer",
+                "-kansai",
+                "--format",
+                "jsonl",
+            ][..],
+            &["kura", "export", "--customer", "x", "-o", "-report.json"],
+            &["kura", "export", "--customer", "x", "-qo", "-report.json"],
+            &["kura", "search", "--format", "-json", "x"],
+            &["kura", "customers", "--show", "-meisei.example"],
+            &["kura", "pending", "--older-than", "-three"],
+            &["kura", "count", "--archive", "-tag:x", "y"],
+        ] {
+            assert_eq!(rewritten(args), args, "{args:?}");
+            assert!(Cli::try_parse_from(rewritten(args)).is_err(), "{args:?}");
+        }
+        // The words after a value are as before; `thread --query` takes a
+        // query.
+        assert_eq!(
+            rewritten(&[
+                "kura",
+                "search",
+                "--archive",
+                "a",
+                "-tag:x",
+                "--format",
+                "ids",
+                "-spam"
+            ]),
+            [
+                "kura",
+                "search",
+                "--archive",
+                "a",
+                "－tag:x",
+                "--format",
+                "ids",
+                "－spam"
+            ]
+        );
+        assert_eq!(
+            rewritten(&["kura", "thread", "--query", "-tag:done"]),
+            ["kura", "thread", "--query", "－tag:done"]
+        );
     }
 }
