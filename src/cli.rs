@@ -38,11 +38,11 @@ const QUERY_COMMANDS: &[&str] = &[
 /// the query language reads alike: `-has:attachment` (else `-h`, the help,
 /// exit 0), `-tag:done` (else an unknown `-t`), `-"…"`, `-(…)` and a word
 /// that starts with a character not in ASCII (`-請求書`) become
-/// `－has:attachment`, …; so does a word that is not the subcommand's short
-/// options (`-spam`, `-hold`: else `-h`, the help). Only after a subcommand
-/// that takes a query and before `--`, and not the value of an option but
-/// `thread --query` (`--customer -x`, `-o -x.json` stay, for clap to
-/// refuse).
+/// `－has:attachment`, …; so do a number (`-2023`) and a word that is not
+/// the subcommand's short options (`-spam`, `-hold`: else `-h`, the help).
+/// Only after a subcommand that takes a query and before `--`, and not the
+/// value of an option but `thread --query` (`--customer -x`, `-o -x.json`
+/// stay, for clap to refuse).
 pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // The subcommand: the first argument after the program's name that is
     // neither an option nor the value of `--archive` or `--config`.
@@ -97,8 +97,8 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
         let negated = crate::query::parser::starts_with_field(rest)
             || rest.starts_with(['"', '('])
             || rest.chars().next().is_some_and(|c| !c.is_ascii())
-            || (rest.len() >= 2
-                && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+            || ((rest.starts_with(|c: char| c.is_ascii_digit())
+                || (rest.len() >= 2 && rest.starts_with(|c: char| c.is_ascii_alphabetic())))
                 && options.is_none());
         if negated {
             *arg = format!("\u{FF0D}{rest}").into();
@@ -1216,5 +1216,30 @@ mod tests {
             rewritten(&["kura", "thread", "--query", "-tag:done"]),
             ["kura", "thread", "--query", "－tag:done"]
         );
+    }
+
+    /// A negated number is a negated word too: no option is a digit (`見積
+    /// -2023` was refused as an unexpected `-2`).
+    #[test]
+    fn a_negated_number_is_a_query_term() {
+        for (args, want) in [
+            (
+                &["kura", "search", "見積", "-2023", "-5"][..],
+                &["kura", "search", "見積", "－2023", "－5"][..],
+            ),
+            (
+                &["kura", "search", "--limit", "-5", "-2023"],
+                &["kura", "search", "--limit", "-5", "－2023"],
+            ),
+        ] {
+            assert_eq!(rewritten(args), want, "{args:?}");
+        }
+        let cli = Cli::parse_from(rewritten(&["kura", "search", "見積", "-2023"]));
+        let Command::Search(a) = cli.command else {
+            panic!("not search");
+        };
+        let now = chrono::Utc::now();
+        let q = crate::query::parse(&a.query.query.join(" "), now, false).unwrap();
+        assert_eq!(q, crate::query::parse("見積 -2023", now, false).unwrap());
     }
 }
