@@ -45,10 +45,11 @@ const QUERY_COMMANDS: &[&str] = &[
 /// stay, for clap to refuse).
 pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     // The subcommand: the first argument after the program's name that is
-    // neither an option nor the value of `--archive` or `--config`.
+    // neither an option nor the value of `--archive` or `--config` (which
+    // may be a path not in UTF-8: `--archive=/tmp/arch\xEEv`).
     let mut i = 1;
-    while let Some(s) = args.get(i).and_then(|a| a.to_str()) {
-        if matches!(s, "--archive" | "--config") {
+    while let Some(s) = args.get(i).map(|a| a.to_string_lossy()) {
+        if matches!(&*s, "--archive" | "--config") {
             i += 2;
         } else if s.starts_with('-') && s != "--" {
             i += 1;
@@ -1241,5 +1242,23 @@ mod tests {
         let now = chrono::Utc::now();
         let q = crate::query::parse(&a.query.query.join(" "), now, false).unwrap();
         assert_eq!(q, crate::query::parse("見積 -2023", now, false).unwrap());
+    }
+
+    /// An archive path that is not UTF-8 (`--archive=` a Latin-1 name) does
+    /// not hide the subcommand: its negated terms were left for clap to
+    /// refuse (`-tag:x` as an unknown `-t`).
+    #[test]
+    fn a_path_not_in_utf8_before_the_subcommand() {
+        use std::os::unix::ffi::OsStringExt;
+        let archive = std::ffi::OsString::from_vec(b"--archive=/tmp/arch\xEEv".to_vec());
+        let args = vec![
+            "kura".into(),
+            archive.clone(),
+            "search".into(),
+            "-tag:x".into(),
+        ];
+        let want: Vec<std::ffi::OsString> =
+            vec!["kura".into(), archive, "search".into(), "－tag:x".into()];
+        assert_eq!(negated_terms_in_full_width(args), want);
     }
 }
