@@ -903,6 +903,34 @@ fn history_searches_what_the_export_holds() {
     );
 }
 
+/// A customer's history is gathered once for a query, however often it
+/// is named there (by its key, an address or a domain) and however often
+/// the query is run: `search` counts again what it found nothing of, and
+/// gathering one scans the address table and searches the mentions.
+#[test]
+fn a_history_is_gathered_once_per_query() {
+    let (dir, archive, _home, config) = company_dir();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let config = kura::config::Config::load(Some(&config), None).unwrap();
+    let archive = kura::archive::Archive { root: archive };
+    let searcher = kura::query::exec::Searcher::open(&archive)
+        .unwrap()
+        .with_classifier(kura::customers::Classifier::new(&config));
+    let q = kura::query::parse(
+        "(history:meisei.example OR (history:@Meisei.example 訪問先)) -history:tanaka@meisei.example",
+        chrono::Utc::now(),
+        false,
+    )
+    .unwrap();
+    let order = kura::query::exec::Order::Newest;
+    assert!(searcher.search(&q, order, 0, None).unwrap().is_empty());
+    assert_eq!(searcher.count(&q).unwrap(), 0);
+    assert_eq!(searcher.histories_gathered(), 1);
+    let q = kura::query::parse("history:meisei.example", chrono::Utc::now(), false).unwrap();
+    assert_eq!(searcher.count(&q).unwrap(), 4);
+    assert_eq!(searcher.histories_gathered(), 1);
+}
+
 #[test]
 fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     let (dir, archive, home, config) = company_dir();

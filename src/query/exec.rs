@@ -18,7 +18,10 @@ use crate::index::{self, AddressRole, Fields};
 use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
 use crate::tokenizer::{BIGRAM_STEP, QueryToken, QueryTokenKind, analyze_query};
 use anyhow::{Context, Result, bail};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Bound;
+use std::rc::Rc;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
@@ -41,6 +44,10 @@ pub struct Searcher {
     /// Messages erased whose documents an interrupted `kura erase` left in
     /// the index ([`crate::erase::pending`]): never matched.
     erasing: Vec<i64>,
+    /// The rows of the customer histories `history:` terms named, by
+    /// customer key ([`Searcher::history_rows`]): each gathered once,
+    /// however often queries name it.
+    histories: RefCell<HashMap<String, Rc<[i64]>>>,
 }
 
 /// A matching message.
@@ -88,6 +95,7 @@ impl Searcher {
             store,
             classifier: None,
             erasing,
+            histories: RefCell::default(),
         })
     }
 
@@ -95,7 +103,14 @@ impl Searcher {
     /// (built from the configuration, which only such queries read).
     pub fn with_classifier(mut self, classifier: Classifier) -> Searcher {
         self.classifier = Some(classifier);
+        // The histories gathered so far went by another one.
+        self.histories = RefCell::default();
         self
+    }
+
+    /// How many customer histories `history:` terms have had gathered.
+    pub fn histories_gathered(&self) -> usize {
+        self.histories.borrow().len()
     }
 
     /// The tantivy query for `q`.
@@ -337,15 +352,19 @@ impl Searcher {
     /// The rows of the history of the customer `input` names (a key, an
     /// address or a domain), as [`crate::export::history`] gathers it: its
     /// messages and their threads from the store, the mail that mentions it
-    /// from the index.
-    fn history_rows(&self, input: &str) -> Result<Vec<i64>> {
+    /// from the index. Gathered once per customer: a query may name it more
+    /// than once, and `search` counts again what it found nothing of.
+    fn history_rows(&self, input: &str) -> Result<Rc<[i64]>> {
         let classifier = self
             .classifier
             .as_ref()
             .context("history: terms need the configuration (internal error: no classifier)")?;
         let Some(key) = classifier.key_from_input(input) else {
-            return Ok(Vec::new());
+            return Ok(Rc::new([]));
         };
+        if let Some(rows) = self.histories.borrow().get(&key) {
+            return Ok(Rc::clone(rows));
+        }
         let names = customers::mentioned_as(&self.store, classifier, &key)?;
         let mentions: Vec<i64> = match Query::mentioning(classifier, &names) {
             Some(q) => self
@@ -360,6 +379,8 @@ impl Searcher {
             .map(|it| it.row)
             .collect();
         rows.sort_unstable();
+        let rows: Rc<[i64]> = rows.into();
+        self.histories.borrow_mut().insert(key, Rc::clone(&rows));
         Ok(rows)
     }
 
