@@ -1130,6 +1130,71 @@ fn customer_names_in_the_configuration_are_checked() {
     );
 }
 
+/// `history:` finds the reports that name a customer by the organisation
+/// its mail signs with: on an archive whose signatures an earlier kura did
+/// not read, it says so once, as `customers` and `export` do (it found the
+/// customer's mail without its reports, silently).
+#[test]
+fn history_says_when_the_signatures_are_not_read_yet() {
+    let (dir, archive, home, config) = company_dir();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
+    db.execute_batch("DROP TABLE signatures").unwrap();
+    drop(db);
+    let cmd = |args: &[&str]| {
+        run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(args))
+    };
+    let warning = "the signatures of 6 messages stored by an earlier kura are not read yet";
+    for args in [
+        &["count", "history:meisei.example"][..],
+        &[
+            "search",
+            "--format",
+            "ids",
+            "見積",
+            "history:meisei.example",
+        ],
+        &["customers", "history:meisei.example"],
+        &[
+            "export",
+            "--customer",
+            "meisei.example",
+            "--format",
+            "jsonl",
+            "history:meisei.example",
+        ],
+    ] {
+        let o = cmd(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).matches(warning).count(),
+            1,
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    // Its mail without the report that names it.
+    assert_eq!(
+        stdout(&cmd(&["count", "history:meisei.example"])).trim(),
+        "3"
+    );
+    // Not for a query without `history:`, nor with --quiet.
+    for args in [
+        &["count", "見積"][..],
+        &["--quiet", "count", "history:meisei.example"],
+    ] {
+        let o = cmd(args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert_eq!(stderr(&o), "", "{args:?}");
+    }
+    reindex(&archive);
+    let o = cmd(&["count", "history:meisei.example"]);
+    assert_eq!((stdout(&o).trim(), stderr(&o).as_str()), ("4", ""));
+}
+
 #[test]
 fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
     let (dir, archive, home, config) = company_dir();

@@ -43,6 +43,10 @@ pub fn config(global: &GlobalArgs, archive: Option<&Archive>) -> Result<Config> 
 /// whatever the configuration holds.
 pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Searcher> {
     let searcher = Searcher::open(archive)?;
+    if q.has_history() {
+        // Its mentions go by the signatures.
+        warn_unread_signatures(global, &searcher.store)?;
+    }
     Ok(if q.needs_configuration() {
         let config = config(global, Some(archive))?;
         searcher.with_classifier(Classifier::new(&config))
@@ -93,10 +97,15 @@ pub fn store_and_matches(
 
 /// Warns (unless `--quiet`) when messages stored by an earlier kura have not
 /// had their signatures read: until a reindex, their customers go by the
-/// names in their headers, and reports do not mention them by name.
+/// names in their headers, and reports do not mention them by name. Once
+/// per command, however many of its steps read them.
 pub fn warn_unread_signatures(global: &GlobalArgs, store: &crate::store::Store) -> Result<()> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if global.quiet || WARNED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     let n = store.messages_without_signatures()?;
-    if n > 0 && !global.quiet {
+    if n > 0 && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         eprintln!(
             "kura: the signatures of {n} messages stored by an earlier kura are not read yet: \
              customers go by their senders' names until `kura reindex` reads them"

@@ -104,11 +104,20 @@ impl Query {
     /// Whether an `is:` or `history:` term is in the query (they need the
     /// configuration).
     pub fn needs_configuration(&self) -> bool {
+        self.has_term(&|t| matches!(t, Query::Direction(_) | Query::History(_)))
+    }
+
+    /// Whether a `history:` term is in the query.
+    pub fn has_history(&self) -> bool {
+        self.has_term(&|t| matches!(t, Query::History(_)))
+    }
+
+    /// Whether the query has a term (negated too) that `is` says yes to.
+    fn has_term(&self, is: &impl Fn(&Query) -> bool) -> bool {
         match self {
-            Query::Direction(_) | Query::History(_) => true,
-            Query::And(parts) | Query::Or(parts) => parts.iter().any(Query::needs_configuration),
-            Query::Not(inner) => inner.needs_configuration(),
-            _ => false,
+            Query::And(parts) | Query::Or(parts) => parts.iter().any(|p| p.has_term(is)),
+            Query::Not(inner) => inner.has_term(is),
+            term => is(term),
         }
     }
 }

@@ -1868,6 +1868,8 @@ mod tests {
         assert!(!ok("見積 OR has:attachment").needs_configuration());
         assert!(ok("見積 (history:x.jp OR tag:a)").needs_configuration());
         assert!(!ok("customer:x.jp").needs_configuration());
+        assert!(ok("見積 -(tag:a OR history:x.jp)").has_history());
+        assert!(!ok("見積 is:internal").has_history());
         let e = err("history:*.co.jp");
         assert!(e.message.contains("one customer"), "{}", e.message);
         assert_eq!((e.start, e.end), (8, 15));
