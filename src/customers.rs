@@ -611,8 +611,8 @@ pub struct CustomerDetail {
     pub addresses: Vec<(String, String, usize)>,
     /// The people: (name, address, header fields with that name), most first.
     pub people: Vec<(String, String, usize)>,
-    /// Dates (unix seconds) of the customer's messages, sorted, for monthly counts.
-    pub dates: Vec<i64>,
+    /// The customer's messages (in `only`), oldest first (ties by row).
+    pub messages: Vec<CustomerMessage>,
     /// What internal mail (visit and phone reports) writes for it: the
     /// configured names; else the organisation without its legal form
     /// ([`crate::signature::mention_form`]), or whole when that is part of
@@ -636,7 +636,8 @@ struct Acc {
     last_out: Option<i64>,
     /// (address, messages of this customer with it).
     addresses: Vec<(AddrId, usize)>,
-    dates: Vec<i64>,
+    /// The messages, for the customer [`detail`] is about only.
+    mine: Vec<CustomerMessage>,
     /// Organisations its mail signs with: (organisation, messages, last date).
     orgs: Vec<(OrgId, u32, i64)>,
 }
@@ -653,7 +654,7 @@ impl Default for Acc {
             last_in: None,
             last_out: None,
             addresses: Vec::new(),
-            dates: Vec::new(),
+            mine: Vec::new(),
             orgs: Vec::new(),
         }
     }
@@ -725,8 +726,8 @@ pub fn detail(
             .then_with(|| a.0.cmp(&b.0))
             .then_with(|| a.1.cmp(&b.1))
     });
-    let mut dates = acc.dates.clone();
-    dates.sort_unstable();
+    let mut messages = acc.mine.clone();
+    messages.sort_unstable_by_key(|m| (m.date, m.row));
     let mentioned_as = match classifier.configured_names(key) {
         Some(names) => names.to_vec(),
         None => summary
@@ -739,7 +740,7 @@ pub fn detail(
         summary,
         addresses,
         people,
-        dates,
+        messages,
         mentioned_as,
     }))
 }
@@ -815,17 +816,25 @@ pub struct CustomerMessage {
     pub direction: Direction,
 }
 
-/// The names internal mail mentions customer `key` by: those of
-/// [`CustomerDetail::mentioned_as`], or, for a customer no mail was
-/// exchanged with yet (a prospect staff visited), those the configuration
-/// gives it.
-pub fn mentioned_as(store: &Store, classifier: &Classifier, key: &str) -> Result<Vec<String>> {
+/// What the history of customer `key` is gathered from, in one pass over
+/// the store: its messages ([`messages_of`]), and the names internal mail
+/// mentions it by: those of [`CustomerDetail::mentioned_as`], or, for a
+/// customer no mail was exchanged with yet (a prospect staff visited), those
+/// the configuration gives it.
+pub fn messages_and_names(
+    store: &Store,
+    classifier: &Classifier,
+    key: &str,
+) -> Result<(Vec<CustomerMessage>, Vec<String>)> {
     Ok(match detail(store, classifier, key, None)? {
-        Some(d) => d.mentioned_as,
-        None => classifier
-            .configured_names(key)
-            .map(<[String]>::to_vec)
-            .unwrap_or_default(),
+        Some(d) => (d.messages, d.mentioned_as),
+        None => (
+            Vec::new(),
+            classifier
+                .configured_names(key)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default(),
+        ),
     })
 }
 
@@ -916,11 +925,11 @@ fn aggregate(
     store: &Store,
     classifier: &Classifier,
     only: RowFilter<'_>,
-    dates_of: Option<&str>,
+    messages_of_key: Option<&str>,
 ) -> Result<(Scan, Vec<Acc>, ThreadStaff, Signed)> {
     let mut accs: Vec<Acc> = Vec::new();
     let mut thread_staff: ThreadStaff = Vec::new();
-    let mut dates_for: Option<CustomerId> = None;
+    let mut listed: Option<CustomerId> = None;
     let mut signed = Signed::read(store)?;
     let sc = scan(store, classifier, |sc, m| {
         for s in m.staff {
@@ -954,8 +963,8 @@ fn aggregate(
         if only.is_some_and(|set| !set.contains(&m.row)) {
             return;
         }
-        if dates_for.is_none() {
-            dates_for = dates_of.and_then(|k| sc.customer_id(k));
+        if listed.is_none() {
+            listed = messages_of_key.and_then(|k| sc.customer_id(k));
         }
         for &c in m.customers {
             if accs.len() <= c as usize {
@@ -992,8 +1001,13 @@ fn aggregate(
                     }
                 }
             }
-            if dates_for == Some(c) {
-                acc.dates.push(m.date);
+            if listed == Some(c) {
+                acc.mine.push(CustomerMessage {
+                    row: m.row,
+                    thread: m.thread,
+                    date: m.date,
+                    direction: m.direction,
+                });
             }
         }
     })?;

@@ -9,7 +9,7 @@
 
 use crate::archive::Archive;
 use crate::cli::ExportFormat;
-use crate::customers::{self, Classifier, Direction};
+use crate::customers::{self, Classifier, CustomerMessage, Direction};
 use crate::output::{sanitize, sanitize_text, write_into_dir};
 use crate::pack::PackReader;
 use crate::store::{MessageView, Store, format_date};
@@ -31,17 +31,12 @@ pub struct Item {
     pub direction: Option<Direction>,
 }
 
-/// The history of customer `key`: every message with the customer in
-/// From/To/Cc, plus every other message of the same threads, plus the rows
-/// `mentions` (internal mail that mentions the customer: see
-/// [`crate::query::Query::mentioning`]), oldest first (ties by row).
-pub fn history(
-    store: &Store,
-    classifier: &Classifier,
-    key: &str,
-    mentions: &[i64],
-) -> Result<Vec<Item>> {
-    let mine = customers::messages_of(store, classifier, key)?;
+/// The history of a customer: `mine`, every message with the customer in
+/// From/To/Cc ([`customers::messages_of`]), plus every other message of the
+/// same threads, plus the rows `mentions` (internal mail that mentions the
+/// customer: see [`crate::query::Query::mentioning`]), oldest first (ties
+/// by row).
+pub fn history(store: &Store, mine: &[CustomerMessage], mentions: &[i64]) -> Result<Vec<Item>> {
     let mut seen: HashSet<i64> = mine.iter().map(|m| m.row).collect();
     let mut items: Vec<Item> = mine
         .iter()

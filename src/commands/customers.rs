@@ -397,7 +397,7 @@ fn detail_view(d: &CustomerDetail, utc: bool) -> DetailView {
                 count: *count,
             })
             .collect(),
-        months: customers::monthly(&d.dates, utc)
+        months: customers::monthly(&d.messages.iter().map(|m| m.date).collect::<Vec<_>>(), utc)
             .into_iter()
             .map(|(month, messages)| Month { month, messages })
             .collect(),

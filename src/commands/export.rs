@@ -35,13 +35,17 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         crate::query::date_range(args.since.as_deref(), args.until.as_deref(), args.utc)
             .map_err(|e| usage(format!("{e:#}")))?;
     let (store, only) = super::store_and_matches(global, &archive, &args.query, args.utc)?;
-    // The internal mail that mentions the customer by the names it goes by.
-    let mentions: Vec<i64> = if args.no_mentions {
-        Vec::new()
+    // Its messages, and the internal mail that mentions the customer by the
+    // names it goes by.
+    let (mine, mentions) = if args.no_mentions {
+        (
+            customers::messages_of(&store, &classifier, &key)?,
+            Vec::new(),
+        )
     } else {
         super::warn_unread_signatures(global, &store)?;
-        let names = customers::mentioned_as(&store, &classifier, &key)?;
-        super::mentions(&archive, &classifier, &names)
+        let (mine, names) = customers::messages_and_names(&store, &classifier, &key)?;
+        let mentions: Vec<i64> = super::mentions(&archive, &classifier, &names)
             .map_err(|e| {
                 usage(format!(
                     "cannot search the internal mail that mentions {} ({e:#}); \
@@ -51,9 +55,10 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
             })?
             .iter()
             .map(|h| h.id)
-            .collect()
+            .collect();
+        (mine, mentions)
     };
-    let mut items = export::history(&store, &classifier, &key, &mentions)?;
+    let mut items = export::history(&store, &mine, &mentions)?;
     items.retain(|it| {
         only.as_ref().is_none_or(|o| o.contains(&it.row))
             && start.is_none_or(|s| it.date >= s)

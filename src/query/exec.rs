@@ -365,7 +365,7 @@ impl Searcher {
         if let Some(rows) = self.histories.borrow().get(&key) {
             return Ok(Rc::clone(rows));
         }
-        let names = customers::mentioned_as(&self.store, classifier, &key)?;
+        let (mine, names) = customers::messages_and_names(&self.store, classifier, &key)?;
         let mentions: Vec<i64> = match Query::mentioning(classifier, &names) {
             Some(q) => self
                 .search(&q, Order::Oldest, 0, None)?
@@ -374,7 +374,7 @@ impl Searcher {
                 .collect(),
             None => Vec::new(),
         };
-        let mut rows: Vec<i64> = crate::export::history(&self.store, classifier, &key, &mentions)?
+        let mut rows: Vec<i64> = crate::export::history(&self.store, &mine, &mentions)?
             .iter()
             .map(|it| it.row)
             .collect();
