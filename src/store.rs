@@ -543,6 +543,15 @@ pub fn pack_ref(r: &rusqlite::Row, first: usize) -> rusqlite::Result<PackRef> {
     })
 }
 
+/// Whether the database `conn` has table `name`.
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get(0),
+    )?)
+}
+
 impl Store {
     fn new(conn: Connection) -> Store {
         Store {
@@ -572,14 +581,8 @@ impl Store {
         // checkpoint rather than at almost every commit (an import of 100k
         // messages spent 2% of its CPU in checkpoints).
         conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
-        let table_exists = |name: &str| -> Result<bool> {
-            Ok(conn.query_row(
-                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                [name],
-                |r| r.get(0),
-            )?)
-        };
-        let before_signatures = table_exists("messages")? && !table_exists("signatures")?;
+        let before_signatures =
+            table_exists(&conn, "messages")? && !table_exists(&conn, "signatures")?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         if before_signatures {
@@ -707,11 +710,7 @@ impl Store {
     /// Whether the database has table `name` (an archive no command of this
     /// kura has written to may lack the newer ones).
     pub fn has_table(&self, name: &str) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [name],
-            |r| r.get(0),
-        )?)
+        table_exists(&self.conn, name)
     }
 
     /// How many stored messages were stored by a kura that did not read
