@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Bound;
-use std::rc::Rc;
+use std::sync::Arc;
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::query::{
@@ -47,7 +47,7 @@ pub struct Searcher {
     /// The rows of the customer histories `history:` terms named, by
     /// customer key ([`Searcher::history_rows`]): each gathered once,
     /// however often queries name it.
-    histories: RefCell<HashMap<String, Rc<[i64]>>>,
+    histories: RefCell<HashMap<String, Arc<[i64]>>>,
 }
 
 /// A matching message.
@@ -354,16 +354,16 @@ impl Searcher {
     /// messages and their threads from the store, the mail that mentions it
     /// from the index. Gathered once per customer: a query may name it more
     /// than once, and `search` counts again what it found nothing of.
-    fn history_rows(&self, input: &str) -> Result<Rc<[i64]>> {
+    fn history_rows(&self, input: &str) -> Result<Arc<[i64]>> {
         let classifier = self
             .classifier
             .as_ref()
             .context("history: terms need the configuration (internal error: no classifier)")?;
         let Some(key) = classifier.key_from_input(input) else {
-            return Ok(Rc::new([]));
+            return Ok(Arc::new([]));
         };
         if let Some(rows) = self.histories.borrow().get(&key) {
-            return Ok(Rc::clone(rows));
+            return Ok(Arc::clone(rows));
         }
         let (mine, names) = customers::messages_and_names(&self.store, classifier, &key)?;
         let mentions: Vec<i64> = match Query::mentioning(classifier, &names) {
@@ -379,8 +379,8 @@ impl Searcher {
             .map(|it| it.row)
             .collect();
         rows.sort_unstable();
-        let rows: Rc<[i64]> = rows.into();
-        self.histories.borrow_mut().insert(key, Rc::clone(&rows));
+        let rows: Arc<[i64]> = rows.into();
+        self.histories.borrow_mut().insert(key, Arc::clone(&rows));
         Ok(rows)
     }
 
@@ -1007,6 +1007,13 @@ impl SegmentCollector for IdDateSegment {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A searcher may be moved to another thread (what it caches too).
+    #[test]
+    fn a_searcher_is_send() {
+        fn send<T: Send>() {}
+        send::<Searcher>();
+    }
 
     /// `ｔｈｒｅａｄ：４２` as typed in full-width mode, the field now read
     /// as `thread:`: its number is 42 (it matched nothing, silently).
