@@ -130,6 +130,18 @@ pub fn domain_of(address: &str) -> Option<&str> {
     (!local.is_empty() && !domain.is_empty()).then_some(domain)
 }
 
+/// A customer as typed (a key, an address or a domain: `--show`,
+/// `--customer`): trimmed, in lower case, without the `<>` of an address
+/// copied from a header or the `@` before a domain.
+pub fn typed_customer(input: &str) -> String {
+    let s = input.trim();
+    let s = s
+        .strip_prefix('<')
+        .and_then(|t| t.strip_suffix('>'))
+        .unwrap_or(s);
+    s.trim().trim_start_matches('@').to_lowercase()
+}
+
 /// True when `domain` is `parent` or a subdomain of it (both lower case).
 fn within(domain: &str, parent: &str) -> bool {
     domain == parent
@@ -290,7 +302,7 @@ impl Classifier {
     /// domain its registrable domain (or itself, for a free-mail domain: no
     /// customer has it as key, so nothing is found).
     pub fn key_from_input(&self, input: &str) -> Option<String> {
-        let s = input.trim().trim_start_matches('@').to_lowercase();
+        let s = typed_customer(input);
         if s.contains('@') {
             return self.customer_key(&s).map(|(k, _)| k);
         }

@@ -903,6 +903,62 @@ fn history_searches_what_the_export_holds() {
     );
 }
 
+/// An address copied from a header with its `<>` names its customer to
+/// `export --customer` and `customers --show` as it does to `history:` (they
+/// took `<tanaka@meisei.example>` for the domain `meisei.example>`).
+#[test]
+fn an_address_in_angle_brackets_names_its_customer() {
+    let (dir, archive, home, config) = company_dir();
+    import(&archive, &[&reports_maildir(dir.path())]);
+    let cmd = |args: &[&str]| {
+        run(kura_cfg(&archive, &home)
+            .arg("--config")
+            .arg(&config)
+            .args(args))
+    };
+    let o = cmd(&[
+        "export",
+        "--customer",
+        "<Tanaka@Meisei.example>",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut exported: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    exported.sort();
+    let o = cmd(&[
+        "search",
+        "--format",
+        "ids",
+        "history:<Tanaka@Meisei.example>",
+    ]);
+    let mut history: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    history.sort();
+    assert_eq!(exported, history);
+    assert_eq!(history.len(), 4);
+    let o = cmd(&[
+        "customers",
+        "--show",
+        " <sato@meisei.example> ",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["key"], "meisei.example");
+    let o = cmd(&["customers", "--show", "<yamada@minato-shokai.co.jp>"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is staff"), "{}", stderr(&o));
+}
+
 /// A customer's history is gathered once for a query, however often it
 /// is named there (by its key, an address or a domain) and however often
 /// the query is run: `search` counts again what it found nothing of, and

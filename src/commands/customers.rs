@@ -301,11 +301,11 @@ fn show(
         }
         .into());
     }
-    let trimmed = input.trim().trim_start_matches('@');
-    let staff = if trimmed.contains('@') {
-        classifier.is_internal(trimmed)
+    let typed = customers::typed_customer(input);
+    let staff = if typed.contains('@') {
+        classifier.is_internal(&typed)
     } else {
-        classifier.is_internal(&format!("staff@{trimmed}"))
+        classifier.is_internal(&format!("staff@{typed}"))
     };
     if staff {
         eprintln!("kura: {} is staff, not a customer", sanitize(input));
