@@ -95,12 +95,16 @@ pub fn negated_terms_in_full_width(mut args: Vec<std::ffi::OsString>) -> Vec<std
             continue;
         };
         let options = short_options(sub, rest);
+        // A plain ASCII word or number that is no option. Not for `erase`:
+        // there a mistyped option (`-dry`) would erase more, not fail.
+        let plain = command != "erase"
+            && (rest.starts_with(|c: char| c.is_ascii_digit())
+                || (rest.len() >= 2 && rest.starts_with(|c: char| c.is_ascii_alphabetic())))
+            && options.is_none();
         let negated = crate::query::parser::starts_with_field(rest)
             || rest.starts_with(['"', '('])
             || rest.chars().next().is_some_and(|c| !c.is_ascii())
-            || ((rest.starts_with(|c: char| c.is_ascii_digit())
-                || (rest.len() >= 2 && rest.starts_with(|c: char| c.is_ascii_alphabetic())))
-                && options.is_none());
+            || plain;
         if negated {
             *arg = format!("\u{FF0D}{rest}").into();
         } else {
@@ -1133,6 +1137,27 @@ mod tests {
             (
                 &["kura", "erase", "-qy", "-y", "-h"],
                 &["kura", "erase", "-qy", "-y", "-h"],
+            ),
+            // In `erase`, a mistyped option is refused, not a word to spare.
+            (
+                &[
+                    "kura",
+                    "erase",
+                    "--yes",
+                    "-dry",
+                    "-2023",
+                    "customer:x",
+                    "-tag:keep",
+                ],
+                &[
+                    "kura",
+                    "erase",
+                    "--yes",
+                    "-dry",
+                    "-2023",
+                    "customer:x",
+                    "－tag:keep",
+                ],
             ),
             (
                 &["kura", "search", "--", "-tag:done"],
