@@ -834,15 +834,7 @@ fn history_searches_what_the_export_holds() {
             "{}",
             stderr(&o)
         );
-        let mut ids: Vec<String> = stdout(&o)
-            .lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                v["message_id"].as_str().unwrap().to_string()
-            })
-            .collect();
-        ids.sort();
-        ids
+        jsonl_ids(&stdout(&o))
     };
     let history = ids(&["history:meisei.example"]);
     assert_eq!(
@@ -865,15 +857,7 @@ fn history_searches_what_the_export_holds() {
             "--format",
             "jsonl",
         ]));
-    let mut exported: Vec<String> = stdout(&o)
-        .lines()
-        .map(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["message_id"].as_str().unwrap().to_string()
-        })
-        .collect();
-    exported.sort();
-    assert_eq!(exported, history);
+    assert_eq!(jsonl_ids(&stdout(&o)), history);
     // An address or `@domain` names the same customer; words narrow it.
     assert_eq!(ids(&["history:tanaka@meisei.example"]), history);
     assert_eq!(ids(&["history:@MEISEI.example"]), history);
@@ -924,16 +908,7 @@ fn an_address_in_angle_brackets_names_its_customer() {
         "jsonl",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let mut exported: Vec<String> = stdout(&o)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["message_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    exported.sort();
+    let exported = jsonl_ids(&stdout(&o));
     let o = cmd(&[
         "search",
         "--format",
@@ -1315,6 +1290,19 @@ fn show_json(archive: &Path, home: &Path, config: &Path, key: &str) -> Value {
     ]))
 }
 
+/// The Message-IDs of JSONL output (`search`, `export`), sorted.
+fn jsonl_ids(out: &str) -> Vec<String> {
+    let mut ids: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            v["message_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn mention_ids(v: &Value) -> Vec<String> {
     let mut ids: Vec<String> = v["mentions"]
         .as_array()
@@ -1452,16 +1440,10 @@ fn mentions_find_no_company_but_the_customer() {
             "jsonl",
         ]));
     assert!(o.status.success(), "{}", stderr(&o));
-    let ids: Vec<String> = stdout(&o)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["message_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert_eq!(ids, ["au@evergreen.com.au", "o1@minato-shokai.co.jp"]);
+    assert_eq!(
+        jsonl_ids(&stdout(&o)),
+        ["au@evergreen.com.au", "o1@minato-shokai.co.jp"]
+    );
 }
 
 #[test]
