@@ -24,6 +24,13 @@ fn kura_cfg(archive: &Path, config_home: &Path) -> Command {
     c
 }
 
+/// [`kura_cfg`] with `--config CONFIG`.
+fn kura_with(archive: &Path, config_home: &Path, config: &Path) -> Command {
+    let mut c = kura_cfg(archive, config_home);
+    c.arg("--config").arg(config);
+    c
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     archive: PathBuf,
@@ -56,9 +63,7 @@ fn json_out(cmd: &mut Command) -> Value {
 /// `customers --format json` as key -> object.
 fn customers(fx: &Fixture, query: &[&str]) -> BTreeMap<String, Value> {
     let v = json_out(
-        kura_cfg(&fx.archive, &fx.home)
-            .arg("--config")
-            .arg(&fx.config)
+        kura_with(&fx.archive, &fx.home, &fx.config)
             .args(["customers", "--format", "json"])
             .args(query),
     );
@@ -158,18 +163,13 @@ fn fixture_customers_equal_the_ground_truth() {
 #[test]
 fn show_lists_addresses_people_staff_and_months() {
     let fx = fixture_archive();
-    let v = json_out(
-        kura_cfg(&fx.archive, &fx.home)
-            .arg("--config")
-            .arg(&fx.config)
-            .args([
-                "customers",
-                "--format",
-                "json",
-                "--show",
-                "tokyo.kyowa-shoji.co.jp",
-            ]),
-    );
+    let v = json_out(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--format",
+        "json",
+        "--show",
+        "tokyo.kyowa-shoji.co.jp",
+    ]));
     assert_eq!(v["key"], "kyowa-shoji.co.jp");
     assert_eq!(v["messages"], 6);
     let addresses: Vec<(String, u64)> = v["addresses"]
@@ -206,37 +206,35 @@ fn show_lists_addresses_people_staff_and_months() {
     );
 
     // Keyed by an address of the customer, the same customer.
-    let by_addr = json_out(
-        kura_cfg(&fx.archive, &fx.home)
-            .arg("--config")
-            .arg(&fx.config)
-            .args([
-                "customers",
-                "--format",
-                "json",
-                "--show",
-                "ito@tokyo.kyowa-shoji.co.jp",
-            ]),
-    );
+    let by_addr = json_out(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--format",
+        "json",
+        "--show",
+        "ito@tokyo.kyowa-shoji.co.jp",
+    ]));
     assert_eq!(by_addr["key"], "kyowa-shoji.co.jp");
 
     // Staff are not customers.
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&fx.config)
-        .args(["customers", "--show", "kobayashi@minato-shokai.co.jp"]));
+    let o = run(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--show",
+        "kobayashi@minato-shokai.co.jp",
+    ]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("staff"), "{}", stderr(&o));
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&fx.config)
-        .args(["customers", "--show", "minato-shokai.co.jp"]));
+    let o = run(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--show",
+        "minato-shokai.co.jp",
+    ]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("staff"), "{}", stderr(&o));
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&fx.config)
-        .args(["customers", "--show", "nobody.example.com"]));
+    let o = run(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--show",
+        "nobody.example.com",
+    ]));
     assert_eq!(o.status.code(), Some(1));
     assert!(
         stderr(&o).contains("no customer example.com"),
@@ -250,10 +248,12 @@ fn visit_reports_are_internal_and_make_no_customer() {
     let fx = fixture_archive();
     // The two 日報 mails alone: staff to the shared address, no customer.
     assert_eq!(count(&fx.archive, "subject:日報"), 2);
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&fx.config)
-        .args(["customers", "--format", "json", "subject:日報"]));
+    let o = run(kura_with(&fx.archive, &fx.home, &fx.config).args([
+        "customers",
+        "--format",
+        "json",
+        "subject:日報",
+    ]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), "[]");
     // Their direction, through the library on the same archive.
@@ -316,9 +316,7 @@ fn a_query_narrows_the_customers_and_formats_agree() {
     assert_eq!(got["kyowa-shoji.co.jp"]["messages"], 3);
     assert_eq!(got["kyowa-shoji.co.jp"]["threads"], 1);
 
-    let mut cmd = kura_cfg(&fx.archive, &fx.home);
-    cmd.arg("--config").arg(&fx.config);
-    let csv = stdout(&run(cmd.args([
+    let csv = stdout(&run(kura_with(&fx.archive, &fx.home, &fx.config).args([
         "customers",
         "--format",
         "csv",
@@ -336,9 +334,7 @@ fn a_query_narrows_the_customers_and_formats_agree() {
     assert_eq!(first.last(), Some(&"株式会社協和商事"), "the organisation");
     assert_eq!(csv.lines().count(), 1 + customers(&fx, &[]).len());
 
-    let mut cmd = kura_cfg(&fx.archive, &fx.home);
-    cmd.arg("--config").arg(&fx.config);
-    let jsonl = stdout(&run(cmd.args([
+    let jsonl = stdout(&run(kura_with(&fx.archive, &fx.home, &fx.config).args([
         "customers",
         "--format",
         "jsonl",
@@ -397,12 +393,8 @@ fn config_shows_where_values_come_from() {
 
     // --config, and KURA_CONFIG.
     let path = fx.config.to_str().unwrap();
-    let v = json_out(
-        kura_cfg(&fx.archive, &fx.home)
-            .arg("--config")
-            .arg(&fx.config)
-            .args(["config", "--format", "json"]),
-    );
+    let v =
+        json_out(kura_with(&fx.archive, &fx.home, &fx.config).args(["config", "--format", "json"]));
     assert_eq!(v["file"], path);
     assert_eq!(v["found_by"], "option");
     assert_eq!(
@@ -463,27 +455,18 @@ fn malformed_configuration_is_an_error_naming_file_and_line() {
     )
     .unwrap();
     for sub in [&["customers"][..], &["config"][..]] {
-        let o = run(kura_cfg(&fx.archive, &fx.home)
-            .arg("--config")
-            .arg(&bad)
-            .args(sub));
+        let o = run(kura_with(&fx.archive, &fx.home, &bad).args(sub));
         assert_eq!(o.status.code(), Some(2), "{sub:?}");
         let e = stderr(&o);
         assert!(e.contains(&format!("{}:2:", bad.display())), "{e}");
     }
     // A misspelt key is an error too, not silently ignored.
     std::fs::write(&bad, "internal_domain = [\"minato-shokai.co.jp\"]\n").unwrap();
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(&bad)
-        .arg("customers"));
+    let o = run(kura_with(&fx.archive, &fx.home, &bad).arg("customers"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("internal_domain"), "{}", stderr(&o));
     // A named file that does not exist.
-    let o = run(kura_cfg(&fx.archive, &fx.home)
-        .arg("--config")
-        .arg(fx.home.join("nope.toml"))
-        .arg("customers"));
+    let o = run(kura_with(&fx.archive, &fx.home, &fx.home.join("nope.toml")).arg("customers"));
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("nope.toml"), "{}", stderr(&o));
 }
@@ -508,12 +491,7 @@ fn synthetic_customer_counts_equal_the_truth() {
     )
     .unwrap();
     let home = dir.path().join("xdg");
-    let v = json_out(
-        kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
-            .args(["customers", "--format", "json"]),
-    );
+    let v = json_out(kura_with(&archive, &home, &config).args(["customers", "--format", "json"]));
     let have: BTreeMap<String, u64> = v
         .as_array()
         .unwrap()
@@ -612,11 +590,8 @@ fn synthetic_customer_counts_equal_the_truth() {
 #[test]
 fn is_terms_select_messages_by_direction() {
     let fx = fixture_archive();
-    let configured = |config: &Path, args: &[&str]| {
-        let mut c = kura_cfg(&fx.archive, &fx.home);
-        c.arg("--config").arg(config).args(args);
-        run(&mut c)
-    };
+    let configured =
+        |config: &Path, args: &[&str]| run(kura_with(&fx.archive, &fx.home, config).args(args));
     let with_config = |args: &[&str]| configured(&fx.config, args);
     let ids_of = |query: &str| -> std::collections::BTreeSet<String> {
         let o = with_config(&["search", "--format", "ids", "--", query]);
@@ -824,9 +799,7 @@ fn history_searches_what_the_export_holds() {
     let (dir, archive, home, config) = company_dir();
     import(&archive, &[&reports_maildir(dir.path())]);
     let ids = |args: &[&str]| -> Vec<String> {
-        let o = run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
+        let o = run(kura_with(&archive, &home, &config)
             .args(["search", "--format", "jsonl"])
             .args(args));
         assert!(
@@ -847,16 +820,13 @@ fn history_searches_what_the_export_holds() {
         ]
     );
     // The same messages as the export.
-    let o = run(kura_cfg(&archive, &home)
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "export",
-            "--customer",
-            "meisei.example",
-            "--format",
-            "jsonl",
-        ]));
+    let o = run(kura_with(&archive, &home, &config).args([
+        "export",
+        "--customer",
+        "meisei.example",
+        "--format",
+        "jsonl",
+    ]));
     assert_eq!(jsonl_ids(&stdout(&o)), history);
     // An address or `@domain` names the same customer; words narrow it.
     assert_eq!(ids(&["history:tanaka@meisei.example"]), history);
@@ -875,10 +845,7 @@ fn history_searches_what_the_export_holds() {
     );
     assert_eq!(ids(&["history:nobody.example"]), Vec::<String>::new());
     // One customer, not a pattern.
-    let o = run(kura_cfg(&archive, &home)
-        .arg("--config")
-        .arg(&config)
-        .args(["search", "history:*.example"]));
+    let o = run(kura_with(&archive, &home, &config).args(["search", "history:*.example"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("history: takes one customer"),
@@ -894,12 +861,7 @@ fn history_searches_what_the_export_holds() {
 fn an_address_in_angle_brackets_names_its_customer() {
     let (dir, archive, home, config) = company_dir();
     import(&archive, &[&reports_maildir(dir.path())]);
-    let cmd = |args: &[&str]| {
-        run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
-            .args(args))
-    };
+    let cmd = |args: &[&str]| run(kura_with(&archive, &home, &config).args(args));
     let o = cmd(&[
         "export",
         "--customer",
@@ -978,10 +940,8 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     assert_eq!(v["messages"], 3, "mentions are not the customer's mail");
 
     // The text form says what was searched.
-    let o = run(kura_cfg(&archive, &home)
-        .arg("--config")
-        .arg(&config)
-        .args(["customers", "--show", "meisei.example"]));
+    let o =
+        run(kura_with(&archive, &home, &config).args(["customers", "--show", "meisei.example"]));
     let text = stdout(&o);
     assert!(
         text.contains("mentioned in internal mail as 明星建設: 1 message"),
@@ -991,9 +951,7 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
 
     // The export takes the report in, as internal mail; --no-mentions not.
     let export = |extra: &[&str]| -> Vec<(String, String)> {
-        let o = run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
+        let o = run(kura_with(&archive, &home, &config)
             .args([
                 "export",
                 "--customer",
@@ -1051,7 +1009,7 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     // A prospect no mail was exchanged with, that a report names: its
     // history is that report, by the name configured for it.
     let prospect = |config: &Path| {
-        run(kura_cfg(&archive, &home).arg("--config").arg(config).args([
+        run(kura_with(&archive, &home, config).args([
             "export",
             "--customer",
             "maruei-logi.co.jp",
@@ -1075,18 +1033,15 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
     assert_eq!(ids, ["\"r2@minato-shokai.co.jp\""]);
     // `customers --show` has no customer to show, and says where its
     // reports are; `history:` finds them.
-    let o = run(kura_cfg(&archive, &home).arg("--config").arg(&named).args([
-        "customers",
-        "--show",
-        "maruei-logi.co.jp",
-    ]));
+    let o =
+        run(kura_with(&archive, &home, &named).args(["customers", "--show", "maruei-logi.co.jp"]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("1 internal message mentions it by its customer_names: kura search history:maruei-logi.co.jp"),
         "{}",
         stderr(&o)
     );
-    let o = run(kura_cfg(&archive, &home).arg("--config").arg(&named).args([
+    let o = run(kura_with(&archive, &home, &named).args([
         "search",
         "--format",
         "ids",
@@ -1145,10 +1100,7 @@ fn customer_names_in_the_configuration_are_checked() {
          \"yamada@minato-shokai.co.jp\" = \"山田\"\n",
     );
     let v = json_out(
-        kura_cfg(&dir.path().join("a"), dir.path())
-            .arg("--config")
-            .arg(&config)
-            .args(["config", "--format", "json"]),
+        kura_with(&dir.path().join("a"), dir.path(), &config).args(["config", "--format", "json"]),
     );
     assert_eq!(
         v["customer_names"]["value"]["meisei.example"],
@@ -1172,12 +1124,7 @@ fn history_says_when_the_signatures_are_not_read_yet() {
     let db = rusqlite::Connection::open(archive.join("kura.sqlite")).unwrap();
     db.execute_batch("DROP TABLE signatures").unwrap();
     drop(db);
-    let cmd = |args: &[&str]| {
-        run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
-            .args(args))
-    };
+    let cmd = |args: &[&str]| run(kura_with(&archive, &home, &config).args(args));
     let warning = "the signatures of 6 messages stored by an earlier kura are not read yet";
     for args in [
         &["count", "history:meisei.example"][..],
@@ -1234,10 +1181,11 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
     assert_eq!(name(), "明星建設株式会社");
     let warning = "the signatures of 6 messages stored by an earlier kura are not read yet";
     let customers_says = || {
-        let o = run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
-            .args(["customers", "--show", "meisei.example"]));
+        let o = run(kura_with(&archive, &home, &config).args([
+            "customers",
+            "--show",
+            "meisei.example",
+        ]));
         assert!(o.status.success(), "{}", stderr(&o));
         stderr(&o)
     };
@@ -1263,10 +1211,7 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
     .unwrap();
     import(&archive, &[&more]);
     assert!(customers_says().contains(warning), "{}", customers_says());
-    let o = run(kura_cfg(&archive, &home)
-        .arg("--config")
-        .arg(&config)
-        .args(["--quiet", "customers"]));
+    let o = run(kura_with(&archive, &home, &config).args(["--quiet", "customers"]));
     assert_eq!(stderr(&o), "", "--quiet");
     let said = reindex(&archive);
     // Every mail there is signed: two by the customer, four by staff.
@@ -1281,7 +1226,7 @@ fn reindex_reads_the_signatures_an_earlier_version_did_not_record() {
 
 /// `customers --show KEY --format json` with the fixture configuration.
 fn show_json(archive: &Path, home: &Path, config: &Path, key: &str) -> Value {
-    json_out(kura_cfg(archive, home).arg("--config").arg(config).args([
+    json_out(kura_with(archive, home, config).args([
         "customers",
         "--show",
         key,
@@ -1429,16 +1374,13 @@ fn mentions_find_no_company_but_the_customer() {
     );
     assert_eq!(mention_ids(&system), Vec::<String>::new());
     // The export takes the same mentions.
-    let o = run(kura_cfg(&archive, &home)
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "export",
-            "--customer",
-            "evergreen.com.au",
-            "--format",
-            "jsonl",
-        ]));
+    let o = run(kura_with(&archive, &home, &config).args([
+        "export",
+        "--customer",
+        "evergreen.com.au",
+        "--format",
+        "jsonl",
+    ]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         jsonl_ids(&stdout(&o)),
@@ -1509,12 +1451,7 @@ fn show_and_export_without_an_index_to_search_for_mentions() {
     // Customers are counted from the store: --show works without the
     // index, as before mentions, and says the mentions were not searched.
     std::fs::remove_dir_all(archive.join("index")).unwrap();
-    let cmd = |args: &[&str]| {
-        run(kura_cfg(&archive, &home)
-            .arg("--config")
-            .arg(&config)
-            .args(args))
-    };
+    let cmd = |args: &[&str]| run(kura_with(&archive, &home, &config).args(args));
     let o = cmd(&["customers", "--show", "meisei.example", "--format", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("kura reindex"), "{}", stderr(&o));
