@@ -489,6 +489,15 @@ fn media_types(bytes: &[u8]) -> (usize, bool) {
     let mut messages = 0;
     let mut digest = false;
     for i in memchr::memchr_iter(b'/', bytes) {
+        // Most slashes (base64, paths, dates) follow neither word's last
+        // letter: one byte tells.
+        if !i
+            .checked_sub(1)
+            .and_then(|p| bytes.get(p))
+            .is_some_and(|b| matches!(b.to_ascii_lowercase(), b'e' | b't'))
+        {
+            continue;
+        }
         let before = |n: usize| i.checked_sub(n).and_then(|s| bytes.get(s..i));
         let after = |n: usize| bytes.get(i + 1..i + 1 + n);
         if before(7).is_some_and(|w| w.eq_ignore_ascii_case(b"message"))
@@ -1408,7 +1417,8 @@ fn part_text(msg: &Message<'_>, part: &MessagePart<'_>, decoded: &str) -> String
     });
     // A Latin label reads any bytes, so its reading is checked (Japanese
     // from a misconfigured form mailer is sent under one).
-    let latin = charset::has_latin1(decoded) && label.is_some_and(charset::is_latin_label);
+    // (The label first: the scan of the text is the dearer test.)
+    let latin = label.is_some_and(charset::is_latin_label) && charset::has_latin1(decoded);
     if trusted_label && !latin && !charset::needs_redecode(decoded) {
         return decoded.to_owned();
     }

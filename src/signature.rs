@@ -153,19 +153,20 @@ pub fn organisation(parts: &[Part<'_>]) -> Option<String> {
     })
 }
 
-/// The last [`WINDOW_LINES`] lines of `text`, trimmed, and whether they are
-/// all of them. One pass over the lines: this runs on every message.
+/// The last [`WINDOW_LINES`] lines of `text` (which does not end with a
+/// line break), trimmed, and whether they are all of them. Read from the
+/// end, so that a long message costs no more than a short one: this runs
+/// on every message.
 fn last_lines(text: &str) -> (Vec<&str>, bool) {
-    let mut window = std::collections::VecDeque::with_capacity(WINDOW_LINES);
-    let mut from_start = true;
-    for line in text.lines() {
-        if window.len() == WINDOW_LINES {
-            window.pop_front();
-            from_start = false;
-        }
-        window.push_back(line.trim());
-    }
-    (window.into(), from_start)
+    let mut window: Vec<&str> = text
+        .rsplit('\n')
+        .take(WINDOW_LINES + 1)
+        .map(str::trim)
+        .collect();
+    let from_start = window.len() <= WINDOW_LINES;
+    window.truncate(WINDOW_LINES);
+    window.reverse();
+    (window, from_start)
 }
 
 /// Words of the disclaimers mail systems add below signatures.
@@ -882,6 +883,29 @@ mod tests {
 
     fn org(text: &str) -> Option<String> {
         organisation(&crate::quotes::parts(text))
+    }
+
+    #[test]
+    fn the_window_is_the_last_lines_trimmed_and_says_whether_it_is_all() {
+        let numbered = |n: usize| -> String {
+            (1..=n)
+                .map(|i| format!(" {i}\r"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let short = numbered(3);
+        assert_eq!(last_lines(&short), (vec!["1", "2", "3"], true));
+        let full = numbered(WINDOW_LINES);
+        let (window, all) = last_lines(&full);
+        assert!(all);
+        assert_eq!((window.len(), window[0]), (WINDOW_LINES, "1"));
+        let long = numbered(WINDOW_LINES + 1);
+        let (window, all) = last_lines(&long);
+        assert!(!all);
+        assert_eq!(window.len(), WINDOW_LINES);
+        assert_eq!(window[0], "2");
+        assert_eq!(window[WINDOW_LINES - 1], (WINDOW_LINES + 1).to_string());
+        assert_eq!(last_lines("a\n\n b"), (vec!["a", "", "b"], true));
     }
 
     #[test]
