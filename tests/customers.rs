@@ -1041,6 +1041,31 @@ fn reports_that_mention_a_customer_by_name_are_part_of_its_history() {
         "{}",
         stderr(&o)
     );
+    // The hint is not given under --quiet, nor with a query (whose
+    // messages the customer may simply not be among).
+    for extra in [&["--quiet"][..], &["customer:maruei-logi.co.jp"][..]] {
+        let o = run(kura_with(&archive, &home, &named)
+            .args(["customers", "--show", "maruei-logi.co.jp"])
+            .args(extra));
+        assert_eq!(o.status.code(), Some(1), "{extra:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("kura: no customer maruei-logi.co.jp"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("mention"), "{extra:?}: {}", stderr(&o));
+    }
+    let o = run(kura_with(&archive, &home, &named).args([
+        "customers",
+        "--show",
+        "maruei-logi.co.jp",
+        "subject:見積",
+    ]));
+    assert!(
+        stderr(&o).contains("no customer maruei-logi.co.jp among the messages the query matches"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(kura_with(&archive, &home, &named).args([
         "search",
         "--format",

@@ -128,6 +128,7 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
             only.as_ref(),
             format,
             args.utc,
+            global.quiet,
         );
     }
     let mut list = customers::summaries(&store, &classifier, only.as_ref())?;
@@ -293,6 +294,7 @@ fn show(
     only: Option<&HashSet<i64>>,
     format: ListFormat,
     utc: bool,
+    quiet: bool,
 ) -> Result<i32> {
     if format == ListFormat::Csv {
         return Err(ExitError {
@@ -322,9 +324,17 @@ fn show(
         .into());
     };
     let Some(d) = customers::detail(store, classifier, &key, only)? else {
-        eprintln!("kura: no customer {}", sanitize(&key));
-        // A prospect no mail was exchanged with yet may be in reports.
-        if let Some(names) = classifier.configured_names(&key)
+        let among = match only {
+            Some(_) => " among the messages the query matches",
+            None => "",
+        };
+        eprintln!("kura: no customer {}{among}", sanitize(&key));
+        // A prospect no mail was exchanged with yet may be in reports (a
+        // hint, so not under --quiet; with a query, the customer may well
+        // have mail outside it).
+        if !quiet
+            && only.is_none()
+            && let Some(names) = classifier.configured_names(&key)
             && let Ok(hits) = super::mentions(archive, classifier, names)
             && !hits.is_empty()
         {
