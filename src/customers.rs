@@ -298,6 +298,29 @@ impl Classifier {
         ))
     }
 
+    /// Why `input` (a key, address or domain as a user typed it) names no
+    /// customer, when it cannot: a staff address or domain, or a free-mail
+    /// domain, whose addresses are each a customer of their own.
+    pub fn not_a_customer(&self, input: &str) -> Option<String> {
+        let typed = typed_customer(input);
+        if typed.is_empty() {
+            return None;
+        }
+        let address = match typed.contains('@') {
+            true => typed.clone(),
+            false => format!("staff@{typed}"),
+        };
+        if self.is_internal(&address) {
+            return Some(format!("{typed} is staff, not a customer"));
+        }
+        (!typed.contains('@') && self.is_free_mail(&typed)).then(|| {
+            format!(
+                "{typed} is a free-mail domain: each of its addresses is a customer of its own \
+                 (customer:{typed} finds all their mail)"
+            )
+        })
+    }
+
     /// The key a user typed (`--show`): an address becomes its customer key, a
     /// domain its registrable domain (or itself, for a free-mail domain: no
     /// customer has it as key, so nothing is found).

@@ -896,6 +896,46 @@ fn an_address_in_angle_brackets_names_its_customer() {
     assert!(stderr(&o).contains("is staff"), "{}", stderr(&o));
 }
 
+/// A free-mail domain or a staff address names no customer (a free-mail
+/// domain's addresses are each one): `customers --show`, `export` and
+/// `history:` say so instead of finding nothing in silence.
+#[test]
+fn a_free_mail_domain_or_staff_names_no_customer() {
+    let fx = fixture_archive();
+    let cmd = |args: &[&str]| run(kura_with(&fx.archive, &fx.home, &fx.config).args(args));
+    let free_mail = "gmail.com is a free-mail domain: each of its addresses is a customer of its own (customer:gmail.com finds all their mail)";
+    let o = cmd(&["customers", "--show", "GMAIL.com"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(free_mail), "{}", stderr(&o));
+    let o = cmd(&["export", "--customer", "gmail.com", "--format", "jsonl"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(free_mail), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let o = cmd(&["count", "history:gmail.com"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "0");
+    assert!(
+        stderr(&o).contains(&format!(
+            "kura: history:gmail.com finds nothing: {free_mail}"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    let o = cmd(&["count", "history:yamada@minato-shokai.co.jp"]);
+    assert!(
+        stderr(&o).contains("history:yamada@minato-shokai.co.jp finds nothing: yamada@minato-shokai.co.jp is staff, not a customer"),
+        "{}",
+        stderr(&o)
+    );
+    let o = cmd(&["--quiet", "count", "history:gmail.com"]);
+    assert_eq!(stderr(&o), "");
+    // An address there is a customer, and its history is found.
+    let o = cmd(&["count", "history:kenta.watanabe.1987@gmail.com"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert_eq!(stdout(&o).trim(), "2");
+}
+
 /// A customer's history is gathered once for a query, however often it
 /// is named there (by its key, an address or a domain) and however often
 /// the query is run: `search` counts again what it found nothing of, and

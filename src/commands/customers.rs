@@ -303,14 +303,8 @@ fn show(
         }
         .into());
     }
-    let typed = customers::typed_customer(input);
-    let staff = if typed.contains('@') {
-        classifier.is_internal(&typed)
-    } else {
-        classifier.is_internal(&format!("staff@{typed}"))
-    };
-    if staff {
-        eprintln!("kura: {} is staff, not a customer", sanitize(input));
+    if let Some(why) = classifier.not_a_customer(input) {
+        eprintln!("kura: {}", sanitize(&why));
         return Ok(1);
     }
     let Some(key) = classifier.key_from_input(input) else {

@@ -28,6 +28,9 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     archive.require()?;
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
+    if let Some(why) = classifier.not_a_customer(&args.customer) {
+        return Err(usage(sanitize(&why)));
+    }
     let key = classifier
         .key_from_input(&args.customer)
         .ok_or_else(|| usage(format!("'{}' is not a customer key", args.customer)))?;

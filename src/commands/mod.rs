@@ -49,7 +49,17 @@ pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Sea
     }
     Ok(if q.needs_configuration() {
         let config = config(global, Some(archive))?;
-        searcher.with_classifier(Classifier::new(&config))
+        let classifier = Classifier::new(&config);
+        if !global.quiet {
+            // A history term that can find nothing is a mistake to point out.
+            for input in q.histories() {
+                if let Some(why) = classifier.not_a_customer(input) {
+                    let warning = format!("history:{input} finds nothing: {why}");
+                    eprintln!("kura: {}", crate::output::sanitize(&warning));
+                }
+            }
+        }
+        searcher.with_classifier(classifier)
     } else {
         searcher
     })

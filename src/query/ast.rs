@@ -112,12 +112,30 @@ impl Query {
         self.has_term(&|t| matches!(t, Query::History(_)))
     }
 
+    /// The customers its `history:` terms name (negated ones too), as typed.
+    pub fn histories(&self) -> Vec<&str> {
+        let mut found = Vec::new();
+        self.each_term(&mut |t| {
+            if let Query::History(v) = t {
+                found.push(v.as_str());
+            }
+        });
+        found
+    }
+
+    /// Calls `f` with each term of the query (negated ones too).
+    fn each_term<'a>(&'a self, f: &mut impl FnMut(&'a Query)) {
+        match self {
+            Query::And(parts) | Query::Or(parts) => parts.iter().for_each(|p| p.each_term(f)),
+            Query::Not(inner) => inner.each_term(f),
+            term => f(term),
+        }
+    }
+
     /// Whether the query has a term (negated too) that `is` says yes to.
     fn has_term(&self, is: &impl Fn(&Query) -> bool) -> bool {
-        match self {
-            Query::And(parts) | Query::Or(parts) => parts.iter().any(|p| p.has_term(is)),
-            Query::Not(inner) => inner.has_term(is),
-            term => is(term),
-        }
+        let mut found = false;
+        self.each_term(&mut |t| found = found || is(t));
+        found
     }
 }
