@@ -309,6 +309,7 @@ fn is_attribution(t: &str) -> bool {
         || ends("escribió")
         || ends("ha scritto")
         || ends("escreveu")
+        || ends("geschreven")
         || body.ends_with("書きました")
         || body.ends_with("写道")
         || body.ends_with("寫道")
@@ -324,6 +325,12 @@ fn is_attribution(t: &str) -> bool {
         // (`要点を3つ書きました:`, `社長からの2024年のメッセージ:`,
         // `4月10日のメール:`).
         return body.contains('@') || holds_time(body);
+    }
+    // German puts the verb before the sender: `Am 10.04.2024 um 19:13
+    // schrieb Okada <okada@example.jp>:`, or `Okada schrieb am 10.04.2024
+    // um 19:13:`; the time and the date make it one.
+    if (body.starts_with("Am ") && body.contains(" schrieb ")) || body.contains(" schrieb am ") {
+        return holds_time(body) && holds_date(body);
     }
     if let Some((_, when)) = body.split_once(" wrote on ") {
         // Lotus Notes: the date and time alone after it.
@@ -687,6 +694,13 @@ mod tests {
                 "Okada <okada@example.jp> wrote:",
                 "On Wed, 10 Apr 2024 19:13:00 +0900\n",
             ),
+            // Thunderbird in German and Dutch, Outlook for Mac in German.
+            ("Am 10.04.2024 um 19:13 schrieb Okada:", ""),
+            ("Okada schrieb am 10.04.2024 um 19:13:", ""),
+            (
+                "Op 10 apr. 2024 om 19:13 heeft Okada <okada@example.jp> het volgende geschreven:",
+                "",
+            ),
         ] {
             let text =
                 format!("承知しました。\n\n{above}{attribution}\n納期をご確認ください。\n\n岡田\n");
@@ -736,6 +750,9 @@ mod tests {
             "各位\n\n社長からの2024年 年頭のメッセージ:\n今年もよろしくお願いします。\n",
             "先日の4月10日のメール:\n単価の件は撤回します。\n",
             "In 2023 our president wrote:\nQuality first.\nWe still believe it.\n",
+            // German word order without a time, or without a date.
+            "Am Montag schrieb der Kunde:\nDie Lieferung fehlt.\n",
+            "Okada schrieb am Montag um 19:13:\nDie Lieferung fehlt.\n",
         ] {
             assert_eq!(split(text).1, "", "{text}");
         }
