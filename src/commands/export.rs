@@ -29,7 +29,7 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
     let config = super::config(global, Some(&archive))?;
     let classifier = Classifier::new(&config);
     if let Some(why) = classifier.not_a_customer(&args.customer) {
-        return Err(usage(sanitize(&why)));
+        return Err(usage(why));
     }
     let key = classifier
         .key_from_input(&args.customer)
