@@ -350,8 +350,16 @@ fn is_attribution(t: &str) -> bool {
             && b.get(c + 1..c + 3)
                 .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
     });
+    // Nor a support log's `2024/04/10 19:13 岡田様 <okada@example.jp>:`: no
+    // mailer calls the sender 様.
+    let honoured = |name: &str| {
+        let name = name.trim_end();
+        name.ends_with(['様', '殿']) || name.ends_with("さん")
+    };
     body.ends_with('>')
-        && body.rfind('<').is_some_and(|lt| body[lt..].contains('@'))
+        && body
+            .rfind('<')
+            .is_some_and(|lt| body[lt..].contains('@') && !honoured(&body[..lt]))
         && time_first
         && holds_date(body)
 }
@@ -769,6 +777,8 @@ mod tests {
             "ご注文ありがとうございます。\n\n注文日時: 2024/04/10 19:13 <order@shop.example>:\n商品A 2点\n",
             "お問い合わせがありました。\n\n2024/04/10 19:13 に 岡田 花子 <okada@example.jp> \
              様より以下のお問い合わせがありました:\n\n不良品の交換をお願いしたい\n\n対応をお願いします。\n",
+            // A support log: the customer is 様 to staff, never to a mailer.
+            "対応記録\n2024/04/10 19:13 岡田様 <okada@example.jp>:\n電話あり、納期の確認\n             2024/04/11 10:02 岡田 さん <okada@example.jp>：\n折り返し済み\n",
         ] {
             assert_eq!(split(text).1, "", "{text}");
         }
