@@ -126,9 +126,11 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
             &classifier,
             key,
             only.as_ref(),
-            format,
-            args.utc,
-            global.quiet,
+            ShowOptions {
+                format,
+                utc: args.utc,
+                quiet: global.quiet,
+            },
         );
     }
     let mut list = customers::summaries(&store, &classifier, only.as_ref())?;
@@ -286,16 +288,22 @@ fn print_list(list: &[CustomerSummary], format: ListFormat, utc: bool) -> Result
     Ok(())
 }
 
+/// How `--show` prints.
+struct ShowOptions {
+    format: ListFormat,
+    utc: bool,
+    quiet: bool,
+}
+
 fn show(
     archive: &crate::archive::Archive,
     store: &Store,
     classifier: &Classifier,
     input: &str,
     only: Option<&HashSet<i64>>,
-    format: ListFormat,
-    utc: bool,
-    quiet: bool,
+    options: ShowOptions,
 ) -> Result<i32> {
+    let ShowOptions { format, utc, quiet } = options;
     if format == ListFormat::Csv {
         return Err(ExitError {
             code: 2,
