@@ -40,7 +40,7 @@ fn main() {
     };
     match result {
         Ok(code) => std::process::exit(code),
-        Err(e) if is_broken_pipe(&e) => std::process::exit(0),
+        Err(e) if kura::output::is_broken_pipe(&e) => std::process::exit(0),
         Err(e) => {
             let code = e.downcast_ref::<ExitError>().map_or(2, |x| x.code);
             eprintln!(
@@ -50,16 +50,6 @@ fn main() {
             std::process::exit(code);
         }
     }
-}
-
-/// A reader that stopped reading (`kura search | head`) is not an error.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<serde_json::Error>()
-                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
-    })
 }
 
 /// mimalloc: tantivy's indexing allocates heavily; this makes import markedly faster.

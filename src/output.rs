@@ -136,6 +136,28 @@ pub fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
 
+/// True when `e` comes from writing to a reader that stopped reading
+/// (`kura search | head`): not an error, and not a reason for another exit
+/// status than the command's own.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+    })
+}
+
+/// `printed` with a reader that stopped reading taken for success: for a
+/// command whose exit status says what it found (`kura pending`: 1, something
+/// waits), which the output cut short does not change.
+pub fn unless_broken_pipe(printed: anyhow::Result<()>) -> anyhow::Result<()> {
+    match printed {
+        Err(e) if is_broken_pipe(&e) => Ok(()),
+        other => other,
+    }
+}
+
 /// Colour only on a terminal, and never with `NO_COLOR` set.
 pub fn color_enabled() -> bool {
     stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

@@ -331,6 +331,25 @@ fn pending_lists_waiting_threads_and_done_removes_them() {
     assert_eq!(json_of(&o).as_array().map(Vec::len), Some(1));
 }
 
+/// `set -o pipefail; kura pending | head -3`: a reader that stops early
+/// does not turn "something is waiting" (1) into "nothing is" (0).
+#[test]
+fn pending_says_something_waits_to_a_reader_that_stopped_reading() {
+    let s = small();
+    for format in ["text", "table", "json", "jsonl", "csv"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        // Closed before kura writes a byte: every write fails with EPIPE.
+        drop(reader);
+        let o = kura_cfg(&s.archive, &s.config)
+            .args(["pending", "--format", format])
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{format}: {}", stderr(&o));
+        assert!(o.stderr.is_empty(), "{format}: {}", stderr(&o));
+    }
+}
+
 #[test]
 fn report_counts_times_and_double_answers() {
     let s = small();

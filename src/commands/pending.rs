@@ -70,7 +70,8 @@ pub fn run(global: &GlobalArgs, args: &PendingArgs) -> Result<i32> {
     // a script (json, jsonl, csv) is still printed.
     let quiet_lines = global.quiet && matches!(format, ListFormat::Text | ListFormat::Table);
     if !quiet_lines {
-        print(&views, format)?;
+        // `kura pending | head -3` still says that something waits.
+        output::unless_broken_pipe(print(&views, format))?;
     }
     Ok(if views.is_empty() { 0 } else { 1 })
 }
