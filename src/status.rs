@@ -73,8 +73,9 @@ pub struct Inbound {
     /// addressed to its customer): the reply `report` times and
     /// `kura answers` shows.
     pub first_reply: Option<Reply>,
-    /// Replies to it after it and before the next inbound message, within
-    /// the window: two or more different senders make a double answer.
+    /// Replies to it after it and before its customer's next message,
+    /// within the window: two or more different senders make a double
+    /// answer.
     pub window_replies: Vec<Reply>,
 }
 
@@ -253,9 +254,14 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
         let askers = t.customer_id.as_slice();
         let first_reply = after.iter().find(|a| replies_to(a, askers)).map(reply);
         let limit = t.date.saturating_add(window);
+        // Up to the customer's next message (any inbound one when its
+        // customer is unknown): a supplier answering a forward in between
+        // is not the customer writing again.
+        let wrote_again =
+            |a: &Turn| a.inbound && (t.customer_id.is_none() || a.customer_id == t.customer_id);
         let window_replies = after
             .iter()
-            .take_while(|a| !a.inbound)
+            .take_while(|a| !wrote_again(a))
             .filter(|a| a.date <= limit && replies_to(a, askers))
             .map(reply)
             .collect();

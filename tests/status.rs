@@ -1166,3 +1166,94 @@ fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
         "在庫がございます。明日出荷いたします。\n"
     );
 }
+
+/// A double answer is two staff replying to a customer before the customer
+/// writes again: the supplier's answer to a forward in between is not the
+/// customer writing again.
+#[test]
+fn a_suppliers_answer_in_between_does_not_hide_a_double_answer() {
+    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+    const SATO: &str = "sato@minato-shokai.co.jp";
+    const SUZUKI: &str = "suzuki@minato-shokai.co.jp";
+    let mails: [Mail; 5] = [
+        (
+            "q1",
+            "Wed, 01 May 2024 10:00:00 +0900",
+            TANAKA,
+            "support@minato-shokai.co.jp",
+            "ポンプの在庫",
+            None,
+        ),
+        (
+            "f1",
+            "Wed, 01 May 2024 10:30:00 +0900",
+            SATO,
+            "eigyo@buhin-maker.co.jp",
+            "FW: ポンプの在庫",
+            Some("q1"),
+        ),
+        (
+            "s1",
+            "Wed, 01 May 2024 11:00:00 +0900",
+            "eigyo@buhin-maker.co.jp",
+            SATO,
+            "RE: FW: ポンプの在庫",
+            Some("f1"),
+        ),
+        (
+            "r1",
+            "Wed, 01 May 2024 13:00:00 +0900",
+            SATO,
+            TANAKA,
+            "Re: ポンプの在庫",
+            Some("q1"),
+        ),
+        (
+            "r2",
+            "Wed, 01 May 2024 14:00:00 +0900",
+            SUZUKI,
+            TANAKA,
+            "Re: ポンプの在庫",
+            Some("q1"),
+        ),
+    ];
+    let s = archive_of(&mails);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json", "--utc"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json_of(&o);
+    let doubles = v["double_answers"].as_array().unwrap();
+    assert_eq!(doubles.len(), 1, "{v}");
+    assert_eq!(doubles[0]["customer"], "kyowa-shoji.co.jp", "{v}");
+    assert_eq!(doubles[0]["inbound_date"], "2024-05-01T01:00:00Z", "{v}");
+    let staff: Vec<&str> = doubles[0]["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["staff"].as_str().unwrap())
+        .collect();
+    assert_eq!(staff, [SATO, SUZUKI], "{v}");
+    let by_staff =
+        run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json", "--by", "staff"]));
+    let groups = json_of(&by_staff)["groups"].clone();
+    let sato = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == SATO)
+        .unwrap_or_else(|| panic!("{groups}"));
+    assert_eq!(sato["double_answers"], 1, "{groups}");
+    // The customer writing again does end the window: sato answers, the
+    // customer writes again, suzuki answers that: no double answer.
+    let again: Mail = (
+        "q2",
+        "Wed, 01 May 2024 13:30:00 +0900",
+        TANAKA,
+        SATO,
+        "Re: ポンプの在庫",
+        Some("r1"),
+    );
+    let s = archive_of(&[mails[0], mails[3], again, mails[4]]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["report", "--format", "json"]));
+    let v = json_of(&o);
+    assert_eq!(v["total"]["double_answers"], 0, "{v}");
+}
