@@ -453,7 +453,11 @@ fn report_counts_times_and_double_answers() {
     let o = run(kura_cfg(&s.archive, &s.config).args([
         "report", "--format", "json", "--utc", "--since", "2024-04", "--until", "2024-04",
     ]));
-    assert_eq!(json_of(&o)["total"]["inbound"], 6, "{}", stdout(&o));
+    let v = json_of(&o);
+    assert_eq!(v["total"]["inbound"], 6, "{}", stdout(&o));
+    // The bounds as instants: `until` is the first one not counted.
+    assert_eq!(v["since"], "2024-04-01T00:00:00Z");
+    assert_eq!(v["until"], "2024-05-01T00:00:00Z");
     let o = run(kura_cfg(&s.archive, &s.config)
         .args(["report", "--format", "json", "--utc", "--since", "2024-05"]));
     assert_eq!(json_of(&o)["total"]["inbound"], 0, "{}", stdout(&o));
