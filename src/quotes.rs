@@ -328,9 +328,10 @@ fn is_attribution(t: &str) -> bool {
     }
     // German puts the verb before the sender: `Am 10.04.2024 um 19:13
     // schrieb Okada <okada@example.jp>:`, or `Okada schrieb am 10.04.2024
-    // um 19:13:`; the time and the date make it one.
+    // um 19:13:`; the time and the date make it one (Thunderbird writes
+    // the year in two digits: `Am 16.05.22 um 19:13 schrieb Okada:`).
     if (body.starts_with("Am ") && body.contains(" schrieb ")) || body.contains(" schrieb am ") {
-        return holds_time(body) && holds_date(body);
+        return holds_time(body) && (holds_date(body) || holds_dotted_date(body));
     }
     if let Some((_, when)) = body.split_once(" wrote on ") {
         // Lotus Notes: the date and time alone after it.
@@ -387,6 +388,27 @@ fn holds_date(s: &str) -> bool {
         || (0..b.len()).any(|i| {
             digits_at(i, 4) || (b[i] == b'/' && i > 0 && digits_at(i - 1, 1) && digits_at(i + 1, 1))
         })
+}
+
+/// Whether `s` holds a German short date, the day, the month and the year
+/// between dots: `16.05.22`, `1.5.2024`.
+fn holds_dotted_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    // The length of the run of digits at `i`.
+    let digits = |i: usize| {
+        b.get(i..)
+            .map_or(0, |r| r.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
+    (0..b.len()).any(|i| {
+        let day = digits(i);
+        let month = digits(i + day + 1);
+        (i == 0 || !b[i - 1].is_ascii_digit())
+            && (1..=2).contains(&day)
+            && b.get(i + day) == Some(&b'.')
+            && (1..=2).contains(&month)
+            && b.get(i + day + 1 + month) == Some(&b'.')
+            && digits(i + day + month + 2) >= 2
+    })
 }
 
 /// A character of the lines banners are drawn with.
@@ -722,6 +744,30 @@ mod tests {
         ] {
             let text = format!("了解です。\n{banner}\n納期の件\n");
             assert_eq!(split(&text).0, "了解です。\n", "{banner}");
+        }
+    }
+
+    /// Thunderbird in German writes the date short, the year in two digits
+    /// (`Am 16.05.22 um 19:13 schrieb Okada:`): as much an attribution as
+    /// with four.
+    #[test]
+    fn a_german_attribution_with_a_two_digit_year_is_quoted() {
+        for attribution in [
+            "Am 16.05.22 um 19:13 schrieb Okada:",
+            "Am 1.5.22 um 9:13 schrieb Okada <okada@example.jp>:",
+            "Okada schrieb am 16.05.22 um 19:13:",
+        ] {
+            let text = format!("承知しました。\n\n{attribution}\n納期をご確認ください。\n\n岡田\n");
+            let (own, quoted) = split(&text);
+            assert_eq!(own, "承知しました。\n\n", "{attribution}");
+            assert!(quoted.ends_with("岡田\n"), "{quoted}");
+        }
+        // Without the date it stays own text.
+        for text in [
+            "Am 16.05. um 19:13 schrieb der Kunde:\nDie Lieferung fehlt.\n",
+            "Am Montag um 19:13 schrieb der Kunde:\nDie Lieferung fehlt.\n",
+        ] {
+            assert_eq!(split(text).1, "", "{text}");
         }
     }
 
