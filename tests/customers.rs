@@ -929,6 +929,14 @@ fn a_free_mail_domain_or_staff_names_no_customer() {
     );
     let o = cmd(&["--quiet", "count", "history:gmail.com"]);
     assert_eq!(stderr(&o), "");
+    // Named twice, the same customer is one mistake, said once.
+    let o = cmd(&["count", "history:gmail.com OR -history:<@GMAIL.com>"]);
+    assert_eq!(
+        stderr(&o).matches("finds nothing").count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
     // An address there is a customer, and its history is found.
     let o = cmd(&["count", "history:kenta.watanabe.1987@gmail.com"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

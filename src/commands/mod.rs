@@ -51,8 +51,13 @@ pub fn searcher(global: &GlobalArgs, archive: &Archive, q: &Query) -> Result<Sea
         let config = config(global, Some(archive))?;
         let classifier = Classifier::new(&config);
         if !global.quiet {
-            // A history term that can find nothing is a mistake to point out.
+            // A history term that can find nothing is a mistake to point
+            // out, once however often the query names it.
+            let mut named = std::collections::HashSet::new();
             for input in q.histories() {
+                if !named.insert(input) {
+                    continue;
+                }
                 if let Some(why) = classifier.not_a_customer(input) {
                     let warning = format!("history:{input} finds nothing: {why}");
                     eprintln!("kura: {}", crate::output::sanitize(&warning));
