@@ -14,7 +14,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,16 +28,7 @@ fn main() -> Result<()> {
     let Some(dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
         bail!("usage: stage_costs DIR (a Maildir or a folder of messages)");
     };
-    let files: Vec<PathBuf> = walkdir::WalkDir::new(&dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    if files.is_empty() {
-        bail!("no files under {}", dir.display());
-    }
+    let files = files_under(&dir)?;
 
     // The dictionary an import would train on its first messages, trained
     // before the clock runs (an import trains it once).
@@ -143,6 +134,25 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The files under `dir`, in the order of their names: an error when it
+/// cannot be read (or not all of it) or holds none.
+fn files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        if entry.file_type().is_file() {
+            files.push(entry.into_path());
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no files under {}: a Maildir or a folder of messages is wanted",
+            dir.display()
+        );
+    }
+    Ok(files)
+}
+
 /// Time spent in each stage, over all messages.
 #[derive(Default)]
 struct Stages {
@@ -151,4 +161,25 @@ struct Stages {
     document: Duration,
     tokenize: Duration,
     compress: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::files_under;
+
+    #[test]
+    fn a_folder_it_cannot_read_or_without_files_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let missing = dir.path().join("missing");
+        let e = format!("{:#}", files_under(&missing).expect_err("no such folder"));
+        assert!(e.starts_with("cannot read "), "{e}");
+        assert!(e.contains("No such file or directory"), "{e}");
+        std::fs::create_dir_all(dir.path().join("cur")).expect("cur/");
+        let e = format!("{:#}", files_under(dir.path()).expect_err("no files"));
+        assert!(e.starts_with("no files under "), "{e}");
+        std::fs::write(dir.path().join("cur").join("1"), "From: a@b.example\n\nx\n")
+            .expect("a message");
+        let files = files_under(dir.path()).expect("one message");
+        assert_eq!(files, [dir.path().join("cur").join("1")]);
+    }
 }
