@@ -10,7 +10,7 @@
 //! makes them the ones to compare before and after a change to a stage.
 //!
 //! ```sh
-//! cargo run --release --example stage_costs -- DIR   # a Maildir or a folder of messages
+//! cargo run --release --example stage_costs -- DIR   # a Maildir or a folder of message files (not mbox)
 //! ```
 
 use std::collections::BTreeMap;
@@ -116,13 +116,18 @@ fn main() -> Result<()> {
         per(took.document, parsed as f64)
     );
     println!(
-        "  tokenize  {:7.1} µs   ({:.0} terms a message go to the index)",
+        "  tokenize  {:7.1} µs   ({:.0} tokens a message go to the index)",
         per(took.tokenize, parsed as f64),
         all as f64 / (parsed as f64).max(1.0)
     );
     println!(
-        "  compress  {:7.1} µs   (zstd with the dictionary, and the BLAKE3 hash)",
-        per(took.compress, files_n)
+        "  compress  {:7.1} µs   (zstd {}, and the BLAKE3 hash)",
+        per(took.compress, files_n),
+        match trainer.current() {
+            Some(_) => "with the dictionary an import trains".to_string(),
+            None =>
+                format!("without a dictionary: an import trains one on {DICT_SAMPLES} messages"),
+        }
     );
     let mut by_field: Vec<(&String, &u64)> = tokens.iter().collect();
     by_field.sort_by(|a, b| b.1.cmp(a.1));
@@ -130,7 +135,7 @@ fn main() -> Result<()> {
         .iter()
         .map(|(field, n)| format!("{field} {:.1}", **n as f64 / (parsed as f64).max(1.0)))
         .collect();
-    println!("terms a message, by field: {}", shares.join(", "));
+    println!("tokens a message, by field: {}", shares.join(", "));
     Ok(())
 }
 

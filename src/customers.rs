@@ -315,7 +315,7 @@ impl Classifier {
         }
         (!typed.contains('@') && self.is_free_mail(&typed)).then(|| {
             format!(
-                "{typed} is a free-mail domain: each of its addresses is a customer of its own \
+                "{typed} is a free-mail or carrier domain: each of its addresses is a customer of its own \
                  (customer:{typed} finds all their mail)"
             )
         })

@@ -903,7 +903,7 @@ fn an_address_in_angle_brackets_names_its_customer() {
 fn a_free_mail_domain_or_staff_names_no_customer() {
     let fx = fixture_archive();
     let cmd = |args: &[&str]| run(kura_with(&fx.archive, &fx.home, &fx.config).args(args));
-    let free_mail = "gmail.com is a free-mail domain: each of its addresses is a customer of its own (customer:gmail.com finds all their mail)";
+    let free_mail = "gmail.com is a free-mail or carrier domain: each of its addresses is a customer of its own (customer:gmail.com finds all their mail)";
     let o = cmd(&["customers", "--show", "GMAIL.com"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains(free_mail), "{}", stderr(&o));
