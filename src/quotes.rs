@@ -326,11 +326,15 @@ fn is_attribution(t: &str) -> bool {
         // `4月10日のメール:`).
         return body.contains('@') || holds_time(body);
     }
-    // German puts the verb before the sender: `Am 10.04.2024 um 19:13
-    // schrieb Okada <okada@example.jp>:`, or `Okada schrieb am 10.04.2024
-    // um 19:13:`; the time and the date make it one (Thunderbird writes
-    // the year in two digits: `Am 16.05.22 um 19:13 schrieb Okada:`).
-    if (body.starts_with("Am ") && body.contains(" schrieb ")) || body.contains(" schrieb am ") {
+    // German and Dutch put the verb before the sender: `Am 10.04.2024 um
+    // 19:13 schrieb Okada <okada@example.jp>:`, `Okada schrieb am
+    // 10.04.2024 um 19:13:`, `Op wo 10 apr 2024 om 19:13 schreef Okada
+    // <okada@example.jp>:`; the time and the date make it one (Thunderbird
+    // writes the year in two digits: `Am 16.05.22 um 19:13 schrieb Okada:`).
+    if (body.starts_with("Am ") && body.contains(" schrieb "))
+        || body.contains(" schrieb am ")
+        || (body.starts_with("Op ") && body.contains(" schreef "))
+    {
         return holds_time(body) && (holds_date(body) || holds_dotted_date(body));
     }
     if let Some((_, when)) = body.split_once(" wrote on ") {
@@ -728,6 +732,10 @@ mod tests {
             ("Am 10.04.2024 um 19:13 schrieb Okada:", ""),
             ("Okada schrieb am 10.04.2024 um 19:13:", ""),
             (
+                "Op wo 10 apr 2024 om 19:13 schreef Okada <okada@example.jp>:",
+                "",
+            ),
+            (
                 "Op 10 apr. 2024 om 19:13 heeft Okada <okada@example.jp> het volgende geschreven:",
                 "",
             ),
@@ -806,6 +814,7 @@ mod tests {
             "In 2023 our president wrote:\nQuality first.\nWe still believe it.\n",
             // German word order without a time, or without a date.
             "Am Montag schrieb der Kunde:\nDie Lieferung fehlt.\n",
+            "Op maandag schreef de klant:\nDe levering ontbreekt.\n",
             "Okada schrieb am Montag um 19:13:\nDie Lieferung fehlt.\n",
         ] {
             assert_eq!(split(text).1, "", "{text}");
