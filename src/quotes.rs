@@ -356,10 +356,11 @@ fn is_attribution(t: &str) -> bool {
                 .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
     });
     // Nor a support log's `2024/04/10 19:13 岡田様 <okada@example.jp>:`: no
-    // mailer calls the sender 様.
+    // mailer calls the sender 様 or さん. (Not 殿, which ends surnames
+    // such as 鵜殿.)
     let honoured = |name: &str| {
         let name = name.trim_end();
-        name.ends_with(['様', '殿']) || name.ends_with("さん")
+        name.ends_with('様') || name.ends_with("さん")
     };
     body.ends_with('>')
         && body
@@ -837,8 +838,10 @@ mod tests {
         ] {
             assert_eq!(split(text).1, "", "{text}");
         }
-        // Gmail's in Chinese, Portuguese and Korean, and Lotus Notes'.
+        // Gmail's in Japanese from a sender whose surname ends with 殿; in
+        // Chinese, Portuguese and Korean; and Lotus Notes'.
         for attribution in [
+            "2024年4月10日(水) 19:13 鵜殿 <udono@example.jp>:",
             "Okada <okada@example.jp> 于2024年4月10日周三 19:13写道：",
             "Okada <okada@example.jp> 於 2024年4月10日 週三 下午7:13寫道：",
             "Em qua., 10 de abr. de 2024 às 19:13, Okada <okada@example.jp> escreveu:",
