@@ -78,7 +78,7 @@ pub enum Query {
 impl Query {
     /// Internal mail (`is:internal`) with any of `names` in it as a phrase:
     /// the visit and phone reports that mention a customer by its names
-    /// ([`crate::customers::mentioned_as`]). `None` without a name, or
+    /// ([`crate::customers::CustomerDetail::mentioned_as`]). `None` without a name, or
     /// when `classifier` knows none of the company's own addresses: then no
     /// mail is internal (and `is:internal` refuses to run), so none
     /// mentions the customer.
