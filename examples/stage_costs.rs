@@ -6,8 +6,9 @@
 //!
 //! An import runs these stages on several threads at once, with SQLite and
 //! tantivy's postings besides, so its wall time says little about any one
-//! stage; these figures move only with the code (and the machine), which
-//! makes them the ones to compare before and after a change to a stage.
+//! stage; these figures leave the other stages out, which makes them the
+//! ones to compare before and after a change to a stage (on a shared
+//! machine, take the lowest of a few runs: one run can be a third slower).
 //!
 //! ```sh
 //! cargo run --release --example stage_costs -- DIR   # a Maildir or a folder of message files (not mbox)
