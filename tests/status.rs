@@ -1261,3 +1261,35 @@ fn a_suppliers_answer_in_between_does_not_hide_a_double_answer() {
     let v = json_of(&o);
     assert_eq!(v["total"]["double_answers"], 0, "{v}");
 }
+
+/// A waiting message without a From names no customer: the table and the
+/// text show `-` there (an empty field shifted the text's columns), JSON an
+/// empty string; `report --by customer` groups it under `-`.
+#[test]
+fn a_message_without_a_sender_is_shown_with_a_dash() {
+    let s = archive_of(&[(
+        "n1",
+        "Mon, 01 Apr 2024 09:00:00 +0900",
+        "",
+        "support@minato-shokai.co.jp",
+        "差出人なしの問い合わせ",
+        None,
+    )]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(json_of(&o)[0]["customer"], "", "{}", stdout(&o));
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "text", "--utc"]));
+    let line = stdout(&o);
+    let fields: Vec<&str> = line.trim_end().split("  ").collect();
+    assert_eq!(fields.len(), 6, "{line}");
+    assert_eq!(fields[2], "-", "{line}");
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "table"]));
+    let row = stdout(&o).lines().nth(1).unwrap_or_default().to_string();
+    assert!(row.trim_start().starts_with("- "), "{}", stdout(&o));
+    let o =
+        run(kura_cfg(&s.archive, &s.config)
+            .args(["report", "--by", "customer", "--format", "json"]));
+    let groups = json_of(&o)["groups"].clone();
+    assert_eq!(groups[0]["group"], "-", "{groups}");
+    assert_eq!(groups[0]["inbound"], 1, "{groups}");
+}

@@ -158,7 +158,7 @@ fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
             ]);
             for v in views {
                 t.add_row(vec![
-                    truncate_columns(&sanitize(&v.customer), 32),
+                    truncate_columns(&sanitize(customer_shown(v)), 32),
                     truncate_columns(&sanitize(&v.subject), 40),
                     since(v),
                     v.age.clone(),
@@ -179,7 +179,7 @@ fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
                     "{}  {}  {}  {}  {}  thread:{}",
                     since(v),
                     v.age,
-                    sanitize(&v.customer),
+                    sanitize(customer_shown(v)),
                     sanitize(v.handled_by.as_deref().unwrap_or("-")),
                     sanitize(&v.subject),
                     v.thread
@@ -189,4 +189,13 @@ fn print(views: &[PendingView], format: ListFormat) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The customer as the table and the text show it: `-` when the messages
+/// that wait name none (no From), so that no column of a text line is empty.
+fn customer_shown(v: &PendingView) -> &str {
+    match v.customer.as_str() {
+        "" => "-",
+        c => c,
+    }
 }

@@ -119,6 +119,9 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> Result<i32> {
                     .first_reply
                     .as_ref()
                     .map_or_else(|| "-".to_string(), |r| r.staff.clone()),
+                // `-` for a message that names no customer (no From), as
+                // for the unanswered by staff.
+                ReportBy::Customer if i.customer.is_empty() => "-".to_string(),
                 ReportBy::Customer => i.customer.clone(),
                 ReportBy::Month => output::short_date(i.date, args.utc)
                     .get(..7)
