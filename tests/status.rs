@@ -15,6 +15,11 @@ internal_domains = [\"minato-shokai.co.jp\"]
 shared_address = \"support@minato-shokai.co.jp\"
 ";
 
+/// A customer and two staff of the hand-made conversations.
+const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
+const SATO: &str = "sato@minato-shokai.co.jp";
+const SUZUKI: &str = "suzuki@minato-shokai.co.jp";
+
 /// A kura command with the given configuration file and nothing else.
 fn kura_cfg(archive: &Path, config: &Path) -> Command {
     let mut c = kura(archive);
@@ -852,8 +857,6 @@ fn synthetic_pending_and_report_equal_an_independent_count() {
 /// internal mail not at all.
 #[test]
 fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
-    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
-    const SATO: &str = "sato@minato-shokai.co.jp";
     const SHARED: &str = "support@minato-shokai.co.jp";
     let s = archive_with_text(&[
         (
@@ -1028,7 +1031,6 @@ fn answers_pair_customer_messages_with_the_staff_reply_to_reuse() {
 /// (as in search).
 #[test]
 fn answers_cut_the_snippet_as_search_does() {
-    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
     let quoted = format!(
         "2024年4月30日 佐藤 <sato@minato-shokai.co.jp>:\n> ポンプの新しいカタログをお送りします。\n{}",
         "> 仕様の詳細は添付資料をご覧ください。よろしくお願いいたします。\n".repeat(6)
@@ -1078,8 +1080,6 @@ fn answers_cut_the_snippet_as_search_does() {
 /// reply, not the forward.
 #[test]
 fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
-    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
-    const SATO: &str = "sato@minato-shokai.co.jp";
     let question: (Mail, &str) = (
         (
             "q1",
@@ -1176,9 +1176,6 @@ fn a_forward_to_a_supplier_is_no_reply_to_the_customer() {
 /// customer writing again.
 #[test]
 fn a_suppliers_answer_in_between_does_not_hide_a_double_answer() {
-    const TANAKA: &str = "tanaka@kyowa-shoji.co.jp";
-    const SATO: &str = "sato@minato-shokai.co.jp";
-    const SUZUKI: &str = "suzuki@minato-shokai.co.jp";
     let mails: [Mail; 5] = [
         (
             "q1",
