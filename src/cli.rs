@@ -782,7 +782,8 @@ pub const PENDING_HELP: &str = "\
 Pending conversations:
   A thread is pending when its latest inbound message (from a customer) has no
   staff reply after it: an outbound message addressed to that customer (a forward
-  asking a supplier is none); internal messages do not count (see kura customers
+  asking a supplier is none, and what a supplier so consulted writes back waits
+  for nothing); internal messages do not count (see kura customers
   --help for directions). Threads with a message tagged
   done are left out (kura tag +done thread:ID); a customer's thank-you is not
   guessed. Ages are wall-clock time, or working time when the configuration sets
@@ -804,7 +805,8 @@ Report:
   For every inbound message dated within --since/--until (local days unless --utc;
   --until is inclusive): answered when a staff reply follows it in the same
   thread, an outbound message addressed to its customer (a forward asking a
-  supplier is none; the first reply is its reply), else unanswered. Response
+  supplier is none; the first reply is its reply), else unanswered; what a
+  supplier so consulted writes back is not counted. Response
   times are wall-clock time, or working time when the configuration sets
   working_hours (--wall-clock: wall-clock time all the same): median (mean of the
   two middle values for an even count) and 90th percentile (nearest rank); late

@@ -5,8 +5,10 @@
 //! [`crate::customers::Classifier`]), grouped by thread and ordered by date
 //! (ties by row), then one pass per thread. Internal messages (staff to staff)
 //! are ignored; only inbound (from a customer) and outbound (staff to a
-//! customer) messages count. Times are measured by a [`Clock`]: wall-clock
-//! time, or the working hours the configuration sets.
+//! customer) messages count, but not what a party staff consulted in the
+//! thread (a supplier they forwarded a question to) writes back. Times are
+//! measured by a [`Clock`]: wall-clock time, or the working hours the
+//! configuration sets.
 
 use crate::customers::{self, AddrId, Classifier, CustomerId, Direction};
 use crate::hours::Clock;
@@ -171,6 +173,7 @@ pub fn analyse(store: &Store, classifier: &Classifier, window: i64) -> Result<An
                 addressed: r.addressed,
             })
             .collect();
+        let turns = without_consulted(turns);
         if !done.contains(&thread)
             && let Some(p) = pending_of(thread, &turns)
         {
@@ -192,6 +195,37 @@ fn done_threads(store: &Store) -> Result<HashSet<i64>> {
         set.insert(r.context("reading tagged threads")?);
     }
     Ok(set)
+}
+
+/// The turns of a thread, ordered by date, without those of the parties
+/// staff consulted: outside parties first addressed by a staff message that
+/// went to none of the thread's customers so far (a forward asking a
+/// supplier), once a customer had written or been written to. What they
+/// write back answers staff, not a question of a customer: it neither waits
+/// for a reply (`pending`) nor counts as a customer's message (`report`).
+/// A party that wrote before it was consulted stays a customer.
+fn without_consulted(turns: Vec<Turn>) -> Vec<Turn> {
+    let mut customers: Vec<CustomerId> = Vec::new();
+    let mut consulted: Vec<CustomerId> = Vec::new();
+    let mut kept = Vec::with_capacity(turns.len());
+    for t in turns {
+        if t.inbound {
+            if let Some(c) = t.customer_id {
+                if consulted.contains(&c) {
+                    continue;
+                }
+                if !customers.contains(&c) {
+                    customers.push(c);
+                }
+            }
+        } else if customers.is_empty() {
+            customers.extend(t.addressed.iter().copied());
+        } else if !t.addressed.iter().any(|c| customers.contains(c)) {
+            consulted.extend(t.addressed.iter().copied());
+        }
+        kept.push(t);
+    }
+    kept
 }
 
 /// Whether `t` is a staff reply to the customers `askers`: an outbound
@@ -255,8 +289,8 @@ fn inbound_of(thread: i64, turns: &[Turn], window: i64, out: &mut Vec<Inbound>) 
         let first_reply = after.iter().find(|a| replies_to(a, askers)).map(reply);
         let limit = t.date.saturating_add(window);
         // Up to the customer's next message (any inbound one when its
-        // customer is unknown): a supplier answering a forward in between
-        // is not the customer writing again.
+        // customer is unknown): another customer of the conversation
+        // writing in between is not this one writing again.
         let wrote_again =
             |a: &Turn| a.inbound && (t.customer_id.is_none() || a.customer_id == t.customer_id);
         let window_replies = after
@@ -419,6 +453,67 @@ mod tests {
         let mut v = Vec::new();
         inbound_of(1, &same, 86_400, &mut v);
         assert!(!v[0].is_double_answer());
+    }
+
+    /// A turn of customer `c` (inbound) or to customers `to` (outbound).
+    fn party(row: i64, inbound: bool, c: CustomerId, to: &[CustomerId]) -> Turn {
+        Turn {
+            row,
+            date: row * 600,
+            inbound,
+            from: Some(format!("{row}@x")),
+            customer: Some(format!("c{c}")),
+            customer_id: Some(c),
+            addressed: to.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_consulted_suppliers_answer_is_no_customer_message() {
+        // Customer 0 asks, staff forward to supplier 1, who answers staff.
+        let asked = [
+            party(1, true, 0, &[]),
+            party(2, false, 0, &[1]),
+            party(3, true, 1, &[]),
+        ];
+        let kept = without_consulted(asked.to_vec());
+        assert_eq!(kept.iter().map(|t| t.row).collect::<Vec<_>>(), [1, 2]);
+        // The customer still waits, since its own message.
+        let p = pending_of(9, &kept).unwrap();
+        assert_eq!((p.customer.as_str(), p.waiting_since), ("c0", 600));
+        let mut v = Vec::new();
+        inbound_of(9, &kept, 86_400, &mut v);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].customer, "c0");
+        // Answered: nothing waits, and the one question has its reply.
+        let mut answered = asked.to_vec();
+        answered.push(party(4, false, 0, &[0]));
+        let kept = without_consulted(answered);
+        assert_eq!(pending_of(9, &kept), None);
+        let mut v = Vec::new();
+        inbound_of(9, &kept, 86_400, &mut v);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].first_reply.as_ref().map(|r| r.row), Some(4));
+        // A reply to the customer with the supplier in Cc consults nobody,
+        // and a party who wrote first stays a customer: both are kept.
+        for turns in [
+            [
+                party(1, true, 0, &[]),
+                party(2, false, 0, &[0, 1]),
+                party(3, true, 1, &[]),
+            ],
+            [
+                party(1, true, 0, &[]),
+                party(2, true, 1, &[]),
+                party(3, false, 0, &[1]),
+            ],
+        ] {
+            assert_eq!(without_consulted(turns.to_vec()).len(), 3);
+        }
+        // A conversation staff began: those they wrote to are its customers.
+        let ours = [party(1, false, 0, &[1]), party(2, true, 1, &[])];
+        let kept = without_consulted(ours.to_vec());
+        assert_eq!(pending_of(9, &kept).map(|p| p.customer), Some("c1".into()));
     }
 
     #[test]

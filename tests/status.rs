@@ -1290,3 +1290,82 @@ fn a_message_without_a_sender_is_shown_with_a_dash() {
     assert_eq!(groups[0]["group"], "-", "{groups}");
     assert_eq!(groups[0]["inbound"], 1, "{groups}");
 }
+
+/// A supplier staff forwarded a customer's question to is consulted, no
+/// customer of the conversation: its answer waits for no reply, and the
+/// customer's question still does; `report` counts the question only.
+#[test]
+fn a_consulted_suppliers_answer_is_not_waiting_nor_counted() {
+    let question: Mail = (
+        "q1",
+        "Wed, 01 May 2024 10:00:00 +0900",
+        TANAKA,
+        "support@minato-shokai.co.jp",
+        "ポンプの在庫",
+        None,
+    );
+    let forward: Mail = (
+        "f1",
+        "Wed, 01 May 2024 10:30:00 +0900",
+        SATO,
+        "eigyo@buhin-maker.co.jp",
+        "FW: ポンプの在庫",
+        Some("q1"),
+    );
+    let answer: Mail = (
+        "s1",
+        "Wed, 01 May 2024 11:00:00 +0900",
+        "eigyo@buhin-maker.co.jp",
+        SATO,
+        "RE: FW: ポンプの在庫",
+        Some("f1"),
+    );
+    let reply: Mail = (
+        "r1",
+        "Wed, 01 May 2024 13:00:00 +0900",
+        SATO,
+        TANAKA,
+        "Re: ポンプの在庫",
+        Some("q1"),
+    );
+    let s = archive_of(&[question, forward, answer]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json", "--utc"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["customer"], "kyowa-shoji.co.jp", "{v}");
+    assert_eq!(v[0]["waiting_since"], "2024-05-01T01:00:00Z", "{v}");
+    assert_eq!(v[0]["unanswered"], 1, "{v}");
+    assert_eq!(v[0]["handled_by"], SATO, "{v}");
+    let by_customer = |s: &Small| {
+        let o = run(kura_cfg(&s.archive, &s.config)
+            .args(["report", "--by", "customer", "--format", "json"]));
+        json_of(&o)
+    };
+    let v = by_customer(&s);
+    assert_eq!(v["groups"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["groups"][0]["group"], "kyowa-shoji.co.jp", "{v}");
+    assert_eq!(v["total"]["inbound"], 1, "{v}");
+    assert_eq!(v["total"]["unanswered"], 1, "{v}");
+    // Answered: nothing waits, and the question has its reply.
+    let s = archive_of(&[question, forward, answer, reply]);
+    let o = run(kura_cfg(&s.archive, &s.config).args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = by_customer(&s);
+    assert_eq!(v["total"]["inbound"], 1, "{v}");
+    assert_eq!(v["total"]["answered"], 1, "{v}");
+    // A supplier who wrote first is the conversation's customer, waiting
+    // like any other.
+    let offer: Mail = (
+        "o1",
+        "Wed, 01 May 2024 09:00:00 +0900",
+        "eigyo@buhin-maker.co.jp",
+        "support@minato-shokai.co.jp",
+        "新製品のご案内",
+        None,
+    );
+    let s = archive_of(&[offer, question]);
+    let v = by_customer(&s);
+    assert_eq!(v["total"]["inbound"], 2, "{v}");
+    assert_eq!(v["groups"][0]["group"], "buhin-maker.co.jp", "{v}");
+}
