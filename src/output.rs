@@ -158,6 +158,16 @@ pub fn unless_broken_pipe(printed: anyhow::Result<()>) -> anyhow::Result<()> {
     }
 }
 
+/// Writes `line` and a newline to stdout: `println!` without its panic when
+/// the reader stopped reading (then an error [`is_broken_pipe`] knows).
+pub fn print_line(line: impl std::fmt::Display) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
 /// Colour only on a terminal, and never with `NO_COLOR` set.
 pub fn color_enabled() -> bool {
     stdout_is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

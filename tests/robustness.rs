@@ -741,6 +741,17 @@ fn an_unreadable_maildir_file_is_reported_not_fatal_and_retried() {
     assert_accounted(&s);
     assert_eq!(s["new"], 1, "{s}");
     assert_eq!(s["errors"], 1, "{s}");
+    // Its status says so also when the reader of the summary stopped
+    // reading (`kura import --json DIR | head -0`).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = kura(&archive);
+    c.args(["import", "--json"]).arg(&md).stdout(writer);
+    if as_root {
+        c.uid(65534).gid(65534);
+    }
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     // Not recorded as imported: once readable, the next import takes it.
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (s, err) = import();

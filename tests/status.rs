@@ -355,6 +355,67 @@ fn pending_says_something_waits_to_a_reader_that_stopped_reading() {
     }
 }
 
+/// Every command whose exit status says whether it found something keeps
+/// it when the reader stops before it wrote a byte (`set -o pipefail; kura
+/// search X | head -0`), reports no error, and does not panic.
+#[test]
+fn exit_statuses_survive_a_reader_that_stopped_reading() {
+    let s = small();
+    let closed = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = kura_cfg(&s.archive, &s.config)
+            .args(args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        // No error (export says on stderr that it found nothing).
+        let err = stderr(&o);
+        assert!(
+            !err.contains("kura:") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+        o.status.code()
+    };
+    for (found, nothing) in [
+        (vec!["search", "見積"], vec!["search", "請求書"]),
+        (
+            vec!["search", "--format", "json", "見積"],
+            vec!["search", "--format", "json", "請求書"],
+        ),
+        (
+            vec!["search", "--threads", "--format", "json", "見積"],
+            vec!["search", "--threads", "--format", "json", "請求書"],
+        ),
+        (vec!["count", "見積"], vec!["count", "請求書"]),
+        (
+            vec!["answers", "--format", "json", "見積"],
+            vec!["answers", "--format", "json", "請求書"],
+        ),
+        (
+            vec!["customers", "--format", "json", "見積"],
+            vec!["customers", "--format", "json", "請求書"],
+        ),
+        (
+            vec!["thread", "--format", "json", "--query", "見積"],
+            vec!["thread", "--format", "json", "--query", "請求書"],
+        ),
+        (
+            vec![
+                "export",
+                "--customer",
+                "kyowa-shoji.co.jp",
+                "--format",
+                "jsonl",
+            ],
+            vec!["export", "--customer", "nowhere.co.jp", "--format", "jsonl"],
+        ),
+    ] {
+        assert_eq!(closed(&found), Some(0), "{found:?}");
+        assert_eq!(closed(&nothing), Some(1), "{nothing:?}");
+    }
+}
+
 #[test]
 fn report_counts_times_and_double_answers() {
     let s = small();

@@ -7,10 +7,12 @@
 //! supplier is passed over), cut to what the reply writes itself
 //! ([`crate::parse::DisplayText::unquoted`]).
 
+use crate::archive::Archive;
 use crate::cli::{AnswersArgs, AnswersFormat, GlobalArgs};
 use crate::customers::Classifier;
 use crate::output::{self, mailbox_label, sanitize, sanitize_text, short_date};
 use crate::pack::PackReader;
+use crate::query::Query;
 use crate::query::exec::Order;
 use crate::status;
 use crate::store::{MessageView, OriginalRef, Store};
@@ -61,8 +63,21 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         .collect();
     // Something was answered even when --limit 0 leaves nothing to print.
     let any = !pairs.is_empty() || answered.next().is_some();
-    let terms = super::search::highlight_terms(&q);
-    let lines = super::search::snippet_lines(&q);
+    // A reader that stops early does not change what the status says.
+    output::unless_broken_pipe(print_answers(&archive, store, &q, &pairs, args))?;
+    Ok(if any { 0 } else { 1 })
+}
+
+/// Prints the (question, answer) rows `pairs` in the format `args` asks for.
+fn print_answers(
+    archive: &Archive,
+    store: &Store,
+    q: &Query,
+    pairs: &[(i64, i64)],
+    args: &AnswersArgs,
+) -> Result<()> {
+    let terms = super::search::highlight_terms(q);
+    let lines = super::search::snippet_lines(q);
     let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json = match args.format {
@@ -107,7 +122,7 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
         json.finish(&mut out)?;
     }
     out.flush()?;
-    Ok(if any { 0 } else { 1 })
+    Ok(())
 }
 
 fn original_ref(store: &Store, row: i64) -> Result<OriginalRef> {

@@ -144,7 +144,8 @@ pub fn run(global: &GlobalArgs, args: &CustomersArgs) -> Result<i32> {
     if let Some(l) = limit {
         list.truncate(l);
     }
-    print_list(&list, format, args.utc)?;
+    // A reader that stops early does not change what the status says.
+    output::unless_broken_pipe(print_list(&list, format, args.utc))?;
     Ok(if found { 0 } else { 1 })
 }
 

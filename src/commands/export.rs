@@ -97,16 +97,19 @@ pub fn run(global: &GlobalArgs, args: &ExportArgs) -> Result<i32> {
         // The format's empty document, as search prints `[]`: a script
         // reads an empty history, not a broken file (nothing is audited:
         // nothing of the customer left the archive).
-        export::write(
-            &archive,
-            &store,
-            &classifier,
-            &[],
-            &opts,
-            &mut out,
-            &mut || {},
+        // Status 1 says it, also to a reader that stopped reading.
+        output::unless_broken_pipe(
+            export::write(
+                &archive,
+                &store,
+                &classifier,
+                &[],
+                &opts,
+                &mut out,
+                &mut || {},
+            )
+            .and_then(|_| Ok(out.flush()?)),
         )
-        .and_then(|_| Ok(out.flush()?))
         .context("cannot write the export")?;
         if !global.quiet {
             eprintln!(

@@ -47,7 +47,11 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> Result<i32> {
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        // An import with errors exits 2, also when the reader of its
+        // summary stopped reading.
+        crate::output::unless_broken_pipe(crate::output::print_line(serde_json::to_string(
+            &summary,
+        )?))?;
     } else if !global.quiet {
         eprintln!("{summary}");
     }

@@ -32,7 +32,9 @@ pub fn run(global: &GlobalArgs, args: &RejectsArgs) -> Result<i32> {
         let summary = retry(&archive)?;
         if !global.quiet {
             match format {
-                Format::Json | Format::Jsonl => println!("{}", serde_json::to_string(&summary)?),
+                Format::Json | Format::Jsonl => {
+                    output::print_line(serde_json::to_string(&summary)?)?;
+                }
                 _ => eprintln!("{summary}"),
             }
         }

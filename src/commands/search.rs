@@ -1,6 +1,6 @@
 //! `kura search` and `kura count`.
 
-use crate::archive::ExitError;
+use crate::archive::{Archive, ExitError};
 use crate::cli::{CountArgs, Format, GlobalArgs, QueryArgs, SearchArgs, Sort};
 use crate::output::{self, mailbox_label, sanitize, short_date, truncate_columns};
 use crate::pack::PackReader;
@@ -107,12 +107,30 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
         let end = limit.map_or(threads.len(), |l| {
             args.offset.saturating_add(l).min(threads.len())
         });
-        print_threads(&threads[args.offset.min(end)..end], format)?;
+        // `kura search --threads X | head`: the status still says whether
+        // anything matched.
+        output::unless_broken_pipe(print_threads(&threads[args.offset.min(end)..end], format))?;
         return Ok(if found { 0 } else { 1 });
     }
     let hits = searcher.search(&q, order, args.offset, limit)?;
-    let terms = highlight_terms(&q);
-    let lines = snippet_lines(&q);
+    // A reader that stops early does not change what the status says.
+    output::unless_broken_pipe(print_hits(&searcher, &archive, &q, &hits, format, utc))?;
+    // Something matched even when --offset or --limit 0 left nothing to print.
+    let any = !hits.is_empty() || searcher.count(&q)? > 0;
+    Ok(if any { 0 } else { 1 })
+}
+
+/// Prints the messages `hits` found, with snippets, in `format`.
+fn print_hits(
+    searcher: &Searcher,
+    archive: &Archive,
+    q: &Query,
+    hits: &[Hit],
+    format: Format,
+    utc: bool,
+) -> Result<()> {
+    let terms = highlight_terms(q);
+    let lines = snippet_lines(q);
     let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let color = output::color_enabled();
@@ -167,9 +185,7 @@ pub fn run(global: &GlobalArgs, args: &SearchArgs) -> Result<i32> {
         writeln!(out, "{}", table(&table_rows, utc))?;
     }
     out.flush()?;
-    // Something matched even when --offset or --limit 0 left nothing to print.
-    let any = !hits.is_empty() || searcher.count(&q)? > 0;
-    Ok(if any { 0 } else { 1 })
+    Ok(())
 }
 
 /// One line per message: date, sender, subject, thread.
@@ -437,6 +453,6 @@ pub fn count(global: &GlobalArgs, args: &CountArgs) -> Result<i32> {
     } else {
         searcher.count(&q)?
     };
-    println!("{n}");
+    output::unless_broken_pipe(output::print_line(n))?;
     Ok(if n > 0 { 0 } else { 1 })
 }

@@ -100,7 +100,7 @@ pub fn run(global: &GlobalArgs, args: &ThreadArgs) -> Result<i32> {
         // What a query found is an array, also when it found nothing (as
         // `search --format json` prints `[]`).
         if format == ThreadFormat::Json {
-            println!("[]");
+            output::unless_broken_pipe(output::print_line("[]"))?;
         }
         return Ok(1);
     }
