@@ -236,11 +236,12 @@ Customers:
   its registrable domain (tokyo.kyowa-shoji.co.jp -> kyowa-shoji.co.jp; co.jp, or.jp,
   ne.jp, co.uk, com.au, ... keep three labels), or by the whole address at free-mail
   and carrier domains (gmail.com, yahoo.co.jp, docomo.ne.jp, ...; more with
-  free_mail_domains). Only From, To and Cc count. Without internal_domains every
-  address is a customer's (see kura config).
+  free_mail_domains). Only From, To and Cc count, and the Reply-To of a web form's
+  mail. Without internal_domains every address is a customer's (see kura config).
 
 Directions:
-  inbound   From is external
+  inbound   From is external; or From and every To/Cc are internal but Reply-To is
+            external (a web form's mail): then its sender is the Reply-To
   outbound  From is internal and some To/Cc is external
   internal  From is internal and every To/Cc too (e.g. a visit report to the shared address)
 

@@ -9,16 +9,19 @@
 //!   where one domain holds many unrelated people.
 //! - A message is **inbound** when its From is external, **outbound** when its
 //!   From is internal and some To/Cc is external, **internal** otherwise (a
-//!   visit report sent to the shared address).
+//!   visit report sent to the shared address). But a message from staff to
+//!   staff whose Reply-To is external is inbound from that address, its
+//!   **sender**: a web form's mail (`From: form@` the company, `Reply-To:` the
+//!   customer who filled it in), or a list's that rewrote an outside From.
 //!
-//! Only From, To and Cc count (not Reply-To, not the addresses of an attached
-//! message). [`scan`] walks every message's addresses once, in two sequential
+//! Only From, To and Cc count, and Reply-To so (not the addresses of an
+//! attached message). [`scan`] walks every message's addresses once, in two sequential
 //! SQLite reads; [`summaries`] and [`detail`] aggregate it, [`messages_of`]
 //! lists one customer's messages (for an export of its history), and other
 //! views can run [`scan`] with their own visitor.
 
 use crate::config::Config;
-use crate::store::{ROLE_CC, ROLE_FROM, ROLE_TO, Store};
+use crate::store::{ROLE_CC, ROLE_FROM, ROLE_REPLY_TO, ROLE_TO, Store};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -154,7 +157,8 @@ fn within(domain: &str, parent: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
-    /// From an external address.
+    /// From an external address (or from staff to staff on behalf of an
+    /// external Reply-To: a web form's mail).
     Inbound,
     /// From an internal address to at least one external To/Cc.
     Outbound,
@@ -338,26 +342,83 @@ impl Classifier {
         Some(registrable_domain(&s).to_string())
     }
 
-    /// The direction of a message with sender `from` and To/Cc `recipients`.
+    /// The direction of a message with sender `from`, To/Cc `recipients`
+    /// and Reply-To `reply_to`.
     pub fn direction<'a>(
         &self,
         from: Option<&str>,
         recipients: impl IntoIterator<Item = &'a str>,
+        reply_to: impl IntoIterator<Item = &'a str>,
     ) -> Direction {
-        match from {
-            Some(f) if self.is_internal(f) => {
-                if recipients
-                    .into_iter()
-                    .any(|r| domain_of(r).is_some() && !self.is_internal(r))
-                {
-                    Direction::Outbound
-                } else {
-                    Direction::Internal
-                }
-            }
-            _ => Direction::Inbound,
+        let outside = |a: &str| domain_of(a).is_some() && !self.is_internal(a);
+        direction_of(
+            from.is_some_and(|f| self.is_internal(f)),
+            || recipients.into_iter().any(outside),
+            || reply_to.into_iter().any(outside),
+        )
+    }
+}
+
+/// The direction of a message whose From is staff or not, by whether its
+/// To/Cc and its Reply-To name someone outside (asked only when it matters).
+fn direction_of(
+    from_staff: bool,
+    to_outside: impl FnOnce() -> bool,
+    reply_to_outside: impl FnOnce() -> bool,
+) -> Direction {
+    if !from_staff {
+        Direction::Inbound
+    } else if to_outside() {
+        Direction::Outbound
+    } else if reply_to_outside() {
+        Direction::Inbound
+    } else {
+        Direction::Internal
+    }
+}
+
+/// The rows of the messages from staff to staff sent on behalf of an outside
+/// Reply-To (inbound: [`Direction::Inbound`]), for the views that tell
+/// directions by From, To and Cc alone (the index has no Reply-To terms).
+/// Reads only the messages that have a Reply-To.
+pub fn sent_on_behalf(store: &Store, classifier: &Classifier) -> Result<Vec<i64>> {
+    let mut q = store.conn.prepare(
+        "SELECT message, role, address FROM addresses
+         WHERE message IN (SELECT message FROM addresses WHERE role = ?1)
+         ORDER BY message, role, position",
+    )?;
+    let mut rows = q.query([ROLE_REPLY_TO])?;
+    let mut out = Vec::new();
+    let mut current: Option<i64> = None;
+    let mut headers: [Vec<String>; 4] = Default::default();
+    let mut flush = |row: Option<i64>, headers: &mut [Vec<String>; 4]| {
+        let [from, to, cc, reply_to] = headers;
+        let from = from.first().map(String::as_str);
+        if let Some(row) = row
+            && from.is_some_and(|f| classifier.is_internal(f))
+            && classifier.direction(
+                from,
+                to.iter().chain(cc.iter()).map(String::as_str),
+                reply_to.iter().map(String::as_str),
+            ) == Direction::Inbound
+        {
+            out.push(row);
+        }
+        headers.iter_mut().for_each(Vec::clear);
+    };
+    while let Some(r) = rows.next()? {
+        let message: i64 = r.get(0)?;
+        if current != Some(message) {
+            flush(current, &mut headers);
+            current = Some(message);
+        }
+        let role: i64 = r.get(1)?;
+        if let Some(list) = usize::try_from(role).ok().and_then(|i| headers.get_mut(i)) {
+            list.push(r.get(2)?);
         }
     }
+    flush(current, &mut headers);
+    Ok(out)
 }
 
 /// Index of an address in a [`Scan`].
@@ -462,9 +523,11 @@ pub struct ScannedMessage<'a> {
     pub date: i64,
     pub thread: i64,
     pub direction: Direction,
-    /// The sender's address, if the message has one.
+    /// The sender's address, if the message has one: its From, or the
+    /// Reply-To it was sent on behalf of (see [`Direction::Inbound`]).
     pub from: Option<AddrId>,
-    /// Every address of From/To/Cc as (role, address), in header order.
+    /// Every address of From/To/Cc as (role, address), in header order, and
+    /// last the Reply-To sender of a message sent on its behalf.
     pub addresses: &'a [(i64, AddrId)],
     /// The customers among them, each once, in order of appearance.
     pub customers: &'a [CustomerId],
@@ -472,8 +535,8 @@ pub struct ScannedMessage<'a> {
     pub staff: &'a [AddrId],
 }
 
-/// Walks every message's From/To/Cc once, in row order, calling `visit` for
-/// each message with addresses. Two sequential reads (the messages' dates and
+/// Walks every message's From/To/Cc (and Reply-To) once, in row order,
+/// calling `visit` for each message with addresses. Two sequential reads (the messages' dates and
 /// threads from a covering index, then the addresses table in key order), no
 /// per-message query.
 pub fn scan(
@@ -504,7 +567,7 @@ pub fn scan(
         "SELECT message, role, name, address FROM addresses WHERE role <= ?1
          ORDER BY message, role, position",
     )?;
-    let mut rows = stmt.query([ROLE_CC])?;
+    let mut rows = stmt.query([ROLE_REPLY_TO])?;
     let mut current: i64 = i64::MIN;
     let mut addrs: Vec<(i64, AddrId)> = Vec::new();
     let mut scratch = Scratch::default();
@@ -564,30 +627,53 @@ fn emit(
     visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
 ) {
     let info = |id: AddrId| sc.addresses.get(id as usize);
-    let from = addrs
+    let outside = |id: AddrId| info(id).is_some_and(|a| a.customer.is_some() && !a.internal);
+    // In role order: From, To and Cc, then Reply-To.
+    let (headers, reply_to) = addrs.split_at(addrs.partition_point(|a| a.0 < ROLE_REPLY_TO));
+    if headers.is_empty() {
+        return;
+    }
+    let from = headers
         .iter()
         .find(|(role, _)| *role == ROLE_FROM)
         .map(|(_, id)| *id);
-    let from_internal = from.and_then(info).is_some_and(|a| a.internal);
-    let direction = if !from_internal {
-        Direction::Inbound
-    } else if addrs.iter().any(|(role, id)| {
-        (*role == ROLE_TO || *role == ROLE_CC)
-            && info(*id).is_some_and(|a| a.customer.is_some() && !a.internal)
-    }) {
-        Direction::Outbound
-    } else {
-        Direction::Internal
+    // The outside Reply-To a message from staff to staff is sent for.
+    let mut on_behalf: Option<AddrId> = None;
+    let direction = direction_of(
+        from.and_then(info).is_some_and(|a| a.internal),
+        || {
+            headers
+                .iter()
+                .any(|&(role, id)| (role == ROLE_TO || role == ROLE_CC) && outside(id))
+        },
+        || {
+            on_behalf = reply_to.iter().map(|a| a.1).find(|&id| outside(id));
+            on_behalf.is_some()
+        },
+    );
+    let with_sender: Vec<(i64, AddrId)>;
+    let addresses = match on_behalf {
+        Some(id) => {
+            with_sender = headers
+                .iter()
+                .copied()
+                .chain([(ROLE_REPLY_TO, id)])
+                .collect();
+            &with_sender[..]
+        }
+        None => headers,
     };
+    // A form's From is no one on the staff.
+    let form = on_behalf.and(from);
     scratch.customers.clear();
     scratch.staff.clear();
-    for &(_, id) in addrs {
+    for &(_, id) in addresses {
         let Some(a) = info(id) else { continue };
         if let Some(c) = a.customer {
             if !scratch.customers.contains(&c) {
                 scratch.customers.push(c);
             }
-        } else if a.internal && !a.shared && !scratch.staff.contains(&id) {
+        } else if a.internal && !a.shared && !scratch.staff.contains(&id) && Some(id) != form {
             scratch.staff.push(id);
         }
     }
@@ -598,8 +684,8 @@ fn emit(
             date,
             thread,
             direction,
-            from,
-            addresses: addrs,
+            from: on_behalf.or(from),
+            addresses,
             customers: &scratch.customers,
             staff: &scratch.staff,
         },
@@ -873,7 +959,8 @@ pub fn messages_and_names(
     })
 }
 
-/// The messages with customer `key` in From/To/Cc, oldest first (ties by row).
+/// The messages with customer `key` in From/To/Cc, or as the sender a
+/// Reply-To names ([`Direction::Inbound`]), oldest first (ties by row).
 pub fn messages_of(
     store: &Store,
     classifier: &Classifier,
@@ -1258,32 +1345,43 @@ mod tests {
     #[test]
     fn directions() {
         let c = classifier();
+        let shared = ["support@minato-shokai.co.jp"];
+        let customer = ["tanaka@kyowa-shoji.co.jp"];
         assert_eq!(
-            c.direction(
-                Some("tanaka@kyowa-shoji.co.jp"),
-                ["support@minato-shokai.co.jp"]
-            ),
+            c.direction(Some("tanaka@kyowa-shoji.co.jp"), shared, []),
             Direction::Inbound
         );
         assert_eq!(
             c.direction(
                 Some("support@minato-shokai.co.jp"),
-                ["kenta@gmail.com", "yamada@minato-shokai.co.jp"]
+                ["kenta@gmail.com", "yamada@minato-shokai.co.jp"],
+                shared,
             ),
             Direction::Outbound
         );
         assert_eq!(
-            c.direction(
-                Some("kobayashi@minato-shokai.co.jp"),
-                ["support@minato-shokai.co.jp"]
-            ),
+            c.direction(Some("kobayashi@minato-shokai.co.jp"), shared, []),
             Direction::Internal
+        );
+        // A web form's mail: from staff to staff for an outside Reply-To.
+        assert_eq!(
+            c.direction(Some("form@minato-shokai.co.jp"), shared, customer),
+            Direction::Inbound
+        );
+        assert_eq!(
+            c.direction(Some("kobayashi@minato-shokai.co.jp"), shared, shared),
+            Direction::Internal
+        );
+        // A reply's Reply-To changes nothing: staff wrote to the customer.
+        assert_eq!(
+            c.direction(Some("sato@minato-shokai.co.jp"), customer, customer),
+            Direction::Outbound
         );
         // Without configuration everything is external: inbound.
         let none = Classifier::new(&Config::default());
         assert!(!none.has_internal());
         assert_eq!(
-            none.direction(Some("kobayashi@minato-shokai.co.jp"), ["a@b.co.jp"]),
+            none.direction(Some("kobayashi@minato-shokai.co.jp"), ["a@b.co.jp"], []),
             Direction::Inbound
         );
     }

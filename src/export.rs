@@ -216,6 +216,7 @@ impl Writer<'_> {
             self.classifier.direction(
                 from,
                 v.to.iter().chain(v.cc.iter()).map(|a| a.address.as_str()),
+                v.reply_to.iter().map(|a| a.address.as_str()),
             )
         })
     }

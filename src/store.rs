@@ -2060,6 +2060,10 @@ pub struct MessageView {
     pub from: AddressView,
     pub to: Vec<AddressView>,
     pub cc: Vec<AddressView>,
+    /// Reply-To (not in JSON: it only tells a web form's mail from staff's,
+    /// see [`crate::customers::Direction`]).
+    #[serde(skip)]
+    pub reply_to: Vec<AddressView>,
     pub subject: String,
     pub snippet: String,
     pub attachments: Vec<AttachmentView>,
@@ -2145,7 +2149,7 @@ impl Store {
         let Some((message_id, thread, date, from_name, from_addr, subject)) = base else {
             return Ok(None);
         };
-        let [_, to, cc, _] = self.recorded_mailboxes(row)?.map(|list| {
+        let [_, to, cc, reply_to] = self.recorded_mailboxes(row)?.map(|list| {
             list.into_iter()
                 .map(|mb| AddressView {
                     name: mb.name,
@@ -2179,6 +2183,7 @@ impl Store {
             },
             to,
             cc,
+            reply_to,
             subject,
             snippet: String::new(),
             attachments,

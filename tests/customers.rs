@@ -1635,3 +1635,99 @@ fn without_the_company_configured_there_is_no_internal_mail_to_mention_anyone() 
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
 }
+
+/// A web form's mail comes from the company's own server to the shared
+/// address, with the customer who filled the form in as Reply-To: it is
+/// that customer's inbound mail, everywhere directions count.
+#[test]
+fn a_web_forms_mail_is_inbound_from_its_reply_to() {
+    let (dir, archive, home, config) = company_dir();
+    let md = dir.path().join("mail");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    let form = "Message-ID: <w1@form.minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 10:00:00 +0900\n\
+        From: =?UTF-8?B?V2Vi44OV44Kp44O844Og?= <form@minato-shokai.co.jp>\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <yamada@sakura-denki.co.jp>\n\
+        Subject: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR44Od44Oz44OX44Gu6KaL56mN?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+        お名前: 山田 太郎\n会社名: さくら電機\nお問い合わせ内容: ポンプの見積をお願いします。\n";
+    let note = "Message-ID: <n1@minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 11:00:00 +0900\n\
+        From: kobayashi@minato-shokai.co.jp\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: support@minato-shokai.co.jp\n\
+        Subject: =?UTF-8?B?6KaL56mN44Gu5L2c5oiQ?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n見積を作成中です。\n";
+    let reply = "Message-ID: <r1@minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 13:00:00 +0900\n\
+        From: sato@minato-shokai.co.jp\n\
+        To: yamada@sakura-denki.co.jp\n\
+        Cc: support@minato-shokai.co.jp\n\
+        In-Reply-To: <w1@form.minato-shokai.co.jp>\n\
+        Subject: Re: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR44Od44Oz44OX44Gu6KaL56mN?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n見積書をお送りします。\n";
+    std::fs::write(md.join("cur/1.form:2,S"), form).unwrap();
+    std::fs::write(md.join("cur/2.note:2,S"), note).unwrap();
+    import(&archive, &[&md]);
+    let kura = || kura_with(&archive, &home, &config);
+    // Unanswered, it waits, for the customer who filled the form in.
+    let o = run(kura().args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["customer"], "sakura-denki.co.jp", "{v}");
+    std::fs::write(md.join("cur/3.reply:2,S"), reply).unwrap();
+    import(&archive, &[&md]);
+    let o = run(kura().args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = json_out(kura().args(["report", "--format", "json"]));
+    assert_eq!(
+        (&v["total"]["inbound"], &v["total"]["answered"]),
+        (&1.into(), &1.into()),
+        "{v}"
+    );
+    // A customer with one message in and one out; the form's From is no staff.
+    let c = json_out(kura().args([
+        "customers",
+        "--show",
+        "sakura-denki.co.jp",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (&c["inbound"], &c["outbound"]),
+        (&1.into(), &1.into()),
+        "{c}"
+    );
+    assert!(!c.to_string().contains("form@"), "{c}");
+    assert!(c.to_string().contains("山田 太郎"), "{c}");
+    // is: terms agree; the note with the shared address as Reply-To stays internal.
+    let ids = |query: &str| {
+        let o = run(kura().args(["search", "--format", "ids", query]));
+        stdout(&o).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(ids("is:inbound"), ["w1@form.minato-shokai.co.jp"]);
+    assert_eq!(ids("is:internal"), ["n1@minato-shokai.co.jp"]);
+    assert_eq!(ids("is:outbound"), ["r1@minato-shokai.co.jp"]);
+    assert_eq!(ids("history:sakura-denki.co.jp").len(), 2);
+    // The export of its history says so too.
+    let o = run(kura().args([
+        "export",
+        "--customer",
+        "sakura-denki.co.jp",
+        "--format",
+        "jsonl",
+    ]));
+    let directions: Vec<String> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["direction"].to_string())
+        .collect();
+    assert_eq!(
+        directions,
+        ["\"inbound\"", "\"outbound\""],
+        "{}",
+        stdout(&o)
+    );
+}

@@ -386,7 +386,8 @@ impl Searcher {
 
     /// The messages whose direction is `want` ([`customers`]: inbound when
     /// From is not staff, outbound when it is and some To or Cc is outside,
-    /// internal otherwise), read off the header terms of the index
+    /// inbound when not but the Reply-To is, internal otherwise), read off
+    /// the header terms of the index and, for the Reply-To, the store
     /// ([`index::role_address_term`]): the From terms of staff addresses, and
     /// the To and Cc terms of addresses outside. The distinct addresses of a
     /// header are a few thousand, so classifying them all costs about a
@@ -411,13 +412,28 @@ impl Searcher {
             })?;
             Ok(Box::new(TermSetQuery::new(terms)))
         };
+        // A web form's mail, from staff to staff for an outside Reply-To, is
+        // inbound: the store knows them (the index has no Reply-To terms).
+        let on_behalf = || -> Result<Box<dyn TQuery>> {
+            Ok(index::id_set_query(&customers::sent_on_behalf(
+                &self.store,
+                classifier,
+            )?))
+        };
         let indexed: Box<dyn TQuery> = Box::new(BooleanQuery::new(match want {
-            Direction::Inbound => vec![
-                (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
-                (Occur::MustNot, from_staff),
-            ],
+            Direction::Inbound => {
+                let not_staff: Box<dyn TQuery> = Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, Box::new(AllQuery) as Box<dyn TQuery>),
+                    (Occur::MustNot, from_staff),
+                ]));
+                vec![(Occur::Should, not_staff), (Occur::Should, on_behalf()?)]
+            }
             Direction::Outbound => vec![(Occur::Must, from_staff), (Occur::Must, to_outside()?)],
-            Direction::Internal => vec![(Occur::Must, from_staff), (Occur::MustNot, to_outside()?)],
+            Direction::Internal => vec![
+                (Occur::Must, from_staff),
+                (Occur::MustNot, to_outside()?),
+                (Occur::MustNot, on_behalf()?),
+            ],
         }));
         let since = self.role_terms_since()?;
         if since <= 1 {
