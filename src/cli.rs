@@ -237,7 +237,9 @@ Customers:
   ne.jp, co.uk, com.au, ... keep three labels), or by the whole address at free-mail
   and carrier domains (gmail.com, yahoo.co.jp, docomo.ne.jp, ...; more with
   free_mail_domains). Only From, To and Cc count, and the Reply-To of a web form's
-  mail. Without internal_domains every address is a customer's (see kura config).
+  mail (from staff to staff, or from a form service listed in form_senders, which is
+  no customer). Without internal_domains every address is a customer's (see kura
+  config).
 
 Directions:
   inbound   From is external; or From and every To/Cc are internal but Reply-To is
@@ -264,7 +266,8 @@ and line.
 
   internal_domains = [\"minato-shokai.co.jp\"]        # staff (subdomains too)
   shared_address = \"support@minato-shokai.co.jp\"    # the shared mailbox, also staff
-  free_mail_domains = [\"example-mail.jp\"]           # keyed by address, added to the built-in list";
+  free_mail_domains = [\"example-mail.jp\"]           # keyed by address, added to the built-in list
+  form_senders = [\"noreply@formzu.net\", \"form.run\"] # web form services: mail is the Reply-To's";
 
 /// Options accepted before or after the subcommand.
 #[derive(Debug, Args, Clone)]

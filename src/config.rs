@@ -48,6 +48,7 @@ struct RawConfig {
     /// TOML dates (`2024-01-01`, unquoted).
     holidays: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     customer_names: Option<std::collections::BTreeMap<String, Spanned<Names>>>,
+    form_senders: Option<Vec<Spanned<String>>>,
 }
 
 /// A customer's names as written: one, or a list.
@@ -121,6 +122,9 @@ pub struct Config {
     /// Names customers go by, by customer key as written (a domain or an
     /// address): the first is shown, each is looked for in internal mail.
     pub customer_names: Setting<Vec<(String, Vec<String>)>>,
+    /// Addresses and domains (lower case, without `@`) of web form services
+    /// outside: their mail is the Reply-To's, and they are no customer.
+    pub form_senders: Setting<Vec<String>>,
 }
 
 impl Default for Config {
@@ -145,6 +149,10 @@ impl Default for Config {
                 source: Source::Default,
             },
             customer_names: Setting {
+                value: Vec::new(),
+                source: Source::Default,
+            },
+            form_senders: Setting {
                 value: Vec::new(),
                 source: Source::Default,
             },
@@ -238,6 +246,12 @@ impl Config {
         if let Some(v) = raw.free_mail_domains {
             c.extra_free_mail_domains = Setting {
                 value: domains(&v, "free_mail_domains").map_err(|(at, m)| bad(Some(at), &m))?,
+                source: from_file.clone(),
+            };
+        }
+        if let Some(v) = raw.form_senders {
+            c.form_senders = Setting {
+                value: senders(&v).map_err(|(at, m)| bad(Some(at), &m))?,
                 source: from_file.clone(),
             };
         }
@@ -357,6 +371,41 @@ fn domains(v: &[Spanned<String>], key: &str) -> Result<Vec<String>, (usize, Stri
     Ok(out)
 }
 
+/// `form_senders` as configured: each a mail address (lower case) or a
+/// domain (normalised as [`domains`] does).
+fn senders(v: &[Spanned<String>]) -> Result<Vec<String>, (usize, String)> {
+    let mut out = Vec::with_capacity(v.len());
+    for spanned in v {
+        let s = spanned.get_ref().trim().to_lowercase();
+        let sender = match s.split_once('@') {
+            Some((local, domain)) if !local.is_empty() => {
+                let ok = !domain.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !s.contains(char::is_whitespace);
+                ok.then(|| s.clone())
+            }
+            _ => domains(std::slice::from_ref(spanned), "form_senders")
+                .ok()
+                .and_then(|d| d.into_iter().next())
+                .filter(|d| d.contains('.')),
+        };
+        let Some(sender) = sender else {
+            return Err((
+                spanned.span().start,
+                format!(
+                    "form_senders has {:?}, which is not a mail address or a domain",
+                    spanned.get_ref()
+                ),
+            ));
+        };
+        if !out.contains(&sender) {
+            out.push(sender);
+        }
+    }
+    Ok(out)
+}
+
 /// `$XDG_CONFIG_HOME/kura/config.toml`, else `~/.config/kura/config.toml`.
 pub fn user_config_path() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
@@ -454,6 +503,16 @@ mod tests {
                 "the wrong way round",
             ),
             ("\nholidays = [\"japan\"]\n", 2, "need working_hours"),
+            (
+                "form_senders = [\n  \"form.run\",\n  \"noreply@\",\n]\n",
+                3,
+                "not a mail address or a domain",
+            ),
+            (
+                "form_senders = [\"localhost\"]\n",
+                1,
+                "not a mail address or a domain",
+            ),
         ] {
             let e = Config::parse(text, p).unwrap_err().to_string();
             assert!(
@@ -461,6 +520,16 @@ mod tests {
                 "{text:?}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn form_senders_are_addresses_or_domains() {
+        let c = Config::parse(
+            "form_senders = [\" NoReply@Formzu.net \", \"@form.run\", \"form.run.\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.form_senders.value, ["noreply@formzu.net", "form.run"]);
     }
 
     #[test]

@@ -199,6 +199,8 @@ pub struct Classifier {
     free_mail: HashSet<String>,
     /// `customer_names` of the configuration, by customer key.
     names: HashMap<String, Vec<String>>,
+    /// `form_senders`: addresses and domains.
+    form_senders: Vec<String>,
 }
 
 impl Classifier {
@@ -212,6 +214,7 @@ impl Classifier {
             shared: config.shared_address.value.clone(),
             free_mail,
             names: HashMap::new(),
+            form_senders: config.form_senders.value.clone(),
         };
         for (key, names) in &config.customer_names.value {
             if let Some(k) = c.key_from_input(key) {
@@ -269,6 +272,18 @@ impl Classifier {
         self.internal.iter().any(|d| within(&domain, d))
     }
 
+    /// True for an address of a web form service outside (`form_senders`:
+    /// the address, or one at the domain or a subdomain of it).
+    pub fn is_form_sender(&self, address: &str) -> bool {
+        let address = address.trim().to_ascii_lowercase();
+        let Some(domain) = domain_of(&address) else {
+            return false;
+        };
+        self.form_senders
+            .iter()
+            .any(|s| *s == address || (!s.contains('@') && within(domain, s)))
+    }
+
     /// True for a free-mail or carrier domain (or a subdomain of one).
     pub fn is_free_mail(&self, domain: &str) -> bool {
         let domain = domain.to_ascii_lowercase();
@@ -284,13 +299,13 @@ impl Classifier {
         }
     }
 
-    /// The customer key of an address: `None` for staff and for text that is
-    /// not an address; the whole address (lower case) at a free-mail domain;
-    /// else the registrable domain.
+    /// The customer key of an address: `None` for staff, a form service and
+    /// text that is not an address; the whole address (lower case) at a
+    /// free-mail domain; else the registrable domain.
     pub fn customer_key(&self, address: &str) -> Option<(String, KeyKind)> {
         let address = address.trim();
         let domain = domain_of(address)?;
-        if self.is_internal(address) {
+        if self.is_internal(address) || self.is_form_sender(address) {
             return None;
         }
         if self.is_free_mail(domain) {
@@ -316,6 +331,11 @@ impl Classifier {
         };
         if self.is_internal(&address) {
             return Some(format!("{typed} is staff, not a customer"));
+        }
+        if self.is_form_sender(&address) {
+            return Some(format!(
+                "{typed} is a web form service (form_senders): its mail is the customer's who filled the form in (its Reply-To)"
+            ));
         }
         (!typed.contains('@') && self.is_free_mail(&typed)).then(|| {
             format!(
@@ -434,6 +454,8 @@ pub struct AddressInfo {
     pub customer: Option<CustomerId>,
     pub internal: bool,
     pub shared: bool,
+    /// A web form service's (`form_senders`).
+    pub form: bool,
     /// Display names used with it, with the number of header fields.
     pub names: Vec<(String, u32)>,
 }
@@ -488,6 +510,7 @@ impl Scan {
         self.addresses.push(AddressInfo {
             internal: classifier.is_internal(&address),
             shared: classifier.is_shared(&address),
+            form: classifier.is_form_sender(&address),
             address: address.into_owned(),
             customer,
             names: Vec::new(),
@@ -637,8 +660,13 @@ fn emit(
         .iter()
         .find(|(role, _)| *role == ROLE_FROM)
         .map(|(_, id)| *id);
-    // The outside Reply-To a message from staff to staff is sent for.
+    // The outside Reply-To a message from staff to staff, or from a form
+    // service, is sent for.
     let mut on_behalf: Option<AddrId> = None;
+    let sent_on_behalf = || reply_to.iter().map(|a| a.1).find(|&id| outside(id));
+    if from.and_then(info).is_some_and(|a| a.form) {
+        on_behalf = sent_on_behalf();
+    }
     let direction = direction_of(
         from.and_then(info).is_some_and(|a| a.internal),
         || {
@@ -647,7 +675,7 @@ fn emit(
                 .any(|&(role, id)| (role == ROLE_TO || role == ROLE_CC) && outside(id))
         },
         || {
-            on_behalf = reply_to.iter().map(|a| a.1).find(|&id| outside(id));
+            on_behalf = sent_on_behalf();
             on_behalf.is_some()
         },
     );

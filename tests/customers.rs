@@ -1731,3 +1731,54 @@ fn a_web_forms_mail_is_inbound_from_its_reply_to() {
         stdout(&o)
     );
 }
+
+/// A form service outside sends from its own address: once listed in
+/// `form_senders`, its mail is the Reply-To's, and the service is no
+/// customer.
+#[test]
+fn a_form_service_in_form_senders_sends_for_its_reply_to() {
+    let (dir, archive, home, plain) = company_dir();
+    let md = dir.path().join("mail");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(md.join(sub)).unwrap();
+    }
+    let form = "Message-ID: <f1@formzu.net>\n\
+        Date: Tue, 07 May 2024 10:00:00 +0900\n\
+        From: formzu <noreply@formzu.net>\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: kenta@gmail.com\n\
+        Subject: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR44Kr44K/44Ot44Kw?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+        お名前: 渡辺健太\nカタログを送ってください。\n";
+    std::fs::write(md.join("cur/1.form:2,S"), form).unwrap();
+    import(&archive, &[&md]);
+    let listed = company_config(
+        dir.path(),
+        "forms.toml",
+        "form_senders = [\"formzu.net\"]\n",
+    );
+    let waiting = |config: &Path| {
+        let o = run(kura_with(&archive, &home, config).args(["pending", "--format", "json"]));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v[0]["customer"].as_str().unwrap().to_string()
+    };
+    // Not listed: the service is taken for the customer.
+    assert_eq!(waiting(&plain), "formzu.net");
+    assert_eq!(waiting(&listed), "kenta@gmail.com");
+    let all = json_out(kura_with(&archive, &home, &listed).args(["customers", "--format", "json"]));
+    let keys: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["kenta@gmail.com"], "{all}");
+    assert_eq!(all[0]["inbound"], 1, "{all}");
+    let o = run(kura_with(&archive, &home, &listed).args(["customers", "--show", "formzu.net"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("web form service"), "{}", stderr(&o));
+    let o = run(kura_with(&archive, &home, &listed).args(["config", "--format", "json"]));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["form_senders"]["value"][0], "formzu.net", "{v}");
+}

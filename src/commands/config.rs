@@ -40,6 +40,8 @@ struct View {
     working_hours: Value<Option<String>>,
     /// Names customers go by, by key as written (`{}` when none).
     customer_names: Value<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Web form services outside, whose mail is its Reply-To's.
+    form_senders: Value<Vec<String>>,
     /// Consequences worth knowing (no internal domains, ...).
     notes: Vec<String>,
 }
@@ -119,6 +121,10 @@ pub fn run(global: &GlobalArgs, args: &ConfigArgs) -> Result<i32> {
         customer_names: Value {
             value: c.customer_names.value.iter().cloned().collect(),
             source: c.customer_names.source.clone(),
+        },
+        form_senders: Value {
+            value: c.form_senders.value.clone(),
+            source: c.form_senders.source.clone(),
         },
         notes: notes(&c),
     };
@@ -223,6 +229,14 @@ fn write_text(out: &mut impl Write, v: &View) -> Result<()> {
         sanitize(&toml_list(&fm.value)),
         sanitize(&source)
     )?;
+    if !v.form_senders.value.is_empty() {
+        writeln!(
+            out,
+            "form_senders = {}  # {}",
+            sanitize(&toml_list(&v.form_senders.value)),
+            sanitize(&v.form_senders.source.to_string())
+        )?;
+    }
     match &v.working_hours.value {
         Some(w) => writeln!(
             out,
