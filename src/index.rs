@@ -719,9 +719,16 @@ pub fn role_address_term(role: AddressRole, address: &str) -> String {
 /// whole-address query checks those in the store.
 pub const ROLE_TERMS_SINCE: &str = "addr_roles_since";
 
+/// The most labels a parent domain in the `addr` field has. Real host names
+/// have far fewer; an address whose domain has thousands of labels (a run of
+/// dots) would otherwise give thousands of copies of its domain.
+pub const MAX_DOMAIN_LABELS: usize = 16;
+
 /// The raw terms an address contributes to the `addr` field: the address, its
-/// domain and every parent domain with at least two labels
+/// domain and every parent domain with at least two labels and at most
+/// [`MAX_DOMAIN_LABELS`]
 /// (`a@tokyo.kyowa.co.jp` → `a@tokyo.kyowa.co.jp`, `tokyo.kyowa.co.jp`, `kyowa.co.jp`, `co.jp`).
+/// Their length is linear in the address's.
 pub fn addr_terms(address: &str, out: &mut Vec<String>) {
     let address = address.trim().to_lowercase();
     if address.is_empty() {
@@ -729,15 +736,19 @@ pub fn addr_terms(address: &str, out: &mut Vec<String>) {
     }
     out.push(address.clone());
     if let Some((_, domain)) = address.rsplit_once('@') {
-        let mut d = domain;
-        loop {
-            if d.contains('.') {
-                out.push(d.to_string());
-            }
-            match d.split_once('.') {
-                Some((_, rest)) if rest.contains('.') => d = rest,
-                _ => break,
-            }
+        if domain.contains('.') {
+            out.push(domain.to_string());
+        }
+        // A parent starts after a dot with another one after it: from the
+        // right, after the second dot two labels, after the third three...
+        let starts: Vec<usize> = domain
+            .rmatch_indices('.')
+            .skip(1)
+            .take(MAX_DOMAIN_LABELS - 1)
+            .map(|(i, _)| i + 1)
+            .collect();
+        for &start in starts.iter().rev() {
+            out.push(domain[start..].to_string());
         }
     }
 }
@@ -867,5 +878,28 @@ mod tests {
                 "co.jp"
             ]
         );
+    }
+
+    /// A domain of thousands of labels (a run of dots) gives terms of a
+    /// length linear in the address's, not a copy of it for each label.
+    #[test]
+    fn address_terms_of_a_domain_of_thousands_of_labels_are_bounded() {
+        for domain in ["a.".repeat(5_000) + "jp", ".".repeat(10_000)] {
+            let address = format!("x@{domain}");
+            let mut v = Vec::new();
+            addr_terms(&address, &mut v);
+            let bytes: usize = v.iter().map(String::len).sum();
+            assert!(
+                bytes <= (MAX_DOMAIN_LABELS + 2) * address.len(),
+                "{bytes} bytes of terms for an address of {}",
+                address.len()
+            );
+        }
+        let mut v = Vec::new();
+        addr_terms("x@a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.co.jp", &mut v);
+        assert!(v.contains(&"a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.co.jp".to_string()));
+        assert!(v.contains(&"co.jp".to_string()));
+        assert!(v.contains(&"f.g.h.i.j.k.l.m.n.o.p.q.r.s.co.jp".to_string()));
+        assert!(!v.contains(&"e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.co.jp".to_string()));
     }
 }

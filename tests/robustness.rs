@@ -444,6 +444,37 @@ fn a_million_recipients() {
     }
 }
 
+/// An address whose domain is a run of 100,000 dots (or labels) is imported:
+/// its parent domains in the index were a copy of the domain for each dot,
+/// gigabytes for one message, and the indexer panicked.
+#[test]
+fn an_address_with_a_domain_of_100000_labels_is_imported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mail");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dots = ".".repeat(100_000);
+    let labels = "a.".repeat(50_000);
+    std::fs::write(
+        dir.join("dots.eml"),
+        format!("From: a@{dots}\nSubject: dots\nMessage-ID: <dots@example.jp>\n\nbody\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("labels.eml"),
+        format!(
+            "From: a@{labels}example.jp\nTo: b@{labels}jp\nSubject: labels\nMessage-ID: <labels@example.jp>\n\nbody\n"
+        ),
+    )
+    .unwrap();
+    let t = Instant::now();
+    let (archive, s) = import_checked(tmp.path(), &[&dir]);
+    eprintln!("domains of 100,000 labels: {:?}: {s}", t.elapsed());
+    assert_eq!(s["new"], 2, "{s}");
+    assert_eq!(count(&archive, "subject:dots"), 1);
+    assert_eq!(count(&archive, "customer:example.jp"), 1);
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+}
+
 #[test]
 fn a_50_mb_header_line_is_rejected_by_size() {
     let tmp = tempfile::tempdir().unwrap();
