@@ -4,7 +4,7 @@
 //! wrong (Japanese labels, raw 8-bit or ISO-2022-JP headers, missing labels).
 //! A message is rejected, with a reason, only when it cannot be mail at all
 //! (empty, no header) or when it is over a limit: [`MAX_MESSAGE_SIZE`],
-//! [`MAX_PARTS`], [`MAX_NESTING`].
+//! [`MAX_PARTS`], [`MAX_NESTING`], [`MAX_CONTINUATIONS`].
 //!
 //! mail-parser builds forwarded messages (message/rfc822) as a tree that it
 //! drops recursively, and parses base64 or quoted-printable forwarded messages
@@ -39,6 +39,11 @@ pub const MAX_NESTING: usize = 100;
 /// decodes and parses them recursively) are scanned before parsing; a message
 /// with more such parts than this (at all levels) is rejected.
 const MAX_ENCODED_MESSAGES: usize = 16;
+/// Messages with more RFC 2231 continuations (`name*1=`, `name*2*=`...) than
+/// this in one Content-Type or Content-Disposition field are rejected:
+/// mail-parser joins each to all the value before it, in time quadratic in
+/// their number (a long file name takes a few dozen).
+pub const MAX_CONTINUATIONS: usize = 256;
 
 /// Dates before this (1980-01-01) are taken as absurd.
 const MIN_SANE_DATE: i64 = 315_532_800;
@@ -385,7 +390,13 @@ pub fn parse_mime(raw: &[u8]) -> Result<Message<'_>, Reject> {
 /// [`parse_mime`] with the mail-parser configuration `mime_parser`.
 fn parse_mime_with<'r>(mime_parser: &MessageParser, raw: &'r [u8]) -> Result<Message<'r>, Reject> {
     let mut budget = MAX_ENCODED_MESSAGES;
-    let hidden = encoded_nesting(raw, 0, &mut budget);
+    let mut continuations = most_continuations(raw);
+    let hidden = encoded_nesting(raw, 0, &mut budget, &mut continuations);
+    if continuations > MAX_CONTINUATIONS {
+        return Err(reject(format!(
+            "more than {MAX_CONTINUATIONS} RFC 2231 continuations in one Content-Type or Content-Disposition field"
+        )));
+    }
     if hidden == usize::MAX {
         return Err(reject(format!(
             "more than {MAX_ENCODED_MESSAGES} base64 or quoted-printable forwarded messages"
@@ -525,8 +536,14 @@ fn media_types(bytes: &[u8]) -> (usize, bool) {
 /// quoted-printable transfer encoding and a message type (or no type at all,
 /// in a multipart/digest) is a candidate header; what follows it is decoded
 /// leniently to the end (a superset of what mail-parser decodes) and counted.
-/// `budget` is how many more encoded parts may be decoded, at all levels.
-fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
+/// `budget` is how many more encoded parts may be decoded, at all levels;
+/// `continuations` is raised to the [`most_continuations`] of what they decode to.
+fn encoded_nesting(
+    raw: &[u8],
+    level: usize,
+    budget: &mut usize,
+    continuations: &mut usize,
+) -> usize {
     if level >= 3 || find_ci(raw, b"content-transfer-encoding").is_none() {
         return 0;
     }
@@ -558,7 +575,8 @@ fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
             _ => mail_parser::decoders::quoted_printable::quoted_printable_decode(body)
                 .unwrap_or_else(|| body.to_vec()),
         };
-        let inner = encoded_nesting(&decoded, level + 1, budget);
+        *continuations = (*continuations).max(most_continuations(&decoded));
+        let inner = encoded_nesting(&decoded, level + 1, budget, continuations);
         if inner == usize::MAX {
             return inner;
         }
@@ -568,6 +586,92 @@ fn encoded_nesting(raw: &[u8], level: usize, budget: &mut usize) -> usize {
         }
     }
     total
+}
+
+/// The most RFC 2231 continuations in one Content-Type or Content-Disposition
+/// field of `raw` (the message's or a part's), in one pass over its `*`s: a
+/// `*` after a parameter name with a number other than 0 after it, then `=`
+/// (with a `*` between for an encoded one). It counts what mail-parser keeps
+/// as continuations, and may count more, never fewer.
+fn most_continuations(raw: &[u8]) -> usize {
+    let field_named = |at: usize| {
+        let name = raw.get(at..).unwrap_or_default();
+        [&b"content-type"[..], b"content-disposition"]
+            .iter()
+            .any(|n| {
+                name.get(..n.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(n))
+            })
+    };
+    let mut most = 0;
+    let mut count = 0;
+    let mut in_field = field_named(0);
+    // The field starts before `scanned` are accounted for.
+    let mut scanned = 0;
+    for star in memchr::memchr_iter(b'*', raw) {
+        if !is_continuation(raw, star) {
+            continue;
+        }
+        // A field starts after a line end that no white space follows.
+        let stretch = raw.get(scanned..star).unwrap_or_default();
+        if let Some(start) = memchr::memrchr_iter(b'\n', stretch)
+            .map(|nl| scanned + nl + 1)
+            .find(|&at| !matches!(raw.get(at), Some(b' ' | b'\t')))
+        {
+            in_field = field_named(start);
+            count = 0;
+        }
+        scanned = star;
+        if in_field {
+            count += 1;
+            most = most.max(count);
+        }
+    }
+    most
+}
+
+/// Whether the `*` at `star` in `raw` starts an RFC 2231 continuation number
+/// (see [`most_continuations`]).
+fn is_continuation(raw: &[u8], star: usize) -> bool {
+    let named = star
+        .checked_sub(1)
+        .and_then(|p| raw.get(p))
+        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !named {
+        return false;
+    }
+    let rest = raw.get(star + 1..).unwrap_or_default();
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let mut i = rest.iter().take_while(|b| blank(b)).count();
+    let digits = rest
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let nonzero = rest
+        .get(i..i + digits)
+        .is_some_and(|d| d.iter().any(|&b| b != b'0'));
+    if !nonzero {
+        return false;
+    }
+    i += digits;
+    i += rest
+        .get(i..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| blank(b))
+        .count();
+    if rest.get(i) == Some(&b'*') {
+        i += 1;
+        i += rest
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| blank(b))
+            .count();
+    }
+    rest.get(i) == Some(&b'=')
 }
 
 /// The end of the block starting at `start`: just after the next blank line
@@ -2306,7 +2410,7 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         let p = kura_parse(&encoded_forward(&forwards(3))).unwrap();
         assert!(p.text.contains("bottom"), "{}", p.text);
         assert_eq!(
-            encoded_nesting(encoded_forward(&forwards(3)).as_bytes(), 0, &mut 16),
+            encoded_nesting(encoded_forward(&forwards(3)).as_bytes(), 0, &mut 16, &mut 0),
             4
         );
         // A deep one would recurse in mail-parser: rejected first.
@@ -2323,9 +2427,59 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         assert!(kura_parse(&many).unwrap_err().reason.contains("base64"));
         // Plain mail is not scanned at all.
         assert_eq!(
-            encoded_nesting(b"Subject: x\n\nmessage/rfc822\n", 0, &mut 16),
+            encoded_nesting(b"Subject: x\n\nmessage/rfc822\n", 0, &mut 16, &mut 0),
             0
         );
+    }
+
+    /// A file name of `n` RFC 2231 continuations.
+    fn continued_name(n: usize) -> String {
+        let pieces: String = (0..n)
+            .map(|i| format!(";\n filename*{i}*=%E3%81%82"))
+            .collect();
+        format!(
+            "From: a@example.jp\nSubject: names\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\nhi\n--z\nContent-Type: application/octet-stream\nContent-Disposition: attachment{pieces}\n\nx\n--z--\n"
+        )
+    }
+
+    /// mail-parser joins each continuation to all the value before it: a
+    /// name of 300,000 pieces took seconds (a 64 MiB one, hours). Too many are rejected before
+    /// parsing, also inside a base64 forward; a name of a few dozen is read.
+    #[test]
+    fn too_many_rfc2231_continuations_are_rejected_before_parsing() {
+        let p = kura_parse(&continued_name(40)).unwrap();
+        assert_eq!(p.attachments[0].filename, "あ".repeat(40));
+        assert!(kura_parse(&continued_name(MAX_CONTINUATIONS)).is_ok());
+        let started = std::time::Instant::now();
+        let reason = |raw: &str| kura_parse(raw).unwrap_err().reason;
+        let want = format!(
+            "more than {MAX_CONTINUATIONS} RFC 2231 continuations in one Content-Type or Content-Disposition field"
+        );
+        assert_eq!(reason(&continued_name(300_000)), want);
+        assert_eq!(reason(&encoded_forward(&continued_name(300_000))), want);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // Counted per field, and only in those two.
+        let two_fields = continued_name(200).replace(
+            "Content-Type: application/octet-stream",
+            &format!(
+                "Content-Type: application/octet-stream{}",
+                (0..200)
+                    .map(|i| format!("; name*{i}=a"))
+                    .collect::<String>()
+            ),
+        );
+        assert_eq!(most_continuations(two_fields.as_bytes()), 199);
+        let subject = format!("Subject: {}\n", "a*1=".repeat(1000));
+        assert_eq!(most_continuations(subject.as_bytes()), 0);
+        assert!(is_continuation(b"name*1*=", 4));
+        assert!(is_continuation(b"name* 12 =", 4));
+        assert!(!is_continuation(b"name*0*=", 4));
+        assert!(!is_continuation(b"name*=", 4));
+        assert!(!is_continuation(b" *1=", 1));
     }
 
     #[test]
