@@ -242,8 +242,8 @@ Customers:
   config).
 
 Directions:
-  inbound   From is external; or From and every To/Cc are internal but Reply-To is
-            external (a web form's mail): then its sender is the Reply-To
+  inbound   From is external; or From and every To/Cc are internal but a Reply-To is
+            a customer's (a web form's mail): then its sender is the Reply-To
   outbound  From is internal and some To/Cc is external
   internal  From is internal and every To/Cc too (e.g. a visit report to the shared address)
 

@@ -10,7 +10,7 @@
 //! - A message is **inbound** when its From is external, **outbound** when its
 //!   From is internal and some To/Cc is external, **internal** otherwise (a
 //!   visit report sent to the shared address). But a message from staff to
-//!   staff whose Reply-To is external is inbound from that address, its
+//!   staff whose Reply-To is a customer's is inbound from that address, its
 //!   **sender**: a web form's mail (`From: form@` the company, `Reply-To:` the
 //!   customer who filled it in), or a list's that rewrote an outside From.
 //!
@@ -362,38 +362,72 @@ impl Classifier {
         Some(registrable_domain(&s).to_string())
     }
 
+    /// True for an address outside the company: an address (with a
+    /// domain) that is not staff's; a form service's too.
+    pub fn is_outside(&self, address: &str) -> bool {
+        domain_of(address.trim()).is_some() && !self.is_internal(address)
+    }
+
+    /// What the direction rule asks of `address`.
+    fn party(&self, address: &str) -> Party {
+        Party {
+            staff: self.is_internal(address),
+            outside: self.is_outside(address),
+            customer: self.customer_key(address).is_some(),
+            form: self.is_form_sender(address),
+        }
+    }
+
     /// The direction of a message with sender `from`, To/Cc `recipients`
-    /// and Reply-To `reply_to`.
+    /// and Reply-To `reply_to` ([`direction_of`]).
     pub fn direction<'a>(
         &self,
-        from: Option<&str>,
+        from: Option<&'a str>,
         recipients: impl IntoIterator<Item = &'a str>,
         reply_to: impl IntoIterator<Item = &'a str>,
     ) -> Direction {
-        let outside = |a: &str| domain_of(a).is_some() && !self.is_internal(a);
-        direction_of(
-            from.is_some_and(|f| self.is_internal(f)),
-            || recipients.into_iter().any(outside),
-            || reply_to.into_iter().any(outside),
-        )
+        direction_of(from, recipients, reply_to, |a| self.party(a)).0
     }
 }
 
-/// The direction of a message whose From is staff or not, by whether its
-/// To/Cc and its Reply-To name someone outside (asked only when it matters).
-fn direction_of(
-    from_staff: bool,
-    to_outside: impl FnOnce() -> bool,
-    reply_to_outside: impl FnOnce() -> bool,
-) -> Direction {
-    if !from_staff {
-        Direction::Inbound
-    } else if to_outside() {
-        Direction::Outbound
-    } else if reply_to_outside() {
-        Direction::Inbound
+/// What the direction rule asks of an address ([`direction_of`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Party {
+    /// Staff ([`Classifier::is_internal`]).
+    staff: bool,
+    /// Outside the company ([`Classifier::is_outside`]): a form service too.
+    outside: bool,
+    /// A customer's ([`Classifier::customer_key`]): outside, and no form
+    /// service's.
+    customer: bool,
+    /// A web form service's ([`Classifier::is_form_sender`]).
+    form: bool,
+}
+
+/// The direction of a message by its From, To/Cc and Reply-To, as
+/// [`Direction`] tells it, and the customer's Reply-To it was sent on
+/// behalf of, if any (its sender then). The one rule every view follows:
+/// the scan ([`emit`]) with interned addresses, [`Classifier::direction`]
+/// with addresses as text; `party` says what an address is.
+fn direction_of<A: Copy>(
+    from: Option<A>,
+    to_cc: impl IntoIterator<Item = A>,
+    reply_to: impl IntoIterator<Item = A>,
+    party: impl Fn(A) -> Party,
+) -> (Direction, Option<A>) {
+    let from = from.map(&party).unwrap_or_default();
+    let customer_reply_to = || reply_to.into_iter().find(|&a| party(a).customer);
+    if !from.staff {
+        // From outside (or none): a form service's mail is its Reply-To's.
+        let sender = if from.form { customer_reply_to() } else { None };
+        (Direction::Inbound, sender)
+    } else if to_cc.into_iter().any(|a| party(a).outside) {
+        (Direction::Outbound, None)
     } else {
-        Direction::Internal
+        match customer_reply_to() {
+            Some(sender) => (Direction::Inbound, Some(sender)),
+            None => (Direction::Internal, None),
+        }
     }
 }
 
@@ -454,6 +488,8 @@ pub struct AddressInfo {
     pub customer: Option<CustomerId>,
     pub internal: bool,
     pub shared: bool,
+    /// Outside the company ([`Classifier::is_outside`]).
+    pub outside: bool,
     /// A web form service's (`form_senders`).
     pub form: bool,
     /// Display names used with it, with the number of header fields.
@@ -461,6 +497,16 @@ pub struct AddressInfo {
 }
 
 impl AddressInfo {
+    /// What the direction rule asks of the address.
+    fn party(&self) -> Party {
+        Party {
+            staff: self.internal,
+            outside: self.outside,
+            customer: self.customer.is_some(),
+            form: self.form,
+        }
+    }
+
     /// The display name used most often with the address ("" when none).
     pub fn name(&self) -> &str {
         most_used(&self.names).unwrap_or("")
@@ -510,6 +556,7 @@ impl Scan {
         self.addresses.push(AddressInfo {
             internal: classifier.is_internal(&address),
             shared: classifier.is_shared(&address),
+            outside: classifier.is_outside(&address),
             form: classifier.is_form_sender(&address),
             address: address.into_owned(),
             customer,
@@ -650,7 +697,6 @@ fn emit(
     visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
 ) {
     let info = |id: AddrId| sc.addresses.get(id as usize);
-    let outside = |id: AddrId| info(id).is_some_and(|a| a.customer.is_some() && !a.internal);
     // In role order: From, To and Cc, then Reply-To.
     let (headers, reply_to) = addrs.split_at(addrs.partition_point(|a| a.0 < ROLE_REPLY_TO));
     if headers.is_empty() {
@@ -660,24 +706,14 @@ fn emit(
         .iter()
         .find(|(role, _)| *role == ROLE_FROM)
         .map(|(_, id)| *id);
-    // The outside Reply-To a message from staff to staff, or from a form
-    // service, is sent for.
-    let mut on_behalf: Option<AddrId> = None;
-    let sent_on_behalf = || reply_to.iter().map(|a| a.1).find(|&id| outside(id));
-    if from.and_then(info).is_some_and(|a| a.form) {
-        on_behalf = sent_on_behalf();
-    }
-    let direction = direction_of(
-        from.and_then(info).is_some_and(|a| a.internal),
-        || {
-            headers
-                .iter()
-                .any(|&(role, id)| (role == ROLE_TO || role == ROLE_CC) && outside(id))
-        },
-        || {
-            on_behalf = sent_on_behalf();
-            on_behalf.is_some()
-        },
+    let (direction, on_behalf) = direction_of(
+        from,
+        headers
+            .iter()
+            .filter(|a| a.0 == ROLE_TO || a.0 == ROLE_CC)
+            .map(|a| a.1),
+        reply_to.iter().map(|a| a.1),
+        |id| info(id).map(AddressInfo::party).unwrap_or_default(),
     );
     let with_sender: Vec<(i64, AddrId)>;
     let addresses = match on_behalf {

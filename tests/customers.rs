@@ -1782,3 +1782,64 @@ fn a_form_service_in_form_senders_sends_for_its_reply_to() {
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["form_senders"]["value"][0], "formzu.net", "{v}");
 }
+
+/// The ids `search --format ids QUERY` prints, newest first.
+fn direction_ids(kura: &dyn Fn() -> Command, query: &str) -> Vec<String> {
+    let o = run(kura().args(["search", "--format", "ids", query]));
+    stdout(&o).lines().map(str::to_string).collect()
+}
+
+/// A form service listed in `form_senders` is outside the company but no
+/// customer: staff writing to it write outside (outbound), and staff mail
+/// with it as Reply-To is sent on behalf of no customer (internal). The
+/// views that read the scan and those that read the index and the headers
+/// agree.
+#[test]
+fn a_form_services_address_is_outside_but_sends_for_no_one() {
+    let (dir, archive, home, _) = company_dir();
+    let md = empty_maildir(dir.path().join("mail"));
+    let notice = "Message-ID: <s1@form.run>\n\
+        Date: Tue, 07 May 2024 10:00:00 +0900\n\
+        From: formrun <noreply@form.run>\n\
+        To: support@minato-shokai.co.jp\n\
+        Subject: =?UTF-8?B?44OV44Kp44O844Og6Kit5a6a44Gu5aSJ5pu0?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n設定が変更されました。\n";
+    let answer = "Message-ID: <s2@minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 11:00:00 +0900\n\
+        From: sato@minato-shokai.co.jp\n\
+        To: noreply@form.run\n\
+        In-Reply-To: <s1@form.run>\n\
+        Subject: Re: =?UTF-8?B?44OV44Kp44O844Og6Kit5a6a44Gu5aSJ5pu0?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n確認しました。\n";
+    let note = "Message-ID: <s3@minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 12:00:00 +0900\n\
+        From: sato@minato-shokai.co.jp\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: noreply@form.run\n\
+        Subject: =?UTF-8?B?6Lui6YCB6Kit5a6a44Gu44OG44K544OI?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n転送設定のテストです。\n";
+    std::fs::write(md.join("cur/1.notice:2,S"), notice).unwrap();
+    std::fs::write(md.join("cur/2.answer:2,S"), answer).unwrap();
+    std::fs::write(md.join("cur/3.note:2,S"), note).unwrap();
+    import(&archive, &[&md]);
+    let config = company_config(dir.path(), "forms.toml", "form_senders = [\"form.run\"]\n");
+    let kura = || kura_with(&archive, &home, &config);
+    assert_eq!(direction_ids(&kura, "is:inbound"), ["s1@form.run"]);
+    assert_eq!(
+        direction_ids(&kura, "is:outbound"),
+        ["s2@minato-shokai.co.jp"]
+    );
+    assert_eq!(
+        direction_ids(&kura, "is:internal"),
+        ["s3@minato-shokai.co.jp"]
+    );
+    // The service's notice had its answer: nothing waits, nothing is unanswered.
+    let o = run(kura().args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = json_out(kura().args(["report", "--format", "json"]));
+    assert_eq!(
+        (&v["total"]["inbound"], &v["total"]["answered"]),
+        (&1.into(), &1.into()),
+        "{v}"
+    );
+}

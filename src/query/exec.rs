@@ -408,7 +408,7 @@ impl Searcher {
         ));
         let to_outside = || -> Result<Box<dyn TQuery>> {
             let terms = self.header_terms(&[AddressRole::To, AddressRole::Cc], |a| {
-                customers::domain_of(a).is_some() && !classifier.is_internal(a)
+                classifier.is_outside(a)
             })?;
             Ok(Box::new(TermSetQuery::new(terms)))
         };
