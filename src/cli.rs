@@ -243,7 +243,8 @@ Customers:
 
 Directions:
   inbound   From is external; or From and every To/Cc are internal but a Reply-To is
-            a customer's (a web form's mail): then its sender is the Reply-To
+            a customer's (a web form's mail), or From is in form_senders and a Reply-To
+            is a customer's: then its sender is the Reply-To
   outbound  From is internal and some To/Cc is external
   internal  From is internal and every To/Cc too (e.g. a visit report to the shared address)
 

@@ -416,11 +416,15 @@ fn direction_of<A: Copy>(
     party: impl Fn(A) -> Party,
 ) -> (Direction, Option<A>) {
     let from = from.map(&party).unwrap_or_default();
-    let customer_reply_to = || reply_to.into_iter().find(|&a| party(a).customer);
-    if !from.staff {
-        // From outside (or none): a form service's mail is its Reply-To's.
-        let sender = if from.form { customer_reply_to() } else { None };
-        (Direction::Inbound, sender)
+    let mut reply_to = reply_to.into_iter();
+    // The first Reply-To that is a customer's (of those not looked at yet).
+    let mut customer_reply_to = || reply_to.find(|&a| party(a).customer);
+    // A form service's mail (one outside, or the company's own form listed
+    // in `form_senders`) is its Reply-To's, whoever else it goes to (a copy
+    // to the customer who filled the form in).
+    let form_for = if from.form { customer_reply_to() } else { None };
+    if form_for.is_some() || !from.staff {
+        (Direction::Inbound, form_for)
     } else if to_cc.into_iter().any(|a| party(a).outside) {
         (Direction::Outbound, None)
     } else {
@@ -431,8 +435,8 @@ fn direction_of<A: Copy>(
     }
 }
 
-/// The rows of the messages from staff to staff sent on behalf of an outside
-/// Reply-To (inbound: [`Direction::Inbound`]), for the views that tell
+/// The rows of the messages from staff sent on behalf of a customer's
+/// Reply-To (inbound: [`direction_of`]), for the views that tell
 /// directions by From, To and Cc alone (the index has no Reply-To terms).
 /// Reads only the messages that have a Reply-To.
 pub fn sent_on_behalf(store: &Store, classifier: &Classifier) -> Result<Vec<i64>> {
@@ -1328,7 +1332,12 @@ mod tests {
     use crate::config::{Setting, Source};
 
     fn classifier() -> Classifier {
-        let c = Config {
+        Classifier::new(&config())
+    }
+
+    /// The sample company's configuration.
+    fn config() -> Config {
+        Config {
             internal_domains: Setting {
                 value: vec!["minato-shokai.co.jp".into()],
                 source: Source::Default,
@@ -1342,8 +1351,7 @@ mod tests {
                 source: Source::Default,
             },
             ..Config::default()
-        };
-        Classifier::new(&c)
+        }
     }
 
     #[test]
@@ -1440,6 +1448,29 @@ mod tests {
         assert_eq!(
             c.direction(Some("sato@minato-shokai.co.jp"), customer, customer),
             Direction::Outbound
+        );
+        // Form services: outside, no customer; a listed form's mail is its
+        // Reply-To's, also with a copy to the customer.
+        let forms = Classifier::new(&Config {
+            form_senders: Setting {
+                value: vec!["form.run".into(), "form@minato-shokai.co.jp".into()],
+                source: Source::Default,
+            },
+            ..config()
+        });
+        let form = Some("form@minato-shokai.co.jp");
+        let copied = ["support@minato-shokai.co.jp", "tanaka@kyowa-shoji.co.jp"];
+        assert_eq!(forms.direction(form, copied, customer), Direction::Inbound);
+        assert_eq!(forms.direction(form, copied, []), Direction::Outbound);
+        assert_eq!(c.direction(form, copied, customer), Direction::Outbound);
+        let staff = Some("sato@minato-shokai.co.jp");
+        assert_eq!(
+            forms.direction(staff, ["noreply@form.run"], []),
+            Direction::Outbound
+        );
+        assert_eq!(
+            forms.direction(staff, shared, ["noreply@form.run"]),
+            Direction::Internal
         );
         // Without configuration everything is external: inbound.
         let none = Classifier::new(&Config::default());

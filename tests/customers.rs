@@ -1843,3 +1843,53 @@ fn a_form_services_address_is_outside_but_sends_for_no_one() {
         "{v}"
     );
 }
+/// The company's own form address listed in `form_senders` sends for its
+/// Reply-To also when the form sends that customer a copy (Cc): the
+/// inquiry is the customer's inbound mail in every view, not a staff
+/// message to the customer.
+#[test]
+fn a_listed_form_that_copies_the_customer_is_the_customers_mail() {
+    let (dir, archive, home, _) = company_dir();
+    let md = empty_maildir(dir.path().join("mail"));
+    let form = "Message-ID: <c1@form.minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 10:00:00 +0900\n\
+        From: =?UTF-8?B?V2Vi44OV44Kp44O844Og?= <form@minato-shokai.co.jp>\n\
+        To: support@minato-shokai.co.jp\n\
+        Cc: nishida@aoba-shoji.co.jp\n\
+        Reply-To: nishida@aoba-shoji.co.jp\n\
+        Subject: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR5Y+X5LuY?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+        お名前: 西田 真一\n会社名: 青葉商事\nお問い合わせ内容: 納期を教えてください。\n";
+    std::fs::write(md.join("cur/1.form:2,S"), form).unwrap();
+    import(&archive, &[&md]);
+    let config = company_config(
+        dir.path(),
+        "forms.toml",
+        "form_senders = [\"form@minato-shokai.co.jp\"]\n",
+    );
+    let kura = || kura_with(&archive, &home, &config);
+    assert_eq!(
+        direction_ids(&kura, "is:inbound"),
+        ["c1@form.minato-shokai.co.jp"]
+    );
+    assert!(direction_ids(&kura, "is:outbound").is_empty());
+    let c = show_json(&archive, &home, &config, "aoba-shoji.co.jp");
+    assert_eq!(
+        (&c["inbound"], &c["outbound"]),
+        (&1.into(), &0.into()),
+        "{c}"
+    );
+    let o = run(kura().args(["pending", "--format", "json"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v[0]["customer"], "aoba-shoji.co.jp", "{v}");
+    let o = run(kura().args([
+        "export",
+        "--customer",
+        "aoba-shoji.co.jp",
+        "--format",
+        "jsonl",
+    ]));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["direction"], "inbound", "{v}");
+}

@@ -386,7 +386,8 @@ impl Searcher {
 
     /// The messages whose direction is `want` ([`customers`]: inbound when
     /// From is not staff, outbound when it is and some To or Cc is outside,
-    /// inbound when not but the Reply-To is, internal otherwise), read off
+    /// inbound when not but a Reply-To is a customer's, or when From is a
+    /// form of `form_senders` with one, internal otherwise), read off
     /// the header terms of the index and, for the Reply-To, the store
     /// ([`index::role_address_term`]): the From terms of staff addresses, and
     /// the To and Cc terms of addresses outside. The distinct addresses of a
@@ -428,7 +429,12 @@ impl Searcher {
                 ]));
                 vec![(Occur::Should, not_staff), (Occur::Should, on_behalf()?)]
             }
-            Direction::Outbound => vec![(Occur::Must, from_staff), (Occur::Must, to_outside()?)],
+            // Not a form's copy to the customer who filled it in.
+            Direction::Outbound => vec![
+                (Occur::Must, from_staff),
+                (Occur::Must, to_outside()?),
+                (Occur::MustNot, on_behalf()?),
+            ],
             Direction::Internal => vec![
                 (Occur::Must, from_staff),
                 (Occur::MustNot, to_outside()?),
