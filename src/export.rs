@@ -335,10 +335,10 @@ impl Writer<'_> {
             attachments += v.attachments.len();
             by_thread.entry(it.thread).or_default().push(i);
             let mut here: HashSet<&str> = HashSet::new();
-            for a in std::iter::once(&v.from)
-                .chain(v.to.iter())
-                .chain(v.cc.iter())
-            {
+            // An inbound message's From is no staff member, also when it
+            // is internal: a web form's, sent for its Reply-To.
+            let from = (d != Direction::Inbound).then_some(&v.from);
+            for a in from.into_iter().chain(v.to.iter()).chain(v.cc.iter()) {
                 if !a.address.is_empty()
                     && self.classifier.is_internal(&a.address)
                     && here.insert(a.address.as_str())

@@ -1893,3 +1893,47 @@ fn a_listed_form_that_copies_the_customer_is_the_customers_mail() {
     let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(v["direction"], "inbound", "{v}");
 }
+
+/// The export's page lists the staff seen in the history: a web form's own
+/// From is none of them, as `customers` says.
+#[test]
+fn an_exports_staff_leave_out_a_forms_from() {
+    let (dir, archive, home, config) = company_dir();
+    let md = empty_maildir(dir.path().join("mail"));
+    let form = "Message-ID: <h1@form.minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 10:00:00 +0900\n\
+        From: =?UTF-8?B?V2Vi44OV44Kp44O844Og?= <form@minato-shokai.co.jp>\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: yamada@sakura-denki.co.jp\n\
+        Subject: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR44Od44Oz44OX44Gu6KaL56mN?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n\
+        お名前: 山田 太郎\nポンプの見積をお願いします。\n";
+    let reply = "Message-ID: <h2@minato-shokai.co.jp>\n\
+        Date: Tue, 07 May 2024 13:00:00 +0900\n\
+        From: sato@minato-shokai.co.jp\n\
+        To: yamada@sakura-denki.co.jp\n\
+        In-Reply-To: <h1@form.minato-shokai.co.jp>\n\
+        Subject: Re: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR44Od44Oz44OX44Gu6KaL56mN?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n見積書をお送りします。\n";
+    std::fs::write(md.join("cur/1.form:2,S"), form).unwrap();
+    std::fs::write(md.join("cur/2.reply:2,S"), reply).unwrap();
+    import(&archive, &[&md]);
+    let c = show_json(&archive, &home, &config, "sakura-denki.co.jp");
+    assert_eq!(c["staff"][0]["address"], "sato@minato-shokai.co.jp", "{c}");
+    let o = run(kura_with(&archive, &home, &config).args([
+        "export",
+        "--customer",
+        "sakura-denki.co.jp",
+        "--format",
+        "html",
+    ]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = stdout(&o);
+    let staff = page
+        .split("<ul class=\"staff\">")
+        .nth(1)
+        .and_then(|s| s.split("</ul>").next())
+        .unwrap_or_default();
+    assert!(staff.contains("sato@minato-shokai.co.jp"), "{staff}");
+    assert!(!staff.contains("form@"), "{staff}");
+}
