@@ -169,6 +169,18 @@ fn check_finds_damage_and_repair_fixes_what_can_be_fixed() {
     assert!(text.contains(invoice), "{text}");
     assert!(text.contains("999999"), "{text}");
     assert!(text.contains("3 problems"), "{text}");
+    // The status says so also to a reader that stopped reading
+    // (`set -o pipefail; kura check | head -1`).
+    for format in ["text", "json"] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = kura(&a)
+            .args(["check", "--format", format])
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{format}: {}", stderr(&o));
+    }
     // A damaged original is never handed out as if it were intact.
     let o = run(kura(&a).args(["show", "--raw", "notice.0001@maruei-logi.co.jp"]));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

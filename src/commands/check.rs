@@ -818,14 +818,21 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> Result<i32> {
         Err(e) => return Err(e),
     };
     let report = check(&archive, args.repair)?;
+    // A damaged archive exits 2, also when the reader stopped reading.
+    crate::output::unless_broken_pipe(print(&report, args.format, global.quiet))?;
+    Ok(if report.ok { 0 } else { 2 })
+}
+
+/// Prints the report in `format`.
+fn print(report: &CheckReport, format: ReportFormat, quiet: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    match args.format {
+    match format {
         ReportFormat::Json => {
-            serde_json::to_writer(&mut out, &report)?;
+            serde_json::to_writer(&mut out, report)?;
             writeln!(out)?;
         }
-        ReportFormat::Text => out.write_all(render_text(&report, global.quiet).as_bytes())?,
+        ReportFormat::Text => out.write_all(render_text(report, quiet).as_bytes())?,
     }
     out.flush()?;
-    Ok(if report.ok { 0 } else { 2 })
+    Ok(())
 }
