@@ -147,6 +147,18 @@ fn erase_removes_a_customer_for_good_and_imports_skip_them_after() {
             "{none}"
         );
         assert_eq!(none.get("listed").is_some(), dry_run, "{none}");
+        // Also to a reader that stopped reading.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = kura(&a);
+        cmd.args(["erase", "--format", "json"]);
+        cmd.arg(if dry_run { "--dry-run" } else { "--yes" });
+        let o = cmd
+            .arg("customer:nobody.example")
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     }
 
     let o = run(kura(&a).args(["erase", "--yes", "--format", "json", CUSTOMER]));

@@ -63,13 +63,14 @@ pub fn run(global: &GlobalArgs, args: &EraseArgs) -> Result<i32> {
     let query = args.query.query.join(" ");
     if rows.is_empty() {
         if args.format == ReportFormat::Json {
-            // A script reads the same object, with nothing in it.
-            summary(
+            // A script reads the same object, with nothing in it; status 1
+            // says so also to a reader that stopped reading.
+            crate::output::unless_broken_pipe(summary(
                 global,
                 args,
                 &Erasure::default(),
                 args.dry_run.then_some(&listed[..]),
-            )?;
+            ))?;
         } else if !global.quiet {
             eprintln!("erase: nothing matched {}", sanitize(&query));
         }
