@@ -14,11 +14,12 @@
 //!   **sender**: a web form's mail (`From: form@` the company, `Reply-To:` the
 //!   customer who filled it in), or a list's that rewrote an outside From.
 //!
-//! Only From, To and Cc count, and Reply-To so (not the addresses of an
-//! attached message). [`scan`] walks every message's addresses once, in two sequential
-//! SQLite reads; [`summaries`] and [`detail`] aggregate it, [`messages_of`]
-//! lists one customer's messages (for an export of its history), and other
-//! views can run [`scan`] with their own visitor.
+//! Only From, To and Cc count, and the Reply-To a message is sent on behalf
+//! of (not the addresses of an attached message). [`scan`] walks every
+//! message's addresses once, in two sequential SQLite reads; [`summaries`]
+//! and [`detail`] aggregate it, [`messages_of`] lists one customer's messages
+//! (for an export of its history), and other views can run [`scan`] with
+//! their own visitor.
 
 use crate::config::Config;
 use crate::store::{ROLE_CC, ROLE_FROM, ROLE_REPLY_TO, ROLE_TO, Store};
@@ -610,9 +611,9 @@ pub struct ScannedMessage<'a> {
 }
 
 /// Walks every message's From/To/Cc (and Reply-To) once, in row order,
-/// calling `visit` for each message with addresses. Two sequential reads (the messages' dates and
-/// threads from a covering index, then the addresses table in key order), no
-/// per-message query.
+/// calling `visit` for each message with addresses. Two sequential reads
+/// (the messages' dates and threads from a covering index, then the
+/// addresses table in key order), no per-message query.
 pub fn scan(
     store: &Store,
     classifier: &Classifier,
