@@ -571,6 +571,18 @@ impl Scan {
         id
     }
 
+    /// Counts one header field naming address `id` with display name `name`.
+    fn count_name(&mut self, id: AddrId, name: &[u8]) {
+        if let Some(info) = self.addresses.get_mut(id as usize) {
+            match info.names.iter_mut().find(|n| n.0.as_bytes() == name) {
+                Some(n) => n.1 += 1,
+                None => info
+                    .names
+                    .push((String::from_utf8_lossy(name).into_owned(), 1)),
+            }
+        }
+    }
+
     /// The id of a customer key, if the scan saw it.
     pub fn customer_id(&self, key: &str) -> Option<CustomerId> {
         self.by_key.get(key).copied()
@@ -646,17 +658,28 @@ pub fn scan(
     let mut current: i64 = i64::MIN;
     let mut addrs: Vec<(i64, AddrId)> = Vec::new();
     let mut scratch = Scratch::default();
-    let mut flush = |sc: &Scan, row: i64, addrs: &[(i64, AddrId)], scratch: &mut Scratch| {
+    // The Reply-To names of the message read, counted for the one it is
+    // sent on behalf of only: another Reply-To names no one in the views.
+    let mut reply_names: Vec<(AddrId, Vec<u8>)> = Vec::new();
+    let mut flush = |sc: &mut Scan,
+                     row: i64,
+                     addrs: &[(i64, AddrId)],
+                     scratch: &mut Scratch,
+                     reply_names: &mut Vec<(AddrId, Vec<u8>)>| {
         let slot = usize::try_from(row).ok().and_then(|i| meta.get(i));
-        if let Some(&(date, thread)) = slot.filter(|m| m.1 >= 0) {
-            emit(sc, row, date, thread, addrs, scratch, &mut visit);
+        if let Some(&(date, thread)) = slot.filter(|m| m.1 >= 0)
+            && let Some(sender) = emit(sc, row, date, thread, addrs, scratch, &mut visit)
+            && let Some((_, name)) = reply_names.iter().find(|n| n.0 == sender)
+        {
+            sc.count_name(sender, name);
         }
+        reply_names.clear();
     };
     while let Some(r) = rows.next()? {
         let message: i64 = r.get(0)?;
         if message != current {
             if !addrs.is_empty() {
-                flush(&sc, current, &addrs, &mut scratch);
+                flush(&mut sc, current, &addrs, &mut scratch, &mut reply_names);
             }
             addrs.clear();
             current = message;
@@ -668,18 +691,15 @@ pub fn scan(
         let role: i64 = r.get(1)?;
         let id = sc.intern(classifier, address);
         let name = r.get_ref(2)?.as_bytes()?;
-        if let Some(info) = sc.addresses.get_mut(id as usize) {
-            match info.names.iter_mut().find(|n| n.0.as_bytes() == name) {
-                Some(n) => n.1 += 1,
-                None => info
-                    .names
-                    .push((String::from_utf8_lossy(name).into_owned(), 1)),
-            }
+        if role == ROLE_REPLY_TO {
+            reply_names.push((id, name.to_vec()));
+        } else {
+            sc.count_name(id, name);
         }
         addrs.push((role, id));
     }
     if !addrs.is_empty() {
-        flush(&sc, current, &addrs, &mut scratch);
+        flush(&mut sc, current, &addrs, &mut scratch, &mut reply_names);
     }
     drop(rows);
     Ok(sc)
@@ -692,6 +712,8 @@ struct Scratch {
     staff: Vec<AddrId>,
 }
 
+/// Hands message `row` to `visit`; returns the Reply-To it is sent on
+/// behalf of, if any.
 fn emit(
     sc: &Scan,
     row: i64,
@@ -700,12 +722,12 @@ fn emit(
     addrs: &[(i64, AddrId)],
     scratch: &mut Scratch,
     visit: &mut impl FnMut(&Scan, &ScannedMessage<'_>),
-) {
+) -> Option<AddrId> {
     let info = |id: AddrId| sc.addresses.get(id as usize);
     // In role order: From, To and Cc, then Reply-To.
     let (headers, reply_to) = addrs.split_at(addrs.partition_point(|a| a.0 < ROLE_REPLY_TO));
     if headers.is_empty() {
-        return;
+        return None;
     }
     let from = headers
         .iter()
@@ -759,6 +781,7 @@ fn emit(
             staff: &scratch.staff,
         },
     );
+    on_behalf
 }
 
 /// A customer over a set of messages.

@@ -1937,3 +1937,39 @@ fn an_exports_staff_leave_out_a_forms_from() {
     assert!(staff.contains("sato@minato-shokai.co.jp"), "{staff}");
     assert!(!staff.contains("form@"), "{staff}");
 }
+
+/// A customer's own Reply-To names no one: its display name is neither a
+/// name of the customer nor one of its people; a form's Reply-To is.
+#[test]
+fn only_the_reply_to_a_mail_is_sent_for_names_the_customer() {
+    let (dir, archive, home, config) = company_dir();
+    let md = empty_maildir(dir.path().join("mail"));
+    for i in 1..=2 {
+        let mail = format!(
+            "Message-ID: <k{i}@kyowa-shoji.co.jp>\n\
+             Date: Tue, 0{i} May 2024 10:00:00 +0900\n\
+             From: =?UTF-8?B?5bCP5p6XIOiqoA==?= <kobayashi@kyowa-shoji.co.jp>\n\
+             To: support@minato-shokai.co.jp\n\
+             Reply-To: =?UTF-8?B?5Y2U5ZKM5ZWG5LqLIOWWtualremDqA==?= <kobayashi@kyowa-shoji.co.jp>\n\
+             Subject: =?UTF-8?B?6KaL56mN44Gu5L6d6aC8?=\n\
+             MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n見積をお願いします。\n"
+        );
+        std::fs::write(md.join(format!("cur/{i}.k:2,S")), mail).unwrap();
+    }
+    let form = "Message-ID: <k3@form.minato-shokai.co.jp>\n\
+        Date: Fri, 10 May 2024 10:00:00 +0900\n\
+        From: =?UTF-8?B?V2Vi44OV44Kp44O844Og?= <form@minato-shokai.co.jp>\n\
+        To: support@minato-shokai.co.jp\n\
+        Reply-To: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <yamada@sakura-denki.co.jp>\n\
+        Subject: =?UTF-8?B?44CQ44GK5ZWP44GE5ZCI44KP44Gb44CR?=\n\
+        MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\nお名前: 山田 太郎\n";
+    std::fs::write(md.join("cur/3.form:2,S"), form).unwrap();
+    import(&archive, &[&md]);
+    let c = show_json(&archive, &home, &config, "kyowa-shoji.co.jp");
+    assert_eq!(c["name"], "小林 誠", "{c}");
+    assert_eq!(c["people"].as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(c["people"][0]["count"], 2, "{c}");
+    let c = show_json(&archive, &home, &config, "sakura-denki.co.jp");
+    assert_eq!(c["name"], "山田 太郎", "{c}");
+    assert_eq!(c["people"][0]["count"], 1, "{c}");
+}
