@@ -608,6 +608,7 @@ fn redact_view(v: &mut MessageView) {
     for a in std::iter::once(&mut v.from)
         .chain(v.to.iter_mut())
         .chain(v.cc.iter_mut())
+        .chain(v.reply_to.iter_mut())
     {
         a.name = redact(&a.name);
         a.address = redact(&a.address);

@@ -2064,9 +2064,8 @@ pub struct MessageView {
     pub from: AddressView,
     pub to: Vec<AddressView>,
     pub cc: Vec<AddressView>,
-    /// Reply-To (not in JSON: it only tells a web form's mail from staff's,
-    /// see [`crate::customers::Direction`]).
-    #[serde(skip)]
+    /// Reply-To: the customer of a web form's mail (see
+    /// [`crate::customers::Direction`]).
     pub reply_to: Vec<AddressView>,
     pub subject: String,
     pub snippet: String,

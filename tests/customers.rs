@@ -1720,16 +1720,32 @@ fn a_web_forms_mail_is_inbound_from_its_reply_to() {
         "--format",
         "jsonl",
     ]));
-    let directions: Vec<String> = stdout(&o)
+    let records: Vec<Value> = stdout(&o)
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["direction"].to_string())
+        .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let directions: Vec<&str> = records
+        .iter()
+        .map(|r| r["direction"].as_str().unwrap())
+        .collect();
+    assert_eq!(directions, ["inbound", "outbound"], "{}", stdout(&o));
+    // Its JSON names the customer the form's mail is for, masked when asked.
     assert_eq!(
-        directions,
-        ["\"inbound\"", "\"outbound\""],
+        records[0]["reply_to"][0]["address"],
+        "yamada@sakura-denki.co.jp",
         "{}",
         stdout(&o)
     );
+    assert_eq!(records[1]["reply_to"], serde_json::json!([]));
+    let o = run(kura().args([
+        "export",
+        "--customer",
+        "sakura-denki.co.jp",
+        "--format",
+        "jsonl",
+        "--redact",
+    ]));
+    assert!(!stdout(&o).contains("yamada@"), "{}", stdout(&o));
 }
 
 /// A form service outside sends from its own address: once listed in

@@ -991,6 +991,7 @@ const MESSAGE_KEYS: &[&str] = &[
     "from",
     "to",
     "cc",
+    "reply_to",
     "subject",
     "snippet",
     "attachments",
