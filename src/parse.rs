@@ -641,14 +641,17 @@ fn is_continuation(raw: &[u8], star: usize) -> bool {
         return false;
     }
     let rest = raw.get(star + 1..).unwrap_or_default();
-    let blank = |b: &u8| matches!(b, b' ' | b'\t');
-    let mut i = rest.iter().take_while(|b| blank(b)).count();
-    let digits = rest
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .count();
+    // How many bytes from `at` on are `want`.
+    let run = |at: usize, want: fn(&u8) -> bool| {
+        rest.get(at..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|b| want(b))
+            .count()
+    };
+    let blank: fn(&u8) -> bool = |b| matches!(b, b' ' | b'\t');
+    let mut i = run(0, blank);
+    let digits = run(i, u8::is_ascii_digit);
     let nonzero = rest
         .get(i..i + digits)
         .is_some_and(|d| d.iter().any(|&b| b != b'0'));
@@ -656,20 +659,10 @@ fn is_continuation(raw: &[u8], star: usize) -> bool {
         return false;
     }
     i += digits;
-    i += rest
-        .get(i..)
-        .unwrap_or_default()
-        .iter()
-        .take_while(|b| blank(b))
-        .count();
+    i += run(i, blank);
     if rest.get(i) == Some(&b'*') {
         i += 1;
-        i += rest
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|b| blank(b))
-            .count();
+        i += run(i, blank);
     }
     rest.get(i) == Some(&b'=')
 }
