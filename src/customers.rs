@@ -380,7 +380,7 @@ impl Classifier {
     }
 
     /// The direction of a message with sender `from`, To/Cc `recipients`
-    /// and Reply-To `reply_to` ([`direction_of`]).
+    /// and Reply-To `reply_to` (see [`Direction`]: one rule, that of the scan).
     pub fn direction<'a>(
         &self,
         from: Option<&'a str>,
@@ -437,7 +437,7 @@ fn direction_of<A: Copy>(
 }
 
 /// The rows of the messages from staff sent on behalf of a customer's
-/// Reply-To (inbound: [`direction_of`]), for the views that tell
+/// Reply-To (inbound: [`Direction::Inbound`]), for the views that tell
 /// directions by From, To and Cc alone (the index has no Reply-To terms).
 /// Reads only the messages that have a Reply-To.
 pub fn sent_on_behalf(store: &Store, classifier: &Classifier) -> Result<Vec<i64>> {
