@@ -336,11 +336,13 @@ impl Writer<'_> {
             by_thread.entry(it.thread).or_default().push(i);
             let mut here: HashSet<&str> = HashSet::new();
             // An inbound message's From is no staff member, also when it
-            // is internal: a web form's, sent for its Reply-To.
+            // is internal: a web form's, sent for its Reply-To. Nor is the
+            // shared address (as `customers` says).
             let from = (d != Direction::Inbound).then_some(&v.from);
             for a in from.into_iter().chain(v.to.iter()).chain(v.cc.iter()) {
                 if !a.address.is_empty()
                     && self.classifier.is_internal(&a.address)
+                    && !self.classifier.is_shared(&a.address)
                     && here.insert(a.address.as_str())
                 {
                     let e = staff

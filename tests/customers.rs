@@ -1911,7 +1911,7 @@ fn a_listed_form_that_copies_the_customer_is_the_customers_mail() {
 }
 
 /// The export's page lists the staff seen in the history: a web form's own
-/// From is none of them, as `customers` says.
+/// From is none of them, nor is the shared address, as `customers` says.
 #[test]
 fn an_exports_staff_leave_out_a_forms_from() {
     let (dir, archive, home, config) = company_dir();
@@ -1952,6 +1952,8 @@ fn an_exports_staff_leave_out_a_forms_from() {
         .unwrap_or_default();
     assert!(staff.contains("sato@minato-shokai.co.jp"), "{staff}");
     assert!(!staff.contains("form@"), "{staff}");
+    // Nor the shared address the form wrote to, as customers has it.
+    assert!(!staff.contains("support@"), "{staff}");
 }
 
 /// A customer's own Reply-To names no one: its display name is neither a
