@@ -1642,10 +1642,7 @@ fn without_the_company_configured_there_is_no_internal_mail_to_mention_anyone() 
 #[test]
 fn a_web_forms_mail_is_inbound_from_its_reply_to() {
     let (dir, archive, home, config) = company_dir();
-    let md = dir.path().join("mail");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.path().join("mail"));
     let form = "Message-ID: <w1@form.minato-shokai.co.jp>\n\
         Date: Tue, 07 May 2024 10:00:00 +0900\n\
         From: =?UTF-8?B?V2Vi44OV44Kp44O844Og?= <form@minato-shokai.co.jp>\n\
@@ -1754,10 +1751,7 @@ fn a_web_forms_mail_is_inbound_from_its_reply_to() {
 #[test]
 fn a_form_service_in_form_senders_sends_for_its_reply_to() {
     let (dir, archive, home, plain) = company_dir();
-    let md = dir.path().join("mail");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.path().join("mail"));
     let form = "Message-ID: <f1@formzu.net>\n\
         Date: Tue, 07 May 2024 10:00:00 +0900\n\
         From: formzu <noreply@formzu.net>\n\
