@@ -27,7 +27,9 @@ use crate::index::{self, Fields};
 use crate::pack::{self, Compressed, DictionaryTrainer, PackReader, PackRef, PackWriter};
 use crate::parse::{self, ParsedMessage};
 use crate::sources::{self, MboxReader, SourceFile, SourceKind};
-use crate::store::{KnownFile, KnownFiles, Outcome, Place, SourcePath, Store, ThreadOptions};
+use crate::store::{
+    KnownFile, KnownFiles, Outcome, Place, RecordedCopy, SourcePath, Store, ThreadOptions,
+};
 use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::params;
@@ -1257,19 +1259,122 @@ struct Writer<'s, 'a> {
 /// recorded from it. A rewritten mbox (a mail client expunged or flagged
 /// messages, or only its modification time changed) holds mostly the same
 /// messages, some at other offsets: they are the copies recorded before,
-/// counted unchanged, not new duplicates or conflicts.
-#[derive(Default)]
+/// counted unchanged, not new duplicates or conflicts. Only copies recorded
+/// before the read (in an earlier batch) are found again, so two new copies
+/// of a message are two duplicates.
+///
+/// A message's recorded copies are read from the store when the first of
+/// its copies is met, and looked up in memory from then on, each in constant
+/// time: reading and scanning them for every copy met was quadratic in the
+/// copies of one Message-ID. A message is forgotten once all its copies are
+/// found again but for its row id (in `done`): the memory a re-read holds is
+/// that of the messages met, not of the copies.
 struct Reread {
+    /// Copies recorded in this batch and after are this read's.
+    batch: i64,
     /// Offsets of the rejects met again (see [`Store::move_reject`]).
-    rejects_met: std::collections::HashSet<u64>,
-    /// Recorded copies (location ids) found again.
-    found: std::collections::HashSet<i64>,
+    rejects_met: HashSet<u64>,
+    /// Messages met whose recorded copies are not all found again yet.
+    recorded: HashMap<i64, Recorded>,
+    /// Messages met whose recorded copies are all found again (or that have
+    /// none in this file).
+    done: HashSet<i64>,
     /// Extra copies recorded from the file before this read and not found
     /// again yet: those left when the file is done are no longer in it.
-    stale: std::collections::HashSet<i64>,
+    stale: HashSet<i64>,
+}
+
+/// The copies of one message recorded from a re-read mbox, primary first,
+/// then by offset; a slot is emptied when its copy is found again.
+struct Recorded {
+    copies: Vec<Option<RecordedCopy>>,
+    /// Copies left.
+    left: usize,
+    /// The slot of the copy at an offset.
+    at: HashMap<u64, usize>,
+    /// Every slot, and those of the copies with the same bytes (a raw hash).
+    all: Slots,
+    with_bytes: HashMap<Vec<u8>, Slots>,
+}
+
+/// Slots of [`Recorded::copies`], in order, and the first that may be full.
+#[derive(Default)]
+struct Slots {
+    slots: Vec<usize>,
+    first: usize,
+}
+
+impl Slots {
+    /// The first slot whose copy is not found again yet.
+    fn first_left(&mut self, copies: &[Option<RecordedCopy>]) -> Option<usize> {
+        while let Some(&slot) = self.slots.get(self.first) {
+            if copies[slot].is_some() {
+                return Some(slot);
+            }
+            self.first += 1;
+        }
+        None
+    }
+}
+
+impl Recorded {
+    fn new(copies: Vec<RecordedCopy>) -> Recorded {
+        let mut recorded = Recorded {
+            left: copies.len(),
+            at: HashMap::new(),
+            all: Slots::default(),
+            with_bytes: HashMap::new(),
+            copies: Vec::with_capacity(copies.len()),
+        };
+        for (slot, copy) in copies.into_iter().enumerate() {
+            if let Some(offset) = copy.offset {
+                recorded.at.insert(offset, slot);
+            }
+            recorded.all.slots.push(slot);
+            let with_bytes = recorded.with_bytes.entry(copy.raw_hash.clone());
+            with_bytes.or_default().slots.push(slot);
+            recorded.copies.push(Some(copy));
+        }
+        recorded
+    }
+
+    /// The copy recorded at `offset` if it fits, else the first that does
+    /// (see [`Reread::find_again`]), taken out.
+    fn take(&mut self, offset: u64, same_content: bool, raw_hash: &[u8]) -> Option<RecordedCopy> {
+        let copies = &self.copies;
+        let fits = |slot: &usize| {
+            copies[*slot]
+                .as_ref()
+                .is_some_and(|c| same_content || c.raw_hash[..] == raw_hash[..])
+        };
+        let slot = match self.at.get(&offset).copied().filter(fits) {
+            Some(slot) => Some(slot),
+            // With the message's content the first copy left fits.
+            None if same_content => self.all.first_left(copies),
+            None => self
+                .with_bytes
+                .get_mut(raw_hash)
+                .and_then(|s| s.first_left(copies)),
+        };
+        let copy = self.copies[slot?].take()?;
+        self.left -= 1;
+        Some(copy)
+    }
 }
 
 impl Reread {
+    /// Starts the re-read of `source`, whose messages are handled from
+    /// `batch` on.
+    fn begin(store: &Store, source: &Path, batch: i64) -> Result<Reread> {
+        Ok(Reread {
+            batch,
+            rejects_met: HashSet::new(),
+            recorded: HashMap::new(),
+            done: HashSet::new(),
+            stale: store.extra_copies_from(source)?.into_iter().collect(),
+        })
+    }
+
     /// Whether this copy of `row` (at `offset`, bytes hashing to `raw_hash`)
     /// is one recorded from the file before: the one at this offset, else
     /// one that moved here (an extra copy's offset is updated; the place a
@@ -1286,22 +1391,26 @@ impl Reread {
         same_content: bool,
         raw_hash: &[u8; 32],
     ) -> Result<bool> {
-        let copies = store.copies_in(row, place.source)?;
-        let fits = |c: &&crate::store::RecordedCopy| {
-            !self.found.contains(&c.id) && (same_content || c.raw_hash[..] == raw_hash[..])
+        if self.done.contains(&row) {
+            return Ok(false);
+        }
+        let recorded = match self.recorded.entry(row) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(Recorded::new(
+                store.copies_in(row, place.source, self.batch)?,
+            )),
         };
-        let Some(copy) = copies
-            .iter()
-            .filter(fits)
-            .find(|c| c.offset == Some(offset))
-            .or_else(|| copies.iter().find(fits))
-        else {
+        let copy = recorded.take(offset, same_content, raw_hash);
+        if recorded.left == 0 {
+            self.recorded.remove(&row);
+            self.done.insert(row);
+        }
+        let Some(copy) = copy else {
             return Ok(false);
         };
         if copy.status != 0 && copy.offset != Some(offset) {
             store.move_location(copy.id, offset)?;
         }
-        self.found.insert(copy.id);
         self.stale.remove(&copy.id);
         Ok(true)
     }
@@ -1444,14 +1553,8 @@ impl<'s, 'a> Writer<'s, 'a> {
                         mbox_offset: None,
                     })?;
                 }
-                let stale = self.store.extra_copies_from(&path)?.into_iter().collect();
-                self.rereading.insert(
-                    path,
-                    Reread {
-                        stale,
-                        ..Default::default()
-                    },
-                );
+                let reread = Reread::begin(self.store, &path, self.batch)?;
+                self.rereading.insert(path, reread);
             }
         }
         Ok(())

@@ -271,6 +271,7 @@ pub struct RecordedHeaders {
 /// A copy of a message recorded from an mbox (see [`Store::copies_in`]).
 #[derive(Debug, Clone)]
 pub struct RecordedCopy {
+    /// The location's id.
     pub id: i64,
     pub offset: Option<u64>,
     /// 0: where the message was first imported from; 1: a duplicate; 2: a
@@ -1376,16 +1377,17 @@ impl Store {
         Ok(known.is_some())
     }
 
-    /// The copies of `message` recorded from the mbox `source`, primary
-    /// first: (location id, offset, status, raw hash).
-    pub fn copies_in(&self, message: i64, source: &Path) -> Result<Vec<RecordedCopy>> {
+    /// The copies of `message` recorded from the mbox `source` in batches
+    /// before `batch`, primary first, then by offset.
+    pub fn copies_in(&self, message: i64, source: &Path, batch: i64) -> Result<Vec<RecordedCopy>> {
         let copies = self
             .conn
             .prepare_cached(
                 "SELECT id, mbox_offset, status, raw_hash FROM locations
-                 WHERE message = ?1 AND source = ?2 ORDER BY status, mbox_offset",
+                 WHERE message = ?1 AND source = ?2 AND batch < ?3
+                 ORDER BY status, mbox_offset",
             )?
-            .query_map(params![message, SourcePath(source)], |r| {
+            .query_map(params![message, SourcePath(source), batch], |r| {
                 Ok(RecordedCopy {
                     id: r.get(0)?,
                     offset: r.get::<_, Option<i64>>(1)?.map(|o| o as u64),

@@ -216,6 +216,70 @@ fn a_rewritten_mbox_holds_the_same_copies_not_new_duplicates() {
 }
 
 #[test]
+fn a_rewritten_mbox_records_every_new_copy_it_holds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("a");
+    let mbox = tmp.path().join("shared.mbox");
+    let mail = |id: &str, n: u32| {
+        format!(
+            "From a@x.example Mon Mar  4 10:00:0{n} 2024\nFrom: a@x.example\nSubject: 件名 {n}\n\
+             Message-ID: <{id}@x.example>\nDate: Mon, 4 Mar 2024 10:00:0{n} +0900\n\n本文 {n}\n\n"
+        )
+    };
+    let m0 = mail("m0", 0).replace("本文 0", "expunged later, so the others move");
+    let (m1, m2) = (mail("m1", 1), mail("m2", 2));
+    std::fs::write(&mbox, [&m0, &m1].map(String::as_str).concat()).unwrap();
+    assert_eq!(import(&archive, &[&mbox])["new"], 2);
+    // Rewritten: m0 expunged, m1 moved and delivered twice more, m2 new and
+    // delivered twice. Each copy the file did not hold before is one more
+    // place of its message, not the copy met just before it moved.
+    let copies = [&m1, &m1, &m1, &m2, &m2];
+    std::fs::write(&mbox, copies.map(String::as_str).concat()).unwrap();
+    let s = import(&archive, &[&mbox]);
+    assert_accounted(&s);
+    let n = |s: &serde_json::Value, k: &str| s[k].as_u64().unwrap();
+    assert_eq!(
+        (n(&s, "new"), n(&s, "duplicates"), n(&s, "unchanged")),
+        (1, 3, 1),
+        "{s}"
+    );
+    let offsets: Vec<u64> = copies
+        .iter()
+        .scan(0, |at, m| {
+            let here = *at;
+            *at += m.len() as u64;
+            Some(here)
+        })
+        .collect();
+    let places = |id: &str| {
+        let o = run(kura(&archive).args(["show", "--format", "json", id]));
+        let m: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let mut offsets: Vec<u64> = m["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["offset"].as_u64().unwrap())
+            .collect();
+        offsets.sort();
+        offsets
+    };
+    // m1's first place stays where it was imported from (m0's length).
+    let mut m1_places = vec![m0.len() as u64, offsets[1], offsets[2]];
+    m1_places.sort();
+    assert_eq!(places("m1@x.example"), m1_places);
+    assert_eq!(places("m2@x.example"), offsets[3..]);
+    // Read again unchanged: the same five copies.
+    set_mtime(&mbox, SystemTime::now() - Duration::from_secs(3600));
+    let s = import(&archive, &[&mbox]);
+    assert_eq!(
+        (n(&s, "new"), n(&s, "duplicates"), n(&s, "unchanged")),
+        (0, 0, 5),
+        "{s}"
+    );
+    assert_eq!(places("m2@x.example"), offsets[3..]);
+}
+
+#[test]
 fn an_mbox_read_while_a_message_is_appended_is_resumed_at_that_message() {
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("a");
