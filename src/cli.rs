@@ -832,12 +832,16 @@ JSON (one object): since, until, late_seconds, window_seconds, working_hours
 /// What `answers` shows, shown in `answers --help` and the man page.
 pub const ANSWERS_HELP: &str = "\
 Answers:
-  The query finds customers' (inbound) messages, newest first; each is shown with
-  the first staff reply after it in its conversation that is addressed to that
-  customer (a forward to a supplier is passed over), and of that reply only what
-  it writes itself, not the question it quotes (the rules of unquoted:). A reply answering several matching messages is shown once,
-  under the newest. Unanswered messages are left out. Needs internal_domains or
-  shared_address in the configuration (exit status 2 without).
+  The query finds customers' (inbound) messages, newest first, by what the
+  customer wrote: a word without a field is looked for in the subject, the
+  message's own text, addresses and attachment names, not in what it quotes (a
+  reply quoting staff's earlier answer asks nothing about its words; body: and
+  quoted: reach quotes). Each is shown with the first staff reply after it in its
+  conversation that is addressed to that customer (a forward to a supplier is
+  passed over), and of that reply only what it writes itself, not the question
+  it quotes (the rules of unquoted:). A reply answering several matching messages
+  is shown once, under the newest. Unanswered messages are left out. Needs
+  internal_domains or shared_address in the configuration (exit status 2 without).
   kura answers 納期 遅延       how staff answered customers asking about late delivery
   kura answers subject:見積 --limit 5
 

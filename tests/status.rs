@@ -1130,9 +1130,94 @@ fn answers_cut_the_snippet_as_search_does() {
             .unwrap()
             .to_string()
     };
-    assert!(snippet("ポンプ").contains("カタログ"));
-    let own = snippet("unquoted:ポンプ");
-    assert!(own.contains("急ぎ") && !own.contains("カタログ"), "{own}");
+    // A question is what the customer wrote: its snippet too.
+    for q in ["ポンプ", "unquoted:ポンプ"] {
+        let own = snippet(q);
+        assert!(
+            own.contains("急ぎ") && !own.contains("カタログ"),
+            "{q}: {own}"
+        );
+    }
+    assert!(snippet("quoted:ポンプ").contains("カタログ"));
+}
+
+/// A customer's reply that quotes staff's answer in full (as Outlook does,
+/// without `>`) asks nothing about the words of that answer: `answers`
+/// looks for words in what the customer wrote, and `body:` or `quoted:`
+/// still reach the quote.
+#[test]
+fn answers_look_for_words_in_what_the_customer_wrote() {
+    let outlook_quote = "\n\n-----Original Message-----\n差出人: 佐藤 <sato@minato-shokai.co.jp>\n\
+                         送信日時: 2024年5月1日 11:00\n件名: RE: ポンプ\n\n在庫がございます。明日出荷いたします。\n";
+    let s = archive_with_text(&[
+        (
+            (
+                "q1",
+                "Wed, 01 May 2024 10:00:00 +0900",
+                TANAKA,
+                "support@minato-shokai.co.jp",
+                "ポンプ",
+                None,
+            ),
+            "ポンプの在庫はありますか。",
+        ),
+        (
+            (
+                "r1",
+                "Wed, 01 May 2024 11:00:00 +0900",
+                SATO,
+                TANAKA,
+                "RE: ポンプ",
+                Some("q1"),
+            ),
+            "在庫がございます。明日出荷いたします。",
+        ),
+        (
+            (
+                "q2",
+                "Thu, 02 May 2024 09:00:00 +0900",
+                TANAKA,
+                SATO,
+                "RE: ポンプ",
+                Some("r1"),
+            ),
+            &format!("数量を20台に変更させてください。{outlook_quote}"),
+        ),
+        (
+            (
+                "r2",
+                "Thu, 02 May 2024 10:00:00 +0900",
+                SATO,
+                TANAKA,
+                "RE: ポンプ",
+                Some("q2"),
+            ),
+            "承知いたしました。20台で手配いたします。",
+        ),
+    ]);
+    let questions = |q: &str| {
+        let o = run(kura_cfg(&s.archive, &s.config).args(["answers", "--format", "json", q]));
+        assert!(o.status.code().is_some_and(|c| c < 2), "{}", stderr(&o));
+        json_of(&o)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["question"]["message_id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(questions("在庫"), ["q1@test.example"]);
+    assert_eq!(questions("出荷"), Vec::<String>::new());
+    assert_eq!(questions("数量"), ["q2@test.example"]);
+    // The subject is the customer's too.
+    assert_eq!(questions("ポンプ"), ["q2@test.example", "q1@test.example"]);
+    assert_eq!(
+        questions("body:在庫"),
+        ["q2@test.example", "q1@test.example"]
+    );
+    assert_eq!(questions("quoted:出荷"), ["q2@test.example"]);
+    // `search` still finds the word wherever it is.
+    let o = run(kura_cfg(&s.archive, &s.config).args(["count", "is:inbound", "出荷"]));
+    assert_eq!(stdout(&o).trim(), "1");
 }
 
 /// A forward asking a supplier is no reply to the customer: the

@@ -38,7 +38,10 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     let classifier = Classifier::new(&config);
     classifier.require_company("answers")?;
     let q = super::search::parse_query(&args.query)?;
-    let searcher = super::searcher(global, &archive, &q)?;
+    // A question is what the customer wrote: a reply that only quotes the
+    // words (staff's own earlier answer, as most replies do in full) is no
+    // question about them.
+    let searcher = super::searcher(global, &archive, &q)?.in_own_words();
     let hits = searcher.search(&q, Order::Newest, 0, None)?;
     let store = &searcher.store;
     // Each inbound message's answer, by row.
@@ -64,20 +67,24 @@ pub fn run(global: &GlobalArgs, args: &AnswersArgs) -> Result<i32> {
     // Something was answered even when --limit 0 leaves nothing to print.
     let any = !pairs.is_empty() || answered.next().is_some();
     // A reader that stops early does not change what the status says.
-    output::unless_broken_pipe(print_answers(&archive, store, &q, &pairs, args))?;
+    // The snippet is cut from the lines words were looked for in.
+    let lines = super::search::snippet_lines(&q).or(searcher.keeps_quotes_apart().then_some(false));
+    output::unless_broken_pipe(print_answers(&archive, store, &q, lines, &pairs, args))?;
     Ok(if any { 0 } else { 1 })
 }
 
-/// Prints the (question, answer) rows `pairs` in the format `args` asks for.
+/// Prints the (question, answer) rows `pairs` in the format `args` asks for,
+/// each question's snippet cut from `lines` (see
+/// [`super::search::snippet_lines`]).
 fn print_answers(
     archive: &Archive,
     store: &Store,
     q: &Query,
+    lines: Option<bool>,
     pairs: &[(i64, i64)],
     args: &AnswersArgs,
 ) -> Result<()> {
     let terms = super::search::highlight_terms(q);
-    let lines = super::search::snippet_lines(q);
     let originals = archive.originals_dir();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut json = match args.format {

@@ -48,6 +48,9 @@ pub struct Searcher {
     /// customer key ([`Searcher::history_rows`]): each gathered once,
     /// however often queries name it.
     histories: RefCell<HashMap<String, Arc<[i64]>>>,
+    /// Words without a field are not looked for in quoted text
+    /// ([`Searcher::in_own_words`]).
+    own_words: bool,
 }
 
 /// A matching message.
@@ -96,7 +99,25 @@ impl Searcher {
             classifier: None,
             erasing,
             histories: RefCell::default(),
+            own_words: false,
         })
+    }
+
+    /// The searcher that looks for words without a field in what a message
+    /// writes itself (its subject, own text, addresses and attachment
+    /// names), not in what it quotes or forwards (`kura answers`: a
+    /// customer's question is what the customer wrote, not the staff answer
+    /// it quotes). `body:`, `quoted:` and the other fields keep their
+    /// meaning. Without an index that keeps quoted text apart (see
+    /// [`Searcher::keeps_quotes_apart`]) words are looked for in all the text.
+    pub fn in_own_words(mut self) -> Searcher {
+        self.own_words = true;
+        self
+    }
+
+    /// Whether the index keeps quoted text apart (`quoted:`, `unquoted:`).
+    pub fn keeps_quotes_apart(&self) -> bool {
+        self.fields.quoted.is_some()
     }
 
     /// The searcher with the classifier `is:` and `history:` terms need
@@ -161,7 +182,9 @@ impl Searcher {
                 let targets = match field {
                     QField::Any => {
                         let mut v = vec![f.subject, f.body, f.from, f.to, f.cc, f.attachment];
-                        v.extend(f.quoted);
+                        if !self.own_words {
+                            v.extend(f.quoted);
+                        }
                         v
                     }
                     QField::From => vec![f.from],
