@@ -1342,9 +1342,14 @@ mod tests {
 
         /// The query search builds for `text` in this field.
         fn query(&self, text: &str) -> Box<dyn Query> {
-            crate::query::exec::text_query(self.body, text, false)
-                .unwrap()
-                .unwrap_or_else(|| panic!("no tokens in {text:?}"))
+            crate::query::exec::text_query(
+                self.body,
+                text,
+                false,
+                &crate::query::exec::Regexes::default(),
+            )
+            .unwrap()
+            .unwrap_or_else(|| panic!("no tokens in {text:?}"))
         }
 
         fn find(&self, text: &str) -> Vec<String> {

@@ -31,6 +31,7 @@ use tantivy::query::{
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Index, IndexReader, ReloadPolicy, Score, SegmentReader, Term};
+use tantivy_fst::Regex;
 
 /// An open archive, ready to answer queries.
 pub struct Searcher {
@@ -51,6 +52,8 @@ pub struct Searcher {
     /// Words without a field are not looked for in quoted text
     /// ([`Searcher::in_own_words`]).
     own_words: bool,
+    /// The patterns of the queries built, each compiled once ([`Regexes`]).
+    regexes: Regexes,
 }
 
 /// A matching message.
@@ -100,6 +103,7 @@ impl Searcher {
             erasing,
             histories: RefCell::default(),
             own_words: false,
+            regexes: Regexes::default(),
         })
     }
 
@@ -201,7 +205,7 @@ impl Searcher {
                 };
                 let mut clauses = Vec::new();
                 for t in targets {
-                    if let Some(q) = text_query(t, text, wildcards)? {
+                    if let Some(q) = text_query(t, text, wildcards, &self.regexes)? {
                         clauses.push((Occur::Should, q));
                     }
                 }
@@ -227,7 +231,8 @@ impl Searcher {
                     }
                     // Anywhere: also an address of any header it matches.
                     (_, Some(glob), QField::Any) => {
-                        Box::new(BooleanQuery::union(vec![words, raw_glob(f.addr, &glob)?]))
+                        let anywhere = raw_glob(f.addr, &glob, &self.regexes)?;
+                        Box::new(BooleanQuery::union(vec![words, anywhere]))
                     }
                     _ => words,
                 }
@@ -245,7 +250,7 @@ impl Searcher {
             }
             Query::Customer(v) | Query::Domain(v) => {
                 let v = v.trim().trim_start_matches('@').to_lowercase();
-                raw_glob(f.addr, &v)?
+                raw_glob(f.addr, &v, &self.regexes)?
             }
             Query::History(v) => index::id_set_query(&self.history_rows(v)?),
             Query::Id(id) => {
@@ -256,7 +261,7 @@ impl Searcher {
             }
             Query::HasAttachment => raw_term(f.has, "attachment"),
             Query::Direction(d) => self.direction_query(*d)?,
-            Query::MimeType(m) => raw_glob(f.mimetype, &m.trim().to_lowercase())?,
+            Query::MimeType(m) => raw_glob(f.mimetype, &m.trim().to_lowercase(), &self.regexes)?,
             Query::Thread(t) => {
                 let ids = match parse_thread_id(t) {
                     Some(t) => self.rows("SELECT id FROM messages WHERE thread = ?1", t)?,
@@ -309,11 +314,13 @@ impl Searcher {
         let index_role = address_role(field)?;
         let prefix = index::role_address_term(index_role, "");
         let pattern = format!("{}{}", regex_syntax::escape(&prefix), glob_regex(glob));
-        let exact: Box<dyn TQuery> = Box::new(
-            RegexQuery::from_pattern(&pattern, self.fields.addr)
+        let exact: Box<dyn TQuery> = Box::new(RegexQuery::from_regex(
+            self.regexes
+                .get(&pattern)
                 .context("cannot search for an address with so many stars")?,
-        );
-        let candidates = raw_glob(self.fields.addr, glob)?;
+            self.fields.addr,
+        ));
+        let candidates = raw_glob(self.fields.addr, glob, &self.regexes)?;
         self.in_role(field, exact, candidates, |a| glob_matches(glob, a))
     }
 
@@ -714,13 +721,45 @@ fn raw_term(field: tantivy::schema::Field, value: &str) -> Box<dyn TQuery> {
 
 /// The query for a raw field's `value`: the term, or with a `*` in it the
 /// terms the glob matches (`*.go.jp`, `image/*`).
-fn raw_glob(field: tantivy::schema::Field, value: &str) -> Result<Box<dyn TQuery>> {
+fn raw_glob(
+    field: tantivy::schema::Field,
+    value: &str,
+    regexes: &Regexes,
+) -> Result<Box<dyn TQuery>> {
     if !value.contains('*') {
         return Ok(raw_term(field, value));
     }
-    let q = RegexQuery::from_pattern(&glob_regex(value), field)
+    let regex = regexes
+        .get(&glob_regex(value))
         .context("cannot search for a value with so many stars")?;
-    Ok(Box::new(q))
+    Ok(Box::new(RegexQuery::from_regex(regex, field)))
+}
+
+/// The compiled regexes of the patterns a searcher's queries use, by
+/// pattern: each compiled once.
+///
+/// Compiling a pattern (to a DFA over UTF-8 bytes) costs far more than
+/// running it over a small archive's terms, and the same patterns come
+/// back many times in one query: a word is searched in seven text fields,
+/// a phrase in up to 16 spellings (with and without the spaces between its
+/// Japanese words), and each of them holds the same one-character
+/// patterns (`株.?`, `.株`). Compiled anew each time, 400 copies of
+/// `"株 式 会 社 ひ"` (10 KB) took 31 s on the sample mailbox.
+#[derive(Default)]
+pub(crate) struct Regexes(RefCell<HashMap<String, Arc<Regex>>>);
+
+impl Regexes {
+    /// The regex of `pattern`, compiled the first time it is asked for.
+    pub(crate) fn get(&self, pattern: &str) -> Result<Arc<Regex>> {
+        if let Some(regex) = self.0.borrow().get(pattern) {
+            return Ok(Arc::clone(regex));
+        }
+        let regex = Arc::new(Regex::new(pattern)?);
+        self.0
+            .borrow_mut()
+            .insert(pattern.to_string(), Arc::clone(&regex));
+        Ok(regex)
+    }
 }
 
 /// The query for `text` in one text field: a term, a phrase, or a pattern
@@ -738,6 +777,7 @@ pub(crate) fn text_query(
     field: tantivy::schema::Field,
     text: &str,
     wildcards: bool,
+    regexes: &Regexes,
 ) -> Result<Option<Box<dyn TQuery>>> {
     let tokens = analyze_query(text);
     if tokens.is_empty() {
@@ -751,7 +791,7 @@ pub(crate) fn text_query(
         .take(MAX_JOINED_SEPARATORS)
         .collect();
     if separators.is_empty() {
-        return strict_query(field, &pieces(text, tokens, wildcards)).map(Some);
+        return strict_query(field, &pieces(text, tokens, wildcards), regexes).map(Some);
     }
     let mut alternatives = Vec::with_capacity(1 << separators.len());
     for joined in 0..1u32 << separators.len() {
@@ -765,7 +805,11 @@ pub(crate) fn text_query(
         }
         variant.push_str(&text[at..]);
         let tokens = analyze_query(&variant);
-        alternatives.push(strict_query(field, &pieces(&variant, tokens, wildcards))?);
+        alternatives.push(strict_query(
+            field,
+            &pieces(&variant, tokens, wildcards),
+            regexes,
+        )?);
     }
     Ok(Some(Box::new(BooleanQuery::union(alternatives))))
 }
@@ -833,43 +877,45 @@ fn pieces(text: &str, tokens: Vec<QueryToken>, wildcards: bool) -> Vec<Piece> {
 
 /// The query for `pieces` as they stand: a separator between two CJK runs
 /// must be in the text too (see [`text_query`]).
-fn strict_query(field: tantivy::schema::Field, pieces: &[Piece]) -> Result<Box<dyn TQuery>> {
+fn strict_query(
+    field: tantivy::schema::Field,
+    pieces: &[Piece],
+    regexes: &Regexes,
+) -> Result<Box<dyn TQuery>> {
     let single = |p: &Piece| p.token.kind == QueryTokenKind::CjkSingle;
-    // Each pattern compiled here, so that one too complex for the index is
-    // an error that says why (a phrase compiles its patterns only when run).
-    let mut wildcards = Vec::new();
-    for pattern in pieces.iter().filter_map(|p| p.pattern.as_deref()) {
-        wildcards.push(
-            RegexQuery::from_pattern(pattern, field)
-                .context("cannot search for a word with so many stars")?,
-        );
-    }
     match pieces {
         [] => Ok(Box::new(EmptyQuery)),
-        [p] if p.pattern.is_some() => match wildcards.pop() {
-            Some(q) => Ok(Box::new(q)),
-            None => Ok(Box::new(EmptyQuery)),
-        },
-        [p] if single(p) => {
-            // A unigram, a bigram it starts or a bigram it ends.
-            let x = regex_syntax::escape(&p.token.text);
-            let q = RegexQuery::from_pattern(&format!("{x}.?|.{x}"), field)
-                .context("cannot build a one-character query")?;
-            Ok(Box::new(q))
-        }
-        [p] => Ok(Box::new(TermQuery::new(
-            Term::from_field_text(field, &p.token.text),
-            IndexRecordOption::WithFreqs,
-        ))),
+        [p] => Ok(match &p.pattern {
+            Some(pattern) => Box::new(RegexQuery::from_regex(
+                regexes
+                    .get(pattern)
+                    .context("cannot search for a word with so many stars")?,
+                field,
+            )),
+            None if single(p) => {
+                // A unigram, a bigram it starts or a bigram it ends.
+                let x = regex_syntax::escape(&p.token.text);
+                Box::new(RegexQuery::from_regex(
+                    regexes
+                        .get(&format!("{x}.?|.{x}"))
+                        .context("cannot build a one-character query")?,
+                    field,
+                ))
+            }
+            None => Box::new(TermQuery::new(
+                Term::from_field_text(field, &p.token.text),
+                IndexRecordOption::WithFreqs,
+            )),
+        }),
         [first, ..] if single(first) => {
             // The character ends its run in any matching text: either the
             // run is the character alone, or a bigram ends with it.
             Ok(Box::new(BooleanQuery::union(vec![
-                phrase(field, pieces, false),
-                phrase(field, pieces, true),
+                phrase(field, pieces, false, regexes)?,
+                phrase(field, pieces, true, regexes)?,
             ])))
         }
-        [..] => Ok(phrase(field, pieces, false)),
+        [..] => phrase(field, pieces, false, regexes),
     }
 }
 
@@ -878,8 +924,15 @@ fn strict_query(field: tantivy::schema::Field, pieces: &[Piece]) -> Result<Box<d
 /// end, which starts a term (`X.?`), and, with `ends_bigram`, the first
 /// token, which is the end of a run's last bigram (`.X`): the next token
 /// then comes [`BIGRAM_STEP`] + 1 positions on, where after a unigram it
-/// comes 1 on (see the [`crate::tokenizer`] docs).
-fn phrase(field: tantivy::schema::Field, pieces: &[Piece], ends_bigram: bool) -> Box<dyn TQuery> {
+/// comes 1 on (see the [`crate::tokenizer`] docs). Its patterns are
+/// compiled here, so that one too complex for the index is an error that
+/// says why.
+fn phrase(
+    field: tantivy::schema::Field,
+    pieces: &[Piece],
+    ends_bigram: bool,
+    regexes: &Regexes,
+) -> Result<Box<dyn TQuery>> {
     let last = pieces.len() - 1;
     let prefix_last = pieces[last].token.kind == QueryTokenKind::CjkSingle;
     let wild = pieces.iter().any(|p| p.pattern.is_some());
@@ -893,7 +946,7 @@ fn phrase(field: tantivy::schema::Field, pieces: &[Piece], ends_bigram: bool) ->
                 )
             })
             .collect();
-        return Box::new(PhraseQuery::new_with_offset(terms));
+        return Ok(Box::new(PhraseQuery::new_with_offset(terms)));
     }
     let shift = if ends_bigram { BIGRAM_STEP } else { 0 };
     // (Not tantivy's PhrasePrefixQuery: with two or more terms before the
@@ -904,17 +957,23 @@ fn phrase(field: tantivy::schema::Field, pieces: &[Piece], ends_bigram: bool) ->
         .map(|(i, p)| {
             let t = &p.token;
             let x = regex_syntax::escape(&t.text);
-            match &p.pattern {
+            let (position, pattern) = match &p.pattern {
                 _ if i == 0 && ends_bigram => (t.position, format!(".{x}")),
                 Some(pattern) => (t.position + shift, pattern.clone()),
                 None if i == last && prefix_last => (t.position + shift, format!("{x}.?")),
                 None => (t.position + shift, x),
-            }
+            };
+            let regex = regexes.get(&pattern).context(if p.pattern.is_some() {
+                "cannot search for a word with so many stars"
+            } else {
+                "cannot build a phrase query"
+            })?;
+            Ok((position, pattern, regex))
         })
-        .collect();
-    let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
+        .collect::<Result<Vec<_>>>()?;
+    let mut q = RegexPhraseQuery::from_regexes(field, patterns, 0);
     q.set_max_expansions(MAX_EXPANSIONS);
-    Box::new(q)
+    Ok(Box::new(q))
 }
 
 /// Most terms a one-character token of a phrase may stand for (tantivy's
