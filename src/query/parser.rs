@@ -130,8 +130,9 @@ fn char_width(c: char) -> usize {
 /// Parses a query. `now` resolves relative dates (`today`, `7d`, ...); `utc`
 /// chooses UTC instead of the local time zone for calendar dates.
 ///
-/// The result is simplified: nested `And`/`Or` are flattened and one-child
-/// groups unwrapped, `*` is dropped from an `And` that has a positive part,
+/// The result is simplified: nested `And`/`Or` are flattened, a part that
+/// repeats another of the same `And` or `Or` is left out, one-child groups
+/// unwrapped, `*` is dropped from an `And` that has a positive part,
 /// an `Or` containing `*` is `*`, and double negation cancels. Every `Not` in
 /// the result is a direct child of an `And` that also has a non-negated child
 /// (`All` when the query has nothing positive: `-spam` is
@@ -1081,8 +1082,8 @@ fn is_positive(q: &Query) -> bool {
     !matches!(q, Query::Not(_) | Query::All)
 }
 
-/// An `And` of `parts`: flattened; `*` dropped when something else is
-/// positive; one part unwrapped. Only negations: `*` first, except that a
+/// An `And` of `parts`: flattened, without repeats ([`without_repeats`]);
+/// `*` dropped when something else is positive; one part unwrapped. Only negations: `*` first, except that a
 /// lone negation stays bare so that an enclosing `NOT` can cancel it (the
 /// caller or the top level adds the `*`). Void parts are left out; with
 /// none left, the `And` is void.
@@ -1097,6 +1098,7 @@ fn make_and(parts: Vec<Part>) -> Part {
     if flat.is_empty() {
         return None;
     }
+    let mut flat = without_repeats(flat);
     let positive = flat.iter().any(is_positive);
     flat.retain(|q| *q != Query::All);
     if !positive && flat.len() != 1 {
@@ -1108,7 +1110,8 @@ fn make_and(parts: Vec<Part>) -> Part {
     })
 }
 
-/// An `Or` of `parts`: flattened; `*` if any part is `*`; a bare negation
+/// An `Or` of `parts`: flattened, without repeats ([`without_repeats`]);
+/// `*` if any part is `*`; a bare negation
 /// becomes `* AND NOT …`; one part unwrapped. Void parts are left out;
 /// with none left, the `Or` is void.
 fn make_or(parts: Vec<Part>) -> Part {
@@ -1125,10 +1128,26 @@ fn make_or(parts: Vec<Part>) -> Part {
             p => flat.push(p),
         }
     }
+    let mut flat = without_repeats(flat);
     if flat.len() == 1 {
         return flat.pop();
     }
     Some(Query::Or(flat))
+}
+
+/// `parts` without those that repeat an earlier one (`a a`, `a OR a`):
+/// each part is run on its own, and one that reads every term of its
+/// fields (`*a`, a one-character kanji) or scans the store (`is:`,
+/// `history:`) read them again for every copy. Quadratic, but a query of
+/// 10,000 bytes has at most a few thousand parts.
+fn without_repeats(parts: Vec<Query>) -> Vec<Query> {
+    let mut kept: Vec<Query> = Vec::with_capacity(parts.len());
+    for p in parts {
+        if !kept.contains(&p) {
+            kept.push(p);
+        }
+    }
+    kept
 }
 
 /// `NOT q`, cancelling a double negation.
@@ -1927,6 +1946,38 @@ mod tests {
         }
     }
 
+    /// A part that repeats another of its `And` or `Or` is left out: each
+    /// is run on its own, so 3,333 copies of `*a` (every term of seven
+    /// fields read for each) took 6 s on a synthetic archive of 12,000
+    /// messages.
+    #[test]
+    fn a_repeated_part_is_searched_once() {
+        assert_eq!(ok("invoice invoice"), w("invoice"));
+        assert_eq!(ok("invoice OR invoice AND invoice"), w("invoice"));
+        assert_eq!(ok(&["*a"; 3333].join(" ")), w("*a"));
+        assert_eq!(
+            ok("見積 -spam 見積 -spam OR (見積 -spam)"),
+            and(vec![w("見積"), not(w("spam"))])
+        );
+        assert_eq!(
+            ok("is:inbound (請求 OR 見積) is:inbound (見積 OR 請求)"),
+            and(vec![
+                Query::Direction(Direction::Inbound),
+                or(vec![w("請求"), w("見積")]),
+                or(vec![w("見積"), w("請求")]),
+            ])
+        );
+        // Not the same: kept.
+        assert_eq!(
+            ok("subject:見積 見積 \"見積\""),
+            and(vec![
+                t(Field::Subject, "見積"),
+                w("見積"),
+                ph(Field::Any, "見積")
+            ])
+        );
+    }
+
     #[test]
     fn text_with_nothing_searchable_is_left_out() {
         let invoice = w("invoice");
@@ -2013,10 +2064,8 @@ mod tests {
     fn length_limit() {
         let exactly = "a ".repeat(MAX_QUERY_BYTES / 2);
         assert_eq!(exactly.len(), MAX_QUERY_BYTES);
-        match ok(&exactly) {
-            Query::And(v) => assert_eq!(v.len(), MAX_QUERY_BYTES / 2),
-            q => panic!("unexpected {q:?}"),
-        }
+        // (Its 5,000 words are one: repeats are left out.)
+        assert_eq!(ok(&exactly), w("a"));
         let over = format!("{exactly}b");
         let e = err(&over);
         assert_eq!((e.start, e.end), (MAX_QUERY_BYTES, MAX_QUERY_BYTES + 1));
