@@ -1118,6 +1118,17 @@ fn formats_order_and_paging() {
         ),
         rel_full[1..3].to_vec()
     );
+    // A limit as large as can be typed is no limit, also after an offset
+    // (relevance added the two, which wrapped round: nothing was listed).
+    let most = usize::MAX.to_string();
+    for (order, full, q) in [
+        ("newest", &newest, "*"),
+        ("oldest", &oldest, "*"),
+        ("relevance", &rel_full, "請求書"),
+    ] {
+        let page = ordered_ids(&a, &["--sort", order, "--limit", &most, "--offset", "1"], q);
+        assert_eq!(page, full[1..].to_vec(), "{order}");
+    }
     assert_eq!(search_json(&a, &["--limit", "2"], "*").len(), 2);
     // Past the end: nothing printed, but something matched (status 0).
     for args in [

@@ -601,7 +601,8 @@ impl Searcher {
         let tq = self.top_query(q)?;
         let searcher = self.reader.searcher();
         if order == Order::Relevance {
-            let want = limit.map(|l| l + offset).unwrap_or(usize::MAX / 2).max(1);
+            // Saturating: `--limit` may be as large as a usize can be.
+            let want = limit.map_or(usize::MAX, |l| l.saturating_add(offset));
             let want = want.min(searcher.num_docs() as usize).max(1);
             let top = searcher.search(tq.as_ref(), &TopDocs::with_limit(want).order_by_score())?;
             let mut hits = Vec::with_capacity(top.len());
