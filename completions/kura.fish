@@ -216,7 +216,7 @@ name\t'Name (else key), alphabetically'"
 complete -c kura -n "__fish_kura_using_subcommand customers" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
 table\t'A table (comfy-table)'
 text\t'One line per item'
-json\t'One JSON array (one object with --show)'
+json\t'One JSON array; one object for report and for customers --show'
 jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
 complete -c kura -n "__fish_kura_using_subcommand customers" -l limit -d 'At most this many customers (default: 50 on a terminal, all otherwise)' -r
@@ -263,7 +263,7 @@ newest\t'Waiting shortest first'"
 complete -c kura -n "__fish_kura_using_subcommand pending" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
 table\t'A table (comfy-table)'
 text\t'One line per item'
-json\t'One JSON array (one object with --show)'
+json\t'One JSON array; one object for report and for customers --show'
 jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
 complete -c kura -n "__fish_kura_using_subcommand pending" -l archive -d 'The archive directory (created on first import)' -r -F
@@ -283,7 +283,7 @@ complete -c kura -n "__fish_kura_using_subcommand report" -l window -d 'Two staf
 complete -c kura -n "__fish_kura_using_subcommand report" -l format -r -f -a "auto\t'A table on a terminal, text lines otherwise'
 table\t'A table (comfy-table)'
 text\t'One line per item'
-json\t'One JSON array (one object with --show)'
+json\t'One JSON array; one object for report and for customers --show'
 jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header line (RFC 4180 quoting)'"
 complete -c kura -n "__fish_kura_using_subcommand report" -l archive -d 'The archive directory (created on first import)' -r -F

@@ -675,7 +675,7 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Output formats of `kura customers`.
+/// Output formats of `kura customers`, `kura pending` and `kura report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     /// A table on a terminal, text lines otherwise.
@@ -684,7 +684,7 @@ pub enum ListFormat {
     Table,
     /// One line per item.
     Text,
-    /// One JSON array (one object with --show).
+    /// One JSON array; one object for report and for customers --show.
     Json,
     /// One JSON object per line.
     Jsonl,

@@ -56,3 +56,24 @@ fn man_pages_are_up_to_date() {
 fn completions_are_up_to_date() {
     check("completions", kura::docs::completions());
 }
+
+/// The formats `--help` lists say what each command prints: `report
+/// --format json` prints one object, but `report --help` (and `pending
+/// --help`, which has no `--show`) said "One JSON array (one object with
+/// --show)", the words of `customers`, whose list of formats they share.
+#[test]
+fn the_json_format_says_which_commands_print_an_object() {
+    let pages = kura::docs::man_pages().unwrap();
+    for name in ["kura-customers.1", "kura-pending.1", "kura-report.1"] {
+        let (_, text) = pages.iter().find(|(n, _)| n == name).unwrap();
+        let text = String::from_utf8_lossy(text);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("json:"))
+            .unwrap_or_else(|| panic!("{name} lists no json format"));
+        assert!(
+            line.contains("array") && line.contains("object for report"),
+            "{name}: {line}"
+        );
+    }
+}
