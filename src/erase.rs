@@ -91,9 +91,10 @@ pub struct Erasure {
 
 /// A testing aid: `KURA_TEST_ABORT_AT=erase-committed` aborts the process
 /// right after the store's transaction, as `kill -9` would, leaving the
-/// index and the packs to [`finish`].
-fn abort_requested() -> bool {
-    std::env::var("KURA_TEST_ABORT_AT").is_ok_and(|v| v == "erase-committed")
+/// index and the packs to [`finish`]; `erase-index-committed` right after
+/// [`finish`] committed the deletion of the index documents.
+fn abort_requested(step: &str) -> bool {
+    std::env::var("KURA_TEST_ABORT_AT").is_ok_and(|v| v == step)
 }
 
 /// Erases the messages `rows` (the caller holds the import lock, and
@@ -219,7 +220,7 @@ pub fn erase(
         store.set_meta(repack::PENDING, "1")?;
     }
     store.commit()?;
-    if abort_requested() {
+    if abort_requested("erase-committed") {
         std::process::abort();
     }
     let finished = finish(archive, store, writer)?;
@@ -321,6 +322,9 @@ pub fn finish(archive: &Archive, store: &Store, writer: &mut IndexWriter) -> Res
         index::delete_ids(writer, &rows)?;
         let batch = index::committed_batch(writer.index())?;
         index::commit(writer, batch)?;
+        if abort_requested("erase-index-committed") {
+            std::process::abort();
+        }
         done.segments_rewritten = index::purge_deleted(writer)?;
         let frames: Vec<PackRef> = listed.iter().map(|(_, r)| *r).collect();
         done.original_bytes = pack::zero_frames(&archive.originals_dir(), &frames)?;

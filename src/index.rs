@@ -388,11 +388,23 @@ pub fn rebuild_writer(index: &Index) -> Result<IndexWriter> {
 }
 
 /// Every writer leaves merging to [`finish`] (see [`merge`]).
+///
+/// A writer first removes the files a killed one left that no commit names:
+/// tantivy writes a segment's deletes to a file named after the segment and
+/// the commit's opstamp before meta.json names it, and a writer that
+/// replays the same operations from the same commit (the next command that
+/// finishes an erasure, or re-indexes stale documents) writes the same name,
+/// which tantivy refuses to overwrite: every later commit failed with
+/// `FileAlreadyExists`. Segments a killed commit wrote go too.
 fn open_writer(index: &Index, threads: usize) -> Result<IndexWriter> {
     let writer = index
         .writer_with_num_threads(threads, WRITER_MEMORY)
         .context("cannot open the index writer (is another import running?)")?;
     merge::no_background_merges(&writer);
+    writer
+        .garbage_collect_files()
+        .wait()
+        .context("cannot remove the index files a killed writer left")?;
     Ok(writer)
 }
 

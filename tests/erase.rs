@@ -266,6 +266,42 @@ fn check_repair_finishes_a_killed_erase() {
 }
 
 #[test]
+fn an_index_commit_killed_after_writing_its_deletes_does_not_stop_the_next_writer() {
+    // A kill inside the index commit that deletes the erased messages'
+    // documents, once the file of the segment's deletes is written and before
+    // meta.json names it, leaves that file behind: the next commit of the
+    // same deletes writes a file of the same name.
+    let (_tmp, a) = archive();
+    let o = run(kura(&a)
+        .env("KURA_TEST_ABORT_AT", "erase-committed")
+        .args(["erase", "--yes", CUSTOMER]));
+    assert!(!o.status.success(), "the erase was not killed");
+    let meta = std::fs::read(a.join("index/meta.json")).unwrap();
+    let o = run(kura(&a)
+        .env("KURA_TEST_ABORT_AT", "erase-index-committed")
+        .args(["check", "--repair"]));
+    assert!(!o.status.success(), "check --repair was not killed");
+    // That commit but for its meta.json (written last, by a rename).
+    std::fs::write(a.join("index/meta.json"), meta).unwrap();
+    let deletes = std::fs::read_dir(a.join("index"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".del")
+        })
+        .count();
+    assert!(deletes > 0, "no file of deletes left behind");
+    let o = run(kura(&a).args(["check", "--repair"]));
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(count(&a, CUSTOMER), 0);
+    assert_eq!(stale_index_files(&a), Vec::<String>::new());
+    assert_check_passes(&a, "after check --repair");
+}
+
+#[test]
 fn message_ids_only_erased_mail_referenced_go_too() {
     let tmp = tempfile::tempdir().unwrap();
     let md = empty_maildir(tmp.path().join("mail"));
