@@ -513,11 +513,25 @@ fn id_key(id: &str) -> [u64; 2] {
 /// Reads the database header and schema once, so that a file that is not an
 /// SQLite database, or one damaged at its start, is reported by name here
 /// rather than by the first query.
+///
+/// A database a killed writer left with a hot rollback journal (the first
+/// import, killed while it switched the new database to WAL) cannot be read
+/// until a writer plays the journal back, which a read-only connection may
+/// not do: that is said as such, not as an unreadable database.
 fn probe(conn: &Connection, path: &Path) -> Result<()> {
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
         r.get::<_, i64>(0)
-    })
-    .with_context(|| format!("{} is not a readable kura database", path.display()))?;
+    }) {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK =>
+        {
+            bail!(
+                "{} was left half-written by a kura that was stopped: the next `kura import` puts it right",
+                path.display()
+            )
+        }
+        r => r.with_context(|| format!("{} is not a readable kura database", path.display()))?,
+    };
     Ok(())
 }
 
@@ -588,7 +602,9 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
         let before_signatures =
             table_exists(&conn, "messages")? && !table_exists(&conn, "signatures")?;
-        conn.execute_batch(SCHEMA)
+        // One transaction: a kill while the first import creates the archive
+        // leaves every table or none (see `open_ro`).
+        conn.execute_batch(&format!("BEGIN; {SCHEMA} COMMIT;"))
             .with_context(|| format!("cannot create the schema in {}", path.display()))?;
         if before_signatures {
             // The messages stored so far were stored by a kura that did not
@@ -641,6 +657,12 @@ impl Store {
         let conn = open_read_only(&path)?;
         probe(&conn, &path)?;
         configure(&conn)?;
+        if !table_exists(&conn, "meta")? {
+            bail!(
+                "the archive at {} is not complete: the import that created it was stopped before it wrote its tables; run `kura import PATH...` again",
+                archive.root.display()
+            );
+        }
         Ok(Store::new(conn))
     }
 

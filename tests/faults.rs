@@ -108,6 +108,67 @@ fn a_crash_after_each_step_of_a_batch_commit_is_completed_by_the_next_import() {
     }
 }
 
+/// A database with a hot rollback journal, as a process killed in the
+/// middle of a write leaves it: written by a transaction whose pages spill
+/// to the file before it commits, both files copied while it is open.
+fn hot_journal(db: &Path) {
+    let scratch = db.with_extension("scratch");
+    let c = rusqlite::Connection::open(&scratch).unwrap();
+    c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    c.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
+    c.pragma_update(None, "cache_size", 1).unwrap();
+    c.execute_batch(
+        "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO t SELECT randomblob(1000) FROM n",
+    )
+    .unwrap();
+    let journal = |p: &Path| PathBuf::from(format!("{}-journal", p.display()));
+    std::fs::copy(&scratch, db).unwrap();
+    std::fs::copy(journal(&scratch), journal(db)).unwrap();
+}
+
+#[test]
+fn an_archive_whose_creation_was_killed_says_so_and_the_next_import_completes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clean = tmp.path().join("clean");
+    import(&clean, &[&fixtures()]);
+    let expected = archive_state(&clean);
+    // The first import killed right after it created the database file,
+    // and while it wrote its first pages (before the switch to WAL).
+    for state in ["empty", "hot journal"] {
+        let a = tmp.path().join(state);
+        std::fs::create_dir_all(a.join("index")).unwrap();
+        std::fs::create_dir_all(a.join("originals")).unwrap();
+        match state {
+            "empty" => std::fs::write(a.join("kura.sqlite"), b"").unwrap(),
+            _ => hot_journal(&a.join("kura.sqlite")),
+        }
+        for args in [
+            &["search", "*"][..],
+            &["count", "請求書"],
+            &["show", TANAKA],
+            &["stats"],
+            &["check"],
+            &["log"],
+            &["rejects"],
+            &["tags"],
+        ] {
+            let o = run(kura(&a).args(args));
+            assert_no_panic(&o, &format!("{args:?}"));
+            assert_eq!(o.status.code(), Some(2), "{state}, {args:?}");
+            let err = stderr(&o);
+            assert!(
+                err.contains("`kura import") && !err.contains("Error code"),
+                "{state}, {args:?}: {err}"
+            );
+        }
+        let s = import(&a, &[&fixtures()]);
+        assert_accounted(&s);
+        assert_eq!(archive_state(&a), expected, "{state}");
+        assert_check_passes(&a, state);
+    }
+}
+
 #[test]
 fn messages_stored_while_the_index_commits_are_indexed_and_survive_a_crash() {
     let tmp = tempfile::tempdir().unwrap();
