@@ -2450,8 +2450,10 @@ Content-Type: text/plain; charset=\"UTF-8\"\r\nContent-Transfer-Encoding: base64
         );
         assert_eq!(reason(&continued_name(300_000)), want);
         assert_eq!(reason(&encoded_forward(&continued_name(300_000))), want);
+        // Some 1.6 s in a debug build, 2.5 s on a busy machine; joining
+        // the continuations took minutes.
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(2),
+            started.elapsed() < std::time::Duration::from_secs(20),
             "{:?}",
             started.elapsed()
         );

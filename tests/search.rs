@@ -2253,11 +2253,17 @@ fn a_star_before_or_inside_a_word_is_a_wildcard() {
 /// spellings of a phrase they are searched in: 400 copies of a phrase of
 /// five single kanji (a 10 KB query) took 31 s on the sample mailbox, as
 /// each of its patterns was compiled again for every field and every
-/// spelling with its spaces left out.
+/// spelling with its spaces left out. 400 phrases that differ but share
+/// their kanji took 4.9 s (release build); a copy repeated is now searched
+/// once (the parser's `without_repeats`), so only phrases that differ
+/// still test the compiled patterns kept.
 #[test]
 fn a_query_of_many_patterns_is_answered_in_bounded_time() {
     let a = fixture_archive();
+    let mut phrases: Vec<String> = (0..400).map(|i| format!("\"株 式 会 社 {i}\"")).collect();
+    phrases.push("\"株 式 会 社 ひ\"".into());
     for (what, query) in [
+        ("phrases sharing single kanji", phrases.join(" OR ")),
         (
             "phrases of single kanji",
             ["\"株 式 会 社 ひ\""; 400].join(" OR "),
