@@ -285,6 +285,20 @@ fn each_id(store: &Store, filter: &str, mut f: impl FnMut(&str)) -> Result<()> {
     Ok(())
 }
 
+/// Lists the original of a reject that is an erased message (`kura rejects
+/// --retry` drops the reject in the caller's transaction) for [`finish`] to
+/// zero, as the row 0, which no message has.
+pub fn list_reject(store: &Store, frame: PackRef) -> Result<()> {
+    store
+        .conn
+        .execute(
+            "INSERT INTO erasing (message, pack, pack_offset, pack_len) VALUES (0, ?1, ?2, ?3)",
+            params![frame.pack, frame.offset as i64, frame.len],
+        )
+        .context("cannot record the reject's original to erase")?;
+    Ok(())
+}
+
 /// Carries out what `erasing` lists (the erasure just committed, or one a
 /// kill interrupted): deletes the documents from the index and rewrites the
 /// segments that held them, zeroes the frames in the packs, then empties

@@ -173,7 +173,8 @@ CREATE TABLE IF NOT EXISTS erased (
 
 -- Erasures committed in this table but not yet carried out in the index
 -- and the packs (a killed `kura erase`; the next import or erase finishes
--- them): the message row and each stored copy's place in a pack.
+-- them): the message row and each stored copy's place in a pack (row 0: the
+-- original of a reject that is an erased message, dropped by `rejects --retry`).
 CREATE TABLE IF NOT EXISTS erasing (
     message     INTEGER NOT NULL,
     pack        INTEGER NOT NULL,

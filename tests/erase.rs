@@ -393,6 +393,39 @@ fn rejects_retry_does_not_bring_back_an_erased_message() {
 }
 
 #[test]
+fn a_retry_killed_while_it_drops_an_erased_reject_is_finished_by_the_next_writer() {
+    let (_tmp, a) = archive();
+    let raw = std::fs::read(
+        fixtures().join("maildir/cur/1709514725.M101P3021Q1.mx1.minato-shokai.co.jp:2,S"),
+    )
+    .unwrap();
+    let frame = add_reject(&a, "/old/export/invoice.eml", &raw);
+    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Killed once it dropped the reject, before its bytes are zeroed.
+    let o = run(kura(&a)
+        .env("KURA_TEST_ABORT_AT", "retry-committed")
+        .args(["rejects", "--retry"]));
+    assert!(!o.status.success(), "the retry was not killed");
+    let o = run(kura(&a).args(["check"]));
+    assert!(
+        stdout(&o).contains("erase_pending: the originals of 1 rejects of erased messages"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains("damaged"), "{}", stdout(&o));
+    let o = run(kura(&a).args(["rejects", "--retry"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(all_zero(&a, &[frame]), "the reject's original was kept");
+    assert!(
+        listed_rejects(&a)
+            .iter()
+            .all(|r| r["source"] != "/old/export/invoice.eml")
+    );
+    assert_check_passes(&a, "after the retry that followed the killed one");
+}
+
+#[test]
 fn rejects_retry_finishes_a_killed_erase_before_importing() {
     // The newest message is erased by a killed erase: the row id it had is
     // the one the next message gets.

@@ -300,9 +300,28 @@ pub fn check(archive: &Archive, repair: bool) -> Result<CheckReport> {
         let what = if erasing.is_empty() {
             "the database's files still hold old bytes of erased messages (an interrupted kura erase, or a search reading meanwhile: kura import, kura erase or check --repair vacuums it)".to_string()
         } else {
+            // Row 0 lists the originals of rejects a retry dropped as erased
+            // messages ([`erase::list_reject`]).
+            let rejects: i64 = store.conn.query_row(
+                "SELECT count(*) FROM erasing WHERE message = 0",
+                [],
+                |r| r.get(0),
+            )?;
+            let messages = erasing.iter().filter(|&&row| row != 0).count();
+            let mut what = Vec::new();
+            if messages > 0 {
+                what.push(format!(
+                    "{messages} erased messages are still in the index and the packs"
+                ));
+            }
+            if rejects > 0 {
+                what.push(format!(
+                    "the originals of {rejects} rejects of erased messages are still in the packs"
+                ));
+            }
             format!(
-                "{} erased messages are still in the index and the packs (an interrupted kura erase: kura import, kura erase or check --repair finishes it)",
-                erasing.len()
+                "{} (an interrupted kura erase or rejects --retry: kura import, kura erase or check --repair finishes it)",
+                what.join("; ")
             )
         };
         let p = report.problem("erase_pending", None, None, what);

@@ -7,7 +7,7 @@ use crate::cli::{Format, GlobalArgs, RejectsArgs};
 use crate::erase::{self, Erased};
 use crate::index;
 use crate::output::{self, sanitize};
-use crate::pack::{self, PackReader, PackRef};
+use crate::pack::{PackReader, PackRef};
 use crate::parse;
 use crate::store::{Place, SourcePath, Store, recorded_path};
 use anyhow::{Context, Result};
@@ -177,7 +177,6 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     let batch = store.meta_i64("batch")? + 1;
     // By the subject as the archive is threaded (the last import's options).
     let opts = store.recorded_thread_options()?;
-    let mut erased_frames = Vec::new();
     store.begin()?;
     for rj in &rejects {
         summary.retried += 1;
@@ -214,7 +213,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             store
                 .conn
                 .execute("DELETE FROM rejects WHERE id = ?1", [rj.id])?;
-            erased_frames.push(rj.pack);
+            erase::list_reject(&store, rj.pack)?;
             summary.erased += 1;
             continue;
         }
@@ -265,10 +264,11 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
             .execute("DELETE FROM rejects WHERE id = ?1", [rj.id])?;
         summary.imported += 1;
     }
-    // The erased messages' bytes go before their rejects: a kill in between
-    // leaves a reject of zeros (damaged, says `kura check`), never the bytes
-    // without a reject to find them by.
-    pack::zero_frames(&archive.originals_dir(), &erased_frames)?;
+    // The erased messages' bytes are listed in `erasing` by the transaction
+    // that drops their rejects, and zeroed once it is committed: a kill
+    // before that leaves them to the next writer. (Zeroed before the
+    // commit, a kill in between left rejects of zeros that no command
+    // could drop, damaged for `kura check` for good.)
     if summary.imported > 0 {
         store.set_meta("batch", &batch.to_string())?;
         store.commit()?;
@@ -276,6 +276,12 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     } else {
         store.commit()?;
     }
+    // A testing aid: `KURA_TEST_ABORT_AT=retry-committed` stops here, as
+    // `kill -9` would.
+    if std::env::var("KURA_TEST_ABORT_AT").is_ok_and(|v| v == "retry-committed") {
+        std::process::abort();
+    }
+    erase::finish(archive, &store, &mut writer)?;
     index::finish(writer).context("the index merge failed")?;
     tighten_permissions(&archive.root)?;
     Ok(summary)
