@@ -1290,14 +1290,16 @@ struct Recorded {
     copies: Vec<Option<RecordedCopy>>,
     /// Copies left.
     left: usize,
+    /// Every slot before this one is empty.
+    first: usize,
     /// The slot of the copy at an offset.
     at: HashMap<u64, usize>,
-    /// Every slot, and those of the copies with the same bytes (a raw hash).
-    all: Slots,
+    /// The slots of the copies with the same bytes (a raw hash).
     with_bytes: HashMap<Vec<u8>, Slots>,
 }
 
-/// Slots of [`Recorded::copies`], in order, and the first that may be full.
+/// Some slots of [`Recorded::copies`], in order, and the first that may be
+/// full.
 #[derive(Default)]
 struct Slots {
     slots: Vec<usize>,
@@ -1321,8 +1323,8 @@ impl Recorded {
     fn new(copies: Vec<RecordedCopy>) -> Recorded {
         let mut recorded = Recorded {
             left: copies.len(),
+            first: 0,
             at: HashMap::new(),
-            all: Slots::default(),
             with_bytes: HashMap::new(),
             copies: Vec::with_capacity(copies.len()),
         };
@@ -1330,7 +1332,6 @@ impl Recorded {
             if let Some(offset) = copy.offset {
                 recorded.at.insert(offset, slot);
             }
-            recorded.all.slots.push(slot);
             let with_bytes = recorded.with_bytes.entry(copy.raw_hash.clone());
             with_bytes.or_default().slots.push(slot);
             recorded.copies.push(Some(copy));
@@ -1350,7 +1351,12 @@ impl Recorded {
         let slot = match self.at.get(&offset).copied().filter(fits) {
             Some(slot) => Some(slot),
             // With the message's content the first copy left fits.
-            None if same_content => self.all.first_left(copies),
+            None if same_content => {
+                while copies.get(self.first).is_some_and(Option::is_none) {
+                    self.first += 1;
+                }
+                (self.first < copies.len()).then_some(self.first)
+            }
             None => self
                 .with_bytes
                 .get_mut(raw_hash)

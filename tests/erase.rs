@@ -364,17 +364,23 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn rejects_retry_does_not_bring_back_an_erased_message() {
-    // A copy of the customer's first mail that an older kura rejected.
-    let (_tmp, a) = archive();
+/// A copy of the customer's first mail that an older kura rejected, from
+/// `/old/export/invoice.eml`, then the customer erased: the reject's frame.
+fn an_erased_customers_reject(a: &Path) -> (u32, u64, u32) {
     let raw = std::fs::read(
         fixtures().join("maildir/cur/1709514725.M101P3021Q1.mx1.minato-shokai.co.jp:2,S"),
     )
     .unwrap();
-    let frame = add_reject(&a, "/old/export/invoice.eml", &raw);
-    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
+    let frame = add_reject(a, "/old/export/invoice.eml", &raw);
+    let o = run(kura(a).args(["erase", "--yes", CUSTOMER]));
     assert!(o.status.success(), "{}", stderr(&o));
+    frame
+}
+
+#[test]
+fn rejects_retry_does_not_bring_back_an_erased_message() {
+    let (_tmp, a) = archive();
+    let frame = an_erased_customers_reject(&a);
 
     let o = run(kura(&a).args(["rejects", "--retry", "--format", "json"]));
     assert!(o.status.success(), "{}", stderr(&o));
@@ -395,13 +401,7 @@ fn rejects_retry_does_not_bring_back_an_erased_message() {
 #[test]
 fn a_retry_killed_while_it_drops_an_erased_reject_is_finished_by_the_next_writer() {
     let (_tmp, a) = archive();
-    let raw = std::fs::read(
-        fixtures().join("maildir/cur/1709514725.M101P3021Q1.mx1.minato-shokai.co.jp:2,S"),
-    )
-    .unwrap();
-    let frame = add_reject(&a, "/old/export/invoice.eml", &raw);
-    let o = run(kura(&a).args(["erase", "--yes", CUSTOMER]));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let frame = an_erased_customers_reject(&a);
     // Killed once it dropped the reject, before its bytes are zeroed.
     let o = run(kura(&a)
         .env("KURA_TEST_ABORT_AT", "retry-committed")
