@@ -92,8 +92,9 @@ pub struct Erasure {
 /// A testing aid: `KURA_TEST_ABORT_AT=erase-committed` aborts the process
 /// right after the store's transaction, as `kill -9` would, leaving the
 /// index and the packs to [`finish`]; `erase-index-committed` right after
-/// [`finish`] committed the deletion of the index documents.
-fn abort_requested(step: &str) -> bool {
+/// [`finish`] committed the deletion of the index documents (and
+/// `retry-committed` in `kura rejects --retry`).
+pub(crate) fn abort_requested(step: &str) -> bool {
     std::env::var("KURA_TEST_ABORT_AT").is_ok_and(|v| v == step)
 }
 

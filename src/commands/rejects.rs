@@ -278,7 +278,7 @@ pub fn retry(archive: &Archive) -> Result<RetrySummary> {
     }
     // A testing aid: `KURA_TEST_ABORT_AT=retry-committed` stops here, as
     // `kill -9` would.
-    if std::env::var("KURA_TEST_ABORT_AT").is_ok_and(|v| v == "retry-committed") {
+    if erase::abort_requested("retry-committed") {
         std::process::abort();
     }
     erase::finish(archive, &store, &mut writer)?;
